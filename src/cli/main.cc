@@ -1,0 +1,38 @@
+// kumo: one binary, subcommands. Today: `kumo schedule` runs one pass of the scheduling core.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/schedule_command.h"
+
+namespace {
+
+void Usage(FILE* f) {
+  std::fprintf(f,
+               "usage: kumo <command> [flags]\n\n"
+               "commands:\n"
+               "  schedule   run one pass of the scheduling core on a generated cluster and print its decisions\n"
+               "  help       this text\n\n"
+               "Run 'kumo <command> --help' for a command's flags.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage(stderr);
+    return 2;
+  }
+  std::string_view cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "schedule") return kumo::cli::RunSchedule(args);
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    Usage(stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "kumo: unknown command \"%s\"\n", argv[1]);
+  Usage(stderr);
+  return 2;
+}

@@ -1,0 +1,62 @@
+// QueueOrder: the order in which one pass considers pending jobs.
+//
+// Every order puts higher priority first. Implementations (one file each, chosen by name):
+//   "fifo" -- then submit time, then job id.
+//   "drf"  -- then weighted dominant-resource fair share across projects (Ghodsi et al.,
+//             "Dominant Resource Fairness", NSDI'11), then users' dominant shares inside the
+//             project, then submit time, then job id. Shares are recomputed as jobs are admitted
+//             during the pass, as in Mesos' DRF sorter.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/resources.h"
+#include "core/status.h"
+
+namespace kumo::core {
+
+// One pending job as the order sees it. Indices are dense ids assigned by the scheduler.
+struct QueueEntry {
+  int32_t job = 0;
+  int32_t priority = 0;
+  int32_t project = 0;
+  int32_t user = 0;  // dense across all projects
+  Seconds submit_time = 0;
+  const std::string* id = nullptr;  // tie-break; outlives the pass
+  ResourceVector request;           // total over the job's tasks
+};
+
+struct QueueContext {
+  ResourceVector capacity;                   // cluster total, for dominant shares
+  std::vector<double> project_weight;        // by project index, > 0
+  std::vector<ResourceVector> project_usage; // running usage by project index
+  std::vector<ResourceVector> user_usage;    // running usage by user index
+};
+
+class QueueOrder {
+ public:
+  virtual ~QueueOrder() = default;
+  virtual std::string_view name() const = 0;
+  // Starts a pass over `pending`. The context is copied.
+  virtual void Begin(const QueueContext& ctx, std::vector<QueueEntry> pending) = 0;
+  // The next job to consider, or -1 when every job has been returned once.
+  virtual int32_t Next() = 0;
+  // The job last returned by Next() was admitted (started or nominated): its request now
+  // counts as usage of its project and user.
+  virtual void Admitted(const QueueEntry& entry) = 0;
+};
+
+// Weighted dominant share: max over resource kinds of usage/capacity, divided by weight.
+// Example: capacity 64 GPUs and 1,024 cores; usage 8 GPUs, 256 cores; weight 2 ->
+// max(8/64, 256/1024) / 2 = max(0.125, 0.25) / 2 = 0.125.
+double WeightedDominantShare(const ResourceVector& usage, const ResourceVector& capacity,
+                             double weight);
+
+Result<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name);
+std::unique_ptr<QueueOrder> MakeFifoOrder();
+std::unique_ptr<QueueOrder> MakeDrfOrder();
+
+}  // namespace kumo::core

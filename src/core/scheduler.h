@@ -1,0 +1,68 @@
+// Scheduler: one scheduling pass of kumo's core.
+//
+// Thread safety: a Scheduler is immutable after Create(); Schedule() is const and may run
+// concurrently on different snapshots. It does no I/O, reads no clock and uses no randomness:
+// equal (config, snapshot) give equal Decisions.
+//
+// What a pass does (docs/scheduling.md is the user-facing account):
+//  1. Validates the snapshot and indexes nodes into the topology tree.
+//  2. Orders pending jobs: priority, then the QueueOrder (weighted DRF by default).
+//  3. For each job in order: max-quota check; gang placement (all tasks or none) scored by the
+//     PlacementPolicy and the job's topology constraint; if blocked, preemption by priority or
+//     by guaranteed-quota reclaim; if still blocked, an EASY-backfill reservation for the first
+//     such job, after which later jobs start only where they do not delay it.
+//  4. Explains every job that does not start.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/decisions.h"
+#include "core/placement_policy.h"
+#include "core/queue_order.h"
+#include "core/snapshot.h"
+#include "core/status.h"
+
+namespace kumo::core {
+
+enum class BackfillMode {
+  kNone,    // strict order: the first blocked job blocks everything behind it
+  kGreedy,  // blocked jobs are skipped; no reservation (big gangs may starve)
+  kEasy,    // EASY: the first blocked job gets a reservation; others must not delay it
+};
+
+struct SchedulerConfig {
+  std::string queue_order = "drf";    // see queue_order.h
+  std::string placement = "binpack";  // see placement_policy.h
+  BackfillMode backfill = BackfillMode::kEasy;
+  bool preemption = true;
+  // Cap on running jobs examined as victims for one preemptor (bounds the pass's cost).
+  int32_t max_preemption_candidates = 512;
+  // Cap on single-domain attempts for a gang with a topology constraint.
+  int32_t max_domain_attempts = 64;
+  // Nodes per internal index block (an implementation detail for speed; not a topology level).
+  int32_t block_size = 32;
+};
+
+Result<BackfillMode> ParseBackfillMode(std::string_view name);
+const char* BackfillModeName(BackfillMode m);
+
+class Scheduler {
+ public:
+  // Fails when a policy name is unknown.
+  static Result<Scheduler> Create(SchedulerConfig config);
+
+  // One pass. Fails (InvalidArgument) only when the snapshot is inconsistent as a whole:
+  // duplicate names, a running task on an unknown node or GPU. A bad pending job does not fail
+  // the pass: it waits with reason kInvalid and a message naming the field.
+  Result<Decisions> Schedule(const Snapshot& snapshot) const;
+
+  const SchedulerConfig& config() const { return config_; }
+
+ private:
+  Scheduler(SchedulerConfig config, std::shared_ptr<const PlacementPolicy> placement);
+  SchedulerConfig config_;
+  std::shared_ptr<const PlacementPolicy> placement_;
+};
+
+}  // namespace kumo::core
