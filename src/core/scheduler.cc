@@ -219,8 +219,9 @@ Status Pass::IndexNodes() {
   for (int32_t pos = 0; pos < static_cast<int32_t>(n_nodes); ++pos) {
     int32_t n = state_.order[pos];
     // First level where the path differs from the previous node's.
+    const bool first = pos == 0;
     int32_t diff = levels;
-    if (prev_path.empty()) {
+    if (first) {
       diff = 0;
     } else {
       for (int32_t l = 0; l < levels; ++l)
@@ -229,8 +230,8 @@ Status Pass::IndexNodes() {
           break;
         }
     }
-    bool new_block = prev_path.empty() || diff < levels || block_fill >= config_.block_size;
-    if (!prev_path.empty()) {
+    bool new_block = first || diff < levels || block_fill >= config_.block_size;
+    if (!first) {
       for (int32_t l = levels - 1; l >= diff; --l) close_domain(open[l + 1], pos, block + 1);
       if (new_block) close_domain(state_.block_domain[block], pos, block + 1);
     }
