@@ -100,6 +100,7 @@ class Pass {
                                           const std::vector<uint8_t>** prefer_no,
                                           const std::vector<uint8_t>** model_ok);
   std::optional<std::string> StaticallyUnschedulable(int32_t j);
+  std::optional<std::string> GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& t);
   std::optional<std::string> QuotaMaxViolation(int32_t j) const;
   bool TryPreempt(int32_t j, Decisions* out);
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j);
@@ -136,6 +137,8 @@ class Pass {
     int32_t count = 0;
   };
   std::map<std::string, EligEntry> elig_cache_;
+  std::unordered_map<std::string, std::optional<std::string>> static_cache_;
+  std::vector<int64_t> max_domain_gpu_;  // by level: GPUs of the largest domain
 
   // Reservation state (EASY).
   std::optional<int32_t> reserved_job_;
@@ -484,45 +487,82 @@ std::optional<std::string> Pass::StaticallyUnschedulable(int32_t j) {
     const TaskDemand* t = nullptr;
     for (const TaskDemand& td : jr.gang.tasks)
       if (td.group == static_cast<int32_t>(gi)) t = &td;
-    int32_t matching = 0, big_enough = 0;
+    // Memoized per (eligible set, task shape): many jobs share both.
+    std::string key = Fmt("%p/%p/%d/%d", static_cast<const void*>(t->eligible), static_cast<const void*>(t->model_ok),
+                          t->whole, t->share);
+    for (int k = 0; k < kNumResourceKinds; ++k)
+      if (k != kGpu) key += Fmt("/%lld", static_cast<long long>(t->res[k]));
+    key += g.name;
+    auto cached = static_cache_.find(key);
+    if (cached != static_cache_.end()) {
+      if (cached->second) return cached->second;
+      continue;
+    }
+    auto verdict = GroupUnschedulable(g, gi, *t);
+    static_cache_.emplace(key, verdict);
+    if (verdict) return verdict;
+  }
+  if (jr.gang.required && jr.gang.level > 0 && jr.gang.total[kGpu] > 0) {
+    if (max_domain_gpu_.empty()) {
+      max_domain_gpu_.assign(level_names_.size(), 0);
+      for (size_t level = 1; level < level_names_.size(); ++level)
+        for (int32_t d : state_.level_domains[level]) {
+          const Domain& dom = state_.domains[d];
+          int64_t gpus = 0;
+          for (int32_t pos = dom.node_begin; pos < dom.node_end; ++pos)
+            gpus += state_.nodes[state_.order[pos]].capacity[kGpu];
+          max_domain_gpu_[level] = std::max(max_domain_gpu_[level], gpus);
+        }
+    }
+    const int64_t largest = max_domain_gpu_[jr.gang.level];
+    if (largest < jr.gang.total[kGpu])
+      return Fmt("needs %s within one %s; the largest %s has %s in all", Gpus(jr.gang.total[kGpu]).c_str(),
+                 level_names_[jr.gang.level].c_str(), level_names_[jr.gang.level].c_str(), Gpus(largest).c_str());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Pass::GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& task) {
+  const TaskDemand* t = &task;
+  {
+    int32_t matching = 0, with_gpus = 0, big_enough = 0;
     for (size_t n = 0; n < snap_.nodes.size(); ++n) {
       if (!(*t->eligible)[n]) continue;
       ++matching;
       const NodeRt& node = state_.nodes[n];
-      bool fits = true;
-      for (int k = 0; k < kNumResourceKinds; ++k)
-        if (k != kGpu && t->res[k] > node.capacity[k]) fits = false;
       int32_t usable = 0;
       for (const GpuSlot& s : node.gpus)
         if (t->model_ok == nullptr || (*t->model_ok)[s.model]) ++usable;
-      if (t->whole > usable || (t->share > 0 && usable == 0)) fits = false;
+      if (t->whole > usable || (t->share > 0 && usable == 0)) continue;
+      ++with_gpus;
+      bool fits = true;
+      for (int k = 0; k < kNumResourceKinds; ++k)
+        if (k != kGpu && t->res[k] > node.capacity[k]) fits = false;
       big_enough += fits;
     }
     std::string what = g.name.empty() ? Fmt("group %zu", gi) : "group \"" + g.name + "\"";
+    std::string models;
+    for (const std::string& m : g.gpu_models) models += (models.empty() ? "" : "|") + m;
     if (matching == 0)
       return Fmt("no node matches the node selector and tolerations of %s (0 of %zu nodes)", what.c_str(),
                  snap_.nodes.size());
+    if (with_gpus == 0)
+      return Fmt("no node has %s%s%s for one task of %s (%d nodes match its selector and tolerations)",
+                 Gpus(std::max<int64_t>(g.resources[kGpu], kMilliPerGpu)).c_str(), models.empty() ? "" : " of model ",
+                 models.c_str(), what.c_str(), matching);
     if (big_enough == 0) {
-      std::string models;
-      for (const std::string& m : g.gpu_models) models += (models.empty() ? "" : "|") + m;
-      return Fmt("no node can ever hold one task of %s (%s%s%s, %s, %s): %d nodes match its selector, none is big enough",
-                 what.c_str(), Gpus(g.resources[kGpu]).c_str(), models.empty() ? "" : " of model ",
-                 models.c_str(), FormatQuantity(kCpu, g.resources[kCpu]).c_str(),
-                 FormatQuantity(kMemory, g.resources[kMemory]).c_str(), matching);
+      std::string short_of;
+      for (int k = 0; k < kNumResourceKinds; ++k) {
+        if (k == kGpu || g.resources[k] == 0) continue;
+        int64_t most = 0;
+        for (size_t n = 0; n < snap_.nodes.size(); ++n)
+          if ((*t->eligible)[n]) most = std::max(most, state_.nodes[n].capacity[k]);
+        if (g.resources[k] > most)
+          short_of += Fmt("%s%s (largest node: %s)", short_of.empty() ? "" : ", ",
+                          FormatQuantity(k, g.resources[k]).c_str(), FormatQuantity(k, most).c_str());
+      }
+      return Fmt("no node is big enough for one task of %s: needs %s", what.c_str(), short_of.c_str());
     }
-  }
-  if (jr.gang.required && jr.gang.level > 0 && jr.gang.total[kGpu] > 0) {
-    int64_t largest = 0;
-    for (int32_t d : state_.level_domains[jr.gang.level]) {
-      const Domain& dom = state_.domains[d];
-      int64_t gpus = 0;
-      for (int32_t pos = dom.node_begin; pos < dom.node_end; ++pos)
-        gpus += state_.nodes[state_.order[pos]].capacity[kGpu];
-      largest = std::max(largest, gpus);
-    }
-    if (largest < jr.gang.total[kGpu])
-      return Fmt("needs %s within one %s; the largest %s has %s in all", Gpus(jr.gang.total[kGpu]).c_str(),
-                 level_names_[jr.gang.level].c_str(), level_names_[jr.gang.level].c_str(), Gpus(largest).c_str());
   }
   return std::nullopt;
 }
