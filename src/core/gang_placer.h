@@ -18,6 +18,7 @@ struct TaskDemand {
   const std::vector<uint8_t>* eligible = nullptr;  // by node id: static fit (labels, taints, models, size)
   const std::vector<uint8_t>* prefer_no = nullptr; // by node id: untolerated PreferNoSchedule taint
   const std::vector<uint8_t>* model_ok = nullptr;  // by model id; nullptr = any model
+  bool every_node = false;  // eligible on every node, any model: cluster aggregates describe it
 };
 
 struct GangRequest {

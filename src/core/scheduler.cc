@@ -98,7 +98,7 @@ class Pass {
   void PreparePending(int32_t j);
   const std::vector<uint8_t>* Eligibility(const Job& job, const TaskGroup& g,
                                           const std::vector<uint8_t>** prefer_no,
-                                          const std::vector<uint8_t>** model_ok);
+                                          const std::vector<uint8_t>** model_ok, bool* every_node);
   std::optional<std::string> StaticallyUnschedulable(int32_t j);
   std::optional<std::string> GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& t);
   std::optional<std::string> QuotaMaxViolation(int32_t j) const;
@@ -142,6 +142,7 @@ class Pass {
 
   // Reservation state (EASY).
   std::optional<int32_t> reserved_job_;
+  ResourceVector held_;  // total of all holds (schedulable nodes)
   Seconds reserved_at_ = 0;
 };
 
@@ -370,7 +371,7 @@ Status Pass::LoadJobs() {
 
 const std::vector<uint8_t>* Pass::Eligibility(const Job& job, const TaskGroup& g,
                                               const std::vector<uint8_t>** prefer_no,
-                                              const std::vector<uint8_t>** model_ok) {
+                                              const std::vector<uint8_t>** model_ok, bool* every_node) {
   std::string key;
   for (const Label& l : job.node_selector) key += l.key + '=' + l.value + '\x01';
   key += '\x02';
@@ -424,6 +425,7 @@ const std::vector<uint8_t>* Pass::Eligibility(const Job& job, const TaskGroup& g
   }
   *prefer_no = e.has_prefer_no ? &e.prefer_no : nullptr;
   *model_ok = e.has_model_filter ? &e.model_ok : nullptr;
+  *every_node = !e.has_model_filter && e.count == static_cast<int32_t>(snap_.nodes.size());
   return &e.eligible;
 }
 
@@ -462,7 +464,7 @@ void Pass::PreparePending(int32_t j) {
     int64_t gpu = g.resources[kGpu];
     t.whole = gpu >= kMilliPerGpu ? static_cast<int32_t>(gpu / kMilliPerGpu) : 0;
     t.share = gpu > 0 && gpu < kMilliPerGpu ? static_cast<int32_t>(gpu) : 0;
-    t.eligible = Eligibility(job, g, &t.prefer_no, &t.model_ok);
+    t.eligible = Eligibility(job, g, &t.prefer_no, &t.model_ok, &t.every_node);
     for (int32_t r = 0; r < g.replicas; ++r) {
       t.index = r;
       jr.gang.tasks.push_back(t);
@@ -859,7 +861,9 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
     const ResourceVector& r = rel_res[n];
     for (int k = 0; k < kNumResourceKinds; ++k) {
       if (k == kGpu) continue;
-      node.hold[k] += std::max<int64_t>(0, req[k] - r[k]);
+      int64_t h = std::max<int64_t>(0, req[k] - r[k]);
+      node.hold[k] += h;
+      if (node.schedulable) held_[k] += h;
     }
     for (size_t pos = 0; pos < node.gpus.size(); ++pos) {
       auto key = std::make_pair(n, static_cast<int32_t>(pos));
@@ -867,7 +871,9 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
       if (ns == need_slot.end()) continue;
       auto rs = rel_slot.find(key);
       int32_t released = rs == rel_slot.end() ? 0 : rs->second;
-      node.gpus[pos].hold += std::max(0, ns->second - released);
+      int32_t h = std::max(0, ns->second - released);
+      node.gpus[pos].hold += h;
+      if (node.schedulable) held_[kGpu] += h;
     }
     state_.EndChange(n);
   }
@@ -880,19 +886,33 @@ WaitExplanation Pass::Diagnose(int32_t j, Use use) {
   // Free resources on the nodes the largest task may use.
   const TaskDemand& big = jr.gang.tasks.front();
   int64_t free_gpu = 0, free_cpu = 0, free_mem = 0;
-  int32_t hosts = 0, eligible = 0;
-  for (size_t n = 0; n < state_.nodes.size(); ++n) {
-    const NodeRt& node = state_.nodes[n];
-    if (!node.schedulable || !(*big.eligible)[n]) continue;
-    ++eligible;
-    for (const GpuSlot& s : node.gpus) {
-      if (big.model_ok != nullptr && !(*big.model_ok)[s.model]) continue;
-      free_gpu += std::max(0, use == Use::kShort ? s.free : s.free - s.hold);
+  int32_t eligible = 0;
+  if (big.every_node) {
+    // Cluster aggregates (over schedulable nodes) minus what reservations hold.
+    const Domain& root = state_.domains[0];
+    const bool minus_hold = use != Use::kShort;
+    free_gpu = root.free_gpu_milli - (minus_hold ? held_.gpu_milli() : 0);
+    free_cpu = root.free_cpu - (minus_hold ? held_.cpu_millis() : 0);
+    free_mem = root.free_memory - (minus_hold ? held_.memory_bytes() : 0);
+    for (const NodeRt& node : state_.nodes) eligible += node.schedulable;
+  } else {
+    for (size_t n = 0; n < state_.nodes.size(); ++n) {
+      const NodeRt& node = state_.nodes[n];
+      if (!node.schedulable || !(*big.eligible)[n]) continue;
+      ++eligible;
+      for (const GpuSlot& s : node.gpus) {
+        if (big.model_ok != nullptr && !(*big.model_ok)[s.model]) continue;
+        free_gpu += std::max(0, use == Use::kShort ? s.free : s.free - s.hold);
+      }
+      free_cpu += node.free[kCpu] - (use == Use::kShort ? 0 : node.hold[kCpu]);
+      free_mem += node.free[kMemory] - (use == Use::kShort ? 0 : node.hold[kMemory]);
     }
-    free_cpu += node.free[kCpu] - (use == Use::kShort ? 0 : node.hold[kCpu]);
-    free_mem += node.free[kMemory] - (use == Use::kShort ? 0 : node.hold[kMemory]);
-    hosts += placer_.Fits(static_cast<int32_t>(n), big, use);
   }
+  auto hosts = [&] {
+    int32_t h = 0;
+    for (size_t n = 0; n < state_.nodes.size(); ++n) h += placer_.Fits(static_cast<int32_t>(n), big, use);
+    return h;
+  };
   const std::string tasks = JobTasksText(jr);
   WaitExplanation w{job.id, WaitReason::kInsufficientCapacity, ""};
   if (jr.request[kGpu] > free_gpu) {
@@ -923,7 +943,7 @@ WaitExplanation Pass::Diagnose(int32_t j, Use use) {
   } else {
     w.reason = WaitReason::kFragmented;
     w.message = Fmt("needs %s; %s are free in total but not in usable pieces: %d node(s) can take a task of %s",
-                    tasks.c_str(), Gpus(free_gpu).c_str(), hosts, Gpus(big.res[kGpu]).c_str());
+                    tasks.c_str(), Gpus(free_gpu).c_str(), hosts(), Gpus(big.res[kGpu]).c_str());
   }
   return w;
 }
