@@ -65,10 +65,25 @@ TEST(DocsExamples, DemoPreemption) {
   ASSERT_TRUE(s.has_value());
   auto d = s->Schedule(workload::DemoSnapshot());
   ASSERT_TRUE(d.has_value());
-  ASSERT_EQ(d->preemptions.size(), 1u);
+  ASSERT_EQ(d->preemptions.size(), 2u);
   EXPECT_EQ(d->preemptions[0].victim, "speech-tts");
   EXPECT_EQ(d->preemptions[0].preemptor, "vision-urgent");
   EXPECT_EQ(d->preemptions[0].reason, PreemptionReason::kPriority);
+  // Section 5, reclaim: vision (guaranteed 40) takes back nlp's borrowed sweep-3.
+  EXPECT_EQ(d->preemptions[1].victim, "nlp-sweep-3");
+  EXPECT_EQ(d->preemptions[1].preemptor, "vision-train");
+  EXPECT_EQ(d->preemptions[1].reason, PreemptionReason::kReclaim);
+  // Section 6: nlp-big holds the reservation; nlp-long would delay it; nlp-quick backfills.
+  ASSERT_EQ(d->reservations.size(), 1u);
+  EXPECT_EQ(d->reservations[0].job, "nlp-big");
+  EXPECT_EQ(d->reservations[0].start_time, 7300);
+  ASSERT_NE(WaitOf(*d, "nlp-long"), nullptr);
+  EXPECT_EQ(WaitOf(*d, "nlp-long")->reason, WaitReason::kWouldDelayReservation);
+  ASSERT_EQ(d->starts.size(), 2u);
+  EXPECT_EQ(d->starts[0].job, "vision-notebook");
+  EXPECT_EQ(d->starts[0].tasks[0].gpus, (std::vector<GpuShare>{{6, 500}}));
+  EXPECT_EQ(d->starts[1].job, "nlp-quick");
+  EXPECT_TRUE(d->starts[1].backfilled);
   const WaitExplanation* w = WaitOf(*d, "vision-urgent");
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(w->reason, WaitReason::kWaitingForPreemption);

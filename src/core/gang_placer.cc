@@ -204,13 +204,13 @@ bool GangPlacer::PlaceWithin(int32_t domain, const GangRequest& gang, Use use,
   const Domain& d = s_.domains[domain];
   const bool pack = policy_.PacksDomains();
   const bool use_aggregates = use != Use::kAfterExit;
+  std::vector<uint8_t> tried;
   for (const TaskDemand& t : gang.tasks) {
     int32_t best = -1;
     int64_t best_score = 0;
-    for (int32_t b = d.block_begin; b < d.block_end; ++b) {
-      const Domain& block = s_.domains[s_.block_domain[b]];
-      if (use_aggregates && !BlockMayFit(block, t)) continue;
-      for (int32_t pos = block.node_begin; pos < block.node_end; ++pos) {
+    if (!use_aggregates) {
+      // Terminating resources are not in the aggregates: scan every node.
+      for (int32_t pos = d.node_begin; pos < d.node_end; ++pos) {
         int32_t n = s_.order[pos];
         if (!Fits(n, t, use)) continue;
         int64_t score = ScoreOn(n, t, use);
@@ -219,7 +219,37 @@ bool GangPlacer::PlaceWithin(int32_t domain, const GangRequest& gang, Use use,
           best_score = score;
         }
       }
-      if (pack && best >= 0) break;  // first block (in topology order) that fits
+    } else {
+      // Best-fit block first (fullest that may hold the task when packing, emptiest when
+      // spreading), judged on aggregates; then the best node inside it. A block whose aggregates
+      // were optimistic is skipped and the next best tried.
+      tried.assign(static_cast<size_t>(d.block_end - d.block_begin), 0);
+      while (best < 0) {
+        int32_t chosen = -1;
+        int64_t chosen_free = 0;
+        for (int32_t b = d.block_begin; b < d.block_end; ++b) {
+          if (tried[b - d.block_begin]) continue;
+          const Domain& block = s_.domains[s_.block_domain[b]];
+          if (!BlockMayFit(block, t)) continue;
+          int64_t free = block.free_gpu_milli * 1024 + std::min<int64_t>(block.free_cpu / 1000, 1023);
+          if (chosen < 0 || (pack ? free < chosen_free : free > chosen_free)) {
+            chosen = b;
+            chosen_free = free;
+          }
+        }
+        if (chosen < 0) break;
+        tried[chosen - d.block_begin] = 1;
+        const Domain& block = s_.domains[s_.block_domain[chosen]];
+        for (int32_t pos = block.node_begin; pos < block.node_end; ++pos) {
+          int32_t n = s_.order[pos];
+          if (!Fits(n, t, use)) continue;
+          int64_t score = ScoreOn(n, t, use);
+          if (best < 0 || score < best_score) {
+            best = n;
+            best_score = score;
+          }
+        }
+      }
     }
     if (best < 0) return false;
     out->emplace_back();

@@ -53,30 +53,31 @@ core::Snapshot DemoSnapshot() {
   speech.max[core::kGpu] = 8'000;
   s.projects = {vision, nlp, speech};
 
-  // Running: nlp borrows a whole leaf-0 node and more; speech holds 6 GPUs.
+  // Running. nlp (guaranteed 16 GPUs) runs 24: it borrows 8. speech (no guarantee) runs 6.
   s.jobs.push_back(Running("nlp-sweep-1", "nlp", "node-00000", 0, 8, 100, 7200));
   s.jobs.push_back(Running("nlp-sweep-2", "nlp", "node-00001", 0, 8, 200, 7200));
-  s.jobs.push_back(Running("nlp-eval", "nlp", "node-00003", 0, 4, 900, 1800));
+  s.jobs.push_back(Running("nlp-sweep-3", "nlp", "node-00002", 0, 8, 300, 7200));
   s.jobs.push_back(Running("speech-asr", "speech", "node-00003", 4, 4, 400, 3600));
   s.jobs.push_back(Running("speech-tts", "speech", "node-00004", 0, 2, 500, 3600));
   s.jobs.push_back(Running("vision-base", "vision", "node-00005", 0, 8, 50, 36000));
-  s.jobs.push_back(Running("vision-aug", "vision", "node-00006", 0, 8, 60, 36000));
+  s.jobs.push_back(Running("vision-aug", "vision", "node-00006", 0, 6, 60, 36000));
 
   // Pending.
-  Job urgent = Gang("vision-urgent", "vision", 2, 8, 990, 3600);
+  Job urgent = Gang("vision-urgent", "vision", 2, 8, 990, 3600);  // preempts speech-tts
   urgent.priority = 100;
   urgent.topology = {"leaf", core::TopologyConstraint::Mode::kRequired};
   s.jobs.push_back(urgent);
-  s.jobs.push_back(Gang("nlp-big", "nlp", 4, 8, 950, 7200));          // needs a reservation
-  s.jobs.push_back(Gang("vision-small", "vision", 1, 2, 960, 600));   // backfills
+  s.jobs.push_back(Gang("vision-train", "vision", 1, 8, 900, 7200));  // reclaims from nlp
+  Job notebook = Gang("vision-notebook", "vision", 1, 1, 940, 3600);  // half a GPU: starts
+  notebook.groups[0].resources = ResourceVector::Of(2000, 8LL << 30, 500);
+  s.jobs.push_back(notebook);
   s.jobs.push_back(Gang("speech-more", "speech", 1, 4, 970, 600));    // over max quota
   Job a100 = Gang("vision-a100", "vision", 1, 1, 980, 600);
   a100.groups[0].gpu_models = {"A100"};                               // no such GPU here
   s.jobs.push_back(a100);
-  s.jobs.push_back(Gang("vision-train", "vision", 1, 8, 900, 7200)); // reclaims guaranteed quota
-  s.jobs.push_back(Gang("nlp-long", "nlp", 1, 4, 985, 36000));       // would delay nlp-big
-  Job quick = Gang("nlp-quick", "nlp", 1, 2, 986, 900);              // backfills: ends in time
-  s.jobs.push_back(quick);
+  s.jobs.push_back(Gang("nlp-big", "nlp", 4, 8, 950, 7200));          // gets the reservation
+  s.jobs.push_back(Gang("nlp-long", "nlp", 1, 4, 985, 36000));        // would delay nlp-big
+  s.jobs.push_back(Gang("nlp-quick", "nlp", 1, 1, 986, 900));         // backfills: ends in time
   return s;
 }
 
