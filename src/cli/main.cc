@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/schedule_command.h"
+#include "cli/sim_command.h"
 
 namespace {
 
@@ -14,6 +15,7 @@ void Usage(FILE* f) {
                "usage: kumo <command> [flags]\n\n"
                "commands:\n"
                "  schedule   run one pass of the scheduling core on a generated cluster and print its decisions\n"
+               "  sim        replay a GPU-cluster trace through the core and compare policies\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");
 }
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   std::string_view cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "schedule") return kumo::cli::RunSchedule(args);
+  if (cmd == "sim") return kumo::cli::RunSim(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     Usage(stdout);
     return 0;

@@ -13,6 +13,7 @@ void ClusterState::AddToAggregates(int32_t n, int sign) {
     dom.free_whole_gpus += sign * node.whole_free;
     dom.free_cpu += sign * node.free[kCpu];
     dom.free_memory += sign * node.free[kMemory];
+    for (int k = 0; k < kNumResourceKinds; ++k) dom.held[k] += sign * node.hold[k];
     int32_t w = node.whole_free < 0 ? 0 : node.whole_free;
     dom.nodes_by_whole_free[w] += sign;
   }
@@ -21,6 +22,7 @@ void ClusterState::AddToAggregates(int32_t n, int sign) {
 void ClusterState::RebuildAggregates() {
   for (Domain& d : domains) {
     d.free_gpu_milli = d.free_whole_gpus = d.free_cpu = d.free_memory = 0;
+    d.held = ResourceVector{};
     d.nodes_by_whole_free.assign(max_gpus_per_node + 1, 0);
   }
   for (size_t n = 0; n < nodes.size(); ++n) {

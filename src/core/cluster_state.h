@@ -63,6 +63,7 @@ struct Domain {
   int64_t free_whole_gpus = 0;
   int64_t free_cpu = 0;
   int64_t free_memory = 0;
+  ResourceVector held;  // sum of `hold` (part of free kept for the reservation)
   std::vector<int32_t> nodes_by_whole_free;  // [w] = nodes with exactly w whole free GPUs
 };
 

@@ -121,15 +121,24 @@ void GangPlacer::Apply(int32_t n, const TaskDemand& t, Use use, PlacedTask* plac
     std::vector<int32_t> cand;
     for (int32_t i = 0; i < static_cast<int32_t>(node.gpus.size()); ++i)
       if (SlotAvail(node.gpus[i], use) == kMilliPerGpu && ModelOk(t, node.gpus[i])) cand.push_back(i);
-    auto group_count = [&](int32_t group) {
-      int32_t c = 0;
-      for (int32_t i : cand) c += node.gpus[i].nvlink_group == group;
-      return c;
-    };
-    int32_t chosen_group = -1, chosen_count = 0;
+    // Free whole GPUs per NVLink group, counted before any sorting.
+    std::vector<std::pair<int32_t, int32_t>> counts;  // (group, free whole GPUs)
     for (int32_t i : cand) {
       int32_t grp = node.gpus[i].nvlink_group;
-      int32_t c = group_count(grp);
+      auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == grp; });
+      if (it == counts.end()) {
+        counts.emplace_back(grp, 1);
+      } else {
+        ++it->second;
+      }
+    }
+    auto group_count = [&](int32_t group) {
+      for (const auto& c : counts)
+        if (c.first == group) return c.second;
+      return 0;
+    };
+    int32_t chosen_group = -1, chosen_count = 0;
+    for (const auto& [grp, c] : counts) {
       if (c < t.whole) continue;
       bool better = chosen_group < 0 || (pack ? c < chosen_count : c > chosen_count) ||
                     (c == chosen_count && grp < chosen_group);

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/cluster_state.h"
 #include "core/gang_placer.h"
@@ -75,6 +76,7 @@ struct JobRt {
   Seconds start = 0;
   std::string invalid;              // why a pending job can never run
   GangRequest gang;
+  std::string shape;                // identical shapes place identically (see PlaceCached)
 };
 
 struct ProjectRt {
@@ -106,6 +108,7 @@ class Pass {
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j);
   WaitExplanation Diagnose(int32_t j, Use use);
   void Admit(int32_t j, std::vector<PlacedTask> placed);
+  bool PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out);
   void SortRunning(int32_t p);
   size_t BorrowingStart(int32_t p);
   bool InGuaranteeAfter(int32_t p, const ResourceVector& add) const;
@@ -139,10 +142,14 @@ class Pass {
   std::map<std::string, EligEntry> elig_cache_;
   std::unordered_map<std::string, std::optional<std::string>> static_cache_;
   std::vector<int64_t> max_domain_gpu_;  // by level: GPUs of the largest domain
+  // Gang shapes that failed to place in this pass, by Use. Within a pass, what kNow and kShort
+  // may use only shrinks (starts take, holds only grow or are taken with the free they hold), so
+  // a failed shape keeps failing; kAfterExit grows when victims are chosen, so its set is cleared
+  // after every preemption.
+  std::unordered_set<std::string> failed_now_, failed_short_, failed_after_exit_;
 
   // Reservation state (EASY).
   std::optional<int32_t> reserved_job_;
-  ResourceVector held_;  // total of all holds (schedulable nodes)
   Seconds reserved_at_ = 0;
 };
 
@@ -477,6 +484,28 @@ void Pass::PreparePending(int32_t j) {
     return a.res[kMemory] > b.res[kMemory];
   });
   jr.gang.total = jr.request;
+  // A binary key: level, required, then every task's eligibility tables and request.
+  auto put = [&](const auto& v) { jr.shape.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(jr.gang.level);
+  put(jr.gang.required);
+  for (const TaskDemand& t : jr.gang.tasks) {
+    put(t.eligible);
+    put(t.prefer_no);
+    put(t.model_ok);
+    put(t.whole);
+    put(t.share);
+    put(t.res.v);
+  }
+}
+
+bool Pass::PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out) {
+  JobRt& jr = jobs_[j];
+  std::unordered_set<std::string>& failed =
+      use == Use::kNow ? failed_now_ : (use == Use::kShort ? failed_short_ : failed_after_exit_);
+  if (failed.count(jr.shape)) return false;
+  if (placer_.Place(jr.gang, use, out)) return true;
+  failed.insert(jr.shape);
+  return false;
 }
 
 // Whether the job could never run, even on an empty cluster: a task no node can hold, or a
@@ -490,10 +519,14 @@ std::optional<std::string> Pass::StaticallyUnschedulable(int32_t j) {
     for (const TaskDemand& td : jr.gang.tasks)
       if (td.group == static_cast<int32_t>(gi)) t = &td;
     // Memoized per (eligible set, task shape): many jobs share both.
-    std::string key = Fmt("%p/%p/%d/%d", static_cast<const void*>(t->eligible), static_cast<const void*>(t->model_ok),
-                          t->whole, t->share);
-    for (int k = 0; k < kNumResourceKinds; ++k)
-      if (k != kGpu) key += Fmt("/%lld", static_cast<long long>(t->res[k]));
+    std::string key;
+    auto put = [&](const auto& v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(t->eligible);
+    put(t->model_ok);
+    put(t->whole);
+    put(t->share);
+    put(t->res.v);
+    put(gi);  // the message names the group by name or index
     key += g.name;
     auto cached = static_cache_.find(key);
     if (cached != static_cache_.end()) {
@@ -836,24 +869,41 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
     }
   }
   const size_t first = instant_end[hi];
+  // Final probe at the reserved instant. What each node gains by then is measured, not summed
+  // from the released jobs: a terminating job's resources may already be promised to a job that
+  // waits for them (Use::kAfterExit), and then they are not released to anyone else.
+  std::vector<ResourceVector> free_before(state_.nodes.size());
+  std::vector<std::vector<int32_t>> slot_free_before(state_.nodes.size());
+  for (size_t n = 0; n < state_.nodes.size(); ++n) {
+    free_before[n] = state_.nodes[n].free;
+    for (const GpuSlot& g : state_.nodes[n].gpus) slot_free_before[n].push_back(g.free);
+  }
+  std::map<int32_t, ResourceVector> rel_res;
+  std::map<std::pair<int32_t, int32_t>, int32_t> rel_slot;
   std::vector<PlacedTask> placed;
-  feasible(first, &placed);
+  {
+    size_t m = state_.Mark();
+    release_upto(first);
+    for (size_t n = 0; n < state_.nodes.size(); ++n) {
+      const NodeRt& node = state_.nodes[n];
+      rel_res[static_cast<int32_t>(n)] = node.free - free_before[n];
+      for (size_t pos = 0; pos < node.gpus.size(); ++pos)
+        if (node.gpus[pos].free != slot_free_before[n][pos])
+          rel_slot[{static_cast<int32_t>(n), static_cast<int32_t>(pos)}] = node.gpus[pos].free - slot_free_before[n][pos];
+    }
+    bool ok = placer_.Place(jr.gang, Use::kNow, &placed);
+    state_.Rollback(m);
+    if (!ok) return std::nullopt;  // unreachable: the same probe succeeded in the search
+  }
   const Seconds at = rels[first].end;
 
   // Holds: on each reserved node, what the reservation needs beyond what is released there by
   // `at` must stay free now for jobs still running at `at`.
-  std::map<int32_t, ResourceVector> need, rel_res;
-  std::map<std::pair<int32_t, int32_t>, int32_t> need_slot, rel_slot;
+  std::map<int32_t, ResourceVector> need;
+  std::map<std::pair<int32_t, int32_t>, int32_t> need_slot;
   for (const PlacedTask& t : placed) {
     need[t.node] += t.res;
     for (auto [pos, milli] : t.slots) need_slot[{t.node, pos}] += milli;
-  }
-  for (size_t i = 0; i <= first; ++i) {
-    for (const PlacedTask& t : jobs_[rels[i].job].placed) {
-      if (!need.count(t.node)) continue;
-      rel_res[t.node] += t.res;
-      for (auto [pos, milli] : t.slots) rel_slot[{t.node, pos}] += milli;
-    }
   }
   for (auto& [n, req] : need) {
     NodeRt& node = state_.nodes[n];
@@ -861,9 +911,7 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
     const ResourceVector& r = rel_res[n];
     for (int k = 0; k < kNumResourceKinds; ++k) {
       if (k == kGpu) continue;
-      int64_t h = std::max<int64_t>(0, req[k] - r[k]);
-      node.hold[k] += h;
-      if (node.schedulable) held_[k] += h;
+      node.hold[k] += std::max<int64_t>(0, req[k] - r[k]);
     }
     for (size_t pos = 0; pos < node.gpus.size(); ++pos) {
       auto key = std::make_pair(n, static_cast<int32_t>(pos));
@@ -871,9 +919,7 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
       if (ns == need_slot.end()) continue;
       auto rs = rel_slot.find(key);
       int32_t released = rs == rel_slot.end() ? 0 : rs->second;
-      int32_t h = std::max(0, ns->second - released);
-      node.gpus[pos].hold += h;
-      if (node.schedulable) held_[kGpu] += h;
+      node.gpus[pos].hold += std::max(0, ns->second - released);
     }
     state_.EndChange(n);
   }
@@ -891,9 +937,9 @@ WaitExplanation Pass::Diagnose(int32_t j, Use use) {
     // Cluster aggregates (over schedulable nodes) minus what reservations hold.
     const Domain& root = state_.domains[0];
     const bool minus_hold = use != Use::kShort;
-    free_gpu = root.free_gpu_milli - (minus_hold ? held_.gpu_milli() : 0);
-    free_cpu = root.free_cpu - (minus_hold ? held_.cpu_millis() : 0);
-    free_mem = root.free_memory - (minus_hold ? held_.memory_bytes() : 0);
+    free_gpu = root.free_gpu_milli - (minus_hold ? root.held.gpu_milli() : 0);
+    free_cpu = root.free_cpu - (minus_hold ? root.held.cpu_millis() : 0);
+    free_mem = root.free_memory - (minus_hold ? root.held.memory_bytes() : 0);
     for (const NodeRt& node : state_.nodes) eligible += node.schedulable;
   } else {
     for (size_t n = 0; n < state_.nodes.size(); ++n) {
@@ -1034,14 +1080,14 @@ Result<Decisions> Pass::Run() {
     Use use = Use::kNow;
     if (reserved_job_ && job.max_runtime < kNever && snap_.now + job.max_runtime <= reserved_at_) use = Use::kShort;
     std::vector<PlacedTask> placed;
-    if (placer_.Place(jr.gang, use, &placed)) {
+    if (PlaceCached(j, use, &placed)) {
       out.starts.push_back(StartDecision{job.id, ToPlacements(placed), reserved_job_.has_value()});
       Admit(j, std::move(placed));
       (*order)->Admitted(entry_of.at(j));
       continue;
     }
     if (!reserved_job_) {
-      if (any_term && placer_.Place(jr.gang, Use::kAfterExit, &placed)) {
+      if (any_term && PlaceCached(j, Use::kAfterExit, &placed)) {
         out.waiting.push_back(WaitExplanation{job.id, WaitReason::kWaitingForTermination,
                                               "fits once terminating jobs have exited; their resources are kept for it"});
         Admit(j, std::move(placed));
@@ -1050,15 +1096,17 @@ Result<Decisions> Pass::Run() {
       }
       if (config_.preemption && TryPreempt(j, &out)) {
         any_term = true;
+        failed_after_exit_.clear();
         (*order)->Admitted(entry_of.at(j));
         continue;
       }
     }
-    WaitExplanation why = Diagnose(j, use);
-    if (reserved_job_) {
+    WaitExplanation why = config_.explain ? Diagnose(j, use)
+                                          : WaitExplanation{job.id, WaitReason::kInsufficientCapacity, ""};
+    if (reserved_job_ && config_.explain) {
       std::vector<PlacedTask> tmp;
       size_t m = state_.Mark();
-      bool fits_ignoring_hold = placer_.Place(jr.gang, Use::kShort, &tmp);
+      bool fits_ignoring_hold = PlaceCached(j, Use::kShort, &tmp);
       state_.Rollback(m);
       if (fits_ignoring_hold) {
         why.reason = WaitReason::kWouldDelayReservation;
@@ -1067,6 +1115,10 @@ Result<Decisions> Pass::Run() {
                           job.max_runtime >= kNever ? " (it has no maxRuntime, so it could run past that)"
                                                     : " (its maxRuntime ends after that)");
       }
+      out.waiting.push_back(std::move(why));
+      continue;
+    }
+    if (reserved_job_) {
       out.waiting.push_back(std::move(why));
       continue;
     }

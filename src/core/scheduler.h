@@ -40,6 +40,10 @@ struct SchedulerConfig {
   int32_t max_preemption_candidates = 512;
   // Cap on single-domain attempts for a gang with a topology constraint.
   int32_t max_domain_attempts = 64;
+  // Explain every waiting job in words (and tell WouldDelayReservation apart). Simulators that
+  // replay thousands of passes turn this off: waiting jobs then get only a coarse reason
+  // (kInsufficientCapacity for anything capacity-related) and no message.
+  bool explain = true;
   // Nodes per internal index block (an implementation detail for speed; not a topology level).
   int32_t block_size = 32;
 };
