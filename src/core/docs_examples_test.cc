@@ -1,4 +1,5 @@
-// The worked examples of docs/scheduling.md, asserted: if the docs and the core disagree, this fails.
+// The worked examples of docs/scheduling.md, asserted: if the docs and the core disagree, this
+// fails.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -91,7 +92,8 @@ TEST(DocsExamples, DemoPreemption) {
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->reason, WaitReason::kQuotaMax);
   EXPECT_EQ(q->message,
-            "project \"speech\" would exceed its max gpu quota: 6 GPUs in use + 4 GPUs requested > 8 GPUs");
+            "project \"speech\" would exceed its max gpu quota: 6 GPUs in use + 4 GPUs requested > "
+            "8 GPUs");
 }
 
 Snapshot BackfillCluster(Seconds now, bool r1_running) {

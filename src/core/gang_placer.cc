@@ -240,7 +240,23 @@ bool GangPlacer::PlaceWithin(int32_t domain, const GangRequest& gang, Use use,
           if (tried[b - d.block_begin]) continue;
           const Domain& block = s_.domains[s_.block_domain[b]];
           if (!BlockMayFit(block, t)) continue;
-          int64_t free = block.free_gpu_milli * 1024 + std::min<int64_t>(block.free_cpu / 1000, 1023);
+          // Whole-GPU tasks: first by the whole free GPUs of the block's best-fitting node (its
+          // tightest node with room when packing, its roomiest when spreading), so the choice of
+          // block agrees with the node score's most significant GPU key.
+          int64_t w_key = 0;
+          if (t.whole > 0) {
+            const auto& hist = block.nodes_by_whole_free;
+            int32_t w = -1;
+            if (pack) {
+              for (size_t f = static_cast<size_t>(t.whole); f < hist.size() && w < 0; ++f)
+                if (hist[f] > 0) w = static_cast<int32_t>(f);
+            } else {
+              for (size_t f = hist.size(); f-- > static_cast<size_t>(t.whole) && w < 0;)
+                if (hist[f] > 0) w = static_cast<int32_t>(f);
+            }
+            w_key = w;
+          }
+          int64_t free = (w_key << 40) + block.free_gpu_milli * 1024 + std::min<int64_t>(block.free_cpu / 1000, 1023);
           if (chosen < 0 || (pack ? free < chosen_free : free > chosen_free)) {
             chosen = b;
             chosen_free = free;
@@ -278,6 +294,25 @@ bool GangPlacer::PlaceOnNode(int32_t node, const GangRequest& gang, Use use,
 }
 
 bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out) {
+  if (PlaceOrdered(gang, use, out)) return true;
+  // The search is greedy, largest task first. When the gang's tasks differ in where they may
+  // run (GPU models, selectors, taints), an unconstrained task can take the only node a
+  // constrained one could use; retry once with the most constrained tasks first.
+  bool mixed = false;
+  for (const TaskDemand& t : gang.tasks)
+    mixed |= t.eligible != gang.tasks.front().eligible || t.model_ok != gang.tasks.front().model_ok ||
+             t.prefer_no != gang.tasks.front().prefer_no;
+  if (!mixed) return false;
+  GangRequest constrained = gang;
+  std::stable_sort(constrained.tasks.begin(), constrained.tasks.end(), [](const TaskDemand& a, const TaskDemand& b) {
+    const bool ma = a.model_ok != nullptr, mb = b.model_ok != nullptr;
+    if (ma != mb) return ma;
+    return a.eligible_nodes < b.eligible_nodes;
+  });
+  return PlaceOrdered(constrained, use, out);
+}
+
+bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out) {
   const size_t mark = s_.Mark();
   const size_t out_size = out->size();
   auto undo = [&] {

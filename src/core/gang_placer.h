@@ -19,6 +19,7 @@ struct TaskDemand {
   const std::vector<uint8_t>* prefer_no = nullptr; // by node id: untolerated PreferNoSchedule taint
   const std::vector<uint8_t>* model_ok = nullptr;  // by model id; nullptr = any model
   bool every_node = false;  // eligible on every node, any model: cluster aggregates describe it
+  int32_t eligible_nodes = 0;
 };
 
 struct GangRequest {
@@ -50,10 +51,15 @@ class GangPlacer {
   // Whether `gang` could be placed within one domain at `level` of an empty cluster
   // (capacity-only check used for Unschedulable diagnostics is done by the caller).
 
-  // The amount of `t` that fits on node n now, under `use`, or false.
+  // False when the cluster's aggregates prove the gang cannot fit under kNow/kShort (a
+  // necessary condition only; true does not mean Place will succeed).
+  bool MayFitCluster(const GangRequest& gang) const { return GangMayFit(s_.domains[0], gang); }
+
+  // Whether task `t` fits on node n now, under `use`.
   bool Fits(int32_t n, const TaskDemand& t, Use use) const;
 
  private:
+  bool PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
   bool PlaceWithin(int32_t domain, const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
   bool PlaceOnNode(int32_t node, const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
   bool GangMayFit(const Domain& d, const GangRequest& gang) const;

@@ -100,12 +100,13 @@ class Pass {
   void PreparePending(int32_t j);
   const std::vector<uint8_t>* Eligibility(const Job& job, const TaskGroup& g,
                                           const std::vector<uint8_t>** prefer_no,
-                                          const std::vector<uint8_t>** model_ok, bool* every_node);
+                                          const std::vector<uint8_t>** model_ok, bool* every_node,
+                                          int32_t* eligible_nodes);
   std::optional<std::string> StaticallyUnschedulable(int32_t j);
   std::optional<std::string> GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& t);
-  std::optional<std::string> QuotaMaxViolation(int32_t j) const;
+  std::optional<std::string> QuotaMaxViolation(int32_t j, const ResourceVector& extra) const;
   bool TryPreempt(int32_t j, Decisions* out);
-  std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j);
+  std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j, Seconds not_before);
   WaitExplanation Diagnose(int32_t j, Use use);
   void Admit(int32_t j, std::vector<PlacedTask> placed);
   bool PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out);
@@ -142,11 +143,11 @@ class Pass {
   std::map<std::string, EligEntry> elig_cache_;
   std::unordered_map<std::string, std::optional<std::string>> static_cache_;
   std::vector<int64_t> max_domain_gpu_;  // by level: GPUs of the largest domain
-  // Gang shapes that failed to place in this pass, by Use. Within a pass, what kNow and kShort
-  // may use only shrinks (starts take, holds only grow or are taken with the free they hold), so
-  // a failed shape keeps failing; kAfterExit grows when victims are chosen, so its set is cleared
-  // after every preemption.
-  std::unordered_set<std::string> failed_now_, failed_short_, failed_after_exit_;
+  // Gang shapes the cluster aggregates proved unplaceable in this pass, by Use. Within a pass
+  // what kNow and kShort may use only shrinks (starts take; holds grow, or are taken together
+  // with the free they hold), so such a proof stays true. (Failures of the greedy search itself
+  // are not cached: the search is not monotone, and a shape that failed may fit later.)
+  std::unordered_set<std::string> failed_now_, failed_short_;
 
   // Reservation state (EASY).
   std::optional<int32_t> reserved_job_;
@@ -378,7 +379,8 @@ Status Pass::LoadJobs() {
 
 const std::vector<uint8_t>* Pass::Eligibility(const Job& job, const TaskGroup& g,
                                               const std::vector<uint8_t>** prefer_no,
-                                              const std::vector<uint8_t>** model_ok, bool* every_node) {
+                                              const std::vector<uint8_t>** model_ok, bool* every_node,
+                                              int32_t* eligible_nodes) {
   std::string key;
   for (const Label& l : job.node_selector) key += l.key + '=' + l.value + '\x01';
   key += '\x02';
@@ -433,6 +435,7 @@ const std::vector<uint8_t>* Pass::Eligibility(const Job& job, const TaskGroup& g
   *prefer_no = e.has_prefer_no ? &e.prefer_no : nullptr;
   *model_ok = e.has_model_filter ? &e.model_ok : nullptr;
   *every_node = !e.has_model_filter && e.count == static_cast<int32_t>(snap_.nodes.size());
+  *eligible_nodes = e.count;
   return &e.eligible;
 }
 
@@ -471,7 +474,7 @@ void Pass::PreparePending(int32_t j) {
     int64_t gpu = g.resources[kGpu];
     t.whole = gpu >= kMilliPerGpu ? static_cast<int32_t>(gpu / kMilliPerGpu) : 0;
     t.share = gpu > 0 && gpu < kMilliPerGpu ? static_cast<int32_t>(gpu) : 0;
-    t.eligible = Eligibility(job, g, &t.prefer_no, &t.model_ok, &t.every_node);
+    t.eligible = Eligibility(job, g, &t.prefer_no, &t.model_ok, &t.every_node, &t.eligible_nodes);
     for (int32_t r = 0; r < g.replicas; ++r) {
       t.index = r;
       jr.gang.tasks.push_back(t);
@@ -500,12 +503,14 @@ void Pass::PreparePending(int32_t j) {
 
 bool Pass::PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out) {
   JobRt& jr = jobs_[j];
-  std::unordered_set<std::string>& failed =
-      use == Use::kNow ? failed_now_ : (use == Use::kShort ? failed_short_ : failed_after_exit_);
+  if (use == Use::kAfterExit) return placer_.Place(jr.gang, use, out);
+  std::unordered_set<std::string>& failed = use == Use::kNow ? failed_now_ : failed_short_;
   if (failed.count(jr.shape)) return false;
-  if (placer_.Place(jr.gang, use, out)) return true;
-  failed.insert(jr.shape);
-  return false;
+  if (!placer_.MayFitCluster(jr.gang)) {
+    failed.insert(jr.shape);
+    return false;
+  }
+  return placer_.Place(jr.gang, use, out);
 }
 
 // Whether the job could never run, even on an empty cluster: a task no node can hold, or a
@@ -602,16 +607,19 @@ std::optional<std::string> Pass::GroupUnschedulable(const TaskGroup& g, size_t g
   return std::nullopt;
 }
 
-std::optional<std::string> Pass::QuotaMaxViolation(int32_t j) const {
+// `extra`: usage to count on top of the project's (the reserved job's request, for a job of the
+// same project that would still run at the reserved time).
+std::optional<std::string> Pass::QuotaMaxViolation(int32_t j, const ResourceVector& extra) const {
   const JobRt& jr = jobs_[j];
   const ProjectRt& p = projects_[jr.project];
   for (int k = 0; k < kNumResourceKinds; ++k) {
     if (jr.request[k] == 0) continue;
-    if (p.usage[k] + jr.request[k] > p.spec->max[k]) {
-      return Fmt("project \"%s\" would exceed its max %s quota: %s in use + %s requested > %s",
+    const int64_t used = p.usage[k] + extra[k];
+    if (used + jr.request[k] > p.spec->max[k]) {
+      return Fmt("project \"%s\" would exceed its max %s quota: %s in use%s + %s requested > %s",
                  p.spec->name.c_str(), ResourceName(k, snap_.extended_resources).c_str(),
-                 FormatQuantity(k, p.usage[k]).c_str(), FormatQuantity(k, jr.request[k]).c_str(),
-                 FormatQuantity(k, p.spec->max[k]).c_str());
+                 FormatQuantity(k, used).c_str(), extra[k] > 0 ? " (with the reserved job)" : "",
+                 FormatQuantity(k, jr.request[k]).c_str(), FormatQuantity(k, p.spec->max[k]).c_str());
     }
   }
   return std::nullopt;
@@ -814,7 +822,7 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
 // EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the earliest time the job fits if
 // running jobs end at start + maxRuntime and terminating ones now. Feasibility only grows with
 // time, so the release instant is found by binary search.
-std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t j) {
+std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t j, Seconds not_before) {
   JobRt& jr = jobs_[j];
   struct Rel {
     Seconds end;
@@ -858,8 +866,10 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
   std::vector<size_t> instant_end;
   for (size_t i = 0; i < rels.size(); ++i)
     if (i + 1 == rels.size() || rels[i + 1].end != rels[i].end) instant_end.push_back(i);
+  if (rels[instant_end.back()].end < not_before) return std::nullopt;
   if (!feasible(instant_end.back(), nullptr)) return std::nullopt;
   size_t lo = 0, hi = instant_end.size() - 1;  // invariant: instant hi is feasible
+  while (rels[instant_end[lo]].end < not_before) ++lo;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     if (feasible(instant_end[mid], nullptr)) {
@@ -1029,6 +1039,11 @@ Result<Decisions> Pass::Run() {
 
   Decisions out;
   std::vector<QueueEntry> entries;
+  std::unordered_map<int32_t, QueueEntry> entry_of;
+  // Nominated jobs (they preempted victims in an earlier pass) come before the queue: what their
+  // victims free is theirs. Without this a requeued victim that sorts earlier could take it back
+  // and be preempted again, pass after pass (docs/scheduling.md, "Why preemption can never cycle").
+  std::vector<int32_t> nominated;
   for (int32_t j : pending_) {
     PreparePending(j);
     JobRt& jr = jobs_[j];
@@ -1036,8 +1051,21 @@ Result<Decisions> Pass::Run() {
       out.waiting.push_back(WaitExplanation{jr.job->id, WaitReason::kInvalid, jr.invalid});
       continue;
     }
-    entries.push_back(QueueEntry{j, jr.job->priority, jr.project, jr.user, jr.job->submit_time, &jr.job->id, jr.request});
+    QueueEntry e{j, jr.job->priority, jr.project, jr.user, jr.job->submit_time, &jr.job->id, jr.request};
+    entry_of.emplace(j, e);
+    if (jr.job->nominated) {
+      nominated.push_back(j);
+    } else {
+      entries.push_back(e);
+    }
   }
+  std::sort(nominated.begin(), nominated.end(), [&](int32_t a, int32_t b) {
+    const Job& ja = *jobs_[a].job;
+    const Job& jb = *jobs_[b].job;
+    if (ja.priority != jb.priority) return ja.priority > jb.priority;
+    if (ja.submit_time != jb.submit_time) return ja.submit_time < jb.submit_time;
+    return ja.id < jb.id;
+  });
   QueueContext ctx;
   ctx.capacity = capacity_;
   for (const ProjectRt& p : projects_) {
@@ -1049,15 +1077,18 @@ Result<Decisions> Pass::Run() {
     if (jr.running) ctx.user_usage[jr.user] += jr.request;
   auto order = MakeQueueOrder(config_.queue_order);
   if (!order) return Error(order.error());
-  std::unordered_map<int32_t, QueueEntry> entry_of;
-  for (const QueueEntry& e : entries) entry_of.emplace(e.job, e);
   (*order)->Begin(ctx, std::move(entries));
+  size_t next_nominated = 0;
+  auto next_job = [&]() -> int32_t {
+    if (next_nominated < nominated.size()) return nominated[next_nominated++];
+    return (*order)->Next();
+  };
 
   bool any_term = false;
   for (const NodeRt& n : state_.nodes) any_term |= n.term[kGpu] > 0 || n.term[kCpu] > 0 || n.term[kMemory] > 0;
   std::optional<std::string> strict_blocker;
 
-  for (int32_t j = (*order)->Next(); j >= 0; j = (*order)->Next()) {
+  for (int32_t j = next_job(); j >= 0; j = next_job()) {
     JobRt& jr = jobs_[j];
     const Job& job = *jr.job;
     out.order.push_back(job.id);
@@ -1067,7 +1098,15 @@ Result<Decisions> Pass::Run() {
                                             "waits behind job \"" + *strict_blocker + "\" (strict queue order, no backfill)"});
       continue;
     }
-    if (auto why = QuotaMaxViolation(j)) {
+    // Backfill rules after a reservation: a job that would still run at the reserved time must
+    // not use held resources (one that ends before may); and no job of the reserved job's project
+    // may use its quota headroom -- even a short one: while it runs, the reserved job would be
+    // over its project's max and lose its reservation in the next pass.
+    const bool is_short =
+        reserved_job_ && job.max_runtime < kNever && snap_.now + job.max_runtime <= reserved_at_;
+    ResourceVector extra;
+    if (reserved_job_ && jobs_[*reserved_job_].project == jr.project) extra = jobs_[*reserved_job_].request;
+    if (auto why = QuotaMaxViolation(j, extra)) {
       out.waiting.push_back(WaitExplanation{job.id, WaitReason::kQuotaMax, *why});
       continue;
     }
@@ -1075,10 +1114,7 @@ Result<Decisions> Pass::Run() {
       out.waiting.push_back(WaitExplanation{job.id, WaitReason::kUnschedulable, *why});
       continue;
     }
-    // Backfill rule after a reservation: a job that would still run at the reserved time must
-    // not use held resources; one that ends before may (kShort).
-    Use use = Use::kNow;
-    if (reserved_job_ && job.max_runtime < kNever && snap_.now + job.max_runtime <= reserved_at_) use = Use::kShort;
+    const Use use = is_short ? Use::kShort : Use::kNow;
     std::vector<PlacedTask> placed;
     if (PlaceCached(j, use, &placed)) {
       out.starts.push_back(StartDecision{job.id, ToPlacements(placed), reserved_job_.has_value()});
@@ -1096,7 +1132,6 @@ Result<Decisions> Pass::Run() {
       }
       if (config_.preemption && TryPreempt(j, &out)) {
         any_term = true;
-        failed_after_exit_.clear();
         (*order)->Admitted(entry_of.at(j));
         continue;
       }
@@ -1131,15 +1166,15 @@ Result<Decisions> Pass::Run() {
         out.waiting.push_back(std::move(why));
         break;
       case BackfillMode::kEasy: {
-        auto res = Reserve(j);
+        auto res = Reserve(j, snap_.now);
         if (res) {
           reserved_job_ = j;
           reserved_at_ = res->first;
           out.reservations.push_back(ReservationDecision{job.id, res->first, ToPlacements(res->second)});
           why.reason = WaitReason::kReserved;
-          why.message += Fmt("; reserved to start by t=%lld (in %lld s) when running jobs reach their maxRuntime",
+          if (config_.explain) why.message += Fmt("; reserved to start by t=%lld (in %lld s) when running jobs reach their maxRuntime",
                              static_cast<long long>(res->first), static_cast<long long>(res->first - snap_.now));
-        } else {
+        } else if (config_.explain) {
           why.message += "; no reservation possible: the jobs in its way have no maxRuntime";
         }
         out.waiting.push_back(std::move(why));

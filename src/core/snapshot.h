@@ -117,6 +117,12 @@ struct Job {
   Seconds min_runtime = 0;
   bool checkpointable = false;
 
+  // Pending only: this job preempted victims in an earlier pass (it was a PreemptDecision's
+  // preemptor) and has not started yet. The driver sets it from the decisions and clears it when
+  // the job starts. Nominated jobs are considered before the queue, so the resources their
+  // victims free go to them (like Kubernetes' nominatedNodeName).
+  bool nominated = false;
+
   JobPhase phase = JobPhase::kPending;
   // Running/terminating jobs only.
   Seconds start_time = 0;

@@ -270,6 +270,7 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     cj.start_time = now;
     cj.last_checkpoint_time = -1;
     cj.placements = s.tasks;
+    cj.nominated = false;
     events.push(Event{now + js.overhead + js.remaining, 0, j, js.epoch});
   };
   auto release = [&](int32_t j) {
@@ -347,6 +348,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     pass_ms.push_back(std::chrono::duration<double, std::milli>(p1 - p0).count());
     for (const core::StartDecision& s : d->starts) start_job(job_index.at(s.job), s);
     for (const core::PreemptDecision& pd : d->preemptions) {
+      int32_t preemptor = job_index.at(pd.preemptor);
+      if (pos[preemptor] >= 0) snap.jobs[pos[preemptor]].nominated = true;
       int32_t v = job_index.at(pd.victim);
       JobState& js = st[v];
       if (js.phase != Phase::kRunning) continue;
