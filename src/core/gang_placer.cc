@@ -191,15 +191,17 @@ bool GangPlacer::GangMayFit(const Domain& d, const GangRequest& gang) const {
   if (gang.total[kCpu] > d.free_cpu || gang.total[kMemory] > d.free_memory ||
       gang.total[kGpu] > d.free_gpu_milli)
     return false;
-  // Each task of w whole GPUs needs a node with >= w whole free GPUs; count the chunks.
-  // Tasks are sorted largest first, so distinct sizes are seen in decreasing order.
-  int32_t tasks_at_least = 0;
-  for (size_t i = 0; i < gang.tasks.size(); ++i) {
-    int32_t w = gang.tasks[i].whole;
-    if (w == 0) break;
-    ++tasks_at_least;
-    bool last_of_size = i + 1 == gang.tasks.size() || gang.tasks[i + 1].whole != w;
-    if (!last_of_size) continue;
+  // Each task of w whole GPUs needs a node with >= w whole free GPUs: for every size w, the
+  // tasks of size >= w need at least as many w-sized chunks of free GPUs on single nodes.
+  std::vector<int32_t>& sizes = sizes_scratch_;
+  sizes.clear();
+  for (const TaskDemand& t : gang.tasks)
+    if (t.whole > 0) sizes.push_back(t.whole);
+  std::sort(sizes.begin(), sizes.end(), std::greater<>());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const int32_t w = sizes[i];
+    if (i + 1 < sizes.size() && sizes[i + 1] == w) continue;  // last task of this size
+    const int64_t tasks_at_least = static_cast<int64_t>(i + 1);
     int64_t chunks = 0;
     for (size_t f = static_cast<size_t>(w); f < d.nodes_by_whole_free.size(); ++f)
       chunks += d.nodes_by_whole_free[f] * static_cast<int64_t>(f / static_cast<size_t>(w));

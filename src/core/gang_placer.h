@@ -70,6 +70,7 @@ class GangPlacer {
   ClusterState& s_;
   const PlacementPolicy& policy_;
   int32_t max_domain_attempts_;
+  mutable std::vector<int32_t> sizes_scratch_;  // GangMayFit's workspace (no allocation per call)
 };
 
 // Takes a placed task's resources back into `free` (it ended), or from used into `term`
