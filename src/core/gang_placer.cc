@@ -297,20 +297,38 @@ bool GangPlacer::PlaceOnNode(int32_t node, const GangRequest& gang, Use use,
 
 bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out) {
   if (PlaceOrdered(gang, use, out)) return true;
-  // The search is greedy, largest task first. When the gang's tasks differ in where they may
-  // run (GPU models, selectors, taints), an unconstrained task can take the only node a
-  // constrained one could use; retry once with the most constrained tasks first.
+  // The search is greedy, largest task first. When the gang's task groups differ, a task that
+  // could go to many nodes may take the only node another could use (a GPU model, a selector, or
+  // simply the one node with enough memory). Retry once with the groups that fit the fewest nodes
+  // (on capacity, ignoring what is in use) first.
   bool mixed = false;
-  for (const TaskDemand& t : gang.tasks)
-    mixed |= t.eligible != gang.tasks.front().eligible || t.model_ok != gang.tasks.front().model_ok ||
-             t.prefer_no != gang.tasks.front().prefer_no;
+  for (const TaskDemand& t : gang.tasks) mixed |= t.group != gang.tasks.front().group;
   if (!mixed) return false;
+  std::vector<std::pair<int32_t, int64_t>> hosts;  // (group, nodes that could ever hold one task)
+  for (const TaskDemand& t : gang.tasks) {
+    if (std::any_of(hosts.begin(), hosts.end(), [&](const auto& h) { return h.first == t.group; })) continue;
+    int64_t count = 0;
+    for (size_t n = 0; n < s_.nodes.size(); ++n) {
+      const NodeRt& node = s_.nodes[n];
+      if (!node.schedulable || !(*t.eligible)[n]) continue;
+      bool fits = true;
+      for (int k = 0; k < kNumResourceKinds && fits; ++k)
+        if (k != kGpu && t.res[k] > node.capacity[k]) fits = false;
+      int32_t usable = 0;
+      for (const GpuSlot& g : node.gpus) usable += ModelOk(t, g);
+      if (t.whole > usable || (t.share > 0 && usable == 0)) fits = false;
+      count += fits;
+    }
+    hosts.emplace_back(t.group, count);
+  }
+  auto hosts_of = [&](int32_t group) {
+    for (const auto& h : hosts)
+      if (h.first == group) return h.second;
+    return int64_t{0};
+  };
   GangRequest constrained = gang;
-  std::stable_sort(constrained.tasks.begin(), constrained.tasks.end(), [](const TaskDemand& a, const TaskDemand& b) {
-    const bool ma = a.model_ok != nullptr, mb = b.model_ok != nullptr;
-    if (ma != mb) return ma;
-    return a.eligible_nodes < b.eligible_nodes;
-  });
+  std::stable_sort(constrained.tasks.begin(), constrained.tasks.end(),
+                   [&](const TaskDemand& a, const TaskDemand& b) { return hosts_of(a.group) < hosts_of(b.group); });
   return PlaceOrdered(constrained, use, out);
 }
 

@@ -281,11 +281,15 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   };
 
   bool dirty = true;
+  Seconds last_pass = core::kNever;  // none yet
   while (true) {
     Seconds next = core::kNever;
     if (next_arrival < n) next = std::min(next, trace.jobs[next_arrival].submit);
     if (!events.empty()) next = std::min(next, events.top().t);
     if (pending_count > 0) next = std::min(next, next_tick);
+    // A changed cluster gets a pass at the next pass slot (passes at most every pass_interval).
+    const Seconds pass_slot = last_pass >= core::kNever ? now : last_pass + cfg.pass_interval;
+    if (dirty) next = std::min(next, std::max(now, pass_slot));
     if (next >= core::kNever) break;
     advance(next);
     now = next;
@@ -325,6 +329,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     }
     if (!dirty && !tick) continue;
     if (pending_count == 0 && !dirty) continue;
+    if (last_pass < core::kNever && now < last_pass + cfg.pass_interval) continue;  // batched
+    last_pass = now;
     // Tiresias-style queues: fewer attained GPU-seconds -> higher priority inside the declared one.
     if (cfg.las.enabled) {
       const int32_t levels = static_cast<int32_t>(cfg.las.thresholds_gpu_s.size());

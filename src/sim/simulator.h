@@ -29,6 +29,9 @@ struct SimConfig {
   core::SchedulerConfig scheduler;
   LasOptions las;
   core::Seconds period = 300;            // a pass at least this often while jobs wait
+  // Events are batched: at most one pass per pass_interval of virtual time (Slurm's
+  // sched_interval/backfill_interval play the same role). Adds at most this much to any wait.
+  core::Seconds pass_interval = 10;
   core::Seconds preemption_grace = 30;   // signal -> exit
   core::Seconds restart_overhead = 60;   // added to every attempt after the first
   core::Seconds min_runtime = 600;       // running jobs are not preempted before this

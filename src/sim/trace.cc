@@ -352,20 +352,58 @@ Trace MakeSyntheticTrace(const SyntheticOptions& opt) {
   return t;
 }
 
-double OfferedLoad(const Trace& t) {
-  if (t.jobs.empty()) return 0;
+void ShrinkCluster(Trace& t, double fraction, const TopologyOptions& topology) {
+  if (fraction >= 1.0 || fraction <= 0.0) return;
+  // Stratify by (model, GPU count): keep node i of a stratum when floor(i * fraction) advances.
+  std::map<std::pair<std::string, size_t>, int64_t> seen;
+  std::vector<core::Node> kept;
+  for (core::Node& n : t.nodes) {
+    auto key = std::make_pair(n.gpus.empty() ? std::string() : n.gpus.front().model, n.gpus.size());
+    int64_t i = seen[key]++;
+    if (static_cast<int64_t>(std::floor(static_cast<double>(i + 1) * fraction)) >
+        static_cast<int64_t>(std::floor(static_cast<double>(i) * fraction)))
+      kept.push_back(std::move(n));
+  }
+  t.nodes = std::move(kept);
+  AssignTopology(t.nodes, topology);
+}
+
+namespace {
+
+// Offered load if arrival gaps are multiplied by m: GPU-seconds arriving, each job counted for at
+// most the (scaled) arrival window, over the GPU-seconds the cluster offers in that window.
+// Clipping keeps a few months-long services (openb) from standing for "load".
+double LoadWithGapFactor(const Trace& t, double m) {
+  const double span = std::max(1.0, static_cast<double>(t.jobs.back().submit - t.jobs.front().submit) * m);
   double work = 0;
-  for (const SimJob& j : t.jobs) work += static_cast<double>(j.GpuMilli()) * static_cast<double>(j.duration);
-  Seconds span = std::max<Seconds>(1, t.jobs.back().submit - t.jobs.front().submit);
-  return work / (static_cast<double>(t.GpuCapacityMilli()) * static_cast<double>(span));
+  for (const SimJob& j : t.jobs)
+    work += static_cast<double>(j.GpuMilli()) * std::min(static_cast<double>(j.duration), span);
+  return work / (static_cast<double>(t.GpuCapacityMilli()) * span);
+}
+
+}  // namespace
+
+double OfferedLoad(const Trace& t) {
+  if (t.jobs.empty() || t.GpuCapacityMilli() == 0) return 0;
+  return LoadWithGapFactor(t, 1.0);
 }
 
 void ScaleToLoad(Trace& t, double target) {
-  double load = OfferedLoad(t);
-  if (load <= 0 || target <= 0 || t.jobs.empty()) return;
-  double factor = load / target;  // new gaps = old gaps x factor
-  Seconds first = t.jobs.front().submit;
-  for (SimJob& j : t.jobs) j.submit = static_cast<Seconds>(std::llround(static_cast<double>(j.submit - first) * factor));
+  if (t.jobs.empty() || target <= 0 || t.GpuCapacityMilli() == 0) return;
+  // LoadWithGapFactor decreases as gaps grow: bisect on log(m).
+  double lo = std::log(1e-6), hi = std::log(1e6);
+  if (LoadWithGapFactor(t, std::exp(hi)) > target || LoadWithGapFactor(t, std::exp(lo)) < target) return;
+  for (int i = 0; i < 100; ++i) {
+    double mid = 0.5 * (lo + hi);
+    if (LoadWithGapFactor(t, std::exp(mid)) > target) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  const double m = std::exp(0.5 * (lo + hi));
+  const Seconds first = t.jobs.front().submit;
+  for (SimJob& j : t.jobs) j.submit = static_cast<Seconds>(std::llround(static_cast<double>(j.submit - first) * m));
 }
 
 }  // namespace kumo::sim

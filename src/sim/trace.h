@@ -109,9 +109,16 @@ struct SyntheticOptions {
 };
 Trace MakeSyntheticTrace(const SyntheticOptions& opt);
 
-// Offered load: sum(gpus x duration) / (GPU capacity x arrival span).
+// Keeps about `fraction` of the nodes (every k-th node of each GPU model and size, so the model mix
+// is kept) and lays the topology out again. For traces too light to load their own cluster: the
+// openb pods ask for ~1.05x the cluster's GPUs in all, so no arrival compression reaches 1.2.
+void ShrinkCluster(Trace& t, double fraction, const TopologyOptions& topology);
+
+// Offered load: sum over jobs of gpus x min(duration, arrival span), over GPU capacity x arrival
+// span. (Clipping each job to the window keeps months-long services from dominating.)
 double OfferedLoad(const Trace& t);
-// Compresses inter-arrival times so that OfferedLoad == target (first arrival stays at 0).
+// Scales inter-arrival gaps by one factor so that OfferedLoad == target (first arrival at 0).
+// A trace whose load cannot reach the target (e.g. all jobs longer than any window) is left as is.
 void ScaleToLoad(Trace& t, double target);
 
 }  // namespace kumo::sim
