@@ -1,6 +1,7 @@
 #include "core/gang_placer.h"
 
 #include <algorithm>
+#include <climits>
 #include <numeric>
 
 namespace kumo::core::internal {
@@ -29,21 +30,22 @@ bool ModelOk(const TaskDemand& t, const GpuSlot& g) {
   return t.model_ok == nullptr || (*t.model_ok)[g.model] != 0;
 }
 
-// Takes `x` from a (free, term, hold) triple under `use`.
-void Take(int64_t& free, int64_t& term, int64_t& hold, int64_t x, Use use) {
+// Takes `x` from a (free, term, hold) triple under `use`; returns how much came from `term`.
+int64_t Take(int64_t& free, int64_t& term, int64_t& hold, int64_t x, Use use) {
   switch (use) {
-    case Use::kNow: free -= x; break;
+    case Use::kNow: free -= x; return 0;
     case Use::kShort:
       free -= x;
       hold -= std::min(hold, x);
-      break;
+      return 0;
     case Use::kAfterExit: {
       int64_t from_term = std::min(term, x);
       term -= from_term;
       free -= x - from_term;
-      break;
+      return from_term;
     }
   }
+  return 0;
 }
 
 }  // namespace
@@ -98,7 +100,7 @@ void GangPlacer::Apply(int32_t n, const TaskDemand& t, Use use, PlacedTask* plac
   s_.BeginChange(n);
   for (int k = 0; k < kNumResourceKinds; ++k) {
     if (k == kGpu || t.res[k] == 0) continue;
-    Take(node.free[k], node.term[k], node.hold[k], t.res[k], use);
+    term_taken_ += Take(node.free[k], node.term[k], node.hold[k], t.res[k], use);
   }
   placed->group = t.group;
   placed->index = t.index;
@@ -109,7 +111,7 @@ void GangPlacer::Apply(int32_t n, const TaskDemand& t, Use use, PlacedTask* plac
   auto take_slot = [&](int32_t pos, int32_t milli) {
     GpuSlot& g = node.gpus[pos];
     int64_t free = g.free, term = g.term, hold = g.hold;
-    Take(free, term, hold, milli, use);
+    term_taken_ += Take(free, term, hold, milli, use);
     g.free = static_cast<int32_t>(free);
     g.term = static_cast<int32_t>(term);
     g.hold = static_cast<int32_t>(hold);
@@ -295,8 +297,9 @@ bool GangPlacer::PlaceOnNode(int32_t node, const GangRequest& gang, Use use,
   return true;
 }
 
-bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out) {
-  if (PlaceOrdered(gang, use, out)) return true;
+bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains) {
+  term_taken_ = 0;
+  if (PlaceOrdered(gang, use, out, all_domains)) return true;
   // The search is greedy, largest task first. When the gang's task groups differ, a task that
   // could go to many nodes may take the only node another could use (a GPU model, a selector, or
   // simply the one node with enough memory). Retry once with the groups that fit the fewest nodes
@@ -329,15 +332,18 @@ bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>
   GangRequest constrained = gang;
   std::stable_sort(constrained.tasks.begin(), constrained.tasks.end(),
                    [&](const TaskDemand& a, const TaskDemand& b) { return hosts_of(a.group) < hosts_of(b.group); });
-  return PlaceOrdered(constrained, use, out);
+  term_taken_ = 0;
+  return PlaceOrdered(constrained, use, out, all_domains);
 }
 
-bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out) {
+bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains) {
+  const int32_t max_attempts = all_domains ? INT32_MAX : max_domain_attempts_;
   const size_t mark = s_.Mark();
   const size_t out_size = out->size();
   auto undo = [&] {
     s_.Rollback(mark);
     out->resize(out_size);
+    term_taken_ = 0;
   };
   const bool pack = policy_.PacksDomains();
   const bool use_aggregates = use != Use::kAfterExit;
@@ -352,7 +358,7 @@ bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<Plac
     std::sort(cand.begin(), cand.end());
     int32_t attempts = 0;
     for (auto [score, pos] : cand) {
-      if (attempts++ >= max_domain_attempts_) break;
+      if (attempts++ >= max_attempts) break;
       if (PlaceOnNode(s_.order[pos], gang, use, out)) return true;
       undo();
     }
@@ -374,7 +380,7 @@ bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<Plac
       });
       int32_t attempts = 0;
       for (int32_t dom : cand) {
-        if (attempts++ >= max_domain_attempts_) break;
+        if (attempts++ >= max_attempts) break;
         if (PlaceWithin(dom, gang, use, out)) return true;
         undo();
       }

@@ -46,7 +46,13 @@ class GangPlacer {
 
   // On success appends one PlacedTask per task to *out and leaves the placement in the state
   // (journaled). On failure the state is unchanged.
-  bool Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
+  // all_domains: try every candidate domain of a topology constraint, not only the first
+  // max_domain_attempts (used for nominated jobs, whose placement must not be missed).
+  bool Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains = false);
+
+  // Milli-GPU and cpu taken from terminating tasks (Use::kAfterExit) by the last successful
+  // Place; 0 means the placement used only free resources and can start now.
+  int64_t term_taken() const { return term_taken_; }
 
   // Whether `gang` could be placed within one domain at `level` of an empty cluster
   // (capacity-only check used for Unschedulable diagnostics is done by the caller).
@@ -59,7 +65,7 @@ class GangPlacer {
   bool Fits(int32_t n, const TaskDemand& t, Use use) const;
 
  private:
-  bool PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
+  bool PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains);
   bool PlaceWithin(int32_t domain, const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
   bool PlaceOnNode(int32_t node, const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
   bool GangMayFit(const Domain& d, const GangRequest& gang) const;
@@ -70,7 +76,8 @@ class GangPlacer {
   ClusterState& s_;
   const PlacementPolicy& policy_;
   int32_t max_domain_attempts_;
-  mutable std::vector<int32_t> sizes_scratch_;  // GangMayFit's workspace (no allocation per call)
+  mutable std::vector<int32_t> sizes_scratch_;
+  int64_t term_taken_ = 0;  // GangMayFit's workspace (no allocation per call)
 };
 
 // Takes a placed task's resources back into `free` (it ended), or from used into `term`

@@ -77,6 +77,7 @@ struct JobRt {
   std::string invalid;              // why a pending job can never run
   GangRequest gang;
   std::string shape;                // identical shapes place identically (see PlaceCached)
+  std::vector<PlacedTask> hint;     // last pass's reservation placement (Job::reservation)
 };
 
 struct ProjectRt {
@@ -109,7 +110,7 @@ class Pass {
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j, Seconds not_before);
   WaitExplanation Diagnose(int32_t j, Use use);
   void Admit(int32_t j, std::vector<PlacedTask> placed);
-  bool PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out);
+  bool PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out, bool all_domains = false);
   void SortRunning(int32_t p);
   size_t BorrowingStart(int32_t p);
   bool InGuaranteeAfter(int32_t p, const ResourceVector& add) const;
@@ -487,6 +488,36 @@ void Pass::PreparePending(int32_t j) {
     return a.res[kMemory] > b.res[kMemory];
   });
   jr.gang.total = jr.request;
+  // The reservation this job held in the last pass, if its nodes and GPUs still exist.
+  for (const TaskPlacement& tp : job.reservation) {
+    auto n = node_by_name_.find(tp.node);
+    if (n == node_by_name_.end() || tp.group < 0 || tp.group >= static_cast<int32_t>(job.groups.size())) {
+      jr.hint.clear();
+      break;
+    }
+    PlacedTask pt;
+    pt.group = tp.group;
+    pt.index = tp.index;
+    pt.node = n->second;
+    pt.res = job.groups[tp.group].resources;
+    pt.res[kGpu] = 0;
+    bool ok = true;
+    for (const GpuShare& gs : tp.gpus) {
+      int32_t pos = -1;
+      const NodeRt& node = state_.nodes[pt.node];
+      for (int32_t sl = 0; sl < static_cast<int32_t>(node.gpus.size()); ++sl)
+        if (node.gpus[sl].index == gs.gpu_index) pos = sl;
+      if (pos < 0) ok = false;
+      pt.slots.emplace_back(pos, static_cast<int32_t>(gs.milli));
+      pt.res[kGpu] += gs.milli;
+    }
+    if (!ok || pt.res[kGpu] != job.groups[tp.group].resources[kGpu]) {
+      jr.hint.clear();
+      break;
+    }
+    jr.hint.push_back(std::move(pt));
+  }
+  if (jr.hint.size() != jr.gang.tasks.size()) jr.hint.clear();
   // A binary key: level, required, then every task's eligibility tables and request.
   auto put = [&](const auto& v) { jr.shape.append(reinterpret_cast<const char*>(&v), sizeof v); };
   put(jr.gang.level);
@@ -501,16 +532,16 @@ void Pass::PreparePending(int32_t j) {
   }
 }
 
-bool Pass::PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out) {
+bool Pass::PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out, bool all_domains) {
   JobRt& jr = jobs_[j];
-  if (use == Use::kAfterExit) return placer_.Place(jr.gang, use, out);
+  if (use == Use::kAfterExit) return placer_.Place(jr.gang, use, out, all_domains);
   std::unordered_set<std::string>& failed = use == Use::kNow ? failed_now_ : failed_short_;
   if (failed.count(jr.shape)) return false;
   if (!placer_.MayFitCluster(jr.gang)) {
     failed.insert(jr.shape);
     return false;
   }
-  return placer_.Place(jr.gang, use, out);
+  return placer_.Place(jr.gang, use, out, all_domains);
 }
 
 // Whether the job could never run, even on an empty cluster: a task no node can hold, or a
@@ -878,7 +909,56 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
       lo = mid + 1;
     }
   }
-  const size_t first = instant_end[hi];
+  size_t first = instant_end[hi];
+  // The placement this job was reserved last pass, if it is still feasible as early: keeping it
+  // means backfill around it (which respected its holds) never delays the job, whatever the
+  // greedy search would find today.
+  bool use_hint = false;
+  if (!jr.hint.empty()) {
+    auto hint_fits = [&](size_t last) {
+      size_t m = state_.Mark();
+      release_upto(last);
+      bool ok = true;
+      for (const PlacedTask& t : jr.hint) {
+        NodeRt& node = state_.nodes[t.node];
+        const TaskDemand* demand = nullptr;
+        for (const TaskDemand& d : jr.gang.tasks)
+          if (d.group == t.group) demand = &d;
+        if (!node.schedulable || demand == nullptr || !(*demand->eligible)[t.node]) ok = false;
+        state_.BeginChange(t.node);
+        for (int k = 0; k < kNumResourceKinds; ++k) {
+          if (k == kGpu) continue;
+          node.free[k] -= t.res[k];
+          if (node.free[k] - node.hold[k] < 0) ok = false;
+        }
+        for (auto [pos, milli] : t.slots) {
+          GpuSlot& g = node.gpus[pos];
+          if (g.free - g.hold < milli) ok = false;
+          g.free -= milli;
+        }
+        state_.EndChange(t.node);
+        if (!ok) break;
+      }
+      state_.Rollback(m);
+      return ok;
+    };
+    size_t hlo = 0, hhi = instant_end.size() - 1;
+    while (rels[instant_end[hlo]].end < not_before) ++hlo;
+    if (hint_fits(instant_end[hhi])) {
+      while (hlo < hhi) {
+        size_t mid = hlo + (hhi - hlo) / 2;
+        if (hint_fits(instant_end[mid])) {
+          hhi = mid;
+        } else {
+          hlo = mid + 1;
+        }
+      }
+      if (rels[instant_end[hhi]].end <= rels[first].end) {
+        first = instant_end[hhi];
+        use_hint = true;
+      }
+    }
+  }
   // Final probe at the reserved instant. What each node gains by then is measured, not summed
   // from the released jobs: a terminating job's resources may already be promised to a job that
   // waits for them (Use::kAfterExit), and then they are not released to anyone else.
@@ -901,7 +981,12 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
         if (node.gpus[pos].free != slot_free_before[n][pos])
           rel_slot[{static_cast<int32_t>(n), static_cast<int32_t>(pos)}] = node.gpus[pos].free - slot_free_before[n][pos];
     }
-    bool ok = placer_.Place(jr.gang, Use::kNow, &placed);
+    bool ok = true;
+    if (use_hint) {
+      placed = jr.hint;
+    } else {
+      ok = placer_.Place(jr.gang, Use::kNow, &placed);
+    }
     state_.Rollback(m);
     if (!ok) return std::nullopt;  // unreachable: the same probe succeeded in the search
   }
@@ -1116,14 +1201,26 @@ Result<Decisions> Pass::Run() {
     }
     const Use use = is_short ? Use::kShort : Use::kNow;
     std::vector<PlacedTask> placed;
-    if (PlaceCached(j, use, &placed)) {
-      out.starts.push_back(StartDecision{job.id, ToPlacements(placed), reserved_job_.has_value()});
-      Admit(j, std::move(placed));
+    // A nominated job's victims were chosen for a placement the search found: look everywhere
+    // (no cap on domain attempts) so it is found again now that they are gone.
+    const bool nominated = job.nominated;
+    auto start = [&](std::vector<PlacedTask> tasks) {
+      out.starts.push_back(StartDecision{job.id, ToPlacements(tasks), reserved_job_.has_value()});
+      Admit(j, std::move(tasks));
       (*order)->Admitted(entry_of.at(j));
+    };
+    if (PlaceCached(j, use, &placed, nominated)) {
+      start(std::move(placed));
       continue;
     }
     if (!reserved_job_) {
-      if (any_term && PlaceCached(j, Use::kAfterExit, &placed)) {
+      // The same search the preemption trial used (every node, terminating resources counted).
+      // If it takes nothing from terminating tasks, the job simply starts.
+      if ((any_term || nominated) && PlaceCached(j, Use::kAfterExit, &placed, nominated)) {
+        if (placer_.term_taken() == 0) {
+          start(std::move(placed));
+          continue;
+        }
         out.waiting.push_back(WaitExplanation{job.id, WaitReason::kWaitingForTermination,
                                               "fits once terminating jobs have exited; their resources are kept for it"});
         Admit(j, std::move(placed));

@@ -122,6 +122,10 @@ struct Job {
   // the job starts. Nominated jobs are considered before the queue, so the resources their
   // victims free go to them (like Kubernetes' nominatedNodeName).
   bool nominated = false;
+  // Pending only: the placement of this job's reservation in the last pass (the driver copies it
+  // from the ReservationDecision). The core keeps it while it is still feasible as early as
+  // anything it would find anew, so jobs backfilled around it can never delay the job.
+  std::vector<TaskPlacement> reservation;
 
   JobPhase phase = JobPhase::kPending;
   // Running/terminating jobs only.

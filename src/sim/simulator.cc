@@ -210,6 +210,7 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   Seconds now = t0, last_t = t0, next_tick = core::kNever;
   int64_t allocated = 0, pending_count = 0, done_count = 0;
   double alloc_integral = 0, jain_integral = 0, jain_time = 0;
+  double contended_alloc_integral = 0, contended_time = 0;
   std::vector<double> pass_ms;
   std::vector<int32_t> running_list;
 
@@ -217,6 +218,10 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     const double dt = static_cast<double>(t - last_t);
     if (dt <= 0) return;
     alloc_integral += static_cast<double>(allocated) * dt;
+    if (pending_count > 0) {
+      contended_alloc_integral += static_cast<double>(allocated) * dt;
+      contended_time += dt;
+    }
     // Attained service of running jobs.
     for (int32_t j : running_list)
       if (st[j].phase == Phase::kRunning || st[j].phase == Phase::kTerminating)
@@ -271,6 +276,7 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     cj.last_checkpoint_time = -1;
     cj.placements = s.tasks;
     cj.nominated = false;
+    cj.reservation.clear();
     events.push(Event{now + js.overhead + js.remaining, 0, j, js.epoch});
   };
   auto release = [&](int32_t j) {
@@ -282,6 +288,7 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
 
   bool dirty = true;
   Seconds last_pass = core::kNever;  // none yet
+  int32_t reserved_job = -1;
   while (true) {
     Seconds next = core::kNever;
     if (next_arrival < n) next = std::min(next, trace.jobs[next_arrival].submit);
@@ -353,6 +360,15 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     if (!d) return Error(d.error());
     pass_ms.push_back(std::chrono::duration<double, std::milli>(p1 - p0).count());
     for (const core::StartDecision& s : d->starts) start_job(job_index.at(s.job), s);
+    // The reserved job carries its placement into the next pass (and only it).
+    if (reserved_job >= 0 && pos[reserved_job] >= 0) snap.jobs[pos[reserved_job]].reservation.clear();
+    reserved_job = -1;
+    for (const core::ReservationDecision& r : d->reservations) {
+      int32_t rj = job_index.at(r.job);
+      if (pos[rj] < 0 || st[rj].phase != Phase::kPending) continue;
+      snap.jobs[pos[rj]].reservation = r.tasks;
+      reserved_job = rj;
+    }
     for (const core::PreemptDecision& pd : d->preemptions) {
       int32_t preemptor = job_index.at(pd.preemptor);
       if (pos[preemptor] >= 0) snap.jobs[pos[preemptor]].nominated = true;
@@ -414,7 +430,11 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   for (auto& [k, v] : wait_c) rep.wait_by_class[k] = Summarize(v);
   for (auto& [k, v] : slow) rep.slowdown_by_project[k] = Summarize(v).mean;
   rep.makespan_s = last_end - t0;
-  rep.gpu_allocation = rep.makespan_s > 0 ? alloc_integral / (capacity * static_cast<double>(rep.makespan_s)) : 0;
+  rep.gpu_allocation_makespan =
+      rep.makespan_s > 0 ? alloc_integral / (capacity * static_cast<double>(rep.makespan_s)) : 0;
+  rep.gpu_allocation = contended_time > 0 ? contended_alloc_integral / (capacity * contended_time)
+                                          : rep.gpu_allocation_makespan;
+  rep.contended_hours = contended_time / 3600.0;
   rep.jain_fairness = jain_time > 0 ? jain_integral / jain_time : 1.0;
   rep.passes = static_cast<int64_t>(pass_ms.size());
   Distribution pd = Summarize(pass_ms);

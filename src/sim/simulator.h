@@ -66,7 +66,11 @@ struct SimReport {
   int64_t completed = 0;
   Distribution jct_s, wait_s;
   std::map<std::string, Distribution> jct_by_class, wait_by_class;  // "1", "2-8", "9-32", ">32" GPUs
-  double gpu_allocation = 0;     // time-average allocated / capacity over [first arrival, last end]
+  // Time-average allocated GPUs / capacity while at least one job waits: what the policy makes of
+  // the GPUs when there is work for them. (Idle GPUs with an empty queue are no policy's fault.)
+  double gpu_allocation = 0;
+  double contended_hours = 0;          // how long some job was waiting
+  double gpu_allocation_makespan = 0;  // the same over [first arrival, last completion]
   core::Seconds makespan_s = 0;  // last completion - first arrival
   double jain_fairness = 1.0;    // time-average Jain index of projects' allocation / fair share
   std::map<std::string, double> slowdown_by_project;  // mean JCT / duration

@@ -1129,6 +1129,9 @@ void CheckBackfillKeepsReservation(const Scenario& generated) {
   ApplyStarts(s2, d1);
   std::erase_if(s2.jobs,
                 [&](const Job& j) { return j.phase == JobPhase::kPending && j.id != r.job; });
+  // The driver's side of reservations: the reserved job carries its placement to the next pass.
+  for (Job& j : s2.jobs)
+    if (j.id == r.job) j.reservation = r.tasks;
   const Decisions d2 = MustSchedule(sc.cfg, s2);
   for (const StartDecision& st : d2.starts)
     if (st.job == r.job) return;
