@@ -18,8 +18,14 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
+TRACES ?= ../shared/traces
+
 demo: build
 	$(BUILD)/bin/kumo schedule --demo
+	@if [ -d "$(TRACES)" ]; then \
+	  echo; echo "== kumo sim: the Philly multi-GPU trace at offered load 1.2, four policies =="; \
+	  $(BUILD)/bin/kumo sim --trace philly --load 1.2 --trace-dir "$(TRACES)"; \
+	else echo "($(TRACES) not found: skipping the trace replay)"; fi
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
