@@ -221,9 +221,9 @@ bool GangPlacer::PlaceWithin(int32_t domain, const GangRequest& gang, Use use,
   for (const TaskDemand& t : gang.tasks) {
     int32_t best = -1;
     int64_t best_score = 0;
-    if (!use_aggregates) {
-      // Terminating resources are not in the aggregates: scan every node.
-      for (int32_t pos = d.node_begin; pos < d.node_end; ++pos) {
+    // The best-scoring node at positions [begin, end) of the topology order, into best.
+    auto scan = [&](int32_t begin, int32_t end) {
+      for (int32_t pos = begin; pos < end; ++pos) {
         int32_t n = s_.order[pos];
         if (!Fits(n, t, use)) continue;
         int64_t score = ScoreOn(n, t, use);
@@ -232,6 +232,9 @@ bool GangPlacer::PlaceWithin(int32_t domain, const GangRequest& gang, Use use,
           best_score = score;
         }
       }
+    };
+    if (!use_aggregates) {
+      scan(d.node_begin, d.node_end);  // terminating resources are not in the aggregates
     } else {
       // Best-fit block first (fullest that may hold the task when packing, emptiest when
       // spreading), judged on aggregates; then the best node inside it. A block whose aggregates
@@ -269,15 +272,7 @@ bool GangPlacer::PlaceWithin(int32_t domain, const GangRequest& gang, Use use,
         if (chosen < 0) break;
         tried[chosen - d.block_begin] = 1;
         const Domain& block = s_.domains[s_.block_domain[chosen]];
-        for (int32_t pos = block.node_begin; pos < block.node_end; ++pos) {
-          int32_t n = s_.order[pos];
-          if (!Fits(n, t, use)) continue;
-          int64_t score = ScoreOn(n, t, use);
-          if (best < 0 || score < best_score) {
-            best = n;
-            best_score = score;
-          }
-        }
+        scan(block.node_begin, block.node_end);
       }
     }
     if (best < 0) return false;

@@ -96,6 +96,7 @@ class Pass {
 
  private:
   Status IndexNodes();
+  std::optional<PlacedTask> ToPlacedTask(const Job& job, const TaskPlacement& tp, std::string* why) const;
   Status IndexProjects();
   Status LoadJobs();
   void PreparePending(int32_t j);
@@ -154,6 +155,39 @@ class Pass {
   std::optional<int32_t> reserved_job_;
   Seconds reserved_at_ = 0;
 };
+
+// A task placement of the snapshot (a running task, or a carried reservation) in internal form;
+// nullopt with *why set when it names an unknown group, node or GPU.
+std::optional<PlacedTask> Pass::ToPlacedTask(const Job& job, const TaskPlacement& tp, std::string* why) const {
+  auto n = node_by_name_.find(tp.node);
+  if (n == node_by_name_.end()) {
+    *why = "job \"" + job.id + "\": task on unknown node \"" + tp.node + "\"";
+    return std::nullopt;
+  }
+  if (tp.group < 0 || tp.group >= static_cast<int32_t>(job.groups.size())) {
+    *why = Fmt("job \"%s\": task placement names group %d of %zu", job.id.c_str(), tp.group, job.groups.size());
+    return std::nullopt;
+  }
+  PlacedTask pt;
+  pt.group = tp.group;
+  pt.index = tp.index;
+  pt.node = n->second;
+  pt.res = job.groups[tp.group].resources;
+  pt.res[kGpu] = 0;
+  const NodeRt& node = state_.nodes[pt.node];
+  for (const GpuShare& gs : tp.gpus) {
+    int32_t pos = -1;
+    for (int32_t sl = 0; sl < static_cast<int32_t>(node.gpus.size()); ++sl)
+      if (node.gpus[sl].index == gs.gpu_index) pos = sl;
+    if (pos < 0) {
+      *why = Fmt("job \"%s\": task on node \"%s\" uses unknown GPU %d", job.id.c_str(), tp.node.c_str(), gs.gpu_index);
+      return std::nullopt;
+    }
+    pt.slots.emplace_back(pos, static_cast<int32_t>(gs.milli));
+    pt.res[kGpu] += gs.milli;
+  }
+  return pt;
+}
 
 Status Pass::IndexNodes() {
   const int32_t levels = static_cast<int32_t>(snap_.topology_levels.size());
@@ -332,29 +366,11 @@ Status Pass::LoadJobs() {
     jr.terminating = job.phase == JobPhase::kTerminating;
     jr.start = job.start_time;
     for (const TaskPlacement& tp : job.placements) {
-      auto n = node_by_name_.find(tp.node);
-      if (n == node_by_name_.end())
-        return Status::InvalidArgument("job \"" + job.id + "\": task on unknown node \"" + tp.node + "\"");
-      if (tp.group < 0 || tp.group >= static_cast<int32_t>(job.groups.size()))
-        return Status::InvalidArgument(Fmt("job \"%s\": task placement names group %d of %zu",
-                                           job.id.c_str(), tp.group, job.groups.size()));
-      PlacedTask pt;
-      pt.group = tp.group;
-      pt.index = tp.index;
-      pt.node = n->second;
-      pt.res = job.groups[tp.group].resources;
-      pt.res[kGpu] = 0;
+      std::string why;
+      std::optional<PlacedTask> placed = ToPlacedTask(job, tp, &why);
+      if (!placed) return Status::InvalidArgument(why);
+      PlacedTask pt = std::move(*placed);
       NodeRt& node = state_.nodes[pt.node];
-      for (const GpuShare& gs : tp.gpus) {
-        int32_t pos = -1;
-        for (int32_t s = 0; s < static_cast<int32_t>(node.gpus.size()); ++s)
-          if (node.gpus[s].index == gs.gpu_index) pos = s;
-        if (pos < 0)
-          return Status::InvalidArgument(Fmt("job \"%s\": task on node \"%s\" uses unknown GPU %d",
-                                             job.id.c_str(), tp.node.c_str(), gs.gpu_index));
-        pt.slots.emplace_back(pos, static_cast<int32_t>(gs.milli));
-        pt.res[kGpu] += gs.milli;
-      }
       // Occupy: free -= res; terminating tasks' resources move on to `term`.
       state_.BeginChange(pt.node);
       for (int k = 0; k < kNumResourceKinds; ++k) {
@@ -490,32 +506,13 @@ void Pass::PreparePending(int32_t j) {
   jr.gang.total = jr.request;
   // The reservation this job held in the last pass, if its nodes and GPUs still exist.
   for (const TaskPlacement& tp : job.reservation) {
-    auto n = node_by_name_.find(tp.node);
-    if (n == node_by_name_.end() || tp.group < 0 || tp.group >= static_cast<int32_t>(job.groups.size())) {
+    std::string why;
+    std::optional<PlacedTask> pt = ToPlacedTask(job, tp, &why);
+    if (!pt || pt->res[kGpu] != job.groups[tp.group].resources[kGpu]) {
       jr.hint.clear();
       break;
     }
-    PlacedTask pt;
-    pt.group = tp.group;
-    pt.index = tp.index;
-    pt.node = n->second;
-    pt.res = job.groups[tp.group].resources;
-    pt.res[kGpu] = 0;
-    bool ok = true;
-    for (const GpuShare& gs : tp.gpus) {
-      int32_t pos = -1;
-      const NodeRt& node = state_.nodes[pt.node];
-      for (int32_t sl = 0; sl < static_cast<int32_t>(node.gpus.size()); ++sl)
-        if (node.gpus[sl].index == gs.gpu_index) pos = sl;
-      if (pos < 0) ok = false;
-      pt.slots.emplace_back(pos, static_cast<int32_t>(gs.milli));
-      pt.res[kGpu] += gs.milli;
-    }
-    if (!ok || pt.res[kGpu] != job.groups[tp.group].resources[kGpu]) {
-      jr.hint.clear();
-      break;
-    }
-    jr.hint.push_back(std::move(pt));
+    jr.hint.push_back(std::move(*pt));
   }
   if (jr.hint.size() != jr.gang.tasks.size()) jr.hint.clear();
   // A binary key: level, required, then every task's eligibility tables and request.
