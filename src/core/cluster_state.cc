@@ -7,14 +7,21 @@ namespace kumo::core::internal {
 void ClusterState::AddToAggregates(int32_t n, int sign) {
   const NodeRt& node = nodes[n];
   if (!node.schedulable) return;
+  const int64_t gpu = sign * node.free[kGpu], whole = sign * node.whole_free, cpu = sign * node.free[kCpu],
+                mem = sign * node.free[kMemory];
+  const bool any_hold = node.hold[kGpu] != 0 || node.hold[kCpu] != 0 || node.hold[kMemory] != 0;
+  const size_t w = static_cast<size_t>(node.whole_free < 0 ? 0 : node.whole_free);
   for (int32_t d : block_ancestors[node.block]) {
     Domain& dom = domains[d];
-    dom.free_gpu_milli += sign * node.free[kGpu];
-    dom.free_whole_gpus += sign * node.whole_free;
-    dom.free_cpu += sign * node.free[kCpu];
-    dom.free_memory += sign * node.free[kMemory];
-    for (int k = 0; k < kNumResourceKinds; ++k) dom.held[k] += sign * node.hold[k];
-    int32_t w = node.whole_free < 0 ? 0 : node.whole_free;
+    dom.free_gpu_milli += gpu;
+    dom.free_whole_gpus += whole;
+    dom.free_cpu += cpu;
+    dom.free_memory += mem;
+    if (any_hold) {
+      dom.held_gpu_milli += sign * node.hold[kGpu];
+      dom.held_cpu += sign * node.hold[kCpu];
+      dom.held_memory += sign * node.hold[kMemory];
+    }
     dom.nodes_by_whole_free[w] += sign;
   }
 }
@@ -22,7 +29,7 @@ void ClusterState::AddToAggregates(int32_t n, int sign) {
 void ClusterState::RebuildAggregates() {
   for (Domain& d : domains) {
     d.free_gpu_milli = d.free_whole_gpus = d.free_cpu = d.free_memory = 0;
-    d.held = ResourceVector{};
+    d.held_gpu_milli = d.held_cpu = d.held_memory = 0;
     d.nodes_by_whole_free.assign(max_gpus_per_node + 1, 0);
   }
   for (size_t n = 0; n < nodes.size(); ++n) {

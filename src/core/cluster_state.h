@@ -63,7 +63,8 @@ struct Domain {
   int64_t free_whole_gpus = 0;
   int64_t free_cpu = 0;
   int64_t free_memory = 0;
-  ResourceVector held;  // sum of `hold` (part of free kept for the reservation)
+  // Sums of `hold` (the part of free kept for the reservation).
+  int64_t held_gpu_milli = 0, held_cpu = 0, held_memory = 0;
   std::vector<int32_t> nodes_by_whole_free;  // [w] = nodes with exactly w whole free GPUs
 };
 

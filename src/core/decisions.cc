@@ -15,6 +15,7 @@ const char* WaitReasonName(WaitReason r) {
     case WaitReason::kBehindBlockedJob: return "BehindBlockedJob";
     case WaitReason::kWaitingForPreemption: return "WaitingForPreemption";
     case WaitReason::kWaitingForTermination: return "WaitingForTermination";
+    case WaitReason::kNotConsidered: return "NotConsidered";
   }
   return "Unknown";
 }

@@ -44,7 +44,8 @@ enum class WaitReason {
   kWouldDelayReservation,// fits now, but would delay the reserved job
   kBehindBlockedJob,     // strict FIFO: waits for the job ahead of it
   kWaitingForPreemption, // victims were preempted for it; starts when they have exited
-  kWaitingForTermination // fits once terminating jobs have exited
+  kWaitingForTermination,// fits once terminating jobs have exited
+  kNotConsidered         // beyond the backfill depth: not tried in this pass
 };
 
 struct WaitExplanation {

@@ -5,6 +5,7 @@
 //             that fits a whole gang, shared-GPU tasks onto already-shared GPUs; this keeps whole
 //             nodes and leaf switches free for big gangs and avoids GPU fragmentation.
 //   "spread"  -- least-requested: the emptiest node and domain first.
+//   "bestfit" -- the textbook baseline: least GPU (then cpu) left on the node; no other knowledge.
 #pragma once
 
 #include <cstdint>
@@ -42,5 +43,6 @@ class PlacementPolicy {
 Result<std::unique_ptr<PlacementPolicy>> MakePlacementPolicy(std::string_view name);
 std::unique_ptr<PlacementPolicy> MakeBinpackPolicy();
 std::unique_ptr<PlacementPolicy> MakeSpreadPolicy();
+std::unique_ptr<PlacementPolicy> MakeBestFitPolicy();
 
 }  // namespace kumo::core

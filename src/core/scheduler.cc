@@ -898,6 +898,27 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
   if (!feasible(instant_end.back(), nullptr)) return std::nullopt;
   size_t lo = 0, hi = instant_end.size() - 1;  // invariant: instant hi is feasible
   while (rels[instant_end[lo]].end < not_before) ++lo;
+  // Skip, without probing, the instants by which too little GPU or cpu is released in total.
+  {
+    const Domain& root = state_.domains[0];
+    std::vector<ResourceVector> released(rels.size());
+    ResourceVector sum;
+    for (size_t i = 0; i < rels.size(); ++i) released[i] = sum += jobs_[rels[i].job].request;
+    auto enough = [&](size_t instant) {
+      const ResourceVector& r = released[instant_end[instant]];
+      return root.free_gpu_milli + r[kGpu] >= jr.request[kGpu] && root.free_cpu + r[kCpu] >= jr.request[kCpu];
+    };
+    size_t a = lo, b = hi;  // first instant in [a, b] with enough (b has: it is feasible)
+    while (a < b) {
+      size_t mid = a + (b - a) / 2;
+      if (enough(mid)) {
+        b = mid;
+      } else {
+        a = mid + 1;
+      }
+    }
+    lo = a;
+  }
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     if (feasible(instant_end[mid], nullptr)) {
@@ -1029,9 +1050,9 @@ WaitExplanation Pass::Diagnose(int32_t j, Use use) {
     // Cluster aggregates (over schedulable nodes) minus what reservations hold.
     const Domain& root = state_.domains[0];
     const bool minus_hold = use != Use::kShort;
-    free_gpu = root.free_gpu_milli - (minus_hold ? root.held.gpu_milli() : 0);
-    free_cpu = root.free_cpu - (minus_hold ? root.held.cpu_millis() : 0);
-    free_mem = root.free_memory - (minus_hold ? root.held.memory_bytes() : 0);
+    free_gpu = root.free_gpu_milli - (minus_hold ? root.held_gpu_milli : 0);
+    free_cpu = root.free_cpu - (minus_hold ? root.held_cpu : 0);
+    free_mem = root.free_memory - (minus_hold ? root.held_memory : 0);
     for (const NodeRt& node : state_.nodes) eligible += node.schedulable;
   } else {
     for (size_t n = 0; n < state_.nodes.size(); ++n) {
@@ -1169,12 +1190,20 @@ Result<Decisions> Pass::Run() {
   bool any_term = false;
   for (const NodeRt& n : state_.nodes) any_term |= n.term[kGpu] > 0 || n.term[kCpu] > 0 || n.term[kMemory] > 0;
   std::optional<std::string> strict_blocker;
+  int32_t backfill_tried = 0;
 
   for (int32_t j = next_job(); j >= 0; j = next_job()) {
     JobRt& jr = jobs_[j];
     const Job& job = *jr.job;
     out.order.push_back(job.id);
     state_.Commit();
+    if (reserved_job_ && config_.backfill_depth > 0 && backfill_tried >= config_.backfill_depth) {
+      out.waiting.push_back(WaitExplanation{job.id, WaitReason::kNotConsidered,
+                                            Fmt("not tried in this pass: beyond the backfill depth (%d jobs)",
+                                                config_.backfill_depth)});
+      continue;
+    }
+    if (reserved_job_) ++backfill_tried;
     if (strict_blocker) {
       out.waiting.push_back(WaitExplanation{job.id, WaitReason::kBehindBlockedJob,
                                             "waits behind job \"" + *strict_blocker + "\" (strict queue order, no backfill)"});

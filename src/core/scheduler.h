@@ -40,6 +40,9 @@ struct SchedulerConfig {
   int32_t max_preemption_candidates = 512;
   // Cap on single-domain attempts for a gang with a topology constraint.
   int32_t max_domain_attempts = 64;
+  // EASY backfill depth: after the reservation, at most this many further jobs are tried in a
+  // pass (Slurm's bf_max_job_test); the rest wait for the next pass. 0 = no limit.
+  int32_t backfill_depth = 0;
   // Explain every waiting job in words (and tell WouldDelayReservation apart). Simulators that
   // replay thousands of passes turn this off: waiting jobs then get only a coarse reason
   // (kInsufficientCapacity for anything capacity-related) and no message.

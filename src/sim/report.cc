@@ -117,7 +117,7 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
       << ",\"makespan_s\":" << r.makespan_s
       << ",\"jain_fairness\":" << Num(r.jain_fairness) << ",\"preemptions\":" << r.preemptions
       << ",\"gpu_hours_lost\":" << Num(r.gpu_hours_lost) << ",\"partial_gangs\":" << r.partial_gangs
-      << ",\"jobs\":" << r.jobs << ",\"completed\":" << r.completed << ",\"passes\":" << r.passes
+      << ",\"jobs\":" << r.jobs << ",\"completed\":" << r.completed << ",\"unschedulable\":" << r.unschedulable << ",\"passes\":" << r.passes
       << ",\"pass_ms_mean\":" << Num(r.pass_ms_mean) << ",\"pass_ms_p99\":" << Num(r.pass_ms_p99)
       << ",\"wall_s\":" << Num(r.wall_s) << ",\"jct_by_gang_gpus\":{";
     bool first = true;

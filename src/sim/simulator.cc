@@ -138,6 +138,7 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   auto wall0 = std::chrono::steady_clock::now();
   core::SchedulerConfig sc = cfg.scheduler;
   sc.explain = false;  // the simulator reads decisions, not sentences
+  if (sc.backfill_depth == 0) sc.backfill_depth = cfg.backfill_depth;
   auto scheduler = core::Scheduler::Create(sc);
   if (!scheduler) return Error(scheduler.error());
   SimReport rep;
@@ -360,6 +361,19 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     if (!d) return Error(d.error());
     pass_ms.push_back(std::chrono::duration<double, std::milli>(p1 - p0).count());
     for (const core::StartDecision& s : d->starts) start_job(job_index.at(s.job), s);
+    // Jobs that can never run here (no node could ever hold them, or an invalid spec) leave the
+    // queue: they would otherwise count as "waiting" forever and hide every policy's behaviour.
+    for (const core::WaitExplanation& w : d->waiting) {
+      if (w.reason != core::WaitReason::kUnschedulable && w.reason != core::WaitReason::kInvalid) continue;
+      int32_t j = job_index.at(w.job);
+      if (st[j].phase != Phase::kPending) continue;
+      st[j].phase = Phase::kDone;
+      st[j].end = -1;
+      --pending_count;
+      pending_gpu[st[j].project] -= static_cast<double>(st[j].gpu_milli);
+      ++rep.unschedulable;
+      deactivate(j);
+    }
     // The reserved job carries its placement into the next pass (and only it).
     if (reserved_job >= 0 && pos[reserved_job] >= 0) snap.jobs[pos[reserved_job]].reservation.clear();
     reserved_job = -1;
@@ -413,7 +427,7 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     const SimJob& sj = trace.jobs[j];
     JobOutcome o{sj.id, sj.project, js.gpu_milli, sj.submit, js.first_start, js.end, sj.duration, js.preemptions};
     rep.outcomes.push_back(o);
-    if (js.phase != Phase::kDone) continue;
+    if (js.phase != Phase::kDone || js.end < 0) continue;
     ++rep.completed;
     double c = static_cast<double>(js.end - sj.submit);
     double w = static_cast<double>(js.first_start - sj.submit);

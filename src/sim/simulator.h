@@ -32,6 +32,8 @@ struct SimConfig {
   // Events are batched: at most one pass per pass_interval of virtual time (Slurm's
   // sched_interval/backfill_interval play the same role). Adds at most this much to any wait.
   core::Seconds pass_interval = 10;
+  // Jobs tried after the reservation in one pass, for every policy (Slurm's bf_max_job_test).
+  int32_t backfill_depth = 500;
   core::Seconds preemption_grace = 30;   // signal -> exit
   core::Seconds restart_overhead = 60;   // added to every attempt after the first
   core::Seconds min_runtime = 600;       // running jobs are not preempted before this
@@ -64,6 +66,7 @@ struct SimReport {
   double load = 0;
   int64_t jobs = 0;
   int64_t completed = 0;
+  int64_t unschedulable = 0;  // jobs no node of the cluster could ever hold (removed from the queue)
   Distribution jct_s, wait_s;
   std::map<std::string, Distribution> jct_by_class, wait_by_class;  // "1", "2-8", "9-32", ">32" GPUs
   // Time-average allocated GPUs / capacity while at least one job waits: what the policy makes of

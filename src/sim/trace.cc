@@ -354,14 +354,15 @@ Trace MakeSyntheticTrace(const SyntheticOptions& opt) {
 
 void ShrinkCluster(Trace& t, double fraction, const TopologyOptions& topology) {
   if (fraction >= 1.0 || fraction <= 0.0) return;
-  // Stratify by (model, GPU count): keep node i of a stratum when floor(i * fraction) advances.
+  // Stratify by (model, GPU count): keep node i of a stratum when floor(i * fraction) advances
+  // (node 0 of every stratum is kept, so no model or node size disappears).
   std::map<std::pair<std::string, size_t>, int64_t> seen;
   std::vector<core::Node> kept;
   for (core::Node& n : t.nodes) {
     auto key = std::make_pair(n.gpus.empty() ? std::string() : n.gpus.front().model, n.gpus.size());
     int64_t i = seen[key]++;
-    if (static_cast<int64_t>(std::floor(static_cast<double>(i + 1) * fraction)) >
-        static_cast<int64_t>(std::floor(static_cast<double>(i) * fraction)))
+    if (static_cast<int64_t>(std::floor(static_cast<double>(i) * fraction)) >
+        static_cast<int64_t>(std::floor(static_cast<double>(i - 1) * fraction)))
       kept.push_back(std::move(n));
   }
   t.nodes = std::move(kept);
