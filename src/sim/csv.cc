@@ -27,6 +27,17 @@ Result<std::vector<std::string>> SplitCsvLine(std::string_view line) {
   bool quoted = false, was_quoted = false;
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
+    if (was_quoted && !quoted) {
+      // After a closing quote only blanks (and a CR) may come before the next comma.
+      if (c == ',') {
+        out.push_back(field);
+        field.clear();
+        was_quoted = false;
+      } else if (c != ' ' && c != '\t' && c != '\r') {
+        return Error(Status::InvalidArgument("text after a closing quote"));
+      }
+      continue;
+    }
     if (quoted) {
       if (c == '"') {
         if (i + 1 < line.size() && line[i + 1] == '"') {
