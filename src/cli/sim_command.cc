@@ -29,6 +29,8 @@ const char* kHelp =
     "               jain_fairness, partial_gangs, preemptions, ...)\n"
     "  --plots DIR  write JCT CDF, queue length and GPU allocation plots (SVG, via gnuplot)\n"
     "  --trace-dir  where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)\n"
+    "  --las on|off, --las-thresholds H1,H2 (GPU-hours), --min-runtime S, --grace S,\n"
+    "  --restart-overhead S   override the policies' preemption settings (experiments)\n"
     "  --packing    FGD-style packing instead of a replay: pods in trace order, no departures;\n"
     "               compares placements (--placement binpack,bestfit,spread)\n";
 
@@ -43,6 +45,9 @@ int RunSim(const std::vector<std::string>& args) {
   int64_t max_jobs = 0;
   bool quiet = false;
   bool packing = false;
+  std::string las_override;        // "on" | "off" | "" (policy default)
+  double min_runtime = -1, grace = -1, restart = -1;
+  std::vector<double> las_thresholds;
   std::string placements = "binpack,bestfit,spread";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -100,6 +105,32 @@ int RunSim(const std::vector<std::string>& args) {
         std::fprintf(stderr, "kumo sim: --cluster-fraction must be in (0, 1]\n");
         return 2;
       }
+    } else if (a == "--las") {
+      if (!(v = value())) return 2;
+      if (*v != "on" && *v != "off") {
+        std::fprintf(stderr, "kumo sim: --las must be on or off\n");
+        return 2;
+      }
+      las_override = *v;
+    } else if (a == "--las-thresholds") {
+      if (!(v = value())) return 2;
+      std::stringstream ts(*v);
+      std::string item;
+      while (std::getline(ts, item, ',')) {
+        char* end = nullptr;
+        double x = std::strtod(item.c_str(), &end);
+        if (item.empty() || *end != '\0' || x <= 0) {
+          std::fprintf(stderr, "kumo sim: --las-thresholds: \"%s\" is not a positive number of GPU-hours\n", item.c_str());
+          return 2;
+        }
+        las_thresholds.push_back(x * 3600.0);
+      }
+    } else if (a == "--min-runtime") {
+      if (!number(&min_runtime)) return 2;
+    } else if (a == "--grace") {
+      if (!number(&grace)) return 2;
+    } else if (a == "--restart-overhead") {
+      if (!number(&restart)) return 2;
     } else if (a == "--packing") {
       packing = true;
     } else if (a == "--placement") {
@@ -128,6 +159,12 @@ int RunSim(const std::vector<std::string>& args) {
       std::fprintf(stderr, "kumo sim: --policy: %s\n", c.error().message().c_str());
       return 2;
     }
+    if (las_override == "on") c->las.enabled = true;
+    if (las_override == "off") c->las.enabled = false;
+    if (!las_thresholds.empty()) c->las.thresholds_gpu_s = las_thresholds;
+    if (min_runtime >= 0) c->min_runtime = static_cast<core::Seconds>(min_runtime);
+    if (grace >= 0) c->preemption_grace = static_cast<core::Seconds>(grace);
+    if (restart >= 0) c->restart_overhead = static_cast<core::Seconds>(restart);
     configs.push_back(*c);
   }
 

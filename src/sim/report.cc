@@ -56,7 +56,7 @@ std::string FormatTable(const std::vector<SimReport>& reports) {
   std::ostringstream o;
   if (reports.empty()) return "";
   o << "\ntrace " << reports[0].trace << ", offered load " << F("%.2f", reports[0].load)
-    << " (times in hours; GPUalloc = mean allocation while jobs wait)\n";
+    << " (times in hours; GPUalloc = mean GPU allocation over the arrival window)\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-14s %8s %8s %8s %8s %8s %8s %7s %9s %6s %7s %8s %7s %9s %7s\n", "policy",
                 "meanJCT", "p50JCT", "p95JCT", "p99JCT", "meanWait", "p99Wait", "GPUalloc", "makespan", "Jain",
@@ -113,7 +113,8 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
       << ",\"mean_wait_s\":" << Num(r.wait_s.mean) << ",\"p50_wait_s\":" << Num(r.wait_s.p50)
       << ",\"p95_wait_s\":" << Num(r.wait_s.p95) << ",\"p99_wait_s\":" << Num(r.wait_s.p99)
       << ",\"gpu_allocation\":" << Num(r.gpu_allocation) << ",\"gpu_allocation_makespan\":"
-      << Num(r.gpu_allocation_makespan) << ",\"contended_hours\":" << Num(r.contended_hours)
+      << Num(r.gpu_allocation_makespan) << ",\"gpu_allocation_contended\":" << Num(r.gpu_allocation_contended)
+      << ",\"contended_hours\":" << Num(r.contended_hours)
       << ",\"makespan_s\":" << r.makespan_s
       << ",\"jain_fairness\":" << Num(r.jain_fairness) << ",\"preemptions\":" << r.preemptions
       << ",\"gpu_hours_lost\":" << Num(r.gpu_hours_lost) << ",\"partial_gangs\":" << r.partial_gangs

@@ -69,9 +69,11 @@ struct SimReport {
   int64_t unschedulable = 0;  // jobs no node of the cluster could ever hold (removed from the queue)
   Distribution jct_s, wait_s;
   std::map<std::string, Distribution> jct_by_class, wait_by_class;  // "1", "2-8", "9-32", ">32" GPUs
-  // Time-average allocated GPUs / capacity while at least one job waits: what the policy makes of
-  // the GPUs when there is work for them. (Idle GPUs with an empty queue are no policy's fault.)
+  // Time-average allocated GPUs / capacity over the arrival window [first arrival, last
+  // arrival]: the period the offered load refers to, the same for every policy.
   double gpu_allocation = 0;
+  // The same while at least one job waits (windows differ between policies).
+  double gpu_allocation_contended = 0;
   double contended_hours = 0;          // how long some job was waiting
   double gpu_allocation_makespan = 0;  // the same over [first arrival, last completion]
   core::Seconds makespan_s = 0;  // last completion - first arrival
