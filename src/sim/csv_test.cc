@@ -90,7 +90,17 @@ TEST(CsvSplit, BlanksAfterClosingQuoteAreNotPartOfTheField) {
   // The header promises trimmed fields; blanks after a closing quote are outside the field.
   // Real case: a CRLF file whose last column is quoted leaves "\r" after the closing quote.
   EXPECT_EQ(MustSplit("\"a\" ,b"), (Fields{"a", "b"}));
+  EXPECT_EQ(MustSplit("\"a\"\t ,\" b \"  "), (Fields{"a", " b "}));
   EXPECT_EQ(MustSplit("x,\"y\"\r"), (Fields{"x", "y"}));
+}
+
+TEST(CsvSplit, TextAfterClosingQuoteFails) {
+  for (std::string_view line : {"\"a\"b,c", "x,\"y\" z", "\"a\" \"b\"", "\"a\"  b"}) {
+    auto r = SplitCsvLine(line);
+    ASSERT_FALSE(r.has_value()) << line;
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.error().message().find("closing quote"), std::string::npos) << r.error().message();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,16 +206,15 @@ TEST(CsvReadFile, ReadsBytesAndReportsMissingFiles) {
     out << "a,b\r\n1,2\n";
   }
   auto r = ReadFile(path);
+  auto missing = ReadFile(std::string(dir) + "/nope.csv");
+  std::remove(path.c_str());  // clean up before any assertion can return
+  rmdir(dir);
+
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(*r, "a,b\r\n1,2\n");  // unchanged, CR included
-
-  auto missing = ReadFile(std::string(dir) + "/nope.csv");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.error().message().find("nope.csv"), std::string::npos) << missing.error().message();
-
-  std::remove(path.c_str());
-  rmdir(dir);
 }
 
 }  // namespace

@@ -344,6 +344,16 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     if (pending_count == 0 && !dirty) continue;
     if (last_pass < core::kNever && now < last_pass + cfg.pass_interval) continue;  // batched
     last_pass = now;
+    // Checkpointing jobs tell the core when they last saved (victims are chosen by work lost).
+    for (size_t i = 0; i < snap.jobs.size(); ++i) {
+      const int32_t j = owner[i];
+      const SimJob& sj = trace.jobs[j];
+      if (st[j].phase != Phase::kRunning || !sj.checkpointable || sj.checkpoint_interval <= 0) continue;
+      const Seconds worked = std::max<Seconds>(0, now - st[j].attempt_start - st[j].overhead);
+      const Seconds saves = worked / sj.checkpoint_interval;
+      snap.jobs[i].last_checkpoint_time =
+          saves > 0 ? st[j].attempt_start + st[j].overhead + saves * sj.checkpoint_interval : -1;
+    }
     // Tiresias-style queues: fewer attained GPU-seconds -> higher priority inside the declared one.
     if (cfg.las.enabled) {
       const int32_t levels = static_cast<int32_t>(cfg.las.thresholds_gpu_s.size());

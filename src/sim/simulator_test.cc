@@ -232,8 +232,10 @@ TEST(SimFifo, StrictOrderSmallJobWaitsBehindBlockedHead) {
   EXPECT_EQ(r.passes, 6);
   EXPECT_EQ(r.series.size(), 6u);
   EXPECT_EQ(r.preemptions, 0);
-  // Some job waits during [10, 200): 190 s, with all 4 GPUs allocated throughout -> 1.0.
+  // gpu_allocation is over the arrival window [0, 20] (first to last arrival): A holds all 4 GPUs.
   EXPECT_DOUBLE_EQ(r.gpu_allocation, 1.0);
+  // Some job waits during [10, 200): 190 s, with all 4 GPUs allocated throughout -> 1.0.
+  EXPECT_DOUBLE_EQ(r.gpu_allocation_contended, 1.0);
   EXPECT_DOUBLE_EQ(r.contended_hours, 190.0 / 3600);
   // Over the makespan: (4 GPUs x 200 s + 1 GPU x 10 s) / (4 GPUs x 210 s) = 810 / 840.
   EXPECT_DOUBLE_EQ(r.gpu_allocation_makespan, 810.0 / 840.0);
@@ -270,9 +272,12 @@ TEST(SimBackfill, StrictFifo) {
   EXPECT_EQ(Schedule(r), "A:0-100 B:100-150 C:150-200 D:150-350");
   EXPECT_DOUBLE_EQ(r.jct_s.mean, (100 + 140 + 180 + 320) / 4.0);
   EXPECT_EQ(r.makespan_s, 350);
+  // Arrival window [0, 30]: only A's 2 of 4 GPUs -> 0.5.
+  EXPECT_DOUBLE_EQ(r.gpu_allocation, 0.5);
   // Waiting during [10, 150): A's 2 GPUs over [10, 100), B's 4 over [100, 150):
   //   (2 x 90 + 4 x 50) / (4 x 140) = 380 / 560.
-  EXPECT_DOUBLE_EQ(r.gpu_allocation, 380.0 / 560.0);
+  EXPECT_DOUBLE_EQ(r.gpu_allocation_contended, 380.0 / 560.0);
+  EXPECT_DOUBLE_EQ(r.contended_hours, 140.0 / 3600);
 }
 
 TEST(SimBackfill, EasyBackfillStartsShortJobWithoutDelayingTheHead) {
@@ -292,10 +297,12 @@ TEST(SimBackfill, EasyBackfillStartsShortJobWithoutDelayingTheHead) {
   EXPECT_EQ(r.jct_s.p99, 320);
   EXPECT_DOUBLE_EQ(r.wait_s.mean, (0 + 90 + 0 + 120) / 4.0);
   EXPECT_EQ(r.makespan_s, 350);
+  // Arrival window [0, 30]: [0,20) 2 GPUs, [20,30) 4 -> (40 + 40) / (4 x 30) = 2/3.
+  EXPECT_DOUBLE_EQ(r.gpu_allocation, 80.0 / 120.0);
   // Waiting during [10, 150) (B until 100, D until 150; C never waits):
   //   [10,20) 2 GPUs, [20,70) 4, [70,100) 2, [100,150) 4
   //   = (20 + 200 + 60 + 200) / (4 x 140) = 480 / 560 = 6/7.
-  EXPECT_DOUBLE_EQ(r.gpu_allocation, 480.0 / 560.0);
+  EXPECT_DOUBLE_EQ(r.gpu_allocation_contended, 480.0 / 560.0);
   EXPECT_DOUBLE_EQ(r.contended_hours, 140.0 / 3600);
   // Over the makespan: 480 + [0,10) 2 x 10 + [150,350) 2 x 200 = 900 GPU-s / (4 x 350).
   EXPECT_DOUBLE_EQ(r.gpu_allocation_makespan, 900.0 / 1400.0);
@@ -310,9 +317,12 @@ TEST(SimBackfill, GreedyBackfillDelaysTheBigJob) {
   ExpectSaneRun(r);
   EXPECT_EQ(Schedule(r), "A:0-100 B:270-320 C:20-70 D:70-270");
   EXPECT_EQ(r.makespan_s, 320);
+  // Arrival window [0, 30]: the same as EASY's, 2/3.
+  EXPECT_DOUBLE_EQ(r.gpu_allocation, 80.0 / 120.0);
   // Waiting during [10, 270): [10,20) 2, [20,100) 4, [100,270) 2
   //   = (20 + 320 + 340) / (4 x 260) = 680 / 1040.
-  EXPECT_DOUBLE_EQ(r.gpu_allocation, 680.0 / 1040.0);
+  EXPECT_DOUBLE_EQ(r.gpu_allocation_contended, 680.0 / 1040.0);
+  EXPECT_DOUBLE_EQ(r.contended_hours, 260.0 / 3600);
 }
 
 // =============================================================================================
@@ -513,20 +523,29 @@ TEST(SimFairness, JainIndexWhileTwoProjectsWant) {
 // =============================================================================================
 // Jobs that can never run
 
-TEST(SimUnschedulable, FifoReportsTheJobAsNotCompleted) {
-  // An 8-GPU job on a 4-GPU cluster can never start. Under FIFO the loop ends when nothing is
-  // left to happen; the job is reported, not completed.
+TEST(SimUnschedulable, JobThatNoNodeCanHoldLeavesTheQueue) {
+  // An 8-GPU job on a 4-GPU cluster can never start: the first pass that sees it (t=5 with
+  // pass_interval 1) drops it from the queue and counts it as unschedulable; it is reported,
+  // not completed, and is not waiting afterwards (contended time ends at 5).
   Trace t = MakeTrace({GpuNode("n0", 4)}, {Job("ok", 0, 1, 10), Job("big", 5, 8, 10)});
-  SimReport r = MustSimulate(t, Policy("fifo"));
-  EXPECT_EQ(r.jobs, 2);
-  EXPECT_EQ(r.completed, 1);
-  EXPECT_EQ(Outcome(r, "big").first_start, -1);
-  EXPECT_EQ(Outcome(r, "big").end, -1);
+  for (const std::string& p : PolicyNames()) {
+    SimConfig c = Policy(p);
+    c.pass_interval = 1;
+    SimReport r = MustSimulate(t, c);
+    EXPECT_EQ(r.jobs, 2) << p;
+    EXPECT_EQ(r.completed, 1) << p;
+    EXPECT_EQ(r.unschedulable, 1) << p;
+    EXPECT_EQ(Schedule(r), "ok:0-10 big:-1--1") << p;
+    EXPECT_EQ(r.jct_s.count, 1) << p;
+    EXPECT_EQ(r.makespan_s, 10) << p;
+    EXPECT_EQ(r.contended_hours, 0) << p;
+  }
 }
 
-TEST(SimUnschedulable, PeriodicPoliciesTerminateToo) {
-  // The same trace under kumo (passes every `period` while a job waits) must also return. Run in
-  // a child process with a 2 s alarm so that a hang fails the test instead of blocking the suite.
+TEST(SimUnschedulable, PeriodicPoliciesTerminate) {
+  // Under kumo a waiting job triggers a pass every `period`: a job that can never start must not
+  // keep the loop alive. Run in a child process with a 2 s alarm so that a hang fails the test
+  // instead of blocking the suite.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   Trace t = MakeTrace({GpuNode("n0", 4)}, {Job("ok", 0, 1, 10), Job("big", 5, 8, 10)});
   SimConfig c = Policy("kumo");

@@ -1,6 +1,7 @@
 #include "sim/trace.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -44,8 +45,9 @@ uint64_t Fnv1a(const std::string& s, uint64_t seed) {
 bool ParseInt(const std::string& s, int64_t* out) {
   if (s.empty()) return false;
   char* end = nullptr;
+  errno = 0;
   long long v = std::strtoll(s.c_str(), &end, 10);
-  if (*end != '\0') return false;
+  if (*end != '\0' || errno == ERANGE) return false;
   *out = v;
   return true;
 }
@@ -176,7 +178,10 @@ Result<Trace> ReadPhilly(const PhillyOptions& opt) {
     int64_t off = 0, gpus = 0;
     double run = 0;
     if (!ParseInt(row[c_off], &off) || off < 0) { bad("submit_offset_s: not a non-negative integer"); continue; }
-    if (!ParseInt(row[c_gpus], &gpus) || gpus < 1) { bad("num_gpus: not a positive integer"); continue; }
+    if (!ParseInt(row[c_gpus], &gpus) || gpus < 1 || gpus > 8 * 65536) {
+      bad("num_gpus: not an integer in 1..524288");
+      continue;
+    }
     if (!ParseDouble(row[c_run], &run) || run <= 0) { bad("runtime_s: not a positive number"); continue; }
     SimJob j;
     j.id = row[c_id];
@@ -244,8 +249,17 @@ Result<Trace> ReadOpenb(const OpenbOptions& opt) {
       p_ngpu = pt->Column("num_gpu"), p_gmilli = pt->Column("gpu_milli"), p_spec = pt->Column("gpu_spec"),
       p_qos = pt->Column("qos"), p_create = pt->Column("creation_time"), p_delete = pt->Column("deletion_time"),
       p_sched = pt->Column("scheduled_time");
-  if (c_name < 0 || p_cpu < 0 || p_mem < 0 || p_ngpu < 0 || p_gmilli < 0 || p_create < 0 || p_delete < 0)
-    return Error(Status::InvalidArgument(opt.pods_csv + ": header lacks a required column"));
+  {
+    std::string missing;
+    const std::pair<int, const char*> required[] = {{c_name, "name"},         {p_cpu, "cpu_milli"},
+                                                    {p_mem, "memory_mib"},    {p_ngpu, "num_gpu"},
+                                                    {p_gmilli, "gpu_milli"},  {p_create, "creation_time"},
+                                                    {p_delete, "deletion_time"}};
+    for (const auto& [col, name] : required)
+      if (col < 0) missing += (missing.empty() ? "" : ", ") + std::string(name);
+    if (!missing.empty())
+      return Error(Status::InvalidArgument(opt.pods_csv + ": header lacks required column(s): " + missing));
+  }
   for (size_t r = 0; r < pt->rows.size(); ++r) {
     const auto& row = pt->rows[r];
     ++t.rows_read;
