@@ -29,7 +29,7 @@ const char* kHelp =
     "               jain_fairness, partial_gangs, preemptions, ...)\n"
     "  --plots DIR  write JCT CDF, queue length and GPU allocation plots (SVG, via gnuplot)\n"
     "  --trace-dir  where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)\n"
-    "  --las on|off, --las-thresholds H1,H2 (GPU-hours), --min-runtime S, --grace S,\n"
+    "  --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 (GPU-hours), --min-runtime S, --grace S,\n"
     "  --restart-overhead S   override the policies' preemption settings (experiments)\n"
     "  --packing    FGD-style packing instead of a replay: pods in trace order, no departures;\n"
     "               compares placements (--placement binpack,bestfit,spread)\n";
@@ -46,6 +46,7 @@ int RunSim(const std::vector<std::string>& args) {
   bool quiet = false;
   bool packing = false;
   std::string las_override;        // "on" | "off" | "" (policy default)
+  std::string backfill_override;
   double min_runtime = -1, grace = -1, restart = -1;
   std::vector<double> las_thresholds;
   std::string placements = "binpack,bestfit,spread";
@@ -125,6 +126,13 @@ int RunSim(const std::vector<std::string>& args) {
         }
         las_thresholds.push_back(x * 3600.0);
       }
+    } else if (a == "--backfill") {
+      if (!(v = value())) return 2;
+      if (!core::ParseBackfillMode(*v)) {
+        std::fprintf(stderr, "kumo sim: --backfill must be none, greedy or easy\n");
+        return 2;
+      }
+      backfill_override = *v;
     } else if (a == "--min-runtime") {
       if (!number(&min_runtime)) return 2;
     } else if (a == "--grace") {
@@ -162,6 +170,7 @@ int RunSim(const std::vector<std::string>& args) {
     if (las_override == "on") c->las.enabled = true;
     if (las_override == "off") c->las.enabled = false;
     if (!las_thresholds.empty()) c->las.thresholds_gpu_s = las_thresholds;
+    if (!backfill_override.empty()) c->scheduler.backfill = *core::ParseBackfillMode(backfill_override);
     if (min_runtime >= 0) c->min_runtime = static_cast<core::Seconds>(min_runtime);
     if (grace >= 0) c->preemption_grace = static_cast<core::Seconds>(grace);
     if (restart >= 0) c->restart_overhead = static_cast<core::Seconds>(restart);

@@ -1,6 +1,7 @@
 #include "core/scheduler.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -1162,7 +1163,22 @@ Result<Decisions> Pass::Run() {
       entries.push_back(e);
     }
   }
-  std::sort(nominated.begin(), nominated.end(), [&](int32_t a, int32_t b) {
+  // Sticky reservation: the job that held the reservation last pass keeps its place at the head
+  // of its priority class while it still waits (unless something of higher priority arrived).
+  // Without it a fair-share order, whose head moves as shares change, would hand the reservation
+  // (and its holds) to a different job every pass, idling GPUs and starving big gangs.
+  if (config_.backfill == BackfillMode::kEasy) {
+    int32_t top = INT32_MIN;
+    for (const QueueEntry& e : entries) top = std::max(top, e.priority);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const JobRt& jr = jobs_[entries[i].job];
+      if (jr.hint.empty() || jr.job->priority < top) continue;
+      nominated.push_back(entries[i].job);
+      entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  std::stable_sort(nominated.begin(), nominated.end(), [&](int32_t a, int32_t b) {
     const Job& ja = *jobs_[a].job;
     const Job& jb = *jobs_[b].job;
     if (ja.priority != jb.priority) return ja.priority > jb.priority;
