@@ -27,7 +27,7 @@ const char* kHelp =
     "               0.125 for openb, whose pods cannot load its full cluster)\n"
     "  --json FILE  write the full report (per policy: mean_jct_s, p99_wait_s, gpu_allocation,\n"
     "               jain_fairness, partial_gangs, preemptions, ...)\n"
-    "  --plots DIR  write JCT CDF, queue length and GPU allocation plots (SVG, via gnuplot)\n"
+    "  --plots DIR  write JCT CDF, queue length and GPU allocation plots (PNG, via gnuplot)\n"
     "  --trace-dir  where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)\n"
     "  --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 (GPU-hours), --min-runtime S, --grace S,\n"
     "  --restart-overhead S   override the policies' preemption settings (experiments)\n"

@@ -168,13 +168,13 @@ Status WritePlots(const std::string& dir, const std::vector<SimReport>& reports)
   }
   const std::string title = reports.empty() ? "" : reports[0].trace + " at load " + F("%.2f", reports[0].load);
   std::ofstream gp(dir + "/plots.gp");
-  gp << "set terminal svg size 900,520 dynamic font 'sans,12'\nset key bottom right\nset grid\n"
-     << "set output '" << dir << "/jct_cdf.svg'\nset title 'JCT CDF: " << title << "'\nset logscale x\n"
+  gp << "set terminal pngcairo size 900,520 font 'sans,11'\nset key bottom right\nset grid\n"
+     << "set output '" << dir << "/jct_cdf.png'\nset title 'JCT CDF: " << title << "'\nset logscale x\n"
      << "set xlabel 'job completion time (hours, log scale)'\nset ylabel 'fraction of jobs'\nplot " << plots_cdf << "\n"
      << "unset logscale x\nset key top right\n"
-     << "set output '" << dir << "/queue.svg'\nset title 'Waiting jobs: " << title << "'\n"
+     << "set output '" << dir << "/queue.png'\nset title 'Waiting jobs: " << title << "'\n"
      << "set xlabel 'time since first arrival (hours)'\nset ylabel 'pending jobs'\nplot " << plots_queue << "\n"
-     << "set output '" << dir << "/allocation.svg'\nset title 'Allocated GPUs: " << title << "'\n"
+     << "set output '" << dir << "/allocation.png'\nset title 'Allocated GPUs: " << title << "'\n"
      << "set ylabel 'GPUs allocated'\nplot " << plots_alloc << "\n";
   gp.close();
   if (!gp) return Status::InvalidArgument("cannot write " + dir + "/plots.gp");
