@@ -343,18 +343,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     if (!dirty && !tick) continue;
     if (pending_count == 0 && !dirty) continue;
     if (last_pass < core::kNever && now < last_pass + cfg.pass_interval) continue;  // batched
-    last_pass = now;
-    // Checkpointing jobs tell the core when they last saved (victims are chosen by work lost).
-    for (size_t i = 0; i < snap.jobs.size(); ++i) {
-      const int32_t j = owner[i];
-      const SimJob& sj = trace.jobs[j];
-      if (st[j].phase != Phase::kRunning || !sj.checkpointable || sj.checkpoint_interval <= 0) continue;
-      const Seconds worked = std::max<Seconds>(0, now - st[j].attempt_start - st[j].overhead);
-      const Seconds saves = worked / sj.checkpoint_interval;
-      snap.jobs[i].last_checkpoint_time =
-          saves > 0 ? st[j].attempt_start + st[j].overhead + saves * sj.checkpoint_interval : -1;
-    }
     // Tiresias-style queues: fewer attained GPU-seconds -> higher priority inside the declared one.
+    bool priorities_changed = false;
     if (cfg.las.enabled) {
       const int32_t levels = static_cast<int32_t>(cfg.las.thresholds_gpu_s.size());
       for (size_t i = 0; i < snap.jobs.size(); ++i) {
@@ -366,8 +356,35 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
           double executed_s = js.attained_gpu_s / std::max(1.0, static_cast<double>(js.gpu_milli) / 1000.0);
           if (static_cast<double>(now - js.pending_since) > cfg.las.starve_factor * executed_s) q = 0;
         }
-        snap.jobs[i].priority = trace.jobs[j].priority * (levels + 1) + (levels - q);
+        const int32_t priority = trace.jobs[j].priority * (levels + 1) + (levels - q);
+        priorities_changed |= snap.jobs[i].priority != priority;
+        snap.jobs[i].priority = priority;
       }
+    }
+    if (!dirty && !priorities_changed) {
+      // A periodic pass matters only if a queue changed or a running job just became
+      // preemptible (its minRuntime passed since the last pass); otherwise it would decide
+      // exactly what the last one did.
+      bool became_preemptible = false;
+      for (int32_t j : running_list)
+        if (st[j].phase == Phase::kRunning && st[j].attempt_start + cfg.min_runtime > last_pass &&
+            st[j].attempt_start + cfg.min_runtime <= now)
+          became_preemptible = true;
+      if (!became_preemptible) {
+        next_tick = now + std::max<Seconds>(1, cfg.period);
+        continue;
+      }
+    }
+    last_pass = now;
+    // Checkpointing jobs tell the core when they last saved (victims are chosen by work lost).
+    for (size_t i = 0; i < snap.jobs.size(); ++i) {
+      const int32_t j = owner[i];
+      const SimJob& sj = trace.jobs[j];
+      if (st[j].phase != Phase::kRunning || !sj.checkpointable || sj.checkpoint_interval <= 0) continue;
+      const Seconds worked = std::max<Seconds>(0, now - st[j].attempt_start - st[j].overhead);
+      const Seconds saves = worked / sj.checkpoint_interval;
+      snap.jobs[i].last_checkpoint_time =
+          saves > 0 ? st[j].attempt_start + st[j].overhead + saves * sj.checkpoint_interval : -1;
     }
     snap.now = now;
     auto p0 = std::chrono::steady_clock::now();
