@@ -79,6 +79,7 @@ struct JobRt {
   GangRequest gang;
   std::string shape;                // identical shapes place identically (see PlaceCached)
   std::vector<PlacedTask> hint;     // last pass's reservation placement (Job::reservation)
+  bool gang_built = false;          // BuildGang ran
 };
 
 struct ProjectRt {
@@ -101,6 +102,7 @@ class Pass {
   Status IndexProjects();
   Status LoadJobs();
   void PreparePending(int32_t j);
+  void BuildGang(int32_t j);
   const std::vector<uint8_t>* Eligibility(const Job& job, const TaskGroup& g,
                                           const std::vector<uint8_t>** prefer_no,
                                           const std::vector<uint8_t>** model_ok, bool* every_node,
@@ -484,6 +486,16 @@ void Pass::PreparePending(int32_t j) {
     }
     jr.gang.required = job.topology.mode == TopologyConstraint::Mode::kRequired;
   }
+}
+
+// The expensive part of preparing a pending job (eligibility tables, the gang's tasks, its shape
+// key, its carried reservation), done only when the pass first considers the job: in a long
+// queue behind a strict-FIFO blocker or past the backfill depth most jobs never are.
+void Pass::BuildGang(int32_t j) {
+  JobRt& jr = jobs_[j];
+  if (jr.gang_built) return;
+  jr.gang_built = true;
+  const Job& job = *jr.job;
   for (size_t gi = 0; gi < job.groups.size(); ++gi) {
     const TaskGroup& g = job.groups[gi];
     TaskDemand t;
@@ -1172,7 +1184,7 @@ Result<Decisions> Pass::Run() {
     for (const QueueEntry& e : entries) top = std::max(top, e.priority);
     for (size_t i = 0; i < entries.size(); ++i) {
       const JobRt& jr = jobs_[entries[i].job];
-      if (jr.hint.empty() || jr.job->priority < top) continue;
+      if (jr.job->reservation.empty() || jr.job->priority < top) continue;
       nominated.push_back(entries[i].job);
       entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
       break;
@@ -1225,6 +1237,7 @@ Result<Decisions> Pass::Run() {
                                             "waits behind job \"" + *strict_blocker + "\" (strict queue order, no backfill)"});
       continue;
     }
+    BuildGang(j);
     // Backfill rules after a reservation: a job that would still run at the reserved time must
     // not use held resources (one that ends before may); and no job of the reserved job's project
     // may use its quota headroom -- even a short one: while it runs, the reserved job would be
