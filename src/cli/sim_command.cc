@@ -20,7 +20,8 @@ const char* kHelp =
     "Replays a trace through kumo's scheduling core on a virtual clock and compares policies.\n"
     "  --trace      philly (Microsoft Philly multi-GPU subset on its 8-GPU machines), openb\n"
     "               (Alibaba PAI openb 2023 pods on its 1,523 nodes), or synthetic (seeded)\n"
-    "  --load L     offered load relative to GPU capacity; arrivals are compressed (or stretched)\n"
+    "  --load L[,L2,...]  offered load relative to GPU capacity; arrivals are compressed (or stretched)\n"
+    "               to reach it; several loads make a sweep with metric-vs-load plots\n"
     "               to reach it (default 1.2; 0 = replay the recorded arrival times)\n"
     "  --policy     comma-separated names or all (default all)\n"
     "  --cluster-fraction F  keep this fraction of the trace's nodes, same model mix (default 1;\n"
@@ -40,6 +41,7 @@ int RunSim(const std::vector<std::string>& args) {
   std::string trace_name = "philly", policies = "all", json_path, plots_dir, trace_dir = sim::DefaultTraceDir();
   std::string openb_variant = "gpuspec33";
   double load = 1.2;
+  std::vector<double> sweep;  // --load L1,L2,...
   double cluster_fraction = -1;  // default per trace
   uint64_t seed = 1;
   int64_t max_jobs = 0;
@@ -82,7 +84,24 @@ int RunSim(const std::vector<std::string>& args) {
       if (!(v = value())) return 2;
       policies = *v;
     } else if (a == "--load") {
-      if (!number(&load)) return 2;
+      if (!(v = value())) return 2;
+      std::stringstream ls(*v);
+      std::string item;
+      sweep.clear();
+      while (std::getline(ls, item, ',')) {
+        char* end = nullptr;
+        double x = std::strtod(item.c_str(), &end);
+        if (item.empty() || *end != '\0' || x < 0) {
+          std::fprintf(stderr, "kumo sim: --load: \"%s\" is not a non-negative number\n", item.c_str());
+          return 2;
+        }
+        sweep.push_back(x);
+      }
+      if (sweep.empty()) {
+        std::fprintf(stderr, "kumo sim: --load needs a value\n");
+        return 2;
+      }
+      load = sweep.front();
     } else if (a == "--json") {
       if (!(v = value())) return 2;
       json_path = *v;
@@ -237,6 +256,50 @@ int RunSim(const std::vector<std::string>& args) {
     return 0;
   }
   const double recorded_load = sim::OfferedLoad(*trace);
+  if (sweep.size() > 1) {
+    // Load sweep: the same policies at every load; a table per load, metric-vs-load plots.
+    std::vector<std::pair<double, std::vector<sim::SimReport>>> all;
+    std::string json = "{\"trace\":\"" + trace->name + "\",\"sweep\":{";
+    for (size_t li = 0; li < sweep.size(); ++li) {
+      sim::Trace scaled = *trace;
+      if (sweep[li] > 0) sim::ScaleToLoad(scaled, sweep[li]);
+      std::vector<sim::SimReport> reports;
+      for (sim::SimConfig c : configs) {
+        c.load = sweep[li] > 0 ? sweep[li] : recorded_load;
+        auto r = sim::Simulate(scaled, c);
+        if (!r) {
+          std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(), r.error().message().c_str());
+          return 1;
+        }
+        reports.push_back(std::move(*r));
+      }
+      std::fputs(sim::FormatTable(reports).c_str(), stdout);
+      char key[32];
+      std::snprintf(key, sizeof key, "%.2f", sweep[li]);
+      std::string one = sim::ReportsToJson(scaled, reports);
+      while (!one.empty() && one.back() == '\n') one.pop_back();
+      json += std::string(li ? "," : "") + "\"" + key + "\":" + one;
+      all.emplace_back(sweep[li], std::move(reports));
+    }
+    json += "}}\n";
+    if (!json_path.empty()) {
+      std::ofstream out(json_path);
+      out << json;
+      if (!out) {
+        std::fprintf(stderr, "kumo sim: cannot write %s\n", json_path.c_str());
+        return 1;
+      }
+    }
+    if (!plots_dir.empty()) {
+      auto st = sim::WriteSweepPlots(plots_dir, all);
+      if (!st.ok()) {
+        std::fprintf(stderr, "kumo sim: plots: %s\n", st.message().c_str());
+        return 1;
+      }
+      if (!quiet) std::printf("plots written to %s\n", plots_dir.c_str());
+    }
+    return 0;
+  }
   if (load > 0) sim::ScaleToLoad(*trace, load);
   if (!quiet) {
     std::printf("trace %s: %zu jobs (%lld rows read, %zu invalid), %zu nodes, %lld GPUs; recorded offered load %.3f, "

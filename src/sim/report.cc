@@ -144,6 +144,58 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
   return o.str();
 }
 
+namespace {
+
+Status RunGnuplot(const std::string& script) {
+  std::string cmd = "gnuplot '" + script + "' 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return Status::FailedPrecondition("cannot run gnuplot");
+  char buf[256];
+  std::string output;
+  while (std::fgets(buf, sizeof buf, p)) output += buf;
+  int rc = ::pclose(p);
+  if (rc != 0) return Status::FailedPrecondition("gnuplot failed (is it installed? apt-get install gnuplot-nox): " + output);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteSweepPlots(const std::string& dir, const std::vector<std::pair<double, std::vector<SimReport>>>& sweep) {
+  ::mkdir(dir.c_str(), 0755);
+  struct stat sb;
+  if (::stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return Status::InvalidArgument("cannot create " + dir);
+  if (sweep.empty()) return Status::Ok();
+  // One data file per policy: load, mean JCT (h), p99 wait (h), allocation (%).
+  std::string jct, wait, alloc;
+  const auto& policies = sweep.front().second;
+  for (size_t p = 0; p < policies.size(); ++p) {
+    const std::string name = policies[p].policy;
+    std::ofstream f(dir + "/sweep_" + name + ".dat");
+    for (const auto& [load, reps] : sweep)
+      for (const SimReport& r : reps)
+        if (r.policy == name)
+          f << load << " " << r.jct_s.mean / 3600.0 << " " << r.wait_s.p99 / 3600.0 << " " << 100.0 * r.gpu_allocation
+            << "\n";
+    const std::string sep = p ? ", " : "";
+    const std::string file = "'" + dir + "/sweep_" + name + ".dat'";
+    jct += sep + file + " using 1:2 with linespoints lw 2 title '" + name + "'";
+    wait += sep + file + " using 1:3 with linespoints lw 2 title '" + name + "'";
+    alloc += sep + file + " using 1:4 with linespoints lw 2 title '" + name + "'";
+  }
+  const std::string trace = policies.empty() ? "" : policies.front().trace;
+  std::ofstream gp(dir + "/sweep.gp");
+  gp << "set terminal pngcairo size 900,520 font 'sans,11'\nset key top left\nset grid\nset xlabel 'offered load'\n"
+     << "set output '" << dir << "/mean_jct_vs_load.png'\nset title 'Mean JCT vs load: " << trace << "'\n"
+     << "set ylabel 'mean JCT (hours)'\nplot " << jct << "\n"
+     << "set output '" << dir << "/p99_wait_vs_load.png'\nset title 'p99 wait vs load: " << trace << "'\n"
+     << "set ylabel 'p99 waiting time (hours)'\nplot " << wait << "\n"
+     << "set key bottom right\nset output '" << dir << "/allocation_vs_load.png'\nset title 'GPU allocation vs load: "
+     << trace << "'\nset ylabel 'GPU allocation over the arrival window (%)'\nplot " << alloc << "\n";
+  gp.close();
+  if (!gp) return Status::InvalidArgument("cannot write " + dir + "/sweep.gp");
+  return RunGnuplot(dir + "/sweep.gp");
+}
+
 Status WritePlots(const std::string& dir, const std::vector<SimReport>& reports) {
   ::mkdir(dir.c_str(), 0755);
   struct stat sb;
@@ -178,15 +230,7 @@ Status WritePlots(const std::string& dir, const std::vector<SimReport>& reports)
      << "set ylabel 'GPUs allocated'\nplot " << plots_alloc << "\n";
   gp.close();
   if (!gp) return Status::InvalidArgument("cannot write " + dir + "/plots.gp");
-  std::string cmd = "gnuplot '" + dir + "/plots.gp' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return Status::FailedPrecondition("cannot run gnuplot");
-  char buf[256];
-  std::string output;
-  while (std::fgets(buf, sizeof buf, p)) output += buf;
-  int rc = ::pclose(p);
-  if (rc != 0) return Status::FailedPrecondition("gnuplot failed (is it installed? apt-get install gnuplot-nox): " + output);
-  return Status::Ok();
+  return RunGnuplot(dir + "/plots.gp");
 }
 
 }  // namespace kumo::sim
