@@ -30,7 +30,7 @@ const char* kHelp =
     "               jain_fairness, partial_gangs, preemptions, ...)\n"
     "  --plots DIR  write JCT CDF, queue length and GPU allocation plots (PNG, via gnuplot)\n"
     "  --trace-dir  where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)\n"
-    "  --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 (GPU-hours), --min-runtime S, --grace S,\n"
+    "  --order fifo|drf, --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 (GPU-hours), --min-runtime S, --grace S,\n"
     "  --restart-overhead S   override the policies' preemption settings (experiments)\n"
     "  --packing    FGD-style packing instead of a replay: pods in trace order, no departures;\n"
     "               compares placements (--placement binpack,bestfit,spread)\n";
@@ -48,7 +48,7 @@ int RunSim(const std::vector<std::string>& args) {
   bool quiet = false;
   bool packing = false;
   std::string las_override;        // "on" | "off" | "" (policy default)
-  std::string backfill_override;
+  std::string backfill_override, order_override;
   double min_runtime = -1, grace = -1, restart = -1;
   std::vector<double> las_thresholds;
   std::string placements = "binpack,bestfit,spread";
@@ -145,6 +145,13 @@ int RunSim(const std::vector<std::string>& args) {
         }
         las_thresholds.push_back(x * 3600.0);
       }
+    } else if (a == "--order") {
+      if (!(v = value())) return 2;
+      if (!core::MakeQueueOrder(*v)) {
+        std::fprintf(stderr, "kumo sim: --order must be fifo or drf\n");
+        return 2;
+      }
+      order_override = *v;
     } else if (a == "--backfill") {
       if (!(v = value())) return 2;
       if (!core::ParseBackfillMode(*v)) {
@@ -189,6 +196,7 @@ int RunSim(const std::vector<std::string>& args) {
     if (las_override == "on") c->las.enabled = true;
     if (las_override == "off") c->las.enabled = false;
     if (!las_thresholds.empty()) c->las.thresholds_gpu_s = las_thresholds;
+    if (!order_override.empty()) c->scheduler.queue_order = order_override;
     if (!backfill_override.empty()) c->scheduler.backfill = *core::ParseBackfillMode(backfill_override);
     if (min_runtime >= 0) c->min_runtime = static_cast<core::Seconds>(min_runtime);
     if (grace >= 0) c->preemption_grace = static_cast<core::Seconds>(grace);
