@@ -92,6 +92,9 @@ int64_t GangPlacer::ScoreOn(int32_t n, const TaskDemand& t, Use use) const {
   int64_t cpu_after = Avail(node.free, node.term, node.hold, kCpu, use) - t.res[kCpu];
   f.cpu_free_after_permille = std::clamp<int64_t>(cpu_after * 1000 / cpu_cap, 0, 1023);
   f.prefer_no_schedule = t.prefer_no != nullptr && (*t.prefer_no)[n] != 0;
+  if (f.task_uses_gpu && t.model_ok == nullptr && !node.gpus.empty() &&
+      static_cast<size_t>(node.gpus.front().model) < model_pressure_.size())
+    f.model_pressure = model_pressure_[node.gpus.front().model];
   return policy_.Score(f);
 }
 

@@ -54,6 +54,9 @@ class GangPlacer {
   // Place; 0 means the placement used only free resources and can start now.
   int64_t term_taken() const { return term_taken_; }
 
+  // Per GPU model id: pending demand from jobs that require the model, 0..7 (see NodeFit).
+  void set_model_pressure(std::vector<int32_t> pressure) { model_pressure_ = std::move(pressure); }
+
   // Whether `gang` could be placed within one domain at `level` of an empty cluster
   // (capacity-only check used for Unschedulable diagnostics is done by the caller).
 
@@ -77,7 +80,8 @@ class GangPlacer {
   const PlacementPolicy& policy_;
   int32_t max_domain_attempts_;
   mutable std::vector<int32_t> sizes_scratch_;
-  int64_t term_taken_ = 0;  // GangMayFit's workspace (no allocation per call)
+  int64_t term_taken_ = 0;
+  std::vector<int32_t> model_pressure_;  // GangMayFit's workspace (no allocation per call)
 };
 
 // Takes a placed task's resources back into `free` (it ended), or from used into `term`

@@ -26,6 +26,10 @@ struct NodeFit {
   bool task_uses_gpu = false;
   bool breaks_whole_gpu = false;  // a shared-GPU task would start sharing a so far whole GPU
   bool prefer_no_schedule = false;  // node has a PreferNoSchedule taint the task does not tolerate
+  // For a task that accepts any GPU model: how much the pending jobs that *require* this node's
+  // GPU model want of it, in eighths of the model's capacity (0..7). Keeping in-demand models
+  // for the jobs that can use nothing else avoids refusing them later. 0 for constrained tasks.
+  int32_t model_pressure = 0;
 };
 
 class PlacementPolicy {

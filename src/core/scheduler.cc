@@ -1197,6 +1197,37 @@ Result<Decisions> Pass::Run() {
     if (ja.submit_time != jb.submit_time) return ja.submit_time < jb.submit_time;
     return ja.id < jb.id;
   });
+  // Model pressure: what pending jobs that accept only some GPU models ask of each model, in
+  // eighths of its capacity (a job accepting k models counts 1/k towards each).
+  {
+    std::vector<double> demand(model_by_name_.size(), 0.0), cap(model_by_name_.size(), 0.0);
+    for (const NodeRt& n : state_.nodes)
+      if (n.schedulable)
+        for (const GpuSlot& g : n.gpus) cap[g.model] += kMilliPerGpu;
+    bool any = false;
+    for (int32_t j : pending_) {
+      const JobRt& jr = jobs_[j];
+      if (!jr.invalid.empty()) continue;
+      for (const TaskGroup& g : jr.job->groups) {
+        if (g.gpu_models.empty() || g.resources[kGpu] == 0) continue;
+        std::vector<int32_t> ids;
+        for (const std::string& m : g.gpu_models) {
+          auto it = model_by_name_.find(m);
+          if (it != model_by_name_.end() && std::find(ids.begin(), ids.end(), it->second) == ids.end())
+            ids.push_back(it->second);
+        }
+        for (int32_t id : ids)
+          demand[id] += static_cast<double>(g.resources[kGpu] * g.replicas) / static_cast<double>(ids.size());
+        any |= !ids.empty();
+      }
+    }
+    if (any) {
+      std::vector<int32_t> pressure(demand.size(), 0);
+      for (size_t m = 0; m < demand.size(); ++m)
+        if (cap[m] > 0) pressure[m] = static_cast<int32_t>(std::min(7.0, 8.0 * demand[m] / cap[m]));
+      placer_.set_model_pressure(std::move(pressure));
+    }
+  }
   QueueContext ctx;
   ctx.capacity = capacity_;
   for (const ProjectRt& p : projects_) {

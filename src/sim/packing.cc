@@ -45,6 +45,12 @@ Result<PackingReport> Pack(const Trace& trace, const std::string& placement) {
   const double capacity = static_cast<double>(trace.GpuCapacityMilli());
   std::unordered_map<std::string, const core::StartDecision*> started;
   for (const auto& s : d->starts) started[s.job] = &s;
+  // Pods that no node could hold even on an empty cluster are not refusals of the packing (e.g.
+  // an 8-GPU G2 pod asking 120 cores, when G2 nodes have 96): counted apart.
+  std::unordered_map<std::string, bool> never_fits;
+  for (const auto& w : d->waiting)
+    if (w.reason == core::WaitReason::kUnschedulable || w.reason == core::WaitReason::kInvalid) never_fits[w.job] = true;
+  rep.never_fit = static_cast<int64_t>(never_fits.size());
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < trace.jobs.size(); ++i) index[trace.jobs[i].id] = i;
   std::unordered_map<std::string, size_t> node_index;
@@ -61,7 +67,7 @@ Result<PackingReport> Pack(const Trace& trace, const std::string& placement) {
     const SimJob& sj = trace.jobs[i];
     auto it = started.find(sj.id);
     if (it == started.end()) {
-      if (rep.first_refusal >= 0) continue;
+      if (rep.first_refusal >= 0 || never_fits.count(sj.id)) continue;
       if (sj.GpuMilli() == 0) continue;  // measure GPU packing: the first GPU pod refused
       rep.first_refusal = static_cast<int64_t>(i);
       rep.allocation_at_first_refusal = static_cast<double>(allocated) / capacity;
@@ -107,12 +113,13 @@ Result<PackingReport> Pack(const Trace& trace, const std::string& placement) {
 std::string FormatPackingTable(const std::vector<PackingReport>& reports) {
   std::ostringstream o;
   char line[256];
-  std::snprintf(line, sizeof line, "\n%-10s %8s %8s %14s %12s %12s %14s %8s\n", "placement", "pods", "placed",
-                "1st refusal #", "alloc@1st", "alloc@end", "frag@1st", "pass s");
+  std::snprintf(line, sizeof line, "\n%-10s %8s %8s %10s %14s %12s %12s %14s %8s\n", "placement", "pods", "placed",
+                "never fit", "1st refusal #", "alloc@1st", "alloc@end", "frag@1st", "pass s");
   o << line;
   for (const auto& r : reports) {
-    std::snprintf(line, sizeof line, "%-10s %8lld %8lld %14lld %11.1f%% %11.1f%% %13.1f%% %8.3f\n", r.placement.c_str(),
-                  static_cast<long long>(r.pods), static_cast<long long>(r.placed),
+    std::snprintf(line, sizeof line, "%-10s %8lld %8lld %10lld %14lld %11.1f%% %11.1f%% %13.1f%% %8.3f\n",
+                  r.placement.c_str(), static_cast<long long>(r.pods), static_cast<long long>(r.placed),
+                  static_cast<long long>(r.never_fit),
                   static_cast<long long>(r.first_refusal), 100 * r.allocation_at_first_refusal,
                   100 * r.allocation_at_end, 100 * r.fragmentation_at_first_refusal, r.pass_s);
     o << line;
@@ -128,9 +135,9 @@ std::string PackingToJson(const Trace& trace, const std::vector<PackingReport>& 
     const auto& r = reports[i];
     char buf[512];
     std::snprintf(buf, sizeof buf,
-                  "%s\"%s\":{\"placed\":%lld,\"first_refusal\":%lld,\"allocation_at_first_refusal\":%.6f,"
+                  "%s\"%s\":{\"placed\":%lld,\"never_fit\":%lld,\"first_refusal\":%lld,\"allocation_at_first_refusal\":%.6f,"
                   "\"allocation_at_end\":%.6f,\"fragmentation_at_first_refusal\":%.6f,\"pass_s\":%.4f}",
-                  i ? "," : "", r.placement.c_str(), static_cast<long long>(r.placed),
+                  i ? "," : "", r.placement.c_str(), static_cast<long long>(r.placed), static_cast<long long>(r.never_fit),
                   static_cast<long long>(r.first_refusal), r.allocation_at_first_refusal, r.allocation_at_end,
                   r.fragmentation_at_first_refusal, r.pass_s);
     o << buf;
