@@ -12,6 +12,15 @@
 //     by guaranteed-quota reclaim; if still blocked, an EASY-backfill reservation for the first
 //     such job, after which later jobs start only where they do not delay it.
 //  4. Explains every job that does not start.
+//
+// The driver's side of the contract (the server and the simulator do this):
+//  - a job named as PreemptDecision::preemptor is marked Job::nominated until it starts;
+//    nominated jobs are considered first, so what their victims free goes to them;
+//  - the tasks of a ReservationDecision are copied into that job's Job::reservation for the next
+//    pass; the core keeps that placement while it is still as early, and keeps the job at the
+//    head of its priority class (sticky reservation).
+// Without them decisions stay valid, but preemption may repeat and backfill may delay a
+// reservation whose re-planning happens to fail.
 #pragma once
 
 #include <memory>
