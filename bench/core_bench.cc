@@ -17,10 +17,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     int64_t v = std::atoll(argv[i + 1]);
-    if (a == "--nodes") nodes = v;
-    else if (a == "--pending-pods") pending = v;
-    else if (a == "--seed") seed = static_cast<uint64_t>(v);
-    else if (a == "--repeat") repeat = v;
+    if (a == "--nodes")
+      nodes = v;
+    else if (a == "--pending-pods")
+      pending = v;
+    else if (a == "--seed")
+      seed = static_cast<uint64_t>(v);
+    else if (a == "--repeat")
+      repeat = v;
     else {
       std::fprintf(stderr, "core_bench: unknown flag %s\n", argv[i]);
       return 2;
@@ -55,12 +59,16 @@ int main(int argc, char** argv) {
   }
   std::sort(secs.begin(), secs.end());
   double median = secs[secs.size() / 2];
-  std::printf("{\"nodes\":%lld,\"gpus\":%lld,\"pending_pods\":%lld,\"placed_pods\":%lld,\"started_jobs\":%lld,"
-              "\"reservations\":%lld,\"pass_seconds_median\":%.6f,\"pass_seconds_min\":%.6f,\"repeats\":%lld,"
-              "\"pods_per_second\":%.0f,\"seconds_per_placed_pod\":%.3e}\n",
-              static_cast<long long>(nodes), static_cast<long long>(nodes * shape.gpus_per_node),
-              static_cast<long long>(pods), static_cast<long long>(placed), static_cast<long long>(started_jobs),
-              static_cast<long long>(reservations), median, secs.front(), static_cast<long long>(repeat),
-              placed / median, median / std::max<int64_t>(placed, 1));
+  std::printf(
+      "{\"nodes\":%lld,\"gpus\":%lld,\"pending_pods\":%lld,\"placed_pods\":%lld,\"started_jobs\":%"
+      "lld,"
+      "\"reservations\":%lld,\"pass_seconds_median\":%.6f,\"pass_seconds_min\":%.6f,\"repeats\":%"
+      "lld,"
+      "\"pods_per_second\":%.0f,\"seconds_per_placed_pod\":%.3e}\n",
+      static_cast<long long>(nodes), static_cast<long long>(nodes * shape.gpus_per_node),
+      static_cast<long long>(pods), static_cast<long long>(placed),
+      static_cast<long long>(started_jobs), static_cast<long long>(reservations), median,
+      secs.front(), static_cast<long long>(repeat), placed / median,
+      median / std::max<int64_t>(placed, 1));
   return 0;
 }

@@ -14,7 +14,8 @@ void Usage(FILE* f) {
   std::fprintf(f,
                "usage: kumo <command> [flags]\n\n"
                "commands:\n"
-               "  schedule   run one pass of the scheduling core on a generated cluster and print its decisions\n"
+               "  schedule   run one pass of the scheduling core on a generated cluster and print "
+               "its decisions\n"
                "  sim        replay a GPU-cluster trace through the core and compare policies\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");

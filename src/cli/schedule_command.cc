@@ -14,11 +14,15 @@ namespace {
 
 const char* kHelp =
     "usage: kumo schedule [--demo] [--nodes N] [--pending-pods N] [--busy F] [--seed S]\n"
-    "                     [--order drf|fifo] [--placement binpack|spread] [--backfill easy|greedy|none]\n"
+    "                     [--order drf|fifo] [--placement binpack|spread] [--backfill "
+    "easy|greedy|none]\n"
     "                     [--no-preemption] [--limit N]\n\n"
-    "Runs one pass of kumo's scheduling core and prints its decisions: jobs started (task -> node ->\n"
-    "GPUs), preemptions and why, the reservation of the blocked head job, and why every other job waits.\n"
-    "  --demo           a small hand-made cluster and queue showing every kind of decision (default\n"
+    "Runs one pass of kumo's scheduling core and prints its decisions: jobs started (task -> node "
+    "->\n"
+    "GPUs), preemptions and why, the reservation of the blocked head job, and why every other job "
+    "waits.\n"
+    "  --demo           a small hand-made cluster and queue showing every kind of decision "
+    "(default\n"
     "                   when no --nodes is given)\n"
     "  --nodes N        generated cluster of N nodes x 8 GPUs in leaves of 32 nodes\n"
     "  --pending-pods N pending pods in gangs of 1-64 (default 2 x nodes)\n"
@@ -68,7 +72,8 @@ int RunSchedule(const std::vector<std::string>& args) {
       char* end = nullptr;
       double d = std::strtod(v->c_str(), &end);
       if (end == v->c_str() || *end != '\0' || d < 0) {
-        std::fprintf(stderr, "kumo schedule: %s: \"%s\" is not a non-negative number\n", flag, v->c_str());
+        std::fprintf(stderr, "kumo schedule: %s: \"%s\" is not a non-negative number\n", flag,
+                     v->c_str());
         return false;
       }
       *out = static_cast<std::remove_pointer_t<decltype(out)>>(d);
@@ -121,9 +126,11 @@ int RunSchedule(const std::vector<std::string>& args) {
   core::Snapshot snap;
   if (nodes == 0) {
     snap = workload::DemoSnapshot();
-    std::printf("kumo schedule --demo: 8 nodes x 8 GPUs (2 leaves), projects vision (weight 2, guaranteed 40 GPUs),\n"
-                "nlp (weight 1, guaranteed 16 GPUs), speech (max 8 GPUs); now t=%lld\n\n",
-                static_cast<long long>(snap.now));
+    std::printf(
+        "kumo schedule --demo: 8 nodes x 8 GPUs (2 leaves), projects vision (weight 2, guaranteed "
+        "40 GPUs),\n"
+        "nlp (weight 1, guaranteed 16 GPUs), speech (max 8 GPUs); now t=%lld\n\n",
+        static_cast<long long>(snap.now));
   } else {
     workload::ClusterShape shape;
     shape.nodes = static_cast<int32_t>(nodes);
@@ -135,7 +142,8 @@ int RunSchedule(const std::vector<std::string>& args) {
     w.projects = std::min<int32_t>(64, static_cast<int32_t>(std::max<int64_t>(1, nodes / 4)));
     workload::AddWorkload(snap, w);
     std::printf("kumo schedule: %lld nodes x 8 GPUs, %d pending pods, %.0f%% busy, seed %llu\n\n",
-                static_cast<long long>(nodes), w.pending_pods, busy * 100, static_cast<unsigned long long>(seed));
+                static_cast<long long>(nodes), w.pending_pods, busy * 100,
+                static_cast<unsigned long long>(seed));
   }
   auto decisions = scheduler->Schedule(snap);
   if (!decisions) {
@@ -143,28 +151,31 @@ int RunSchedule(const std::vector<std::string>& args) {
     return 1;
   }
   const core::Decisions& d = *decisions;
-  std::printf("policies: order=%s placement=%s backfill=%s preemption=%s\n\n", config.queue_order.c_str(),
-              config.placement.c_str(), core::BackfillModeName(config.backfill), config.preemption ? "on" : "off");
+  std::printf("policies: order=%s placement=%s backfill=%s preemption=%s\n\n",
+              config.queue_order.c_str(), config.placement.c_str(),
+              core::BackfillModeName(config.backfill), config.preemption ? "on" : "off");
   std::printf("QUEUE ORDER (%zu pending): ", d.order.size());
   for (size_t i = 0; i < d.order.size() && i < static_cast<size_t>(limit); ++i)
     std::printf("%s%s", i ? " > " : "", d.order[i].c_str());
   std::printf("%s\n\n", d.order.size() > static_cast<size_t>(limit) ? " ..." : "");
   std::printf("STARTED (%zu)\n", d.starts.size());
   for (size_t i = 0; i < d.starts.size() && i < static_cast<size_t>(limit); ++i)
-    std::printf("  %-16s %s%s\n", d.starts[i].job.c_str(), d.starts[i].backfilled ? "(backfilled) " : "",
+    std::printf("  %-16s %s%s\n", d.starts[i].job.c_str(),
+                d.starts[i].backfilled ? "(backfilled) " : "",
                 TasksText(d.starts[i].tasks).c_str());
   std::printf("\nPREEMPTED (%zu)\n", d.preemptions.size());
   for (size_t i = 0; i < d.preemptions.size() && i < static_cast<size_t>(limit); ++i)
     std::printf("  %-16s %-8s %s\n", d.preemptions[i].victim.c_str(),
-                core::PreemptionReasonName(d.preemptions[i].reason), d.preemptions[i].message.c_str());
+                core::PreemptionReasonName(d.preemptions[i].reason),
+                d.preemptions[i].message.c_str());
   std::printf("\nRESERVED (%zu)\n", d.reservations.size());
   for (const auto& r : d.reservations)
     std::printf("  %-16s at t=%lld on %s\n", r.job.c_str(), static_cast<long long>(r.start_time),
                 TasksText(r.tasks).c_str());
   std::printf("\nWAITING (%zu)\n", d.waiting.size());
   for (size_t i = 0; i < d.waiting.size() && i < static_cast<size_t>(limit); ++i)
-    std::printf("  %-16s %-22s %s\n", d.waiting[i].job.c_str(), core::WaitReasonName(d.waiting[i].reason),
-                d.waiting[i].message.c_str());
+    std::printf("  %-16s %-22s %s\n", d.waiting[i].job.c_str(),
+                core::WaitReasonName(d.waiting[i].reason), d.waiting[i].message.c_str());
   return 0;
 }
 

@@ -14,13 +14,15 @@ namespace kumo::cli {
 namespace {
 
 const char* kHelp =
-    "usage: kumo sim [--trace philly|openb|synthetic] [--policy all|fifo|fifo-backfill|drf|kumo[,..]]\n"
+    "usage: kumo sim [--trace philly|openb|synthetic] [--policy "
+    "all|fifo|fifo-backfill|drf|kumo[,..]]\n"
     "                [--load L] [--json FILE] [--plots DIR] [--trace-dir DIR] [--seed S]\n"
     "                [--openb-pods gpuspec33|default|multigpu50] [--max-jobs N] [--quiet]\n\n"
     "Replays a trace through kumo's scheduling core on a virtual clock and compares policies.\n"
     "  --trace      philly (Microsoft Philly multi-GPU subset on its 8-GPU machines), openb\n"
     "               (Alibaba PAI openb 2023 pods on its 1,523 nodes), or synthetic (seeded)\n"
-    "  --load L[,L2,...]  offered load relative to GPU capacity; arrivals are compressed (or stretched)\n"
+    "  --load L[,L2,...]  offered load relative to GPU capacity; arrivals are compressed (or "
+    "stretched)\n"
     "               to reach it; several loads make a sweep with metric-vs-load plots\n"
     "               to reach it (default 1.2; 0 = replay the recorded arrival times)\n"
     "  --policy     comma-separated names or all (default all)\n"
@@ -30,7 +32,8 @@ const char* kHelp =
     "               jain_fairness, partial_gangs, preemptions, ...)\n"
     "  --plots DIR  write JCT CDF, queue length and GPU allocation plots (PNG, via gnuplot)\n"
     "  --trace-dir  where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)\n"
-    "  --order fifo|drf, --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 (GPU-hours), --min-runtime S, --grace S,\n"
+    "  --order fifo|drf, --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 "
+    "(GPU-hours), --min-runtime S, --grace S,\n"
     "  --restart-overhead S   override the policies' preemption settings (experiments)\n"
     "  --packing    FGD-style packing instead of a replay: pods in trace order, no departures;\n"
     "               compares placements (--placement binpack,bestfit,spread)\n";
@@ -38,16 +41,17 @@ const char* kHelp =
 }  // namespace
 
 int RunSim(const std::vector<std::string>& args) {
-  std::string trace_name = "philly", policies = "all", json_path, plots_dir, trace_dir = sim::DefaultTraceDir();
+  std::string trace_name = "philly", policies = "all", json_path, plots_dir,
+              trace_dir = sim::DefaultTraceDir();
   std::string openb_variant = "gpuspec33";
   double load = 1.2;
-  std::vector<double> sweep;  // --load L1,L2,...
+  std::vector<double> sweep;     // --load L1,L2,...
   double cluster_fraction = -1;  // default per trace
   uint64_t seed = 1;
   int64_t max_jobs = 0;
   bool quiet = false;
   bool packing = false;
-  std::string las_override;        // "on" | "off" | "" (policy default)
+  std::string las_override;  // "on" | "off" | "" (policy default)
   std::string backfill_override, order_override;
   double min_runtime = -1, grace = -1, restart = -1;
   std::vector<double> las_thresholds;
@@ -67,7 +71,8 @@ int RunSim(const std::vector<std::string>& args) {
       char* end = nullptr;
       *out = std::strtod(v->c_str(), &end);
       if (end == v->c_str() || *end != '\0' || *out < 0) {
-        std::fprintf(stderr, "kumo sim: %s: \"%s\" is not a non-negative number\n", a.c_str(), v->c_str());
+        std::fprintf(stderr, "kumo sim: %s: \"%s\" is not a non-negative number\n", a.c_str(),
+                     v->c_str());
         return false;
       }
       return true;
@@ -92,7 +97,8 @@ int RunSim(const std::vector<std::string>& args) {
         char* end = nullptr;
         double x = std::strtod(item.c_str(), &end);
         if (item.empty() || *end != '\0' || x < 0) {
-          std::fprintf(stderr, "kumo sim: --load: \"%s\" is not a non-negative number\n", item.c_str());
+          std::fprintf(stderr, "kumo sim: --load: \"%s\" is not a non-negative number\n",
+                       item.c_str());
           return 2;
         }
         sweep.push_back(x);
@@ -140,7 +146,9 @@ int RunSim(const std::vector<std::string>& args) {
         char* end = nullptr;
         double x = std::strtod(item.c_str(), &end);
         if (item.empty() || *end != '\0' || x <= 0) {
-          std::fprintf(stderr, "kumo sim: --las-thresholds: \"%s\" is not a positive number of GPU-hours\n", item.c_str());
+          std::fprintf(stderr,
+                       "kumo sim: --las-thresholds: \"%s\" is not a positive number of GPU-hours\n",
+                       item.c_str());
           return 2;
         }
         las_thresholds.push_back(x * 3600.0);
@@ -197,7 +205,8 @@ int RunSim(const std::vector<std::string>& args) {
     if (las_override == "off") c->las.enabled = false;
     if (!las_thresholds.empty()) c->las.thresholds_gpu_s = las_thresholds;
     if (!order_override.empty()) c->scheduler.queue_order = order_override;
-    if (!backfill_override.empty()) c->scheduler.backfill = *core::ParseBackfillMode(backfill_override);
+    if (!backfill_override.empty())
+      c->scheduler.backfill = *core::ParseBackfillMode(backfill_override);
     if (min_runtime >= 0) c->min_runtime = static_cast<core::Seconds>(min_runtime);
     if (grace >= 0) c->preemption_grace = static_cast<core::Seconds>(grace);
     if (restart >= 0) c->restart_overhead = static_cast<core::Seconds>(restart);
@@ -223,14 +232,17 @@ int RunSim(const std::vector<std::string>& args) {
     o.seed = seed;
     trace = sim::MakeSyntheticTrace(o);
   } else {
-    std::fprintf(stderr, "kumo sim: --trace: unknown trace \"%s\" (known: philly, openb, synthetic)\n", trace_name.c_str());
+    std::fprintf(stderr,
+                 "kumo sim: --trace: unknown trace \"%s\" (known: philly, openb, synthetic)\n",
+                 trace_name.c_str());
     return 2;
   }
   if (!trace) {
     std::fprintf(stderr, "kumo sim: %s\n", trace.error().message().c_str());
     return 1;
   }
-  if (max_jobs > 0 && static_cast<int64_t>(trace->jobs.size()) > max_jobs) trace->jobs.resize(max_jobs);
+  if (max_jobs > 0 && static_cast<int64_t>(trace->jobs.size()) > max_jobs)
+    trace->jobs.resize(max_jobs);
   // openb's pods ask for ~1.05x its 6,212 GPUs in all: no compression of arrivals loads the full
   // cluster to 1.2, so by default the replay keeps 1/8 of its nodes (same model mix).
   if (cluster_fraction < 0) cluster_fraction = trace_name == "openb" && !packing ? 0.125 : 1.0;
@@ -250,8 +262,9 @@ int RunSim(const std::vector<std::string>& args) {
       }
       reps.push_back(*r);
     }
-    std::printf("packing %s: %zu pods in trace order on %zu nodes, %lld GPUs, no departures\n", trace->name.c_str(),
-                trace->jobs.size(), trace->nodes.size(), static_cast<long long>(trace->GpuCapacityMilli() / 1000));
+    std::printf("packing %s: %zu pods in trace order on %zu nodes, %lld GPUs, no departures\n",
+                trace->name.c_str(), trace->jobs.size(), trace->nodes.size(),
+                static_cast<long long>(trace->GpuCapacityMilli() / 1000));
     std::fputs(sim::FormatPackingTable(reps).c_str(), stdout);
     if (!json_path.empty()) {
       std::ofstream out(json_path);
@@ -276,7 +289,8 @@ int RunSim(const std::vector<std::string>& args) {
         c.load = sweep[li] > 0 ? sweep[li] : recorded_load;
         auto r = sim::Simulate(scaled, c);
         if (!r) {
-          std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(), r.error().message().c_str());
+          std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(),
+                       r.error().message().c_str());
           return 1;
         }
         reports.push_back(std::move(*r));
@@ -310,25 +324,30 @@ int RunSim(const std::vector<std::string>& args) {
   }
   if (load > 0) sim::ScaleToLoad(*trace, load);
   if (!quiet) {
-    std::printf("trace %s: %zu jobs (%lld rows read, %zu invalid), %zu nodes, %lld GPUs; recorded offered load %.3f, "
-                "simulated at %.2f\n",
-                trace->name.c_str(), trace->jobs.size(), static_cast<long long>(trace->rows_read), trace->invalid.size(),
-                trace->nodes.size(), static_cast<long long>(trace->GpuCapacityMilli() / 1000), recorded_load,
-                load > 0 ? load : recorded_load);
+    std::printf(
+        "trace %s: %zu jobs (%lld rows read, %zu invalid), %zu nodes, %lld GPUs; recorded offered "
+        "load %.3f, "
+        "simulated at %.2f\n",
+        trace->name.c_str(), trace->jobs.size(), static_cast<long long>(trace->rows_read),
+        trace->invalid.size(), trace->nodes.size(),
+        static_cast<long long>(trace->GpuCapacityMilli() / 1000), recorded_load,
+        load > 0 ? load : recorded_load);
     if (trace->nodes.size() != nodes_before)
-      std::printf("  cluster shrunk to %zu of %zu nodes (--cluster-fraction %.3g)\n", trace->nodes.size(), nodes_before,
-                  cluster_fraction);
+      std::printf("  cluster shrunk to %zu of %zu nodes (--cluster-fraction %.3g)\n",
+                  trace->nodes.size(), nodes_before, cluster_fraction);
     for (size_t i = 0; i < trace->invalid.size() && i < 5; ++i)
       std::printf("  invalid: %s:%d: %s\n", trace->invalid[i].file.c_str(), trace->invalid[i].line,
                   trace->invalid[i].reason.c_str());
-    if (trace->invalid.size() > 5) std::printf("  ... and %zu more invalid rows\n", trace->invalid.size() - 5);
+    if (trace->invalid.size() > 5)
+      std::printf("  ... and %zu more invalid rows\n", trace->invalid.size() - 5);
   }
   std::vector<sim::SimReport> reports;
   for (sim::SimConfig& c : configs) {
     c.load = load > 0 ? load : recorded_load;
     auto r = sim::Simulate(*trace, c);
     if (!r) {
-      std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(), r.error().message().c_str());
+      std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(),
+                   r.error().message().c_str());
       return 1;
     }
     reports.push_back(std::move(*r));

@@ -7,8 +7,8 @@ namespace kumo::core::internal {
 void ClusterState::AddToAggregates(int32_t n, int sign) {
   const NodeRt& node = nodes[n];
   if (!node.schedulable) return;
-  const int64_t gpu = sign * node.free[kGpu], whole = sign * node.whole_free, cpu = sign * node.free[kCpu],
-                mem = sign * node.free[kMemory];
+  const int64_t gpu = sign * node.free[kGpu], whole = sign * node.whole_free,
+                cpu = sign * node.free[kCpu], mem = sign * node.free[kMemory];
   const bool any_hold = node.hold[kGpu] != 0 || node.hold[kCpu] != 0 || node.hold[kMemory] != 0;
   const size_t w = static_cast<size_t>(node.whole_free < 0 ? 0 : node.whole_free);
   for (int32_t d : block_ancestors[node.block]) {
@@ -46,7 +46,8 @@ void ClusterState::RebuildAggregates() {
 
 void ClusterState::BeginChange(int32_t n) {
   NodeRt& node = nodes[n];
-  journal_.push_back(Entry{n, node.free, node.term, node.hold, node.whole_free, slot_backup_.size()});
+  journal_.push_back(
+      Entry{n, node.free, node.term, node.hold, node.whole_free, slot_backup_.size()});
   slot_backup_.insert(slot_backup_.end(), node.gpus.begin(), node.gpus.end());
   AddToAggregates(n, -1);
 }

@@ -28,9 +28,9 @@ struct GpuSlot {
   int32_t free = 0;  // milli-GPU
   int32_t term = 0;
   int32_t hold = 0;
-  int32_t model = 0;         // interned model id
+  int32_t model = 0;  // interned model id
   int32_t nvlink_group = 0;
-  int32_t index = 0;         // device index
+  int32_t index = 0;  // device index
 };
 
 struct NodeRt {
@@ -42,7 +42,7 @@ struct NodeRt {
   ResourceVector term;
   ResourceVector hold;
   std::vector<GpuSlot> gpus;
-  int32_t whole_free = 0;   // GPUs with free == 1000 (whole, unshared)
+  int32_t whole_free = 0;  // GPUs with free == 1000 (whole, unshared)
 };
 
 // How a placement may use a node's resources.
@@ -53,7 +53,7 @@ enum class Use {
 };
 
 struct Domain {
-  int32_t level = 0;   // 0 cluster; 1..L topology levels; L+1 blocks
+  int32_t level = 0;  // 0 cluster; 1..L topology levels; L+1 blocks
   int32_t parent = -1;
   std::string name;
   int32_t block_begin = 0, block_end = 0;
@@ -70,11 +70,11 @@ struct Domain {
 
 class ClusterState {
  public:
-  std::vector<NodeRt> nodes;        // by internal node id
-  std::vector<int32_t> order;       // topology order: position -> node id
-  std::vector<Domain> domains;      // 0 = cluster root
-  std::vector<int32_t> block_domain;     // block -> its domain id
-  std::vector<std::vector<int32_t>> level_domains;  // level -> domain ids
+  std::vector<NodeRt> nodes;                          // by internal node id
+  std::vector<int32_t> order;                         // topology order: position -> node id
+  std::vector<Domain> domains;                        // 0 = cluster root
+  std::vector<int32_t> block_domain;                  // block -> its domain id
+  std::vector<std::vector<int32_t>> level_domains;    // level -> domain ids
   std::vector<std::vector<int32_t>> block_ancestors;  // block -> domain ids, root..block
   int32_t max_gpus_per_node = 0;
 

@@ -34,18 +34,18 @@ struct ReservationDecision {
 };
 
 enum class WaitReason {
-  kInvalid,              // the job can never run as specified (message says which field)
-  kQuotaMax,             // starting it would exceed its project's max quota
-  kUnschedulable,        // no node (or domain) could ever hold it, even on an empty cluster
-  kInsufficientCapacity, // not enough free resources now
-  kTopology,             // enough in total, not within one domain of the required level
-  kFragmented,           // enough in total, but not in pieces its tasks can use
-  kReserved,             // holds the reservation: starts at the reserved time at the latest
-  kWouldDelayReservation,// fits now, but would delay the reserved job
-  kBehindBlockedJob,     // strict FIFO: waits for the job ahead of it
-  kWaitingForPreemption, // victims were preempted for it; starts when they have exited
-  kWaitingForTermination,// fits once terminating jobs have exited
-  kNotConsidered         // beyond the backfill depth: not tried in this pass
+  kInvalid,                // the job can never run as specified (message says which field)
+  kQuotaMax,               // starting it would exceed its project's max quota
+  kUnschedulable,          // no node (or domain) could ever hold it, even on an empty cluster
+  kInsufficientCapacity,   // not enough free resources now
+  kTopology,               // enough in total, not within one domain of the required level
+  kFragmented,             // enough in total, but not in pieces its tasks can use
+  kReserved,               // holds the reservation: starts at the reserved time at the latest
+  kWouldDelayReservation,  // fits now, but would delay the reserved job
+  kBehindBlockedJob,       // strict FIFO: waits for the job ahead of it
+  kWaitingForPreemption,   // victims were preempted for it; starts when they have exited
+  kWaitingForTermination,  // fits once terminating jobs have exited
+  kNotConsidered           // beyond the backfill depth: not tried in this pass
 };
 
 struct WaitExplanation {

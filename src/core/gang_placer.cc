@@ -10,18 +10,24 @@ namespace {
 int64_t Avail(const ResourceVector& free, const ResourceVector& term, const ResourceVector& hold,
               int k, Use use) {
   switch (use) {
-    case Use::kNow: return free[k] - hold[k];
-    case Use::kShort: return free[k];
-    case Use::kAfterExit: return free[k] + term[k];
+    case Use::kNow:
+      return free[k] - hold[k];
+    case Use::kShort:
+      return free[k];
+    case Use::kAfterExit:
+      return free[k] + term[k];
   }
   return 0;
 }
 
 int32_t SlotAvail(const GpuSlot& g, Use use) {
   switch (use) {
-    case Use::kNow: return g.free - g.hold;
-    case Use::kShort: return g.free;
-    case Use::kAfterExit: return g.free + g.term;
+    case Use::kNow:
+      return g.free - g.hold;
+    case Use::kShort:
+      return g.free;
+    case Use::kAfterExit:
+      return g.free + g.term;
   }
   return 0;
 }
@@ -33,7 +39,9 @@ bool ModelOk(const TaskDemand& t, const GpuSlot& g) {
 // Takes `x` from a (free, term, hold) triple under `use`; returns how much came from `term`.
 int64_t Take(int64_t& free, int64_t& term, int64_t& hold, int64_t x, Use use) {
   switch (use) {
-    case Use::kNow: free -= x; return 0;
+    case Use::kNow:
+      free -= x;
+      return 0;
     case Use::kShort:
       free -= x;
       hold -= std::min(hold, x);
@@ -125,12 +133,14 @@ void GangPlacer::Apply(int32_t n, const TaskDemand& t, Use use, PlacedTask* plac
     // roomiest when spreading); otherwise from the roomiest groups first.
     std::vector<int32_t> cand;
     for (int32_t i = 0; i < static_cast<int32_t>(node.gpus.size()); ++i)
-      if (SlotAvail(node.gpus[i], use) == kMilliPerGpu && ModelOk(t, node.gpus[i])) cand.push_back(i);
+      if (SlotAvail(node.gpus[i], use) == kMilliPerGpu && ModelOk(t, node.gpus[i]))
+        cand.push_back(i);
     // Free whole GPUs per NVLink group, counted before any sorting.
     std::vector<std::pair<int32_t, int32_t>> counts;  // (group, free whole GPUs)
     for (int32_t i : cand) {
       int32_t grp = node.gpus[i].nvlink_group;
-      auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == grp; });
+      auto it =
+          std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == grp; });
       if (it == counts.end()) {
         counts.emplace_back(grp, 1);
       } else {
@@ -266,7 +276,8 @@ bool GangPlacer::PlaceWithin(int32_t domain, const GangRequest& gang, Use use,
             }
             w_key = w;
           }
-          int64_t free = (w_key << 40) + block.free_gpu_milli * 1024 + std::min<int64_t>(block.free_cpu / 1000, 1023);
+          int64_t free = (w_key << 40) + block.free_gpu_milli * 1024 +
+                         std::min<int64_t>(block.free_cpu / 1000, 1023);
           if (chosen < 0 || (pack ? free < chosen_free : free > chosen_free)) {
             chosen = b;
             chosen_free = free;
@@ -295,7 +306,8 @@ bool GangPlacer::PlaceOnNode(int32_t node, const GangRequest& gang, Use use,
   return true;
 }
 
-bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains) {
+bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out,
+                       bool all_domains) {
   term_taken_ = 0;
   if (PlaceOrdered(gang, use, out, all_domains)) return true;
   // The search is greedy, largest task first. When the gang's task groups differ, a task that
@@ -307,7 +319,8 @@ bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>
   if (!mixed) return false;
   std::vector<std::pair<int32_t, int64_t>> hosts;  // (group, nodes that could ever hold one task)
   for (const TaskDemand& t : gang.tasks) {
-    if (std::any_of(hosts.begin(), hosts.end(), [&](const auto& h) { return h.first == t.group; })) continue;
+    if (std::any_of(hosts.begin(), hosts.end(), [&](const auto& h) { return h.first == t.group; }))
+      continue;
     int64_t count = 0;
     for (size_t n = 0; n < s_.nodes.size(); ++n) {
       const NodeRt& node = s_.nodes[n];
@@ -329,12 +342,15 @@ bool GangPlacer::Place(const GangRequest& gang, Use use, std::vector<PlacedTask>
   };
   GangRequest constrained = gang;
   std::stable_sort(constrained.tasks.begin(), constrained.tasks.end(),
-                   [&](const TaskDemand& a, const TaskDemand& b) { return hosts_of(a.group) < hosts_of(b.group); });
+                   [&](const TaskDemand& a, const TaskDemand& b) {
+                     return hosts_of(a.group) < hosts_of(b.group);
+                   });
   term_taken_ = 0;
   return PlaceOrdered(constrained, use, out, all_domains);
 }
 
-bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains) {
+bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out,
+                              bool all_domains) {
   const int32_t max_attempts = all_domains ? INT32_MAX : max_domain_attempts_;
   const size_t mark = s_.Mark();
   const size_t out_size = out->size();
@@ -351,7 +367,8 @@ bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<Plac
     std::vector<std::pair<int64_t, int32_t>> cand;
     for (int32_t pos = 0; pos < static_cast<int32_t>(s_.order.size()); ++pos) {
       int32_t n = s_.order[pos];
-      if (Fits(n, gang.tasks.front(), use)) cand.emplace_back(ScoreOn(n, gang.tasks.front(), use), pos);
+      if (Fits(n, gang.tasks.front(), use))
+        cand.emplace_back(ScoreOn(n, gang.tasks.front(), use), pos);
     }
     std::sort(cand.begin(), cand.end());
     int32_t attempts = 0;
@@ -372,8 +389,10 @@ bool GangPlacer::PlaceOrdered(const GangRequest& gang, Use use, std::vector<Plac
         const Domain& da = s_.domains[a];
         const Domain& db = s_.domains[b];
         if (da.free_gpu_milli != db.free_gpu_milli)
-          return pack ? da.free_gpu_milli < db.free_gpu_milli : da.free_gpu_milli > db.free_gpu_milli;
-        if (da.free_cpu != db.free_cpu) return pack ? da.free_cpu < db.free_cpu : da.free_cpu > db.free_cpu;
+          return pack ? da.free_gpu_milli < db.free_gpu_milli
+                      : da.free_gpu_milli > db.free_gpu_milli;
+        if (da.free_cpu != db.free_cpu)
+          return pack ? da.free_cpu < db.free_cpu : da.free_cpu > db.free_cpu;
         return a < b;
       });
       int32_t attempts = 0;
@@ -397,8 +416,12 @@ void Release(ClusterState& s, const PlacedTask& t, ReleaseKind kind) {
   for (int k = 0; k < kNumResourceKinds; ++k) {
     if (k == kGpu || t.res[k] == 0) continue;
     switch (kind) {
-      case ReleaseKind::kUsedToFree: node.free[k] += t.res[k]; break;
-      case ReleaseKind::kUsedToTerm: node.term[k] += t.res[k]; break;
+      case ReleaseKind::kUsedToFree:
+        node.free[k] += t.res[k];
+        break;
+      case ReleaseKind::kUsedToTerm:
+        node.term[k] += t.res[k];
+        break;
       case ReleaseKind::kTermToFree: {
         // Part of a terminating task's share may already be promised to a job waiting for it
         // (Use::kAfterExit took it from `term`); only the rest becomes free.
@@ -412,8 +435,12 @@ void Release(ClusterState& s, const PlacedTask& t, ReleaseKind kind) {
   for (auto [pos, milli] : t.slots) {
     GpuSlot& g = node.gpus[pos];
     switch (kind) {
-      case ReleaseKind::kUsedToFree: g.free += milli; break;
-      case ReleaseKind::kUsedToTerm: g.term += milli; break;
+      case ReleaseKind::kUsedToFree:
+        g.free += milli;
+        break;
+      case ReleaseKind::kUsedToTerm:
+        g.term += milli;
+        break;
       case ReleaseKind::kTermToFree: {
         int32_t x = std::min(g.term, milli);
         g.term -= x;

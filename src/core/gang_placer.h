@@ -15,8 +15,10 @@ struct TaskDemand {
   ResourceVector res;  // cpu, memory, extended; gpu = total milli-GPU of the task
   int32_t whole = 0;   // whole GPUs
   int32_t share = 0;   // milli of one shared GPU (1..999), 0 if none
-  const std::vector<uint8_t>* eligible = nullptr;  // by node id: static fit (labels, taints, models, size)
-  const std::vector<uint8_t>* prefer_no = nullptr; // by node id: untolerated PreferNoSchedule taint
+  const std::vector<uint8_t>* eligible =
+      nullptr;  // by node id: static fit (labels, taints, models, size)
+  const std::vector<uint8_t>* prefer_no =
+      nullptr;                                     // by node id: untolerated PreferNoSchedule taint
   const std::vector<uint8_t>* model_ok = nullptr;  // by model id; nullptr = any model
   bool every_node = false;  // eligible on every node, any model: cluster aggregates describe it
   int32_t eligible_nodes = 0;
@@ -48,7 +50,8 @@ class GangPlacer {
   // (journaled). On failure the state is unchanged.
   // all_domains: try every candidate domain of a topology constraint, not only the first
   // max_domain_attempts (used for nominated jobs, whose placement must not be missed).
-  bool Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains = false);
+  bool Place(const GangRequest& gang, Use use, std::vector<PlacedTask>* out,
+             bool all_domains = false);
 
   // Milli-GPU and cpu taken from terminating tasks (Use::kAfterExit) by the last successful
   // Place; 0 means the placement used only free resources and can start now.
@@ -68,7 +71,8 @@ class GangPlacer {
   bool Fits(int32_t n, const TaskDemand& t, Use use) const;
 
  private:
-  bool PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out, bool all_domains);
+  bool PlaceOrdered(const GangRequest& gang, Use use, std::vector<PlacedTask>* out,
+                    bool all_domains);
   bool PlaceWithin(int32_t domain, const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
   bool PlaceOnNode(int32_t node, const GangRequest& gang, Use use, std::vector<PlacedTask>* out);
   bool GangMayFit(const Domain& d, const GangRequest& gang) const;

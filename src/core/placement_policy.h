@@ -19,12 +19,12 @@ namespace kumo::core {
 // What a policy may look at when scoring one candidate node for one task, after the task
 // would be placed there.
 struct NodeFit {
-  int32_t gpus_total = 0;           // GPUs on the node
-  int32_t whole_free_after = 0;     // fully free GPUs left
-  int64_t gpu_milli_free_after = 0; // free milli-GPU left (whole + partial)
+  int32_t gpus_total = 0;               // GPUs on the node
+  int32_t whole_free_after = 0;         // fully free GPUs left
+  int64_t gpu_milli_free_after = 0;     // free milli-GPU left (whole + partial)
   int64_t cpu_free_after_permille = 0;  // free cpu left, per mille of the node's cpu
   bool task_uses_gpu = false;
-  bool breaks_whole_gpu = false;  // a shared-GPU task would start sharing a so far whole GPU
+  bool breaks_whole_gpu = false;    // a shared-GPU task would start sharing a so far whole GPU
   bool prefer_no_schedule = false;  // node has a PreferNoSchedule taint the task does not tolerate
   // For a task that accepts any GPU model: how much the pending jobs that *require* this node's
   // GPU model want of it, in eighths of the model's capacity (0..7). Keeping in-demand models

@@ -159,7 +159,8 @@ TEST(PlacementPolicyFactory, UnknownNameIsAnError) {
   auto p = MakePlacementPolicy("random");
   ASSERT_FALSE(p.has_value());
   EXPECT_EQ(p.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(p.error().message(), "unknown placement policy \"random\" (known: binpack, spread, bestfit)");
+  EXPECT_EQ(p.error().message(),
+            "unknown placement policy \"random\" (known: binpack, spread, bestfit)");
   auto s = Scheduler::Create(Config("drf", "random"));
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), StatusCode::kInvalidArgument);

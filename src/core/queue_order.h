@@ -30,10 +30,10 @@ struct QueueEntry {
 };
 
 struct QueueContext {
-  ResourceVector capacity;                   // cluster total, for dominant shares
-  std::vector<double> project_weight;        // by project index, > 0
-  std::vector<ResourceVector> project_usage; // running usage by project index
-  std::vector<ResourceVector> user_usage;    // running usage by user index
+  ResourceVector capacity;                    // cluster total, for dominant shares
+  std::vector<double> project_weight;         // by project index, > 0
+  std::vector<ResourceVector> project_usage;  // running usage by project index
+  std::vector<ResourceVector> user_usage;     // running usage by user index
 };
 
 class QueueOrder {

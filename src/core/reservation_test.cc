@@ -14,7 +14,8 @@ Node EightGpuNode(const std::string& name) {
   return n;
 }
 
-Job GpuJob(const std::string& id, const std::string& project, int gpus, Seconds submit, Seconds max_runtime) {
+Job GpuJob(const std::string& id, const std::string& project, int gpus, Seconds submit,
+           Seconds max_runtime) {
   Job j;
   j.id = id;
   j.project = project;
@@ -82,7 +83,8 @@ TEST(Reservation, StickyReservationKeepsTheHead) {
   s.projects.push_back(Project{"p", 1.0, {}, ResourceVector::Filled(kUnlimited)});
   s.projects.push_back(Project{"q", 1.0, {}, ResourceVector::Filled(kUnlimited)});
   Job big = GpuJob("big", "p", 8, 1, 1000);
-  s.jobs = {RunningOn(GpuJob("r", "p", 8, 0, 100), "n0", 0), big, GpuJob("small-head", "q", 4, 2, 1000)};
+  s.jobs = {RunningOn(GpuJob("r", "p", 8, 0, 100), "n0", 0), big,
+            GpuJob("small-head", "q", 4, 2, 1000)};
   auto sched = Scheduler::Create({});
   ASSERT_TRUE(sched.has_value());
   auto fresh = sched->Schedule(s);

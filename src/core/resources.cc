@@ -6,9 +6,12 @@ namespace kumo::core {
 
 std::string ResourceName(int kind, const std::vector<std::string>& extended_names) {
   switch (kind) {
-    case kCpu: return "cpu";
-    case kMemory: return "memory";
-    case kGpu: return "gpu";
+    case kCpu:
+      return "cpu";
+    case kMemory:
+      return "memory";
+    case kGpu:
+      return "gpu";
     default: {
       size_t slot = static_cast<size_t>(kind - kExtended0);
       if (slot < extended_names.size()) return extended_names[slot];
@@ -30,13 +33,16 @@ std::string Trim(double x) {
 
 std::string FormatQuantity(int kind, int64_t amount) {
   switch (kind) {
-    case kCpu: return Trim(static_cast<double>(amount) / 1000.0) + " cores";
-    case kMemory: return Trim(static_cast<double>(amount) / (1024.0 * 1024 * 1024)) + " GiB";
+    case kCpu:
+      return Trim(static_cast<double>(amount) / 1000.0) + " cores";
+    case kMemory:
+      return Trim(static_cast<double>(amount) / (1024.0 * 1024 * 1024)) + " GiB";
     case kGpu: {
       std::string n = Trim(static_cast<double>(amount) / 1000.0);
       return n + (amount == 1000 ? " GPU" : " GPUs");
     }
-    default: return std::to_string(amount);
+    default:
+      return std::to_string(amount);
   }
 }
 

@@ -34,9 +34,12 @@ Result<BackfillMode> ParseBackfillMode(std::string_view name) {
 
 const char* BackfillModeName(BackfillMode m) {
   switch (m) {
-    case BackfillMode::kNone: return "none";
-    case BackfillMode::kGreedy: return "greedy";
-    case BackfillMode::kEasy: return "easy";
+    case BackfillMode::kNone:
+      return "none";
+    case BackfillMode::kGreedy:
+      return "greedy";
+    case BackfillMode::kEasy:
+      return "easy";
   }
   return "unknown";
 }
@@ -52,7 +55,8 @@ Result<Scheduler> Scheduler::Create(SchedulerConfig config) {
   if (config.block_size < 1) return Error(Status::InvalidArgument("block_size must be >= 1"));
   if (config.max_domain_attempts < 1)
     return Error(Status::InvalidArgument("max_domain_attempts must be >= 1"));
-  return Scheduler(std::move(config), std::shared_ptr<const PlacementPolicy>(std::move(*placement)));
+  return Scheduler(std::move(config),
+                   std::shared_ptr<const PlacementPolicy>(std::move(*placement)));
 }
 
 namespace {
@@ -69,17 +73,17 @@ struct JobRt {
   const Job* job = nullptr;
   int32_t project = -1;
   int32_t user = 0;
-  ResourceVector request;           // total over tasks
-  std::vector<PlacedTask> placed;   // running / terminating / admitted in this pass
-  bool running = false;             // holds resources (running, terminating or admitted)
+  ResourceVector request;          // total over tasks
+  std::vector<PlacedTask> placed;  // running / terminating / admitted in this pass
+  bool running = false;            // holds resources (running, terminating or admitted)
   bool terminating = false;
   bool admitted_in_pass = false;
   Seconds start = 0;
-  std::string invalid;              // why a pending job can never run
+  std::string invalid;  // why a pending job can never run
   GangRequest gang;
-  std::string shape;                // identical shapes place identically (see PlaceCached)
-  std::vector<PlacedTask> hint;     // last pass's reservation placement (Job::reservation)
-  bool gang_built = false;          // BuildGang ran
+  std::string shape;             // identical shapes place identically (see PlaceCached)
+  std::vector<PlacedTask> hint;  // last pass's reservation placement (Job::reservation)
+  bool gang_built = false;       // BuildGang ran
 };
 
 struct ProjectRt {
@@ -92,13 +96,17 @@ struct ProjectRt {
 class Pass {
  public:
   Pass(const SchedulerConfig& config, const PlacementPolicy& policy, const Snapshot& snap)
-      : config_(config), policy_(policy), snap_(snap), placer_(state_, policy, config.max_domain_attempts) {}
+      : config_(config),
+        policy_(policy),
+        snap_(snap),
+        placer_(state_, policy, config.max_domain_attempts) {}
 
   Result<Decisions> Run();
 
  private:
   Status IndexNodes();
-  std::optional<PlacedTask> ToPlacedTask(const Job& job, const TaskPlacement& tp, std::string* why) const;
+  std::optional<PlacedTask> ToPlacedTask(const Job& job, const TaskPlacement& tp,
+                                         std::string* why) const;
   Status IndexProjects();
   Status LoadJobs();
   void PreparePending(int32_t j);
@@ -161,14 +169,16 @@ class Pass {
 
 // A task placement of the snapshot (a running task, or a carried reservation) in internal form;
 // nullopt with *why set when it names an unknown group, node or GPU.
-std::optional<PlacedTask> Pass::ToPlacedTask(const Job& job, const TaskPlacement& tp, std::string* why) const {
+std::optional<PlacedTask> Pass::ToPlacedTask(const Job& job, const TaskPlacement& tp,
+                                             std::string* why) const {
   auto n = node_by_name_.find(tp.node);
   if (n == node_by_name_.end()) {
     *why = "job \"" + job.id + "\": task on unknown node \"" + tp.node + "\"";
     return std::nullopt;
   }
   if (tp.group < 0 || tp.group >= static_cast<int32_t>(job.groups.size())) {
-    *why = Fmt("job \"%s\": task placement names group %d of %zu", job.id.c_str(), tp.group, job.groups.size());
+    *why = Fmt("job \"%s\": task placement names group %d of %zu", job.id.c_str(), tp.group,
+               job.groups.size());
     return std::nullopt;
   }
   PlacedTask pt;
@@ -183,7 +193,8 @@ std::optional<PlacedTask> Pass::ToPlacedTask(const Job& job, const TaskPlacement
     for (int32_t sl = 0; sl < static_cast<int32_t>(node.gpus.size()); ++sl)
       if (node.gpus[sl].index == gs.gpu_index) pos = sl;
     if (pos < 0) {
-      *why = Fmt("job \"%s\": task on node \"%s\" uses unknown GPU %d", job.id.c_str(), tp.node.c_str(), gs.gpu_index);
+      *why = Fmt("job \"%s\": task on node \"%s\" uses unknown GPU %d", job.id.c_str(),
+                 tp.node.c_str(), gs.gpu_index);
       return std::nullopt;
     }
     pt.slots.emplace_back(pos, static_cast<int32_t>(gs.milli));
@@ -214,8 +225,9 @@ Status Pass::IndexNodes() {
     if (!node_by_name_.emplace(n.name, static_cast<int32_t>(i)).second)
       return Status::InvalidArgument("duplicate node name \"" + n.name + "\"");
     if (static_cast<int32_t>(n.topology.size()) != levels)
-      return Status::InvalidArgument(Fmt("node \"%s\": topology has %zu entries, the snapshot declares %d levels",
-                                         n.name.c_str(), n.topology.size(), levels));
+      return Status::InvalidArgument(
+          Fmt("node \"%s\": topology has %zu entries, the snapshot declares %d levels",
+              n.name.c_str(), n.topology.size(), levels));
     std::string key;
     for (int32_t l = 0; l < levels; ++l) {
       key += n.topology[l];
@@ -235,16 +247,19 @@ Status Pass::IndexNodes() {
     std::vector<int32_t> seen;
     for (const Gpu& g : n.gpus) {
       if (std::find(seen.begin(), seen.end(), g.index) != seen.end())
-        return Status::InvalidArgument(Fmt("node \"%s\": duplicate GPU index %d", n.name.c_str(), g.index));
+        return Status::InvalidArgument(
+            Fmt("node \"%s\": duplicate GPU index %d", n.name.c_str(), g.index));
       seen.push_back(g.index);
       GpuSlot s;
       s.free = kMilliPerGpu;
-      s.model = model_by_name_.emplace(g.model, static_cast<int32_t>(model_by_name_.size())).first->second;
+      s.model = model_by_name_.emplace(g.model, static_cast<int32_t>(model_by_name_.size()))
+                    .first->second;
       s.nvlink_group = g.nvlink_group;
       s.index = g.index;
       rt.gpus.push_back(s);
     }
-    state_.max_gpus_per_node = std::max<int32_t>(state_.max_gpus_per_node, static_cast<int32_t>(n.gpus.size()));
+    state_.max_gpus_per_node =
+        std::max<int32_t>(state_.max_gpus_per_node, static_cast<int32_t>(n.gpus.size()));
     if (!n.unschedulable) capacity_ += rt.capacity;
   }
   // Topology order: by domain path, then input order.
@@ -333,7 +348,8 @@ Status Pass::IndexProjects() {
     const Project& p = snap_.projects[i];
     if (!project_by_name_.emplace(p.name, static_cast<int32_t>(i)).second)
       return Status::InvalidArgument("duplicate project name \"" + p.name + "\"");
-    if (!(p.weight > 0)) return Status::InvalidArgument("project \"" + p.name + "\": weight must be > 0");
+    if (!(p.weight > 0))
+      return Status::InvalidArgument("project \"" + p.name + "\": weight must be > 0");
     projects_[i].spec = &p;
   }
   for (int k = 0; k < kNumResourceKinds; ++k)
@@ -356,8 +372,10 @@ Status Pass::LoadJobs() {
       return Status::InvalidArgument("duplicate job id \"" + job.id + "\"");
     auto p = project_by_name_.find(job.project);
     if (p != project_by_name_.end()) jr.project = p->second;
-    int32_t uid = user_ids_.emplace(std::make_pair(jr.project, job.user), static_cast<int32_t>(user_ids_.size()))
-                      .first->second;
+    int32_t uid =
+        user_ids_
+            .emplace(std::make_pair(jr.project, job.user), static_cast<int32_t>(user_ids_.size()))
+            .first->second;
     jr.user = uid;
     for (const TaskGroup& g : job.groups) jr.request += g.resources * std::max(g.replicas, 0);
     if (job.phase == JobPhase::kPending) {
@@ -399,8 +417,8 @@ Status Pass::LoadJobs() {
 
 const std::vector<uint8_t>* Pass::Eligibility(const Job& job, const TaskGroup& g,
                                               const std::vector<uint8_t>** prefer_no,
-                                              const std::vector<uint8_t>** model_ok, bool* every_node,
-                                              int32_t* eligible_nodes) {
+                                              const std::vector<uint8_t>** model_ok,
+                                              bool* every_node, int32_t* eligible_nodes) {
   std::string key;
   for (const Label& l : job.node_selector) key += l.key + '=' + l.value + '\x01';
   key += '\x02';
@@ -469,11 +487,14 @@ void Pass::PreparePending(int32_t j) {
     const TaskGroup& g = job.groups[gi];
     if (g.replicas < 1) return invalid(Fmt("spec.tasks[%zu].replicas: must be >= 1", gi));
     for (int k = 0; k < kNumResourceKinds; ++k)
-      if (g.resources[k] < 0) return invalid(Fmt("spec.tasks[%zu].resources: negative request", gi));
+      if (g.resources[k] < 0)
+        return invalid(Fmt("spec.tasks[%zu].resources: negative request", gi));
     int64_t gpu = g.resources[kGpu];
     if (gpu > kMilliPerGpu && gpu % kMilliPerGpu != 0)
-      return invalid(Fmt("spec.tasks[%zu].resources.gpu: %lld milli-GPU is neither a share of one GPU (< 1000) nor whole GPUs",
-                         gi, static_cast<long long>(gpu)));
+      return invalid(
+          Fmt("spec.tasks[%zu].resources.gpu: %lld milli-GPU is neither a share of one GPU (< "
+              "1000) nor whole GPUs",
+              gi, static_cast<long long>(gpu)));
   }
   if (job.topology.mode != TopologyConstraint::Mode::kNone) {
     if (job.topology.level == "node") {
@@ -510,12 +531,13 @@ void Pass::BuildGang(int32_t j) {
       jr.gang.tasks.push_back(t);
     }
   }
-  std::stable_sort(jr.gang.tasks.begin(), jr.gang.tasks.end(), [](const TaskDemand& a, const TaskDemand& b) {
-    if (a.whole != b.whole) return a.whole > b.whole;
-    if (a.share != b.share) return a.share > b.share;
-    if (a.res[kCpu] != b.res[kCpu]) return a.res[kCpu] > b.res[kCpu];
-    return a.res[kMemory] > b.res[kMemory];
-  });
+  std::stable_sort(jr.gang.tasks.begin(), jr.gang.tasks.end(),
+                   [](const TaskDemand& a, const TaskDemand& b) {
+                     if (a.whole != b.whole) return a.whole > b.whole;
+                     if (a.share != b.share) return a.share > b.share;
+                     if (a.res[kCpu] != b.res[kCpu]) return a.res[kCpu] > b.res[kCpu];
+                     return a.res[kMemory] > b.res[kMemory];
+                   });
   jr.gang.total = jr.request;
   // The reservation this job held in the last pass, if its nodes and GPUs still exist.
   for (const TaskPlacement& tp : job.reservation) {
@@ -597,13 +619,15 @@ std::optional<std::string> Pass::StaticallyUnschedulable(int32_t j) {
     }
     const int64_t largest = max_domain_gpu_[jr.gang.level];
     if (largest < jr.gang.total[kGpu])
-      return Fmt("needs %s within one %s; the largest %s has %s in all", Gpus(jr.gang.total[kGpu]).c_str(),
-                 level_names_[jr.gang.level].c_str(), level_names_[jr.gang.level].c_str(), Gpus(largest).c_str());
+      return Fmt("needs %s within one %s; the largest %s has %s in all",
+                 Gpus(jr.gang.total[kGpu]).c_str(), level_names_[jr.gang.level].c_str(),
+                 level_names_[jr.gang.level].c_str(), Gpus(largest).c_str());
   }
   return std::nullopt;
 }
 
-std::optional<std::string> Pass::GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& task) {
+std::optional<std::string> Pass::GroupUnschedulable(const TaskGroup& g, size_t gi,
+                                                    const TaskDemand& task) {
   const TaskDemand* t = &task;
   {
     int32_t matching = 0, with_gpus = 0, big_enough = 0;
@@ -625,12 +649,13 @@ std::optional<std::string> Pass::GroupUnschedulable(const TaskGroup& g, size_t g
     std::string models;
     for (const std::string& m : g.gpu_models) models += (models.empty() ? "" : "|") + m;
     if (matching == 0)
-      return Fmt("no node matches the node selector and tolerations of %s (0 of %zu nodes)", what.c_str(),
-                 snap_.nodes.size());
+      return Fmt("no node matches the node selector and tolerations of %s (0 of %zu nodes)",
+                 what.c_str(), snap_.nodes.size());
     if (with_gpus == 0)
-      return Fmt("no node has %s%s%s for one task of %s (%d nodes match its selector and tolerations)",
-                 Gpus(std::max<int64_t>(g.resources[kGpu], kMilliPerGpu)).c_str(), models.empty() ? "" : " of model ",
-                 models.c_str(), what.c_str(), matching);
+      return Fmt(
+          "no node has %s%s%s for one task of %s (%d nodes match its selector and tolerations)",
+          Gpus(std::max<int64_t>(g.resources[kGpu], kMilliPerGpu)).c_str(),
+          models.empty() ? "" : " of model ", models.c_str(), what.c_str(), matching);
     if (big_enough == 0) {
       std::string short_of;
       for (int k = 0; k < kNumResourceKinds; ++k) {
@@ -639,10 +664,12 @@ std::optional<std::string> Pass::GroupUnschedulable(const TaskGroup& g, size_t g
         for (size_t n = 0; n < snap_.nodes.size(); ++n)
           if ((*t->eligible)[n]) most = std::max(most, state_.nodes[n].capacity[k]);
         if (g.resources[k] > most)
-          short_of += Fmt("%s%s (largest node: %s)", short_of.empty() ? "" : ", ",
-                          FormatQuantity(k, g.resources[k]).c_str(), FormatQuantity(k, most).c_str());
+          short_of +=
+              Fmt("%s%s (largest node: %s)", short_of.empty() ? "" : ", ",
+                  FormatQuantity(k, g.resources[k]).c_str(), FormatQuantity(k, most).c_str());
       }
-      return Fmt("no node is big enough for one task of %s: needs %s", what.c_str(), short_of.c_str());
+      return Fmt("no node is big enough for one task of %s: needs %s", what.c_str(),
+                 short_of.c_str());
     }
   }
   return std::nullopt;
@@ -660,7 +687,8 @@ std::optional<std::string> Pass::QuotaMaxViolation(int32_t j, const ResourceVect
       return Fmt("project \"%s\" would exceed its max %s quota: %s in use%s + %s requested > %s",
                  p.spec->name.c_str(), ResourceName(k, snap_.extended_resources).c_str(),
                  FormatQuantity(k, used).c_str(), extra[k] > 0 ? " (with the reserved job)" : "",
-                 FormatQuantity(k, jr.request[k]).c_str(), FormatQuantity(k, p.spec->max[k]).c_str());
+                 FormatQuantity(k, jr.request[k]).c_str(),
+                 FormatQuantity(k, p.spec->max[k]).c_str());
     }
   }
   return std::nullopt;
@@ -760,10 +788,12 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
       for (const PlacedTask& t : v.placed)
         for (const TaskDemand& d : jr.gang.tasks) useful |= (*d.eligible)[t.node] != 0;
       if (!useful) continue;
-      Seconds since = vj.checkpointable && vj.last_checkpoint_time >= v.start ? vj.last_checkpoint_time : v.start;
+      Seconds since = vj.checkpointable && vj.last_checkpoint_time >= v.start
+                          ? vj.last_checkpoint_time
+                          : v.start;
       cands.push_back(Cand{pr.running[i], !by_priority, vj.priority,
-                           static_cast<int32_t>(q) == p ? 0.0 : std::max(borrowed, 0.0), snap_.now - since,
-                           snap_.now - v.start});
+                           static_cast<int32_t>(q) == p ? 0.0 : std::max(borrowed, 0.0),
+                           snap_.now - since, snap_.now - v.start});
     }
   }
   if (cands.empty()) return false;
@@ -816,7 +846,8 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
   auto fits_without = [&](const std::vector<int32_t>& victims) {
     size_t m = state_.Mark();
     for (int32_t v : victims)
-      for (const PlacedTask& t : jobs_[v].placed) internal::Release(state_, t, ReleaseKind::kUsedToTerm);
+      for (const PlacedTask& t : jobs_[v].placed)
+        internal::Release(state_, t, ReleaseKind::kUsedToTerm);
     bool ok = fits_after_exit();
     state_.Rollback(m);
     return ok;
@@ -841,11 +872,14 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
     d.preemptor = job.id;
     d.reason = reclaim ? PreemptionReason::kReclaim : PreemptionReason::kPriority;
     if (reclaim) {
-      d.message = Fmt("project \"%s\" reclaims its guaranteed quota for job \"%s\" from borrowing project \"%s\"",
-                      projects_[p].spec->name.c_str(), job.id.c_str(), vp.spec->name.c_str());
+      d.message =
+          Fmt("project \"%s\" reclaims its guaranteed quota for job \"%s\" from borrowing project "
+              "\"%s\"",
+              projects_[p].spec->name.c_str(), job.id.c_str(), vp.spec->name.c_str());
     } else {
-      d.message = Fmt("preempted by job \"%s\" (priority %d > %d)%s", job.id.c_str(), job.priority,
-                      vr.job->priority, same_project ? "" : "; its project is above its guaranteed quota");
+      d.message =
+          Fmt("preempted by job \"%s\" (priority %d > %d)%s", job.id.c_str(), job.priority,
+              vr.job->priority, same_project ? "" : "; its project is above its guaranteed quota");
     }
     out->preemptions.push_back(std::move(d));
     names += (names.empty() ? "" : ", ") + vr.job->id;
@@ -854,16 +888,18 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
   bool ok = placer_.Place(jr.gang, Use::kAfterExit, &placed);
   if (!ok) return false;  // unreachable: the same placement succeeded above
   Admit(j, std::move(placed));
-  out->waiting.push_back(WaitExplanation{job.id, WaitReason::kWaitingForPreemption,
-                                         Fmt("preempting %zu job(s) (%s); starts when they have exited",
-                                             chosen.size(), names.c_str())});
+  out->waiting.push_back(
+      WaitExplanation{job.id, WaitReason::kWaitingForPreemption,
+                      Fmt("preempting %zu job(s) (%s); starts when they have exited", chosen.size(),
+                          names.c_str())});
   return true;
 }
 
 // EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the earliest time the job fits if
 // running jobs end at start + maxRuntime and terminating ones now. Feasibility only grows with
 // time, so the release instant is found by binary search.
-std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t j, Seconds not_before) {
+std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t j,
+                                                                         Seconds not_before) {
   JobRt& jr = jobs_[j];
   struct Rel {
     Seconds end;
@@ -891,7 +927,8 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
     for (size_t i = 0; i <= last; ++i) {
       const JobRt& r = jobs_[rels[i].job];
       for (const PlacedTask& t : r.placed)
-        internal::Release(state_, t, r.terminating ? ReleaseKind::kTermToFree : ReleaseKind::kUsedToFree);
+        internal::Release(state_, t,
+                          r.terminating ? ReleaseKind::kTermToFree : ReleaseKind::kUsedToFree);
     }
   };
   auto feasible = [&](size_t last, std::vector<PlacedTask>* placed) {
@@ -919,7 +956,8 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
     for (size_t i = 0; i < rels.size(); ++i) released[i] = sum += jobs_[rels[i].job].request;
     auto enough = [&](size_t instant) {
       const ResourceVector& r = released[instant_end[instant]];
-      return root.free_gpu_milli + r[kGpu] >= jr.request[kGpu] && root.free_cpu + r[kCpu] >= jr.request[kCpu];
+      return root.free_gpu_milli + r[kGpu] >= jr.request[kGpu] &&
+             root.free_cpu + r[kCpu] >= jr.request[kCpu];
     };
     size_t a = lo, b = hi;  // first instant in [a, b] with enough (b has: it is feasible)
     while (a < b) {
@@ -1010,7 +1048,8 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
       rel_res[static_cast<int32_t>(n)] = node.free - free_before[n];
       for (size_t pos = 0; pos < node.gpus.size(); ++pos)
         if (node.gpus[pos].free != slot_free_before[n][pos])
-          rel_slot[{static_cast<int32_t>(n), static_cast<int32_t>(pos)}] = node.gpus[pos].free - slot_free_before[n][pos];
+          rel_slot[{static_cast<int32_t>(n), static_cast<int32_t>(pos)}] =
+              node.gpus[pos].free - slot_free_before[n][pos];
     }
     bool ok = true;
     if (use_hint) {
@@ -1082,17 +1121,20 @@ WaitExplanation Pass::Diagnose(int32_t j, Use use) {
   }
   auto hosts = [&] {
     int32_t h = 0;
-    for (size_t n = 0; n < state_.nodes.size(); ++n) h += placer_.Fits(static_cast<int32_t>(n), big, use);
+    for (size_t n = 0; n < state_.nodes.size(); ++n)
+      h += placer_.Fits(static_cast<int32_t>(n), big, use);
     return h;
   };
   const std::string tasks = JobTasksText(jr);
   WaitExplanation w{job.id, WaitReason::kInsufficientCapacity, ""};
   if (jr.request[kGpu] > free_gpu) {
-    w.message = Fmt("needs %s (%s); %s free on the %d nodes it may use", Gpus(jr.request[kGpu]).c_str(),
-                    tasks.c_str(), Gpus(free_gpu).c_str(), eligible);
+    w.message =
+        Fmt("needs %s (%s); %s free on the %d nodes it may use", Gpus(jr.request[kGpu]).c_str(),
+            tasks.c_str(), Gpus(free_gpu).c_str(), eligible);
   } else if (jr.request[kCpu] > free_cpu) {
     w.message = Fmt("needs %s of cpu; %s free on the %d nodes it may use",
-                    FormatQuantity(kCpu, jr.request[kCpu]).c_str(), FormatQuantity(kCpu, free_cpu).c_str(), eligible);
+                    FormatQuantity(kCpu, jr.request[kCpu]).c_str(),
+                    FormatQuantity(kCpu, free_cpu).c_str(), eligible);
   } else if (jr.request[kMemory] > free_mem) {
     w.message = Fmt("needs %s of memory; %s free on the %d nodes it may use",
                     FormatQuantity(kMemory, jr.request[kMemory]).c_str(),
@@ -1103,19 +1145,21 @@ WaitExplanation Pass::Diagnose(int32_t j, Use use) {
       int64_t best = 0;
       for (const NodeRt& node : state_.nodes)
         if (node.schedulable) best = std::max(best, node.free[kGpu] - node.hold[kGpu]);
-      w.message = Fmt("needs %s on one node; the node with most free has %s", Gpus(jr.request[kGpu]).c_str(),
-                      Gpus(best).c_str());
+      w.message = Fmt("needs %s on one node; the node with most free has %s",
+                      Gpus(jr.request[kGpu]).c_str(), Gpus(best).c_str());
     } else {
       int64_t best = 0;
-      for (int32_t d : state_.level_domains[jr.gang.level]) best = std::max(best, state_.domains[d].free_gpu_milli);
+      for (int32_t d : state_.level_domains[jr.gang.level])
+        best = std::max(best, state_.domains[d].free_gpu_milli);
       const char* lv = level_names_[jr.gang.level].c_str();
-      w.message = Fmt("needs %s in one %s; the largest free %s has %s", Gpus(jr.request[kGpu]).c_str(), lv, lv,
-                      Gpus(best).c_str());
+      w.message = Fmt("needs %s in one %s; the largest free %s has %s",
+                      Gpus(jr.request[kGpu]).c_str(), lv, lv, Gpus(best).c_str());
     }
   } else {
     w.reason = WaitReason::kFragmented;
-    w.message = Fmt("needs %s; %s are free in total but not in usable pieces: %d node(s) can take a task of %s",
-                    tasks.c_str(), Gpus(free_gpu).c_str(), hosts(), Gpus(big.res[kGpu]).c_str());
+    w.message = Fmt(
+        "needs %s; %s are free in total but not in usable pieces: %d node(s) can take a task of %s",
+        tasks.c_str(), Gpus(free_gpu).c_str(), hosts(), Gpus(big.res[kGpu]).c_str());
   }
   return w;
 }
@@ -1139,7 +1183,8 @@ std::vector<TaskPlacement> Pass::ToPlacements(const std::vector<PlacedTask>& pla
     const NodeRt& node = state_.nodes[t.node];
     tp.node = snap_.nodes[node.snapshot_index].name;
     for (auto [pos, milli] : t.slots) tp.gpus.push_back(GpuShare{node.gpus[pos].index, milli});
-    std::sort(tp.gpus.begin(), tp.gpus.end(), [](const GpuShare& a, const GpuShare& b) { return a.gpu_index < b.gpu_index; });
+    std::sort(tp.gpus.begin(), tp.gpus.end(),
+              [](const GpuShare& a, const GpuShare& b) { return a.gpu_index < b.gpu_index; });
     out.push_back(std::move(tp));
   }
   std::sort(out.begin(), out.end(), [](const TaskPlacement& a, const TaskPlacement& b) {
@@ -1167,7 +1212,8 @@ Result<Decisions> Pass::Run() {
       out.waiting.push_back(WaitExplanation{jr.job->id, WaitReason::kInvalid, jr.invalid});
       continue;
     }
-    QueueEntry e{j, jr.job->priority, jr.project, jr.user, jr.job->submit_time, &jr.job->id, jr.request};
+    QueueEntry e{j,           jr.job->priority, jr.project, jr.user, jr.job->submit_time,
+                 &jr.job->id, jr.request};
     entry_of.emplace(j, e);
     if (jr.job->nominated) {
       nominated.push_back(j);
@@ -1213,11 +1259,13 @@ Result<Decisions> Pass::Run() {
         std::vector<int32_t> ids;
         for (const std::string& m : g.gpu_models) {
           auto it = model_by_name_.find(m);
-          if (it != model_by_name_.end() && std::find(ids.begin(), ids.end(), it->second) == ids.end())
+          if (it != model_by_name_.end() &&
+              std::find(ids.begin(), ids.end(), it->second) == ids.end())
             ids.push_back(it->second);
         }
         for (int32_t id : ids)
-          demand[id] += static_cast<double>(g.resources[kGpu] * g.replicas) / static_cast<double>(ids.size());
+          demand[id] +=
+              static_cast<double>(g.resources[kGpu] * g.replicas) / static_cast<double>(ids.size());
         any |= !ids.empty();
       }
     }
@@ -1247,7 +1295,8 @@ Result<Decisions> Pass::Run() {
   };
 
   bool any_term = false;
-  for (const NodeRt& n : state_.nodes) any_term |= n.term[kGpu] > 0 || n.term[kCpu] > 0 || n.term[kMemory] > 0;
+  for (const NodeRt& n : state_.nodes)
+    any_term |= n.term[kGpu] > 0 || n.term[kCpu] > 0 || n.term[kMemory] > 0;
   std::optional<std::string> strict_blocker;
   int32_t backfill_tried = 0;
 
@@ -1257,15 +1306,17 @@ Result<Decisions> Pass::Run() {
     out.order.push_back(job.id);
     state_.Commit();
     if (reserved_job_ && config_.backfill_depth > 0 && backfill_tried >= config_.backfill_depth) {
-      out.waiting.push_back(WaitExplanation{job.id, WaitReason::kNotConsidered,
-                                            Fmt("not tried in this pass: beyond the backfill depth (%d jobs)",
-                                                config_.backfill_depth)});
+      out.waiting.push_back(
+          WaitExplanation{job.id, WaitReason::kNotConsidered,
+                          Fmt("not tried in this pass: beyond the backfill depth (%d jobs)",
+                              config_.backfill_depth)});
       continue;
     }
     if (reserved_job_) ++backfill_tried;
     if (strict_blocker) {
-      out.waiting.push_back(WaitExplanation{job.id, WaitReason::kBehindBlockedJob,
-                                            "waits behind job \"" + *strict_blocker + "\" (strict queue order, no backfill)"});
+      out.waiting.push_back(WaitExplanation{
+          job.id, WaitReason::kBehindBlockedJob,
+          "waits behind job \"" + *strict_blocker + "\" (strict queue order, no backfill)"});
       continue;
     }
     BuildGang(j);
@@ -1276,7 +1327,8 @@ Result<Decisions> Pass::Run() {
     const bool is_short =
         reserved_job_ && job.max_runtime < kNever && snap_.now + job.max_runtime <= reserved_at_;
     ResourceVector extra;
-    if (reserved_job_ && jobs_[*reserved_job_].project == jr.project) extra = jobs_[*reserved_job_].request;
+    if (reserved_job_ && jobs_[*reserved_job_].project == jr.project)
+      extra = jobs_[*reserved_job_].request;
     if (auto why = QuotaMaxViolation(j, extra)) {
       out.waiting.push_back(WaitExplanation{job.id, WaitReason::kQuotaMax, *why});
       continue;
@@ -1307,8 +1359,9 @@ Result<Decisions> Pass::Run() {
           start(std::move(placed));
           continue;
         }
-        out.waiting.push_back(WaitExplanation{job.id, WaitReason::kWaitingForTermination,
-                                              "fits once terminating jobs have exited; their resources are kept for it"});
+        out.waiting.push_back(WaitExplanation{
+            job.id, WaitReason::kWaitingForTermination,
+            "fits once terminating jobs have exited; their resources are kept for it"});
         Admit(j, std::move(placed));
         (*order)->Admitted(entry_of.at(j));
         continue;
@@ -1319,8 +1372,9 @@ Result<Decisions> Pass::Run() {
         continue;
       }
     }
-    WaitExplanation why = config_.explain ? Diagnose(j, use)
-                                          : WaitExplanation{job.id, WaitReason::kInsufficientCapacity, ""};
+    WaitExplanation why = config_.explain
+                              ? Diagnose(j, use)
+                              : WaitExplanation{job.id, WaitReason::kInsufficientCapacity, ""};
     if (reserved_job_ && config_.explain) {
       std::vector<PlacedTask> tmp;
       size_t m = state_.Mark();
@@ -1328,10 +1382,11 @@ Result<Decisions> Pass::Run() {
       state_.Rollback(m);
       if (fits_ignoring_hold) {
         why.reason = WaitReason::kWouldDelayReservation;
-        why.message = Fmt("fits now, but would delay job \"%s\" reserved to start at t=%lld%s",
-                          jobs_[*reserved_job_].job->id.c_str(), static_cast<long long>(reserved_at_),
-                          job.max_runtime >= kNever ? " (it has no maxRuntime, so it could run past that)"
-                                                    : " (its maxRuntime ends after that)");
+        why.message =
+            Fmt("fits now, but would delay job \"%s\" reserved to start at t=%lld%s",
+                jobs_[*reserved_job_].job->id.c_str(), static_cast<long long>(reserved_at_),
+                job.max_runtime >= kNever ? " (it has no maxRuntime, so it could run past that)"
+                                          : " (its maxRuntime ends after that)");
       }
       out.waiting.push_back(std::move(why));
       continue;
@@ -1353,10 +1408,14 @@ Result<Decisions> Pass::Run() {
         if (res) {
           reserved_job_ = j;
           reserved_at_ = res->first;
-          out.reservations.push_back(ReservationDecision{job.id, res->first, ToPlacements(res->second)});
+          out.reservations.push_back(
+              ReservationDecision{job.id, res->first, ToPlacements(res->second)});
           why.reason = WaitReason::kReserved;
-          if (config_.explain) why.message += Fmt("; reserved to start by t=%lld (in %lld s) when running jobs reach their maxRuntime",
-                             static_cast<long long>(res->first), static_cast<long long>(res->first - snap_.now));
+          if (config_.explain)
+            why.message += Fmt(
+                "; reserved to start by t=%lld (in %lld s) when running jobs reach their "
+                "maxRuntime",
+                static_cast<long long>(res->first), static_cast<long long>(res->first - snap_.now));
         } else if (config_.explain) {
           why.message += "; no reservation possible: the jobs in its way have no maxRuntime";
         }

@@ -41,9 +41,9 @@ struct Toleration {
 };
 
 struct Gpu {
-  int32_t index = 0;        // device index on the node (what CUDA_VISIBLE_DEVICES names)
-  std::string model;        // e.g. "A100-80G", "V100M32"
-  int32_t nvlink_group = 0; // GPUs sharing an NVLink / NUMA group talk fastest to each other
+  int32_t index = 0;         // device index on the node (what CUDA_VISIBLE_DEVICES names)
+  std::string model;         // e.g. "A100-80G", "V100M32"
+  int32_t nvlink_group = 0;  // GPUs sharing an NVLink / NUMA group talk fastest to each other
 };
 
 struct Node {
@@ -103,7 +103,7 @@ struct Job {
   std::string id;
   std::string project;
   std::string user;
-  int32_t priority = 0;  // larger runs first; resolved from the priority class by the caller
+  int32_t priority = 0;     // larger runs first; resolved from the priority class by the caller
   bool may_preempt = true;  // false: the class has preemptionPolicy Never
   bool preemptible = true;  // false: never chosen as a victim
   Seconds submit_time = 0;

@@ -72,12 +72,15 @@ Result<CsvTable> ParseCsv(std::string_view text) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     if (Trim(line).empty()) continue;
     auto fields = SplitCsvLine(line);
-    if (!fields) return Error(Status::InvalidArgument("line " + std::to_string(line_no) + ": " + fields.error().message()));
+    if (!fields)
+      return Error(Status::InvalidArgument("line " + std::to_string(line_no) + ": " +
+                                           fields.error().message()));
     if (!have_header) {
       t.header = std::move(*fields);
       have_header = true;

@@ -10,10 +10,10 @@
 namespace kumo::sim {
 
 struct CsvTable {
-  std::vector<std::string> header;               // trimmed column names
-  std::vector<std::vector<std::string>> rows;    // trimmed fields
-  std::vector<int> line;                         // 1-based source line of each row
-  int Column(std::string_view name) const;       // -1 when absent
+  std::vector<std::string> header;             // trimmed column names
+  std::vector<std::vector<std::string>> rows;  // trimmed fields
+  std::vector<int> line;                       // 1-based source line of each row
+  int Column(std::string_view name) const;     // -1 when absent
 };
 
 // Splits one line into trimmed fields. Fails on an unterminated quote.

@@ -33,7 +33,8 @@ CsvTable MustParse(std::string_view text) {
 
 TEST(CsvSplit, PlainFields) {
   EXPECT_EQ(MustSplit("a,b,c"), (Fields{"a", "b", "c"}));
-  EXPECT_EQ(MustSplit("openb-pod-0001,6000,12288,1,460"), (Fields{"openb-pod-0001", "6000", "12288", "1", "460"}));
+  EXPECT_EQ(MustSplit("openb-pod-0001,6000,12288,1,460"),
+            (Fields{"openb-pod-0001", "6000", "12288", "1", "460"}));
 }
 
 TEST(CsvSplit, EmptyFieldsAreKept) {
@@ -214,7 +215,8 @@ TEST(CsvReadFile, ReadsBytesAndReportsMissingFiles) {
   EXPECT_EQ(*r, "a,b\r\n1,2\n");  // unchanged, CR included
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
-  EXPECT_NE(missing.error().message().find("nope.csv"), std::string::npos) << missing.error().message();
+  EXPECT_NE(missing.error().message().find("nope.csv"), std::string::npos)
+      << missing.error().message();
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ Result<PackingReport> Pack(const Trace& trace, const std::string& placement) {
   core::Snapshot snap;
   snap.topology_levels = trace.topology_levels;
   snap.nodes = trace.nodes;
-  snap.projects.push_back(core::Project{"all", 1.0, {}, core::ResourceVector::Filled(core::kUnlimited)});
+  snap.projects.push_back(
+      core::Project{"all", 1.0, {}, core::ResourceVector::Filled(core::kUnlimited)});
   for (size_t i = 0; i < trace.jobs.size(); ++i) {
     const SimJob& sj = trace.jobs[i];
     core::Job j;
@@ -49,7 +50,8 @@ Result<PackingReport> Pack(const Trace& trace, const std::string& placement) {
   // an 8-GPU G2 pod asking 120 cores, when G2 nodes have 96): counted apart.
   std::unordered_map<std::string, bool> never_fits;
   for (const auto& w : d->waiting)
-    if (w.reason == core::WaitReason::kUnschedulable || w.reason == core::WaitReason::kInvalid) never_fits[w.job] = true;
+    if (w.reason == core::WaitReason::kUnschedulable || w.reason == core::WaitReason::kInvalid)
+      never_fits[w.job] = true;
   rep.never_fit = static_cast<int64_t>(never_fits.size());
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < trace.jobs.size(); ++i) index[trace.jobs[i].id] = i;
@@ -92,7 +94,8 @@ Result<PackingReport> Pack(const Trace& trace, const std::string& placement) {
         for (int k : {core::kCpu, core::kMemory})
           if (node.allocatable[k] - use[n].used[k] < g.resources[k]) fits = false;
         int64_t want = g.resources.gpu_milli();
-        if (want >= core::kMilliPerGpu ? whole < want / core::kMilliPerGpu : !share_fits) fits = false;
+        if (want >= core::kMilliPerGpu ? whole < want / core::kMilliPerGpu : !share_fits)
+          fits = false;
         if (!fits) unusable += free_gpu;
       }
       rep.fragmentation_at_first_refusal = static_cast<double>(unusable) / capacity;
@@ -113,13 +116,15 @@ Result<PackingReport> Pack(const Trace& trace, const std::string& placement) {
 std::string FormatPackingTable(const std::vector<PackingReport>& reports) {
   std::ostringstream o;
   char line[256];
-  std::snprintf(line, sizeof line, "\n%-10s %8s %8s %10s %14s %12s %12s %14s %8s\n", "placement", "pods", "placed",
-                "never fit", "1st refusal #", "alloc@1st", "alloc@end", "frag@1st", "pass s");
+  std::snprintf(line, sizeof line, "\n%-10s %8s %8s %10s %14s %12s %12s %14s %8s\n", "placement",
+                "pods", "placed", "never fit", "1st refusal #", "alloc@1st", "alloc@end",
+                "frag@1st", "pass s");
   o << line;
   for (const auto& r : reports) {
-    std::snprintf(line, sizeof line, "%-10s %8lld %8lld %10lld %14lld %11.1f%% %11.1f%% %13.1f%% %8.3f\n",
-                  r.placement.c_str(), static_cast<long long>(r.pods), static_cast<long long>(r.placed),
-                  static_cast<long long>(r.never_fit),
+    std::snprintf(line, sizeof line,
+                  "%-10s %8lld %8lld %10lld %14lld %11.1f%% %11.1f%% %13.1f%% %8.3f\n",
+                  r.placement.c_str(), static_cast<long long>(r.pods),
+                  static_cast<long long>(r.placed), static_cast<long long>(r.never_fit),
                   static_cast<long long>(r.first_refusal), 100 * r.allocation_at_first_refusal,
                   100 * r.allocation_at_end, 100 * r.fragmentation_at_first_refusal, r.pass_s);
     o << line;
@@ -134,12 +139,15 @@ std::string PackingToJson(const Trace& trace, const std::vector<PackingReport>& 
   for (size_t i = 0; i < reports.size(); ++i) {
     const auto& r = reports[i];
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "%s\"%s\":{\"placed\":%lld,\"never_fit\":%lld,\"first_refusal\":%lld,\"allocation_at_first_refusal\":%.6f,"
-                  "\"allocation_at_end\":%.6f,\"fragmentation_at_first_refusal\":%.6f,\"pass_s\":%.4f}",
-                  i ? "," : "", r.placement.c_str(), static_cast<long long>(r.placed), static_cast<long long>(r.never_fit),
-                  static_cast<long long>(r.first_refusal), r.allocation_at_first_refusal, r.allocation_at_end,
-                  r.fragmentation_at_first_refusal, r.pass_s);
+    std::snprintf(
+        buf, sizeof buf,
+        "%s\"%s\":{\"placed\":%lld,\"never_fit\":%lld,\"first_refusal\":%lld,\"allocation_at_first_"
+        "refusal\":%.6f,"
+        "\"allocation_at_end\":%.6f,\"fragmentation_at_first_refusal\":%.6f,\"pass_s\":%.4f}",
+        i ? "," : "", r.placement.c_str(), static_cast<long long>(r.placed),
+        static_cast<long long>(r.never_fit), static_cast<long long>(r.first_refusal),
+        r.allocation_at_first_refusal, r.allocation_at_end, r.fragmentation_at_first_refusal,
+        r.pass_s);
     o << buf;
   }
   o << "}}\n";

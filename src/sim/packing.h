@@ -16,7 +16,7 @@ struct PackingReport {
   std::string placement;
   int64_t pods = 0;
   int64_t placed = 0;
-  int64_t never_fit = 0;               // pods no node could hold even on the empty cluster
+  int64_t never_fit = 0;  // pods no node could hold even on the empty cluster
   // Index in trace order of the first GPU pod refused that would fit the empty cluster; -1 if none.
   int64_t first_refusal = -1;
   double allocation_at_first_refusal = 0;  // allocated GPU / GPU capacity

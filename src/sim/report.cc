@@ -44,8 +44,8 @@ std::string Num(double v) {
 }
 
 std::string DistJson(const Distribution& d) {
-  return "{\"mean\":" + Num(d.mean) + ",\"p50\":" + Num(d.p50) + ",\"p95\":" + Num(d.p95) + ",\"p99\":" + Num(d.p99) +
-         ",\"count\":" + std::to_string(d.count) + "}";
+  return "{\"mean\":" + Num(d.mean) + ",\"p50\":" + Num(d.p50) + ",\"p95\":" + Num(d.p95) +
+         ",\"p99\":" + Num(d.p99) + ",\"count\":" + std::to_string(d.count) + "}";
 }
 
 std::string Hours(double s) { return F("%.2f", s / 3600.0); }
@@ -58,17 +58,21 @@ std::string FormatTable(const std::vector<SimReport>& reports) {
   o << "\ntrace " << reports[0].trace << ", offered load " << F("%.2f", reports[0].load)
     << " (times in hours; GPUalloc = mean GPU allocation over the arrival window)\n";
   char line[512];
-  std::snprintf(line, sizeof line, "%-14s %8s %8s %8s %8s %8s %8s %7s %9s %6s %7s %8s %7s %9s %7s\n", "policy",
-                "meanJCT", "p50JCT", "p95JCT", "p99JCT", "meanWait", "p99Wait", "GPUalloc", "makespan", "Jain",
-                "preempt", "GPUhLost", "partial", "pass ms", "wall s");
+  std::snprintf(line, sizeof line,
+                "%-14s %8s %8s %8s %8s %8s %8s %7s %9s %6s %7s %8s %7s %9s %7s\n", "policy",
+                "meanJCT", "p50JCT", "p95JCT", "p99JCT", "meanWait", "p99Wait", "GPUalloc",
+                "makespan", "Jain", "preempt", "GPUhLost", "partial", "pass ms", "wall s");
   o << line;
   for (const SimReport& r : reports) {
-    std::snprintf(line, sizeof line, "%-14s %8s %8s %8s %8s %8s %8s %7.1f%% %9s %6.3f %7lld %8.1f %7lld %4.2f/%-4.1f %7.2f\n",
-                  r.policy.c_str(), Hours(r.jct_s.mean).c_str(), Hours(r.jct_s.p50).c_str(), Hours(r.jct_s.p95).c_str(),
-                  Hours(r.jct_s.p99).c_str(), Hours(r.wait_s.mean).c_str(), Hours(r.wait_s.p99).c_str(),
-                  100.0 * r.gpu_allocation, Hours(static_cast<double>(r.makespan_s)).c_str(), r.jain_fairness,
-                  static_cast<long long>(r.preemptions), r.gpu_hours_lost, static_cast<long long>(r.partial_gangs),
-                  r.pass_ms_mean, r.pass_ms_p99, r.wall_s);
+    std::snprintf(
+        line, sizeof line,
+        "%-14s %8s %8s %8s %8s %8s %8s %7.1f%% %9s %6.3f %7lld %8.1f %7lld %4.2f/%-4.1f %7.2f\n",
+        r.policy.c_str(), Hours(r.jct_s.mean).c_str(), Hours(r.jct_s.p50).c_str(),
+        Hours(r.jct_s.p95).c_str(), Hours(r.jct_s.p99).c_str(), Hours(r.wait_s.mean).c_str(),
+        Hours(r.wait_s.p99).c_str(), 100.0 * r.gpu_allocation,
+        Hours(static_cast<double>(r.makespan_s)).c_str(), r.jain_fairness,
+        static_cast<long long>(r.preemptions), r.gpu_hours_lost,
+        static_cast<long long>(r.partial_gangs), r.pass_ms_mean, r.pass_ms_p99, r.wall_s);
     o << line;
   }
   o << "\nmean JCT by gang size (GPUs), hours:\n";
@@ -100,10 +104,10 @@ std::string FormatTable(const std::vector<SimReport>& reports) {
 
 std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& reports) {
   std::ostringstream o;
-  o << "{\"trace\":\"" << Esc(trace.name) << "\",\"jobs\":" << trace.jobs.size() << ",\"nodes\":" << trace.nodes.size()
-    << ",\"gpus\":" << trace.GpuCapacityMilli() / 1000 << ",\"rows_read\":" << trace.rows_read
-    << ",\"invalid_rows\":" << trace.invalid.size() << ",\"load\":" << Num(reports.empty() ? 0 : reports[0].load)
-    << ",\"policies\":{";
+  o << "{\"trace\":\"" << Esc(trace.name) << "\",\"jobs\":" << trace.jobs.size()
+    << ",\"nodes\":" << trace.nodes.size() << ",\"gpus\":" << trace.GpuCapacityMilli() / 1000
+    << ",\"rows_read\":" << trace.rows_read << ",\"invalid_rows\":" << trace.invalid.size()
+    << ",\"load\":" << Num(reports.empty() ? 0 : reports[0].load) << ",\"policies\":{";
   for (size_t i = 0; i < reports.size(); ++i) {
     const SimReport& r = reports[i];
     if (i) o << ",";
@@ -112,13 +116,14 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
       << ",\"p95_jct_s\":" << Num(r.jct_s.p95) << ",\"p99_jct_s\":" << Num(r.jct_s.p99)
       << ",\"mean_wait_s\":" << Num(r.wait_s.mean) << ",\"p50_wait_s\":" << Num(r.wait_s.p50)
       << ",\"p95_wait_s\":" << Num(r.wait_s.p95) << ",\"p99_wait_s\":" << Num(r.wait_s.p99)
-      << ",\"gpu_allocation\":" << Num(r.gpu_allocation) << ",\"gpu_allocation_makespan\":"
-      << Num(r.gpu_allocation_makespan) << ",\"gpu_allocation_contended\":" << Num(r.gpu_allocation_contended)
-      << ",\"contended_hours\":" << Num(r.contended_hours)
-      << ",\"makespan_s\":" << r.makespan_s
+      << ",\"gpu_allocation\":" << Num(r.gpu_allocation)
+      << ",\"gpu_allocation_makespan\":" << Num(r.gpu_allocation_makespan)
+      << ",\"gpu_allocation_contended\":" << Num(r.gpu_allocation_contended)
+      << ",\"contended_hours\":" << Num(r.contended_hours) << ",\"makespan_s\":" << r.makespan_s
       << ",\"jain_fairness\":" << Num(r.jain_fairness) << ",\"preemptions\":" << r.preemptions
       << ",\"gpu_hours_lost\":" << Num(r.gpu_hours_lost) << ",\"partial_gangs\":" << r.partial_gangs
-      << ",\"jobs\":" << r.jobs << ",\"completed\":" << r.completed << ",\"unschedulable\":" << r.unschedulable << ",\"passes\":" << r.passes
+      << ",\"jobs\":" << r.jobs << ",\"completed\":" << r.completed
+      << ",\"unschedulable\":" << r.unschedulable << ",\"passes\":" << r.passes
       << ",\"pass_ms_mean\":" << Num(r.pass_ms_mean) << ",\"pass_ms_p99\":" << Num(r.pass_ms_p99)
       << ",\"wall_s\":" << Num(r.wall_s) << ",\"jct_by_gang_gpus\":{";
     bool first = true;
@@ -154,16 +159,20 @@ Status RunGnuplot(const std::string& script) {
   std::string output;
   while (std::fgets(buf, sizeof buf, p)) output += buf;
   int rc = ::pclose(p);
-  if (rc != 0) return Status::FailedPrecondition("gnuplot failed (is it installed? apt-get install gnuplot-nox): " + output);
+  if (rc != 0)
+    return Status::FailedPrecondition(
+        "gnuplot failed (is it installed? apt-get install gnuplot-nox): " + output);
   return Status::Ok();
 }
 
 }  // namespace
 
-Status WriteSweepPlots(const std::string& dir, const std::vector<std::pair<double, std::vector<SimReport>>>& sweep) {
+Status WriteSweepPlots(const std::string& dir,
+                       const std::vector<std::pair<double, std::vector<SimReport>>>& sweep) {
   ::mkdir(dir.c_str(), 0755);
   struct stat sb;
-  if (::stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return Status::InvalidArgument("cannot create " + dir);
+  if (::stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return Status::InvalidArgument("cannot create " + dir);
   if (sweep.empty()) return Status::Ok();
   // One data file per policy: load, mean JCT (h), p99 wait (h), allocation (%).
   std::string jct, wait, alloc;
@@ -174,8 +183,8 @@ Status WriteSweepPlots(const std::string& dir, const std::vector<std::pair<doubl
     for (const auto& [load, reps] : sweep)
       for (const SimReport& r : reps)
         if (r.policy == name)
-          f << load << " " << r.jct_s.mean / 3600.0 << " " << r.wait_s.p99 / 3600.0 << " " << 100.0 * r.gpu_allocation
-            << "\n";
+          f << load << " " << r.jct_s.mean / 3600.0 << " " << r.wait_s.p99 / 3600.0 << " "
+            << 100.0 * r.gpu_allocation << "\n";
     const std::string sep = p ? ", " : "";
     const std::string file = "'" + dir + "/sweep_" + name + ".dat'";
     jct += sep + file + " using 1:2 with linespoints lw 2 title '" + name + "'";
@@ -184,13 +193,17 @@ Status WriteSweepPlots(const std::string& dir, const std::vector<std::pair<doubl
   }
   const std::string trace = policies.empty() ? "" : policies.front().trace;
   std::ofstream gp(dir + "/sweep.gp");
-  gp << "set terminal pngcairo size 900,520 font 'sans,11'\nset key top left\nset grid\nset xlabel 'offered load'\n"
-     << "set output '" << dir << "/mean_jct_vs_load.png'\nset title 'Mean JCT vs load: " << trace << "'\n"
+  gp << "set terminal pngcairo size 900,520 font 'sans,11'\nset key top left\nset grid\nset xlabel "
+        "'offered load'\n"
+     << "set output '" << dir << "/mean_jct_vs_load.png'\nset title 'Mean JCT vs load: " << trace
+     << "'\n"
      << "set ylabel 'mean JCT (hours)'\nplot " << jct << "\n"
-     << "set output '" << dir << "/p99_wait_vs_load.png'\nset title 'p99 wait vs load: " << trace << "'\n"
+     << "set output '" << dir << "/p99_wait_vs_load.png'\nset title 'p99 wait vs load: " << trace
+     << "'\n"
      << "set ylabel 'p99 waiting time (hours)'\nplot " << wait << "\n"
-     << "set key bottom right\nset output '" << dir << "/allocation_vs_load.png'\nset title 'GPU allocation vs load: "
-     << trace << "'\nset ylabel 'GPU allocation over the arrival window (%)'\nplot " << alloc << "\n";
+     << "set key bottom right\nset output '" << dir
+     << "/allocation_vs_load.png'\nset title 'GPU allocation vs load: " << trace
+     << "'\nset ylabel 'GPU allocation over the arrival window (%)'\nplot " << alloc << "\n";
   gp.close();
   if (!gp) return Status::InvalidArgument("cannot write " + dir + "/sweep.gp");
   return RunGnuplot(dir + "/sweep.gp");
@@ -199,7 +212,8 @@ Status WriteSweepPlots(const std::string& dir, const std::vector<std::pair<doubl
 Status WritePlots(const std::string& dir, const std::vector<SimReport>& reports) {
   ::mkdir(dir.c_str(), 0755);
   struct stat sb;
-  if (::stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return Status::InvalidArgument("cannot create " + dir);
+  if (::stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return Status::InvalidArgument("cannot create " + dir);
   std::string plots_cdf, plots_queue, plots_alloc;
   for (size_t i = 0; i < reports.size(); ++i) {
     const SimReport& r = reports[i];
@@ -208,24 +222,33 @@ Status WritePlots(const std::string& dir, const std::vector<SimReport>& reports)
       if (o.end >= 0) jct.push_back(static_cast<double>(o.end - o.submit) / 3600.0);
     std::sort(jct.begin(), jct.end());
     std::ofstream cdf(dir + "/jct_cdf_" + r.policy + ".dat");
-    for (size_t k = 0; k < jct.size(); ++k) cdf << jct[k] << " " << static_cast<double>(k + 1) / jct.size() << "\n";
+    for (size_t k = 0; k < jct.size(); ++k)
+      cdf << jct[k] << " " << static_cast<double>(k + 1) / jct.size() << "\n";
     std::ofstream ts(dir + "/series_" + r.policy + ".dat");
     const double t0 = r.series.empty() ? 0 : static_cast<double>(r.series.front().t);
     for (const auto& p : r.series)
-      ts << (static_cast<double>(p.t) - t0) / 3600.0 << " " << p.pending_jobs << " " << p.allocated_gpu_milli / 1000.0 << "\n";
+      ts << (static_cast<double>(p.t) - t0) / 3600.0 << " " << p.pending_jobs << " "
+         << p.allocated_gpu_milli / 1000.0 << "\n";
     const std::string sep = i ? ", " : "";
-    plots_cdf += sep + "'" + dir + "/jct_cdf_" + r.policy + ".dat' using 1:2 with lines lw 2 title '" + r.policy + "'";
-    plots_queue += sep + "'" + dir + "/series_" + r.policy + ".dat' using 1:2 with steps title '" + r.policy + "'";
-    plots_alloc += sep + "'" + dir + "/series_" + r.policy + ".dat' using 1:3 with steps title '" + r.policy + "'";
+    plots_cdf += sep + "'" + dir + "/jct_cdf_" + r.policy +
+                 ".dat' using 1:2 with lines lw 2 title '" + r.policy + "'";
+    plots_queue += sep + "'" + dir + "/series_" + r.policy + ".dat' using 1:2 with steps title '" +
+                   r.policy + "'";
+    plots_alloc += sep + "'" + dir + "/series_" + r.policy + ".dat' using 1:3 with steps title '" +
+                   r.policy + "'";
   }
-  const std::string title = reports.empty() ? "" : reports[0].trace + " at load " + F("%.2f", reports[0].load);
+  const std::string title =
+      reports.empty() ? "" : reports[0].trace + " at load " + F("%.2f", reports[0].load);
   std::ofstream gp(dir + "/plots.gp");
   gp << "set terminal pngcairo size 900,520 font 'sans,11'\nset key bottom right\nset grid\n"
-     << "set output '" << dir << "/jct_cdf.png'\nset title 'JCT CDF: " << title << "'\nset logscale x\n"
-     << "set xlabel 'job completion time (hours, log scale)'\nset ylabel 'fraction of jobs'\nplot " << plots_cdf << "\n"
+     << "set output '" << dir << "/jct_cdf.png'\nset title 'JCT CDF: " << title
+     << "'\nset logscale x\n"
+     << "set xlabel 'job completion time (hours, log scale)'\nset ylabel 'fraction of jobs'\nplot "
+     << plots_cdf << "\n"
      << "unset logscale x\nset key top right\n"
      << "set output '" << dir << "/queue.png'\nset title 'Waiting jobs: " << title << "'\n"
-     << "set xlabel 'time since first arrival (hours)'\nset ylabel 'pending jobs'\nplot " << plots_queue << "\n"
+     << "set xlabel 'time since first arrival (hours)'\nset ylabel 'pending jobs'\nplot "
+     << plots_queue << "\n"
      << "set output '" << dir << "/allocation.png'\nset title 'Allocated GPUs: " << title << "'\n"
      << "set ylabel 'GPUs allocated'\nplot " << plots_alloc << "\n";
   gp.close();

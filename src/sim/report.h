@@ -15,6 +15,7 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
 // Fails when gnuplot is not installed or exits non-zero.
 Status WritePlots(const std::string& dir, const std::vector<SimReport>& reports);
 // Load sweep: mean_jct_vs_load.png, p99_wait_vs_load.png and allocation_vs_load.png in dir.
-Status WriteSweepPlots(const std::string& dir, const std::vector<std::pair<double, std::vector<SimReport>>>& sweep);
+Status WriteSweepPlots(const std::string& dir,
+                       const std::vector<std::pair<double, std::vector<SimReport>>>& sweep);
 
 }  // namespace kumo::sim

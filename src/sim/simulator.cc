@@ -55,7 +55,8 @@ Result<SimConfig> NamedPolicy(const std::string& name) {
     c.scheduler.preemption = true;
     c.las.enabled = true;
   } else {
-    return Error(Status::InvalidArgument("unknown policy \"" + name + "\" (known: fifo, fifo-backfill, drf, kumo, all)"));
+    return Error(Status::InvalidArgument("unknown policy \"" + name +
+                                         "\" (known: fifo, fifo-backfill, drf, kumo, all)"));
   }
   return c;
 }
@@ -66,16 +67,16 @@ enum class Phase { kFuture, kPending, kRunning, kTerminating, kDone };
 
 struct JobState {
   Phase phase = Phase::kFuture;
-  Seconds remaining = 0;       // work left at the start of the current attempt
+  Seconds remaining = 0;  // work left at the start of the current attempt
   Seconds attempt_start = 0;
-  Seconds overhead = 0;        // restart overhead of the current attempt
+  Seconds overhead = 0;  // restart overhead of the current attempt
   Seconds pending_since = 0;
   Seconds first_start = -1;
   Seconds end = -1;
   int32_t attempts = 0;
   int32_t preemptions = 0;
-  uint64_t epoch = 0;          // invalidates stale completion events
-  double attained_gpu_s = 0;   // GPU-seconds of service received (Tiresias' 2D attained service)
+  uint64_t epoch = 0;         // invalidates stale completion events
+  double attained_gpu_s = 0;  // GPU-seconds of service received (Tiresias' 2D attained service)
   int64_t gpu_milli = 0;
   int32_t project = 0;
   int32_t tasks = 0;
@@ -102,7 +103,8 @@ const char* GangClass(int64_t gpu_milli) {
 }
 
 // Weighted max-min fair shares of `capacity` among projects with `demand` (water-filling).
-std::vector<double> FairShares(const std::vector<double>& demand, const std::vector<double>& weight, double capacity) {
+std::vector<double> FairShares(const std::vector<double>& demand, const std::vector<double>& weight,
+                               double capacity) {
   const size_t n = demand.size();
   std::vector<double> share(n, 0.0);
   std::vector<bool> done(n, false);
@@ -153,7 +155,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   snap.nodes = trace.nodes;
   snap.projects = trace.projects;
   std::unordered_map<std::string, int32_t> project_index;
-  for (size_t p = 0; p < snap.projects.size(); ++p) project_index[snap.projects[p].name] = static_cast<int32_t>(p);
+  for (size_t p = 0; p < snap.projects.size(); ++p)
+    project_index[snap.projects[p].name] = static_cast<int32_t>(p);
   const size_t n = trace.jobs.size();
   std::vector<JobState> st(n);
   std::unordered_map<std::string, int32_t> job_index;
@@ -163,7 +166,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     st[j].remaining = sj.duration;
     st[j].gpu_milli = sj.GpuMilli();
     auto pi = project_index.find(sj.project);
-    if (pi == project_index.end()) return Error(Status::InvalidArgument("job " + sj.id + ": unknown project " + sj.project));
+    if (pi == project_index.end())
+      return Error(Status::InvalidArgument("job " + sj.id + ": unknown project " + sj.project));
     st[j].project = pi->second;
     for (const auto& g : sj.groups) st[j].tasks += g.replicas;
   }
@@ -321,7 +325,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
       events.pop();
       JobState& js = st[e.job];
       if (e.kind == 0) {
-        if (e.epoch != js.epoch || (js.phase != Phase::kRunning && !js.preempted_but_finishing)) continue;
+        if (e.epoch != js.epoch || (js.phase != Phase::kRunning && !js.preempted_but_finishing))
+          continue;
         release(e.job);
         js.phase = Phase::kDone;
         js.end = now;
@@ -353,8 +358,10 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
         int32_t q = 0;
         while (q < levels && js.attained_gpu_s >= cfg.las.thresholds_gpu_s[q]) ++q;
         if (js.phase == Phase::kPending && js.attained_gpu_s > 0) {
-          double executed_s = js.attained_gpu_s / std::max(1.0, static_cast<double>(js.gpu_milli) / 1000.0);
-          if (static_cast<double>(now - js.pending_since) > cfg.las.starve_factor * executed_s) q = 0;
+          double executed_s =
+              js.attained_gpu_s / std::max(1.0, static_cast<double>(js.gpu_milli) / 1000.0);
+          if (static_cast<double>(now - js.pending_since) > cfg.las.starve_factor * executed_s)
+            q = 0;
         }
         const int32_t priority = trace.jobs[j].priority * (levels + 1) + (levels - q);
         priorities_changed |= snap.jobs[i].priority != priority;
@@ -380,7 +387,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     for (size_t i = 0; i < snap.jobs.size(); ++i) {
       const int32_t j = owner[i];
       const SimJob& sj = trace.jobs[j];
-      if (st[j].phase != Phase::kRunning || !sj.checkpointable || sj.checkpoint_interval <= 0) continue;
+      if (st[j].phase != Phase::kRunning || !sj.checkpointable || sj.checkpoint_interval <= 0)
+        continue;
       const Seconds worked = std::max<Seconds>(0, now - st[j].attempt_start - st[j].overhead);
       const Seconds saves = worked / sj.checkpoint_interval;
       snap.jobs[i].last_checkpoint_time =
@@ -396,7 +404,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     // Jobs that can never run here (no node could ever hold them, or an invalid spec) leave the
     // queue: they would otherwise count as "waiting" forever and hide every policy's behaviour.
     for (const core::WaitExplanation& w : d->waiting) {
-      if (w.reason != core::WaitReason::kUnschedulable && w.reason != core::WaitReason::kInvalid) continue;
+      if (w.reason != core::WaitReason::kUnschedulable && w.reason != core::WaitReason::kInvalid)
+        continue;
       int32_t j = job_index.at(w.job);
       if (st[j].phase != Phase::kPending) continue;
       st[j].phase = Phase::kDone;
@@ -407,7 +416,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
       deactivate(j);
     }
     // The reserved job carries its placement into the next pass (and only it).
-    if (reserved_job >= 0 && pos[reserved_job] >= 0) snap.jobs[pos[reserved_job]].reservation.clear();
+    if (reserved_job >= 0 && pos[reserved_job] >= 0)
+      snap.jobs[pos[reserved_job]].reservation.clear();
     reserved_job = -1;
     for (const core::ReservationDecision& r : d->reservations) {
       int32_t rj = job_index.at(r.job);
@@ -431,10 +441,14 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
         js.preempted_but_finishing = true;
         continue;
       }
-      Seconds worked = std::clamp<Seconds>(exit_at - js.attempt_start - js.overhead, 0, js.remaining);
+      Seconds worked =
+          std::clamp<Seconds>(exit_at - js.attempt_start - js.overhead, 0, js.remaining);
       const SimJob& sj = trace.jobs[v];
-      Seconds saved = sj.checkpointable && sj.checkpoint_interval > 0 ? worked / sj.checkpoint_interval * sj.checkpoint_interval : 0;
-      rep.gpu_hours_lost += static_cast<double>(worked - saved) * static_cast<double>(js.gpu_milli) / 1000.0 / 3600.0;
+      Seconds saved = sj.checkpointable && sj.checkpoint_interval > 0
+                          ? worked / sj.checkpoint_interval * sj.checkpoint_interval
+                          : 0;
+      rep.gpu_hours_lost +=
+          static_cast<double>(worked - saved) * static_cast<double>(js.gpu_milli) / 1000.0 / 3600.0;
       js.remaining -= saved;
       js.phase = Phase::kTerminating;
       ++js.epoch;
@@ -446,7 +460,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
     dirty = false;
     // Time alone changes decisions only through attained service (LAS) and minimum run times
     // (preemption); other policies need a pass only when an event changed the cluster.
-    if (cfg.las.enabled || cfg.scheduler.preemption) next_tick = now + std::max<Seconds>(1, cfg.period);
+    if (cfg.las.enabled || cfg.scheduler.preemption)
+      next_tick = now + std::max<Seconds>(1, cfg.period);
   }
 
   // Report.
@@ -457,7 +472,8 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   for (size_t j = 0; j < n; ++j) {
     const JobState& js = st[j];
     const SimJob& sj = trace.jobs[j];
-    JobOutcome o{sj.id, sj.project, js.gpu_milli, sj.submit, js.first_start, js.end, sj.duration, js.preemptions};
+    JobOutcome o{sj.id,          sj.project, js.gpu_milli, sj.submit,
+                 js.first_start, js.end,     sj.duration,  js.preemptions};
     rep.outcomes.push_back(o);
     if (js.phase != Phase::kDone || js.end < 0) continue;
     ++rep.completed;
@@ -478,9 +494,11 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   rep.makespan_s = last_end - t0;
   rep.gpu_allocation_makespan =
       rep.makespan_s > 0 ? alloc_integral / (capacity * static_cast<double>(rep.makespan_s)) : 0;
-  rep.gpu_allocation_contended =
-      contended_time > 0 ? contended_alloc_integral / (capacity * contended_time) : rep.gpu_allocation_makespan;
-  rep.gpu_allocation = last_arrival > t0 ? window_alloc_integral / (capacity * static_cast<double>(last_arrival - t0))
+  rep.gpu_allocation_contended = contended_time > 0
+                                     ? contended_alloc_integral / (capacity * contended_time)
+                                     : rep.gpu_allocation_makespan;
+  rep.gpu_allocation = last_arrival > t0 ? window_alloc_integral /
+                                               (capacity * static_cast<double>(last_arrival - t0))
                                          : rep.gpu_allocation_makespan;
   rep.contended_hours = contended_time / 3600.0;
   rep.jain_fairness = jain_time > 0 ? jain_integral / jain_time : 1.0;

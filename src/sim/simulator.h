@@ -28,15 +28,15 @@ struct SimConfig {
   std::string policy = "kumo";
   core::SchedulerConfig scheduler;
   LasOptions las;
-  core::Seconds period = 300;            // a pass at least this often while jobs wait
+  core::Seconds period = 300;  // a pass at least this often while jobs wait
   // Events are batched: at most one pass per pass_interval of virtual time (Slurm's
   // sched_interval/backfill_interval play the same role). Adds at most this much to any wait.
   core::Seconds pass_interval = 10;
   // Jobs tried after the reservation in one pass, for every policy (Slurm's bf_max_job_test).
   int32_t backfill_depth = 500;
-  core::Seconds preemption_grace = 30;   // signal -> exit
-  core::Seconds restart_overhead = 60;   // added to every attempt after the first
-  core::Seconds min_runtime = 600;       // running jobs are not preempted before this
+  core::Seconds preemption_grace = 30;  // signal -> exit
+  core::Seconds restart_overhead = 60;  // added to every attempt after the first
+  core::Seconds min_runtime = 600;      // running jobs are not preempted before this
   // Offered-load scaling was applied to the trace by the caller; recorded for the report.
   double load = 0;
 };
@@ -66,9 +66,11 @@ struct SimReport {
   double load = 0;
   int64_t jobs = 0;
   int64_t completed = 0;
-  int64_t unschedulable = 0;  // jobs no node of the cluster could ever hold (removed from the queue)
+  int64_t unschedulable =
+      0;  // jobs no node of the cluster could ever hold (removed from the queue)
   Distribution jct_s, wait_s;
-  std::map<std::string, Distribution> jct_by_class, wait_by_class;  // "1", "2-8", "9-32", ">32" GPUs
+  std::map<std::string, Distribution> jct_by_class,
+      wait_by_class;  // "1", "2-8", "9-32", ">32" GPUs
   // Time-average allocated GPUs / capacity over the arrival window [first arrival, last
   // arrival]: the period the offered load refers to, the same for every policy.
   double gpu_allocation = 0;
@@ -76,12 +78,12 @@ struct SimReport {
   double gpu_allocation_contended = 0;
   double contended_hours = 0;          // how long some job was waiting
   double gpu_allocation_makespan = 0;  // the same over [first arrival, last completion]
-  core::Seconds makespan_s = 0;  // last completion - first arrival
-  double jain_fairness = 1.0;    // time-average Jain index of projects' allocation / fair share
+  core::Seconds makespan_s = 0;        // last completion - first arrival
+  double jain_fairness = 1.0;  // time-average Jain index of projects' allocation / fair share
   std::map<std::string, double> slowdown_by_project;  // mean JCT / duration
   int64_t preemptions = 0;
-  double gpu_hours_lost = 0;     // work thrown away by preemption (since last checkpoint)
-  int64_t partial_gangs = 0;     // starts with fewer placements than tasks (must be 0)
+  double gpu_hours_lost = 0;  // work thrown away by preemption (since last checkpoint)
+  int64_t partial_gangs = 0;  // starts with fewer placements than tasks (must be 0)
   int64_t passes = 0;
   double pass_ms_mean = 0, pass_ms_p99 = 0;
   double wall_s = 0;

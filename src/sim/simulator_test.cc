@@ -44,7 +44,8 @@ core::TaskGroup Tasks(int32_t replicas, int64_t gpus_per_task, const std::string
 }
 
 // One task of `gpus` GPUs, `duration` seconds of work, exact maxRuntime.
-SimJob Job(const std::string& id, Seconds submit, int64_t gpus, Seconds duration, int32_t priority = 0) {
+SimJob Job(const std::string& id, Seconds submit, int64_t gpus, Seconds duration,
+           int32_t priority = 0) {
   SimJob j;
   j.id = id;
   j.submit = submit;
@@ -57,7 +58,8 @@ SimJob Job(const std::string& id, Seconds submit, int64_t gpus, Seconds duration
   return j;
 }
 
-Trace MakeTrace(std::vector<core::Node> nodes, std::vector<SimJob> jobs, std::vector<std::string> projects = {"p"}) {
+Trace MakeTrace(std::vector<core::Node> nodes, std::vector<SimJob> jobs,
+                std::vector<std::string> projects = {"p"}) {
   Trace t;
   t.name = "hand";
   t.topology_levels = {"spine", "leaf"};
@@ -210,7 +212,8 @@ TEST(SimErrors, UnknownProjectAndEmptyTrace) {
 
 // One 4-GPU node. A: 4 GPUs x 100 s at t=0; B: 4 GPUs x 100 s at t=10; C: 1 GPU x 10 s at t=20.
 Trace AbcTrace() {
-  return MakeTrace({GpuNode("n0", 4)}, {Job("A", 0, 4, 100), Job("B", 10, 4, 100), Job("C", 20, 1, 10)});
+  return MakeTrace({GpuNode("n0", 4)},
+                   {Job("A", 0, 4, 100), Job("B", 10, 4, 100), Job("C", 20, 1, 10)});
 }
 
 TEST(SimFifo, StrictOrderSmallJobWaitsBehindBlockedHead) {
@@ -259,8 +262,8 @@ TEST(SimFifo, BackfillCannotHelpWhenNothingIsFree) {
 
 // One 4-GPU node. A: 2 GPUs x 100 s at 0; B: 4 x 50 at 10; C: 2 x 50 at 20; D: 2 x 200 at 30.
 Trace BackfillTrace() {
-  return MakeTrace({GpuNode("n0", 4)},
-                   {Job("A", 0, 2, 100), Job("B", 10, 4, 50), Job("C", 20, 2, 50), Job("D", 30, 2, 200)});
+  return MakeTrace({GpuNode("n0", 4)}, {Job("A", 0, 2, 100), Job("B", 10, 4, 50),
+                                        Job("C", 20, 2, 50), Job("D", 30, 2, 200)});
 }
 
 TEST(SimBackfill, StrictFifo) {
@@ -357,7 +360,8 @@ TEST(SimGang, PhillyStyleGangStartsWholeAndClassesAreSeparate) {
   // t=20: nothing free; S1 waits (strict FIFO) until 60, ends 70.
   SimJob g = Job("G", 0, 8, 100);
   g.groups = {Tasks(1, 8, "worker"), Tasks(1, 4, "rest")};
-  Trace t = MakeTrace({GpuNode("n0", 8), GpuNode("n1", 8)}, {g, Job("S4", 10, 4, 50), Job("S1", 20, 1, 10)});
+  Trace t = MakeTrace({GpuNode("n0", 8), GpuNode("n1", 8)},
+                      {g, Job("S4", 10, 4, 50), Job("S1", 20, 1, 10)});
   SimReport r = MustSimulate(t, Policy("fifo"));
   ExpectSaneRun(r);
   EXPECT_EQ(Schedule(r), "G:0-100 S4:10-60 S1:60-70");
@@ -577,9 +581,11 @@ TEST(SimDeterminism, SameTraceTwiceGivesIdenticalReports) {
     ASSERT_EQ(a.outcomes.size(), b.outcomes.size()) << p;
     for (size_t i = 0; i < a.outcomes.size(); ++i) {
       EXPECT_EQ(a.outcomes[i].id, b.outcomes[i].id) << p;
-      EXPECT_EQ(a.outcomes[i].first_start, b.outcomes[i].first_start) << p << " " << a.outcomes[i].id;
+      EXPECT_EQ(a.outcomes[i].first_start, b.outcomes[i].first_start)
+          << p << " " << a.outcomes[i].id;
       EXPECT_EQ(a.outcomes[i].end, b.outcomes[i].end) << p << " " << a.outcomes[i].id;
-      EXPECT_EQ(a.outcomes[i].preemptions, b.outcomes[i].preemptions) << p << " " << a.outcomes[i].id;
+      EXPECT_EQ(a.outcomes[i].preemptions, b.outcomes[i].preemptions)
+          << p << " " << a.outcomes[i].id;
     }
     EXPECT_EQ(Schedule(a), Schedule(b)) << p;
     EXPECT_EQ(a.jct_s.mean, b.jct_s.mean) << p;

@@ -81,12 +81,13 @@ Seconds Estimate(const SimJob& j, const EstimateModel& m) {
   workload::Rng rng(Fnv1a(j.id, m.seed));
   double factor = 1.0 + rng.Unit() * std::max(0.0, m.max_overestimate - 1.0);
   double est = std::ceil(static_cast<double>(j.duration) * factor);
-  if (m.round_to > 1) est = std::ceil(est / static_cast<double>(m.round_to)) * static_cast<double>(m.round_to);
+  if (m.round_to > 1)
+    est = std::ceil(est / static_cast<double>(m.round_to)) * static_cast<double>(m.round_to);
   return static_cast<Seconds>(est);
 }
 
-core::TaskGroup Group(const std::string& name, int32_t replicas, int64_t cpu_millis, int64_t mem_bytes,
-                      int64_t gpu_milli) {
+core::TaskGroup Group(const std::string& name, int32_t replicas, int64_t cpu_millis,
+                      int64_t mem_bytes, int64_t gpu_milli) {
   core::TaskGroup g;
   g.name = name;
   g.replicas = replicas;
@@ -110,14 +111,17 @@ Result<Trace> ReadPhilly(const PhillyOptions& opt) {
   auto mtext = ReadFile(opt.machines_csv);
   if (!mtext) return Error(mtext.error());
   auto machines = ParseCsv(*mtext);
-  if (!machines) return Error(Status::InvalidArgument(opt.machines_csv + ": " + machines.error().message()));
+  if (!machines)
+    return Error(Status::InvalidArgument(opt.machines_csv + ": " + machines.error().message()));
   int id_col = machines->Column("machineId"), gpu_col = machines->Column("number of GPUs");
   if (id_col < 0 || gpu_col < 0)
-    return Error(Status::InvalidArgument(opt.machines_csv + ": header needs machineId and number of GPUs"));
+    return Error(
+        Status::InvalidArgument(opt.machines_csv + ": header needs machineId and number of GPUs"));
   for (size_t r = 0; r < machines->rows.size(); ++r) {
     const auto& row = machines->rows[r];
     int64_t gpus = 0;
-    if (row.size() != machines->header.size() || !ParseInt(row[gpu_col], &gpus) || gpus < 0 || gpus > 64) {
+    if (row.size() != machines->header.size() || !ParseInt(row[gpu_col], &gpus) || gpus < 0 ||
+        gpus > 64) {
       t.invalid.push_back({opt.machines_csv, machines->line[r], "bad machine row"});
       continue;
     }
@@ -139,10 +143,12 @@ Result<Trace> ReadPhilly(const PhillyOptions& opt) {
     auto vt = ParseCsv(*vtext);
     if (!vt) return Error(Status::InvalidArgument(opt.vc_csv + ": " + vt.error().message()));
     int vc_col = vt->Column("vc"), nodes_col = vt->Column("node num");
-    if (vc_col < 0 || nodes_col < 0) return Error(Status::InvalidArgument(opt.vc_csv + ": header needs vc and node num"));
+    if (vc_col < 0 || nodes_col < 0)
+      return Error(Status::InvalidArgument(opt.vc_csv + ": header needs vc and node num"));
     for (size_t r = 0; r < vt->rows.size(); ++r) {
       double w = 0;
-      if (vt->rows[r].size() != vt->header.size() || !ParseDouble(vt->rows[r][nodes_col], &w) || w <= 0) {
+      if (vt->rows[r].size() != vt->header.size() || !ParseDouble(vt->rows[r][nodes_col], &w) ||
+          w <= 0) {
         t.invalid.push_back({opt.vc_csv, vt->line[r], "bad vc row"});
         continue;
       }
@@ -163,34 +169,48 @@ Result<Trace> ReadPhilly(const PhillyOptions& opt) {
   if (!jtext) return Error(jtext.error());
   auto jt = ParseCsv(*jtext);
   if (!jt) return Error(Status::InvalidArgument(opt.jobs_csv + ": " + jt.error().message()));
-  int c_id = jt->Column("job_id"), c_off = jt->Column("submit_offset_s"), c_gpus = jt->Column("num_gpus"),
-      c_run = jt->Column("runtime_s");
+  int c_id = jt->Column("job_id"), c_off = jt->Column("submit_offset_s"),
+      c_gpus = jt->Column("num_gpus"), c_run = jt->Column("runtime_s");
   if (c_id < 0 || c_off < 0 || c_gpus < 0 || c_run < 0)
-    return Error(Status::InvalidArgument(opt.jobs_csv + ": header needs job_id, submit_offset_s, num_gpus, runtime_s"));
+    return Error(Status::InvalidArgument(
+        opt.jobs_csv + ": header needs job_id, submit_offset_s, num_gpus, runtime_s"));
   for (size_t r = 0; r < jt->rows.size(); ++r) {
     const auto& row = jt->rows[r];
     ++t.rows_read;
-    auto bad = [&](std::string why) { t.invalid.push_back({opt.jobs_csv, jt->line[r], std::move(why)}); };
+    auto bad = [&](std::string why) {
+      t.invalid.push_back({opt.jobs_csv, jt->line[r], std::move(why)});
+    };
     if (row.size() != jt->header.size()) {
-      bad("expected " + std::to_string(jt->header.size()) + " fields, got " + std::to_string(row.size()));
+      bad("expected " + std::to_string(jt->header.size()) + " fields, got " +
+          std::to_string(row.size()));
       continue;
     }
     int64_t off = 0, gpus = 0;
     double run = 0;
-    if (!ParseInt(row[c_off], &off) || off < 0) { bad("submit_offset_s: not a non-negative integer"); continue; }
+    if (!ParseInt(row[c_off], &off) || off < 0) {
+      bad("submit_offset_s: not a non-negative integer");
+      continue;
+    }
     if (!ParseInt(row[c_gpus], &gpus) || gpus < 1 || gpus > 8 * 65536) {
       bad("num_gpus: not an integer in 1..524288");
       continue;
     }
-    if (!ParseDouble(row[c_run], &run) || run <= 0) { bad("runtime_s: not a positive number"); continue; }
+    if (!ParseDouble(row[c_run], &run) || run <= 0) {
+      bad("runtime_s: not a positive number");
+      continue;
+    }
     SimJob j;
     j.id = row[c_id];
     j.submit = off;
     j.duration = std::max<Seconds>(1, static_cast<Seconds>(std::llround(run)));
     // A gang of 8-GPU tasks (one per machine) plus a task for the remainder: 12 -> 8 + 4.
     int64_t full = gpus / 8, rest = gpus % 8;
-    if (full > 0) j.groups.push_back(Group("worker", static_cast<int32_t>(full), 8 * 4000, 8 * (24LL << 30), 8000));
-    if (rest > 0) j.groups.push_back(Group(full > 0 ? "rest" : "worker", 1, rest * 4000, rest * (24LL << 30), rest * 1000));
+    if (full > 0)
+      j.groups.push_back(
+          Group("worker", static_cast<int32_t>(full), 8 * 4000, 8 * (24LL << 30), 8000));
+    if (rest > 0)
+      j.groups.push_back(
+          Group(full > 0 ? "rest" : "worker", 1, rest * 4000, rest * (24LL << 30), rest * 1000));
     // Queue: weighted by VC size, seeded by job id. User: one of 8 per queue.
     workload::Rng rng(Fnv1a(j.id, opt.seed));
     double pick = rng.Unit() * total_w;
@@ -217,13 +237,14 @@ Result<Trace> ReadOpenb(const OpenbOptions& opt) {
   int c_sn = nt->Column("sn"), c_cpu = nt->Column("cpu_milli"), c_mem = nt->Column("memory_mib"),
       c_gpu = nt->Column("gpu"), c_model = nt->Column("model");
   if (c_sn < 0 || c_cpu < 0 || c_mem < 0 || c_gpu < 0 || c_model < 0)
-    return Error(Status::InvalidArgument(opt.nodes_csv + ": header needs sn, cpu_milli, memory_mib, gpu, model"));
+    return Error(Status::InvalidArgument(opt.nodes_csv +
+                                         ": header needs sn, cpu_milli, memory_mib, gpu, model"));
   for (size_t r = 0; r < nt->rows.size(); ++r) {
     const auto& row = nt->rows[r];
     int64_t cpu = 0, mem = 0, gpus = 0;
-    if (row.size() != nt->header.size() || !ParseInt(row[c_cpu], &cpu) || !ParseInt(row[c_mem], &mem) ||
-        !ParseInt(row[c_gpu], &gpus) || cpu < 0 || mem < 0 || gpus < 0 || gpus > 64 ||
-        (gpus > 0 && row[c_model].empty())) {
+    if (row.size() != nt->header.size() || !ParseInt(row[c_cpu], &cpu) ||
+        !ParseInt(row[c_mem], &mem) || !ParseInt(row[c_gpu], &gpus) || cpu < 0 || mem < 0 ||
+        gpus < 0 || gpus > 64 || (gpus > 0 && row[c_model].empty())) {
       t.invalid.push_back({opt.nodes_csv, nt->line[r], "bad node row"});
       continue;
     }
@@ -245,43 +266,72 @@ Result<Trace> ReadOpenb(const OpenbOptions& opt) {
   if (!ptext) return Error(ptext.error());
   auto pt = ParseCsv(*ptext);
   if (!pt) return Error(Status::InvalidArgument(opt.pods_csv + ": " + pt.error().message()));
-  int c_name = pt->Column("name"), p_cpu = pt->Column("cpu_milli"), p_mem = pt->Column("memory_mib"),
-      p_ngpu = pt->Column("num_gpu"), p_gmilli = pt->Column("gpu_milli"), p_spec = pt->Column("gpu_spec"),
-      p_qos = pt->Column("qos"), p_create = pt->Column("creation_time"), p_delete = pt->Column("deletion_time"),
-      p_sched = pt->Column("scheduled_time");
+  int c_name = pt->Column("name"), p_cpu = pt->Column("cpu_milli"),
+      p_mem = pt->Column("memory_mib"), p_ngpu = pt->Column("num_gpu"),
+      p_gmilli = pt->Column("gpu_milli"), p_spec = pt->Column("gpu_spec"),
+      p_qos = pt->Column("qos"), p_create = pt->Column("creation_time"),
+      p_delete = pt->Column("deletion_time"), p_sched = pt->Column("scheduled_time");
   {
     std::string missing;
-    const std::pair<int, const char*> required[] = {{c_name, "name"},         {p_cpu, "cpu_milli"},
-                                                    {p_mem, "memory_mib"},    {p_ngpu, "num_gpu"},
-                                                    {p_gmilli, "gpu_milli"},  {p_create, "creation_time"},
-                                                    {p_delete, "deletion_time"}};
+    const std::pair<int, const char*> required[] = {
+        {c_name, "name"},           {p_cpu, "cpu_milli"},    {p_mem, "memory_mib"},
+        {p_ngpu, "num_gpu"},        {p_gmilli, "gpu_milli"}, {p_create, "creation_time"},
+        {p_delete, "deletion_time"}};
     for (const auto& [col, name] : required)
       if (col < 0) missing += (missing.empty() ? "" : ", ") + std::string(name);
     if (!missing.empty())
-      return Error(Status::InvalidArgument(opt.pods_csv + ": header lacks required column(s): " + missing));
+      return Error(
+          Status::InvalidArgument(opt.pods_csv + ": header lacks required column(s): " + missing));
   }
   for (size_t r = 0; r < pt->rows.size(); ++r) {
     const auto& row = pt->rows[r];
     ++t.rows_read;
-    auto bad = [&](std::string why) { t.invalid.push_back({opt.pods_csv, pt->line[r], std::move(why)}); };
+    auto bad = [&](std::string why) {
+      t.invalid.push_back({opt.pods_csv, pt->line[r], std::move(why)});
+    };
     if (row.size() != pt->header.size()) {
-      bad("expected " + std::to_string(pt->header.size()) + " fields, got " + std::to_string(row.size()));
+      bad("expected " + std::to_string(pt->header.size()) + " fields, got " +
+          std::to_string(row.size()));
       continue;
     }
     int64_t cpu = 0, mem = 0, ngpu = 0, gmilli = 0, created = 0, deleted = 0, scheduled = -1;
-    if (!ParseInt(row[p_cpu], &cpu) || cpu < 0) { bad("cpu_milli: not a non-negative integer"); continue; }
-    if (!ParseInt(row[p_mem], &mem) || mem < 0) { bad("memory_mib: not a non-negative integer"); continue; }
-    if (!ParseInt(row[p_ngpu], &ngpu) || ngpu < 0 || ngpu > 64) { bad("num_gpu: not an integer in 0..64"); continue; }
-    if (!ParseInt(row[p_gmilli], &gmilli) || gmilli < 0 || gmilli > 1000) { bad("gpu_milli: not in 0..1000"); continue; }
-    if (!ParseInt(row[p_create], &created) || created < 0) { bad("creation_time: not a non-negative integer"); continue; }
-    if (!ParseInt(row[p_delete], &deleted)) { bad("deletion_time: not an integer"); continue; }
+    if (!ParseInt(row[p_cpu], &cpu) || cpu < 0) {
+      bad("cpu_milli: not a non-negative integer");
+      continue;
+    }
+    if (!ParseInt(row[p_mem], &mem) || mem < 0) {
+      bad("memory_mib: not a non-negative integer");
+      continue;
+    }
+    if (!ParseInt(row[p_ngpu], &ngpu) || ngpu < 0 || ngpu > 64) {
+      bad("num_gpu: not an integer in 0..64");
+      continue;
+    }
+    if (!ParseInt(row[p_gmilli], &gmilli) || gmilli < 0 || gmilli > 1000) {
+      bad("gpu_milli: not in 0..1000");
+      continue;
+    }
+    if (!ParseInt(row[p_create], &created) || created < 0) {
+      bad("creation_time: not a non-negative integer");
+      continue;
+    }
+    if (!ParseInt(row[p_delete], &deleted)) {
+      bad("deletion_time: not an integer");
+      continue;
+    }
     if (p_sched >= 0 && !row[p_sched].empty() && !ParseInt(row[p_sched], &scheduled)) {
       bad("scheduled_time: not an integer");
       continue;
     }
     int64_t start = scheduled >= 0 ? scheduled : created;
-    if (deleted <= start) { bad("deletion_time is not after the start"); continue; }
-    if (ngpu == 1 && gmilli == 0) { bad("num_gpu 1 with gpu_milli 0"); continue; }
+    if (deleted <= start) {
+      bad("deletion_time is not after the start");
+      continue;
+    }
+    if (ngpu == 1 && gmilli == 0) {
+      bad("num_gpu 1 with gpu_milli 0");
+      continue;
+    }
     SimJob j;
     j.id = row[c_name];
     j.submit = created;
@@ -304,7 +354,9 @@ Result<Trace> ReadOpenb(const OpenbOptions& opt) {
     std::string qos = p_qos >= 0 ? row[p_qos] : "";
     j.priority = (qos == "LS" || qos == "Guaranteed") ? 10 : (qos == "BE" ? 0 : 5);
     workload::Rng rng(Fnv1a(j.id, opt.seed));
-    j.project = t.projects[static_cast<size_t>(rng.Uniform(0, static_cast<int64_t>(t.projects.size()) - 1))].name;
+    j.project =
+        t.projects[static_cast<size_t>(rng.Uniform(0, static_cast<int64_t>(t.projects.size()) - 1))]
+            .name;
     j.user = "user-" + std::to_string(rng.Uniform(0, 3));
     j.checkpointable = rng.Unit() < opt.checkpointable_fraction;
     j.max_runtime = Estimate(j, opt.estimates);
@@ -321,7 +373,8 @@ Trace MakeSyntheticTrace(const SyntheticOptions& opt) {
   for (int32_t i = 0; i < opt.nodes; ++i) {
     core::Node n;
     n.name = Pad("node", i, 5);
-    n.allocatable = ResourceVector::Of(opt.gpus_per_node * 8000LL, opt.gpus_per_node * (64LL << 30), 0);
+    n.allocatable =
+        ResourceVector::Of(opt.gpus_per_node * 8000LL, opt.gpus_per_node * (64LL << 30), 0);
     for (int32_t g = 0; g < opt.gpus_per_node; ++g) n.gpus.push_back(core::Gpu{g, "H100", g / 4});
     t.nodes.push_back(std::move(n));
   }
@@ -329,7 +382,8 @@ Trace MakeSyntheticTrace(const SyntheticOptions& opt) {
   for (int32_t p = 0; p < opt.projects; ++p) {
     core::Project proj;
     proj.name = Pad("proj", p, 2);
-    proj.weight = p < static_cast<int32_t>(opt.project_weights.size()) ? opt.project_weights[p] : 1.0;
+    proj.weight =
+        p < static_cast<int32_t>(opt.project_weights.size()) ? opt.project_weights[p] : 1.0;
     t.projects.push_back(std::move(proj));
   }
   workload::Rng rng(opt.seed);
@@ -342,7 +396,8 @@ Trace MakeSyntheticTrace(const SyntheticOptions& opt) {
     now += -std::log(1.0 - rng.Unit()) * 3600.0 / std::max(1e-9, opt.arrivals_per_hour);
     double pick = rng.Unit() * total_w;
     size_t k = 0;
-    for (; k + 1 < opt.gang_gpus.size() && pick >= opt.gang_weights[k]; ++k) pick -= opt.gang_weights[k];
+    for (; k + 1 < opt.gang_gpus.size() && pick >= opt.gang_weights[k]; ++k)
+      pick -= opt.gang_weights[k];
     int64_t gpus = opt.gang_gpus[k];
     // Lognormal duration (Box-Muller).
     double u1 = std::max(1e-12, rng.Unit()), u2 = rng.Unit();
@@ -350,10 +405,12 @@ Trace MakeSyntheticTrace(const SyntheticOptions& opt) {
     SimJob j;
     j.id = Pad("job", i, 6);
     j.submit = static_cast<Seconds>(now);
-    j.duration = std::max<Seconds>(60, static_cast<Seconds>(std::exp(opt.duration_log_mean + opt.duration_log_sigma * z)));
+    j.duration = std::max<Seconds>(
+        60, static_cast<Seconds>(std::exp(opt.duration_log_mean + opt.duration_log_sigma * z)));
     int64_t per = std::min<int64_t>(gpus, static_cast<int64_t>(gpn));
     int64_t tasks = (gpus + per - 1) / per;
-    j.groups.push_back(Group("worker", static_cast<int32_t>(tasks), per * 6000, per * (48LL << 30), per * 1000));
+    j.groups.push_back(
+        Group("worker", static_cast<int32_t>(tasks), per * 6000, per * (48LL << 30), per * 1000));
     j.project = t.projects[static_cast<size_t>(rng.Uniform(0, opt.projects - 1))].name;
     j.user = "user-" + std::to_string(rng.Uniform(0, 3));
     j.priority = rng.Unit() < opt.high_priority_fraction ? 100 : 0;
@@ -389,7 +446,8 @@ namespace {
 // most the (scaled) arrival window, over the GPU-seconds the cluster offers in that window.
 // Clipping keeps a few months-long services (openb) from standing for "load".
 double LoadWithGapFactor(const Trace& t, double m) {
-  const double span = std::max(1.0, static_cast<double>(t.jobs.back().submit - t.jobs.front().submit) * m);
+  const double span =
+      std::max(1.0, static_cast<double>(t.jobs.back().submit - t.jobs.front().submit) * m);
   double work = 0;
   for (const SimJob& j : t.jobs)
     work += static_cast<double>(j.GpuMilli()) * std::min(static_cast<double>(j.duration), span);
@@ -407,7 +465,8 @@ void ScaleToLoad(Trace& t, double target) {
   if (t.jobs.empty() || target <= 0 || t.GpuCapacityMilli() == 0) return;
   // LoadWithGapFactor decreases as gaps grow: bisect on log(m).
   double lo = std::log(1e-6), hi = std::log(1e6);
-  if (LoadWithGapFactor(t, std::exp(hi)) > target || LoadWithGapFactor(t, std::exp(lo)) < target) return;
+  if (LoadWithGapFactor(t, std::exp(hi)) > target || LoadWithGapFactor(t, std::exp(lo)) < target)
+    return;
   for (int i = 0; i < 100; ++i) {
     double mid = 0.5 * (lo + hi);
     if (LoadWithGapFactor(t, std::exp(mid)) > target) {
@@ -418,7 +477,8 @@ void ScaleToLoad(Trace& t, double target) {
   }
   const double m = std::exp(0.5 * (lo + hi));
   const Seconds first = t.jobs.front().submit;
-  for (SimJob& j : t.jobs) j.submit = static_cast<Seconds>(std::llround(static_cast<double>(j.submit - first) * m));
+  for (SimJob& j : t.jobs)
+    j.submit = static_cast<Seconds>(std::llround(static_cast<double>(j.submit - first) * m));
 }
 
 }  // namespace kumo::sim

@@ -67,13 +67,13 @@ struct EstimateModel {
 };
 
 struct PhillyOptions {
-  std::string jobs_csv;      // philly_ge4gpu_pass_jobs.csv
-  std::string machines_csv;  // philly_cluster_machine_list.csv
-  std::string vc_csv;        // philly_vc_nodes_HeliosArtifact.csv ("" = one queue)
+  std::string jobs_csv;                 // philly_ge4gpu_pass_jobs.csv
+  std::string machines_csv;             // philly_cluster_machine_list.csv
+  std::string vc_csv;                   // philly_vc_nodes_HeliosArtifact.csv ("" = one queue)
   bool eight_gpu_machines_only = true;  // the multi-GPU subset runs on the 8-GPU machines
   TopologyOptions topology;
   EstimateModel estimates;
-  uint64_t seed = 1;               // queue and user assignment
+  uint64_t seed = 1;  // queue and user assignment
   double checkpointable_fraction = 1.0;
 };
 Result<Trace> ReadPhilly(const PhillyOptions& opt);
@@ -84,7 +84,7 @@ struct OpenbOptions {
   TopologyOptions topology;
   EstimateModel estimates;
   uint64_t seed = 1;
-  int32_t projects = 8;   // openb has no queues: pods are assigned to this many projects
+  int32_t projects = 8;  // openb has no queues: pods are assigned to this many projects
   double checkpointable_fraction = 0.0;  // inference/notebook-like pods mostly do not checkpoint
 };
 Result<Trace> ReadOpenb(const OpenbOptions& opt);
@@ -98,7 +98,7 @@ struct SyntheticOptions {
   // Gang sizes in GPUs and their weights.
   std::vector<int32_t> gang_gpus = {1, 2, 4, 8, 16, 32};
   std::vector<double> gang_weights = {0.4, 0.15, 0.15, 0.15, 0.1, 0.05};
-  double duration_log_mean = 8.0;   // lognormal durations: exp(N(mu, sigma)) seconds
+  double duration_log_mean = 8.0;  // lognormal durations: exp(N(mu, sigma)) seconds
   double duration_log_sigma = 1.5;
   int32_t projects = 4;
   std::vector<double> project_weights = {1, 1, 2, 4};

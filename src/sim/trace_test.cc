@@ -88,7 +88,8 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 }
 
 // Each invalid row of `file` at a line in `expected` has a reason containing the given text.
-void ExpectReasons(const Trace& t, const std::string& file, const std::map<int, std::string>& expected) {
+void ExpectReasons(const Trace& t, const std::string& file,
+                   const std::map<int, std::string>& expected) {
   for (const InvalidRow& r : t.invalid) {
     if (r.file != file) continue;
     auto it = expected.find(r.line);
@@ -162,7 +163,7 @@ TEST(TracePhilly, ValidRowsBecomeJobs) {
   const SimJob* j12 = FindJob(*t, "j12");
   ASSERT_NE(j12, nullptr);
   EXPECT_EQ(j12->submit, 100);
-  EXPECT_EQ(j12->duration, 3600);  // 3600.4 rounded
+  EXPECT_EQ(j12->duration, 3600);     // 3600.4 rounded
   EXPECT_EQ(j12->max_runtime, 3600);  // exact estimates
   ASSERT_EQ(j12->groups.size(), 2u);
   EXPECT_EQ(j12->groups[0].name, "worker");
@@ -200,7 +201,8 @@ TEST(TracePhilly, ValidRowsBecomeJobs) {
   // Queues and users by the seeded rule; everything checkpointable by default.
   for (const SimJob& j : t->jobs) {
     EXPECT_TRUE(j.project == "vc-a" || j.project == "vc-b") << j.project;
-    EXPECT_TRUE(Contains("user-0 user-1 user-2 user-3 user-4 user-5 user-6 user-7", j.user)) << j.user;
+    EXPECT_TRUE(Contains("user-0 user-1 user-2 user-3 user-4 user-5 user-6 user-7", j.user))
+        << j.user;
     EXPECT_TRUE(j.checkpointable);
     EXPECT_EQ(j.priority, 0);
   }
@@ -220,8 +222,13 @@ TEST(TracePhilly, InvalidRowsAreCountedWithLineNumbers) {
   EXPECT_EQ(t->invalid.size(), 11u);
   // Reasons name the problem.
   ExpectReasons(*t, f.opt.jobs_csv,
-                {{6, "expected 5 fields, got 4"}, {7, "submit_offset_s"}, {8, "num_gpus"}, {9, "num_gpus"},
-                 {10, "runtime_s"}, {11, "runtime_s"}, {12, "submit_offset_s"}});
+                {{6, "expected 5 fields, got 4"},
+                 {7, "submit_offset_s"},
+                 {8, "num_gpus"},
+                 {9, "num_gpus"},
+                 {10, "runtime_s"},
+                 {11, "runtime_s"},
+                 {12, "submit_offset_s"}});
 }
 
 TEST(TracePhilly, MachinesQueuesAndTopology) {
@@ -333,7 +340,9 @@ TEST(TracePhilly, MissingColumnsNameTheFileAndColumns) {
 TEST(TracePhilly, MissingOrBrokenFilesAreErrors) {
   for (int which = 0; which < 3; ++which) {
     PhillyFiles f;
-    std::string* path = which == 0 ? &f.opt.jobs_csv : which == 1 ? &f.opt.machines_csv : &f.opt.vc_csv;
+    std::string* path = which == 0   ? &f.opt.jobs_csv
+                        : which == 1 ? &f.opt.machines_csv
+                                     : &f.opt.vc_csv;
     *path = f.dir.Path("absent.csv");
     auto t = ReadPhilly(f.opt);
     ASSERT_FALSE(t.has_value()) << which;
@@ -401,25 +410,26 @@ const char kOpenbNodes[] =
     "n-short,1000,1000,1\n";               // 8: 4 fields of 5
 
 const char kOpenbPods[] =
-    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
-    "scheduled_time\n"                                                 // 1
-    "share,6000,12288,1,460,,LS,Running,100,1100,150\n"                // 2: 460 milli of one GPU
-    "whole1,4000,8192,1,1000,V100M16|V100M32,BE,Running,200,500,200\n" // 3
-    "multi,8000,16384,2,1000,G2,Burstable,Running,0,1000,\n"           // 4: not scheduled: from creation
-    "cpu,2000,1024,0,0,,Guaranteed,Running,50,60,55\n"                 // 5: no GPU
-    "pend,1000,1024,8,1000,A||B|,,Pending,300,400,\n"                  // 6: empty models skipped
-    "del_before,1000,1024,1,500,,LS,Running,100,50,\n"                 // 7: deleted before creation
-    "del_equal,1000,1024,1,500,,LS,Running,100,200,200\n"              // 8: deleted when scheduled
-    "del_before_sched,1000,1024,1,500,,LS,Running,0,50,60\n"           // 9: deleted before scheduled
-    "zero_share,1000,1024,1,0,,LS,Running,0,50,0\n"                    // 10: 1 GPU, 0 milli
-    "milli_big,1000,1024,1,1500,,LS,Running,0,50,0\n"                  // 11: gpu_milli > 1000
-    "ngpu_big,1000,1024,65,1000,,LS,Running,0,50,0\n"                  // 12: num_gpu > 64
-    "neg_mem,1000,-1,1,500,,LS,Running,0,50,0\n"                       // 13
-    "nan_cpu,abc,1024,1,500,,LS,Running,0,50,0\n"                      // 14
-    "neg_create,1000,1024,1,500,,LS,Running,-1,50,0\n"                 // 15
-    "bad_del,1000,1024,1,500,,LS,Running,0,x,0\n"                      // 16
-    "bad_sched,1000,1024,1,500,,LS,Running,0,50,y\n"                   // 17
-    "short,1000,1024\n";                                               // 18: 3 fields of 11
+    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_"
+    "time,"
+    "scheduled_time\n"                                                  // 1
+    "share,6000,12288,1,460,,LS,Running,100,1100,150\n"                 // 2: 460 milli of one GPU
+    "whole1,4000,8192,1,1000,V100M16|V100M32,BE,Running,200,500,200\n"  // 3
+    "multi,8000,16384,2,1000,G2,Burstable,Running,0,1000,\n"  // 4: not scheduled: from creation
+    "cpu,2000,1024,0,0,,Guaranteed,Running,50,60,55\n"        // 5: no GPU
+    "pend,1000,1024,8,1000,A||B|,,Pending,300,400,\n"         // 6: empty models skipped
+    "del_before,1000,1024,1,500,,LS,Running,100,50,\n"        // 7: deleted before creation
+    "del_equal,1000,1024,1,500,,LS,Running,100,200,200\n"     // 8: deleted when scheduled
+    "del_before_sched,1000,1024,1,500,,LS,Running,0,50,60\n"  // 9: deleted before scheduled
+    "zero_share,1000,1024,1,0,,LS,Running,0,50,0\n"           // 10: 1 GPU, 0 milli
+    "milli_big,1000,1024,1,1500,,LS,Running,0,50,0\n"         // 11: gpu_milli > 1000
+    "ngpu_big,1000,1024,65,1000,,LS,Running,0,50,0\n"         // 12: num_gpu > 64
+    "neg_mem,1000,-1,1,500,,LS,Running,0,50,0\n"              // 13
+    "nan_cpu,abc,1024,1,500,,LS,Running,0,50,0\n"             // 14
+    "neg_create,1000,1024,1,500,,LS,Running,-1,50,0\n"        // 15
+    "bad_del,1000,1024,1,500,,LS,Running,0,x,0\n"             // 16
+    "bad_sched,1000,1024,1,500,,LS,Running,0,50,y\n"          // 17
+    "short,1000,1024\n";                                      // 18: 3 fields of 11
 
 struct OpenbFiles {
   TempDir dir;
@@ -473,7 +483,7 @@ TEST(TraceOpenb, ValidRowsBecomeJobs) {
   const SimJob* cpu = FindJob(*t, "cpu");
   ASSERT_NE(cpu, nullptr);
   EXPECT_EQ(cpu->GpuMilli(), 0);
-  EXPECT_EQ(cpu->duration, 5);  // 60 - 55
+  EXPECT_EQ(cpu->duration, 5);   // 60 - 55
   EXPECT_EQ(cpu->priority, 10);  // Guaranteed
 
   const SimJob* pend = FindJob(*t, "pend");
@@ -489,7 +499,9 @@ TEST(TraceOpenb, ValidRowsBecomeJobs) {
   EXPECT_TRUE(teams.count("team-00") && teams.count("team-07"));
   for (const SimJob& j : t->jobs) {
     EXPECT_TRUE(teams.count(j.project)) << j.project;
-    EXPECT_TRUE(j.user == "user-0" || j.user == "user-1" || j.user == "user-2" || j.user == "user-3") << j.user;
+    EXPECT_TRUE(j.user == "user-0" || j.user == "user-1" || j.user == "user-2" ||
+                j.user == "user-3")
+        << j.user;
     EXPECT_FALSE(j.checkpointable);  // openb default fraction 0
   }
 }
@@ -500,14 +512,23 @@ TEST(TraceOpenb, InvalidRowsAreCountedWithLineNumbers) {
   ASSERT_TRUE(t.has_value()) << t.error().message();
   // Pod rows: lines 2-18 = 17; 5 valid, 12 invalid (lines 7-18).
   EXPECT_EQ(t->rows_read, 17);
-  EXPECT_EQ(InvalidLines(*t, f.opt.pods_csv), (std::vector<int>{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}));
+  EXPECT_EQ(InvalidLines(*t, f.opt.pods_csv),
+            (std::vector<int>{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}));
   EXPECT_EQ(t->rows_read, static_cast<int64_t>(t->jobs.size()) + InvalidCount(*t, f.opt.pods_csv));
   EXPECT_EQ(InvalidLines(*t, f.opt.nodes_csv), (std::vector<int>{5, 6, 7, 8}));
   ExpectReasons(*t, f.opt.pods_csv,
-                {{7, "deletion_time is not after the start"}, {8, "deletion_time is not after the start"},
-                 {9, "deletion_time is not after the start"}, {10, "num_gpu 1 with gpu_milli 0"},
-                 {11, "gpu_milli"}, {12, "num_gpu"}, {13, "memory_mib"}, {14, "cpu_milli"}, {15, "creation_time"},
-                 {16, "deletion_time"}, {17, "scheduled_time"}, {18, "expected 11 fields, got 3"}});
+                {{7, "deletion_time is not after the start"},
+                 {8, "deletion_time is not after the start"},
+                 {9, "deletion_time is not after the start"},
+                 {10, "num_gpu 1 with gpu_milli 0"},
+                 {11, "gpu_milli"},
+                 {12, "num_gpu"},
+                 {13, "memory_mib"},
+                 {14, "cpu_milli"},
+                 {15, "creation_time"},
+                 {16, "deletion_time"},
+                 {17, "scheduled_time"},
+                 {18, "expected 11 fields, got 3"}});
 }
 
 TEST(TraceOpenb, Nodes) {
@@ -602,7 +623,8 @@ SimJob Job(const std::string& id, Seconds submit, int64_t gpus, Seconds duration
 Trace LoadTrace(Seconds first) {
   Trace t;
   t.nodes = {GpuNode("a", 4), GpuNode("b", 4)};
-  t.jobs = {Job("j1", first, 2, 50), Job("j2", first + 100, 4, 500), Job("j3", first + 200, 1, 100)};
+  t.jobs = {Job("j1", first, 2, 50), Job("j2", first + 100, 4, 500),
+            Job("j3", first + 200, 1, 100)};
   return t;
 }
 
@@ -676,9 +698,9 @@ TEST(TraceLoad, UnreachableTargetLeavesTraceAsIs) {
 TEST(TraceShrink, KeepsEveryKthNodeOfEachModelAndSize) {
   // Strata (model, GPUs): A/8 x 4, B/2 x 2, A/4 x 2, CPU-only x 1, interleaved.
   Trace t;
-  t.nodes = {GpuNode("a0", 8, "A"), GpuNode("b0", 2, "B"), GpuNode("a1", 8, "A"), GpuNode("c0", 0),
-             GpuNode("a2", 8, "A"), GpuNode("s0", 4, "A"), GpuNode("b1", 2, "B"), GpuNode("a3", 8, "A"),
-             GpuNode("s1", 4, "A")};
+  t.nodes = {GpuNode("a0", 8, "A"), GpuNode("b0", 2, "B"), GpuNode("a1", 8, "A"),
+             GpuNode("c0", 0),      GpuNode("a2", 8, "A"), GpuNode("s0", 4, "A"),
+             GpuNode("b1", 2, "B"), GpuNode("a3", 8, "A"), GpuNode("s1", 4, "A")};
   // fraction 0.5: node i of a stratum stays when floor(i / 2) > floor((i - 1) / 2), i.e. i even
   // (i = 0 always: floor(0) = 0 > floor(-0.5) = -1, so no model or node size disappears):
   // a0, a2; b0; s0; c0 -- in list order.
@@ -686,7 +708,8 @@ TEST(TraceShrink, KeepsEveryKthNodeOfEachModelAndSize) {
   EXPECT_EQ(NodeNames(t), (std::vector<std::string>{"a0", "b0", "c0", "a2", "s0"}));
   // Every stratum survives: A/8 2 of 4, B/2 1 of 2, A/4 1 of 2, CPU 1 of 1.
   std::map<std::pair<std::string, size_t>, int> strata;
-  for (const core::Node& n : t.nodes) ++strata[{n.gpus.empty() ? "" : n.gpus[0].model, n.gpus.size()}];
+  for (const core::Node& n : t.nodes)
+    ++strata[{n.gpus.empty() ? "" : n.gpus[0].model, n.gpus.size()}];
   EXPECT_EQ(strata.size(), 4u);
   EXPECT_EQ((strata[{"A", 8}]), 2);
   EXPECT_EQ((strata[{"B", 2}]), 1);
@@ -796,7 +819,8 @@ TEST(TraceSynthetic, Shape) {
     ASSERT_EQ(j.groups.size(), 1u);
     // Gangs of whole nodes above 8 GPUs: 16 -> 2 x 8, 32 -> 4 x 8; smaller ones in one task.
     const int64_t gpus = j.GpuMilli() / 1000;
-    EXPECT_TRUE(gpus == 1 || gpus == 2 || gpus == 4 || gpus == 8 || gpus == 16 || gpus == 32) << j.id;
+    EXPECT_TRUE(gpus == 1 || gpus == 2 || gpus == 4 || gpus == 8 || gpus == 16 || gpus == 32)
+        << j.id;
     EXPECT_EQ(j.groups[0].replicas, gpus > 8 ? gpus / 8 : 1) << j.id;
     EXPECT_GE(j.max_runtime, j.duration) << j.id;
     EXPECT_EQ(j.max_runtime % 3600, 0) << j.id;

@@ -10,8 +10,8 @@ using core::ResourceVector;
 
 namespace {
 
-Job Gang(std::string id, std::string project, int32_t replicas, int32_t gpus_each, core::Seconds submit,
-         core::Seconds max_runtime) {
+Job Gang(std::string id, std::string project, int32_t replicas, int32_t gpus_each,
+         core::Seconds submit, core::Seconds max_runtime) {
   Job j;
   j.id = std::move(id);
   j.project = std::move(project);
@@ -21,13 +21,14 @@ Job Gang(std::string id, std::string project, int32_t replicas, int32_t gpus_eac
   core::TaskGroup g;
   g.name = "worker";
   g.replicas = replicas;
-  g.resources = ResourceVector::Of(gpus_each * 8000LL, gpus_each * (32LL << 30), gpus_each * 1000LL);
+  g.resources =
+      ResourceVector::Of(gpus_each * 8000LL, gpus_each * (32LL << 30), gpus_each * 1000LL);
   j.groups.push_back(g);
   return j;
 }
 
-Job Running(std::string id, std::string project, const std::string& node, int32_t first_gpu, int32_t gpus,
-            core::Seconds start, core::Seconds max_runtime) {
+Job Running(std::string id, std::string project, const std::string& node, int32_t first_gpu,
+            int32_t gpus, core::Seconds start, core::Seconds max_runtime) {
   Job j = Gang(std::move(id), std::move(project), 1, gpus, start - 10, max_runtime);
   j.phase = JobPhase::kRunning;
   j.start_time = start;
@@ -47,9 +48,12 @@ core::Snapshot DemoSnapshot() {
   shape.leaves_per_spine = 2;
   core::Snapshot s = MakeCluster(shape);
   s.now = 1000;
-  core::Project vision{"vision", 2.0, ResourceVector::Of(0, 0, 40'000), ResourceVector::Filled(core::kUnlimited)};
-  core::Project nlp{"nlp", 1.0, ResourceVector::Of(0, 0, 16'000), ResourceVector::Filled(core::kUnlimited)};
-  core::Project speech{"speech", 1.0, ResourceVector::Of(0, 0, 0), ResourceVector::Filled(core::kUnlimited)};
+  core::Project vision{"vision", 2.0, ResourceVector::Of(0, 0, 40'000),
+                       ResourceVector::Filled(core::kUnlimited)};
+  core::Project nlp{"nlp", 1.0, ResourceVector::Of(0, 0, 16'000),
+                    ResourceVector::Filled(core::kUnlimited)};
+  core::Project speech{"speech", 1.0, ResourceVector::Of(0, 0, 0),
+                       ResourceVector::Filled(core::kUnlimited)};
   speech.max[core::kGpu] = 8'000;
   s.projects = {vision, nlp, speech};
 
@@ -71,13 +75,13 @@ core::Snapshot DemoSnapshot() {
   Job notebook = Gang("vision-notebook", "vision", 1, 1, 940, 3600);  // half a GPU: starts
   notebook.groups[0].resources = ResourceVector::Of(2000, 8LL << 30, 500);
   s.jobs.push_back(notebook);
-  s.jobs.push_back(Gang("speech-more", "speech", 1, 4, 970, 600));    // over max quota
+  s.jobs.push_back(Gang("speech-more", "speech", 1, 4, 970, 600));  // over max quota
   Job a100 = Gang("vision-a100", "vision", 1, 1, 980, 600);
-  a100.groups[0].gpu_models = {"A100"};                               // no such GPU here
+  a100.groups[0].gpu_models = {"A100"};  // no such GPU here
   s.jobs.push_back(a100);
-  s.jobs.push_back(Gang("nlp-big", "nlp", 4, 8, 950, 7200));          // gets the reservation
-  s.jobs.push_back(Gang("nlp-long", "nlp", 1, 4, 985, 36000));        // would delay nlp-big
-  s.jobs.push_back(Gang("nlp-quick", "nlp", 1, 1, 986, 900));         // backfills: ends in time
+  s.jobs.push_back(Gang("nlp-big", "nlp", 4, 8, 950, 7200));    // gets the reservation
+  s.jobs.push_back(Gang("nlp-long", "nlp", 1, 4, 985, 36000));  // would delay nlp-big
+  s.jobs.push_back(Gang("nlp-quick", "nlp", 1, 1, 986, 900));   // backfills: ends in time
   return s;
 }
 

@@ -55,8 +55,8 @@ int64_t AddWorkload(Snapshot& snap, const WorkloadShape& shape) {
   for (const core::Node& n : snap.nodes) {
     const int32_t g = static_cast<int32_t>(n.gpus.size());
     if (g == 0) continue;
-    int32_t busy = static_cast<int32_t>(
-        std::min<int64_t>(g, rng.Uniform(0, static_cast<int64_t>(2.0 * shape.busy_fraction * g + 0.5))));
+    int32_t busy = static_cast<int32_t>(std::min<int64_t>(
+        g, rng.Uniform(0, static_cast<int64_t>(2.0 * shape.busy_fraction * g + 0.5))));
     if (busy == 0) continue;
     Job j;
     j.id = Name("run", running++, 6);
@@ -82,7 +82,8 @@ int64_t AddWorkload(Snapshot& snap, const WorkloadShape& shape) {
   while (pods < shape.pending_pods) {
     int32_t size = static_cast<int32_t>(rng.Uniform(shape.min_gang_pods, shape.max_gang_pods));
     size = static_cast<int32_t>(std::min<int64_t>(size, shape.pending_pods - pods));
-    int32_t gpus = shape.gpus_per_pod_choices[rng.Uniform(0, static_cast<int64_t>(shape.gpus_per_pod_choices.size()) - 1)];
+    int32_t gpus = shape.gpus_per_pod_choices[rng.Uniform(
+        0, static_cast<int64_t>(shape.gpus_per_pod_choices.size()) - 1)];
     Job j;
     j.id = Name("job", gang++, 6);
     j.project = project_name(static_cast<int32_t>(rng.Uniform(0, shape.projects - 1)));

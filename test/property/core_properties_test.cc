@@ -1288,25 +1288,27 @@ bool FitsEmptyCluster(const Snapshot& s, const Job& job) {
 }
 
 RC_GTEST_PROP(CoreProperties, SoleJobStartsWhenItFits, ()) {
-  Scenario sc = *rc::gen::resize(
-      rc::kNominalSize, rc::gen::exec([] {
-        GenOptions o;
-        o.max_nodes = 8;
-        o.quotas = false;
-        Scenario sc;
-        sc.snap.now = 10'000;
-        GenCluster(sc.snap, o);
-        GenProjects(sc.snap, o);
-        // One task group (identical tasks): for those the greedy placer is complete, since what
-        // one node can take does not depend on the others. Multi-group gangs are placed greedily
-        // with one retry and may miss rare placements (docs/scheduling.md, section 8).
-        Job j = GenJobSpec(sc.snap, "J", true, /*mixed=*/false);
-        j.groups.resize(1);
-        sc.snap.jobs.push_back(std::move(j));
-        sc.cfg = GenConfig();
-        sc.cfg.max_domain_attempts = SchedulerConfig{}.max_domain_attempts;
-        return sc;
-      }));
+  Scenario sc = *rc::gen::resize(rc::kNominalSize, rc::gen::exec([] {
+                                   GenOptions o;
+                                   o.max_nodes = 8;
+                                   o.quotas = false;
+                                   Scenario sc;
+                                   sc.snap.now = 10'000;
+                                   GenCluster(sc.snap, o);
+                                   GenProjects(sc.snap, o);
+                                   // One task group (identical tasks): for those the greedy placer
+                                   // is complete, since what one node can take does not depend on
+                                   // the others. Multi-group gangs are placed greedily with one
+                                   // retry and may miss rare placements (docs/scheduling.md,
+                                   // section 8).
+                                   Job j = GenJobSpec(sc.snap, "J", true, /*mixed=*/false);
+                                   j.groups.resize(1);
+                                   sc.snap.jobs.push_back(std::move(j));
+                                   sc.cfg = GenConfig();
+                                   sc.cfg.max_domain_attempts =
+                                       SchedulerConfig{}.max_domain_attempts;
+                                   return sc;
+                                 }));
   const Job& job = sc.snap.jobs.front();
   const bool fits = FitsEmptyCluster(sc.snap, job);
   const Decisions d = MustSchedule(sc.cfg, sc.snap);
