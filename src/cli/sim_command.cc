@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "sim/packing.h"
@@ -37,6 +38,68 @@ const char* kHelp =
     "  --restart-overhead S   override the policies' preemption settings (experiments)\n"
     "  --packing    FGD-style packing instead of a replay: pods in trace order, no departures;\n"
     "               compares placements (--placement binpack,bestfit,spread)\n";
+
+// Comma-separated items, empty ones dropped.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+// Comma-separated numbers that satisfy `valid`; on a bad item returns false with it in *bad.
+bool ParseNumbers(const std::string& text, bool (*valid)(double), std::vector<double>* out,
+                  std::string* bad) {
+  out->clear();
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    double x = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !valid(x)) {
+      *bad = item;
+      return false;
+    }
+    out->push_back(x);
+  }
+  return true;
+}
+
+bool WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) std::fprintf(stderr, "kumo sim: cannot write %s\n", path.c_str());
+  return static_cast<bool>(out);
+}
+
+bool PlotsDone(const Status& st, const std::string& dir, bool quiet) {
+  if (!st.ok()) {
+    std::fprintf(stderr, "kumo sim: plots: %s\n", st.message().c_str());
+    return false;
+  }
+  if (!quiet) std::printf("plots written to %s\n", dir.c_str());
+  return true;
+}
+
+// Every policy on `trace` (already scaled to `load`); prints the error and returns nullopt.
+std::optional<std::vector<sim::SimReport>> RunPolicies(const sim::Trace& trace,
+                                                       std::vector<sim::SimConfig> configs,
+                                                       double load) {
+  std::vector<sim::SimReport> reports;
+  for (sim::SimConfig& c : configs) {
+    c.load = load;
+    auto r = sim::Simulate(trace, c);
+    if (!r) {
+      std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(),
+                   r.error().message().c_str());
+      return std::nullopt;
+    }
+    reports.push_back(std::move(*r));
+  }
+  return reports;
+}
 
 }  // namespace
 
@@ -90,18 +153,12 @@ int RunSim(const std::vector<std::string>& args) {
       policies = *v;
     } else if (a == "--load") {
       if (!(v = value())) return 2;
-      std::stringstream ls(*v);
-      std::string item;
-      sweep.clear();
-      while (std::getline(ls, item, ',')) {
-        char* end = nullptr;
-        double x = std::strtod(item.c_str(), &end);
-        if (item.empty() || *end != '\0' || x < 0) {
-          std::fprintf(stderr, "kumo sim: --load: \"%s\" is not a non-negative number\n",
-                       item.c_str());
-          return 2;
-        }
-        sweep.push_back(x);
+      std::string bad;
+      if (!ParseNumbers(
+              *v, [](double x) { return x >= 0; }, &sweep, &bad)) {
+        std::fprintf(stderr, "kumo sim: --load: \"%s\" is not a non-negative number\n",
+                     bad.c_str());
+        return 2;
       }
       if (sweep.empty()) {
         std::fprintf(stderr, "kumo sim: --load needs a value\n");
@@ -140,18 +197,15 @@ int RunSim(const std::vector<std::string>& args) {
       las_override = *v;
     } else if (a == "--las-thresholds") {
       if (!(v = value())) return 2;
-      std::stringstream ts(*v);
-      std::string item;
-      while (std::getline(ts, item, ',')) {
-        char* end = nullptr;
-        double x = std::strtod(item.c_str(), &end);
-        if (item.empty() || *end != '\0' || x <= 0) {
-          std::fprintf(stderr,
-                       "kumo sim: --las-thresholds: \"%s\" is not a positive number of GPU-hours\n",
-                       item.c_str());
-          return 2;
-        }
-        las_thresholds.push_back(x * 3600.0);
+      std::string bad;
+      const bool ok = ParseNumbers(
+          *v, [](double x) { return x > 0; }, &las_thresholds, &bad);
+      for (double& x : las_thresholds) x *= 3600.0;  // GPU-hours -> GPU-seconds
+      if (!ok) {
+        std::fprintf(stderr,
+                     "kumo sim: --las-thresholds: \"%s\" is not a positive number of GPU-hours\n",
+                     bad.c_str());
+        return 2;
       }
     } else if (a == "--order") {
       if (!(v = value())) return 2;
@@ -189,10 +243,7 @@ int RunSim(const std::vector<std::string>& args) {
   if (policies == "all") {
     names = sim::PolicyNames();
   } else {
-    std::stringstream ss(policies);
-    std::string item;
-    while (std::getline(ss, item, ','))
-      if (!item.empty()) names.push_back(item);
+    names = SplitList(policies);
   }
   std::vector<sim::SimConfig> configs;
   for (const std::string& name : names) {
@@ -251,10 +302,7 @@ int RunSim(const std::vector<std::string>& args) {
   if (packing) {
     // Packing: the whole cluster, pods in trace order, no departures (FGD's experiment).
     std::vector<sim::PackingReport> reps;
-    std::stringstream ps(placements);
-    std::string name;
-    while (std::getline(ps, name, ',')) {
-      if (name.empty()) continue;
+    for (const std::string& name : SplitList(placements)) {
       auto r = sim::Pack(*trace, name);
       if (!r) {
         std::fprintf(stderr, "kumo sim: --placement: %s\n", r.error().message().c_str());
@@ -266,14 +314,7 @@ int RunSim(const std::vector<std::string>& args) {
                 trace->name.c_str(), trace->jobs.size(), trace->nodes.size(),
                 static_cast<long long>(trace->GpuCapacityMilli() / 1000));
     std::fputs(sim::FormatPackingTable(reps).c_str(), stdout);
-    if (!json_path.empty()) {
-      std::ofstream out(json_path);
-      out << sim::PackingToJson(*trace, reps);
-      if (!out) {
-        std::fprintf(stderr, "kumo sim: cannot write %s\n", json_path.c_str());
-        return 1;
-      }
-    }
+    if (!json_path.empty() && !WriteTextFile(json_path, sim::PackingToJson(*trace, reps))) return 1;
     return 0;
   }
   const double recorded_load = sim::OfferedLoad(*trace);
@@ -284,17 +325,9 @@ int RunSim(const std::vector<std::string>& args) {
     for (size_t li = 0; li < sweep.size(); ++li) {
       sim::Trace scaled = *trace;
       if (sweep[li] > 0) sim::ScaleToLoad(scaled, sweep[li]);
-      std::vector<sim::SimReport> reports;
-      for (sim::SimConfig c : configs) {
-        c.load = sweep[li] > 0 ? sweep[li] : recorded_load;
-        auto r = sim::Simulate(scaled, c);
-        if (!r) {
-          std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(),
-                       r.error().message().c_str());
-          return 1;
-        }
-        reports.push_back(std::move(*r));
-      }
+      auto run = RunPolicies(scaled, configs, sweep[li] > 0 ? sweep[li] : recorded_load);
+      if (!run) return 1;
+      std::vector<sim::SimReport> reports = std::move(*run);
       std::fputs(sim::FormatTable(reports).c_str(), stdout);
       char key[32];
       std::snprintf(key, sizeof key, "%.2f", sweep[li]);
@@ -304,22 +337,9 @@ int RunSim(const std::vector<std::string>& args) {
       all.emplace_back(sweep[li], std::move(reports));
     }
     json += "}}\n";
-    if (!json_path.empty()) {
-      std::ofstream out(json_path);
-      out << json;
-      if (!out) {
-        std::fprintf(stderr, "kumo sim: cannot write %s\n", json_path.c_str());
-        return 1;
-      }
-    }
-    if (!plots_dir.empty()) {
-      auto st = sim::WriteSweepPlots(plots_dir, all);
-      if (!st.ok()) {
-        std::fprintf(stderr, "kumo sim: plots: %s\n", st.message().c_str());
-        return 1;
-      }
-      if (!quiet) std::printf("plots written to %s\n", plots_dir.c_str());
-    }
+    if (!json_path.empty() && !WriteTextFile(json_path, json)) return 1;
+    if (!plots_dir.empty() && !PlotsDone(sim::WriteSweepPlots(plots_dir, all), plots_dir, quiet))
+      return 1;
     return 0;
   }
   if (load > 0) sim::ScaleToLoad(*trace, load);
@@ -341,34 +361,14 @@ int RunSim(const std::vector<std::string>& args) {
     if (trace->invalid.size() > 5)
       std::printf("  ... and %zu more invalid rows\n", trace->invalid.size() - 5);
   }
-  std::vector<sim::SimReport> reports;
-  for (sim::SimConfig& c : configs) {
-    c.load = load > 0 ? load : recorded_load;
-    auto r = sim::Simulate(*trace, c);
-    if (!r) {
-      std::fprintf(stderr, "kumo sim: policy %s: %s\n", c.policy.c_str(),
-                   r.error().message().c_str());
-      return 1;
-    }
-    reports.push_back(std::move(*r));
-  }
+  auto run = RunPolicies(*trace, configs, load > 0 ? load : recorded_load);
+  if (!run) return 1;
+  const std::vector<sim::SimReport>& reports = *run;
   std::fputs(sim::FormatTable(reports).c_str(), stdout);
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << sim::ReportsToJson(*trace, reports);
-    if (!out) {
-      std::fprintf(stderr, "kumo sim: cannot write %s\n", json_path.c_str());
-      return 1;
-    }
-  }
-  if (!plots_dir.empty()) {
-    auto st = sim::WritePlots(plots_dir, reports);
-    if (!st.ok()) {
-      std::fprintf(stderr, "kumo sim: plots: %s\n", st.message().c_str());
-      return 1;
-    }
-    if (!quiet) std::printf("plots written to %s\n", plots_dir.c_str());
-  }
+  if (!json_path.empty() && !WriteTextFile(json_path, sim::ReportsToJson(*trace, reports)))
+    return 1;
+  if (!plots_dir.empty() && !PlotsDone(sim::WritePlots(plots_dir, reports), plots_dir, quiet))
+    return 1;
   return 0;
 }
 

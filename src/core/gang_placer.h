@@ -60,9 +60,6 @@ class GangPlacer {
   // Per GPU model id: pending demand from jobs that require the model, 0..7 (see NodeFit).
   void set_model_pressure(std::vector<int32_t> pressure) { model_pressure_ = std::move(pressure); }
 
-  // Whether `gang` could be placed within one domain at `level` of an empty cluster
-  // (capacity-only check used for Unschedulable diagnostics is done by the caller).
-
   // False when the cluster's aggregates prove the gang cannot fit under kNow/kShort (a
   // necessary condition only; true does not mean Place will succeed).
   bool MayFitCluster(const GangRequest& gang) const { return GangMayFit(s_.domains[0], gang); }

@@ -2,40 +2,25 @@
 #include <gtest/gtest.h>
 
 #include "core/scheduler.h"
+#include "core/test_util.h"
 
 namespace kumo::core {
 namespace {
 
-Node OneGpuNode(const std::string& name, const std::string& model) {
-  Node n;
-  n.name = name;
-  n.allocatable = ResourceVector::Of(16'000, 64LL << 30, 0);
-  n.gpus.push_back(Gpu{0, model, 0});
-  return n;
-}
-
-Job OneGpuJob(const std::string& id, Seconds submit, std::vector<std::string> models) {
-  Job j;
-  j.id = id;
-  j.project = "p";
-  j.user = "u";
-  j.submit_time = submit;
-  TaskGroup g;
-  g.replicas = 1;
-  g.resources = ResourceVector::Of(1000, 1LL << 30, 1000);
-  g.gpu_models = std::move(models);
-  j.groups.push_back(g);
-  return j;
-}
+using testutil::GpuNode;
+using testutil::JobBuilder;
+using testutil::MakeProject;
+using testutil::WholeGpus;
 
 TEST(ModelPressure, AnyModelJobLeavesTheRequiredModelFree) {
   // nA (A100) comes first in node order and ties with nH (H100) on every other key. The
   // unconstrained job is first in the queue; the second job accepts only A100. A100's pressure:
   // 1000 milli asked of 1000 -> 7 (of 7); H100's: 0. So "any" goes to nH and both start.
   Snapshot s;
-  s.nodes = {OneGpuNode("nA", "A100"), OneGpuNode("nH", "H100")};
-  s.projects.push_back(Project{"p", 1.0, {}, ResourceVector::Filled(kUnlimited)});
-  s.jobs = {OneGpuJob("any", 1, {}), OneGpuJob("a100", 2, {"A100"})};
+  s.nodes = {GpuNode("nA", 1, "A100"), GpuNode("nH", 1, "H100")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {JobBuilder("any").Tasks(1, WholeGpus(1)).Submit(1),
+            JobBuilder("a100").Tasks(1, WholeGpus(1)).Models({"A100"}).Submit(2)};
   SchedulerConfig cfg;
   cfg.queue_order = "fifo";
   auto sched = Scheduler::Create(cfg);
@@ -52,9 +37,9 @@ TEST(ModelPressure, AnyModelJobLeavesTheRequiredModelFree) {
 TEST(ModelPressure, NoConstrainedDemandKeepsNodeOrder) {
   // Without any model-constrained pending job there is no pressure: the tie goes to node order.
   Snapshot s;
-  s.nodes = {OneGpuNode("nA", "A100"), OneGpuNode("nH", "H100")};
-  s.projects.push_back(Project{"p", 1.0, {}, ResourceVector::Filled(kUnlimited)});
-  s.jobs = {OneGpuJob("any", 1, {})};
+  s.nodes = {GpuNode("nA", 1, "A100"), GpuNode("nH", 1, "H100")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {JobBuilder("any").Tasks(1, WholeGpus(1)).Submit(1)};
   auto sched = Scheduler::Create({});
   ASSERT_TRUE(sched.has_value());
   auto d = sched->Schedule(s);

@@ -2,58 +2,28 @@
 #include <gtest/gtest.h>
 
 #include "core/scheduler.h"
+#include "core/test_util.h"
 
 namespace kumo::core {
 namespace {
 
-Node EightGpuNode(const std::string& name) {
-  Node n;
-  n.name = name;
-  n.allocatable = ResourceVector::Of(64'000, 512LL << 30, 0);
-  for (int i = 0; i < 8; ++i) n.gpus.push_back(Gpu{i, "H100", 0});
-  return n;
-}
-
-Job GpuJob(const std::string& id, const std::string& project, int gpus, Seconds submit,
-           Seconds max_runtime) {
-  Job j;
-  j.id = id;
-  j.project = project;
-  j.user = "u";
-  j.submit_time = submit;
-  j.max_runtime = max_runtime;
-  TaskGroup g;
-  g.replicas = 1;
-  g.resources = ResourceVector::Of(1000, 1LL << 30, gpus * 1000LL);
-  j.groups.push_back(g);
-  return j;
-}
-
-Job RunningOn(Job j, const std::string& node, int first_gpu) {
-  j.phase = JobPhase::kRunning;
-  j.start_time = 0;
-  TaskPlacement tp;
-  tp.node = node;
-  for (int64_t d = 0; d < j.groups[0].resources.gpu_milli() / 1000; ++d)
-    tp.gpus.push_back(GpuShare{first_gpu + static_cast<int32_t>(d), 1000});
-  j.placements.push_back(tp);
-  return j;
-}
-
-const WaitExplanation* WaitOf(const Decisions& d, const std::string& job) {
-  for (const auto& w : d.waiting)
-    if (w.job == job) return &w;
-  return nullptr;
-}
+using testutil::GpuNode;
+using testutil::JobBuilder;
+using testutil::MakeProject;
+using testutil::Range;
+using testutil::RunningJob;
+using testutil::WholeGpus;
 
 // One node, 6 of 8 GPUs busy until t=100. "big" (8 GPUs) is reserved at t=100; with a backfill
 // depth of 1 only the next job ("a", 1 GPU, short) is tried and started; "b" is not tried.
 TEST(Reservation, BackfillDepthLimitsTheJobsTriedAfterTheReservation) {
   Snapshot s;
-  s.nodes = {EightGpuNode("n0")};
-  s.projects.push_back(Project{"p", 1.0, {}, ResourceVector::Filled(kUnlimited)});
-  s.jobs = {RunningOn(GpuJob("r", "p", 6, 0, 100), "n0", 0), GpuJob("big", "p", 8, 1, 1000),
-            GpuJob("a", "p", 1, 2, 50), GpuJob("b", "p", 1, 3, 50)};
+  s.nodes = {GpuNode("n0", 8, "H100")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {RunningJob("r", "n0", Range(0, 6)).MaxRuntime(100),
+            JobBuilder("big").Tasks(1, WholeGpus(8)).Submit(1).MaxRuntime(1000),
+            JobBuilder("a").Tasks(1, WholeGpus(1)).Submit(2).MaxRuntime(50),
+            JobBuilder("b").Tasks(1, WholeGpus(1)).Submit(3).MaxRuntime(50)};
   SchedulerConfig cfg;
   cfg.queue_order = "fifo";
   cfg.backfill_depth = 1;
@@ -65,8 +35,9 @@ TEST(Reservation, BackfillDepthLimitsTheJobsTriedAfterTheReservation) {
   EXPECT_EQ(d->reservations[0].job, "big");
   ASSERT_EQ(d->starts.size(), 1u);
   EXPECT_EQ(d->starts[0].job, "a");
-  ASSERT_NE(WaitOf(*d, "b"), nullptr);
-  EXPECT_EQ(WaitOf(*d, "b")->reason, WaitReason::kNotConsidered);
+  const WaitExplanation* b = testutil::FindWait(*d, "b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->reason, WaitReason::kNotConsidered);
   // Without a depth limit, "b" backfills too.
   cfg.backfill_depth = 0;
   sched = Scheduler::Create(cfg);
@@ -79,12 +50,11 @@ TEST(Reservation, BackfillDepthLimitsTheJobsTriedAfterTheReservation) {
 // "big" held the reservation last pass: it stays first and keeps it.
 TEST(Reservation, StickyReservationKeepsTheHead) {
   Snapshot s;
-  s.nodes = {EightGpuNode("n0")};
-  s.projects.push_back(Project{"p", 1.0, {}, ResourceVector::Filled(kUnlimited)});
-  s.projects.push_back(Project{"q", 1.0, {}, ResourceVector::Filled(kUnlimited)});
-  Job big = GpuJob("big", "p", 8, 1, 1000);
-  s.jobs = {RunningOn(GpuJob("r", "p", 8, 0, 100), "n0", 0), big,
-            GpuJob("small-head", "q", 4, 2, 1000)};
+  s.nodes = {GpuNode("n0", 8, "H100")};
+  s.projects = {MakeProject("p"), MakeProject("q")};
+  s.jobs = {RunningJob("r", "n0", Range(0, 8)).MaxRuntime(100),
+            JobBuilder("big").Tasks(1, WholeGpus(8)).Submit(1).MaxRuntime(1000),
+            JobBuilder("small-head", "q").Tasks(1, WholeGpus(4)).Submit(2).MaxRuntime(1000)};
   auto sched = Scheduler::Create({});
   ASSERT_TRUE(sched.has_value());
   auto fresh = sched->Schedule(s);

@@ -119,7 +119,7 @@ class Pass {
   std::optional<std::string> GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& t);
   std::optional<std::string> QuotaMaxViolation(int32_t j, const ResourceVector& extra) const;
   bool TryPreempt(int32_t j, Decisions* out);
-  std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j, Seconds not_before);
+  std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j);
   WaitExplanation Diagnose(int32_t j, Use use);
   void Admit(int32_t j, std::vector<PlacedTask> placed);
   bool PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out, bool all_domains = false);
@@ -137,7 +137,6 @@ class Pass {
 
   std::unordered_map<std::string, int32_t> node_by_name_;
   std::unordered_map<std::string, int32_t> model_by_name_;
-  std::vector<int32_t> node_rt_of_snapshot_;  // snapshot node index -> internal id (same here)
   std::unordered_map<std::string, int32_t> project_by_name_;
   std::vector<ProjectRt> projects_;
   std::map<std::pair<int32_t, std::string>, int32_t> user_ids_;
@@ -898,8 +897,7 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
 // EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the earliest time the job fits if
 // running jobs end at start + maxRuntime and terminating ones now. Feasibility only grows with
 // time, so the release instant is found by binary search.
-std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t j,
-                                                                         Seconds not_before) {
+std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t j) {
   JobRt& jr = jobs_[j];
   struct Rel {
     Seconds end;
@@ -944,10 +942,8 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
   std::vector<size_t> instant_end;
   for (size_t i = 0; i < rels.size(); ++i)
     if (i + 1 == rels.size() || rels[i + 1].end != rels[i].end) instant_end.push_back(i);
-  if (rels[instant_end.back()].end < not_before) return std::nullopt;
   if (!feasible(instant_end.back(), nullptr)) return std::nullopt;
   size_t lo = 0, hi = instant_end.size() - 1;  // invariant: instant hi is feasible
-  while (rels[instant_end[lo]].end < not_before) ++lo;
   // Skip, without probing, the instants by which too little GPU or cpu is released in total.
   {
     const Domain& root = state_.domains[0];
@@ -1012,7 +1008,6 @@ std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Pass::Reserve(int32_t
       return ok;
     };
     size_t hlo = 0, hhi = instant_end.size() - 1;
-    while (rels[instant_end[hlo]].end < not_before) ++hlo;
     if (hint_fits(instant_end[hhi])) {
       while (hlo < hhi) {
         size_t mid = hlo + (hhi - hlo) / 2;
@@ -1404,7 +1399,7 @@ Result<Decisions> Pass::Run() {
         out.waiting.push_back(std::move(why));
         break;
       case BackfillMode::kEasy: {
-        auto res = Reserve(j, snap_.now);
+        auto res = Reserve(j);
         if (res) {
           reserved_job_ = j;
           reserved_at_ = res->first;

@@ -1,6 +1,7 @@
 // The trace CSV reader: field splitting (RFC 4180 quoting, trimming of unquoted fields), whole
 // files (header, blank lines, line numbers) and ReadFile.
 #include "sim/csv.h"
+#include "sim/test_temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -198,18 +199,9 @@ TEST(CsvParse, QuotedHeaderInCrlfFile) {
 // ReadFile
 
 TEST(CsvReadFile, ReadsBytesAndReportsMissingFiles) {
-  char dir_template[] = "/tmp/kumo_csv_test_XXXXXX";
-  char* dir = mkdtemp(dir_template);
-  ASSERT_NE(dir, nullptr);
-  const std::string path = std::string(dir) + "/f.csv";
-  {
-    std::ofstream out(path, std::ios::binary);
-    out << "a,b\r\n1,2\n";
-  }
-  auto r = ReadFile(path);
-  auto missing = ReadFile(std::string(dir) + "/nope.csv");
-  std::remove(path.c_str());  // clean up before any assertion can return
-  rmdir(dir);
+  TempDir dir;  // removed at the end of the test
+  auto r = ReadFile(dir.Write("f.csv", "a,b\r\n1,2\n"));
+  auto missing = ReadFile(dir.Path("nope.csv"));
 
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(*r, "a,b\r\n1,2\n");  // unchanged, CR included

@@ -31,34 +31,45 @@ Distribution Summarize(std::vector<double> v) {
   return d;
 }
 
-std::vector<std::string> PolicyNames() { return {"fifo", "fifo-backfill", "drf", "kumo"}; }
+namespace {
+
+// The compared policies (see simulator.h), one row each.
+struct NamedPolicyRow {
+  const char* name;
+  const char* queue_order;
+  core::BackfillMode backfill;
+  bool preemption;
+  bool las;
+};
+constexpr NamedPolicyRow kPolicies[] = {
+    {"fifo", "fifo", core::BackfillMode::kNone, false, false},
+    {"fifo-backfill", "fifo", core::BackfillMode::kEasy, false, false},
+    {"drf", "drf", core::BackfillMode::kGreedy, false, false},
+    {"kumo", "drf", core::BackfillMode::kEasy, true, true},
+};
+
+}  // namespace
+
+std::vector<std::string> PolicyNames() {
+  std::vector<std::string> names;
+  for (const NamedPolicyRow& row : kPolicies) names.push_back(row.name);
+  return names;
+}
 
 Result<SimConfig> NamedPolicy(const std::string& name) {
-  SimConfig c;
-  c.policy = name;
-  c.scheduler.placement = "binpack";
-  if (name == "fifo") {
-    c.scheduler.queue_order = "fifo";
-    c.scheduler.backfill = core::BackfillMode::kNone;
-    c.scheduler.preemption = false;
-  } else if (name == "fifo-backfill") {
-    c.scheduler.queue_order = "fifo";
-    c.scheduler.backfill = core::BackfillMode::kEasy;
-    c.scheduler.preemption = false;
-  } else if (name == "drf") {
-    c.scheduler.queue_order = "drf";
-    c.scheduler.backfill = core::BackfillMode::kGreedy;
-    c.scheduler.preemption = false;
-  } else if (name == "kumo") {
-    c.scheduler.queue_order = "drf";
-    c.scheduler.backfill = core::BackfillMode::kEasy;
-    c.scheduler.preemption = true;
-    c.las.enabled = true;
-  } else {
-    return Error(Status::InvalidArgument("unknown policy \"" + name +
-                                         "\" (known: fifo, fifo-backfill, drf, kumo, all)"));
+  for (const NamedPolicyRow& row : kPolicies) {
+    if (name != row.name) continue;
+    SimConfig c;
+    c.policy = name;
+    c.scheduler.placement = "binpack";
+    c.scheduler.queue_order = row.queue_order;
+    c.scheduler.backfill = row.backfill;
+    c.scheduler.preemption = row.preemption;
+    c.las.enabled = row.las;
+    return c;
   }
-  return c;
+  return Error(Status::InvalidArgument("unknown policy \"" + name +
+                                       "\" (known: fifo, fifo-backfill, drf, kumo, all)"));
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // Trace readers (Philly, openb) on small files written into a temporary directory, the offered
 // load arithmetic, cluster shrinking and the seeded synthetic generator.
 #include "sim/trace.h"
+#include "sim/test_temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -22,36 +23,6 @@ using core::Seconds;
 
 constexpr int64_t kGiB = 1LL << 30;
 constexpr int64_t kMiB = 1LL << 20;
-
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/kumo_trace_test_XXXXXX";
-    const char* d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    if (d != nullptr) path_ = d;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Writes `text` to <dir>/<name> and returns the full path.
-  std::string Write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-    EXPECT_TRUE(out.good()) << p;
-    return p;
-  }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 const SimJob* FindJob(const Trace& t, const std::string& id) {
   for (const SimJob& j : t.jobs)
