@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "cli/schedule_command.h"
+#include "cli/server_command.h"
 #include "cli/sim_command.h"
+#include "executor/local_executor.h"
 
 namespace {
 
@@ -17,6 +19,7 @@ void Usage(FILE* f) {
                "  schedule   run one pass of the scheduling core on a generated cluster and print "
                "its decisions\n"
                "  sim        replay a GPU-cluster trace through the core and compare policies\n"
+               "  server     run the control plane (API, store, scheduling loop, local executor)\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");
 }
@@ -24,6 +27,9 @@ void Usage(FILE* f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The local executor re-executes this binary as the shim that waits for each task.
+  if (argc > 1 && std::string_view(argv[1]) == "__task-shim")
+    return kumo::executor::RunTaskShim(argc - 1, argv + 1);
   if (argc < 2) {
     Usage(stderr);
     return 2;
@@ -32,6 +38,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "schedule") return kumo::cli::RunSchedule(args);
   if (cmd == "sim") return kumo::cli::RunSim(args);
+  if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     Usage(stdout);
     return 0;

@@ -1,0 +1,414 @@
+#include "server/server.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "server/util.h"
+
+namespace kumo::server {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    return Error(Status::InvalidArgument(path + ": " + e.what()));
+  }
+  if (!root.IsMap()) return Error(Status::InvalidArgument(path + ": expected a mapping"));
+  auto where = [&](const YAML::Node& n, const std::string& field) {
+    return path + ": line " + std::to_string(n.Mark().line + 1) + ": " + field;
+  };
+  try {
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      std::string key = it->first.as<std::string>();
+      const YAML::Node& v = it->second;
+      if (key == "inventory") {
+        base.inventory_file = v.as<std::string>();
+        if (!base.inventory_file.empty() && base.inventory_file[0] != '/')
+          base.inventory_file = (fs::path(path).parent_path() / base.inventory_file).string();
+      } else if (key == "placement") {
+        base.scheduler.placement = v.as<std::string>();
+      } else if (key == "queueOrder") {
+        base.scheduler.queue_order = v.as<std::string>();
+      } else if (key == "backfill") {
+        auto m = core::ParseBackfillMode(v.as<std::string>());
+        if (!m) return Error(Status::InvalidArgument(where(v, key) + ": " + m.error().message()));
+        base.scheduler.backfill = *m;
+      } else if (key == "preemption") {
+        base.scheduler.preemption = v.as<bool>();
+      } else if (key == "cgroups") {
+        base.use_cgroups = v.as<bool>();
+      } else if (key == "tickSeconds") {
+        base.tick_s = v.as<double>();
+        if (base.tick_s <= 0 || base.tick_s > 60)
+          return Error(Status::InvalidArgument(where(v, key) + ": must be in (0, 60]"));
+      } else if (key == "priorityClasses") {
+        if (!v.IsSequence())
+          return Error(Status::InvalidArgument(where(v, key) + ": expected a list"));
+        base.priority_classes.clear();
+        for (size_t i = 0; i < v.size(); ++i) {
+          PriorityClass pc;
+          for (auto f = v[i].begin(); f != v[i].end(); ++f) {
+            std::string k = f->first.as<std::string>();
+            if (k == "name")
+              pc.name = f->second.as<std::string>();
+            else if (k == "value")
+              pc.value = f->second.as<int32_t>();
+            else if (k == "preemptible")
+              pc.preemptible = f->second.as<bool>();
+            else
+              return Error(Status::InvalidArgument(
+                  where(f->first, key + "[" + std::to_string(i) + "]." + k) + ": unknown field"));
+          }
+          if (pc.name.empty())
+            return Error(Status::InvalidArgument(
+                where(v[i], key + "[" + std::to_string(i) + "].name") + ": required"));
+          base.priority_classes.push_back(pc);
+        }
+      } else {
+        return Error(Status::InvalidArgument(where(it->first, key) + ": unknown field"));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Error(
+        Status::InvalidArgument(path + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg));
+  }
+  return base;
+}
+
+Server::Server(ServerConfig config) : config_(std::move(config)) {}
+
+Result<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
+  std::unique_ptr<Server> s(new Server(std::move(config)));
+  if (Status st = s->Init(); !st.ok()) return Error(st);
+  return s;
+}
+
+Server::~Server() { Stop(); }
+
+void Server::Stop() {
+  if (http_) http_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  std::future<Status> last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (store_) last = Flush();
+  }
+  if (last.valid()) last.wait();
+}
+
+std::string Server::JobDir(int64_t id) const {
+  return config_.data_dir + "/jobs/" + std::to_string(id);
+}
+std::string Server::AttemptDir(int64_t id, int32_t attempt) const {
+  return JobDir(id) + "/attempt-" + std::to_string(attempt);
+}
+
+const PriorityClass* Server::FindPriorityClass(const std::string& name) const {
+  for (const auto& pc : config_.priority_classes)
+    if (pc.name == name) return &pc;
+  return nullptr;
+}
+
+bool Server::MayAccess(const UserRec& user, const std::string& project) const {
+  return user.admin || user.projects.count(project) > 0;
+}
+
+std::string Server::CreateToken(const std::string& user, double now) {
+  std::random_device rd;
+  std::string token = "kumo_";
+  static const char* alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int i = 0; i < 40; ++i) token.push_back(alphabet[rd() % 62]);
+  std::string hash = Sha256Hex(token);
+  tokens_[hash] = user;
+  pending_writes_.push_back(
+      {"INSERT INTO tokens(sha256, user, created_at) VALUES(?1, ?2, ?3)", {hash, user, now}});
+  return token;
+}
+
+Status Server::Init() {
+  if (config_.data_dir.empty()) return Status::InvalidArgument("--data-dir is required");
+  std::error_code ec;
+  fs::create_directories(config_.data_dir + "/jobs", ec);
+  if (ec) return Status::FailedPrecondition("data dir " + config_.data_dir + ": " + ec.message());
+  config_.data_dir = fs::canonical(config_.data_dir).string();
+
+  if (config_.inventory_file.empty()) {
+    inventory_ = executor::DetectLocalMachine();
+  } else {
+    auto inv = executor::LoadInventoryFile(config_.inventory_file);
+    if (!inv) return inv.error();
+    inventory_ = std::move(*inv);
+  }
+  auto sched = core::Scheduler::Create(config_.scheduler);
+  if (!sched) return sched.error();
+  scheduler_ = std::make_unique<core::Scheduler>(std::move(*sched));
+  executor_ = std::make_unique<executor::LocalExecutor>(
+      executor::ExecutorConfig{config_.shim_binary, config_.use_cgroups});
+
+  auto st = store::Store::Open(config_.data_dir + "/kumo.db");
+  if (!st) return st.error();
+  store_ = std::move(*st);
+  if (Status s = Restore(); !s.ok()) return s;
+
+  // First start: an admin user whose token is written where only the operator can read it
+  // (like k3s's kubeconfig), and a default project so a fresh server takes jobs at once.
+  admin_token_path_ = config_.data_dir + "/admin.token";
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    double now = WallSeconds();
+    if (users_.empty()) {
+      users_["admin"] = UserRec{"admin", true, {}};
+      pending_writes_.push_back(
+          {"INSERT INTO users(name, admin, created_at) VALUES('admin', 1, ?1)", {now}});
+      if (!projects_.count("default")) {
+        projects_["default"] = ProjectRec{"default", 1, 0, -1};
+        pending_writes_.push_back(
+            {"INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at) "
+             "VALUES('default', 1, 0, NULL, ?1)",
+             {now}});
+      }
+      std::string token = CreateToken("admin", now);
+      std::string tmp = admin_token_path_ + ".tmp";
+      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd < 0) return Status::FailedPrecondition("cannot write " + tmp);
+      std::string line = token + "\n";
+      bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+      ok = ::fsync(fd) == 0 && ok;
+      ::close(fd);
+      if (!ok || ::rename(tmp.c_str(), admin_token_path_.c_str()) != 0)
+        return Status::FailedPrecondition("cannot write " + admin_token_path_);
+    }
+    Status s = Flush().get();
+    if (!s.ok()) return s;
+  }
+  Reconcile();
+
+  auto hp = http::ParseHostPort(config_.listen);
+  if (!hp) return hp.error();
+  http::ServerOptions opts;
+  opts.host = hp->first;
+  opts.port = hp->second;
+  auto h = http::Server::Start(opts, [this](const http::Request& r) { return Handle(r); });
+  if (!h) return h.error();
+  http_ = std::move(*h);
+  loop_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+// ---- persistence ----
+
+std::future<Status> Server::Flush() {
+  std::vector<store::Statement> w;
+  w.swap(pending_writes_);
+  if (w.empty()) {
+    std::promise<Status> p;
+    p.set_value(Status::Ok());
+    return p.get_future();
+  }
+  return store_->Write(std::move(w));
+}
+
+static store::Value NullableTime(double t) {
+  return t > 0 ? store::Value(t) : store::Value(nullptr);
+}
+
+void Server::SaveJob(const JobRec& j) {
+  pending_writes_.push_back(
+      {"UPDATE jobs SET phase=?2, reason=?3, message=?4, attempt=?5, failures=?6, not_before=?7, "
+       "start_time=?8, end_time=?9, cancel_requested=?10 WHERE id=?1",
+       {j.id, j.phase, j.reason, j.message, int64_t{j.attempt}, int64_t{j.failures}, j.not_before,
+        NullableTime(j.start_time), NullableTime(j.end_time), int64_t{j.cancel_requested}}});
+}
+
+void Server::SaveTasks(const JobRec& j) {
+  for (const TaskRec& t : j.tasks) {
+    json gpus = json::array();
+    for (const auto& g : t.gpus) gpus.push_back({g.gpu_index, g.milli});
+    pending_writes_.push_back(
+        {"INSERT OR REPLACE INTO tasks(job_id, attempt, rank, grp, replica, node, gpus, run_dir, "
+         "pid, start_ticks, cgroup, state, exit_code, term_signal) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         {j.id, int64_t{j.attempt}, int64_t{t.rank}, int64_t{t.group}, int64_t{t.replica}, t.node,
+          gpus.dump(), t.handle.run_dir, int64_t{t.handle.pid}, t.handle.start_ticks,
+          t.handle.cgroup_path, t.state, int64_t{t.exit_code}, int64_t{t.term_signal}}});
+  }
+}
+
+void Server::AddEvent(const JobRec* job, const std::string& object, const std::string& type,
+                      const std::string& reason, const std::string& message, double now) {
+  pending_writes_.push_back(
+      {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1,?2,?3,?4,?5,?6)",
+       {now, job ? store::Value(job->id) : store::Value(nullptr), object, type, reason, message}});
+}
+
+// ---- restart ----
+
+Status Server::Restore() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status s = store_->Query(
+      "SELECT name, weight, guaranteed_gpu_milli, max_gpu_milli FROM projects", {},
+      [&](const store::Row& r) {
+        ProjectRec p{store::AsString(r[0]), store::AsDouble(r[1]), store::AsInt(r[2]),
+                     std::holds_alternative<std::nullptr_t>(r[3]) ? -1 : store::AsInt(r[3])};
+        projects_[p.name] = p;
+      });
+  if (!s.ok()) return s;
+  s = store_->Query("SELECT name, admin FROM users", {}, [&](const store::Row& r) {
+    users_[store::AsString(r[0])] = UserRec{store::AsString(r[0]), store::AsInt(r[1]) != 0, {}};
+  });
+  if (!s.ok()) return s;
+  s = store_->Query("SELECT user, project FROM memberships", {}, [&](const store::Row& r) {
+    users_[store::AsString(r[0])].projects.insert(store::AsString(r[1]));
+  });
+  if (!s.ok()) return s;
+  s = store_->Query("SELECT sha256, user FROM tokens", {}, [&](const store::Row& r) {
+    tokens_[store::AsString(r[0])] = store::AsString(r[1]);
+  });
+  if (!s.ok()) return s;
+  s = store_->Query(
+      "SELECT name, reason FROM nodes WHERE cordoned=1", {},
+      [&](const store::Row& r) { cordoned_[store::AsString(r[0])] = store::AsString(r[1]); });
+  if (!s.ok()) return s;
+  std::string bad;
+  s = store_->Query(
+      "SELECT id, project, user, name, spec_yaml, spec_sha256, submit_dir, code_version, seed, "
+      "submit_time, phase, reason, message, attempt, failures, not_before, start_time, end_time, "
+      "cancel_requested, idempotency_key FROM jobs ORDER BY id",
+      {}, [&](const store::Row& r) {
+        JobRec j;
+        j.id = store::AsInt(r[0]);
+        j.project = store::AsString(r[1]);
+        j.user = store::AsString(r[2]);
+        j.name = store::AsString(r[3]);
+        j.spec_yaml = store::AsString(r[4]);
+        j.spec_sha256 = store::AsString(r[5]);
+        j.submit_dir = store::AsString(r[6]);
+        j.code_version = json::parse(store::AsString(r[7]), nullptr, false);
+        j.seed = static_cast<uint64_t>(store::AsInt(r[8]));
+        j.submit_time = store::AsDouble(r[9]);
+        j.phase = store::AsString(r[10]);
+        j.reason = store::AsString(r[11]);
+        j.message = store::AsString(r[12]);
+        j.attempt = static_cast<int32_t>(store::AsInt(r[13]));
+        j.failures = static_cast<int32_t>(store::AsInt(r[14]));
+        j.not_before = store::AsDouble(r[15]);
+        j.start_time = store::AsDouble(r[16]);
+        j.end_time = store::AsDouble(r[17]);
+        j.cancel_requested = store::AsInt(r[18]) != 0;
+        j.idempotency_key = store::AsString(r[19]);
+        auto spec = api::ParseJobSpec(j.spec_yaml);
+        if (!spec) {
+          bad = "job " + std::to_string(j.id) +
+                ": stored spec no longer parses: " + spec.error().message();
+          return;
+        }
+        j.spec = std::move(*spec);
+        j.durable = true;
+        if (!j.idempotency_key.empty()) idempotency_[j.idempotency_key] = j.id;
+        next_job_id_ = std::max(next_job_id_, j.id + 1);
+        jobs_[j.id] = std::move(j);
+      });
+  if (!s.ok()) return s;
+  if (!bad.empty()) return Status(StatusCode::kInternal, bad);
+  // Tasks of the current attempt of every job that was running or terminating.
+  s = store_->Query(
+      "SELECT t.job_id, t.rank, t.grp, t.replica, t.node, t.gpus, t.run_dir, t.pid, "
+      "t.start_ticks, t.cgroup, t.state, t.exit_code, t.term_signal FROM tasks t JOIN jobs j ON "
+      "j.id = t.job_id AND j.attempt = t.attempt WHERE j.phase IN ('Running', 'Terminating') "
+      "ORDER BY t.job_id, t.rank",
+      {}, [&](const store::Row& r) {
+        auto it = jobs_.find(store::AsInt(r[0]));
+        if (it == jobs_.end()) return;
+        TaskRec t;
+        t.rank = static_cast<int32_t>(store::AsInt(r[1]));
+        t.group = static_cast<int32_t>(store::AsInt(r[2]));
+        t.replica = static_cast<int32_t>(store::AsInt(r[3]));
+        t.node = store::AsString(r[4]);
+        for (const auto& g : json::parse(store::AsString(r[5]), nullptr, false))
+          if (g.is_array() && g.size() == 2)
+            t.gpus.push_back({g[0].get<int32_t>(), g[1].get<int64_t>()});
+        t.handle.run_dir = store::AsString(r[6]);
+        t.handle.pid = static_cast<pid_t>(store::AsInt(r[7]));
+        t.handle.start_ticks = store::AsInt(r[8]);
+        t.handle.cgroup_path = store::AsString(r[9]);
+        t.state = store::AsString(r[10]);
+        t.exit_code = static_cast<int>(store::AsInt(r[11]));
+        t.term_signal = static_cast<int>(store::AsInt(r[12]));
+        it->second.tasks.push_back(std::move(t));
+      });
+  return s;
+}
+
+void Server::Reconcile() {
+  // Every shim on this machine whose run dir is under our data dir, by run dir.
+  std::map<std::string, std::pair<pid_t, int64_t>> shims = FindShims(config_.data_dir + "/jobs/");
+  std::lock_guard<std::mutex> lock(mu_);
+  double now = WallSeconds();
+  std::set<std::string> claimed;
+  for (auto& [id, job] : jobs_) {
+    if (job.phase != "Running" && job.phase != "Terminating") continue;
+    int adopted = 0, lost = 0;
+    for (TaskRec& t : job.tasks) {
+      if (t.state != "running") continue;
+      auto it = shims.find(t.handle.run_dir);
+      if (t.handle.pid == 0 && it != shims.end()) {
+        t.handle.pid = it->second.first;  // launched, but its pid had not committed
+        t.handle.start_ticks = it->second.second;
+      }
+      claimed.insert(t.handle.run_dir);
+      executor::TaskStatus st = executor_->Poll(t.handle);
+      if (st.state == executor::TaskState::kRunning) {
+        ++adopted;
+      } else if (st.state == executor::TaskState::kExited) {
+        t.state = "exited";
+        t.exit_code = st.exit_code;
+        t.term_signal = st.term_signal;
+      } else {
+        t.state = "lost";
+        ++lost;
+      }
+    }
+    if (job.tasks.empty()) {
+      // The job was marked running but none of its tasks were recorded: the attempt is lost.
+      FinishAttempt(job, now, "Lost", "the server stopped while starting this attempt");
+      continue;
+    }
+    AddEvent(&job, "job/" + std::to_string(id), "Reconciled", adopted ? "Adopted" : "NotRunning",
+             std::to_string(adopted) + " task(s) still running adopted, " + std::to_string(lost) +
+                 " lost",
+             now);
+    SaveTasks(job);
+  }
+  // Shims started just before a crash whose start never committed: nobody will ever wait for
+  // them, so they are killed (their job is still Pending and starts again).
+  for (const auto& [run_dir, pid] : shims) {
+    if (claimed.count(run_dir)) continue;
+    executor::TaskHandle h;
+    h.pid = pid.first;
+    h.start_ticks = pid.second;
+    h.run_dir = run_dir;
+    executor_->Signal(h, SIGKILL);
+  }
+  Flush().wait();
+}
+
+}  // namespace kumo::server

@@ -1,0 +1,191 @@
+// kumo server: the control plane on one machine.
+//
+//   HTTP+JSON API (/v1, docs/api.md) ──► in-memory state ──► Store (SQLite, group commit)
+//                                           │   ▲
+//                          scheduling loop ─┘   └─ task exits (LocalExecutor polls)
+//                                 │
+//                          scheduling core (one pass = core::Scheduler::Schedule)
+//
+// State lives in memory under one mutex (`mu_`) and is written through to the store; an API
+// write is answered only after its store transaction committed, so a 201 survives kill -9.
+// The scheduling loop wakes on every change (and at least every `tick`), polls running tasks,
+// applies exits, timeouts and grace periods, runs a pass of the core on a snapshot of the state
+// and applies its decisions: starts (launch the gang's processes), preemptions (checkpoint
+// signal, grace, kill, requeue) and the waiting jobs' reasons.
+//
+// On start the server reconciles with what is still running: tasks whose shim is alive are
+// adopted, tasks that vanished mark their attempt lost (the job is requeued as a failure),
+// and shims nobody knows about (launched just before a crash) are killed.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/job_spec.h"
+#include "core/scheduler.h"
+#include "executor/inventory.h"
+#include "executor/local_executor.h"
+#include "http/http.h"
+#include "store/store.h"
+
+namespace kumo::server {
+
+struct PriorityClass {
+  std::string name;
+  int32_t value = 0;
+  bool preemptible = true;  // may be chosen as a victim
+};
+
+struct ServerConfig {
+  std::string data_dir;  // required; created if missing
+  std::string listen = "127.0.0.1:0";
+  std::string inventory_file;  // empty: this machine (executor::DetectLocalMachine)
+  std::string shim_binary;     // the kumo binary (for the task shim)
+  core::SchedulerConfig scheduler;
+  std::vector<PriorityClass> priority_classes = {
+      {"low", 0, true}, {"normal", 100, true}, {"high", 1000, true}, {"system", 10000, false}};
+  double tick_s = 0.2;             // loop period while nothing happens
+  double pass_min_interval_s = 0;  // at most one pass per this interval (0: on every change)
+  bool use_cgroups = true;
+};
+
+// Reads a server config file (YAML; see docs/server.md) over the defaults in `base`.
+Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base);
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Start(ServerConfig config);
+  ~Server();
+  uint16_t port() const { return http_->port(); }
+  const std::string& admin_token_path() const { return admin_token_path_; }
+  // Stops the API and the loop. Tasks keep running (a restarted server adopts them).
+  void Stop();
+
+  // Internal record types (public for the handlers in several .cc files).
+  struct TaskRec {
+    int32_t rank = 0, group = 0, replica = 0;
+    std::string node;
+    std::vector<core::GpuShare> gpus;
+    executor::TaskHandle handle;
+    std::string state = "running";  // running | exited | lost
+    int exit_code = 0, term_signal = 0;
+  };
+  struct JobRec {
+    int64_t id = 0;
+    std::string project, user, name, spec_yaml, spec_sha256, submit_dir, idempotency_key;
+    nlohmann::json code_version;
+    uint64_t seed = 0;
+    double submit_time = 0;
+    api::JobSpec spec;
+    std::string phase = "Pending";  // Pending Running Terminating Succeeded Failed Cancelled
+    std::string reason, message;
+    int32_t attempt = 0, failures = 0;
+    double not_before = 0, start_time = 0, end_time = 0;
+    bool cancel_requested = false;
+    bool durable = false;  // its submission has committed (the loop ignores it until then)
+    // Current attempt.
+    std::vector<TaskRec> tasks;
+    std::string terminate_reason;  // why it is Terminating: Preempted Cancelled Failed ...
+    std::string terminate_message;
+    double kill_at = 0;
+    bool nominated = false;
+    std::vector<core::TaskPlacement> reservation;
+    int64_t queue_position = 0;  // 1-based position in the last pass's order; 0 when not pending
+  };
+  struct UserRec {
+    std::string name;
+    bool admin = false;
+    std::set<std::string> projects;
+  };
+  struct ProjectRec {
+    std::string name;
+    double weight = 1;
+    int64_t guaranteed_gpu_milli = 0;
+    int64_t max_gpu_milli = -1;  // -1: none
+  };
+
+ private:
+  explicit Server(ServerConfig config);
+  Status Init();
+  Status Restore();
+  void Reconcile();
+  void Loop();
+  void Tick();
+  void PollTasks(double now);
+  void AdvanceJob(JobRec& job, double now);
+  void FinishAttempt(JobRec& job, double now, const std::string& outcome, const std::string& why);
+  void RunPass(double now);
+  bool LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& tasks, double now);
+  void BeginTermination(JobRec& job, const std::string& reason, const std::string& message,
+                        double now, bool graceful);
+  void Kick();
+
+  // Persistence helpers: statements appended to `pending_writes_` under mu_, flushed by Flush.
+  void SaveJob(const JobRec& job);
+  void SaveTasks(const JobRec& job);
+  void AddEvent(const JobRec* job, const std::string& object, const std::string& type,
+                const std::string& reason, const std::string& message, double now);
+  std::future<Status> Flush();
+
+  http::Response Handle(const http::Request& req);
+  // Handlers (server_api.cc).
+  http::Response SubmitJob(const UserRec& user, const http::Request& req);
+  http::Response ListJobs(const UserRec& user, const http::Request& req);
+  http::Response GetJob(const UserRec& user, int64_t id);
+  http::Response CancelJob(const UserRec& user, int64_t id);
+  http::Response JobEvents(const UserRec& user, int64_t id, const http::Request& req);
+  http::Response JobResults(const UserRec& user, int64_t id);
+  http::Response JobLogs(const UserRec& user, int64_t id, const http::Request& req);
+  http::Response ListEvents(const UserRec& user, const http::Request& req);
+  http::Response Queue(const UserRec& user);
+  http::Response Top(const UserRec& user);
+  http::Response ListNodes(const UserRec& user);
+  http::Response NodeAction(const UserRec& user, const std::string& name,
+                            const std::string& action);
+  http::Response ListProjects(const UserRec& user);
+  http::Response PutProject(const UserRec& user, const std::string& name, const http::Request& req,
+                            bool create);
+  http::Response CreateUser(const UserRec& user, const http::Request& req);
+  http::Response WhoAmI(const UserRec& user);
+
+  nlohmann::json JobJson(const JobRec& job, bool detail) const;
+  bool MayAccess(const UserRec& user, const std::string& project) const;
+  std::string CreateToken(const std::string& user, double now);
+  const PriorityClass* FindPriorityClass(const std::string& name) const;
+  std::string JobDir(int64_t id) const;
+  std::string AttemptDir(int64_t id, int32_t attempt) const;
+
+  ServerConfig config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<executor::LocalExecutor> executor_;
+  executor::Inventory inventory_;
+  std::unique_ptr<core::Scheduler> scheduler_;
+  std::unique_ptr<http::Server> http_;
+  std::string admin_token_path_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = true;               // guarded by mu_: something changed since the last pass
+  bool stopping_ = false;           // guarded by mu_
+  std::map<int64_t, JobRec> jobs_;  // guarded by mu_
+  std::map<std::string, int64_t> idempotency_;    // guarded by mu_
+  std::map<std::string, UserRec> users_;          // guarded by mu_
+  std::map<std::string, std::string> tokens_;     // sha256 -> user; guarded by mu_
+  std::map<std::string, ProjectRec> projects_;    // guarded by mu_
+  std::map<std::string, std::string> cordoned_;   // node -> reason; guarded by mu_
+  std::vector<store::Statement> pending_writes_;  // guarded by mu_
+  int64_t next_job_id_ = 1;                       // guarded by mu_
+  double last_pass_ = 0;                          // guarded by mu_
+  std::thread loop_;
+};
+
+}  // namespace kumo::server

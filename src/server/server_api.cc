@@ -1,0 +1,707 @@
+// The /v1 HTTP API (docs/api.md). Every request carries `Authorization: Bearer <token>`.
+#include <random>
+
+#include "server/server.h"
+#include "server/util.h"
+
+namespace kumo::server {
+using nlohmann::json;
+
+namespace {
+
+http::Response JsonResponse(int status, const json& body) {
+  return {status, "application/json", body.dump() + "\n", {}};
+}
+
+http::Response ErrorResponse(int status, const std::string& message) {
+  return JsonResponse(status, {{"code", status}, {"error", message}});
+}
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::optional<int64_t> ParseId(const std::string& s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s)
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
+      return false;
+  return s.front() != '-' && s.back() != '-';
+}
+
+}  // namespace
+
+http::Response Server::Handle(const http::Request& req) {
+  std::string auth = req.Header("authorization");
+  if (!auth.starts_with("Bearer ") || auth.size() <= 7)
+    return ErrorResponse(401, "missing bearer token (Authorization: Bearer <token>)");
+  std::string hash = Sha256Hex(auth.substr(7));
+  UserRec user;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto t = tokens_.find(hash);
+    if (t == tokens_.end()) return ErrorResponse(401, "invalid token");
+    user = users_[t->second];
+  }
+  std::vector<std::string> p = SplitPath(req.path);
+  const std::string& m = req.method;
+  if (p.empty() || p[0] != "v1") return ErrorResponse(404, "no such path: " + req.path);
+  p.erase(p.begin());
+  auto method_not_allowed = [&] { return ErrorResponse(405, m + " not allowed on " + req.path); };
+  if (p.size() == 1 && p[0] == "whoami") return WhoAmI(user);
+  if (p.size() >= 1 && p[0] == "jobs") {
+    if (p.size() == 1) {
+      if (m == "POST") return SubmitJob(user, req);
+      if (m == "GET") return ListJobs(user, req);
+      return method_not_allowed();
+    }
+    auto id = ParseId(p[1]);
+    if (!id) return ErrorResponse(404, "job \"" + p[1] + "\" not found");
+    if (p.size() == 2) return m == "GET" ? GetJob(user, *id) : method_not_allowed();
+    if (p.size() == 3 && p[2] == "cancel")
+      return m == "POST" ? CancelJob(user, *id) : method_not_allowed();
+    if (p.size() == 3 && p[2] == "events")
+      return m == "GET" ? JobEvents(user, *id, req) : method_not_allowed();
+    if (p.size() == 3 && p[2] == "results")
+      return m == "GET" ? JobResults(user, *id) : method_not_allowed();
+    if (p.size() == 3 && p[2] == "logs")
+      return m == "GET" ? JobLogs(user, *id, req) : method_not_allowed();
+  }
+  if (p.size() == 1 && p[0] == "events")
+    return m == "GET" ? ListEvents(user, req) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "queue") return m == "GET" ? Queue(user) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "top") return m == "GET" ? Top(user) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "nodes") return m == "GET" ? ListNodes(user) : method_not_allowed();
+  if (p.size() == 3 && p[0] == "nodes")
+    return m == "POST" ? NodeAction(user, p[1], p[2]) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "projects") {
+    if (m == "GET") return ListProjects(user);
+    if (m == "POST") {
+      json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object() || !body.contains("name") || !body["name"].is_string())
+        return ErrorResponse(400, "body: expected {\"name\": ...}");
+      return PutProject(user, body["name"].get<std::string>(), req, true);
+    }
+    return method_not_allowed();
+  }
+  if (p.size() == 2 && p[0] == "projects")
+    return m == "PATCH" ? PutProject(user, p[1], req, false) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "users")
+    return m == "POST" ? CreateUser(user, req) : method_not_allowed();
+  return ErrorResponse(404, "no such path: " + req.path);
+}
+
+http::Response Server::WhoAmI(const UserRec& user) {
+  json projects = json::array();
+  for (const auto& p : user.projects) projects.push_back(p);
+  return JsonResponse(200, {{"user", user.name}, {"admin", user.admin}, {"projects", projects}});
+}
+
+http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) {
+  auto spec = api::ParseJobSpec(req.body);
+  if (!spec) return ErrorResponse(400, spec.error().message());
+  std::string submit_dir = req.Header("x-kumo-submit-dir");
+  json code_version = json::parse(req.Header("x-kumo-code-version"), nullptr, false);
+  if (code_version.is_discarded()) code_version = json::object();
+  std::string key = req.Header("idempotency-key");
+  if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
+  bool needs_dir = false;
+  for (const auto& g : spec->task_groups) needs_dir |= g.working_dir.empty();
+  if (needs_dir && (submit_dir.empty() || submit_dir[0] != '/'))
+    return ErrorResponse(400,
+                         "spec.taskGroups[].workingDir: not set, and the request has no absolute "
+                         "X-Kumo-Submit-Dir header to default to");
+  double now = WallSeconds();
+  int64_t id;
+  std::future<Status> committed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!projects_.count(spec->project))
+      return ErrorResponse(400, "spec.project: project \"" + spec->project + "\" does not exist");
+    if (!MayAccess(user, spec->project))
+      return ErrorResponse(
+          403, "user \"" + user.name + "\" is not a member of project \"" + spec->project + "\"");
+    if (!FindPriorityClass(spec->priority_class)) {
+      std::string known;
+      for (const auto& pc : config_.priority_classes)
+        known += (known.empty() ? "" : ", ") + pc.name;
+      return ErrorResponse(400, "spec.priorityClass: unknown class \"" + spec->priority_class +
+                                    "\" (known: " + known + ")");
+    }
+    if (!key.empty()) {
+      auto it = idempotency_.find(key);
+      if (it != idempotency_.end()) {
+        const JobRec& prior = jobs_[it->second];
+        if (prior.user != user.name) return ErrorResponse(409, "Idempotency-Key already used");
+        if (prior.durable) return JsonResponse(200, JobJson(prior, false));
+        return ErrorResponse(409, "a submission with this Idempotency-Key is in progress");
+      }
+    }
+    id = next_job_id_++;
+    JobRec j;
+    j.id = id;
+    j.project = spec->project;
+    j.user = user.name;
+    j.name = spec->name.empty() ? "job-" + std::to_string(id) : spec->name;
+    j.spec_yaml = req.body;
+    j.spec_sha256 = Sha256Hex(req.body);
+    j.submit_dir = submit_dir;
+    j.code_version = code_version;
+    j.idempotency_key = key;
+    if (spec->seed) {
+      j.seed = *spec->seed;
+    } else {
+      std::random_device rd;
+      j.seed = (static_cast<uint64_t>(rd()) << 31 ^ rd()) & ((uint64_t{1} << 53) - 1);
+    }
+    j.submit_time = now;
+    j.spec = std::move(*spec);
+    j.reason = "Submitted";
+    if (!key.empty()) idempotency_[key] = id;
+    // Written on their own (not with the loop's pending writes) so the 201 waits for exactly
+    // this job's commit; the group commit batches concurrent submissions into one fsync.
+    committed = store_->Write(
+        {{"INSERT INTO jobs(id, project, user, name, spec_yaml, spec_sha256, submit_dir, "
+          "code_version, seed, submit_time, phase, reason, idempotency_key) VALUES(?1, ?2, ?3, "
+          "?4, ?5, ?6, ?7, ?8, ?9, ?10, 'Pending', 'Submitted', ?11)",
+          {id, j.project, j.user, j.name, j.spec_yaml, j.spec_sha256, j.submit_dir,
+           j.code_version.dump(), static_cast<int64_t>(j.seed), now,
+           key.empty() ? store::Value(nullptr) : store::Value(key)}},
+         {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1, ?2, ?3, "
+          "'Submitted', 'Submitted', ?4)",
+          {now, id, "job/" + std::to_string(id), "by " + user.name + " to project " + j.project}}});
+    jobs_[id] = std::move(j);
+  }
+  Status s = committed.get();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(id);
+  if (!s.ok()) {
+    if (it != jobs_.end() && !it->second.idempotency_key.empty())
+      idempotency_.erase(it->second.idempotency_key);
+    jobs_.erase(id);
+    return ErrorResponse(500, "store: " + s.message());
+  }
+  it->second.durable = true;
+  Kick();
+  return JsonResponse(201, JobJson(it->second, false));
+}
+
+json Server::JobJson(const JobRec& j, bool detail) const {
+  json out = {{"id", j.id},
+              {"name", j.name},
+              {"project", j.project},
+              {"user", j.user},
+              {"phase", j.phase},
+              {"reason", j.reason},
+              {"message", j.message},
+              {"priorityClass", j.spec.priority_class},
+              {"tasks", j.spec.TotalTasks()},
+              {"attempt", j.attempt},
+              {"failures", j.failures},
+              {"submitTime", j.submit_time},
+              {"startTime", j.start_time > 0 ? json(j.start_time) : json(nullptr)},
+              {"endTime", j.end_time > 0 ? json(j.end_time) : json(nullptr)}};
+  int64_t gpu = 0;
+  for (const auto& g : j.spec.task_groups) gpu += g.resources.gpu_milli * g.replicas;
+  out["gpuMilli"] = gpu;
+  if (j.queue_position > 0) out["queuePosition"] = j.queue_position;
+  if (j.not_before > 0 && j.phase == "Pending") out["notBefore"] = j.not_before;
+  if (!detail) return out;
+  out["seed"] = j.seed;
+  out["specSha256"] = j.spec_sha256;
+  out["submitDir"] = j.submit_dir;
+  out["codeVersion"] = j.code_version;
+  out["spec"] = api::JobSpecToJson(j.spec);
+  out["checkpointDir"] = JobDir(j.id) + "/checkpoint";
+  if (j.attempt > 0) out["outputDir"] = AttemptDir(j.id, j.attempt) + "/output";
+  json tasks = json::array();
+  for (const TaskRec& t : j.tasks) {
+    json gpus = json::array();
+    for (const auto& g : t.gpus) gpus.push_back({{"index", g.gpu_index}, {"milli", g.milli}});
+    tasks.push_back({{"rank", t.rank},
+                     {"group", j.spec.task_groups[static_cast<size_t>(t.group)].name},
+                     {"replica", t.replica},
+                     {"node", t.node},
+                     {"gpus", gpus},
+                     {"pid", t.handle.pid},
+                     {"state", t.state},
+                     {"exitCode", t.exit_code},
+                     {"runDir", t.handle.run_dir}});
+  }
+  out["currentTasks"] = tasks;
+  return out;
+}
+
+http::Response Server::ListJobs(const UserRec& user, const http::Request& req) {
+  auto q = [&](const char* k) {
+    auto it = req.query.find(k);
+    return it == req.query.end() ? std::string() : it->second;
+  };
+  std::string project = q("project"), phase = q("phase");
+  bool all_phases = q("all") == "true" || !phase.empty();
+  json items = json::array();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!project.empty() && !MayAccess(user, project))
+    return ErrorResponse(
+        403, "user \"" + user.name + "\" is not a member of project \"" + project + "\"");
+  for (const auto& [id, j] : jobs_) {
+    if (!j.durable || !MayAccess(user, j.project)) continue;
+    if (!project.empty() && j.project != project) continue;
+    if (!phase.empty() && j.phase != phase) continue;
+    bool terminal = j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled";
+    if (terminal && !all_phases && q("recent") == "false") continue;
+    items.push_back(JobJson(j, false));
+  }
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Server::GetJob(const UserRec& user, int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second.durable)
+    return ErrorResponse(404, "job " + std::to_string(id) + " not found");
+  if (!MayAccess(user, it->second.project))
+    return ErrorResponse(403, "job " + std::to_string(id) + " belongs to project \"" +
+                                  it->second.project + "\", which user \"" + user.name +
+                                  "\" is not a member of");
+  return JsonResponse(200, JobJson(it->second, true));
+}
+
+http::Response Server::CancelJob(const UserRec& user, int64_t id) {
+  std::future<Status> committed;
+  json body;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || !it->second.durable)
+      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
+    JobRec& j = it->second;
+    if (!MayAccess(user, j.project))
+      return ErrorResponse(403, "job " + std::to_string(id) + " belongs to project \"" + j.project +
+                                    "\", which user \"" + user.name + "\" is not a member of");
+    if (j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled")
+      return ErrorResponse(409, "job " + std::to_string(id) + " already ended (" + j.phase + ")");
+    if (!j.cancel_requested) {
+      j.cancel_requested = true;
+      AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled", "by " + user.name,
+               WallSeconds());
+      SaveJob(j);
+    }
+    committed = Flush();
+    body = JobJson(j, false);
+    Kick();
+  }
+  Status s = committed.get();
+  if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
+  return JsonResponse(202, body);
+}
+
+http::Response Server::JobEvents(const UserRec& user, int64_t id, const http::Request& req) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || !it->second.durable)
+      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
+    if (!MayAccess(user, it->second.project))
+      return ErrorResponse(403, "not a member of project \"" + it->second.project + "\"");
+  }
+  (void)req;
+  json items = json::array();
+  Status s = store_->Query(
+      "SELECT seq, time, type, reason, message FROM events WHERE job_id=?1 ORDER BY seq", {id},
+      [&](const store::Row& r) {
+        items.push_back({{"seq", store::AsInt(r[0])},
+                         {"time", store::AsDouble(r[1])},
+                         {"type", store::AsString(r[2])},
+                         {"reason", store::AsString(r[3])},
+                         {"message", store::AsString(r[4])}});
+      });
+  if (!s.ok()) return ErrorResponse(500, s.message());
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Server::ListEvents(const UserRec& user, const http::Request& req) {
+  int64_t since = 0;
+  if (auto it = req.query.find("since"); it != req.query.end())
+    since = ParseId(it->second).value_or(0);
+  std::set<std::string> visible;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, j] : jobs_)
+      if (MayAccess(user, j.project)) visible.insert("job/" + std::to_string(id));
+  }
+  json items = json::array();
+  Status s = store_->Query(
+      "SELECT seq, time, object, type, reason, message FROM events WHERE seq > ?1 ORDER BY seq "
+      "LIMIT 1000",
+      {since}, [&](const store::Row& r) {
+        std::string object = store::AsString(r[2]);
+        if (!user.admin && !visible.count(object)) return;
+        items.push_back({{"seq", store::AsInt(r[0])},
+                         {"time", store::AsDouble(r[1])},
+                         {"object", object},
+                         {"type", store::AsString(r[3])},
+                         {"reason", store::AsString(r[4])},
+                         {"message", store::AsString(r[5])}});
+      });
+  if (!s.ok()) return ErrorResponse(500, s.message());
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Server::JobResults(const UserRec& user, int64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || !it->second.durable)
+      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
+    if (!MayAccess(user, it->second.project))
+      return ErrorResponse(403, "not a member of project \"" + it->second.project + "\"");
+  }
+  json items = json::array();
+  Status s = store_->Query("SELECT record FROM results WHERE job_id=?1 ORDER BY attempt", {id},
+                           [&](const store::Row& r) {
+                             items.push_back(json::parse(store::AsString(r[0]), nullptr, false));
+                           });
+  if (!s.ok()) return ErrorResponse(500, s.message());
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Server::JobLogs(const UserRec& user, int64_t id, const http::Request& req) {
+  auto q = [&](const char* k, const std::string& def) {
+    auto it = req.query.find(k);
+    return it == req.query.end() ? def : it->second;
+  };
+  std::string stream = q("stream", "stdout");
+  if (stream != "stdout" && stream != "stderr")
+    return ErrorResponse(400, "stream: stdout or stderr");
+  auto task = ParseId(q("task", "0"));
+  if (!task) return ErrorResponse(400, "task: expected a rank");
+  std::string offset_text = q("offset", "0");
+  int64_t offset = 0;
+  bool negative = !offset_text.empty() && offset_text[0] == '-';
+  auto off = ParseId(negative ? offset_text.substr(1) : offset_text);
+  if (!off) return ErrorResponse(400, "offset: expected an integer");
+  offset = negative ? -*off : *off;
+  int32_t attempt;
+  bool running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || !it->second.durable)
+      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
+    const JobRec& j = it->second;
+    if (!MayAccess(user, j.project))
+      return ErrorResponse(403, "not a member of project \"" + j.project + "\"");
+    if (*task >= j.spec.TotalTasks())
+      return ErrorResponse(400,
+                           "task: job has " + std::to_string(j.spec.TotalTasks()) + " task(s)");
+    attempt =
+        static_cast<int32_t>(ParseId(q("attempt", std::to_string(j.attempt))).value_or(j.attempt));
+    running = j.phase == "Running" || j.phase == "Terminating" || j.phase == "Pending";
+    if (attempt == 0)
+      return JsonResponse(200, {{"data", ""}, {"size", 0}, {"next", 0}, {"done", !running}});
+  }
+  std::string path = AttemptDir(id, attempt) + "/task-" + std::to_string(*task) + "/" + stream;
+  int64_t size = 0;
+  std::string data = ReadFileRange(path, offset, 1 << 20, &size);
+  int64_t start = offset < 0 ? std::max<int64_t>(0, size + offset) : offset;
+  return {200,
+          "application/json",
+          json({{"data", data},
+                {"size", size},
+                {"next", start + static_cast<int64_t>(data.size())},
+                {"attempt", attempt},
+                {"done", !running}})
+                  .dump(-1, ' ', false, json::error_handler_t::replace) +
+              "\n",
+          {}};
+}
+
+http::Response Server::Queue(const UserRec& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<const JobRec*> pending;
+  for (const auto& [id, j] : jobs_)
+    if (j.durable && j.phase == "Pending" && MayAccess(user, j.project)) pending.push_back(&j);
+  std::stable_sort(pending.begin(), pending.end(), [](const JobRec* a, const JobRec* b) {
+    int64_t pa = a->queue_position ? a->queue_position : INT64_MAX;
+    int64_t pb = b->queue_position ? b->queue_position : INT64_MAX;
+    return pa < pb;
+  });
+  json items = json::array();
+  for (const JobRec* j : pending) items.push_back(JobJson(*j, false));
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Server::Top(const UserRec& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, int64_t> gpu_used, cpu_used, mem_used;
+  std::map<std::string, json> per_project;
+  for (const auto& [id, j] : jobs_) {
+    if (!j.durable) continue;
+    json& pp = per_project[j.project];
+    if (pp.is_null())
+      pp = {{"project", j.project},
+            {"runningJobs", 0},
+            {"pendingJobs", 0},
+            {"gpuMilli", 0},
+            {"cpuMillis", 0}};
+    if (j.phase == "Pending") pp["pendingJobs"] = pp["pendingJobs"].get<int64_t>() + 1;
+    if (j.phase != "Running" && j.phase != "Terminating") continue;
+    pp["runningJobs"] = pp["runningJobs"].get<int64_t>() + 1;
+    for (const TaskRec& t : j.tasks) {
+      if (t.state != "running") continue;
+      const auto& r = j.spec.task_groups[static_cast<size_t>(t.group)].resources;
+      int64_t g = 0;
+      for (const auto& s : t.gpus) g += s.milli;
+      gpu_used[t.node] += g;
+      cpu_used[t.node] += r.cpu_millis;
+      mem_used[t.node] += r.memory_bytes;
+      pp["gpuMilli"] = pp["gpuMilli"].get<int64_t>() + g;
+      pp["cpuMillis"] = pp["cpuMillis"].get<int64_t>() + r.cpu_millis;
+    }
+  }
+  json nodes = json::array();
+  for (const auto& n : inventory_.nodes)
+    nodes.push_back({{"name", n.name},
+                     {"gpus", n.gpus.size()},
+                     {"gpuMilliUsed", gpu_used[n.name]},
+                     {"cpuMillis", n.allocatable[core::kCpu]},
+                     {"cpuMillisUsed", cpu_used[n.name]},
+                     {"memoryBytes", n.allocatable[core::kMemory]},
+                     {"memoryBytesUsed", mem_used[n.name]}});
+  json projects = json::array();
+  for (auto& [name, pp] : per_project)
+    if (MayAccess(user, name)) projects.push_back(pp);
+  return JsonResponse(200, {{"nodes", nodes}, {"projects", projects}});
+}
+
+http::Response Server::ListNodes(const UserRec& user) {
+  (void)user;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, int64_t> gpu_used, tasks;
+  for (const auto& [id, j] : jobs_)
+    for (const TaskRec& t : j.tasks)
+      if (t.state == "running") {
+        for (const auto& s : t.gpus) gpu_used[t.node] += s.milli;
+        ++tasks[t.node];
+      }
+  json items = json::array();
+  for (const auto& n : inventory_.nodes) {
+    json gpus = json::array();
+    for (const auto& g : n.gpus) gpus.push_back({{"index", g.index}, {"model", g.model}});
+    json labels = json::object();
+    for (const auto& l : n.labels) labels[l.key] = l.value;
+    auto c = cordoned_.find(n.name);
+    items.push_back({{"name", n.name},
+                     {"cpuMillis", n.allocatable[core::kCpu]},
+                     {"memoryBytes", n.allocatable[core::kMemory]},
+                     {"gpus", gpus},
+                     {"gpuMilliUsed", gpu_used[n.name]},
+                     {"tasks", tasks[n.name]},
+                     {"labels", labels},
+                     {"topology", n.topology},
+                     {"schedulable", c == cordoned_.end()},
+                     {"cordonReason", c == cordoned_.end() ? "" : c->second}});
+  }
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Server::NodeAction(const UserRec& user, const std::string& name,
+                                  const std::string& action) {
+  if (!user.admin) return ErrorResponse(403, "only an admin may " + action + " nodes");
+  if (action != "cordon" && action != "uncordon" && action != "drain")
+    return ErrorResponse(404, "node action must be cordon, uncordon or drain");
+  std::future<Status> committed;
+  int64_t evicted = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool known = false;
+    for (const auto& n : inventory_.nodes) known |= n.name == name;
+    if (!known) return ErrorResponse(404, "node \"" + name + "\" not found");
+    double now = WallSeconds();
+    if (action == "uncordon") {
+      cordoned_.erase(name);
+      pending_writes_.push_back(
+          {"INSERT OR REPLACE INTO nodes(name, cordoned, reason) VALUES(?1, 0, '')", {name}});
+    } else {
+      std::string reason =
+          action == "drain" ? "drained by " + user.name : "cordoned by " + user.name;
+      cordoned_[name] = reason;
+      pending_writes_.push_back(
+          {"INSERT OR REPLACE INTO nodes(name, cordoned, reason) VALUES(?1, 1, ?2)",
+           {name, reason}});
+    }
+    AddEvent(nullptr, "node/" + name,
+             action == "uncordon" ? "Uncordoned"
+             : action == "drain"  ? "Drained"
+                                  : "Cordoned",
+             "", "by " + user.name, now);
+    if (action == "drain") {
+      // Kubernetes-style drain: the node's jobs are evicted (checkpoint signal, grace period)
+      // and requeued; they start again elsewhere, resuming from their checkpoints.
+      for (auto& [id, j] : jobs_) {
+        if (j.phase != "Running") continue;
+        bool here = false;
+        for (const TaskRec& t : j.tasks) here |= t.node == name && t.state == "running";
+        if (!here) continue;
+        BeginTermination(j, "NodeDrained", "node " + name + " is being drained", now, true);
+        ++evicted;
+      }
+    }
+    committed = Flush();
+    Kick();
+  }
+  Status s = committed.get();
+  if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
+  return JsonResponse(200, {{"node", name}, {"action", action}, {"evictedJobs", evicted}});
+}
+
+http::Response Server::ListProjects(const UserRec& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, int64_t> used;
+  for (const auto& [id, j] : jobs_)
+    for (const TaskRec& t : j.tasks)
+      if (t.state == "running")
+        for (const auto& s : t.gpus) used[j.project] += s.milli;
+  json items = json::array();
+  for (const auto& [name, p] : projects_) {
+    if (!MayAccess(user, name)) continue;
+    items.push_back(
+        {{"name", name},
+         {"weight", p.weight},
+         {"guaranteedGpus", p.guaranteed_gpu_milli / 1000.0},
+         {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)},
+         {"gpusInUse", used[name] / 1000.0}});
+  }
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Server::PutProject(const UserRec& user, const std::string& name,
+                                  const http::Request& req, bool create) {
+  if (!user.admin) return ErrorResponse(403, "only an admin may manage projects");
+  if (!ValidName(name))
+    return ErrorResponse(400, "name: lower-case letters, digits and '-', at most 63");
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object()) return ErrorResponse(400, "body: expected a JSON object");
+  std::future<Status> committed;
+  json out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = projects_.find(name);
+    if (create && it != projects_.end())
+      return ErrorResponse(409, "project \"" + name + "\" exists");
+    if (!create && it == projects_.end())
+      return ErrorResponse(404, "project \"" + name + "\" not found");
+    ProjectRec p = create ? ProjectRec{name, 1, 0, -1} : it->second;
+    for (auto& [k, v] : body.items()) {
+      if (k == "name") continue;
+      if (k == "weight") {
+        if (!v.is_number() || v.get<double>() <= 0)
+          return ErrorResponse(400, "weight: must be a number > 0");
+        p.weight = v.get<double>();
+      } else if (k == "guaranteedGpus") {
+        if (!v.is_number() || v.get<double>() < 0)
+          return ErrorResponse(400, "guaranteedGpus: must be a number >= 0");
+        p.guaranteed_gpu_milli = static_cast<int64_t>(v.get<double>() * 1000 + 0.5);
+      } else if (k == "maxGpus") {
+        if (v.is_null()) {
+          p.max_gpu_milli = -1;
+        } else {
+          if (!v.is_number() || v.get<double>() < 0)
+            return ErrorResponse(400, "maxGpus: must be a number >= 0 or null");
+          p.max_gpu_milli = static_cast<int64_t>(v.get<double>() * 1000 + 0.5);
+        }
+      } else {
+        return ErrorResponse(400, k + ": unknown field (known: weight, guaranteedGpus, maxGpus)");
+      }
+    }
+    if (p.max_gpu_milli >= 0 && p.guaranteed_gpu_milli > p.max_gpu_milli)
+      return ErrorResponse(400, "guaranteedGpus: larger than maxGpus");
+    projects_[name] = p;
+    double now = WallSeconds();
+    pending_writes_.push_back(
+        {"INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at) "
+         "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE SET weight=?2, "
+         "guaranteed_gpu_milli=?3, max_gpu_milli=?4",
+         {name, p.weight, p.guaranteed_gpu_milli,
+          p.max_gpu_milli < 0 ? store::Value(nullptr) : store::Value(p.max_gpu_milli), now}});
+    AddEvent(nullptr, "project/" + name, create ? "Created" : "Updated", "", "by " + user.name,
+             now);
+    committed = Flush();
+    out = {{"name", name},
+           {"weight", p.weight},
+           {"guaranteedGpus", p.guaranteed_gpu_milli / 1000.0},
+           {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)}};
+    Kick();
+  }
+  Status s = committed.get();
+  if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
+  return JsonResponse(create ? 201 : 200, out);
+}
+
+http::Response Server::CreateUser(const UserRec& user, const http::Request& req) {
+  if (!user.admin) return ErrorResponse(403, "only an admin may create users");
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("name") || !body["name"].is_string())
+    return ErrorResponse(400,
+                         "body: expected {\"name\": ..., \"projects\": [...], \"admin\": false}");
+  std::string name = body["name"].get<std::string>();
+  if (!ValidName(name))
+    return ErrorResponse(400, "name: lower-case letters, digits and '-', at most 63");
+  std::set<std::string> projects;
+  if (body.contains("projects")) {
+    if (!body["projects"].is_array())
+      return ErrorResponse(400, "projects: expected a list of names");
+    for (const auto& p : body["projects"]) {
+      if (!p.is_string()) return ErrorResponse(400, "projects: expected a list of names");
+      projects.insert(p.get<std::string>());
+    }
+  }
+  bool admin = body.value("admin", false);
+  std::future<Status> committed;
+  std::string token;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& p : projects)
+      if (!projects_.count(p))
+        return ErrorResponse(400, "projects: project \"" + p + "\" does not exist");
+    double now = WallSeconds();
+    bool exists = users_.count(name) > 0;
+    if (!exists) {
+      users_[name] = UserRec{name, admin, {}};
+      pending_writes_.push_back({"INSERT INTO users(name, admin, created_at) VALUES(?1, ?2, ?3)",
+                                 {name, int64_t{admin}, now}});
+    }
+    for (const auto& p : projects) {
+      users_[name].projects.insert(p);
+      pending_writes_.push_back(
+          {"INSERT OR IGNORE INTO memberships(user, project) VALUES(?1, ?2)", {name, p}});
+    }
+    token = CreateToken(name, now);
+    committed = Flush();
+  }
+  Status s = committed.get();
+  if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
+  return JsonResponse(201, {{"name", name}, {"token", token}});
+}
+
+}  // namespace kumo::server

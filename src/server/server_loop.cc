@@ -1,0 +1,520 @@
+// The scheduling loop: task exits, timeouts, grace periods, and passes of the core.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "server/server.h"
+#include "server/util.h"
+
+namespace kumo::server {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// A pass also runs at least this often while nothing changes: retry backoffs expire and
+// reservations' start times come closer.
+constexpr double kPeriodicPassSeconds = 1.0;
+
+core::TaintEffect ParseEffect(const std::string& e) {
+  if (e == "PreferNoSchedule") return core::TaintEffect::kPreferNoSchedule;
+  if (e == "NoExecute") return core::TaintEffect::kNoExecute;
+  return core::TaintEffect::kNoSchedule;
+}
+
+const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
+                                     "LANG", "LC_ALL", "TMPDIR", "TZ"};
+
+}  // namespace
+
+void Server::Kick() {
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+void Server::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::duration<double>(config_.tick_s),
+                 [&] { return stopping_ || dirty_; });
+    if (stopping_) break;
+    Tick();
+    Flush();  // not waited for: the loop's own writes need no acknowledgement
+  }
+}
+
+void Server::Tick() {
+  double now = WallSeconds();
+  PollTasks(now);
+  for (auto& [id, job] : jobs_) {
+    if (!job.durable) continue;
+    if (job.phase == "Pending" || job.phase == "Running" || job.phase == "Terminating")
+      AdvanceJob(job, now);
+  }
+  bool due = now - last_pass_ >= kPeriodicPassSeconds;
+  if ((dirty_ || due) && now - last_pass_ >= config_.pass_min_interval_s) {
+    dirty_ = false;
+    last_pass_ = now;
+    RunPass(now);
+  }
+}
+
+void Server::PollTasks(double now) {
+  for (auto& [id, job] : jobs_) {
+    if (job.phase != "Running" && job.phase != "Terminating") continue;
+    bool changed = false;
+    for (TaskRec& t : job.tasks) {
+      if (t.state != "running") continue;
+      executor::TaskStatus st = executor_->Poll(t.handle);
+      if (st.state == executor::TaskState::kRunning) continue;
+      changed = true;
+      if (st.state == executor::TaskState::kExited) {
+        t.state = "exited";
+        t.exit_code = st.exit_code;
+        t.term_signal = st.term_signal;
+        AddEvent(&job, "job/" + std::to_string(id), "TaskExited",
+                 t.exit_code == 0 ? "Completed" : "Error",
+                 "task " + std::to_string(t.rank) + " on " + t.node +
+                     (t.term_signal ? " killed by signal " + std::to_string(t.term_signal)
+                                    : " exited with code " + std::to_string(t.exit_code)),
+                 now);
+      } else {
+        t.state = "lost";
+        AddEvent(&job, "job/" + std::to_string(id), "TaskLost", "Lost",
+                 "task " + std::to_string(t.rank) + " vanished without an exit status", now);
+      }
+    }
+    if (changed) {
+      SaveTasks(job);
+      dirty_ = true;
+    }
+  }
+}
+
+void Server::AdvanceJob(JobRec& job, double now) {
+  if (job.phase == "Pending") {
+    if (job.cancel_requested) {
+      job.phase = "Cancelled";
+      job.reason = "Cancelled";
+      job.message = "cancelled while pending";
+      job.end_time = now;
+      job.queue_position = 0;
+      AddEvent(&job, "job/" + std::to_string(job.id), "Cancelled", "Cancelled", job.message, now);
+      SaveJob(job);
+      dirty_ = true;
+    }
+    return;
+  }
+  int running = 0, failed_rank = -1, lost = 0;
+  for (const TaskRec& t : job.tasks) {
+    if (t.state == "running") ++running;
+    if (t.state == "lost") ++lost;
+    if (t.state == "exited" && t.exit_code != 0 && failed_rank < 0) failed_rank = t.rank;
+  }
+  if (job.phase == "Running") {
+    if (lost > 0) {
+      BeginTermination(job, "Lost", std::to_string(lost) + " task(s) lost", now, true);
+    } else if (failed_rank >= 0) {
+      const TaskRec& t = job.tasks[static_cast<size_t>(failed_rank)];
+      BeginTermination(job, "Failed",
+                       "task " + std::to_string(t.rank) +
+                           (t.term_signal ? " killed by signal " + std::to_string(t.term_signal)
+                                          : " exited with code " + std::to_string(t.exit_code)),
+                       now, true);
+    } else if (running == 0) {
+      FinishAttempt(job, now, "Succeeded", "every task exited with code 0");
+      return;
+    } else if (job.cancel_requested) {
+      BeginTermination(job, "Cancelled", "cancelled by a user", now, true);
+    } else if (job.spec.max_runtime_s && now - job.start_time > *job.spec.max_runtime_s) {
+      BeginTermination(
+          job, "DeadlineExceeded",
+          "ran longer than maxRuntime (" + std::to_string(*job.spec.max_runtime_s) + " s)", now,
+          true);
+    }
+  }
+  if (job.phase == "Terminating") {
+    if (job.cancel_requested && job.terminate_reason != "Cancelled") {
+      job.terminate_reason = "Cancelled";
+      job.terminate_message = "cancelled by a user";
+    }
+    running = 0;
+    for (const TaskRec& t : job.tasks) running += t.state == "running";
+    if (running == 0) {
+      FinishAttempt(job, now, job.terminate_reason, job.terminate_message);
+    } else if (now >= job.kill_at) {
+      for (const TaskRec& t : job.tasks)
+        if (t.state == "running") executor_->Signal(t.handle, SIGKILL);
+      job.kill_at = now + 2;  // and again, should one survive
+    }
+  }
+}
+
+void Server::BeginTermination(JobRec& job, const std::string& reason, const std::string& message,
+                              double now, bool graceful) {
+  job.phase = "Terminating";
+  job.terminate_reason = reason;
+  job.terminate_message = message;
+  int sig = graceful ? job.spec.checkpoint.signal : SIGKILL;
+  for (const TaskRec& t : job.tasks)
+    if (t.state == "running") executor_->Signal(t.handle, sig);
+  job.kill_at = now + (graceful ? static_cast<double>(job.spec.checkpoint.grace_period_s) : 0);
+  job.reason = reason;
+  job.message = message;
+  AddEvent(&job, "job/" + std::to_string(job.id), "Terminating", reason,
+           message + (graceful ? "; signal " + std::to_string(sig) + ", then SIGKILL after " +
+                                     std::to_string(job.spec.checkpoint.grace_period_s) + " s"
+                               : ""),
+           now);
+  SaveJob(job);
+  dirty_ = true;
+}
+
+void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
+                           const std::string& why) {
+  // The Result record: how this attempt was made and how it ended.
+  json tasks = json::array();
+  for (const TaskRec& t : job.tasks) {
+    json gpus = json::array();
+    for (const auto& g : t.gpus) gpus.push_back({{"index", g.gpu_index}, {"milli", g.milli}});
+    tasks.push_back({{"rank", t.rank},
+                     {"group", job.spec.task_groups[static_cast<size_t>(t.group)].name},
+                     {"replica", t.replica},
+                     {"node", t.node},
+                     {"gpus", gpus},
+                     {"state", t.state},
+                     {"exitCode", t.exit_code},
+                     {"signal", t.term_signal}});
+  }
+  json datasets = json::array();
+  for (const auto& d : job.spec.datasets)
+    datasets.push_back({{"name", d.name}, {"version", d.version}, {"path", d.path}});
+  std::string out_dir = AttemptDir(job.id, job.attempt) + "/output";
+  json outputs = json::array();
+  for (const auto& o : job.spec.outputs) {
+    std::error_code ec;
+    auto size = fs::file_size(out_dir + "/" + o, ec);
+    outputs.push_back({{"path", o}, {"exists", !ec}, {"bytes", ec ? 0 : size}});
+  }
+  json record = {{"job", job.id},
+                 {"attempt", job.attempt},
+                 {"outcome", outcome},
+                 {"reason", why},
+                 {"specSha256", job.spec_sha256},
+                 {"spec", job.spec_yaml},
+                 {"codeVersion", job.code_version},
+                 {"seed", job.seed},
+                 {"datasets", datasets},
+                 {"tasks", tasks},
+                 {"startTime", job.start_time},
+                 {"endTime", now},
+                 {"outputDir", out_dir},
+                 {"outputs", outputs},
+                 {"checkpointDir", JobDir(job.id) + "/checkpoint"}};
+  if (job.attempt > 0) {
+    pending_writes_.push_back(
+        {"INSERT OR REPLACE INTO results(job_id, attempt, record) VALUES(?1, ?2, ?3)",
+         {job.id, int64_t{job.attempt}, record.dump()}});
+    std::error_code ec;
+    if (fs::is_directory(out_dir, ec)) {
+      std::FILE* f = std::fopen((out_dir + "/result.json").c_str(), "w");
+      if (f) {
+        std::string text = record.dump(2) + "\n";
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+      }
+    }
+  }
+  for (const TaskRec& t : job.tasks)
+    if (t.state == "running") executor_->Signal(t.handle, SIGKILL);
+
+  job.tasks.clear();
+  job.nominated = false;
+  job.reservation.clear();
+  std::string object = "job/" + std::to_string(job.id);
+  std::string next = outcome;
+  if (job.cancel_requested && outcome != "Succeeded") next = "Cancelled";
+  if (next == "Succeeded" || next == "Cancelled") {
+    job.phase = next;
+    job.reason = next;
+    job.message = why;
+    job.end_time = now;
+    AddEvent(&job, object, next, next, why, now);
+  } else if (next == "Preempted" || next == "NodeDrained" || next == "Lost") {
+    job.phase = "Pending";
+    job.reason = next;
+    job.message = "attempt " + std::to_string(job.attempt) + " " +
+                  (next == "Lost" ? "lost (" + why + ")" : "stopped (" + why + ")") +
+                  "; requeued, resumes from its checkpoint";
+    AddEvent(&job, object, "Requeued", next, job.message, now);
+  } else {  // Failed, DeadlineExceeded, LaunchFailed
+    ++job.failures;
+    bool retry = next != "DeadlineExceeded" && job.failures <= job.spec.retry.backoff_limit;
+    if (retry) {
+      double backoff = static_cast<double>(job.spec.retry.backoff_s) *
+                       std::pow(2.0, std::min(job.failures - 1, 30));
+      backoff = std::min(backoff, static_cast<double>(job.spec.retry.max_backoff_s));
+      job.phase = "Pending";
+      job.reason = "BackoffRetry";
+      job.not_before = now + backoff;
+      job.message = "attempt " + std::to_string(job.attempt) + " failed (" + why + "); retry " +
+                    std::to_string(job.failures) + " of " +
+                    std::to_string(job.spec.retry.backoff_limit) + " in " +
+                    std::to_string(static_cast<int64_t>(backoff)) + " s";
+      AddEvent(&job, object, "Retrying", next, job.message, now);
+    } else {
+      job.phase = "Failed";
+      job.reason = next;
+      job.message = why + (next == "DeadlineExceeded"
+                               ? ""
+                               : " (retries exhausted: " + std::to_string(job.failures - 1) +
+                                     " of " + std::to_string(job.spec.retry.backoff_limit) + ")");
+      job.end_time = now;
+      AddEvent(&job, object, "Failed", next, job.message, now);
+    }
+  }
+  SaveJob(job);
+  dirty_ = true;
+}
+
+void Server::RunPass(double now) {
+  core::Snapshot snap;
+  snap.now = static_cast<core::Seconds>(now);
+  snap.topology_levels = inventory_.topology_levels;
+  snap.extended_resources = inventory_.extended_resources;
+  snap.nodes = inventory_.nodes;
+  for (auto& n : snap.nodes)
+    if (cordoned_.count(n.name)) n.unschedulable = true;
+  for (const auto& [name, p] : projects_) {
+    core::Project cp;
+    cp.name = name;
+    cp.weight = p.weight > 0 ? p.weight : 1;
+    cp.guaranteed[core::kGpu] = p.guaranteed_gpu_milli;
+    if (p.max_gpu_milli >= 0) cp.max[core::kGpu] = p.max_gpu_milli;
+    snap.projects.push_back(cp);
+  }
+  std::map<std::string, JobRec*> by_id;
+  for (auto& [id, job] : jobs_) {
+    if (!job.durable) continue;
+    bool pending = job.phase == "Pending" && !job.cancel_requested && job.not_before <= now;
+    bool holding = (job.phase == "Running" || job.phase == "Terminating") && !job.tasks.empty();
+    if (job.phase == "Pending" && job.not_before > now) job.queue_position = 0;
+    if (!pending && !holding) continue;
+    core::Job cj;
+    cj.id = std::to_string(id);
+    cj.project = job.project;
+    cj.user = job.user;
+    const PriorityClass* pc = FindPriorityClass(job.spec.priority_class);
+    cj.priority = pc ? pc->value : 0;
+    cj.preemptible = pc ? pc->preemptible : true;
+    cj.submit_time = static_cast<core::Seconds>(job.submit_time);
+    std::string invalid;
+    for (const auto& g : job.spec.task_groups) {
+      core::TaskGroup tg;
+      tg.name = g.name;
+      tg.replicas = g.replicas;
+      tg.resources[core::kCpu] = g.resources.cpu_millis;
+      tg.resources[core::kMemory] = g.resources.memory_bytes;
+      tg.resources[core::kGpu] = g.resources.gpu_milli;
+      for (const auto& [ext, count] : g.resources.extended) {
+        auto it = std::find(snap.extended_resources.begin(), snap.extended_resources.end(), ext);
+        if (it == snap.extended_resources.end()) {
+          invalid = "no node offers extended resource \"" + ext + "\"";
+          continue;
+        }
+        tg.resources[core::kExtended0 + static_cast<int>(it - snap.extended_resources.begin())] =
+            count;
+      }
+      tg.gpu_models = g.resources.gpu_models;
+      cj.groups.push_back(std::move(tg));
+    }
+    if (pending && !invalid.empty()) {
+      if (job.reason != "Unschedulable" || job.message != invalid) {
+        job.reason = "Unschedulable";
+        job.message = invalid;
+        AddEvent(&job, "job/" + cj.id, "Waiting", job.reason, invalid, now);
+        SaveJob(job);
+      }
+      continue;
+    }
+    for (const auto& [k, v] : job.spec.node_selector) cj.node_selector.push_back({k, v});
+    for (const auto& t : job.spec.tolerations) {
+      core::Toleration ct;
+      ct.key = t.key;
+      ct.op = t.op == "Exists" ? core::Toleration::Operator::kExists
+                               : core::Toleration::Operator::kEqual;
+      ct.value = t.value;
+      if (!t.effect.empty()) ct.effect = ParseEffect(t.effect);
+      cj.tolerations.push_back(ct);
+    }
+    if (!job.spec.topology.level.empty()) {
+      cj.topology.level = job.spec.topology.level;
+      cj.topology.mode = job.spec.topology.required ? core::TopologyConstraint::Mode::kRequired
+                                                    : core::TopologyConstraint::Mode::kPreferred;
+    }
+    if (job.spec.max_runtime_s) cj.max_runtime = *job.spec.max_runtime_s;
+    cj.checkpointable = true;
+    cj.nominated = job.nominated;
+    cj.reservation = job.reservation;
+    if (holding) {
+      cj.phase = job.phase == "Running" ? core::JobPhase::kRunning : core::JobPhase::kTerminating;
+      cj.start_time = static_cast<core::Seconds>(job.start_time);
+      for (const TaskRec& t : job.tasks) {
+        if (t.state != "running") continue;
+        // Index of the replica within its group, as the core counts it.
+        cj.placements.push_back({t.group, t.replica, t.node, t.gpus});
+      }
+    }
+    by_id[cj.id] = &job;
+    snap.jobs.push_back(std::move(cj));
+  }
+  auto decisions = scheduler_->Schedule(snap);
+  if (!decisions) {
+    std::fprintf(stderr, "kumo server: scheduling pass failed: %s\n",
+                 decisions.error().message().c_str());
+    return;
+  }
+  for (const auto& p : decisions->preemptions) {
+    auto v = by_id.find(p.victim);
+    if (v != by_id.end() && v->second->phase == "Running")
+      BeginTermination(*v->second, "Preempted",
+                       "preempted by job " + p.preemptor + " (" +
+                           core::PreemptionReasonName(p.reason) + "): " + p.message,
+                       now, true);
+    auto pr = by_id.find(p.preemptor);
+    if (pr != by_id.end()) pr->second->nominated = true;
+  }
+  for (const auto& s : decisions->starts) {
+    auto it = by_id.find(s.job);
+    if (it != by_id.end() && it->second->phase == "Pending") LaunchGang(*it->second, s.tasks, now);
+  }
+  for (const auto& r : decisions->reservations) {
+    auto it = by_id.find(r.job);
+    if (it != by_id.end()) it->second->reservation = r.tasks;
+  }
+  int64_t pos = 0;
+  for (const auto& id : decisions->order) {
+    auto it = by_id.find(id);
+    if (it != by_id.end()) it->second->queue_position = it->second->phase == "Pending" ? ++pos : 0;
+  }
+  for (const auto& w : decisions->waiting) {
+    auto it = by_id.find(w.job);
+    if (it == by_id.end()) continue;
+    JobRec& job = *it->second;
+    std::string reason = core::WaitReasonName(w.reason);
+    if (job.reason != reason || job.message != w.message) {
+      bool new_reason = job.reason != reason;
+      job.reason = reason;
+      job.message = w.message;
+      if (new_reason) AddEvent(&job, "job/" + w.job, "Waiting", reason, w.message, now);
+      SaveJob(job);
+    }
+  }
+}
+
+bool Server::LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& placements,
+                        double now) {
+  ++job.attempt;
+  job.nominated = false;
+  job.reservation.clear();
+  job.queue_position = 0;
+  std::string ckpt = JobDir(job.id) + "/checkpoint";
+  std::string out = AttemptDir(job.id, job.attempt) + "/output";
+  std::error_code ec;
+  fs::create_directories(ckpt, ec);
+  fs::create_directories(out, ec);
+
+  std::vector<core::TaskPlacement> ordered = placements;
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.group, a.index) < std::tie(b.group, b.index);
+  });
+  int world = static_cast<int>(ordered.size());
+  int master_port = FreeLoopbackPort();
+  std::map<std::string, int> local_ranks;
+  std::map<std::string, std::string> base;
+  for (const char* name : kInheritedEnv)
+    if (const char* v = std::getenv(name)) base[name] = v;
+  job.tasks.clear();
+  std::string failure;
+  for (int rank = 0; rank < world; ++rank) {
+    const core::TaskPlacement& p = ordered[static_cast<size_t>(rank)];
+    const api::TaskGroupSpec& g = job.spec.task_groups[static_cast<size_t>(p.group)];
+    TaskRec t;
+    t.rank = rank;
+    t.group = p.group;
+    t.replica = p.index;
+    t.node = p.node;
+    t.gpus = p.gpus;
+    std::map<std::string, std::string> env = base;
+    for (const auto& [k, v] : g.env) env[k] = v;
+    std::string devices;
+    for (const auto& gs : p.gpus)
+      devices += (devices.empty() ? "" : ",") + std::to_string(gs.gpu_index);
+    env["CUDA_VISIBLE_DEVICES"] = devices;
+    env["RANK"] = std::to_string(rank);
+    env["WORLD_SIZE"] = std::to_string(world);
+    env["LOCAL_RANK"] = std::to_string(local_ranks[p.node]++);
+    env["MASTER_ADDR"] = "127.0.0.1";
+    env["MASTER_PORT"] = std::to_string(master_port);
+    env["KUMO_JOB"] = std::to_string(job.id);
+    env["KUMO_JOB_NAME"] = job.name;
+    env["KUMO_PROJECT"] = job.project;
+    env["KUMO_ATTEMPT"] = std::to_string(job.attempt);
+    env["KUMO_CHECKPOINT_DIR"] = ckpt;
+    env["KUMO_OUTPUT_DIR"] = out;
+    env["KUMO_SEED"] = std::to_string(job.seed);
+    env["KUMO_NODE"] = p.node;
+    env["KUMO_TASK_GROUP"] = g.name;
+    env["KUMO_TASK_INDEX"] = std::to_string(p.index);
+    for (const auto& d : job.spec.datasets) {
+      std::string key = "KUMO_DATASET_";
+      for (char c : d.name)
+        key.push_back(
+            std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_');
+      env[key] = d.path;
+    }
+    executor::TaskLaunch launch;
+    launch.argv = g.command;
+    launch.cwd = g.working_dir.empty() ? job.submit_dir : g.working_dir;
+    launch.env = std::move(env);
+    launch.run_dir = AttemptDir(job.id, job.attempt) + "/task-" + std::to_string(rank);
+    launch.cpu_millis = g.resources.cpu_millis;
+    launch.memory_bytes = g.resources.memory_bytes;
+    launch.cgroup_name = "job-" + std::to_string(job.id) + ".a" + std::to_string(job.attempt) +
+                         ".t" + std::to_string(rank);
+    auto h = executor_->Launch(launch);
+    if (!h) {
+      failure = "task " + std::to_string(rank) + ": " + h.error().message();
+      break;
+    }
+    t.handle = *h;
+    job.tasks.push_back(std::move(t));
+  }
+  job.start_time = now;
+  job.phase = "Running";
+  job.reason = "";
+  job.message = "";
+  std::string nodes;
+  for (const TaskRec& t : job.tasks) {
+    std::string d;
+    for (const auto& g : t.gpus) d += (d.empty() ? "" : ",") + std::to_string(g.gpu_index);
+    nodes += (nodes.empty() ? "" : " ") + std::to_string(t.rank) + ":" + t.node +
+             (d.empty() ? "" : "[gpu " + d + "]");
+  }
+  AddEvent(&job, "job/" + std::to_string(job.id), "Started", "Scheduled",
+           "attempt " + std::to_string(job.attempt) + " on " + nodes, now);
+  SaveJob(job);
+  SaveTasks(job);
+  if (!failure.empty()) {
+    FinishAttempt(job, now, "LaunchFailed", failure);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace kumo::server

@@ -1,0 +1,25 @@
+// Small OS helpers for the server: clock, hashing, process discovery, ports.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kumo::server {
+
+double WallSeconds();  // seconds since the epoch, microsecond resolution
+std::string Sha256Hex(const std::string& data);
+// Task shims alive on this machine whose run dir starts with `prefix`: run dir -> (pid, start
+// ticks). Read from /proc/<pid>/cmdline ("<kumo> __task-shim <run_dir> ...").
+std::map<std::string, std::pair<pid_t, int64_t>> FindShims(const std::string& prefix);
+// A TCP port on 127.0.0.1 that was free a moment ago (for MASTER_PORT).
+int FreeLoopbackPort();
+// Bytes [offset, offset+max) of a file; "" when missing.
+std::string ReadFileRange(const std::string& path, int64_t offset, int64_t max, int64_t* size);
+// Runs `argv` in `dir` and returns its stdout (trimmed), or "" on failure. For git.
+std::string RunCapture(const std::string& dir, const std::vector<std::string>& argv);
+
+}  // namespace kumo::server
