@@ -1,0 +1,447 @@
+// LocalExecutor: validation, spawning the shim, polling and signalling tasks, cgroup v2 setup.
+// The shim itself (what runs between the server and the command) is in task_shim.cc.
+#include "executor/local_executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+namespace kumo::executor {
+namespace {
+
+constexpr long kCgroup2SuperMagic = 0x63677270;  // CGROUP2_SUPER_MAGIC from <linux/magic.h>
+constexpr int64_t kCpuPeriodMicros = 100000;     // cpu.max period: the kernel's default 100 ms
+constexpr int64_t kMinCpuQuotaMicros = 1000;     // the kernel rejects quotas below 1 ms
+
+std::string Errno(int err) { return std::strerror(err); }
+
+// Reads a small file whole (procfs/cgroupfs files report size 0, so read until EOF).
+std::optional<std::string> ReadSmallFile(const std::string& path, int* err = nullptr) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (err != nullptr) *err = errno;
+    return std::nullopt;
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (err != nullptr) *err = errno;
+      close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (1 << 20)) break;  // nothing we read is this big; do not trust it further
+  }
+  close(fd);
+  return out;
+}
+
+// Writes to an existing control file (cgroupfs): no O_CREAT, no O_TRUNC, one write() call,
+// because the kernel parses each write as one command.
+bool WriteControlFile(const std::string& path, std::string_view value, int* err) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = errno;
+    return false;
+  }
+  ssize_t n;
+  do {
+    n = write(fd, value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) *err = errno;
+  close(fd);
+  return n == static_cast<ssize_t>(value.size());
+}
+
+enum class ProcPresence { kPresent, kAbsent, kUnknown };
+
+struct ProcStat {
+  ProcPresence presence = ProcPresence::kUnknown;
+  char state = '?';
+  pid_t ppid = 0;
+  int64_t start_ticks = 0;
+};
+
+// Parses /proc/<pid>/stat. The command name (field 2) is in parentheses and may itself contain
+// spaces and ')', so fields are counted from the last ')'.
+ProcStat ReadProcStat(pid_t pid) {
+  ProcStat st;
+  int err = 0;
+  auto text = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat", &err);
+  if (!text) {
+    st.presence = (err == ENOENT || err == ESRCH) ? ProcPresence::kAbsent : ProcPresence::kUnknown;
+    return st;
+  }
+  size_t close_paren = text->rfind(')');
+  if (close_paren == std::string::npos) return st;
+  std::istringstream fields(text->substr(close_paren + 1));
+  std::string field;
+  // Field 3 is the state; field 22 the start time in clock ticks after boot.
+  for (int index = 3; index <= 22 && (fields >> field); ++index) {
+    if (index == 3) st.state = field.empty() ? '?' : field[0];
+    if (index == 4) st.ppid = static_cast<pid_t>(std::atol(field.c_str()));
+    if (index == 22) {
+      int64_t ticks = 0;
+      auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), ticks);
+      if (ec != std::errc() || ptr != field.data() + field.size()) return st;
+      st.start_ticks = ticks;
+      st.presence = ProcPresence::kPresent;
+    }
+  }
+  return st;
+}
+
+bool IsExecutableFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+}
+
+// Paths in the task's terms: the shim chdirs to cwd before execvp, so relative paths (in argv[0]
+// or in PATH entries) are relative to cwd, not to the server's working directory.
+std::string InCwd(const std::string& cwd, const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  return cwd + "/" + path;
+}
+
+// Checks what execvp will do in the shim, so the common mistakes fail Launch with a clear
+// message instead of an exit code 127 later.
+Status CheckCommand(const std::string& cmd, const std::string& cwd,
+                    const std::map<std::string, std::string>& env) {
+  if (cmd.empty()) return Status::InvalidArgument("argv[0] is empty");
+  if (cmd.find('/') != std::string::npos) {
+    std::string path = InCwd(cwd, cmd);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0)
+      return Status::NotFound("command \"" + cmd + "\" not found: " + Errno(errno));
+    if (!IsExecutableFile(path))
+      return Status::FailedPrecondition("command \"" + cmd + "\" is not an executable file");
+    return Status::Ok();
+  }
+  // glibc's execvp searches confstr(_CS_PATH) ("/bin:/usr/bin") when PATH is unset.
+  auto it = env.find("PATH");
+  std::string path_var = it != env.end() ? it->second : "/bin:/usr/bin";
+  size_t begin = 0;
+  for (;;) {
+    size_t end = path_var.find(':', begin);
+    std::string dir = path_var.substr(begin, end == std::string::npos ? end : end - begin);
+    if (dir.empty()) dir = ".";  // an empty PATH entry means the current directory
+    if (IsExecutableFile(InCwd(cwd, dir) + "/" + cmd)) return Status::Ok();
+    if (end == std::string::npos) break;
+    begin = end + 1;
+  }
+  return Status::NotFound("command \"" + cmd + "\" not found on the task's PATH \"" + path_var +
+                          "\"");
+}
+
+bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// A cgroup leaf name becomes one directory under kumo/: no separators, and nothing that could
+// be mistaken for the kernel's "cgroup.*" files or our own ".probe-*" directory.
+bool ValidCgroupName(const std::string& name) {
+  if (name.empty() || name.size() > 200 || name[0] == '.') return false;
+  if (name.find('/') != std::string::npos || HasNul(name)) return false;
+  return name.rfind("cgroup.", 0) != 0;
+}
+
+// Where every prerequisite holds, returns <root>/kumo with +memory +cpu enabled for its
+// children. Any failure means "not enforced" (the caller falls back to accounting only).
+std::optional<std::string> ProbeCgroups(const std::string& root) {
+  struct statfs fs;
+  if (statfs(root.c_str(), &fs) != 0 || static_cast<long>(fs.f_type) != kCgroup2SuperMagic)
+    return std::nullopt;
+  if (access(root.c_str(), W_OK) != 0) return std::nullopt;
+  auto controllers = ReadSmallFile(root + "/cgroup.controllers");
+  if (!controllers) return std::nullopt;
+  bool memory = false, cpu = false;
+  std::istringstream words(*controllers);
+  for (std::string w; words >> w;) {
+    memory = memory || w == "memory";
+    cpu = cpu || w == "cpu";
+  }
+  if (!memory || !cpu) return std::nullopt;
+  const std::string dir = root + "/kumo";
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return std::nullopt;
+  int err = 0;
+  // Both levels: root's subtree_control makes the controllers available in kumo/, kumo's makes
+  // them available in each task's cgroup. (kumo/ itself holds no processes, as cgroup v2's
+  // no-internal-process rule requires.)
+  if (!WriteControlFile(root + "/cgroup.subtree_control", "+memory +cpu", &err))
+    return std::nullopt;
+  if (!WriteControlFile(dir + "/cgroup.subtree_control", "+memory +cpu", &err)) return std::nullopt;
+  // Prove a task cgroup can be made and limited before promising enforcement.
+  const std::string probe = dir + "/.probe-" + std::to_string(getpid());
+  if (mkdir(probe.c_str(), 0755) != 0 && errno != EEXIST) return std::nullopt;
+  bool ok = WriteControlFile(probe + "/memory.max", "max", &err) &&
+            WriteControlFile(probe + "/cpu.max", "max 100000", &err);
+  rmdir(probe.c_str());
+  if (!ok) return std::nullopt;
+  return dir;
+}
+
+// The exit file: "exit <code>\n" or "signal <number>\n", written by the shim.
+std::optional<TaskStatus> ReadExitFile(const std::string& run_dir) {
+  auto text = ReadSmallFile(run_dir + "/exit");
+  if (!text) return std::nullopt;
+  std::istringstream in(*text);
+  std::string kind;
+  int value = -1;
+  TaskStatus status;
+  status.state = TaskState::kExited;
+  if (!(in >> kind >> value) || value < 0) {
+    // The shim renames a complete file into place, so this is not a half-written file but
+    // something foreign: the exit status is unknown.
+    status.state = TaskState::kLost;
+    return status;
+  }
+  if (kind == "exit") {
+    status.exit_code = value;
+  } else if (kind == "signal") {
+    status.term_signal = value;
+    status.exit_code = 128 + value;
+  } else {
+    status.state = TaskState::kLost;
+  }
+  return status;
+}
+
+Status RemoveIfPresent(const std::string& path) {
+  if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    return Status(StatusCode::kInternal, "cannot remove " + path + ": " + Errno(errno));
+  return Status::Ok();
+}
+
+}  // namespace
+
+LocalExecutor::LocalExecutor(ExecutorConfig config) : config_(std::move(config)) {
+  if (config_.use_cgroups) {
+    if (auto dir = ProbeCgroups(config_.cgroup_root)) {
+      cgroups_enforced_ = true;
+      cgroup_root_ = *dir;
+    }
+  }
+}
+
+LocalExecutor::~LocalExecutor() {
+  // Tasks outlive the executor on purpose (they must survive a server restart); only tidy up.
+  std::lock_guard lock(mu_);
+  ReapChildren();
+  TryRemoveCgroups();
+}
+
+Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
+  {
+    std::lock_guard lock(mu_);
+    ReapChildren();  // shims that exited since the last call, even if nobody polls them again
+  }
+  if (launch.argv.empty()) return Error(Status::InvalidArgument("argv is empty"));
+  for (const auto& a : launch.argv)
+    if (HasNul(a)) return Error(Status::InvalidArgument("argv contains a NUL character"));
+  if (launch.cwd.empty()) return Error(Status::InvalidArgument("cwd is empty"));
+  if (launch.run_dir.empty()) return Error(Status::InvalidArgument("run_dir is empty"));
+  if (HasNul(launch.cwd) || HasNul(launch.run_dir))
+    return Error(Status::InvalidArgument("cwd or run_dir contains a NUL character"));
+  for (const auto& [k, v] : launch.env) {
+    if (k.empty() || k.find('=') != std::string::npos || HasNul(k) || HasNul(v))
+      return Error(Status::InvalidArgument("invalid environment variable name \"" + k + "\""));
+  }
+  struct stat st;
+  if (stat(launch.cwd.c_str(), &st) != 0)
+    return Error(Status::NotFound("cwd \"" + launch.cwd + "\": " + Errno(errno)));
+  if (!S_ISDIR(st.st_mode))
+    return Error(Status::InvalidArgument("cwd \"" + launch.cwd + "\" is not a directory"));
+  if (Status s = CheckCommand(launch.argv[0], launch.cwd, launch.env); !s.ok()) return Error(s);
+
+  std::error_code ec;
+  std::filesystem::create_directories(launch.run_dir, ec);
+  if (ec)
+    return Error(Status(StatusCode::kInternal,
+                        "cannot create run_dir \"" + launch.run_dir + "\": " + ec.message()));
+  // An exit file left by an earlier attempt in the same run_dir would read as this one's.
+  for (const char* name : {"/exit", "/exit.tmp"})
+    if (Status s = RemoveIfPresent(launch.run_dir + name); !s.ok()) return Error(s);
+
+  std::string cgroup_path;
+  if (cgroups_enforced_) {
+    std::string name = launch.cgroup_name;
+    if (name.empty()) {
+      std::lock_guard lock(mu_);
+      name = "task-" + std::to_string(getpid()) + "-" + std::to_string(next_cgroup_id_++);
+    }
+    if (!ValidCgroupName(name))
+      return Error(Status::InvalidArgument("invalid cgroup name \"" + name + "\""));
+    cgroup_path = cgroup_root_ + "/" + name;
+    // A leftover from an earlier attempt is reused (mkdir EEXIST): its limits are rewritten.
+    if (mkdir(cgroup_path.c_str(), 0755) != 0 && errno != EEXIST)
+      return Error(Status(StatusCode::kInternal,
+                          "cannot create cgroup " + cgroup_path + ": " + Errno(errno)));
+    std::string memory_max =
+        launch.memory_bytes > 0 ? std::to_string(launch.memory_bytes) : std::string("max");
+    std::string cpu_max = "max " + std::to_string(kCpuPeriodMicros);
+    if (launch.cpu_millis > 0) {
+      int64_t quota = std::max(kMinCpuQuotaMicros, launch.cpu_millis * kCpuPeriodMicros / 1000);
+      cpu_max = std::to_string(quota) + " " + std::to_string(kCpuPeriodMicros);
+    }
+    int err = 0;
+    if (!WriteControlFile(cgroup_path + "/memory.max", memory_max, &err) ||
+        !WriteControlFile(cgroup_path + "/cpu.max", cpu_max, &err)) {
+      rmdir(cgroup_path.c_str());
+      return Error(
+          Status(StatusCode::kInternal, "cannot set limits in " + cgroup_path + ": " + Errno(err)));
+    }
+  }
+
+  // The shim's command line; see RunTaskShim for the contract.
+  std::vector<std::string> args = {config_.shim_binary, "__task-shim"};
+  if (!cgroup_path.empty()) args.push_back("--cgroup=" + cgroup_path);
+  args.push_back(launch.run_dir);
+  args.push_back(launch.cwd);
+  args.push_back("--");
+  args.insert(args.end(), launch.argv.begin(), launch.argv.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : launch.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_init(&actions);
+  // SETSID: the shim is a session and group leader from its first instruction, so Signal(-pid)
+  // works even right after Launch. SETSIGDEF: nothing the server ignores leaks into the task.
+  // SETSIGMASK: everything arrives blocked, so a SIGTERM sent before the shim has installed its
+  // handlers stays pending (the shim then records and forwards it) instead of killing the shim.
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &all);
+  // The shim must not hold the server's descriptors: an inherited stdout pipe would keep
+  // whoever reads the server's output waiting for EOF until every task ends, and sockets would
+  // stay open after the server dies. Its own messages go to run_dir/stderr.
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  pid_t pid = 0;
+  int rc =
+      posix_spawn(&pid, config_.shim_binary.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    if (!cgroup_path.empty()) rmdir(cgroup_path.c_str());
+    return Error(Status(StatusCode::kInternal, "cannot start the task shim \"" +
+                                                   config_.shim_binary + "\": " + Errno(rc)));
+  }
+  {
+    std::lock_guard lock(mu_);
+    children_.insert(pid);
+  }
+  // Our unreaped child cannot vanish or be recycled, so this read cannot race.
+  ProcStat ps = ReadProcStat(pid);
+  if (ps.presence != ProcPresence::kPresent) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    std::lock_guard lock(mu_);
+    ReapChildren();
+    return Error(Status(StatusCode::kInternal,
+                        "cannot read /proc/" + std::to_string(pid) + "/stat of the task shim"));
+  }
+  return TaskHandle{pid, ps.start_ticks, launch.run_dir, cgroup_path};
+}
+
+void LocalExecutor::Signal(const TaskHandle& handle, int sig) {
+  if (handle.pid <= 1) return;  // kill(-1) or kill(0) would reach far more than the task
+  ProcStat ps = ReadProcStat(handle.pid);
+  if (ps.presence == ProcPresence::kPresent && ps.start_ticks != handle.start_ticks) return;
+  if (ps.presence == ProcPresence::kUnknown) return;
+  // Present with our start time: the shim (perhaps a zombie) leads the group. Absent: the
+  // number is not in use as a pid, and Linux keeps a pid number allocated while any process
+  // still uses it as its group or session id, so a surviving group with that id is ours.
+  // (The window between this check and kill() is a few microseconds; a new process would have
+  // to be given the freed number and make itself a group leader within it.)
+  kill(-handle.pid, sig);
+}
+
+TaskStatus LocalExecutor::Poll(const TaskHandle& handle) {
+  std::lock_guard lock(mu_);
+  auto same_shim = [&](const ProcStat& ps) {
+    return ps.presence == ProcPresence::kPresent && ps.start_ticks == handle.start_ticks;
+  };
+  ProcStat ps = handle.pid > 1 ? ReadProcStat(handle.pid) : ProcStat{ProcPresence::kAbsent};
+  // A shim of this process that another executor instance spawned (a restart within the
+  // process, tests): reap it like our own, or it stays a zombie.
+  if (same_shim(ps) && ps.ppid == getpid()) children_.insert(handle.pid);
+  ReapChildren();
+  auto finished = [&](TaskStatus status) {
+    if (!handle.cgroup_path.empty()) {
+      cgroups_to_remove_.insert(handle.cgroup_path);
+      TryRemoveCgroups();
+    }
+    return status;
+  };
+  if (auto exited = ReadExitFile(handle.run_dir)) return finished(*exited);
+
+  if (handle.pid > 1) ps = ReadProcStat(handle.pid);  // reaping may have just removed it
+  if (same_shim(ps) && ps.state != 'Z' && ps.state != 'X') return TaskStatus{TaskState::kRunning};
+  if (ps.presence == ProcPresence::kUnknown) return TaskStatus{TaskState::kRunning};
+  // The shim writes the exit file before it exits, so a shim that is gone now has either left
+  // the file (perhaps just after the first look) or died without writing it.
+  if (auto exited = ReadExitFile(handle.run_dir)) return finished(*exited);
+  return finished(TaskStatus{TaskState::kLost});
+}
+
+void LocalExecutor::ReapChildren() {
+  for (auto it = children_.begin(); it != children_.end();) {
+    int wstatus;
+    pid_t r = waitpid(*it, &wstatus, WNOHANG);
+    if (r == *it || (r < 0 && errno == ECHILD)) {
+      it = children_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void LocalExecutor::TryRemoveCgroups() {
+  for (auto it = cgroups_to_remove_.begin(); it != cgroups_to_remove_.end();) {
+    const std::string& path = *it;
+    // Handles are persisted and read back: only ever remove a directory directly under ours.
+    bool under_root = !cgroup_root_.empty() && path.size() > cgroup_root_.size() + 1 &&
+                      path.compare(0, cgroup_root_.size() + 1, cgroup_root_ + "/") == 0 &&
+                      path.find('/', cgroup_root_.size() + 1) == std::string::npos &&
+                      path.find("..") == std::string::npos;
+    // EBUSY: processes (an exiting shim, a straggler the command left behind) are still in it;
+    // try again on a later call.
+    if (under_root && rmdir(path.c_str()) != 0 && errno == EBUSY) {
+      ++it;
+    } else {
+      it = cgroups_to_remove_.erase(it);
+    }
+  }
+}
+
+}  // namespace kumo::executor
