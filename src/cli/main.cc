@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/client_commands.h"
 #include "cli/schedule_command.h"
 #include "cli/server_command.h"
 #include "cli/sim_command.h"
@@ -20,6 +21,17 @@ void Usage(FILE* f) {
                "its decisions\n"
                "  sim        replay a GPU-cluster trace through the core and compare policies\n"
                "  server     run the control plane (API, store, scheduling loop, local executor)\n"
+               "  submit     submit a job: kumo submit -f job.yaml\n"
+               "  get        list jobs, nodes or projects: kumo get jobs|nodes|projects [-o json]\n"
+               "  describe   everything about a job (tasks, results, provenance, events)\n"
+               "  logs       a task's output: kumo logs ID [-f] [--task N] [--stderr]\n"
+               "  cancel     cancel jobs: kumo cancel ID...\n"
+               "  queue      pending jobs in scheduling order, with why each waits\n"
+               "  top        GPU use per node and per project\n"
+               "  project    create or change a project: kumo project create|set NAME [...]\n"
+               "  node       kumo node cordon|uncordon|drain NAME\n"
+               "  user       create a user and print its token: kumo user create NAME ...\n"
+               "  whoami     the user the token belongs to\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");
 }
@@ -39,6 +51,8 @@ int main(int argc, char** argv) {
   if (cmd == "schedule") return kumo::cli::RunSchedule(args);
   if (cmd == "sim") return kumo::cli::RunSim(args);
   if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
+  // submit get describe logs cancel queue top project node user whoami
+  if (kumo::cli::IsClientCommand(cmd)) return kumo::cli::RunClientCommand(std::string(cmd), args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     Usage(stdout);
     return 0;

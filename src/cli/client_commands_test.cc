@@ -1,0 +1,437 @@
+// The CLI's pure parts (flags, config resolution, formatting) and one end-to-end run of the
+// client commands against a real `kumo server`.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "client/config.h"
+#include "client/format.h"
+#include "sim/test_temp_dir.h"
+
+namespace kumo::client {
+namespace {
+
+using nlohmann::json;
+using sim::TempDir;
+
+EnvLookup MapEnv(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& k) -> std::optional<std::string> {
+    auto it = vars.find(k);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// ---- flags ----
+
+const std::vector<FlagDef> kDefs = {{{"--output", "-o"}, true},
+                                    {{"--server"}, true},
+                                    {{"--follow", "-f"}, false},
+                                    {{"--filename"}, true}};
+
+TEST(ParseArgs, FlagsAnywhereAndAllForms) {
+  auto p = ParseArgs({"jobs", "-o", "json", "12", "--server=h:1", "-f", "13"}, kDefs);
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  EXPECT_EQ(p->positional, (std::vector<std::string>{"jobs", "12", "13"}));
+  EXPECT_EQ(p->Get("--output"), "json");
+  EXPECT_EQ(p->Get("--server"), "h:1");
+  EXPECT_TRUE(p->Has("--follow"));
+
+  auto glued = ParseArgs({"-oyaml"}, kDefs);
+  ASSERT_TRUE(glued.has_value());
+  EXPECT_EQ(glued->Get("--output"), "yaml");
+
+  auto last_wins = ParseArgs({"-o", "json", "--output", "yaml"}, kDefs);
+  ASSERT_TRUE(last_wins.has_value());
+  EXPECT_EQ(last_wins->Get("--output"), "yaml");
+}
+
+TEST(ParseArgs, DashIsPositionalAndDoubleDashEndsFlags) {
+  auto p = ParseArgs({"--filename", "-", "--", "-o", "x"}, kDefs);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->Get("--filename"), "-");
+  EXPECT_EQ(p->positional, (std::vector<std::string>{"-o", "x"}));
+  auto stdin_pos = ParseArgs({"-"}, kDefs);
+  ASSERT_TRUE(stdin_pos.has_value());
+  EXPECT_EQ(stdin_pos->positional, (std::vector<std::string>{"-"}));
+}
+
+TEST(ParseArgs, Errors) {
+  auto unknown = ParseArgs({"--nope"}, kDefs);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("--nope"), std::string::npos);
+  auto missing = ParseArgs({"jobs", "-o"}, kDefs);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message().find("--output needs a value"), std::string::npos);
+  EXPECT_FALSE(ParseArgs({"--follow=maybe"}, kDefs).has_value());
+  auto off = ParseArgs({"-f", "--follow=false"}, kDefs);
+  ASSERT_TRUE(off.has_value());
+  EXPECT_FALSE(off->Has("--follow"));
+}
+
+// ---- config resolution ----
+
+TEST(ResolveConfig, DefaultsWhenNothingIsSet) {
+  TempDir home;
+  auto c = ResolveConfig({}, MapEnv({{"HOME", home.Path("")}}));
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->server, "127.0.0.1:7080");
+  EXPECT_EQ(c->server_source, "default");
+  EXPECT_EQ(c->token, "");
+}
+
+TEST(ResolveConfig, FlagsBeatEnvironmentBeatsFile) {
+  TempDir d;
+  std::string cfg = d.Write("config.yaml", "server: file:3\ntoken: file-token\n");
+  std::map<std::string, std::string> env = {
+      {"KUMO_CONFIG", cfg}, {"KUMO_SERVER", "env:2"}, {"KUMO_TOKEN", "env-token"}};
+
+  auto flags = ResolveConfig({"flag:1", "flag-token"}, MapEnv(env));
+  ASSERT_TRUE(flags.has_value());
+  EXPECT_EQ(flags->server, "flag:1");
+  EXPECT_EQ(flags->token, "flag-token");
+  EXPECT_EQ(flags->token_source, "--token");
+
+  auto from_env = ResolveConfig({}, MapEnv(env));
+  ASSERT_TRUE(from_env.has_value());
+  EXPECT_EQ(from_env->server, "env:2");
+  EXPECT_EQ(from_env->token, "env-token");
+
+  env.erase("KUMO_SERVER");
+  env.erase("KUMO_TOKEN");
+  auto from_file = ResolveConfig({}, MapEnv(env));
+  ASSERT_TRUE(from_file.has_value());
+  EXPECT_EQ(from_file->server, "file:3");
+  EXPECT_EQ(from_file->token, "file-token");
+  EXPECT_EQ(from_file->server_source, cfg);
+
+  // Mixed: the server from a flag, the token from the file.
+  auto mixed = ResolveConfig({"flag:1", std::nullopt}, MapEnv(env));
+  ASSERT_TRUE(mixed.has_value());
+  EXPECT_EQ(mixed->server, "flag:1");
+  EXPECT_EQ(mixed->token, "file-token");
+}
+
+TEST(ResolveConfig, TokenBeforeTokenFileAndRelativeTokenFiles) {
+  TempDir d;
+  std::string tf = d.Write("tok", "  from-env-file\n");
+  auto both = ResolveConfig(
+      {}, MapEnv({{"HOME", d.Path("")}, {"KUMO_TOKEN", "direct"}, {"KUMO_TOKEN_FILE", tf}}));
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(both->token, "direct");
+  auto file = ResolveConfig({}, MapEnv({{"HOME", d.Path("")}, {"KUMO_TOKEN_FILE", tf}}));
+  ASSERT_TRUE(file.has_value());
+  EXPECT_EQ(file->token, "from-env-file");  // trimmed
+
+  // tokenFile in the config file is relative to the config file's directory.
+  std::filesystem::create_directories(d.Path("home/.config/kumo"));
+  d.Write("home/.config/kumo/admin.token", "cfg-file-token\n");
+  d.Write("home/.config/kumo/config.yaml", "server: http://h:9/\ntokenFile: admin.token\n");
+  auto cfg = ResolveConfig({}, MapEnv({{"HOME", d.Path("home")}}));
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
+  EXPECT_EQ(cfg->token, "cfg-file-token");
+  EXPECT_EQ(cfg->server, "h:9");  // URL habits normalized
+}
+
+TEST(ResolveConfig, Errors) {
+  TempDir d;
+  auto missing = ResolveConfig({}, MapEnv({{"KUMO_CONFIG", d.Path("nope.yaml")}}));
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message().find("nope.yaml"), std::string::npos);
+
+  std::string typo = d.Write("typo.yaml", "server: a:1\ntokenfile: x\n");
+  auto bad = ResolveConfig({}, MapEnv({{"KUMO_CONFIG", typo}}));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("tokenfile: unknown field"), std::string::npos);
+  EXPECT_NE(bad.error().message().find("line 2"), std::string::npos);
+
+  // A broken file does not matter when flags say everything.
+  auto flags = ResolveConfig({"a:1", "t"}, MapEnv({{"KUMO_CONFIG", typo}}));
+  EXPECT_TRUE(flags.has_value());
+
+  auto no_token_file = ResolveConfig({}, MapEnv({{"KUMO_TOKEN_FILE", d.Path("none")}}));
+  ASSERT_FALSE(no_token_file.has_value());
+  EXPECT_NE(no_token_file.error().message().find("KUMO_TOKEN_FILE"), std::string::npos);
+}
+
+// ---- formatting ----
+
+TEST(FormatAge, KubectlShortAges) {
+  EXPECT_EQ(FormatAge(0), "0s");
+  EXPECT_EQ(FormatAge(12.9), "12s");
+  EXPECT_EQ(FormatAge(59.99), "59s");
+  EXPECT_EQ(FormatAge(60), "1m");
+  EXPECT_EQ(FormatAge(3599), "59m");
+  EXPECT_EQ(FormatAge(3600), "1h");
+  EXPECT_EQ(FormatAge(2 * 3600 + 59 * 60), "2h");
+  EXPECT_EQ(FormatAge(86400), "1d");
+  EXPECT_EQ(FormatAge(400 * 86400.0), "1y");
+  EXPECT_EQ(FormatAge(-5), "0s");  // clock skew
+  EXPECT_EQ(AgeOf(json(nullptr), 100), "-");
+  EXPECT_EQ(AgeOf(json(40.0), 100), "1m");
+}
+
+TEST(FormatTable, AlignsColumnsWithoutTrailingSpace) {
+  std::string t = FormatTable({"ID", "NAME", "PHASE"},
+                              {{"1", "train", "Running"}, {"12", "x", ""}, {"3", "ünï", "Done"}});
+  EXPECT_EQ(t,
+            "ID   NAME    PHASE\n"
+            "1    train   Running\n"
+            "12   x\n"
+            "3    ünï     Done\n");
+  EXPECT_EQ(FormatTable({"A"}, {{"multi\nline"}}), "A\nmulti line\n");
+}
+
+TEST(FormatQuantities, GpusAndBytes) {
+  EXPECT_EQ(FormatGpus(2000), "2");
+  EXPECT_EQ(FormatGpus(500), "0.5");
+  EXPECT_EQ(FormatGpus(1250), "1.25");
+  EXPECT_EQ(FormatGpus(0), "0");
+  EXPECT_EQ(FormatBytes(int64_t{16} << 30), "16Gi");
+  EXPECT_EQ(FormatBytes(1536), "1.5Ki");
+  EXPECT_EQ(FormatBytes(100), "100");
+  EXPECT_EQ(FormatNumber(json(2.0)), "2");
+  EXPECT_EQ(FormatNumber(json(0.25)), "0.25");
+}
+
+TEST(JsonToYaml, KubectlLayout) {
+  json v = {{"items", {{{"id", 1}, {"tags", {"a", "b"}}}, {{"id", 2}, {"tags", json::array()}}}},
+            {"meta", {{"ok", true}, {"none", nullptr}, {"x", 0.5}}},
+            {"empty", json::object()}};
+  EXPECT_EQ(JsonToYaml(v),
+            "empty: {}\n"
+            "items:\n"
+            "- id: 1\n"
+            "  tags:\n"
+            "  - a\n"
+            "  - b\n"
+            "- id: 2\n"
+            "  tags: []\n"
+            "meta:\n"
+            "  none: null\n"
+            "  ok: true\n"
+            "  x: 0.5\n");
+  EXPECT_EQ(JsonToYaml(json::array()), "[]\n");
+  EXPECT_EQ(JsonToYaml({{"spec", "a: 1\nb:\n  - c\n"}}), "spec: |\n  a: 1\n  b:\n    - c\n");
+}
+
+TEST(JsonToYaml, StringsReadBackUnchanged) {
+  // Every string must come back as the same string, not as a number, bool, null or structure.
+  for (std::string s : {"",
+                        "plain",
+                        "true",
+                        "No",
+                        "null",
+                        "~",
+                        "123",
+                        "-1",
+                        "1e3",
+                        ".5",
+                        "0x1F",
+                        "+1",
+                        " lead",
+                        "trail ",
+                        "a: b",
+                        "a #b",
+                        "#c",
+                        "- x",
+                        "-x",
+                        "[x]",
+                        "{x}",
+                        "*a",
+                        "&a",
+                        "!t",
+                        "|",
+                        ">",
+                        "'q'",
+                        "\"q\"",
+                        "%p",
+                        "@x",
+                        "`x",
+                        "x:",
+                        "x:y",
+                        "tab\there",
+                        "cr\r\nlf",
+                        "one\ntwo",
+                        "one\ntwo\n",
+                        "one\n\ntwo\n\n\n",
+                        "\nlead newline",
+                        "  indented\nblock",
+                        "日本語",
+                        "ctrl\x01",
+                        "http://h:1/p"}) {
+    json v = {{"k", s}, {"l", {s}}};
+    std::string y = JsonToYaml(v);
+    YAML::Node n = YAML::Load(y);
+    ASSERT_TRUE(n["k"].IsScalar()) << y;
+    EXPECT_EQ(n["k"].as<std::string>(), s) << y;
+    // Plain scalars that YAML would resolve to another type are quoted (tag "!" = quoted).
+    EXPECT_EQ(n["l"][0].as<std::string>(), s) << y;
+    if (s == "true" || s == "123" || s == "null" || s == "~" || s.empty()) {
+      EXPECT_EQ(n["k"].Tag(), "!") << y;
+    }
+  }
+}
+
+// ---- end to end: the real binaries ----
+
+struct RunResult {
+  int rc = -1;
+  std::string out;
+};
+
+// Runs a shell command, stdout (and stderr when asked) captured.
+RunResult Shell(const std::string& cmd) {
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Kills the server even when an assertion ends the test early.
+struct ServerProcess {
+  pid_t pid = -1;
+  ~ServerProcess() {
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 50; ++i) {
+      if (waitpid(pid, nullptr, WNOHANG) == pid) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+};
+
+TEST(ClientCommandsEndToEnd, SubmitGetDescribeLogs) {
+  TempDir dir;
+  const std::string bin = KUMO_BINARY;
+  std::string inv = dir.Write(
+      "inv.yaml", "nodes:\n  - {name: node, count: 2, cpu: 8, memory: 16Gi, gpus: {count: 4}}\n");
+  dir.Write("job.yaml",
+            "apiVersion: kumo/v1\nkind: Job\nmetadata: {name: hello}\nspec:\n  project: default\n"
+            "  taskGroups:\n    - name: main\n      command: [\"/bin/sh\", \"-c\", "
+            "\"echo hello-from-kumo; echo oops >&2\"]\n"
+            "      resources: {cpu: 1, memory: 1Gi, gpu: 1}\n");
+  dir.Write("bad.yaml",
+            "apiVersion: kumo/v1\nkind: Job\nspec:\n  project: default\n  taskGroups:\n"
+            "    - name: main\n      command: [x]\n      resources: {gpu: 1.5}\n");
+  std::string data = dir.Path("data");
+
+  ServerProcess server;
+  server.pid = fork();
+  ASSERT_GE(server.pid, 0);
+  if (server.pid == 0) {
+    std::string log = dir.Path("server.log");
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f != nullptr) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    execl(bin.c_str(), bin.c_str(), "server", "--data-dir", data.c_str(), "--listen", "127.0.0.1:0",
+          "--inventory", inv.c_str(), "--no-cgroups", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string port;
+  for (int i = 0; i < 200 && port.empty(); ++i) {  // bounded: 20 s
+    port = Slurp(data + "/server.port");
+    while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+    if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(port.empty()) << Slurp(dir.Path("server.log"));
+  std::string token = Slurp(data + "/admin.token");
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+
+  // Connection via the environment; the config file is pointed at nothing so ~ cannot leak in.
+  std::string kumo = "cd " + dir.Path("") + " && KUMO_CONFIG= HOME=" + dir.Path("") +
+                     " KUMO_SERVER=127.0.0.1:" + port + " KUMO_TOKEN=" + token + " " + bin + " ";
+
+  RunResult submit = Shell(kumo + "submit -f job.yaml");
+  ASSERT_EQ(submit.rc, 0) << submit.out;
+  EXPECT_EQ(submit.out, "job 1 submitted\n");
+
+  RunResult list = Shell(kumo + "get jobs -o json");
+  ASSERT_EQ(list.rc, 0) << list.out;
+  json jobs = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(jobs.is_object()) << list.out;
+  ASSERT_EQ(jobs["items"].size(), 1u) << list.out;
+  EXPECT_EQ(jobs["items"][0]["id"], 1);
+  EXPECT_EQ(jobs["items"][0]["name"], "hello");
+
+  // Wait (bounded) for the job to finish.
+  std::string phase;
+  for (int i = 0; i < 150 && phase != "Succeeded" && phase != "Failed"; ++i) {
+    RunResult one = Shell(kumo + "get job 1 -o json");
+    ASSERT_EQ(one.rc, 0) << one.out;
+    phase = json::parse(one.out, nullptr, false).value("phase", "");
+    if (phase != "Succeeded") std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(phase, "Succeeded");
+
+  RunResult table = Shell(kumo + "get jobs");
+  EXPECT_EQ(table.rc, 0);
+  EXPECT_TRUE(table.out.starts_with("ID   NAME    PROJECT   USER    PHASE")) << table.out;
+
+  RunResult describe = Shell(kumo + "describe job 1");
+  ASSERT_EQ(describe.rc, 0) << describe.out;
+  for (const char* want : {"Job:              1 (hello)", "Phase:            Succeeded",
+                           "Spec SHA256:", "Code Version:     not a git checkout", "Attempt 1",
+                           "Outputs:", "Events:", "RANK"})
+    EXPECT_NE(describe.out.find(want), std::string::npos) << want << "\n" << describe.out;
+
+  RunResult logs = Shell(kumo + "logs 1");
+  EXPECT_EQ(logs.rc, 0);
+  EXPECT_EQ(logs.out, "hello-from-kumo\n");
+  RunResult err = Shell(kumo + "logs 1 --stderr -f");  // -f ends: the job is done
+  EXPECT_EQ(err.rc, 0);
+  EXPECT_EQ(err.out, "oops\n");
+
+  RunResult yaml = Shell(kumo + "get nodes -o yaml");
+  EXPECT_EQ(yaml.rc, 0);
+  EXPECT_NE(yaml.out.find("- cordonReason: \"\""), std::string::npos) << yaml.out;
+
+  // Exit codes: 1 when the server says no, 2 for bad usage; messages on stderr.
+  RunResult missing = Shell(kumo + "describe job 99 2>&1");
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.out.find("job 99 not found"), std::string::npos) << missing.out;
+  RunResult bad = Shell(kumo + "submit -f bad.yaml 2>&1");
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.out.find("bad.yaml: line 8"), std::string::npos) << bad.out;
+  EXPECT_EQ(Shell(kumo + "get widgets 2>/dev/null").rc, 2);
+  EXPECT_EQ(Shell(kumo + "get jobs --bogus 2>/dev/null").rc, 2);
+  RunResult no_token =
+      Shell("cd " + dir.Path("") + " && KUMO_CONFIG= HOME=" + dir.Path("") + " KUMO_TOKEN= " + bin +
+            " whoami --server 127.0.0.1:" + port + " 2>&1");
+  EXPECT_EQ(no_token.rc, 1) << no_token.out;
+  EXPECT_NE(no_token.out.find("no API token"), std::string::npos) << no_token.out;
+  RunResult wrong_token = Shell(kumo + "whoami --token nope 2>&1");
+  EXPECT_EQ(wrong_token.rc, 1);
+  EXPECT_NE(wrong_token.out.find("invalid token (token from --token)"), std::string::npos)
+      << wrong_token.out;
+}
+
+}  // namespace
+}  // namespace kumo::client
