@@ -185,6 +185,7 @@ class Server {
   std::vector<store::Statement> pending_writes_;  // guarded by mu_
   int64_t next_job_id_ = 1;                       // guarded by mu_
   double last_pass_ = 0;                          // guarded by mu_
+  size_t launched_ = 0;                           // gangs launched so far; guarded by mu_
   std::thread loop_;
 };
 

@@ -316,6 +316,7 @@ http::Response Server::CancelJob(const UserRec& user, int64_t id) {
 }
 
 http::Response Server::JobEvents(const UserRec& user, int64_t id, const http::Request& req) {
+  std::future<Status> flushed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(id);

@@ -43,8 +43,13 @@ void Server::Loop() {
     cv_.wait_for(lock, std::chrono::duration<double>(config_.tick_s),
                  [&] { return stopping_ || dirty_; });
     if (stopping_) break;
+    size_t launched_before = launched_;
     Tick();
-    Flush();  // not waited for: the loop's own writes need no acknowledgement
+    std::future<Status> written = Flush();
+    // A start is made durable before anyone can see it (the API reads this state under mu_),
+    // so a client that saw Running finds the attempt after a kill -9. Other loop writes (events,
+    // reasons, exits) need no acknowledgement: exits are re-read from exit files on restart.
+    if (launched_ != launched_before) written.wait();
   }
 }
 
@@ -382,10 +387,7 @@ void Server::RunPass(double now) {
   for (const auto& p : decisions->preemptions) {
     auto v = by_id.find(p.victim);
     if (v != by_id.end() && v->second->phase == "Running")
-      BeginTermination(*v->second, "Preempted",
-                       "preempted by job " + p.preemptor + " (" +
-                           core::PreemptionReasonName(p.reason) + "): " + p.message,
-                       now, true);
+      BeginTermination(*v->second, "Preempted", p.message, now, true);
     auto pr = by_id.find(p.preemptor);
     if (pr != by_id.end()) pr->second->nominated = true;
   }
@@ -420,6 +422,10 @@ void Server::RunPass(double now) {
 bool Server::LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& placements,
                         double now) {
   ++job.attempt;
+  // An attempt launched just before a crash, whose start never committed, left its directory:
+  // never reuse its number (KUMO_ATTEMPT only grows, run dirs stay apart).
+  for (std::error_code ec; fs::exists(AttemptDir(job.id, job.attempt), ec);) ++job.attempt;
+  ++launched_;
   job.nominated = false;
   job.reservation.clear();
   job.queue_position = 0;
