@@ -119,6 +119,7 @@ class Pass {
   std::optional<std::string> GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& t);
   std::optional<std::string> QuotaMaxViolation(int32_t j, const ResourceVector& extra) const;
   bool TryPreempt(int32_t j, Decisions* out);
+  int32_t Stranded(const JobRt& preemptor, const JobRt& victim) const;
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j);
   WaitExplanation Diagnose(int32_t j, Use use);
   void Admit(int32_t j, std::vector<PlacedTask> placed);
@@ -743,6 +744,57 @@ void Pass::Admit(int32_t j, std::vector<PlacedTask> placed) {
   pr.running_dirty = true;
 }
 
+// Whole GPUs that preempting `victim` alone would free beyond what `preemptor` could use where
+// they are freed; negative when the victim's exit also puts idle GPUs to use. For an 8-GPU
+// preemptor an 8-GPU victim alone on its node scores 0 and a 4-GPU victim next to 4 idle GPUs -4
+// (half the GPUs preempted for the same fit); for a 4-GPU preemptor that 8-GPU victim scores 4.
+// Counted on the kAfterExit view the preemption trial places on (free plus terminating); shared
+// GPUs and cpu are ignored: this only ranks candidates, the trial placement decides.
+int32_t Pass::Stranded(const JobRt& preemptor, const JobRt& victim) const {
+  const std::vector<TaskDemand>& tasks = preemptor.gang.tasks;  // largest first
+  int32_t want = 0;
+  for (const TaskDemand& d : tasks) want += d.whole;
+  // Whole GPUs the preemptor's tasks could take out of `avail` whole GPUs on node n.
+  auto usable = [&](int32_t n, int32_t avail) {
+    int32_t used = 0;
+    for (const TaskDemand& d : tasks)
+      if (d.whole > 0 && (*d.eligible)[n] && d.whole <= avail - used) used += d.whole;
+    return used;
+  };
+  const TaskDemand* any_whole = nullptr;
+  for (const TaskDemand& d : tasks)
+    if (d.whole > 0 && any_whole == nullptr) any_whole = &d;
+  int32_t freed = 0, gained = 0;
+  std::vector<int32_t> seen;
+  for (const PlacedTask& t : victim.placed) {
+    if (std::find(seen.begin(), seen.end(), t.node) != seen.end()) continue;
+    seen.push_back(t.node);
+    const NodeRt& node = state_.nodes[t.node];
+    // The victim's milli-GPU on each slot of this node (all of its tasks there).
+    std::vector<int32_t> mine(node.gpus.size(), 0);
+    for (const PlacedTask& u : victim.placed)
+      if (u.node == t.node)
+        for (auto [pos, milli] : u.slots) mine[pos] += milli;
+    // Whole GPUs the preemptor could take on this node before and after the victim exits.
+    int32_t before = 0, after = 0;
+    for (size_t pos = 0; pos < node.gpus.size(); ++pos) {
+      const GpuSlot& g = node.gpus[pos];
+      const int32_t avail = g.free + g.term;
+      if (avail + mine[pos] < kMilliPerGpu) continue;  // not a whole GPU even after the exit
+      const bool was_whole = avail >= kMilliPerGpu;
+      if (!was_whole) ++freed;
+      if (any_whole != nullptr && any_whole->model_ok != nullptr &&
+          (*any_whole->model_ok)[g.model] == 0)
+        continue;  // a model the preemptor does not take
+      ++after;
+      before += was_whole;
+    }
+    if (!node.schedulable) continue;
+    gained += usable(t.node, after) - usable(t.node, before);
+  }
+  return freed - std::min(gained, want);
+}
+
 bool Pass::TryPreempt(int32_t j, Decisions* out) {
   JobRt& jr = jobs_[j];
   const Job& job = *jr.job;
@@ -756,6 +808,7 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
     bool reclaim;  // allowed only as a reclaim (equal priority, other project)
     int32_t priority;
     double borrowed;
+    int32_t stranded;  // GPUs it would free that the preemptor could not use (Stranded)
     Seconds lost_work;
     Seconds run;
   };
@@ -792,14 +845,19 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
                           : v.start;
       cands.push_back(Cand{pr.running[i], !by_priority, vj.priority,
                            static_cast<int32_t>(q) == p ? 0.0 : std::max(borrowed, 0.0),
-                           snap_.now - since, snap_.now - v.start});
+                           Stranded(jr, v), snap_.now - since, snap_.now - v.start});
     }
   }
   if (cands.empty()) return false;
-  // Cheapest first: lowest priority, most over quota, least work lost, shortest run.
+  // Cheapest first: lowest priority, most over quota, fewest GPUs stranded, least work lost,
+  // shortest run. Stranding ranks before lost work: a stranded GPU idles until a job small enough
+  // for the hole arrives -- under LAS, whose queue holds mostly demoted big gangs, that can take
+  // hours -- while a checkpointing victim loses at most one checkpoint interval. (A victim that
+  // does not checkpoint may so lose more work than another candidate would have.)
   std::sort(cands.begin(), cands.end(), [&](const Cand& a, const Cand& b) {
     if (a.priority != b.priority) return a.priority < b.priority;
     if (a.borrowed != b.borrowed) return a.borrowed > b.borrowed;
+    if (a.stranded != b.stranded) return a.stranded < b.stranded;
     if (a.lost_work != b.lost_work) return a.lost_work < b.lost_work;
     if (a.run != b.run) return a.run < b.run;
     return jobs_[a.job].job->id < jobs_[b.job].job->id;

@@ -953,6 +953,41 @@ TEST(Preemption, EachPreemptorGetsItsOwnVictims) {
   EXPECT_EQ(ReasonOf(d, "h2"), "WaitingForPreemption");
 }
 
+TEST(Preemption, VictimThatStrandsNoGpus) {
+  // now = 1000. n0: "big" (8 GPUs, started 900: 100 s lost). n1: "small" (GPUs 0-3, started 0:
+  // 1000 s lost) next to "keep" (GPUs 4-7, priority 20). "high" needs 4 GPUs. big loses less
+  // work, but preempting it would leave 4 of its GPUs idle; small's GPUs are used whole.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("big", "n0", Range(0, 8), 900), RunningJob("small", "n1", Range(0, 4), 0),
+            RunningJob("keep", "n1", Range(4, 8)).Priority(20),
+            JobBuilder("high").Tasks(1, WholeGpus(4)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"small"}) << Dump(d);
+}
+
+TEST(Preemption, VictimNextToIdleGpus) {
+  // now = 1000. n0: "whole" (8 GPUs, started 900: 100 s lost). n1: "half" (GPUs 0-3, started 0:
+  // 1000 s lost), GPUs 4-7 idle. "high" needs 8 GPUs on one node: preempting half gives it n1
+  // with 4 GPUs preempted instead of 8, and puts the idle ones to use.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("whole", "n0", Range(0, 8), 900), RunningJob("half", "n1", Range(0, 4), 0),
+            JobBuilder("high").Tasks(1, WholeGpus(8)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"half"}) << Dump(d);
+}
+
+TEST(Preemption, StrandingRanksAfterPriority) {
+  // As VictimThatStrandsNoGpus, but small has priority 1: lower priority goes first even if it
+  // strands GPUs -> big.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("big", "n0", Range(0, 8), 900),
+            RunningJob("small", "n1", Range(0, 4), 0).Priority(1),
+            RunningJob("keep", "n1", Range(4, 8)).Priority(20),
+            JobBuilder("high").Tasks(1, WholeGpus(4)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"big"}) << Dump(d);
+}
+
 TEST(Preemption, PreemptedResourcesAreKeptForThePreemptor) {
   // After high preempts low (GPUs 0-3), "later" (priority 5, 4 GPUs) finds nothing: low's GPUs are
   // promised to high, and mid (priority 5) is not lower than later.
