@@ -120,6 +120,7 @@ class Pass {
   std::optional<std::string> QuotaMaxViolation(int32_t j, const ResourceVector& extra) const;
   bool TryPreempt(int32_t j, Decisions* out);
   int32_t Stranded(const JobRt& preemptor, const JobRt& victim) const;
+  bool TryMove(int32_t j, Decisions* out);
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j);
   WaitExplanation Diagnose(int32_t j, Use use);
   void Admit(int32_t j, std::vector<PlacedTask> placed);
@@ -161,10 +162,16 @@ class Pass {
   // with the free they hold), so such a proof stays true. (Failures of the greedy search itself
   // are not cached: the search is not monotone, and a shape that failed may fit later.)
   std::unordered_set<std::string> failed_now_, failed_short_;
+  // Gang shapes for which no move (TryMove) was found in this pass. Idle GPUs only get fewer as
+  // the pass goes on, so trying again for an equal shape would mostly repeat the search.
+  std::unordered_set<std::string> failed_move_;
 
   // Reservation state (EASY).
   std::optional<int32_t> reserved_job_;
   Seconds reserved_at_ = 0;
+  // By node id: the reservation places a task there. Its holds, and the releases by the reserved
+  // time that it counts on, are all on these nodes.
+  std::vector<uint8_t> reserved_node_;
 };
 
 // A task placement of the snapshot (a running task, or a carried reservation) in internal form;
@@ -952,6 +959,132 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
   return true;
 }
 
+// Defragmentation by migration (as in Gandiva, Xiao et al., OSDI'18): a job that fits nowhere
+// may fit where a smaller running job sits next to idle GPUs, if that job can restart right away
+// on idle GPUs elsewhere. The mover is preempted (it loses the work since its last checkpoint and
+// pays a restart), the job takes its place once it has exited, and the mover's destination is
+// kept free for the rest of the pass; the driver requeues the mover and the next pass places it
+// like any job. Without this, holes that only small jobs fit stay idle while the queue holds
+// bigger gangs -- under LAS it holds mostly demoted ones, and small jobs barely ever wait.
+// Only checkpointing jobs move (the work they lose is bounded), only jobs with fewer GPUs than
+// the one they make room for (even if a mover never got its destination back, more GPUs would
+// work than before, so moves cannot cycle), and never off a node of the reservation nor onto one
+// for the job (the mover's destination respects holds, as any backfilled job's does).
+bool Pass::TryMove(int32_t j, Decisions* out) {
+  JobRt& jr = jobs_[j];
+  const Job& job = *jr.job;
+  const int32_t biggest = jr.gang.tasks.front().whole;  // tasks are sorted largest first
+  if (!job.may_preempt || biggest == 0) return false;
+  const Domain& root = state_.domains[0];
+  if (root.free_gpu_milli - root.held_gpu_milli < kMilliPerGpu) return false;  // nothing idle
+  if (failed_move_.count(jr.shape)) return false;
+  auto idle_whole = [&](int32_t n) {
+    int32_t w = 0;
+    for (const GpuSlot& g : state_.nodes[n].gpus) w += g.free - g.hold >= kMilliPerGpu;
+    return w;
+  };
+  // Movers worth trying: their exit would leave room for the job's largest task on a node it
+  // may use that already has idle GPUs.
+  struct Mover {
+    int32_t job;
+    Seconds lost_work;
+    Seconds run;
+  };
+  std::vector<Mover> movers;
+  for (const ProjectRt& pr : projects_) {
+    for (int32_t a : pr.running) {
+      const JobRt& ar = jobs_[a];
+      const Job& aj = *ar.job;
+      if (ar.admitted_in_pass || !aj.preemptible || !aj.checkpointable) continue;
+      if (snap_.now - ar.start < aj.min_runtime || ar.request[kGpu] >= jr.request[kGpu]) continue;
+      bool room = false, on_reserved = false;
+      for (const PlacedTask& t : ar.placed) {
+        on_reserved |= reserved_job_ && reserved_node_[t.node] != 0;
+        if (!state_.nodes[t.node].schedulable) continue;
+        bool eligible = false;
+        for (const TaskDemand& d : jr.gang.tasks) eligible |= (*d.eligible)[t.node] != 0;
+        if (!eligible) continue;
+        int32_t mine = 0;
+        for (auto [pos, milli] : t.slots) mine += milli == kMilliPerGpu;
+        const int32_t idle = idle_whole(t.node);
+        room |= idle > 0 && idle + mine >= biggest;
+      }
+      if (!room || on_reserved) continue;
+      const Seconds since =
+          aj.last_checkpoint_time >= ar.start ? aj.last_checkpoint_time : ar.start;
+      movers.push_back(Mover{a, snap_.now - since, snap_.now - ar.start});
+    }
+  }
+  std::sort(movers.begin(), movers.end(), [&](const Mover& a, const Mover& b) {
+    if (a.lost_work != b.lost_work) return a.lost_work < b.lost_work;
+    if (a.run != b.run) return a.run < b.run;
+    return jobs_[a.job].job->id < jobs_[b.job].job->id;
+  });
+  constexpr size_t kMaxMovers = 16;  // bounds the pass's cost: two placements per mover
+  if (movers.size() > kMaxMovers) movers.resize(kMaxMovers);
+  for (const Mover& m : movers) {
+    JobRt& ar = jobs_[m.job];
+    BuildGang(m.job);
+    const size_t mark = state_.Mark();
+    for (const PlacedTask& t : ar.placed) internal::Release(state_, t, ReleaseKind::kUsedToTerm);
+    // Its destination: idle GPUs now, not on the nodes it leaves (held there for this search).
+    std::vector<PlacedTask> dest;
+    {
+      const size_t exclude = state_.Mark();
+      for (const PlacedTask& t : ar.placed) {
+        NodeRt& node = state_.nodes[t.node];
+        state_.BeginChange(t.node);
+        for (int k = 0; k < kNumResourceKinds; ++k)
+          if (k != kGpu) node.hold[k] = std::max(node.hold[k], node.free[k]);
+        for (GpuSlot& g : node.gpus) g.hold = std::max(g.hold, g.free);
+        state_.EndChange(t.node);
+      }
+      const bool ok = placer_.Place(ar.gang, Use::kNow, &dest);
+      state_.Rollback(exclude);
+      if (!ok) {
+        state_.Rollback(mark);
+        continue;
+      }
+    }
+    for (const PlacedTask& t : dest) {
+      NodeRt& node = state_.nodes[t.node];
+      state_.BeginChange(t.node);
+      for (int k = 0; k < kNumResourceKinds; ++k)
+        if (k != kGpu) node.free[k] -= t.res[k];
+      for (auto [pos, milli] : t.slots) node.gpus[pos].free -= milli;
+      state_.EndChange(t.node);
+    }
+    // The job, once the mover has exited: it must use the mover's GPUs (else it did not need the
+    // move) and no node of the reservation (kAfterExit ignores holds and takes terminating
+    // resources, which the reservation may count on being released to it).
+    std::vector<PlacedTask> placed;
+    bool ok = placer_.Place(jr.gang, Use::kAfterExit, &placed) && placer_.term_taken() > 0;
+    for (const PlacedTask& t : placed) ok &= !reserved_job_ || reserved_node_[t.node] == 0;
+    if (!ok) {
+      state_.Rollback(mark);
+      continue;
+    }
+    ar.terminating = true;
+    ProjectRt& ap = projects_[ar.project];
+    ap.running.erase(std::find(ap.running.begin(), ap.running.end(), m.job));
+    PreemptDecision d;
+    d.victim = ar.job->id;
+    d.preemptor = job.id;
+    d.reason = PreemptionReason::kDefragment;
+    d.message = Fmt("moved to idle GPUs elsewhere to make room for job \"%s\" (%s)", job.id.c_str(),
+                    JobTasksText(jr).c_str());
+    out->preemptions.push_back(std::move(d));
+    Admit(j, std::move(placed));
+    out->waiting.push_back(WaitExplanation{
+        job.id, WaitReason::kWaitingForPreemption,
+        Fmt("moving job \"%s\" to idle GPUs elsewhere to make room; starts when it has exited",
+            ar.job->id.c_str())});
+    return true;
+  }
+  failed_move_.insert(jr.shape);
+  return false;
+}
+
 // EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the earliest time the job fits if
 // running jobs end at start + maxRuntime and terminating ones now. Feasibility only grows with
 // time, so the release instant is found by binary search.
@@ -1425,6 +1558,11 @@ Result<Decisions> Pass::Run() {
         continue;
       }
     }
+    if (config_.preemption && TryMove(j, &out)) {
+      any_term = true;
+      (*order)->Admitted(entry_of.at(j));
+      continue;
+    }
     WaitExplanation why = config_.explain
                               ? Diagnose(j, use)
                               : WaitExplanation{job.id, WaitReason::kInsufficientCapacity, ""};
@@ -1461,6 +1599,8 @@ Result<Decisions> Pass::Run() {
         if (res) {
           reserved_job_ = j;
           reserved_at_ = res->first;
+          reserved_node_.assign(state_.nodes.size(), 0);
+          for (const PlacedTask& t : res->second) reserved_node_[t.node] = 1;
           out.reservations.push_back(
               ReservationDecision{job.id, res->first, ToPlacements(res->second)});
           why.reason = WaitReason::kReserved;

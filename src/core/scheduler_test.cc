@@ -1003,6 +1003,70 @@ TEST(Preemption, PreemptedResourcesAreKeptForThePreemptor) {
 }
 
 // =============================================================================================
+// Defragmentation: moving a small job off a node so that a bigger one fits
+
+// n0: "a" (GPUs 0-3, checkpointed at 900) and 4 idle GPUs; n1: "keep" (GPUs 0-3, priority 20)
+// and 4 idle GPUs. "big" (8 GPUs, a's priority, so it cannot preempt a) fits nowhere.
+Snapshot HolesScenario() {
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("a", "n0", Range(0, 4), 0).Checkpointed(900),
+            RunningJob("keep", "n1", Range(0, 4), 0).Priority(20),
+            JobBuilder("big").Tasks(1, WholeGpus(8))};
+  return s;
+}
+
+TEST(Defragment, SmallJobMovesToIdleGpusToMakeRoom) {
+  Snapshot s = HolesScenario();
+  Decisions d = MustSchedule(s);
+  ASSERT_EQ(d.preemptions.size(), 1u) << Dump(d);
+  EXPECT_EQ(d.preemptions[0].victim, "a");
+  EXPECT_EQ(d.preemptions[0].preemptor, "big");
+  EXPECT_EQ(d.preemptions[0].reason, PreemptionReason::kDefragment);
+  EXPECT_STREQ(PreemptionReasonName(d.preemptions[0].reason), "Defragment");
+  EXPECT_TRUE(d.starts.empty()) << Dump(d);
+  EXPECT_EQ(ReasonOf(d, "big"), "WaitingForPreemption");
+  EXPECT_EQ(MessageOf(d, "big"),
+            "moving job \"a\" to idle GPUs elsewhere to make room; starts when it has exited");
+
+  // The driver's side: a has exited and is requeued, big is nominated. big takes n0 whole, a the
+  // idle GPUs of n1.
+  for (Job& j : s.jobs) {
+    if (j.id == "a") {
+      j.phase = JobPhase::kPending;
+      j.placements.clear();
+    }
+    if (j.id == "big") j.nominated = true;
+  }
+  d = MustSchedule(s);
+  ASSERT_EQ(Started(d), (std::vector<std::string>{"big", "a"})) << Dump(d);
+  EXPECT_EQ(d.starts[0].tasks[0].node, "n0");
+  EXPECT_EQ(d.starts[1].tasks[0].node, "n1");
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TEST(Defragment, OnlyJobsThatCheckpointMove) {
+  Snapshot s = HolesScenario();
+  s.jobs[0].checkpointable = false;
+  Decisions d = MustSchedule(s);
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TEST(Defragment, NotWithoutADestination) {
+  // keep takes all of n1: a could only go back where it is.
+  Snapshot s = HolesScenario();
+  s.jobs[1] = RunningJob("keep", "n1", Range(0, 8), 0).Priority(20);
+  Decisions d = MustSchedule(s);
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TEST(Defragment, NotWithPreemptionOff) {
+  SchedulerConfig c;
+  c.preemption = false;
+  Decisions d = MustSchedule(HolesScenario(), c);
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+// =============================================================================================
 // Reclaim of guaranteed quota, and priority across projects
 
 // n0, n1 (+ n2 if three). Projects A and B, guaranteed gA and gB GPUs. now = 1000.
