@@ -815,8 +815,8 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
     bool reclaim;  // allowed only as a reclaim (equal priority, other project)
     int32_t priority;
     double borrowed;
-    int32_t stranded;  // GPUs it would free that the preemptor could not use (Stranded)
-    Seconds lost_work;
+    int32_t stranded;   // GPUs it would free that the preemptor could not use (Stranded)
+    int64_t lost_work;  // milli-GPU-seconds since its last checkpoint (since start if none)
     Seconds run;
   };
   std::vector<Cand> cands;
@@ -850,9 +850,12 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
       Seconds since = vj.checkpointable && vj.last_checkpoint_time >= v.start
                           ? vj.last_checkpoint_time
                           : v.start;
+      // Work lost counts GPUs: ten minutes of an 8-GPU job are twice ten minutes of a 4-GPU
+      // one. (Jobs without GPUs weigh one milli-GPU: they still rank by time among themselves.)
+      const int64_t weight = std::max<int64_t>(1, v.request[kGpu]);
       cands.push_back(Cand{pr.running[i], !by_priority, vj.priority,
                            static_cast<int32_t>(q) == p ? 0.0 : std::max(borrowed, 0.0),
-                           Stranded(jr, v), snap_.now - since, snap_.now - v.start});
+                           Stranded(jr, v), (snap_.now - since) * weight, snap_.now - v.start});
     }
   }
   if (cands.empty()) return false;

@@ -988,6 +988,17 @@ TEST(Preemption, StrandingRanksAfterPriority) {
   EXPECT_EQ(Victims(d), std::vector<std::string>{"big"}) << Dump(d);
 }
 
+TEST(Preemption, LostWorkCountsGpus) {
+  // now = 1000. "high" needs 2 x 4 GPUs. n0: "a" (8 GPUs, started 700: 300 s x 8 GPUs lost).
+  // n1: "b" (GPUs 0-3, started 500: 500 s x 4 GPUs), GPUs 4-7 idle. Either alone makes room and
+  // strands nothing; b loses less work in GPU-seconds although it has run longer.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("a", "n0", Range(0, 8), 700), RunningJob("b", "n1", Range(0, 4), 500),
+            JobBuilder("high").Tasks(2, WholeGpus(4)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"b"}) << Dump(d);
+}
+
 TEST(Preemption, PreemptedResourcesAreKeptForThePreemptor) {
   // After high preempts low (GPUs 0-3), "later" (priority 5, 4 GPUs) finds nothing: low's GPUs are
   // promised to high, and mid (priority 5) is not lower than later.
