@@ -38,6 +38,8 @@ const char* PreemptionReasonName(PreemptionReason r) {
       return "Priority";
     case PreemptionReason::kReclaim:
       return "Reclaim";
+    case PreemptionReason::kDefragment:
+      return "Defragment";
   }
   return "Unknown";
 }

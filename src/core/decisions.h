@@ -15,8 +15,9 @@ struct StartDecision {
 };
 
 enum class PreemptionReason {
-  kPriority,  // the preemptor has a higher priority
-  kReclaim,   // the preemptor's project is reclaiming its guaranteed quota from a borrower
+  kPriority,    // the preemptor has a higher priority
+  kReclaim,     // the preemptor's project is reclaiming its guaranteed quota from a borrower
+  kDefragment,  // the victim moves to idle GPUs elsewhere so that the preemptor fits (it restarts)
 };
 
 struct PreemptDecision {

@@ -119,6 +119,8 @@ class Pass {
   std::optional<std::string> GroupUnschedulable(const TaskGroup& g, size_t gi, const TaskDemand& t);
   std::optional<std::string> QuotaMaxViolation(int32_t j, const ResourceVector& extra) const;
   bool TryPreempt(int32_t j, Decisions* out);
+  int32_t Stranded(const JobRt& preemptor, const JobRt& victim) const;
+  bool TryMove(int32_t j, Decisions* out);
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Reserve(int32_t j);
   WaitExplanation Diagnose(int32_t j, Use use);
   void Admit(int32_t j, std::vector<PlacedTask> placed);
@@ -160,10 +162,16 @@ class Pass {
   // with the free they hold), so such a proof stays true. (Failures of the greedy search itself
   // are not cached: the search is not monotone, and a shape that failed may fit later.)
   std::unordered_set<std::string> failed_now_, failed_short_;
+  // Gang shapes for which no move (TryMove) was found in this pass. Idle GPUs only get fewer as
+  // the pass goes on, so trying again for an equal shape would mostly repeat the search.
+  std::unordered_set<std::string> failed_move_;
 
   // Reservation state (EASY).
   std::optional<int32_t> reserved_job_;
   Seconds reserved_at_ = 0;
+  // By node id: the reservation places a task there. Its holds, and the releases by the reserved
+  // time that it counts on, are all on these nodes.
+  std::vector<uint8_t> reserved_node_;
 };
 
 // A task placement of the snapshot (a running task, or a carried reservation) in internal form;
@@ -743,6 +751,57 @@ void Pass::Admit(int32_t j, std::vector<PlacedTask> placed) {
   pr.running_dirty = true;
 }
 
+// Whole GPUs that preempting `victim` alone would free beyond what `preemptor` could use where
+// they are freed; negative when the victim's exit also puts idle GPUs to use. For an 8-GPU
+// preemptor an 8-GPU victim alone on its node scores 0 and a 4-GPU victim next to 4 idle GPUs -4
+// (half the GPUs preempted for the same fit); for a 4-GPU preemptor that 8-GPU victim scores 4.
+// Counted on the kAfterExit view the preemption trial places on (free plus terminating); shared
+// GPUs and cpu are ignored: this only ranks candidates, the trial placement decides.
+int32_t Pass::Stranded(const JobRt& preemptor, const JobRt& victim) const {
+  const std::vector<TaskDemand>& tasks = preemptor.gang.tasks;  // largest first
+  int32_t want = 0;
+  for (const TaskDemand& d : tasks) want += d.whole;
+  // Whole GPUs the preemptor's tasks could take out of `avail` whole GPUs on node n.
+  auto usable = [&](int32_t n, int32_t avail) {
+    int32_t used = 0;
+    for (const TaskDemand& d : tasks)
+      if (d.whole > 0 && (*d.eligible)[n] && d.whole <= avail - used) used += d.whole;
+    return used;
+  };
+  const TaskDemand* any_whole = nullptr;
+  for (const TaskDemand& d : tasks)
+    if (d.whole > 0 && any_whole == nullptr) any_whole = &d;
+  int32_t freed = 0, gained = 0;
+  std::vector<int32_t> seen;
+  for (const PlacedTask& t : victim.placed) {
+    if (std::find(seen.begin(), seen.end(), t.node) != seen.end()) continue;
+    seen.push_back(t.node);
+    const NodeRt& node = state_.nodes[t.node];
+    // The victim's milli-GPU on each slot of this node (all of its tasks there).
+    std::vector<int32_t> mine(node.gpus.size(), 0);
+    for (const PlacedTask& u : victim.placed)
+      if (u.node == t.node)
+        for (auto [pos, milli] : u.slots) mine[pos] += milli;
+    // Whole GPUs the preemptor could take on this node before and after the victim exits.
+    int32_t before = 0, after = 0;
+    for (size_t pos = 0; pos < node.gpus.size(); ++pos) {
+      const GpuSlot& g = node.gpus[pos];
+      const int32_t avail = g.free + g.term;
+      if (avail + mine[pos] < kMilliPerGpu) continue;  // not a whole GPU even after the exit
+      const bool was_whole = avail >= kMilliPerGpu;
+      if (!was_whole) ++freed;
+      if (any_whole != nullptr && any_whole->model_ok != nullptr &&
+          (*any_whole->model_ok)[g.model] == 0)
+        continue;  // a model the preemptor does not take
+      ++after;
+      before += was_whole;
+    }
+    if (!node.schedulable) continue;
+    gained += usable(t.node, after) - usable(t.node, before);
+  }
+  return freed - std::min(gained, want);
+}
+
 bool Pass::TryPreempt(int32_t j, Decisions* out) {
   JobRt& jr = jobs_[j];
   const Job& job = *jr.job;
@@ -756,7 +815,8 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
     bool reclaim;  // allowed only as a reclaim (equal priority, other project)
     int32_t priority;
     double borrowed;
-    Seconds lost_work;
+    int32_t stranded;   // GPUs it would free that the preemptor could not use (Stranded)
+    int64_t lost_work;  // milli-GPU-seconds since its last checkpoint (since start if none)
     Seconds run;
   };
   std::vector<Cand> cands;
@@ -790,16 +850,24 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
       Seconds since = vj.checkpointable && vj.last_checkpoint_time >= v.start
                           ? vj.last_checkpoint_time
                           : v.start;
+      // Work lost counts GPUs: ten minutes of an 8-GPU job are twice ten minutes of a 4-GPU
+      // one. (Jobs without GPUs weigh one milli-GPU: they still rank by time among themselves.)
+      const int64_t weight = std::max<int64_t>(1, v.request[kGpu]);
       cands.push_back(Cand{pr.running[i], !by_priority, vj.priority,
                            static_cast<int32_t>(q) == p ? 0.0 : std::max(borrowed, 0.0),
-                           snap_.now - since, snap_.now - v.start});
+                           Stranded(jr, v), (snap_.now - since) * weight, snap_.now - v.start});
     }
   }
   if (cands.empty()) return false;
-  // Cheapest first: lowest priority, most over quota, least work lost, shortest run.
+  // Cheapest first: lowest priority, most over quota, fewest GPUs stranded, least work lost,
+  // shortest run. Stranding ranks before lost work: a stranded GPU idles until a job small enough
+  // for the hole arrives -- under LAS, whose queue holds mostly demoted big gangs, that can take
+  // hours -- while a checkpointing victim loses at most one checkpoint interval. (A victim that
+  // does not checkpoint may so lose more work than another candidate would have.)
   std::sort(cands.begin(), cands.end(), [&](const Cand& a, const Cand& b) {
     if (a.priority != b.priority) return a.priority < b.priority;
     if (a.borrowed != b.borrowed) return a.borrowed > b.borrowed;
+    if (a.stranded != b.stranded) return a.stranded < b.stranded;
     if (a.lost_work != b.lost_work) return a.lost_work < b.lost_work;
     if (a.run != b.run) return a.run < b.run;
     return jobs_[a.job].job->id < jobs_[b.job].job->id;
@@ -892,6 +960,132 @@ bool Pass::TryPreempt(int32_t j, Decisions* out) {
                       Fmt("preempting %zu job(s) (%s); starts when they have exited", chosen.size(),
                           names.c_str())});
   return true;
+}
+
+// Defragmentation by migration (as in Gandiva, Xiao et al., OSDI'18): a job that fits nowhere
+// may fit where a smaller running job sits next to idle GPUs, if that job can restart right away
+// on idle GPUs elsewhere. The mover is preempted (it loses the work since its last checkpoint and
+// pays a restart), the job takes its place once it has exited, and the mover's destination is
+// kept free for the rest of the pass; the driver requeues the mover and the next pass places it
+// like any job. Without this, holes that only small jobs fit stay idle while the queue holds
+// bigger gangs -- under LAS it holds mostly demoted ones, and small jobs barely ever wait.
+// Only checkpointing jobs move (the work they lose is bounded), only jobs with fewer GPUs than
+// the one they make room for (even if a mover never got its destination back, more GPUs would
+// work than before, so moves cannot cycle), and never off a node of the reservation nor onto one
+// for the job (the mover's destination respects holds, as any backfilled job's does).
+bool Pass::TryMove(int32_t j, Decisions* out) {
+  JobRt& jr = jobs_[j];
+  const Job& job = *jr.job;
+  const int32_t biggest = jr.gang.tasks.front().whole;  // tasks are sorted largest first
+  if (!job.may_preempt || biggest == 0) return false;
+  const Domain& root = state_.domains[0];
+  if (root.free_gpu_milli - root.held_gpu_milli < kMilliPerGpu) return false;  // nothing idle
+  if (failed_move_.count(jr.shape)) return false;
+  auto idle_whole = [&](int32_t n) {
+    int32_t w = 0;
+    for (const GpuSlot& g : state_.nodes[n].gpus) w += g.free - g.hold >= kMilliPerGpu;
+    return w;
+  };
+  // Movers worth trying: their exit would leave room for the job's largest task on a node it
+  // may use that already has idle GPUs.
+  struct Mover {
+    int32_t job;
+    Seconds lost_work;
+    Seconds run;
+  };
+  std::vector<Mover> movers;
+  for (const ProjectRt& pr : projects_) {
+    for (int32_t a : pr.running) {
+      const JobRt& ar = jobs_[a];
+      const Job& aj = *ar.job;
+      if (ar.admitted_in_pass || !aj.preemptible || !aj.checkpointable) continue;
+      if (snap_.now - ar.start < aj.min_runtime || ar.request[kGpu] >= jr.request[kGpu]) continue;
+      bool room = false, on_reserved = false;
+      for (const PlacedTask& t : ar.placed) {
+        on_reserved |= reserved_job_ && reserved_node_[t.node] != 0;
+        if (!state_.nodes[t.node].schedulable) continue;
+        bool eligible = false;
+        for (const TaskDemand& d : jr.gang.tasks) eligible |= (*d.eligible)[t.node] != 0;
+        if (!eligible) continue;
+        int32_t mine = 0;
+        for (auto [pos, milli] : t.slots) mine += milli == kMilliPerGpu;
+        const int32_t idle = idle_whole(t.node);
+        room |= idle > 0 && idle + mine >= biggest;
+      }
+      if (!room || on_reserved) continue;
+      const Seconds since =
+          aj.last_checkpoint_time >= ar.start ? aj.last_checkpoint_time : ar.start;
+      movers.push_back(Mover{a, snap_.now - since, snap_.now - ar.start});
+    }
+  }
+  std::sort(movers.begin(), movers.end(), [&](const Mover& a, const Mover& b) {
+    if (a.lost_work != b.lost_work) return a.lost_work < b.lost_work;
+    if (a.run != b.run) return a.run < b.run;
+    return jobs_[a.job].job->id < jobs_[b.job].job->id;
+  });
+  constexpr size_t kMaxMovers = 16;  // bounds the pass's cost: two placements per mover
+  if (movers.size() > kMaxMovers) movers.resize(kMaxMovers);
+  for (const Mover& m : movers) {
+    JobRt& ar = jobs_[m.job];
+    BuildGang(m.job);
+    const size_t mark = state_.Mark();
+    for (const PlacedTask& t : ar.placed) internal::Release(state_, t, ReleaseKind::kUsedToTerm);
+    // Its destination: idle GPUs now, not on the nodes it leaves (held there for this search).
+    std::vector<PlacedTask> dest;
+    {
+      const size_t exclude = state_.Mark();
+      for (const PlacedTask& t : ar.placed) {
+        NodeRt& node = state_.nodes[t.node];
+        state_.BeginChange(t.node);
+        for (int k = 0; k < kNumResourceKinds; ++k)
+          if (k != kGpu) node.hold[k] = std::max(node.hold[k], node.free[k]);
+        for (GpuSlot& g : node.gpus) g.hold = std::max(g.hold, g.free);
+        state_.EndChange(t.node);
+      }
+      const bool ok = placer_.Place(ar.gang, Use::kNow, &dest);
+      state_.Rollback(exclude);
+      if (!ok) {
+        state_.Rollback(mark);
+        continue;
+      }
+    }
+    for (const PlacedTask& t : dest) {
+      NodeRt& node = state_.nodes[t.node];
+      state_.BeginChange(t.node);
+      for (int k = 0; k < kNumResourceKinds; ++k)
+        if (k != kGpu) node.free[k] -= t.res[k];
+      for (auto [pos, milli] : t.slots) node.gpus[pos].free -= milli;
+      state_.EndChange(t.node);
+    }
+    // The job, once the mover has exited: it must use the mover's GPUs (else it did not need the
+    // move) and no node of the reservation (kAfterExit ignores holds and takes terminating
+    // resources, which the reservation may count on being released to it).
+    std::vector<PlacedTask> placed;
+    bool ok = placer_.Place(jr.gang, Use::kAfterExit, &placed) && placer_.term_taken() > 0;
+    for (const PlacedTask& t : placed) ok &= !reserved_job_ || reserved_node_[t.node] == 0;
+    if (!ok) {
+      state_.Rollback(mark);
+      continue;
+    }
+    ar.terminating = true;
+    ProjectRt& ap = projects_[ar.project];
+    ap.running.erase(std::find(ap.running.begin(), ap.running.end(), m.job));
+    PreemptDecision d;
+    d.victim = ar.job->id;
+    d.preemptor = job.id;
+    d.reason = PreemptionReason::kDefragment;
+    d.message = Fmt("moved to idle GPUs elsewhere to make room for job \"%s\" (%s)", job.id.c_str(),
+                    JobTasksText(jr).c_str());
+    out->preemptions.push_back(std::move(d));
+    Admit(j, std::move(placed));
+    out->waiting.push_back(WaitExplanation{
+        job.id, WaitReason::kWaitingForPreemption,
+        Fmt("moving job \"%s\" to idle GPUs elsewhere to make room; starts when it has exited",
+            ar.job->id.c_str())});
+    return true;
+  }
+  failed_move_.insert(jr.shape);
+  return false;
 }
 
 // EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the earliest time the job fits if
@@ -1367,6 +1561,11 @@ Result<Decisions> Pass::Run() {
         continue;
       }
     }
+    if (config_.preemption && TryMove(j, &out)) {
+      any_term = true;
+      (*order)->Admitted(entry_of.at(j));
+      continue;
+    }
     WaitExplanation why = config_.explain
                               ? Diagnose(j, use)
                               : WaitExplanation{job.id, WaitReason::kInsufficientCapacity, ""};
@@ -1403,6 +1602,8 @@ Result<Decisions> Pass::Run() {
         if (res) {
           reserved_job_ = j;
           reserved_at_ = res->first;
+          reserved_node_.assign(state_.nodes.size(), 0);
+          for (const PlacedTask& t : res->second) reserved_node_[t.node] = 1;
           out.reservations.push_back(
               ReservationDecision{job.id, res->first, ToPlacements(res->second)});
           why.reason = WaitReason::kReserved;

@@ -953,6 +953,52 @@ TEST(Preemption, EachPreemptorGetsItsOwnVictims) {
   EXPECT_EQ(ReasonOf(d, "h2"), "WaitingForPreemption");
 }
 
+TEST(Preemption, VictimThatStrandsNoGpus) {
+  // now = 1000. n0: "big" (8 GPUs, started 900: 100 s lost). n1: "small" (GPUs 0-3, started 0:
+  // 1000 s lost) next to "keep" (GPUs 4-7, priority 20). "high" needs 4 GPUs. big loses less
+  // work, but preempting it would leave 4 of its GPUs idle; small's GPUs are used whole.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("big", "n0", Range(0, 8), 900), RunningJob("small", "n1", Range(0, 4), 0),
+            RunningJob("keep", "n1", Range(4, 8)).Priority(20),
+            JobBuilder("high").Tasks(1, WholeGpus(4)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"small"}) << Dump(d);
+}
+
+TEST(Preemption, VictimNextToIdleGpus) {
+  // now = 1000. n0: "whole" (8 GPUs, started 900: 100 s lost). n1: "half" (GPUs 0-3, started 0:
+  // 1000 s lost), GPUs 4-7 idle. "high" needs 8 GPUs on one node: preempting half gives it n1
+  // with 4 GPUs preempted instead of 8, and puts the idle ones to use.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("whole", "n0", Range(0, 8), 900), RunningJob("half", "n1", Range(0, 4), 0),
+            JobBuilder("high").Tasks(1, WholeGpus(8)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"half"}) << Dump(d);
+}
+
+TEST(Preemption, StrandingRanksAfterPriority) {
+  // As VictimThatStrandsNoGpus, but small has priority 1: lower priority goes first even if it
+  // strands GPUs -> big.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("big", "n0", Range(0, 8), 900),
+            RunningJob("small", "n1", Range(0, 4), 0).Priority(1),
+            RunningJob("keep", "n1", Range(4, 8)).Priority(20),
+            JobBuilder("high").Tasks(1, WholeGpus(4)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"big"}) << Dump(d);
+}
+
+TEST(Preemption, LostWorkCountsGpus) {
+  // now = 1000. "high" needs 2 x 4 GPUs. n0: "a" (8 GPUs, started 700: 300 s x 8 GPUs lost).
+  // n1: "b" (GPUs 0-3, started 500: 500 s x 4 GPUs), GPUs 4-7 idle. Either alone makes room and
+  // strands nothing; b loses less work in GPU-seconds although it has run longer.
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("a", "n0", Range(0, 8), 700), RunningJob("b", "n1", Range(0, 4), 500),
+            JobBuilder("high").Tasks(2, WholeGpus(4)).Priority(10)};
+  Decisions d = MustSchedule(s);
+  EXPECT_EQ(Victims(d), std::vector<std::string>{"b"}) << Dump(d);
+}
+
 TEST(Preemption, PreemptedResourcesAreKeptForThePreemptor) {
   // After high preempts low (GPUs 0-3), "later" (priority 5, 4 GPUs) finds nothing: low's GPUs are
   // promised to high, and mid (priority 5) is not lower than later.
@@ -965,6 +1011,70 @@ TEST(Preemption, PreemptedResourcesAreKeptForThePreemptor) {
   EXPECT_TRUE(d.starts.empty());
   EXPECT_EQ(ReasonOf(d, "high"), "WaitingForPreemption");
   EXPECT_EQ(ReasonOf(d, "later"), "InsufficientCapacity");
+}
+
+// =============================================================================================
+// Defragmentation: moving a small job off a node so that a bigger one fits
+
+// n0: "a" (GPUs 0-3, checkpointed at 900) and 4 idle GPUs; n1: "keep" (GPUs 0-3, priority 20)
+// and 4 idle GPUs. "big" (8 GPUs, a's priority, so it cannot preempt a) fits nowhere.
+Snapshot HolesScenario() {
+  Snapshot s = Cluster(2, 1000);
+  s.jobs = {RunningJob("a", "n0", Range(0, 4), 0).Checkpointed(900),
+            RunningJob("keep", "n1", Range(0, 4), 0).Priority(20),
+            JobBuilder("big").Tasks(1, WholeGpus(8))};
+  return s;
+}
+
+TEST(Defragment, SmallJobMovesToIdleGpusToMakeRoom) {
+  Snapshot s = HolesScenario();
+  Decisions d = MustSchedule(s);
+  ASSERT_EQ(d.preemptions.size(), 1u) << Dump(d);
+  EXPECT_EQ(d.preemptions[0].victim, "a");
+  EXPECT_EQ(d.preemptions[0].preemptor, "big");
+  EXPECT_EQ(d.preemptions[0].reason, PreemptionReason::kDefragment);
+  EXPECT_STREQ(PreemptionReasonName(d.preemptions[0].reason), "Defragment");
+  EXPECT_TRUE(d.starts.empty()) << Dump(d);
+  EXPECT_EQ(ReasonOf(d, "big"), "WaitingForPreemption");
+  EXPECT_EQ(MessageOf(d, "big"),
+            "moving job \"a\" to idle GPUs elsewhere to make room; starts when it has exited");
+
+  // The driver's side: a has exited and is requeued, big is nominated. big takes n0 whole, a the
+  // idle GPUs of n1.
+  for (Job& j : s.jobs) {
+    if (j.id == "a") {
+      j.phase = JobPhase::kPending;
+      j.placements.clear();
+    }
+    if (j.id == "big") j.nominated = true;
+  }
+  d = MustSchedule(s);
+  ASSERT_EQ(Started(d), (std::vector<std::string>{"big", "a"})) << Dump(d);
+  EXPECT_EQ(d.starts[0].tasks[0].node, "n0");
+  EXPECT_EQ(d.starts[1].tasks[0].node, "n1");
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TEST(Defragment, OnlyJobsThatCheckpointMove) {
+  Snapshot s = HolesScenario();
+  s.jobs[0].checkpointable = false;
+  Decisions d = MustSchedule(s);
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TEST(Defragment, NotWithoutADestination) {
+  // keep takes all of n1: a could only go back where it is.
+  Snapshot s = HolesScenario();
+  s.jobs[1] = RunningJob("keep", "n1", Range(0, 8), 0).Priority(20);
+  Decisions d = MustSchedule(s);
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TEST(Defragment, NotWithPreemptionOff) {
+  SchedulerConfig c;
+  c.preemption = false;
+  Decisions d = MustSchedule(HolesScenario(), c);
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
 }
 
 // =============================================================================================

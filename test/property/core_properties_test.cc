@@ -10,7 +10,8 @@
 //                                   starts or waiting
 //   MaxQuotaNeverExceeded           running (all phases) + admitted in the pass <= max
 //   PreemptionsRespectRules         victims are running, preemptible, past minRuntime, of lower
-//                                   (or, for a reclaim, equal) priority
+//                                   (or, for a reclaim, equal) priority; moved jobs (defragment)
+//                                   checkpoint and are smaller than the job they make room for
 //   GuaranteedQuotaReachable        a project under its guarantee gets its job started within
 //                                   two passes (whole-node construction, see the test)
 //   NoPreemptionCycle[VictimsLeave] repeated passes over a fixed job set reach a fixed point;
@@ -810,6 +811,18 @@ std::string CheckPreemptionRules(const Snapshot& s, const Decisions& d) {
     for (const WaitExplanation& w : d.waiting)
       waits |= w.job == j->id && w.reason == WaitReason::kWaitingForPreemption;
     if (!waits) return "preemptor does not wait for preemption: " + j->id;
+    if (p.reason == PreemptionReason::kDefragment) {
+      // A move (the victim restarts on idle GPUs elsewhere) ignores priorities, but only a job
+      // that checkpoints moves, and only for a job with more GPUs.
+      auto gpus = [](const Job& job) {
+        int64_t r = 0;
+        for (const TaskGroup& g : job.groups) r += g.resources[kGpu] * g.replicas;
+        return r;
+      };
+      if (!v->checkpointable) return "moved job does not checkpoint: " + v->id;
+      if (gpus(*v) >= gpus(*j)) return "moved job is not smaller than its preemptor: " + v->id;
+      continue;
+    }
     if (v->project == j->project) {
       if (v->priority >= j->priority || p.reason != PreemptionReason::kPriority)
         return "same-project victim without lower priority: " + v->id;
@@ -865,6 +878,11 @@ RC_GTEST_PROP(CoreProperties, PreemptionsRespectRules, ()) {
   const Decisions d = MustSchedule(sc.cfg, sc.snap);
   if (std::string e = CheckPreemptionRules(sc.snap, d); !e.empty()) FailWith(e, sc.snap, d);
   RC_CLASSIFY(!d.preemptions.empty(), "some preemption");
+  RC_CLASSIFY(std::any_of(d.preemptions.begin(), d.preemptions.end(),
+                          [](const PreemptDecision& p) {
+                            return p.reason == PreemptionReason::kDefragment;
+                          }),
+              "some move");
 }
 
 // 4. Guaranteed quota is reachable. Construction (where the claim is crisp): every node has G
