@@ -1,11 +1,12 @@
 # Thin wrapper over CMake for the README's two commands (and a few helpers).
-# make demo   -- install missing Debian packages, build, run the demo
+# make demo   -- install missing Debian packages, build, run the demo (a scheduling pass, then
+#                the control plane: server, CLI, DDP gang, retry, preemption with resume)
 # make test   -- install missing Debian packages, build, run every test (Release, then ASan+UBSan)
 JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build demo test test-release test-asan bench-core format clean
+.PHONY: all deps build demo demo-sim test test-release test-asan bench-core format clean
 
 all: build
 
@@ -22,10 +23,12 @@ TRACES ?= ../shared/traces
 
 demo: build
 	$(BUILD)/bin/kumo schedule --demo
-	@if [ -d "$(TRACES)" ]; then \
-	  echo; echo "== kumo sim: the Philly multi-GPU trace at offered load 1.2, four policies =="; \
-	  $(BUILD)/bin/kumo sim --trace philly --load 1.2 --trace-dir "$(TRACES)"; \
-	else echo "($(TRACES) not found: skipping the trace replay)"; fi
+	@echo; echo "== the control plane: kumo server + CLI + local executor (scripts/demo-server.sh) =="
+	scripts/demo-server.sh
+
+# The trace replay that `make demo` showed before the control plane existed.
+demo-sim: build
+	$(BUILD)/bin/kumo sim --trace philly --load 1.2 --trace-dir "$(TRACES)"
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
