@@ -53,8 +53,10 @@ struct ServerConfig {
   core::SchedulerConfig scheduler;
   std::vector<PriorityClass> priority_classes = {
       {"low", 0, true}, {"normal", 100, true}, {"high", 1000, true}, {"system", 10000, false}};
-  double tick_s = 0.2;             // loop period while nothing happens
-  double pass_min_interval_s = 0;  // at most one pass per this interval (0: on every change)
+  double tick_s = 0.2;  // loop period while nothing happens
+  // At most one pass per this interval: under a burst of submissions one pass takes many jobs
+  // instead of one pass per job (Slurm's sched_min_interval plays the same role).
+  double pass_min_interval_s = 0.02;
   bool use_cgroups = true;
 };
 
@@ -99,6 +101,8 @@ class Server {
     double kill_at = 0;
     bool nominated = false;
     std::vector<core::TaskPlacement> reservation;
+    std::unique_ptr<core::Job> core_job;  // cache for CoreJob
+    std::string core_invalid;
     int64_t queue_position = 0;  // 1-based position in the last pass's order; 0 when not pending
   };
   struct UserRec {
@@ -119,11 +123,16 @@ class Server {
   Status Restore();
   void Reconcile();
   void Loop();
-  void Tick();
+  void Tick(std::unique_lock<std::mutex>& lock);
   void PollTasks(double now);
   void AdvanceJob(JobRec& job, double now);
   void FinishAttempt(JobRec& job, double now, const std::string& outcome, const std::string& why);
-  void RunPass(double now);
+  // Builds the snapshot under mu_, runs the core with mu_ released (API requests proceed), then
+  // applies the decisions under mu_ again.
+  void RunPass(double now, std::unique_lock<std::mutex>& lock);
+  // The job's spec as the core sees it (cached: specs are immutable); sets *invalid when the
+  // job asks for something no node offers.
+  const core::Job& CoreJob(JobRec& job, std::string* invalid);
   bool LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& tasks, double now);
   void BeginTermination(JobRec& job, const std::string& reason, const std::string& message,
                         double now, bool graceful);

@@ -40,11 +40,17 @@ void Server::Kick() {
 void Server::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::duration<double>(config_.tick_s),
-                 [&] { return stopping_ || dirty_; });
+    double until_pass = last_pass_ + config_.pass_min_interval_s - WallSeconds();
+    if (dirty_ && until_pass > 0) {
+      // Something changed, but a pass ran moments ago: let changes gather for one pass.
+      cv_.wait_for(lock, std::chrono::duration<double>(until_pass), [&] { return stopping_; });
+    } else if (!dirty_) {
+      cv_.wait_for(lock, std::chrono::duration<double>(config_.tick_s),
+                   [&] { return stopping_ || dirty_; });
+    }
     if (stopping_) break;
     size_t launched_before = launched_;
-    Tick();
+    Tick(lock);
     std::future<Status> written = Flush();
     // A start is made durable before anyone can see it (the API reads this state under mu_),
     // so a client that saw Running finds the attempt after a kill -9. Other loop writes (events,
@@ -53,7 +59,7 @@ void Server::Loop() {
   }
 }
 
-void Server::Tick() {
+void Server::Tick(std::unique_lock<std::mutex>& lock) {
   double now = WallSeconds();
   PollTasks(now);
   for (auto& [id, job] : jobs_) {
@@ -65,7 +71,7 @@ void Server::Tick() {
   if ((dirty_ || due) && now - last_pass_ >= config_.pass_min_interval_s) {
     dirty_ = false;
     last_pass_ = now;
-    RunPass(now);
+    RunPass(now, lock);
   }
 }
 
@@ -287,7 +293,7 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
   dirty_ = true;
 }
 
-void Server::RunPass(double now) {
+void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
   core::Snapshot snap;
   snap.now = static_cast<core::Seconds>(now);
   snap.topology_levels = inventory_.topology_levels;
@@ -310,34 +316,8 @@ void Server::RunPass(double now) {
     bool holding = (job.phase == "Running" || job.phase == "Terminating") && !job.tasks.empty();
     if (job.phase == "Pending" && job.not_before > now) job.queue_position = 0;
     if (!pending && !holding) continue;
-    core::Job cj;
-    cj.id = std::to_string(id);
-    cj.project = job.project;
-    cj.user = job.user;
-    const PriorityClass* pc = FindPriorityClass(job.spec.priority_class);
-    cj.priority = pc ? pc->value : 0;
-    cj.preemptible = pc ? pc->preemptible : true;
-    cj.submit_time = static_cast<core::Seconds>(job.submit_time);
     std::string invalid;
-    for (const auto& g : job.spec.task_groups) {
-      core::TaskGroup tg;
-      tg.name = g.name;
-      tg.replicas = g.replicas;
-      tg.resources[core::kCpu] = g.resources.cpu_millis;
-      tg.resources[core::kMemory] = g.resources.memory_bytes;
-      tg.resources[core::kGpu] = g.resources.gpu_milli;
-      for (const auto& [ext, count] : g.resources.extended) {
-        auto it = std::find(snap.extended_resources.begin(), snap.extended_resources.end(), ext);
-        if (it == snap.extended_resources.end()) {
-          invalid = "no node offers extended resource \"" + ext + "\"";
-          continue;
-        }
-        tg.resources[core::kExtended0 + static_cast<int>(it - snap.extended_resources.begin())] =
-            count;
-      }
-      tg.gpu_models = g.resources.gpu_models;
-      cj.groups.push_back(std::move(tg));
-    }
+    core::Job cj = CoreJob(job, &invalid);
     if (pending && !invalid.empty()) {
       if (job.reason != "Unschedulable" || job.message != invalid) {
         job.reason = "Unschedulable";
@@ -347,23 +327,6 @@ void Server::RunPass(double now) {
       }
       continue;
     }
-    for (const auto& [k, v] : job.spec.node_selector) cj.node_selector.push_back({k, v});
-    for (const auto& t : job.spec.tolerations) {
-      core::Toleration ct;
-      ct.key = t.key;
-      ct.op = t.op == "Exists" ? core::Toleration::Operator::kExists
-                               : core::Toleration::Operator::kEqual;
-      ct.value = t.value;
-      if (!t.effect.empty()) ct.effect = ParseEffect(t.effect);
-      cj.tolerations.push_back(ct);
-    }
-    if (!job.spec.topology.level.empty()) {
-      cj.topology.level = job.spec.topology.level;
-      cj.topology.mode = job.spec.topology.required ? core::TopologyConstraint::Mode::kRequired
-                                                    : core::TopologyConstraint::Mode::kPreferred;
-    }
-    if (job.spec.max_runtime_s) cj.max_runtime = *job.spec.max_runtime_s;
-    cj.checkpointable = true;
     cj.nominated = job.nominated;
     cj.reservation = job.reservation;
     if (holding) {
@@ -378,7 +341,12 @@ void Server::RunPass(double now) {
     by_id[cj.id] = &job;
     snap.jobs.push_back(std::move(cj));
   }
+  lock.unlock();
   auto decisions = scheduler_->Schedule(snap);
+  lock.lock();
+  // Meanwhile the API may have cancelled jobs or cordoned nodes: starts of cancelled jobs are
+  // dropped (the next pass decides again); a start on a node cordoned during the pass stands,
+  // as it would had the cordon come a moment later.
   if (!decisions) {
     std::fprintf(stderr, "kumo server: scheduling pass failed: %s\n",
                  decisions.error().message().c_str());
@@ -393,7 +361,8 @@ void Server::RunPass(double now) {
   }
   for (const auto& s : decisions->starts) {
     auto it = by_id.find(s.job);
-    if (it != by_id.end() && it->second->phase == "Pending") LaunchGang(*it->second, s.tasks, now);
+    if (it != by_id.end() && it->second->phase == "Pending" && !it->second->cancel_requested)
+      LaunchGang(*it->second, s.tasks, now);
   }
   for (const auto& r : decisions->reservations) {
     auto it = by_id.find(r.job);
@@ -417,6 +386,58 @@ void Server::RunPass(double now) {
       SaveJob(job);
     }
   }
+}
+
+const core::Job& Server::CoreJob(JobRec& job, std::string* invalid) {
+  if (!job.core_job) {
+    auto cj = std::make_unique<core::Job>();
+    cj->id = std::to_string(job.id);
+    cj->project = job.project;
+    cj->user = job.user;
+    const PriorityClass* pc = FindPriorityClass(job.spec.priority_class);
+    cj->priority = pc ? pc->value : 0;
+    cj->preemptible = pc ? pc->preemptible : true;
+    cj->submit_time = static_cast<core::Seconds>(job.submit_time);
+    const auto& ext = inventory_.extended_resources;
+    for (const auto& g : job.spec.task_groups) {
+      core::TaskGroup tg;
+      tg.name = g.name;
+      tg.replicas = g.replicas;
+      tg.resources[core::kCpu] = g.resources.cpu_millis;
+      tg.resources[core::kMemory] = g.resources.memory_bytes;
+      tg.resources[core::kGpu] = g.resources.gpu_milli;
+      for (const auto& [name, count] : g.resources.extended) {
+        auto it = std::find(ext.begin(), ext.end(), name);
+        if (it == ext.end()) {
+          job.core_invalid = "no node offers extended resource \"" + name + "\"";
+          continue;
+        }
+        tg.resources[core::kExtended0 + static_cast<int>(it - ext.begin())] = count;
+      }
+      tg.gpu_models = g.resources.gpu_models;
+      cj->groups.push_back(std::move(tg));
+    }
+    for (const auto& [k, v] : job.spec.node_selector) cj->node_selector.push_back({k, v});
+    for (const auto& t : job.spec.tolerations) {
+      core::Toleration ct;
+      ct.key = t.key;
+      ct.op = t.op == "Exists" ? core::Toleration::Operator::kExists
+                               : core::Toleration::Operator::kEqual;
+      ct.value = t.value;
+      if (!t.effect.empty()) ct.effect = ParseEffect(t.effect);
+      cj->tolerations.push_back(ct);
+    }
+    if (!job.spec.topology.level.empty()) {
+      cj->topology.level = job.spec.topology.level;
+      cj->topology.mode = job.spec.topology.required ? core::TopologyConstraint::Mode::kRequired
+                                                     : core::TopologyConstraint::Mode::kPreferred;
+    }
+    if (job.spec.max_runtime_s) cj->max_runtime = *job.spec.max_runtime_s;
+    cj->checkpointable = true;
+    job.core_job = std::move(cj);
+  }
+  *invalid = job.core_invalid;
+  return *job.core_job;
 }
 
 bool Server::LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& placements,
