@@ -1,4 +1,5 @@
 // The /v1 HTTP API (docs/api.md). Every request carries `Authorization: Bearer <token>`.
+#include <filesystem>
 #include <random>
 
 #include "server/server.h"
@@ -130,6 +131,15 @@ http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) 
     return ErrorResponse(400,
                          "spec.taskGroups[].workingDir: not set, and the request has no absolute "
                          "X-Kumo-Submit-Dir header to default to");
+  // Datasets are local directories until the dataset registry exists: a missing one would only
+  // surface as a task failure later, so it is an input error now.
+  for (size_t i = 0; i < spec->datasets.size(); ++i) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(spec->datasets[i].path, ec))
+      return ErrorResponse(400, "spec.datasets[" + std::to_string(i) + "].path: \"" +
+                                    spec->datasets[i].path +
+                                    "\" is not a directory on this machine");
+  }
   double now = WallSeconds();
   int64_t id;
   std::future<Status> committed;

@@ -185,6 +185,26 @@ spec:
   EXPECT_NE(wrong_type.body.value("error", "").find("line 7"), std::string::npos)
       << wrong_type.text;
   EXPECT_EQ(api_->Submit("spec: [", "/tmp").status, 400);
+  auto no_dataset = api_->Submit(R"(apiVersion: kumo/v1
+kind: Job
+spec:
+  project: default
+  datasets: [{name: mnist@v1, path: /nonexistent/mnist}]
+  taskGroups: [{name: main, command: ["true"]}]
+)",
+                                 "/tmp");
+  EXPECT_EQ(no_dataset.status, 400);
+  EXPECT_NE(no_dataset.body.value("error", "").find("spec.datasets[0].path"), std::string::npos)
+      << no_dataset.text;
+  EXPECT_EQ(api_->Submit(R"(apiVersion: kumo/v1
+kind: Job
+spec:
+  project: nosuchproject
+  taskGroups: [{name: main, command: ["true"]}]
+)",
+                         "/tmp")
+                .status,
+            400);
   EXPECT_EQ(api_->Call("GET", "/v1/jobs").body["items"].size(), 0u);
   EXPECT_EQ(api_->Call("GET", "/v1/events").body["items"].size(), 0u);
   // And after a restart the store has nothing either.
