@@ -355,11 +355,14 @@ http::Response Server::ListEvents(const UserRec& user, const http::Request& req)
   if (auto it = req.query.find("since"); it != req.query.end())
     since = ParseId(it->second).value_or(0);
   std::set<std::string> visible;
+  std::future<Status> flushed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, j] : jobs_)
       if (MayAccess(user, j.project)) visible.insert("job/" + std::to_string(id));
+    flushed = Flush();
   }
+  flushed.wait();
   json items = json::array();
   Status s = store_->Query(
       "SELECT seq, time, object, type, reason, message FROM events WHERE seq > ?1 ORDER BY seq "
@@ -379,6 +382,7 @@ http::Response Server::ListEvents(const UserRec& user, const http::Request& req)
 }
 
 http::Response Server::JobResults(const UserRec& user, int64_t id) {
+  std::future<Status> flushed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(id);
@@ -386,7 +390,9 @@ http::Response Server::JobResults(const UserRec& user, int64_t id) {
       return ErrorResponse(404, "job " + std::to_string(id) + " not found");
     if (!MayAccess(user, it->second.project))
       return ErrorResponse(403, "not a member of project \"" + it->second.project + "\"");
+    flushed = Flush();
   }
+  flushed.wait();  // read your writes, as for events
   json items = json::array();
   Status s = store_->Query("SELECT record FROM results WHERE job_id=?1 ORDER BY attempt", {id},
                            [&](const store::Row& r) {
