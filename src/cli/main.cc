@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/cache_command.h"
 #include "cli/client_commands.h"
 #include "cli/schedule_command.h"
 #include "cli/server_command.h"
@@ -32,6 +33,7 @@ void Usage(FILE* f) {
                "  node       kumo node cordon|uncordon|drain NAME\n"
                "  user       create a user and print its token: kumo user create NAME ...\n"
                "  whoami     the user the token belongs to\n"
+               "  cache      node-local dataset cache: kumo cache serve|token [...]\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");
 }
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   if (cmd == "schedule") return kumo::cli::RunSchedule(args);
   if (cmd == "sim") return kumo::cli::RunSim(args);
   if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
+  if (cmd == "cache") return kumo::cache::RunCacheCommand(args);
   // submit get describe logs cancel queue top project node user whoami
   if (kumo::cli::IsClientCommand(cmd)) return kumo::cli::RunClientCommand(std::string(cmd), args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

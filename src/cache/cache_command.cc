@@ -1,0 +1,205 @@
+#include "cache/cache_command.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "cache/auth.h"
+#include "cache/server.h"
+#include "cache/store.h"
+
+namespace kumo::cache {
+namespace {
+
+constexpr const char* kServeUsage =
+    "usage: kumo cache serve --listen HOST:PORT --dir DIR --capacity SIZE [--workers N]\n"
+    "         [--eviction lru|s3fifo] [--max-object SIZE] [--sendfile-min SIZE]\n"
+    "         (--auth-secret-file F --acl FILE [--issuer kumo] [--audience kumo-cache] | "
+    "--no-auth)\n"
+    "       kumo cache token --secret-file F --sub system:serviceaccount:NS:SA [--ttl-s 3600]\n"
+    "         [--issuer kumo] [--audience kumo-cache]\n";
+
+// --flag value pairs plus boolean flags; false on a malformed command line.
+bool ParseFlags(const std::vector<std::string>& args, size_t from,
+                const std::vector<std::string>& booleans, std::map<std::string, std::string>* out) {
+  for (size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (!a.starts_with("--")) return false;
+    std::string name = a.substr(2);
+    size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      (*out)[name.substr(0, eq)] = name.substr(eq + 1);
+      continue;
+    }
+    bool is_bool = false;
+    for (const std::string& b : booleans) is_bool |= b == name;
+    if (is_bool) {
+      (*out)[name] = "true";
+      continue;
+    }
+    if (i + 1 >= args.size()) return false;
+    (*out)[name] = args[++i];
+  }
+  return true;
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string TrimNewlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "kumo cache: %s\n", message.c_str());
+  return 2;
+}
+
+int Serve(const std::map<std::string, std::string>& f) {
+  auto get = [&](const char* k, const char* def = "") {
+    auto it = f.find(k);
+    return it == f.end() ? std::string(def) : it->second;
+  };
+  std::string listen = get("listen", "127.0.0.1:8470");
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Fail("--listen wants HOST:PORT");
+  ServerOptions so;
+  so.host = listen.substr(0, colon);
+  so.port = static_cast<uint16_t>(std::atoi(listen.c_str() + colon + 1));
+  so.workers = std::atoi(get("workers", "2").c_str());
+  if (so.workers < 1 || so.workers > 256) return Fail("--workers wants 1..256");
+  std::optional<uint64_t> sendfile_min = ParseByteSize(get("sendfile-min", "64KiB"));
+  if (!sendfile_min) return Fail("bad --sendfile-min");
+  so.sendfile_min_bytes = *sendfile_min;
+
+  StoreOptions st;
+  st.dir = get("dir");
+  if (st.dir.empty()) return Fail("--dir is required");
+  std::optional<uint64_t> capacity = ParseByteSize(get("capacity"));
+  if (!capacity || *capacity == 0) return Fail("--capacity wants a size such as 50GiB");
+  st.capacity_bytes = *capacity;
+  if (f.count("max-object")) {
+    std::optional<uint64_t> m = ParseByteSize(get("max-object"));
+    if (!m) return Fail("bad --max-object");
+    st.max_object_bytes = *m;
+  }
+  st.eviction = get("eviction", "s3fifo");
+
+  std::optional<Authenticator> auth;
+  bool no_auth = f.count("no-auth") > 0;
+  if (no_auth == (f.count("auth-secret-file") > 0))
+    return Fail("give either --auth-secret-file F --acl FILE or --no-auth");
+  if (!no_auth) {
+    std::optional<std::string> secret = ReadFile(get("auth-secret-file"));
+    if (!secret) return Fail("cannot read --auth-secret-file " + get("auth-secret-file"));
+    std::optional<std::string> acl = ReadFile(get("acl"));
+    if (!acl) return Fail("cannot read --acl " + get("acl"));
+    AuthOptions ao;
+    ao.secret = TrimNewlines(*secret);
+    ao.issuer = get("issuer", "kumo");
+    ao.audience = get("audience", "kumo-cache");
+    Result<Authenticator> a = Authenticator::Load(ao, *acl);
+    if (!a) return Fail(a.error().message());
+    auth = std::move(*a);
+  }
+
+  // Resident objects keep their files open: take the descriptors the hard limit allows.
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    st.max_open_files = static_cast<size_t>(rl.rlim_cur) * 3 / 4;
+  }
+  Result<std::unique_ptr<Store>> store = Store::Open(st);
+  if (!store) return Fail(store.error().message());
+
+  // Block the stop signals before the workers start so only sigwait below sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  Result<std::unique_ptr<CacheServer>> server =
+      CacheServer::Start(so, store->get(), auth ? &*auth : nullptr);
+  if (!server) return Fail(server.error().message());
+  std::printf(
+      "kumo cache: listening on %s:%u (%d workers, eviction %s, capacity %llu bytes, "
+      "%zu objects, auth %s)\n",
+      so.host.c_str(), (*server)->port(), so.workers,
+      std::string((*store)->eviction_policy()).c_str(),
+      static_cast<unsigned long long>(st.capacity_bytes), (*store)->object_count(),
+      no_auth ? "off" : "HS256");
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  (*server)->Stop();
+  return 0;
+}
+
+int Token(const std::map<std::string, std::string>& f) {
+  auto get = [&](const char* k, const char* def = "") {
+    auto it = f.find(k);
+    return it == f.end() ? std::string(def) : it->second;
+  };
+  std::optional<std::string> secret = ReadFile(get("secret-file"));
+  if (!secret) return Fail("cannot read --secret-file");
+  std::string sub = get("sub");
+  if (sub.empty()) return Fail("--sub is required (system:serviceaccount:NS:SA)");
+  int64_t ttl = std::atoll(get("ttl-s", "3600").c_str());
+  std::printf("%s\n", MakeHs256Token(TrimNewlines(*secret), sub, get("issuer", "kumo"),
+                                     get("audience", "kumo-cache"),
+                                     static_cast<int64_t>(time(nullptr)) + ttl)
+                          .c_str());
+  return 0;
+}
+
+}  // namespace
+
+std::optional<uint64_t> ParseByteSize(std::string_view text) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (v > (UINT64_MAX - 9) / 10) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  std::string_view unit = text.substr(i);
+  int shift = -1;
+  if (unit.empty() || unit == "B") shift = 0;
+  if (unit == "K" || unit == "KiB") shift = 10;
+  if (unit == "M" || unit == "MiB") shift = 20;
+  if (unit == "G" || unit == "GiB") shift = 30;
+  if (unit == "T" || unit == "TiB") shift = 40;
+  if (shift < 0) return std::nullopt;
+  if (shift > 0 && v > (UINT64_MAX >> shift)) return std::nullopt;
+  return v << shift;
+}
+
+int RunCacheCommand(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kServeUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  std::map<std::string, std::string> flags;
+  if (!ParseFlags(args, 1, {"no-auth"}, &flags)) {
+    std::fputs(kServeUsage, stderr);
+    return 2;
+  }
+  if (args[0] == "serve") return Serve(flags);
+  if (args[0] == "token") return Token(flags);
+  return Fail("unknown subcommand \"" + args[0] + "\"\n" + kServeUsage);
+}
+
+}  // namespace kumo::cache

@@ -1,0 +1,62 @@
+// The cache's HTTP/1.1 front end: one epoll event loop per worker thread, each with its own
+// SO_REUSEPORT listening socket (the kernel spreads connections; no accept lock, no shared
+// queue). Requests on a connection are answered in order; pipelined requests wait in the input
+// buffer until the previous response is sent, so memory per connection stays bounded.
+//
+// Serving path (one response): bodies below `sendfile_min_bytes` are pread into the buffer that
+// already holds the response head and go out in one send (pread + send); larger bodies send the
+// head with MSG_MORE and then sendfile from the object's open file (no copy through user space).
+// The threshold is a flag so it can be measured; docs/cache.md has the figures.
+//
+// Routes: PUT/GET/HEAD/DELETE /v1/objects/{bucket}/{key}; GET /metrics and /healthz without
+// auth. Every object request is authorised (when auth is on) before the store is touched.
+//
+// Thread safety: Start/Stop from one thread; MetricsText from any.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache/auth.h"
+#include "cache/http_parser.h"
+#include "cache/metrics.h"
+#include "cache/store.h"
+#include "core/status.h"
+
+namespace kumo::cache {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: a free port, chosen by the first worker's bind
+  int workers = 2;
+  uint64_t sendfile_min_bytes = 64 * 1024;
+  int header_timeout_s = 10;  // a request head must arrive within this (then 408)
+  int body_timeout_s = 30;    // an upload may stall this long between reads
+  int idle_timeout_s = 60;    // an idle keep-alive connection is closed after this
+  ParserLimits limits;
+};
+
+class CacheServer {
+ public:
+  // `store` must outlive the server; `auth` null means --no-auth.
+  static Result<std::unique_ptr<CacheServer>> Start(ServerOptions options, Store* store,
+                                                    const Authenticator* auth);
+  ~CacheServer();  // Stop()
+  uint16_t port() const { return port_; }
+  // Wakes every worker, closes all connections (discarding uploads in flight), joins.
+  void Stop();
+  std::string MetricsText() const;
+
+ private:
+  struct Worker;
+  CacheServer() = default;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  Store* store_ = nullptr;
+  uint16_t port_ = 0;
+};
+
+}  // namespace kumo::cache
