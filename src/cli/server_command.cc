@@ -13,14 +13,15 @@ namespace kumo::cli {
 namespace {
 
 void Usage(FILE* f) {
-  std::fprintf(f,
-               "usage: kumo server --data-dir DIR [--listen 127.0.0.1:PORT] [--config FILE]\n"
-               "                   [--inventory FILE] [--no-cgroups]\n\n"
-               "  --data-dir DIR     store (kumo.db), job dirs, admin.token (created if missing)\n"
-               "  --listen ADDR      HOST:PORT of the API (default 127.0.0.1:7080; port 0: any)\n"
-               "  --config FILE      server config (YAML, docs/server.md); flags override it\n"
-               "  --inventory FILE   emulated nodes (YAML); default: this machine as one node\n"
-               "  --no-cgroups       do not create cgroups for tasks (account only)\n");
+  std::fprintf(
+      f,
+      "usage: kumo server --data-dir DIR [--listen 127.0.0.1:PORT] [--config FILE]\n"
+      "                   [--inventory FILE] [--no-cgroups]\n\n"
+      "  --data-dir DIR     store (kumo.db), job dirs, admin.token (created if missing)\n"
+      "  --listen ADDR      HOST:PORT of the API (default 127.0.0.1:7080; port 0: any)\n"
+      "  --config FILE      server config (YAML, docs/control-plane.md); flags override it\n"
+      "  --inventory FILE   emulated nodes (YAML); default: this machine as one node\n"
+      "  --no-cgroups       do not create cgroups for tasks (account only)\n");
 }
 
 std::string SelfPath(const char* argv0) {

@@ -25,7 +25,7 @@
 // cgroup v2: where /sys/fs/cgroup is a writable cgroup2 mount with the memory and cpu
 // controllers delegated, each task gets its own cgroup under `kumo/` with memory.max and
 // cpu.max from its request (enforced); otherwise limits are only accounted by the scheduler.
-// cgroups_enforced() tells which; docs/executor.md says the same for users.
+// cgroups_enforced() tells which; docs/control-plane.md says the same for users.
 //
 // Thread safety: Launch, Signal and Poll may be called from several threads at once.
 #pragma once

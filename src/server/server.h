@@ -14,8 +14,9 @@
 // signal, grace, kill, requeue) and the waiting jobs' reasons.
 //
 // On start the server reconciles with what is still running: tasks whose shim is alive are
-// adopted, tasks that vanished mark their attempt lost (the job is requeued as a failure),
-// and shims nobody knows about (launched just before a crash) are killed.
+// adopted, tasks that vanished mark their attempt lost (the job is requeued, not counted as a
+// failure; what is left of the task's process group is killed), and shims nobody knows about
+// (launched just before a crash) are killed.
 #pragma once
 
 #include <atomic>
@@ -60,7 +61,7 @@ struct ServerConfig {
   bool use_cgroups = true;
 };
 
-// Reads a server config file (YAML; see docs/server.md) over the defaults in `base`.
+// Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.
 Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base);
 
 class Server {

@@ -364,10 +364,12 @@ http::Response Server::ListEvents(const UserRec& user, const http::Request& req)
   }
   flushed.wait();
   json items = json::array();
+  int64_t scanned = since;
   Status s = store_->Query(
       "SELECT seq, time, object, type, reason, message FROM events WHERE seq > ?1 ORDER BY seq "
       "LIMIT 1000",
       {since}, [&](const store::Row& r) {
+        scanned = store::AsInt(r[0]);
         std::string object = store::AsString(r[2]);
         if (!user.admin && !visible.count(object)) return;
         items.push_back({{"seq", store::AsInt(r[0])},
@@ -378,7 +380,9 @@ http::Response Server::ListEvents(const UserRec& user, const http::Request& req)
                          {"message", store::AsString(r[5])}});
       });
   if (!s.ok()) return ErrorResponse(500, s.message());
-  return JsonResponse(200, {{"items", items}});
+  // `next`: pass it as `since` to continue. It moves past events this user may not see, so a
+  // page of only invisible events still makes progress.
+  return JsonResponse(200, {{"items", items}, {"next", scanned}});
 }
 
 http::Response Server::JobResults(const UserRec& user, int64_t id) {
@@ -693,6 +697,8 @@ http::Response Server::CreateUser(const UserRec& user, const http::Request& req)
       projects.insert(p.get<std::string>());
     }
   }
+  if (body.contains("admin") && !body["admin"].is_boolean())
+    return ErrorResponse(400, "admin: expected true or false");
   bool admin = body.value("admin", false);
   std::future<Status> committed;
   std::string token;

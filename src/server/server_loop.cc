@@ -160,7 +160,7 @@ void Server::AdvanceJob(JobRec& job, double now) {
       FinishAttempt(job, now, job.terminate_reason, job.terminate_message);
     } else if (now >= job.kill_at) {
       for (const TaskRec& t : job.tasks)
-        if (t.state == "running") executor_->Signal(t.handle, SIGKILL);
+        if (t.state != "exited") executor_->Signal(t.handle, SIGKILL);
       job.kill_at = now + 2;  // and again, should one survive
     }
   }
@@ -173,7 +173,8 @@ void Server::BeginTermination(JobRec& job, const std::string& reason, const std:
   job.terminate_message = message;
   int sig = graceful ? job.spec.checkpoint.signal : SIGKILL;
   for (const TaskRec& t : job.tasks)
-    if (t.state == "running") executor_->Signal(t.handle, sig);
+    // Lost tasks too: their shim died, but the command may live on in its process group.
+    if (t.state != "exited") executor_->Signal(t.handle, sig);
   job.kill_at = now + (graceful ? static_cast<double>(job.spec.checkpoint.grace_period_s) : 0);
   job.reason = reason;
   job.message = message;
@@ -242,7 +243,7 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
     }
   }
   for (const TaskRec& t : job.tasks)
-    if (t.state == "running") executor_->Signal(t.handle, SIGKILL);
+    if (t.state != "exited") executor_->Signal(t.handle, SIGKILL);
 
   job.tasks.clear();
   job.nominated = false;

@@ -354,6 +354,32 @@ spec:
   EXPECT_EQ(api2.WaitPhase(id2, "Cancelled", 60)["phase"], "Cancelled");
 }
 
+TEST_F(ServerTest, ATaskWhoseShimDiesIsLostAndItsCommandKilled) {
+  auto r = api_->Submit(R"(apiVersion: kumo/v1
+kind: Job
+spec:
+  project: default
+  taskGroups: [{name: main, command: ["sleep", "600"], resources: {cpu: 100m, memory: 64Mi}}]
+)",
+                        "/tmp");
+  ASSERT_EQ(r.status, 201);
+  int64_t id = r.body["id"];
+  json job = api_->WaitPhase(id, "Running", 30);
+  ASSERT_EQ(job["phase"], "Running");
+  int pid = job["currentTasks"][0]["pid"];
+  kill(pid, SIGKILL);  // the shim alone (as the OOM killer might): `sleep` lives on in its group
+  for (int i = 0; i < 600; ++i) {
+    job = api_->Job(id);
+    if (job["attempt"] == 2 && kill(-pid, 0) != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(job["attempt"], 2) << job.dump(2);
+  EXPECT_NE(kill(-pid, 0), 0) << "the lost attempt's process group is still alive";
+  EXPECT_TRUE(Has(EventTypes(id), "Requeued/Lost"));
+  api_->Call("POST", "/v1/jobs/" + std::to_string(id) + "/cancel");
+  EXPECT_EQ(api_->WaitPhase(id, "Cancelled", 60)["phase"], "Cancelled");
+}
+
 TEST_F(ServerTest, DrainEvictsAndRequeuesCordonKeepsRunning) {
   std::string spec = R"(apiVersion: kumo/v1
 kind: Job
