@@ -1,0 +1,333 @@
+// The cache server on loopback (port 0, temp dirs), spoken to with raw sockets so the tests
+// control every byte (pipelining, chunked uploads, malformed heads).
+#include "cache/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+namespace kumo::cache {
+namespace {
+
+const std::string kSecret = "server-test-secret-0123456789abcdef";
+const std::string kAcl =
+    "namespaces:\n  team-a:\n    read: [data]\n    write: [data]\n  readers:\n    read: [data]\n";
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  }
+  ~Client() { close(fd_); }
+  void Send(const std::string& bytes) {
+    size_t off = 0;
+    while (off < bytes.size()) {
+      ssize_t n = write(fd_, bytes.data() + off, bytes.size() - off);
+      ASSERT_GT(n, 0);
+      off += static_cast<size_t>(n);
+    }
+  }
+  // Reads one response; a HEAD, 204 or 304 has no body whatever Content-Length says.
+  Response Read(bool head_request = false) {
+    Response r;
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
+      if (!Fill()) return r;
+    std::string head = buf_.substr(0, end + 2);
+    buf_.erase(0, end + 4);
+    r.status = std::atoi(head.substr(9, 3).c_str());
+    size_t pos = head.find("\r\n") + 2;
+    while (pos < head.size()) {
+      size_t eol = head.find("\r\n", pos);
+      std::string line = head.substr(pos, eol - pos);
+      size_t colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(c));
+      r.headers[name] = line.substr(colon + 2);
+      pos = eol + 2;
+    }
+    size_t len = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+    if (head_request || r.status == 204 || r.status == 304) len = 0;
+    while (buf_.size() < len)
+      if (!Fill()) return r;
+    r.body = buf_.substr(0, len);
+    buf_.erase(0, len);
+    return r;
+  }
+  Response Call(const std::string& method, const std::string& target, const std::string& body = "",
+                const std::string& extra_headers = "") {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: t\r\n" + extra_headers;
+    if (method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    Send(req + "\r\n" + body);
+    return Read(method == "HEAD");
+  }
+  bool ClosedByPeer() {
+    char c;
+    return buf_.empty() && read(fd_, &c, 1) == 0;
+  }
+
+ private:
+  bool Fill() {
+    char tmp[65536];
+    ssize_t n = read(fd_, tmp, sizeof tmp);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_;
+  std::string buf_;
+};
+
+std::string Auth(const std::string& ns, int64_t exp_offset_s = 600,
+                 const std::string& secret = kSecret) {
+  return "Authorization: Bearer " +
+         MakeHs256Token(secret, "system:serviceaccount:" + ns + ":sa", "kumo", "kumo-cache",
+                        time(nullptr) + exp_offset_s) +
+         "\r\n";
+}
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+class CacheServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kumo-cache-server-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Start();
+  }
+  void TearDown() override {
+    server_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Start(uint64_t capacity = 64 << 20, uint64_t max_object = 0) {
+    server_.reset();
+    store_.reset();
+    StoreOptions so;
+    so.dir = dir_;
+    so.capacity_bytes = capacity;
+    so.max_object_bytes = max_object;
+    store_ = std::move(*Store::Open(so));
+    AuthOptions ao;
+    ao.secret = kSecret;
+    auth_ = std::make_unique<Authenticator>(*Authenticator::Load(ao, kAcl));
+    auto s = CacheServer::Start(ServerOptions{}, store_.get(), auth_.get());
+    ASSERT_TRUE(s.has_value()) << s.error().message();
+    server_ = std::move(*s);
+  }
+  uint16_t port() const { return server_->port(); }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<CacheServer> server_;
+};
+
+TEST_F(CacheServerTest, PutGetHeadRangeEtagDeleteRoundTrip) {
+  Client c(port());
+  const std::string a = Auth("team-a");
+  for (size_t size : {size_t{0}, size_t{1}, size_t{1000}, size_t{200 * 1024}}) {  // both paths
+    std::string body = RandomBytes(size, static_cast<uint32_t>(size));
+    std::string target = "/v1/objects/data/dir/obj-" + std::to_string(size) + ".bin";
+    Response put = c.Call("PUT", target, body, a);
+    ASSERT_EQ(put.status, 201) << put.body;
+    std::string etag = "\"" + Hex64(Xxh64(body)) + "\"";
+    EXPECT_EQ(put.headers["etag"], etag);
+    Response get = c.Call("GET", target, "", a);
+    ASSERT_EQ(get.status, 200);
+    EXPECT_EQ(get.body, body);
+    EXPECT_EQ(get.headers["etag"], etag);
+    Response head = c.Call("HEAD", target, "", a);
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.headers["content-length"], std::to_string(size));
+    EXPECT_EQ(c.Call("GET", target, "", a + "If-None-Match: " + etag + "\r\n").status, 304);
+    EXPECT_EQ(c.Call("GET", target, "", a + "If-None-Match: \"nope\"\r\n").status, 200);
+    if (size >= 1000) {
+      Response r = c.Call("GET", target, "", a + "Range: bytes=10-19\r\n");
+      EXPECT_EQ(r.status, 206);
+      EXPECT_EQ(r.body, body.substr(10, 10));
+      EXPECT_EQ(r.headers["content-range"], "bytes 10-19/" + std::to_string(size));
+      r = c.Call("GET", target, "", a + "Range: bytes=-7\r\n");
+      EXPECT_EQ(r.body, body.substr(size - 7));
+      r = c.Call("GET", target, "", a + "Range: bytes=999-\r\n");
+      EXPECT_EQ(r.body, body.substr(999));
+    }
+    Response bad = c.Call("GET", target, "", a + "Range: bytes=" + std::to_string(size) + "-\r\n");
+    EXPECT_EQ(bad.status, 416);
+    EXPECT_EQ(bad.headers["content-range"], "bytes */" + std::to_string(size));
+    EXPECT_EQ(c.Call("DELETE", target, "", a).status, 204);
+    EXPECT_EQ(c.Call("GET", target, "", a).status, 404);
+    EXPECT_EQ(c.Call("DELETE", target, "", a).status, 404);
+  }
+  std::string metrics = c.Call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("kumo_cache_requests_total{method=\"PUT\",code=\"201\"} 4"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("kumo_cache_request_duration_seconds_bucket{le=\"+Inf\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("kumo_cache_misses_total 4"), std::string::npos);
+}
+
+TEST_F(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Client c(port());
+  const std::string a = Auth("team-a");
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/x", "xx", a).status, 201);
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/y", std::string(100000, 'y'), a).status, 201);
+  std::string get = " HTTP/1.1\r\nHost: t\r\n" + a + "\r\n";
+  c.Send("GET /v1/objects/data/y" + get + "GET /v1/objects/data/x" + get +
+         "PUT /v1/objects/data/z HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n" + a +
+         "\r\nzzzGET /v1/objects/data/z" + get);
+  EXPECT_EQ(c.Read().body, std::string(100000, 'y'));
+  EXPECT_EQ(c.Read().body, "xx");
+  EXPECT_EQ(c.Read().status, 201);
+  EXPECT_EQ(c.Read().body, "zzz");
+}
+
+TEST_F(CacheServerTest, StrictParserAnswersAndCloses) {
+  {
+    Client c(port());
+    c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n" +
+           Auth("team-a") + "\r\n3\r\nabc\r\n0\r\n\r\n");
+    Response r = c.Read();
+    EXPECT_EQ(r.status, 411);
+    EXPECT_NE(r.body.find("Content-Length"), std::string::npos);
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  {
+    Client c(port());
+    c.Send("GARBAGE\r\n\r\n");
+    EXPECT_EQ(c.Read().status, 400);
+  }
+  {
+    Client c(port());
+    c.Send("GET /v1/objects/data/k HTTP/1.1\r\nHost: t\r\nX: " + std::string(20000, 'a'));
+    EXPECT_EQ(c.Read().status, 431);
+  }
+  Client c(port());
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/a/../b", "", Auth("team-a")).status, 400);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/Data/b", "", Auth("team-a")).status, 400);
+  EXPECT_EQ(c.Call("POST", "/v1/objects/data/b", "", Auth("team-a")).status, 405);
+  EXPECT_EQ(store_->object_count(), 0u);
+}
+
+TEST_F(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
+  Client c(port());
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/secret", "top", Auth("team-a")).status, 201);
+  struct Case {
+    std::string header;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"", 401},
+      {Auth("team-a", -3600), 401},                                       // expired
+      {Auth("team-a", 600, "a-different-secret-of-enough-length"), 401},  // forged
+      {"Authorization: Bearer not.a.jwt\r\n", 401},
+      {Auth("team-b"), 403},  // wrong namespace
+  };
+  for (const Case& k : cases) {
+    Response get = c.Call("GET", "/v1/objects/data/secret", "", k.header);
+    EXPECT_EQ(get.status, k.status) << k.header;
+    EXPECT_EQ(get.body.find("top"), std::string::npos);
+    if (k.status == 401) {
+      EXPECT_EQ(get.headers["www-authenticate"].rfind("Bearer", 0), 0u);
+    }
+    EXPECT_EQ(c.Call("PUT", "/v1/objects/data/new", "evil", k.header).status, k.status);
+    EXPECT_EQ(c.Call("DELETE", "/v1/objects/data/secret", "", k.header).status, k.status);
+  }
+  // Read-only namespace: may read, may not write.
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/secret", "", Auth("readers")).status, 200);
+  EXPECT_EQ(c.Call("PUT", "/v1/objects/data/new", "evil", Auth("readers")).status, 403);
+  EXPECT_EQ(store_->object_count(), 1u);
+  EXPECT_FALSE(store_->Stat("data", "new").has_value());
+}
+
+TEST_F(CacheServerTest, RestartKeepsObjects) {
+  std::string body = RandomBytes(300000, 7);
+  {
+    Client c(port());
+    ASSERT_EQ(c.Call("PUT", "/v1/objects/data/keep/me", body, Auth("team-a")).status, 201);
+  }
+  Start();
+  Client c(port());
+  Response r = c.Call("GET", "/v1/objects/data/keep/me", "", Auth("team-a"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, body);
+}
+
+TEST_F(CacheServerTest, TooLargeIs413AndBiggerThanCapacityIs507) {
+  Start(/*capacity=*/1 << 20, /*max_object=*/1000);
+  Client c(port());
+  EXPECT_EQ(c.Call("PUT", "/v1/objects/data/big", std::string(1001, 'b'), Auth("team-a")).status,
+            413);
+  // The refused body was skipped: the connection still works.
+  EXPECT_EQ(c.Call("PUT", "/v1/objects/data/ok", std::string(1000, 'b'), Auth("team-a")).status,
+            201);
+  Client c2(port());
+  c2.Send("PUT /v1/objects/data/huge HTTP/1.1\r\nHost: t\r\n" + Auth("team-a") +
+          "Content-Length: 2097152\r\n\r\n");
+  EXPECT_EQ(c2.Read().status, 507);
+}
+
+TEST_F(CacheServerTest, SmallCapacityEvictsOverHttp) {
+  Start(/*capacity=*/100 * 1000);
+  Client c(port());
+  for (int i = 0; i < 300; ++i)
+    ASSERT_EQ(c.Call("PUT", "/v1/objects/data/k" + std::to_string(i), std::string(1000, 'k'),
+                     Auth("team-a"))
+                  .status,
+              201);
+  EXPECT_LE(store_->used_bytes(), 100u * 1000);
+  EXPECT_EQ(store_->evictions(), 200u);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/k299", "", Auth("team-a")).status, 200);
+  EXPECT_NE(c.Call("GET", "/metrics").body.find("kumo_cache_evictions_total 200"),
+            std::string::npos);
+}
+
+TEST_F(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([&, t] {
+      Client c(port());
+      for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(
+            c.Call("PUT", "/v1/objects/data/same", std::string(150000 + t, 'a' + t), Auth("team-a"))
+                .status,
+            201);
+    });
+  for (auto& th : threads) th.join();
+  Client c(port());
+  Response r = c.Call("GET", "/v1/objects/data/same", "", Auth("team-a"));
+  ASSERT_EQ(r.status, 200);
+  ASSERT_FALSE(r.body.empty());
+  EXPECT_EQ(r.body, std::string(r.body.size(), r.body[0]));
+  EXPECT_EQ(r.body.size(), 150000u + static_cast<size_t>(r.body[0] - 'a'));
+  EXPECT_EQ(r.headers["etag"], "\"" + Hex64(Xxh64(r.body)) + "\"");
+  EXPECT_EQ(store_->object_count(), 1u);
+}
+
+}  // namespace
+}  // namespace kumo::cache

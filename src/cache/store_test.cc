@@ -1,0 +1,194 @@
+#include "cache/store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+namespace kumo::cache {
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/kumo-cache-store-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+std::unique_ptr<Store> OpenStore(const std::string& dir, uint64_t capacity,
+                                 const std::string& eviction = "s3fifo") {
+  StoreOptions o;
+  o.dir = dir;
+  o.capacity_bytes = capacity;
+  o.eviction = eviction;
+  auto s = Store::Open(o);
+  EXPECT_TRUE(s.has_value()) << s.error().message();
+  return std::move(*s);
+}
+
+Status Put(Store& s, const std::string& key, const std::string& bytes) {
+  auto w = s.BeginPut("b", key, bytes.size());
+  if (!w) return w.error();
+  // In two pieces, as a socket would deliver them.
+  if (Status st = (*w)->Append(std::string_view(bytes).substr(0, bytes.size() / 2)); !st.ok())
+    return st;
+  if (Status st = (*w)->Append(std::string_view(bytes).substr(bytes.size() / 2)); !st.ok())
+    return st;
+  auto info = (*w)->Commit();
+  return info ? Status::Ok() : info.error();
+}
+
+std::string Read(Store& s, const std::string& key) {
+  auto info = s.Get("b", key);
+  if (!info) return "<miss>";
+  std::string out(info->size_bytes, '\0');
+  ssize_t n = pread(info->file->fd(), out.data(), out.size(),
+                    static_cast<off_t>(info->file->data_offset()));
+  EXPECT_EQ(n, static_cast<ssize_t>(out.size()));
+  return out;
+}
+
+TEST(Store, PutGetDeleteRoundTrip) {
+  TempDir d;
+  auto s = OpenStore(d.path, 1 << 20);
+  ASSERT_TRUE(Put(*s, "a/b/c", "hello world").ok());
+  EXPECT_EQ(Read(*s, "a/b/c"), "hello world");
+  EXPECT_EQ(s->Get("b", "a/b/c")->etag, Xxh64("hello world"));
+  EXPECT_EQ(s->used_bytes(), 11u);
+  ASSERT_TRUE(Put(*s, "a/b/c", "replaced").ok());
+  EXPECT_EQ(Read(*s, "a/b/c"), "replaced");
+  EXPECT_EQ(s->used_bytes(), 8u);
+  EXPECT_TRUE(s->Delete("b", "a/b/c").ok());
+  EXPECT_EQ(Read(*s, "a/b/c"), "<miss>");
+  EXPECT_EQ(s->Delete("b", "a/b/c").code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->used_bytes(), 0u);
+}
+
+TEST(Store, RestartRebuildsTheIndexAndDropsUploadsInFlight) {
+  TempDir d;
+  {
+    auto s = OpenStore(d.path, 1 << 20);
+    ASSERT_TRUE(Put(*s, "x", "one").ok());
+    ASSERT_TRUE(Put(*s, "dir/y", std::string(5000, 'y')).ok());
+    auto unfinished = s->BeginPut("b", "z", 10);
+    ASSERT_TRUE(unfinished.has_value());
+    ASSERT_TRUE((*unfinished)->Append("12345").ok());
+    // A crash mid-upload leaves a temp file behind.
+    FILE* f = std::fopen((d.path + "/tmp/leftover").c_str(), "w");
+    std::fputs("partial", f);
+    std::fclose(f);
+  }
+  auto s = OpenStore(d.path, 1 << 20);
+  EXPECT_EQ(s->object_count(), 2u);
+  EXPECT_EQ(Read(*s, "x"), "one");
+  EXPECT_EQ(Read(*s, "dir/y"), std::string(5000, 'y'));
+  EXPECT_EQ(Read(*s, "z"), "<miss>");
+  EXPECT_TRUE(std::filesystem::is_empty(d.path + "/tmp"));
+}
+
+TEST(Store, DamagedFileIsDroppedOnOpen) {
+  TempDir d;
+  std::string path;
+  {
+    auto s = OpenStore(d.path, 1 << 20);
+    ASSERT_TRUE(Put(*s, "x", "payload").ok());
+    ASSERT_TRUE(Put(*s, "y", "other").ok());
+  }
+  for (auto& e : std::filesystem::recursive_directory_iterator(d.path + "/objects"))
+    if (e.is_regular_file() && std::filesystem::file_size(e.path()) == 40 + 3 + 7) path = e.path();
+  ASSERT_FALSE(path.empty());
+  std::filesystem::resize_file(path, 44);  // torn by something outside the cache
+  auto s = OpenStore(d.path, 1 << 20);
+  EXPECT_EQ(Read(*s, "x"), "<miss>");
+  EXPECT_EQ(Read(*s, "y"), "other");
+}
+
+class StoreEviction : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StoreEviction, StaysWithinCapacityAndEvicts) {
+  TempDir d;
+  auto s = OpenStore(d.path, 1000, GetParam());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(Put(*s, "k" + std::to_string(i), std::string(100, 'a' + i % 26)).ok());
+    EXPECT_LE(s->used_bytes(), 1000u);
+  }
+  EXPECT_EQ(s->object_count(), 10u);
+  EXPECT_EQ(s->evictions(), 40u);
+  EXPECT_EQ(Read(*s, "k49"), std::string(100, 'a' + 49 % 26));
+  // Evicted files are gone from disk too.
+  size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(d.path + "/objects"))
+    files += e.is_regular_file();
+  EXPECT_EQ(files, 10u);
+  // Bigger than the whole cache: refused (507), nothing evicted for it.
+  auto huge = s->BeginPut("b", "huge", 1001);
+  ASSERT_FALSE(huge.has_value());
+  EXPECT_EQ(huge.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s->object_count(), 10u);
+}
+
+TEST_P(StoreEviction, HotSetSurvivesAScanOnlyWithS3Fifo) {
+  TempDir d;
+  auto s = OpenStore(d.path, 100 * 10, GetParam());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(Put(*s, "hot" + std::to_string(i), std::string(10, 'h')).ok());
+  for (int i = 0; i < 20; ++i) Read(*s, "hot" + std::to_string(i));
+  for (int i = 0; i < 500; ++i)
+    ASSERT_TRUE(Put(*s, "scan" + std::to_string(i), std::string(10, 's')).ok());
+  int hot = 0;
+  for (int i = 0; i < 20; ++i) hot += s->Stat("b", "hot" + std::to_string(i)).has_value();
+  EXPECT_EQ(hot, GetParam() == "s3fifo" ? 20 : 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, StoreEviction, ::testing::Values("lru", "s3fifo"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Store, MaxObjectIsInvalidArgument) {
+  TempDir d;
+  StoreOptions o;
+  o.dir = d.path;
+  o.capacity_bytes = 1000;
+  o.max_object_bytes = 10;
+  auto s = *Store::Open(o);
+  auto w = s->BeginPut("b", "k", 11);
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Store, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
+  TempDir d;
+  auto s = OpenStore(d.path, 64 << 20);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i)
+        EXPECT_TRUE(Put(*s, "same", std::string(100000 + t, static_cast<char>('a' + t))).ok());
+    });
+  for (auto& th : threads) th.join();
+  std::string got = Read(*s, "same");
+  ASSERT_GE(got.size(), 100000u);
+  EXPECT_EQ(got, std::string(got.size(), got[0]));  // one writer's bytes, whole
+  EXPECT_EQ(got.size(), 100000u + static_cast<size_t>(got[0] - 'a'));
+  EXPECT_EQ(s->object_count(), 1u);
+  EXPECT_EQ(s->used_bytes(), got.size());
+  EXPECT_EQ(s->Get("b", "same")->etag, Xxh64(got));
+  auto reopened = OpenStore(d.path + "", 64 << 20);  // a second instance sees the same object
+  EXPECT_EQ(Read(*reopened, "same"), got);
+}
+
+TEST(Store, AbandonedUploadReleasesItsReservation) {
+  TempDir d;
+  auto s = OpenStore(d.path, 100);
+  {
+    auto w = s->BeginPut("b", "k", 100);
+    ASSERT_TRUE(w.has_value());
+  }
+  EXPECT_TRUE(Put(*s, "k2", std::string(100, 'x')).ok());
+}
+
+}  // namespace
+}  // namespace kumo::cache
