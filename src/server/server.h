@@ -169,6 +169,8 @@ class Server {
 
   nlohmann::json JobJson(const JobRec& job, bool detail) const;
   bool MayAccess(const UserRec& user, const std::string& project) const;
+  // The job `id` if `user` may see it, else nullptr and the 404/403 answer. REQUIRES: mu_ held.
+  JobRec* VisibleJob(const UserRec& user, int64_t id, http::Response* denied);
   std::string CreateToken(const std::string& user, double now);
   const PriorityClass* FindPriorityClass(const std::string& name) const;
   std::string JobDir(int64_t id) const;

@@ -284,16 +284,26 @@ http::Response Server::ListJobs(const UserRec& user, const http::Request& req) {
   return JsonResponse(200, {{"items", items}});
 }
 
+Server::JobRec* Server::VisibleJob(const UserRec& user, int64_t id, http::Response* denied) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second.durable) {
+    *denied = ErrorResponse(404, "job " + std::to_string(id) + " not found");
+    return nullptr;
+  }
+  if (!MayAccess(user, it->second.project)) {
+    *denied = ErrorResponse(403, "job " + std::to_string(id) + " belongs to project \"" +
+                                     it->second.project + "\", which user \"" + user.name +
+                                     "\" is not a member of");
+    return nullptr;
+  }
+  return &it->second;
+}
+
 http::Response Server::GetJob(const UserRec& user, int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = jobs_.find(id);
-  if (it == jobs_.end() || !it->second.durable)
-    return ErrorResponse(404, "job " + std::to_string(id) + " not found");
-  if (!MayAccess(user, it->second.project))
-    return ErrorResponse(403, "job " + std::to_string(id) + " belongs to project \"" +
-                                  it->second.project + "\", which user \"" + user.name +
-                                  "\" is not a member of");
-  return JsonResponse(200, JobJson(it->second, true));
+  http::Response denied;
+  const JobRec* j = VisibleJob(user, id, &denied);
+  return j ? JsonResponse(200, JobJson(*j, true)) : denied;
 }
 
 http::Response Server::CancelJob(const UserRec& user, int64_t id) {
@@ -301,13 +311,10 @@ http::Response Server::CancelJob(const UserRec& user, int64_t id) {
   json body;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = jobs_.find(id);
-    if (it == jobs_.end() || !it->second.durable)
-      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
-    JobRec& j = it->second;
-    if (!MayAccess(user, j.project))
-      return ErrorResponse(403, "job " + std::to_string(id) + " belongs to project \"" + j.project +
-                                    "\", which user \"" + user.name + "\" is not a member of");
+    http::Response denied;
+    JobRec* found = VisibleJob(user, id, &denied);
+    if (!found) return denied;
+    JobRec& j = *found;
     if (j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled")
       return ErrorResponse(409, "job " + std::to_string(id) + " already ended (" + j.phase + ")");
     if (!j.cancel_requested) {
@@ -329,12 +336,11 @@ http::Response Server::JobEvents(const UserRec& user, int64_t id, const http::Re
   std::future<Status> flushed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = jobs_.find(id);
-    if (it == jobs_.end() || !it->second.durable)
-      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
-    if (!MayAccess(user, it->second.project))
-      return ErrorResponse(403, "not a member of project \"" + it->second.project + "\"");
+    http::Response denied;
+    if (!VisibleJob(user, id, &denied)) return denied;
+    flushed = Flush();
   }
+  flushed.wait();  // read your writes: what the loop has recorded so far is in the store
   (void)req;
   json items = json::array();
   Status s = store_->Query(
@@ -389,11 +395,8 @@ http::Response Server::JobResults(const UserRec& user, int64_t id) {
   std::future<Status> flushed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = jobs_.find(id);
-    if (it == jobs_.end() || !it->second.durable)
-      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
-    if (!MayAccess(user, it->second.project))
-      return ErrorResponse(403, "not a member of project \"" + it->second.project + "\"");
+    http::Response denied;
+    if (!VisibleJob(user, id, &denied)) return denied;
     flushed = Flush();
   }
   flushed.wait();  // read your writes, as for events
@@ -426,12 +429,10 @@ http::Response Server::JobLogs(const UserRec& user, int64_t id, const http::Requ
   bool running;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = jobs_.find(id);
-    if (it == jobs_.end() || !it->second.durable)
-      return ErrorResponse(404, "job " + std::to_string(id) + " not found");
-    const JobRec& j = it->second;
-    if (!MayAccess(user, j.project))
-      return ErrorResponse(403, "not a member of project \"" + j.project + "\"");
+    http::Response denied;
+    const JobRec* found = VisibleJob(user, id, &denied);
+    if (!found) return denied;
+    const JobRec& j = *found;
     if (*task >= j.spec.TotalTasks())
       return ErrorResponse(400,
                            "task: job has " + std::to_string(j.spec.TotalTasks()) + " task(s)");
