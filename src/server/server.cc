@@ -216,9 +216,12 @@ Status Server::Init() {
 
 // ---- persistence ----
 
-std::future<Status> Server::Flush() {
+std::future<Status> Server::Flush(bool barrier) {
   std::vector<store::Statement> w;
   w.swap(pending_writes_);
+  // Writes commit in queue order, so an empty write is ready only once everything queued before
+  // it (e.g. the loop's last flush, perhaps still committing) has committed.
+  if (barrier) return store_->Write(std::move(w));
   if (w.empty()) {
     std::promise<Status> p;
     p.set_value(Status::Ok());

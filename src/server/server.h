@@ -144,7 +144,9 @@ class Server {
   void SaveTasks(const JobRec& job);
   void AddEvent(const JobRec* job, const std::string& object, const std::string& type,
                 const std::string& reason, const std::string& message, double now);
-  std::future<Status> Flush();
+  // Queues pending_writes_. barrier: the future is ready only when every earlier write has
+  // committed too (for reads that must see what the loop recorded).
+  std::future<Status> Flush(bool barrier = false);
 
   http::Response Handle(const http::Request& req);
   // Handlers (server_api.cc).

@@ -338,7 +338,7 @@ http::Response Server::JobEvents(const UserRec& user, int64_t id, const http::Re
     std::lock_guard<std::mutex> lock(mu_);
     http::Response denied;
     if (!VisibleJob(user, id, &denied)) return denied;
-    flushed = Flush();
+    flushed = Flush(/*barrier=*/true);
   }
   flushed.wait();  // read your writes: what the loop has recorded so far is in the store
   (void)req;
@@ -366,7 +366,7 @@ http::Response Server::ListEvents(const UserRec& user, const http::Request& req)
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, j] : jobs_)
       if (MayAccess(user, j.project)) visible.insert("job/" + std::to_string(id));
-    flushed = Flush();
+    flushed = Flush(/*barrier=*/true);
   }
   flushed.wait();
   json items = json::array();
@@ -397,7 +397,7 @@ http::Response Server::JobResults(const UserRec& user, int64_t id) {
     std::lock_guard<std::mutex> lock(mu_);
     http::Response denied;
     if (!VisibleJob(user, id, &denied)) return denied;
-    flushed = Flush();
+    flushed = Flush(/*barrier=*/true);
   }
   flushed.wait();  // read your writes, as for events
   json items = json::array();
