@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <ctime>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "cache/auth.h"
+#include "cache/maglev.h"
 #include "cache/server.h"
 #include "cache/store.h"
 
@@ -19,6 +21,7 @@ namespace {
 constexpr const char* kServeUsage =
     "usage: kumo cache serve --listen HOST:PORT --dir DIR --capacity SIZE [--workers N]\n"
     "         [--eviction lru|s3fifo] [--max-object SIZE] [--sendfile-min SIZE]\n"
+    "         [--members FILE --self NAME] [--port-file FILE]\n"
     "         (--auth-secret-file F --acl FILE [--issuer kumo] [--audience kumo-cache] | "
     "--no-auth)\n"
     "       kumo cache token --secret-file F --sub system:serviceaccount:NS:SA [--ttl-s 3600]\n"
@@ -64,6 +67,53 @@ std::string TrimNewlines(std::string s) {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "kumo cache: %s\n", message.c_str());
   return 2;
+}
+
+// The member file's identity for the once-a-second poll: a rename (new inode), a write (mtime)
+// or a truncation (size) all count as a change.
+struct FileStamp {
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  int64_t mtime_ns = 0;
+  off_t size = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp Stamp(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return {};
+  return {true, st.st_dev, st.st_ino, st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec,
+          st.st_size};
+}
+
+// Reads and parses the member file and builds a Maglev table (§3.4) for it: the control side's
+// half of the swap (the workers only Load the view).
+Result<std::shared_ptr<const ClusterView>> LoadCluster(const std::string& path,
+                                                       const std::string& self,
+                                                       uint64_t generation) {
+  std::optional<std::string> text = ReadFile(path);
+  if (!text) return Error(Status::NotFound("cannot read --members " + path));
+  Result<std::vector<Member>> members = ParseMemberList(*text);
+  if (!members) return Error(members.error());
+  Result<std::shared_ptr<const MaglevTable>> table = MaglevTable::Build(std::move(*members));
+  if (!table) return Error(table.error());
+  auto view = std::make_shared<ClusterView>();
+  view->table = std::move(*table);
+  view->self = view->table->IndexOf(self);
+  view->generation = generation;
+  return std::shared_ptr<const ClusterView>(std::move(view));
+}
+
+void LogCluster(const ClusterView& v, const std::string& self) {
+  std::string names;
+  for (const Member& m : v.table->members()) names += " " + m.name + "=" + m.address;
+  std::fprintf(stderr, "kumo cache: member list %llu: %zu members%s%s\n",
+               static_cast<unsigned long long>(v.generation), v.table->members().size(),
+               names.c_str(),
+               v.self < 0 && !v.table->members().empty()
+                   ? (" (self " + self + " is not listed: every object is redirected)").c_str()
+                   : "");
 }
 
 int Serve(const std::map<std::string, std::string>& f) {
@@ -124,11 +174,32 @@ int Serve(const std::map<std::string, std::string>& f) {
   Result<std::unique_ptr<Store>> store = Store::Open(st);
   if (!store) return Fail(store.error().message());
 
-  // Block the stop signals before the workers start so only sigwait below sees them.
+  // Cluster: the member file is required to parse at start (a typo fails fast); later a bad
+  // file is reported and the previous table kept.
+  std::string members_path = get("members");
+  std::string self = get("self");
+  MaglevRouter router;
+  uint64_t generation = 0;
+  FileStamp stamp;
+  if (!members_path.empty()) {
+    if (self.empty()) return Fail("--members needs --self NAME (this node's name in the file)");
+    stamp = Stamp(members_path);
+    Result<std::shared_ptr<const ClusterView>> v = LoadCluster(members_path, self, ++generation);
+    if (!v) return Fail(v.error().message());
+    LogCluster(**v, self);
+    router.Swap(std::move(*v));
+    so.router = &router;
+  } else if (!self.empty()) {
+    return Fail("--self needs --members FILE");
+  }
+
+  // Block the stop and reload signals before the workers start so only sigtimedwait below sees
+  // them.
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);
   Result<std::unique_ptr<CacheServer>> server =
@@ -142,8 +213,35 @@ int Serve(const std::map<std::string, std::string>& f) {
       static_cast<unsigned long long>(st.capacity_bytes), (*store)->object_count(),
       no_auth ? "off" : "HS256");
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  std::string port_file = get("port-file");
+  if (!port_file.empty()) {  // written then renamed: a reader never sees a partial number
+    std::string tmp = port_file + ".tmp";
+    {
+      std::ofstream pf(tmp, std::ios::trunc);
+      pf << (*server)->port() << "\n";
+      if (!pf) return Fail("cannot write --port-file " + port_file);
+    }
+    if (std::rename(tmp.c_str(), port_file.c_str()) != 0)
+      return Fail("cannot write --port-file " + port_file);
+  }
+  while (true) {
+    timespec one_second{1, 0};
+    int sig = sigtimedwait(&stop, nullptr, &one_second);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (members_path.empty()) continue;
+    FileStamp now = Stamp(members_path);
+    if (sig != SIGHUP && now == stamp) continue;
+    stamp = now;
+    Result<std::shared_ptr<const ClusterView>> v = LoadCluster(members_path, self, generation + 1);
+    if (!v) {
+      std::fprintf(stderr, "kumo cache: member list not reloaded, keeping %llu: %s\n",
+                   static_cast<unsigned long long>(generation), v.error().message().c_str());
+      continue;
+    }
+    ++generation;
+    LogCluster(**v, self);
+    router.Swap(std::move(*v));
+  }
   (*server)->Stop();
   return 0;
 }

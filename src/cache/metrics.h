@@ -15,9 +15,9 @@ namespace kumo::cache {
 
 class Store;
 
-inline constexpr std::array<int, 21> kStatusCodes = {200, 201, 204, 206, 304, 400, 401,
-                                                     403, 404, 405, 408, 411, 413, 416,
-                                                     417, 431, 500, 501, 505, 507, 0};
+inline constexpr std::array<int, 22> kStatusCodes = {200, 201, 204, 206, 304, 307, 400, 401,
+                                                     403, 404, 405, 408, 411, 413, 416, 417,
+                                                     431, 500, 501, 505, 507, 0};
 // Upper bounds of the latency histogram in microseconds (then +Inf).
 inline constexpr std::array<uint64_t, 16> kLatencyBoundsUs = {
     50,    100,   250,    500,    1000,   2000,    5000,    10000,
@@ -29,6 +29,7 @@ struct WorkerMetrics {
   std::atomic<uint64_t> latency_buckets[kLatencyBoundsUs.size() + 1] = {};
   std::atomic<uint64_t> latency_sum_us{0};
   std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> redirects{0};  // 307 to the Maglev owner
 
   void Record(Method method, int status, uint64_t latency_us);
 };

@@ -40,6 +40,8 @@ const char* Reason(int status) {
       return "Partial Content";
     case 304:
       return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
     case 400:
       return "Bad Request";
     case 401:
@@ -428,6 +430,7 @@ struct CacheServer::Worker {
         return;
       }
     }
+    if (options.router != nullptr && RedirectToOwner(c, head, *name)) return;
     switch (head.method) {
       case Method::kPut:
         return StartPut(c, head, *name);
@@ -445,6 +448,29 @@ struct CacheServer::Worker {
       default:
         return Read(c, head, *name);
     }
+  }
+
+  // Maglev routing (§3.4 table, maglev.h): true when a 307 to the owner was queued. Runs after
+  // auth and before the store, so the answer depends only on the name, never on the object.
+  bool RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name) {
+    if (head.Header("x-kumo-no-redirect") == "1") return false;
+    std::shared_ptr<const ClusterView> view = options.router->Load();
+    if (view == nullptr || view->table == nullptr) return false;
+    int owner = view->table->LookupObject(name.bucket, name.key);
+    if (owner < 0 || owner == view->self) return false;  // no members, or mine
+    const Member& m = view->table->members()[static_cast<size_t>(owner)];
+    metrics.redirects.fetch_add(1, std::memory_order_relaxed);
+    // The body of a redirected PUT was set to be skipped (or the connection to close) by
+    // Dispatch, exactly as for any refused request.
+    std::string h = Head(c, 307, 0);
+    h += "Location: http://";
+    h += m.address;
+    h += head.target;
+    h += "\r\nX-Kumo-Owner: ";
+    h += m.name;
+    h += "\r\n\r\n";
+    Queue(c, 307, std::move(h));
+    return true;
   }
 
   void StartPut(Conn& c, const RequestHead& head, const ObjectName& name) {
@@ -535,6 +561,7 @@ Result<std::unique_ptr<CacheServer>> CacheServer::Start(ServerOptions options, S
                                                         const Authenticator* auth) {
   std::unique_ptr<CacheServer> server(new CacheServer());
   server->store_ = store;
+  server->router_ = options.router;
   in_addr addr{};
   if (inet_pton(AF_INET, options.host.c_str(), &addr) != 1)
     return Error(Status::InvalidArgument("--listen wants an IPv4 address: " + options.host));
@@ -594,7 +621,30 @@ void CacheServer::Stop() {
 std::string CacheServer::MetricsText() const {
   std::vector<const WorkerMetrics*> all;
   for (const auto& w : workers_) all.push_back(&w->metrics);
-  return RenderMetrics(all, *store_);
+  std::string out = RenderMetrics(all, *store_);
+  if (router_ != nullptr) {
+    std::shared_ptr<const ClusterView> view = router_->Load();
+    uint64_t redirects = 0;
+    for (const auto& w : workers_)
+      redirects += w->metrics.redirects.load(std::memory_order_relaxed);
+    size_t members = view && view->table ? view->table->members().size() : 0;
+    out +=
+        "# HELP kumo_cache_cluster_members Members in the current Maglev table.\n"
+        "# TYPE kumo_cache_cluster_members gauge\n"
+        "kumo_cache_cluster_members " +
+        std::to_string(members) +
+        "\n"
+        "# HELP kumo_cache_cluster_generation Member lists loaded since start.\n"
+        "# TYPE kumo_cache_cluster_generation counter\n"
+        "kumo_cache_cluster_generation " +
+        std::to_string(view ? view->generation : 0) +
+        "\n"
+        "# HELP kumo_cache_redirects_total Object requests answered 307 to their owner.\n"
+        "# TYPE kumo_cache_redirects_total counter\n"
+        "kumo_cache_redirects_total " +
+        std::to_string(redirects) + "\n";
+  }
+  return out;
 }
 
 }  // namespace kumo::cache

@@ -11,6 +11,12 @@
 // Routes: PUT/GET/HEAD/DELETE /v1/objects/{bucket}/{key}; GET /metrics and /healthz without
 // auth. Every object request is authorised (when auth is on) before the store is touched.
 //
+// Cluster (when `router` is set and its view has members): after auth, an object whose Maglev
+// owner (over "bucket/key", see maglev.h) is another member gets 307 with
+// `Location: http://<owner address><target>` and `X-Kumo-Owner: <name>`, before the store is
+// touched (a redirect says nothing about whether the object exists). `X-Kumo-No-Redirect: 1`
+// serves the request locally whoever owns it.
+//
 // Thread safety: Start/Stop from one thread; MetricsText from any.
 #pragma once
 
@@ -22,6 +28,7 @@
 
 #include "cache/auth.h"
 #include "cache/http_parser.h"
+#include "cache/maglev.h"
 #include "cache/metrics.h"
 #include "cache/store.h"
 #include "core/status.h"
@@ -37,6 +44,8 @@ struct ServerOptions {
   int body_timeout_s = 30;    // an upload may stall this long between reads
   int idle_timeout_s = 60;    // an idle keep-alive connection is closed after this
   ParserLimits limits;
+  // Not owned; must outlive the server. Null: single node, everything is served locally.
+  const MaglevRouter* router = nullptr;
 };
 
 class CacheServer {
@@ -56,6 +65,7 @@ class CacheServer {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   Store* store_ = nullptr;
+  const MaglevRouter* router_ = nullptr;
   uint16_t port_ = 0;
 };
 
