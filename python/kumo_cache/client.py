@@ -58,6 +58,18 @@ def _parse_hostport(server):
     return host.strip("[]"), int(port)
 
 
+class _Connection(http.client.HTTPConnection):
+    """HTTPConnection with TCP_NODELAY: a request head and body written in two send()s must
+    not wait for a delayed ACK (Nagle)."""
+
+    def connect(self):
+        super().connect()
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+
 class _Pool:
     """Idle keep-alive connections per (host, port), owned by one process."""
 
@@ -96,7 +108,7 @@ class _Pool:
             if _still_open(conn):
                 return conn, True
             _close_quietly(conn)
-        conn = http.client.HTTPConnection(hostport[0], hostport[1], timeout=self.timeout)
+        conn = _Connection(hostport[0], hostport[1], timeout=self.timeout)
         return conn, False
 
     def release(self, hostport, conn):
@@ -190,6 +202,14 @@ class Client:
 
     def close(self):
         self._pool.close()
+
+    def __del__(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            try:
+                pool.close()
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass
 
     # -- public API -----------------------------------------------------------------------
 
