@@ -371,7 +371,9 @@ struct CacheServer::Worker {
     h += "Content-Type: text/plain\r\n";
     h += extra;
     h += "\r\n";
-    h += body;
+    // A HEAD response has no content even when it is an error (RFC 9110 §9.3.2); sending the
+    // text would be read as the start of the next response.
+    if (c.method != Method::kHead) h += body;
     Queue(c, status, std::move(h));
   }
 

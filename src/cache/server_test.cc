@@ -329,5 +329,15 @@ TEST_F(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   EXPECT_EQ(store_->object_count(), 1u);
 }
 
+TEST_F(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep) {
+  Client c(port());
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/here", "abc", Auth("team-a")).status, 201);
+  EXPECT_EQ(c.Call("HEAD", "/v1/objects/data/missing", "", Auth("team-a")).status, 404);
+  EXPECT_EQ(c.Call("HEAD", "/v1/objects/data/here", "", "").status, 401);
+  Response r = c.Call("GET", "/v1/objects/data/here", "", Auth("team-a"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "abc");
+}
+
 }  // namespace
 }  // namespace kumo::cache
