@@ -39,9 +39,14 @@ _OWNER_CACHE_MAX = 65536
 _POOLS = weakref.WeakSet()
 
 
+_CLIENTS = weakref.WeakSet()
+
+
 def _reset_pools_after_fork():
     for pool in list(_POOLS):
         pool._after_fork()
+    for client in list(_CLIENTS):  # a thread of the parent may have held the token lock
+        client._token_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -180,6 +185,7 @@ class Client:
         self._token_lock = threading.Lock()
         self._owners = {}
         self._pool = _Pool(timeout)
+        _CLIENTS.add(self)
 
     # -- configuration / pickling: a Client travels as its configuration only -------------
 
