@@ -243,7 +243,8 @@ class CacheClusterTest : public ::testing::Test {
     WriteAtomically(members_file(), text);
     if (signal)
       for (const Node& n : nodes_) kill(n.pid, SIGHUP);
-    std::string want_members = "\nkumo_cache_cluster_members " + std::to_string(names.size()) + "\n";
+    std::string want_members =
+        "\nkumo_cache_cluster_members " + std::to_string(names.size()) + "\n";
     for (Node& n : nodes_) {
       bool loaded = false;
       for (int i = 0; i < 100 && !loaded; ++i) {
@@ -342,6 +343,28 @@ TEST_F(CacheClusterTest, RoutesByMaglevRedirectsAndMovesAThirdOnMemberRemoval) {
     EXPECT_EQ(served_by, expected_owner(key));
     stored_on[key] = served_by;
   }
+  // A large PUT with Expect: 100-continue to a non-owner gets the 307 before any body byte is
+  // asked for (no 100 Continue), and the connection closes (the body is not worth skipping).
+  {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(a.port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    std::string req = "PUT /v1/objects/data/" + key_of_b + " HTTP/1.1\r\nHost: t\r\n" +
+                      Auth("team-a") + "Content-Length: 8388608\r\nExpect: 100-continue\r\n\r\n";
+    ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+    close(fd);
+    EXPECT_EQ(got.rfind("HTTP/1.1 307 ", 0), 0u) << got;
+    EXPECT_NE(got.find("\r\nConnection: close\r\n"), std::string::npos) << got;
+    EXPECT_NE(got.find("\r\nX-Kumo-Owner: node-b\r\n"), std::string::npos) << got;
+    EXPECT_EQ(got.find("100 Continue"), std::string::npos) << got;
+  }
+
   // GET from a non-owner: 307 to the owner; the owner: 200 with the bytes. A non-owner told not
   // to redirect serves locally (and does not have it).
   for (const auto& [key, owner] : stored_on) {
