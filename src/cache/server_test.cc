@@ -2,6 +2,8 @@
 // control every byte (pipelining, chunked uploads, malformed heads).
 #include "cache/server.h"
 
+#include "cache/maglev.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -124,7 +126,8 @@ class CacheServerTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Start(uint64_t capacity = 64 << 20, uint64_t max_object = 0) {
+  void Start(uint64_t capacity = 64 << 20, uint64_t max_object = 0,
+             const MaglevRouter* router = nullptr) {
     server_.reset();
     store_.reset();
     StoreOptions so;
@@ -135,7 +138,9 @@ class CacheServerTest : public ::testing::Test {
     AuthOptions ao;
     ao.secret = kSecret;
     auth_ = std::make_unique<Authenticator>(*Authenticator::Load(ao, kAcl));
-    auto s = CacheServer::Start(ServerOptions{}, store_.get(), auth_.get());
+    ServerOptions options;
+    options.router = router;
+    auto s = CacheServer::Start(options, store_.get(), auth_.get());
     ASSERT_TRUE(s.has_value()) << s.error().message();
     server_ = std::move(*s);
   }
@@ -144,6 +149,7 @@ class CacheServerTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Authenticator> auth_;
+  MaglevRouter router_;  // outlives server_ (TearDown stops the server first)
   std::unique_ptr<CacheServer> server_;
 };
 
@@ -337,6 +343,62 @@ TEST_F(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep
   Response r = c.Call("GET", "/v1/objects/data/here", "", Auth("team-a"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "abc");
+}
+
+TEST_F(CacheServerTest, ClusterRoutingRedirectsAfterAuthAndServesOwnKeysLocally) {
+  // In-process: this node is "me"; "other" owns about half the names (Maglev §3.4).
+  MaglevRouter& router = router_;
+  auto view = std::make_shared<ClusterView>();
+  view->table = *MaglevTable::Build({{"me", "127.0.0.1:1"}, {"other", "192.0.2.7:8470"}});
+  view->self = view->table->IndexOf("me");
+  view->generation = 1;
+  router.Swap(view);
+  Start(64 << 20, 0, &router);
+  std::string mine, theirs;
+  for (int i = 0; mine.empty() || theirs.empty(); ++i) {
+    std::string k = "k" + std::to_string(i);
+    (view->table->members()[view->table->LookupObject("data", k)].name == "me" ? mine : theirs) = k;
+  }
+  Client c(port());
+  const std::string a = Auth("team-a");
+  EXPECT_EQ(c.Call("PUT", "/v1/objects/data/" + mine, "local", a).status, 201);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + mine, "", a).body, "local");
+  for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) {
+    Response r = c.Call(method, "/v1/objects/data/" + theirs, method[0] == 'P' ? "body" : "", a);
+    EXPECT_EQ(r.status, 307) << method;
+    EXPECT_EQ(r.headers["location"], "http://192.0.2.7:8470/v1/objects/data/" + theirs);
+    EXPECT_EQ(r.headers["x-kumo-owner"], "other");
+    EXPECT_TRUE(r.body.empty());
+  }
+  // Auth first: no redirect (and no owner) for a bad or insufficient token.
+  Response r = c.Call("GET", "/v1/objects/data/" + theirs, "", "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.headers.count("location"), 0u);
+  r = c.Call("PUT", "/v1/objects/data/" + theirs, "x", Auth("readers"));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.headers.count("x-kumo-owner"), 0u);
+  // X-Kumo-No-Redirect: 1 serves locally.
+  EXPECT_EQ(
+      c.Call("PUT", "/v1/objects/data/" + theirs, "forced", a + "X-Kumo-No-Redirect: 1\r\n").status,
+      201);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + theirs, "", a + "X-Kumo-No-Redirect: 1\r\n").body,
+            "forced");
+  // Not a member any more: everything goes to the members. No members: everything is local.
+  auto gone = std::make_shared<ClusterView>(*view);
+  gone->self = -1;
+  gone->generation = 2;
+  router.Swap(gone);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + mine, "", a).status, 307);
+  auto empty = std::make_shared<ClusterView>();
+  empty->table = *MaglevTable::Build({});
+  empty->generation = 3;
+  router.Swap(empty);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + theirs, "", a).status, 200);
+  std::string metrics = c.Call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("kumo_cache_redirects_total 5\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("kumo_cache_requests_total{method=\"GET\",code=\"307\"} 2"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("\nkumo_cache_cluster_generation 3\n"), std::string::npos);
 }
 
 }  // namespace
