@@ -317,6 +317,24 @@ class ClientTest(CacheTestBase):
         c.close()
 
 
+class RestartTest(CacheTestBase):
+    def test_server_restart_stale_pool(self):
+        c = Client([self.addr], token=self.token)
+        self.assertEqual(sha(c.get("data", self.keys[9])), self.digests[9])
+        self.assertEqual(c._pool.idle_count(), 1)
+        port = self.server.port
+        self.server.stop()
+        # The pooled connection is now dead. A PUT is not retried, so the pool must notice the
+        # closed connection before reusing it; a GET would also survive via its retry.
+        type(self).server = Server(self.tmp, port=port)
+        self.assertEqual(self.server.port, port)
+        c.put("data", "after-restart", b"fresh connection")
+        self.assertEqual(c.get("data", "after-restart"), b"fresh connection")
+        for i in range(0, N_SAMPLES, 10):  # the index was rebuilt from disk
+            self.assertEqual(sha(c.get("data", self.keys[i])), self.digests[i])
+        c.close()
+
+
 class _Redirector(http.server.BaseHTTPRequestHandler):
     """Answers every request with 307 to `target` (host:port), counting requests."""
 
