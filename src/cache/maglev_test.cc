@@ -121,6 +121,32 @@ TEST(Maglev, RemovingOneMemberMovesAboutOneNthAndAddingBackRestores) {
   }
 }
 
+TEST(Maglev, AddingAMemberMovesAboutOneNthMostlyToTheNewcomer) {
+  std::vector<std::string> keys = Keys(100000);
+  for (int n = 3; n <= 10; ++n) {
+    std::vector<std::string> before = Owners(*MustBuild(Members(n - 1)), keys);
+    std::vector<std::string> after = Owners(*MustBuild(Members(n)), keys);
+    const std::string newcomer = "node-" + std::to_string(n - 1);
+    size_t moved = 0, to_newcomer = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (before[i] == after[i]) continue;
+      ++moved;
+      if (after[i] == newcomer) ++to_newcomer;
+    }
+    double frac = static_cast<double>(moved) / static_cast<double>(keys.size());
+    EXPECT_GE(frac, 0.8 / n) << "n=" << n;
+    EXPECT_LE(frac, 1.3 / n) << "n=" << n;
+    EXPECT_LE(static_cast<double>(moved - to_newcomer) / static_cast<double>(keys.size()), 0.05 / n)
+        << "n=" << n;
+    if (n == 4 || n == 10)
+      std::printf(
+          "[maglev] n=%d add one: %.4f of keys moved (1/n = %.4f), %.4f not to the "
+          "newcomer\n",
+          n, frac, 1.0 / n,
+          static_cast<double>(moved - to_newcomer) / static_cast<double>(keys.size()));
+  }
+}
+
 TEST(Maglev, BuildAndLookupTimePrinted) {
   // Printed for docs/cache.md; not asserted (timing is not behaviour).
   for (int n : {3, 10, 100}) {
