@@ -357,6 +357,10 @@ class Client:
                 _close_quietly(conn)
                 raise KumoCacheError("%s %s: timed out after %ss" % (method, _url(hostport, path),
                                                                     self.timeout)) from e
+            except http.client.HTTPException as e:  # malformed response: not retried
+                _close_quietly(conn)
+                raise KumoCacheError("%s %s: bad response: %r" % (method, _url(hostport, path),
+                                                                  e)) from e
             except OSError as e:
                 _close_quietly(conn)
                 if e.errno in (errno.ECONNRESET, errno.EPIPE):
