@@ -11,6 +11,7 @@ import os
 import select
 import socket
 import threading
+import time
 import urllib.parse
 import weakref
 import zlib
@@ -33,6 +34,11 @@ _RETRYABLE = (
     http.client.IncompleteRead,
 )
 _IDEMPOTENT = ("GET", "HEAD")
+# Bodies above this go with "Expect: 100-continue": a non-owner answers 307 (or 401/403/413)
+# before any body byte is sent, instead of closing the connection mid-body (the server skips a
+# refused body only up to 1 MiB).
+EXPECT_CONTINUE_MIN = 1 << 20
+_EXPECT_WAIT_S = 1.0  # RFC 9110 §10.1.1: a client need not wait forever for 100 Continue
 _OWNER_CACHE_MAX = 65536
 
 # Every live pool, so a forked child can reset them all before any user code runs.
@@ -339,7 +345,12 @@ class Client:
         for attempt in range(attempts):
             conn, reused = self._pool.acquire(hostport)
             try:
-                conn.request(method, path, body=body, headers=headers)
+                if body is not None and len(body) > EXPECT_CONTINUE_MIN:
+                    early = self._request_expect_continue(conn, method, path, headers, body)
+                    if early is not None:
+                        return early
+                else:
+                    conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 status = resp.status
@@ -369,6 +380,46 @@ class Client:
                 raise KumoCacheError("%s %s: %s" % (method, _url(hostport, path), e)) from e
         raise KumoCacheError("%s %s: connection lost (%s)" % (method, _url(hostport, path),
                                                              last)) from last
+
+
+    def _request_expect_continue(self, conn, method, path, headers, body):
+        """Sends the head with Expect: 100-continue, then the body once the server asks for
+        it (or after _EXPECT_WAIT_S of silence). Returns (status, headers, body) if the server
+        answered finally before the body was sent (the connection is then closed), else None
+        with the request fully sent and the response (after 100 Continue) still to read."""
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.putheader("Expect", "100-continue")
+        conn.endheaders()
+        sock = conn.sock
+        deadline = _monotonic() + _EXPECT_WAIT_S
+        peek = b""
+        while len(peek) < 12:
+            left = deadline - _monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([sock], [], [], left)
+            if not r:
+                break
+            peek = sock.recv(12, socket.MSG_PEEK)
+            if not peek:
+                raise http.client.RemoteDisconnected("closed before answering Expect")
+            if len(peek) < 12:
+                time.sleep(0.001)
+        if len(peek) >= 12 and peek[9:12] != b"100":
+            resp = conn.getresponse()  # a final answer: the body was never sent
+            data = resp.read()
+            status, rheaders = resp.status, {k.lower(): v for k, v in resp.getheaders()}
+            _close_quietly(conn)
+            return status, rheaders, data
+        conn.send(body)  # getresponse() skips the 100 Continue itself
+        return None
+
+
+def _monotonic():
+    return time.monotonic()
 
 
 def _url(hostport, path):

@@ -59,22 +59,51 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
+_PORT_FILE = []
+
+
+def _has_port_file():
+    """Whether this kumo's `cache serve` takes --port-file (else the port is read from the
+    "listening on" line)."""
+    if not _PORT_FILE:
+        out = subprocess.run([KUMO, "cache", "serve", "--help"], capture_output=True, text=True,
+                             timeout=10)
+        _PORT_FILE.append("--port-file" in out.stdout + out.stderr)
+    return _PORT_FILE[0]
+
+
+def _has_members():
+    out = subprocess.run([KUMO, "cache", "serve", "--help"], capture_output=True, text=True,
+                         timeout=10)
+    return "--members" in out.stdout + out.stderr
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Server:
     """A `kumo cache serve` child process on 127.0.0.1. Port 0 lets the kernel choose; the
     chosen port is read from the server's "listening on HOST:PORT" line (stdout goes to a
     file in the temp dir, which therefore acts as a port file)."""
 
-    def __init__(self, workdir, port=0):
+    def __init__(self, workdir, port=0, name="server", extra=()):
         self.workdir = workdir
-        self.out = os.path.join(workdir, "server.out")
-        self.err = os.path.join(workdir, "server.err")
+        self.out = os.path.join(workdir, name + ".out")
+        self.err = os.path.join(workdir, name + ".err")
+        self.port_file = os.path.join(workdir, name + ".port") if _has_port_file() else None
+        args = [KUMO, "cache", "serve", "--listen", "127.0.0.1:%d" % port, "--dir",
+                os.path.join(workdir, name + "-store"), "--capacity", "1GiB", "--workers", "2",
+                "--auth-secret-file", os.path.join(workdir, "secret"), "--acl",
+                os.path.join(workdir, "acl.yaml")] + list(extra)
+        if self.port_file:
+            args += ["--port-file", self.port_file]
+            if os.path.exists(self.port_file):  # from a previous run in this dir: stale
+                os.unlink(self.port_file)
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
-            self.proc = subprocess.Popen(
-                [KUMO, "cache", "serve", "--listen", "127.0.0.1:%d" % port, "--dir",
-                 os.path.join(workdir, "store"), "--capacity", "1GiB", "--workers", "2",
-                 "--auth-secret-file", os.path.join(workdir, "secret"), "--acl",
-                 os.path.join(workdir, "acl.yaml")],
-                stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         self.port = self._wait_port(port, deadline=time.monotonic() + 15)
 
     def _wait_port(self, requested, deadline):
@@ -83,10 +112,19 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("kumo cache serve exited %s: %s" % (
                     self.proc.returncode, open(self.err, errors="replace").read()))
-            with open(self.out, errors="replace") as f:
-                m = pattern.search(f.read())
-            if m:
-                return int(m.group(1))
+            if self.port_file:  # written then renamed by the server: whole or absent
+                try:
+                    with open(self.port_file) as f:
+                        text = f.read().strip()
+                    if text.isdigit():
+                        return int(text)
+                except FileNotFoundError:
+                    pass
+            else:
+                with open(self.out, errors="replace") as f:
+                    m = pattern.search(f.read())
+                if m:
+                    return int(m.group(1))
             time.sleep(0.02)
         self.stop()
         raise RuntimeError("kumo cache serve did not report its port within 15 s")
@@ -333,6 +371,92 @@ class RestartTest(CacheTestBase):
         for i in range(0, N_SAMPLES, 10):  # the index was rebuilt from disk
             self.assertEqual(sha(c.get("data", self.keys[i])), self.digests[i])
         c.close()
+
+
+class ClusterTest(unittest.TestCase):
+    """Three real nodes with one member file: the client, given only node-a, follows the
+    nodes' own Maglev 307s (large PUTs with Expect: 100-continue) and remembers owners."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(KUMO, os.X_OK) or not _has_members():
+            raise unittest.SkipTest("this kumo has no --members (cluster routing)")
+        cls.tmp = tempfile.mkdtemp(prefix="kumo-pycluster-")
+        cls.secret_file = os.path.join(cls.tmp, "secret")
+        with open(cls.secret_file, "w") as f:
+            f.write(SECRET + "\n")
+        with open(os.path.join(cls.tmp, "acl.yaml"), "w") as f:
+            f.write(ACL)
+        ports = []
+        while len(ports) < 3:  # addresses go into the member file, so choose them first
+            p = free_port()
+            if p not in ports:
+                ports.append(p)
+        cls.names = ["node-a", "node-b", "node-c"]
+        cls.addrs = ["127.0.0.1:%d" % p for p in ports]
+        members = os.path.join(cls.tmp, "members")
+        with open(members, "w") as f:
+            for n, a in zip(cls.names, cls.addrs):
+                f.write("%s %s\n" % (n, a))
+        cls.servers = []
+        try:
+            for n, p in zip(cls.names, ports):
+                cls.servers.append(Server(cls.tmp, port=p, name=n,
+                                          extra=["--members", members, "--self", n]))
+        except Exception:
+            for srv in cls.servers:
+                srv.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+        cls.token = mint(cls.secret_file, "team-a")
+
+    @classmethod
+    def tearDownClass(cls):
+        for srv in cls.servers:
+            srv.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_routes_through_one_node(self):
+        rng = random.Random(7)
+        objs = {"c/%03d" % i: rng.randbytes(rng.randint(1, 64 * 1024)) for i in range(30)}
+        for i in range(4):  # above EXPECT_CONTINUE_MIN: sent with Expect: 100-continue
+            objs["c/big-%d" % i] = rng.randbytes(kumo_cache.client.EXPECT_CONTINUE_MIN + 4096)
+        c = Client([self.addrs[0]], token=self.token)
+        for k, v in objs.items():
+            c.put("data", k, v)
+        owners = {k: c._owners.get(("data", k), ("127.0.0.1", self.servers[0].port))
+                  for k in objs}
+        used = {"127.0.0.1:%d" % p for _, p in owners.values()}
+        self.assertEqual(used, set(self.addrs))  # 34 keys land on all three nodes
+        redirected_big = [k for k in objs if k.startswith("c/big") and
+                          ("data", k) in c._owners]
+        self.assertTrue(redirected_big, "no large PUT went through a 307")
+        fresh = Client([self.addrs[0]], token=self.token)  # no remembered owners
+        direct = [Client([a], token=self.token, no_redirect=True) for a in self.addrs]
+        for k, v in objs.items():
+            self.assertEqual(c.get("data", k), v, k)
+            self.assertEqual(fresh.get("data", k), v, k)
+            holders = [a for a, d in zip(self.addrs, direct) if d.exists("data", k)]
+            self.assertEqual(holders, ["127.0.0.1:%d" % owners[k][1]], k)
+        # Any node is a fine entry point; DELETE follows the 307 too.
+        anywhere = Client(self.addrs, token=self.token)
+        for k in objs:
+            anywhere.delete("data", k)
+            with self.assertRaises(KeyError):
+                fresh.get("data", k)
+        for cl in [c, fresh, anywhere] + direct:
+            cl.close()
+
+    def test_large_put_single_node_expect_continue(self):
+        d = Client([self.addrs[1]], token=self.token, no_redirect=True)
+        big = os.urandom(3 << 20)
+        d.put("data", "big-local", big)  # 100 Continue, then the body
+        self.assertEqual(d.get("data", "big-local"), big)
+        d.delete("data", "big-local")
+        with self.assertRaises(PermissionError):  # refused before the body is sent
+            Client([self.addrs[1]], token=mint(self.secret_file, "readers"),
+                   no_redirect=True).put("data", "big-nope", big)
+        d.close()
 
 
 class _Redirector(http.server.BaseHTTPRequestHandler):
