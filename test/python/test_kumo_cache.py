@@ -387,27 +387,30 @@ class ClusterTest(unittest.TestCase):
             f.write(SECRET + "\n")
         with open(os.path.join(cls.tmp, "acl.yaml"), "w") as f:
             f.write(ACL)
-        ports = []
-        while len(ports) < 3:  # addresses go into the member file, so choose them first
-            p = free_port()
-            if p not in ports:
-                ports.append(p)
         cls.names = ["node-a", "node-b", "node-c"]
-        cls.addrs = ["127.0.0.1:%d" % p for p in ports]
         members = os.path.join(cls.tmp, "members")
-        with open(members, "w") as f:
-            for n, a in zip(cls.names, cls.addrs):
-                f.write("%s %s\n" % (n, a))
-        cls.servers = []
-        try:
-            for n, p in zip(cls.names, ports):
-                cls.servers.append(Server(cls.tmp, port=p, name=n,
-                                          extra=["--members", members, "--self", n]))
-        except Exception:
-            for srv in cls.servers:
-                srv.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise
+        for attempt in range(3):  # a chosen free port can be taken before a node binds it
+            ports = []
+            while len(ports) < 3:  # addresses go into the member file, so choose them first
+                p = free_port()
+                if p not in ports:
+                    ports.append(p)
+            cls.addrs = ["127.0.0.1:%d" % p for p in ports]
+            with open(members, "w") as f:
+                for n, a in zip(cls.names, cls.addrs):
+                    f.write("%s %s\n" % (n, a))
+            cls.servers = []
+            try:
+                for n, p in zip(cls.names, ports):
+                    cls.servers.append(Server(cls.tmp, port=p, name=n,
+                                              extra=["--members", members, "--self", n]))
+                break
+            except Exception:
+                for srv in cls.servers:
+                    srv.stop()
+                if attempt == 2:
+                    shutil.rmtree(cls.tmp, ignore_errors=True)
+                    raise
         cls.token = mint(cls.secret_file, "team-a")
 
     @classmethod
