@@ -16,6 +16,7 @@ import urllib.parse
 import weakref
 import zlib
 
+from . import maglev
 from .errors import (
     Forbidden,
     KumoCacheError,
@@ -172,12 +173,18 @@ class Client:
     change (projected service-account tokens rotate), and once more after a 401.
     """
 
-    def __init__(self, servers, token=None, token_file=None, timeout=30, max_redirects=3,
-                 no_redirect=False, retries=2):
+    def __init__(self, servers=None, token=None, token_file=None, timeout=30, max_redirects=3,
+                 no_redirect=False, retries=2, members=None, members_file=None):
         if isinstance(servers, str):
             servers = [servers]
+        self.members = [tuple(m) for m in members] if members else None
+        self.members_file = members_file
+        self._members_sig = None
+        self._table = None
         if not servers:
-            raise ValueError("servers: at least one HOST:PORT")
+            servers = [a for _, a in (self.members or self._read_members() or [])]
+        if not servers:
+            raise ValueError("servers: at least one HOST:PORT (or members)")
         self.servers = list(servers)
         self._hostports = [_parse_hostport(s) for s in self.servers]
         self.token = token
@@ -198,7 +205,8 @@ class Client:
     def config(self):
         return dict(servers=list(self.servers), token=self.token, token_file=self.token_file,
                     timeout=self.timeout, max_redirects=self.max_redirects,
-                    no_redirect=self.no_redirect, retries=self.retries)
+                    no_redirect=self.no_redirect, retries=self.retries,
+                    members=self.members, members_file=self.members_file)
 
     def __getstate__(self):
         return self.config()
@@ -284,10 +292,40 @@ class Client:
                 self._token_sig = sig
             return self._file_token
 
+    def _read_members(self):
+        if self.members_file is None:
+            return None
+        with open(self.members_file) as f:
+            return maglev.parse_member_file(f.read())
+
+    def _maglev(self):
+        """The member table (members= fixed, or members_file= re-read when it changes)."""
+        if self.members_file is not None:
+            try:
+                st = os.stat(self.members_file)
+                sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                return self._table
+            if sig != self._members_sig:
+                try:
+                    table = maglev.MaglevTable(self._read_members())
+                except (OSError, ValueError):
+                    return self._table  # keep the old table, as the server does
+                self._table, self._members_sig = table, sig
+                self._owners.clear()  # owners may have moved
+        elif self.members and self._table is None:
+            self._table = maglev.MaglevTable(self.members)
+        return self._table
+
     def _first_hop(self, bucket, key):
         owner = self._owners.get((bucket, key))
         if owner is not None:
             return owner
+        table = self._maglev()
+        if table is not None:
+            addr = table.owner(bucket, key)
+            if addr is not None:
+                return _parse_hostport(addr)
         i = zlib.crc32(("%s/%s" % (bucket, key)).encode()) % len(self._hostports)
         return self._hostports[i]
 

@@ -450,6 +450,39 @@ class ClusterTest(unittest.TestCase):
         for cl in [c, fresh, anywhere] + direct:
             cl.close()
 
+    def test_client_side_maglev_goes_direct(self):
+        members = os.path.join(self.tmp, "members")
+        c = Client(members_file=members, token=self.token)
+        self.assertEqual(sorted(c.servers), sorted(self.addrs))
+        direct = [Client([a], token=self.token, no_redirect=True) for a in self.addrs]
+        rng = random.Random(11)
+        objs = {"m/%03d" % i: rng.randbytes(rng.randint(1, 2 << 20)) for i in range(24)}
+        objs["m/ünï cødé/%41"] = b"non-ascii key"
+        for k, v in objs.items():
+            c.put("data", k, v)
+            self.assertEqual(c.get("data", k), v)
+        self.assertEqual(c._owners, {})  # the client's table agreed with the nodes: no 307
+        placed = set()
+        for k in objs:
+            holders = [a for a, d in zip(self.addrs, direct) if d.exists("data", k)]
+            self.assertEqual(holders, [c._maglev().owner("data", k)], k)
+            placed.update(holders)
+        self.assertEqual(placed, set(self.addrs))
+        for k in objs:
+            c.delete("data", k)
+        for cl in [c] + direct:
+            cl.close()
+
+    def test_xxh64_matches_server_etags(self):
+        d = Client([self.addrs[0]], token=self.token, no_redirect=True)
+        rng = random.Random(3)
+        for n in [0, 1, 3, 4, 7, 8, 31, 32, 33, 63, 64, 100, 1000, 4097]:
+            data = rng.randbytes(n)
+            etag = d.put("data", "x/%d" % n, data)
+            self.assertEqual(etag, '"%016x"' % kumo_cache.maglev.xxh64(data), n)
+            d.delete("data", "x/%d" % n)
+        d.close()
+
     def test_large_put_single_node_expect_continue(self):
         d = Client([self.addrs[1]], token=self.token, no_redirect=True)
         big = os.urandom(3 << 20)
