@@ -473,6 +473,28 @@ class ClusterTest(unittest.TestCase):
         for cl in [c] + direct:
             cl.close()
 
+    @unittest.skipUnless(HAVE_TORCH, "torch cannot be imported")
+    def test_dataloader_over_the_cluster(self):
+        members = os.path.join(self.tmp, "members")
+        c = Client(members_file=members, token=self.token)
+        rng = random.Random(5)
+        keys = ["dl/%03d" % i for i in range(64)]
+        digests = []
+        for k in keys:
+            data = rng.randbytes(rng.randint(1, 128 * 1024))
+            c.put("data", k, data)
+            digests.append(sha(data))
+        ds = KumoDataset({"members_file": members, "token": self.token}, "data", keys)
+        loader = torch.utils.data.DataLoader(Indexed(ds), batch_size=8, num_workers=2,
+                                             shuffle=True, collate_fn=keep_bytes, timeout=60)
+        seen = {}
+        for batch in loader:
+            for i, data in batch:
+                self.assertNotIn(i, seen)
+                seen[i] = sha(data)
+        self.assertEqual([seen.get(i) for i in range(len(keys))], digests)
+        c.close()
+
     def test_xxh64_matches_server_etags(self):
         d = Client([self.addrs[0]], token=self.token, no_redirect=True)
         rng = random.Random(3)
