@@ -176,23 +176,37 @@ class Kumo:
     def __init__(self, port, token):
         self.port, self.token = port, token
         self.local = threading.local()
+        self.retries = 0
 
-    def req(self, method, path, body=None):
-        for attempt in range(3):
+    def req(self, method, path, body=None, key=None):
+        headers = {"Authorization": f"Bearer {self.token}", "X-Kumo-Submit-Dir": "/tmp"}
+        if key:
+            headers["Idempotency-Key"] = key
+        for attempt in range(5):
             c = getattr(self.local, "c", None)
             if c is None:
                 c = self.local.c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             try:
-                c.request(method, path, body=body, headers={
-                    "Authorization": f"Bearer {self.token}", "X-Kumo-Submit-Dir": "/tmp"})
+                c.request(method, path, body=body, headers=headers)
                 r = c.getresponse()
                 data = r.read()
-                return r.status, json.loads(data) if data else None
+                st, out = r.status, json.loads(data) if data else None
             except (http.client.HTTPException, OSError):
                 c.close()
                 self.local.c = None
-                if attempt == 2:
+                if attempt == 4:
                     raise
+                self.retries += 1
+                continue
+            # kumo answers 400 "bad request: Interrupted system call" when a signal interrupts
+            # its read of the request (src/http/http.cc): transient, retried (the
+            # Idempotency-Key makes a retried submission safe) and counted.
+            if st == 400 and "Interrupted" in str(out) and attempt < 4:
+                c.close()
+                self.local.c = None
+                self.retries += 1
+                continue
+            return st, out
         raise AssertionError
 
     @staticmethod
@@ -210,7 +224,7 @@ class Kumo:
         return json.dumps(s)
 
     def submit(self, j):
-        st, body = self.req("POST", "/v1/jobs", self.spec(j))
+        st, body = self.req("POST", "/v1/jobs", self.spec(j), key=f"vs-slurm-{os.getpid()}-{j['id']}")
         if st != 201:
             raise RuntimeError(f"HTTP {st}: {body}")
         return body["id"]
@@ -227,7 +241,7 @@ def run_kumo(jobs, a):
     token = open(a.token_file).read().strip()
     k = Kumo(a.port, token)
     subs, t0 = run_arrivals(jobs, a.clients, k.submit)
-    log(f"kumo: {len(subs)} submitted in {time.time() - t0:.1f} s")
+    log(f"kumo: {len(subs)} submitted in {time.time() - t0:.1f} s ({k.retries} retried requests)")
     deadline = time.time() + a.timeout
     while k.active() > 0:
         if time.time() > deadline:
@@ -241,6 +255,7 @@ def run_kumo(jobs, a):
         kj = by_id[kid]
         recs.append({"id": jid, "gpus": gpus[jid], "submit": ts, "server_submit": kj["submitTime"], "start": kj["startTime"],
                      "end": kj["endTime"], "state": kj["phase"]})
+    recs[0]["client_retries"] = k.retries
     return recs, t0
 
 
@@ -327,6 +342,7 @@ def metrics(recs, t0):
     wait = [max(0.0, r["start"] - r["submit"]) for r in ok]
     busy = sum(r["gpus"] * (r["end"] - r["start"]) for r in ok)
     return {"jobs": len(recs), "completed": len(ok),
+            "retried_requests": sum(r.get("client_retries", 0) for r in recs),
             "submit_span_s": round(max(r["submit"] for r in recs) - first, 3),
             "makespan_s": round(makespan, 3),
             "jobs_per_s": round(len(ok) / makespan, 2) if makespan > 0 else None,
