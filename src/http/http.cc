@@ -170,7 +170,12 @@ struct Server::Impl {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(16 * 1024);
       parser.body_limit(options.max_body_bytes);
-      bhttp::read(socket, buffer, parser, ec);
+      // A signal (SIGCHLD from task shims) may interrupt the blocking read: the parser keeps
+      // what it has, so reading on is correct; answering 400 is not.
+      do {
+        ec = {};
+        bhttp::read(socket, buffer, parser, ec);
+      } while (ec == asio::error::interrupted);
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) return;
       if (ec) {
         int status = ec == bhttp::error::body_limit ? 413 : 400;
@@ -309,7 +314,11 @@ Result<Response> Client::Call(const std::string& method, const std::string& targ
     bhttp::write(*impl_->socket, req, ec);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(1ull << 32);
-    if (!ec) bhttp::read(*impl_->socket, impl_->buffer, parser, ec);
+    while (!ec) {
+      bhttp::read(*impl_->socket, impl_->buffer, parser, ec);
+      if (ec != asio::error::interrupted) break;
+      ec = {};
+    }
     if (ec) {
       impl_->socket.reset();
       // A kept-alive connection the server closed meanwhile: retry once on a fresh one. Only
