@@ -50,14 +50,21 @@ std::optional<std::string> RunExact(const std::string& dir, const std::vector<st
   return out;
 }
 
+// stdout of `argv` in `dir` without trailing whitespace; "" when it fails.
+static std::string RunTrimmed(const std::string& dir, const std::vector<std::string>& argv) {
+  std::string out = RunExact(dir, argv).value_or("");
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
 nlohmann::json CodeVersion(const std::string& dir) {
   nlohmann::json cv = {{"dir", dir}};
-  std::string commit = server::RunCapture(dir, {"git", "rev-parse", "HEAD"});
+  std::string commit = RunTrimmed(dir, {"git", "rev-parse", "HEAD"});
   if (commit.empty()) return cv;  // not a git work tree, or one without commits yet
   // --no-color/--no-ext-diff: a user's color.ui=always or external diff tool must not change
   // what is hashed.
   auto diff = RunExact(dir, {"git", "diff", "--no-color", "--no-ext-diff", "HEAD"});
-  std::string status = server::RunCapture(dir, {"git", "status", "--porcelain"});
+  std::string status = RunTrimmed(dir, {"git", "status", "--porcelain"});
   bool has_diff = diff && !diff->empty();
   return {{"gitCommit", commit},
           {"gitDirty", has_diff || !status.empty()},

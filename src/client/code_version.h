@@ -17,9 +17,8 @@ namespace kumo::client {
 // even though `git diff HEAD` is empty.
 nlohmann::json CodeVersion(const std::string& dir);
 
-// stdout of `argv` run in `dir`, byte for byte (server::RunCapture trims trailing whitespace,
-// which would make the diff's hash differ from `git diff HEAD | sha256sum`); nullopt when it
-// could not run or exited non-zero.
+// stdout of `argv` run in `dir`, byte for byte (trimming would make the diff's hash differ from
+// `git diff HEAD | sha256sum`); nullopt when it could not run or exited non-zero.
 std::optional<std::string> RunExact(const std::string& dir, const std::vector<std::string>& argv);
 
 }  // namespace kumo::client

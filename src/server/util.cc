@@ -1,11 +1,9 @@
 #include "server/util.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/sha.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -98,40 +96,6 @@ std::string ReadFileRange(const std::string& path, int64_t offset, int64_t max, 
   std::string out(static_cast<size_t>(std::min(max, n - offset)), '\0');
   f.read(out.data(), static_cast<std::streamsize>(out.size()));
   out.resize(static_cast<size_t>(f.gcount()));
-  return out;
-}
-
-std::string RunCapture(const std::string& dir, const std::vector<std::string>& argv) {
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return "";
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return "";
-  }
-  if (pid == 0) {
-    dup2(pipefd[1], 1);
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, 2);
-    close(pipefd[0]);
-    if (chdir(dir.c_str()) != 0) _exit(127);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(pipefd[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
 

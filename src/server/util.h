@@ -19,7 +19,5 @@ std::map<std::string, std::pair<pid_t, int64_t>> FindShims(const std::string& pr
 int FreeLoopbackPort();
 // Bytes [offset, offset+max) of a file; "" when missing.
 std::string ReadFileRange(const std::string& path, int64_t offset, int64_t max, int64_t* size);
-// Runs `argv` in `dir` and returns its stdout (trimmed), or "" on failure. For git.
-std::string RunCapture(const std::string& dir, const std::vector<std::string>& argv);
 
 }  // namespace kumo::server
