@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cache/auth.h"
+#include "cache/client_command.h"
 #include "cache/maglev.h"
 #include "cache/server.h"
 #include "cache/store.h"
@@ -288,8 +289,10 @@ std::optional<uint64_t> ParseByteSize(std::string_view text) {
 int RunCacheCommand(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::fputs(kServeUsage, args.empty() ? stderr : stdout);
+    std::fputs(kCacheClientUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
+  if (IsCacheClientCommand(args[0])) return RunCacheClientCommand(args);
   std::map<std::string, std::string> flags;
   if (!ParseFlags(args, 1, {"no-auth"}, &flags)) {
     std::fputs(kServeUsage, stderr);
