@@ -27,7 +27,26 @@ int Base64UrlValue(char c) {
   return -1;
 }
 
-// Base64url without padding (RFC 7515 §2).
+std::optional<int64_t> IntClaim(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return static_cast<int64_t>(it->get<double>());
+}
+
+bool Grants(const std::set<std::string>& buckets, std::string_view bucket) {
+  return buckets.count("*") > 0 || buckets.count(std::string(bucket)) > 0;
+}
+
+// The registered claims every token carries (RFC 7519 §4.1), as the JWS payload.
+std::string ClaimsPayload(const std::string& sub, const std::string& issuer,
+                          const std::string& audience, int64_t exp_s, int64_t nbf_s) {
+  nlohmann::json payload = {{"sub", sub}, {"iss", issuer}, {"aud", audience}, {"exp", exp_s}};
+  if (nbf_s != 0) payload["nbf"] = nbf_s;
+  return Base64UrlEncode(payload.dump());
+}
+
+}  // namespace
+
 std::optional<std::string> Base64UrlDecode(std::string_view s) {
   if (s.size() % 4 == 1) return std::nullopt;
   std::string out;
@@ -46,18 +65,6 @@ std::optional<std::string> Base64UrlDecode(std::string_view s) {
   }
   return out;
 }
-
-std::optional<int64_t> IntClaim(const nlohmann::json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return static_cast<int64_t>(it->get<double>());
-}
-
-bool Grants(const std::set<std::string>& buckets, std::string_view bucket) {
-  return buckets.count("*") > 0 || buckets.count(std::string(bucket)) > 0;
-}
-
-}  // namespace
 
 std::string Base64UrlEncode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
@@ -80,18 +87,32 @@ std::string Base64UrlEncode(std::string_view bytes) {
 std::string MakeHs256Token(const std::string& secret, const std::string& sub,
                            const std::string& issuer, const std::string& audience, int64_t exp_s,
                            int64_t nbf_s) {
-  nlohmann::json payload = {{"sub", sub}, {"iss", issuer}, {"aud", audience}, {"exp", exp_s}};
-  if (nbf_s != 0) payload["nbf"] = nbf_s;
-  std::string signing_input =
-      Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + Base64UrlEncode(payload.dump());
+  std::string signing_input = Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                              ClaimsPayload(sub, issuer, audience, exp_s, nbf_s);
   return signing_input + "." + Base64UrlEncode(HmacSha256(secret, signing_input));
 }
 
+Result<std::string> MakeSignedToken(const JwsSigner& signer, const std::string& kid,
+                                    const std::string& sub, const std::string& issuer,
+                                    const std::string& audience, int64_t exp_s, int64_t nbf_s) {
+  nlohmann::json header = {{"alg", JwsAlgName(signer.alg())}, {"typ", "JWT"}};
+  if (!kid.empty()) header["kid"] = kid;
+  std::string signing_input =
+      Base64UrlEncode(header.dump()) + "." + ClaimsPayload(sub, issuer, audience, exp_s, nbf_s);
+  Result<std::string> sig = signer.Sign(signing_input);
+  if (!sig) return Error(sig.error());
+  return signing_input + "." + Base64UrlEncode(*sig);
+}
+
 Result<Authenticator> Authenticator::Load(AuthOptions options, const std::string& acl_yaml_text) {
-  if (options.secret.size() < 32)
+  if (options.secret.empty() && !options.jwks)
+    return Error(Status::InvalidArgument("auth needs an HS256 secret, a JWKS or both"));
+  if (!options.secret.empty() && options.secret.size() < 32)
     return Error(
         Status::InvalidArgument("the HS256 secret must be at least 32 bytes (RFC 7518 §3.2)"));
   Authenticator a;
+  a.keys_ = std::make_shared<KeyState>();
+  a.keys_->jwks.store(std::move(options.jwks));
   a.options_ = std::move(options);
   // yaml-cpp reports errors by exception; this runs once at start-up, not per request.
   try {
@@ -117,6 +138,12 @@ Result<Authenticator> Authenticator::Load(AuthOptions options, const std::string
   return a;
 }
 
+void Authenticator::ReplaceJwks(std::shared_ptr<const JsonWebKeySet> jwks) {
+  keys_->jwks.store(std::move(jwks));
+  // After the store: a worker that sees the new generation also sees the new set.
+  keys_->generation.fetch_add(1, std::memory_order_release);
+}
+
 Result<Claims> Authenticator::Verify(std::string_view token) const {
   auto bad = [](const char* why) { return Error(Status::InvalidArgument(why)); };
   size_t d1 = token.find('.');
@@ -131,13 +158,34 @@ Result<Claims> Authenticator::Verify(std::string_view token) const {
   nlohmann::json h = nlohmann::json::parse(*header, nullptr, false);
   if (h.is_discarded() || !h.is_object()) return bad("bad JOSE header");
   auto alg = h.find("alg");
-  // Only HS256: never let the token choose a weaker (or no) algorithm (RFC 8725 §3.1).
-  if (alg == h.end() || !alg->is_string() || alg->get<std::string>() != "HS256")
-    return bad("alg must be HS256");
-  std::string expected = HmacSha256(options_.secret, token.substr(0, d2));
-  if (sig->size() != expected.size() ||
-      CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0)
-    return bad("bad signature");
+  if (alg == h.end() || !alg->is_string()) return bad("alg is required");
+  if (h.contains("crit")) return bad("crit names extensions this verifier does not implement");
+  std::optional<std::string> kid;
+  if (auto k = h.find("kid"); k != h.end()) {
+    if (!k->is_string()) return bad("kid must be a string");
+    kid = k->get<std::string>();
+  }
+  // The configuration, not the token, decides which algorithms exist (RFC 8725 §3.1): HS256
+  // needs the secret and uses nothing else as the HMAC key; RS256/ES256 only reach keys of
+  // their own type inside the JWKS.
+  const std::string& alg_name = alg->get_ref<const std::string&>();
+  std::string_view signing_input = token.substr(0, d2);
+  uint64_t generation = keys_->generation.load(std::memory_order_acquire);
+  if (alg_name == "HS256") {
+    if (options_.secret.empty()) return bad("HS256 is not configured");
+    std::string expected = HmacSha256(options_.secret, signing_input);
+    if (sig->size() != expected.size() ||
+        CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0)
+      return bad("bad signature");
+  } else if (alg_name == "RS256" || alg_name == "ES256") {
+    std::shared_ptr<const JsonWebKeySet> jwks = keys_->jwks.load();
+    if (!jwks) return bad("RS256/ES256 are not configured (no --jwks)");
+    if (!jwks->Verify(alg_name == "RS256" ? JwsAlg::kRs256 : JwsAlg::kEs256, kid, signing_input,
+                      *sig))
+      return bad("bad signature or no such key");
+  } else {
+    return bad("alg must be HS256, RS256 or ES256");
+  }
   nlohmann::json p = nlohmann::json::parse(*payload, nullptr, false);
   if (p.is_discarded() || !p.is_object()) return bad("bad claims");
   auto iss = p.find("iss");
@@ -150,6 +198,7 @@ Result<Claims> Authenticator::Verify(std::string_view token) const {
     for (const auto& x : *aud) aud_ok |= x.is_string() && x.get<std::string>() == options_.audience;
   if (!aud_ok) return bad("wrong audience");
   Claims c;
+  c.jwks_generation = generation;
   std::optional<int64_t> exp = IntClaim(p, "exp");
   if (!exp) return bad("exp is required");
   c.exp_s = *exp;
@@ -174,6 +223,11 @@ AuthResult Authenticator::Check(std::string_view authorization, std::string_view
   std::string_view token = authorization.substr(kBearer.size());
   const Claims* claims = nullptr;
   auto hit = cache->find(std::string(token));
+  if (hit != cache->end() &&
+      hit->second.jwks_generation != keys_->generation.load(std::memory_order_relaxed)) {
+    cache->erase(hit);
+    hit = cache->end();
+  }
   if (hit != cache->end()) {
     claims = &hit->second;
   } else {
