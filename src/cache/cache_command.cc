@@ -23,10 +23,11 @@ constexpr const char* kServeUsage =
     "usage: kumo cache serve --listen HOST:PORT --dir DIR --capacity SIZE [--workers N]\n"
     "         [--eviction lru|s3fifo] [--max-object SIZE] [--sendfile-min SIZE]\n"
     "         [--members FILE --self NAME] [--port-file FILE]\n"
-    "         (--auth-secret-file F --acl FILE [--issuer kumo] [--audience kumo-cache] | "
-    "--no-auth)\n"
-    "       kumo cache token --secret-file F --sub system:serviceaccount:NS:SA [--ttl-s 3600]\n"
-    "         [--issuer kumo] [--audience kumo-cache]\n";
+    "         ([--auth-secret-file F] [--jwks FILE] --acl FILE [--issuer kumo]\n"
+    "          [--audience kumo-cache] | --no-auth)\n"
+    "       kumo cache token (--secret-file F | --key PEM [--kid ID])\n"
+    "         --sub system:serviceaccount:NS:SA [--ttl-s 3600] [--issuer kumo]\n"
+    "         [--audience kumo-cache]\n";
 
 // --flag value pairs plus boolean flags; false on a malformed command line.
 bool ParseFlags(const std::vector<std::string>& args, size_t from,
@@ -148,16 +149,31 @@ int Serve(const std::map<std::string, std::string>& f) {
   st.eviction = get("eviction", "s3fifo");
 
   std::optional<Authenticator> auth;
+  std::optional<JwksFile> jwks_file;  // re-read when it changes, like the member file
   bool no_auth = f.count("no-auth") > 0;
-  if (no_auth == (f.count("auth-secret-file") > 0))
-    return Fail("give either --auth-secret-file F --acl FILE or --no-auth");
+  bool has_secret = f.count("auth-secret-file") > 0;
+  if (no_auth == (has_secret || f.count("jwks") > 0))
+    return Fail("give --auth-secret-file F and/or --jwks FILE (with --acl FILE), or --no-auth");
+  std::string auth_mode = no_auth ? "off" : has_secret ? "HS256" : "";
   if (!no_auth) {
-    std::optional<std::string> secret = ReadFile(get("auth-secret-file"));
-    if (!secret) return Fail("cannot read --auth-secret-file " + get("auth-secret-file"));
+    AuthOptions ao;
+    if (has_secret) {
+      std::optional<std::string> secret = ReadFile(get("auth-secret-file"));
+      if (!secret) return Fail("cannot read --auth-secret-file " + get("auth-secret-file"));
+      ao.secret = TrimNewlines(*secret);
+    }
+    if (f.count("jwks")) {
+      Result<JwksFile> jwks = JwksFile::Open(get("jwks"));
+      if (!jwks) return Fail(jwks.error().message());
+      for (const std::string& why : jwks->keys()->skipped())
+        std::fprintf(stderr, "kumo cache: --jwks: skipped %s\n", why.c_str());
+      ao.jwks = jwks->keys();
+      auth_mode += std::string(has_secret ? " + " : "") + "RS256/ES256 (" +
+                   std::to_string(ao.jwks->size()) + " keys)";
+      jwks_file = std::move(*jwks);
+    }
     std::optional<std::string> acl = ReadFile(get("acl"));
     if (!acl) return Fail("cannot read --acl " + get("acl"));
-    AuthOptions ao;
-    ao.secret = TrimNewlines(*secret);
     ao.issuer = get("issuer", "kumo");
     ao.audience = get("audience", "kumo-cache");
     Result<Authenticator> a = Authenticator::Load(ao, *acl);
@@ -212,7 +228,7 @@ int Serve(const std::map<std::string, std::string>& f) {
       so.host.c_str(), (*server)->port(), so.workers,
       std::string((*store)->eviction_policy()).c_str(),
       static_cast<unsigned long long>(st.capacity_bytes), (*store)->object_count(),
-      no_auth ? "off" : "HS256");
+      auth_mode.c_str());
   std::fflush(stdout);
   std::string port_file = get("port-file");
   if (!port_file.empty()) {  // written then renamed: a reader never sees a partial number
@@ -229,6 +245,18 @@ int Serve(const std::map<std::string, std::string>& f) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&stop, nullptr, &one_second);
     if (sig == SIGINT || sig == SIGTERM) break;
+    if (jwks_file) {
+      // A file that does not parse keeps the previous keys: a half-written rotation must not
+      // lock every client out.
+      auto reread = jwks_file->Poll(sig == SIGHUP);
+      if (reread && *reread) {
+        auth->ReplaceJwks(**reread);
+        std::fprintf(stderr, "kumo cache: --jwks re-read: %zu keys\n", (**reread)->size());
+      } else if (reread) {
+        std::fprintf(stderr, "kumo cache: --jwks not reloaded, keeping the previous keys: %s\n",
+                     reread->error().message().c_str());
+      }
+    }
     if (members_path.empty()) continue;
     FileStamp now = Stamp(members_path);
     if (sig != SIGHUP && now == stamp) continue;
@@ -252,15 +280,25 @@ int Token(const std::map<std::string, std::string>& f) {
     auto it = f.find(k);
     return it == f.end() ? std::string(def) : it->second;
   };
-  std::optional<std::string> secret = ReadFile(get("secret-file"));
-  if (!secret) return Fail("cannot read --secret-file");
+  if ((f.count("secret-file") > 0) == (f.count("key") > 0))
+    return Fail("give --secret-file F (HS256) or --key PEM (RS256/ES256)");
   std::string sub = get("sub");
   if (sub.empty()) return Fail("--sub is required (system:serviceaccount:NS:SA)");
-  int64_t ttl = std::atoll(get("ttl-s", "3600").c_str());
-  std::printf("%s\n", MakeHs256Token(TrimNewlines(*secret), sub, get("issuer", "kumo"),
-                                     get("audience", "kumo-cache"),
-                                     static_cast<int64_t>(time(nullptr)) + ttl)
-                          .c_str());
+  int64_t exp_s = static_cast<int64_t>(time(nullptr)) + std::atoll(get("ttl-s", "3600").c_str());
+  std::string issuer = get("issuer", "kumo"), audience = get("audience", "kumo-cache");
+  if (f.count("key")) {
+    std::optional<std::string> pem = ReadFile(get("key"));
+    if (!pem) return Fail("cannot read --key " + get("key"));
+    Result<JwsSigner> signer = JwsSigner::FromPem(*pem);
+    if (!signer) return Fail("--key " + get("key") + ": " + signer.error().message());
+    Result<std::string> token = MakeSignedToken(*signer, get("kid"), sub, issuer, audience, exp_s);
+    if (!token) return Fail(token.error().message());
+    std::printf("%s\n", token->c_str());
+    return 0;
+  }
+  std::optional<std::string> secret = ReadFile(get("secret-file"));
+  if (!secret) return Fail("cannot read --secret-file");
+  std::printf("%s\n", MakeHs256Token(TrimNewlines(*secret), sub, issuer, audience, exp_s).c_str());
   return 0;
 }
 
