@@ -461,7 +461,11 @@ struct CacheClient::Impl {
   bool have_file_token = false;
   FileStamp members_stamp;
   std::shared_ptr<const MaglevTable> table;
-  std::unordered_map<std::string, Endpoint> owners;  // "bucket/key" → owner a 307 named
+  struct KnownOwner {
+    Endpoint endpoint;
+    std::string name;  // X-Kumo-Owner, may be empty
+  };
+  std::unordered_map<std::string, KnownOwner> owners;  // "bucket/key" → owner a 307 named
 
   ~Impl() {
     for (auto& [ep, fds] : idle)
@@ -558,16 +562,9 @@ struct CacheClient::Impl {
     return table;
   }
 
-  std::string MemberNameAt(const std::string& endpoint_text) {
-    std::shared_ptr<const MaglevTable> t = Table();
-    if (t == nullptr) return "";
-    for (const Member& m : t->members())
-      if (Result<Endpoint> ep = ParseEndpoint(m.address); ep && ep->text() == endpoint_text)
-        return m.name;
-    return "";
-  }
-
-  Endpoint FirstHop(std::string_view bucket, std::string_view key) {
+  // Where a request goes first: the owner a 307 named before, else the owner by the table,
+  // else any server. The name is the member's when known.
+  KnownOwner FirstHop(std::string_view bucket, std::string_view key) {
     std::string name = std::string(bucket) + "/" + std::string(key);
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -575,14 +572,15 @@ struct CacheClient::Impl {
     }
     if (std::shared_ptr<const MaglevTable> t = Table(); t != nullptr) {
       int owner = t->LookupObject(bucket, key);
-      if (owner >= 0)
-        if (Result<Endpoint> ep = ParseEndpoint(t->members()[static_cast<size_t>(owner)].address))
-          return *ep;
+      if (owner >= 0) {
+        const Member& m = t->members()[static_cast<size_t>(owner)];
+        if (Result<Endpoint> ep = ParseEndpoint(m.address)) return {*ep, m.name};
+      }
     }
-    return servers[MaglevTable::ObjectHash(bucket, key) % servers.size()];
+    return {servers[MaglevTable::ObjectHash(bucket, key) % servers.size()], ""};
   }
 
-  void RememberOwner(std::string_view bucket, std::string_view key, const Endpoint& ep,
+  void RememberOwner(std::string_view bucket, std::string_view key, const KnownOwner& owner,
                      bool forget) {
     std::string name = std::string(bucket) + "/" + std::string(key);
     std::lock_guard<std::mutex> lock(mu);
@@ -591,7 +589,7 @@ struct CacheClient::Impl {
       return;
     }
     if (owners.size() >= kOwnerCacheMax) owners.clear();
-    owners[name] = ep;
+    owners[name] = owner;
   }
 
   // One request and its response on one connection. `*reusable` says whether the connection
@@ -694,8 +692,9 @@ struct CacheClient::Impl {
     if (Status s = ValidateKey(key); !s.ok()) return Error(s);
     std::string path = std::string(kObjectsPrefix) + PercentEncode(bucket, false) + "/" +
                        PercentEncode(key, true);
-    Endpoint ep = FirstHop(bucket, key);
-    std::string owner;
+    KnownOwner first = FirstHop(bucket, key);
+    Endpoint ep = first.endpoint;
+    std::string owner = first.name;
     int hops = 0;
     bool reloaded_token = false;
     while (true) {
@@ -703,7 +702,7 @@ struct CacheClient::Impl {
       if (!token) return Error(token.error());
       Result<Answer> a = Exchange(ep, path, *token, req);
       if (!a) {
-        RememberOwner(bucket, key, ep, /*forget=*/true);  // a remembered owner may be gone
+        RememberOwner(bucket, key, {ep, owner}, /*forget=*/true);  // a remembered owner may be gone
         return Error(a.error());
       }
       int status = a->head.status;
@@ -728,10 +727,10 @@ struct CacheClient::Impl {
         Result<std::string> fresh = CurrentToken(true);
         if (fresh && *fresh != *token) continue;
       }
-      if (hops > 0 && status < 500) RememberOwner(bucket, key, ep, false);
+      if (hops > 0 && status < 500) RememberOwner(bucket, key, {ep, owner}, false);
       if (!(status >= 200 && status < 300) && status != 304)
         return Error(StatusFromHttp(a->head, a->body));
-      a->owner = owner.empty() ? MemberNameAt(a->served_by) : owner;
+      a->owner = owner;
       return a;
     }
   }
