@@ -562,6 +562,17 @@ struct CacheClient::Impl {
     return table;
   }
 
+  // The address of the member called `name` in the table (a 307 without Location but with
+  // X-Kumo-Owner).
+  std::optional<Endpoint> EndpointOfMember(const std::string& name) {
+    std::shared_ptr<const MaglevTable> t = Table();
+    if (t == nullptr || name.empty()) return std::nullopt;
+    int i = t->IndexOf(name);
+    if (i < 0) return std::nullopt;
+    Result<Endpoint> ep = ParseEndpoint(t->members()[static_cast<size_t>(i)].address);
+    return ep ? std::optional<Endpoint>(*ep) : std::nullopt;
+  }
+
   // Where a request goes first: the owner a 307 named before, else the owner by the table,
   // else any server. The name is the member's when known.
   KnownOwner FirstHop(std::string_view bucket, std::string_view key) {
@@ -712,14 +723,19 @@ struct CacheClient::Impl {
                               "more than " + std::to_string(options.max_redirects) +
                                   " redirects for " + std::string(bucket) + "/" +
                                   std::string(key)));
+        owner = std::string(a->head.Header("x-kumo-owner"));
         auto next = ParseLocation(a->head.Header("location"));
-        if (!next)
+        std::optional<Endpoint> by_name = next ? std::nullopt : EndpointOfMember(owner);
+        if (!next && !by_name)
           return Error(Status(StatusCode::kInternal,
                               "307 from " + ep.text() + " without a usable Location"));
         counters.redirects_followed.fetch_add(1, std::memory_order_relaxed);
-        owner = std::string(a->head.Header("x-kumo-owner"));
-        ep = next->first;
-        path = next->second;
+        if (next) {
+          ep = next->first;
+          path = next->second;
+        } else {
+          ep = *by_name;  // same path: the owner serves the same target
+        }
         continue;
       }
       if (status == 401 && !options.token_file.empty() && !reloaded_token) {

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -413,6 +414,29 @@ TEST_F(CacheClientTest, TokenFileRotationIsPickedUpByTheNextRequest) {
   Result<std::string> g = c->Get("data", "rotated");
   ASSERT_FALSE(g.has_value());
   EXPECT_EQ(HttpStatusOf(g.error()), 401);
+
+  // A rewrite the stamp cannot see (same inode, size and mtime): the 401 it causes makes the
+  // client re-read the file once and retry with the new token.
+  auto team_a = [](int64_t exp) {
+    return MakeHs256Token(kSecret, "system:serviceaccount:team-a:sa", "kumo", "kumo-cache", exp);
+  };
+  std::string expired = team_a(time(nullptr) - 3600), valid = team_a(time(nullptr) + 3600);
+  ASSERT_EQ(expired.size(), valid.size());
+  WriteAtomically(token_file(), expired);
+  g = c->Get("data", "rotated");
+  ASSERT_FALSE(g.has_value());
+  EXPECT_EQ(HttpStatusOf(g.error()), 401);
+  struct stat before {};
+  ASSERT_EQ(stat(token_file().c_str(), &before), 0);
+  {
+    std::ofstream f(token_file(), std::ios::trunc | std::ios::binary);  // in place: same inode
+    f << valid;
+  }
+  timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, token_file().c_str(), times, 0), 0);
+  g = c->Get("data", "rotated");
+  ASSERT_TRUE(g.has_value()) << g.error().message();
+  EXPECT_EQ(*g, "v1");
 }
 
 TEST_F(CacheClientTest, ForkedChildOpensItsOwnConnectionsAndTheParentKeepsItsOwn) {
