@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,6 +225,10 @@ std::optional<TaskStatus> ReadExitFile(const std::string& run_dir) {
   return status;
 }
 
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
 Status RemoveIfPresent(const std::string& path) {
   if (unlink(path.c_str()) != 0 && errno != ENOENT)
     return Status(StatusCode::kInternal, "cannot remove " + path + ": " + Errno(errno));
@@ -238,6 +244,12 @@ LocalExecutor::LocalExecutor(ExecutorConfig config) : config_(std::move(config))
       cgroup_root_ = *dir;
     }
   }
+  // pidfds need Linux >= 5.3; without them callers fall back to polling every task.
+  int self = PidfdOpen(getpid());
+  if (self >= 0) {
+    close(self);
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  }
 }
 
 LocalExecutor::~LocalExecutor() {
@@ -245,6 +257,53 @@ LocalExecutor::~LocalExecutor() {
   std::lock_guard lock(mu_);
   ReapChildren();
   TryRemoveCgroups();
+  for (const auto& [pid, w] : watched_) close(w.pidfd);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+void LocalExecutor::Watch(const TaskHandle& handle) {
+  if (epoll_fd_ < 0 || handle.pid <= 1) return;
+  std::lock_guard lock(mu_);
+  auto it = watched_.find(handle.pid);
+  if (it != watched_.end()) {
+    if (it->second.start_ticks == handle.start_ticks) return;
+    // The number was recycled: the old shim is long gone.
+    close(it->second.pidfd);
+    watched_.erase(it);
+  }
+  int fd = PidfdOpen(handle.pid);
+  if (fd < 0) return;  // already gone: the caller's next full poll finds out
+  // The pidfd pins the process it was opened for; if that is still our shim (same start time),
+  // it is the right one, even should the number be recycled later.
+  ProcStat ps = ReadProcStat(handle.pid);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;  // readable once the process has exited
+  ev.data.u64 = static_cast<uint64_t>(handle.pid);
+  if (ps.presence != ProcPresence::kPresent || ps.start_ticks != handle.start_ticks ||
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    close(fd);
+    return;
+  }
+  watched_[handle.pid] = {fd, handle.start_ticks};
+}
+
+std::vector<pid_t> LocalExecutor::WaitForExits(int timeout_ms) {
+  std::vector<pid_t> out;
+  if (epoll_fd_ < 0) {
+    usleep(static_cast<useconds_t>(timeout_ms) * 1000);
+    return out;
+  }
+  epoll_event evs[128];
+  int n = epoll_wait(epoll_fd_, evs, 128, timeout_ms);
+  for (int i = 0; i < n; ++i) out.push_back(static_cast<pid_t>(evs[i].data.u64));
+  return out;
+}
+
+void LocalExecutor::Unwatch(pid_t pid, int64_t start_ticks) {
+  auto it = watched_.find(pid);
+  if (it == watched_.end() || it->second.start_ticks != start_ticks) return;
+  close(it->second.pidfd);  // which also takes it out of the epoll set
+  watched_.erase(it);
 }
 
 Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
@@ -370,7 +429,9 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
     return Error(Status(StatusCode::kInternal,
                         "cannot read /proc/" + std::to_string(pid) + "/stat of the task shim"));
   }
-  return TaskHandle{pid, ps.start_ticks, launch.run_dir, cgroup_path};
+  TaskHandle handle{pid, ps.start_ticks, launch.run_dir, cgroup_path};
+  Watch(handle);
+  return handle;
 }
 
 void LocalExecutor::Signal(const TaskHandle& handle, int sig) {
@@ -395,8 +456,9 @@ TaskStatus LocalExecutor::Poll(const TaskHandle& handle) {
   // A shim of this process that another executor instance spawned (a restart within the
   // process, tests): reap it like our own, or it stays a zombie.
   if (same_shim(ps) && ps.ppid == getpid()) children_.insert(handle.pid);
-  ReapChildren();
+  ReapChild(handle.pid);
   auto finished = [&](TaskStatus status) {
+    Unwatch(handle.pid, handle.start_ticks);
     if (!handle.cgroup_path.empty()) {
       cgroups_to_remove_.insert(handle.cgroup_path);
       TryRemoveCgroups();
@@ -424,6 +486,13 @@ void LocalExecutor::ReapChildren() {
       ++it;
     }
   }
+}
+
+void LocalExecutor::ReapChild(pid_t pid) {
+  if (!children_.count(pid)) return;
+  int wstatus;
+  pid_t r = waitpid(pid, &wstatus, WNOHANG);
+  if (r == pid || (r < 0 && errno == ECHILD)) children_.erase(pid);
 }
 
 void LocalExecutor::TryRemoveCgroups() {

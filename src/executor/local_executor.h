@@ -100,8 +100,20 @@ class LocalExecutor {
 
   bool cgroups_enforced() const { return cgroups_enforced_; }
 
+  // Exit notification, so a caller need not poll every task to learn that one ended. Each
+  // launched shim is watched through a pidfd (Linux >= 5.3); Watch() adds one that another
+  // instance launched (adoption after a restart). WaitForExits blocks up to timeout_ms and
+  // returns the pids of watched shims that ended since the last call (each once); Poll() of a
+  // finished task stops watching it. Without pidfds (watching() false) it only sleeps: callers
+  // must keep polling every task now and then anyway, as the safety net.
+  void Watch(const TaskHandle& handle);
+  std::vector<pid_t> WaitForExits(int timeout_ms);
+  bool watching() const { return epoll_fd_ >= 0; }
+
  private:
   void ReapChildren();      // waitpid(WNOHANG) every shim this instance spawned; needs mu_
+  void ReapChild(pid_t pid);  // the same for one shim; needs mu_
+  void Unwatch(pid_t pid, int64_t start_ticks);  // needs mu_
   void TryRemoveCgroups();  // rmdir the task cgroups queued for removal; needs mu_
 
   ExecutorConfig config_;
@@ -112,6 +124,12 @@ class LocalExecutor {
   std::set<pid_t> children_;                 // spawned here and not yet reaped
   std::set<std::string> cgroups_to_remove_;  // task cgroups whose tasks have ended
   uint64_t next_cgroup_id_ = 0;              // for launches without a cgroup_name
+  int epoll_fd_ = -1;                        // the pidfds of watched shims; -1: no pidfds
+  struct Watched {
+    int pidfd;
+    int64_t start_ticks;
+  };
+  std::map<pid_t, Watched> watched_;         // watched shims by pid
 };
 
 // The shim's main. main() passes its argv from "__task-shim" on (argv[0] == "__task-shim"):

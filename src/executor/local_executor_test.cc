@@ -161,6 +161,44 @@ TEST_F(LocalExecutorTest, ExitCodeAndOutputFiles) {
   EXPECT_EQ(exec_->Poll(h).exit_code, 3);
 }
 
+TEST_F(LocalExecutorTest, WaitForExitsNamesEndedShimsOnce) {
+  ASSERT_TRUE(exec_->watching()) << "this kernel has pidfds (Linux >= 5.3)";
+  TaskHandle sleeper = MustLaunch(Shell("sleep 30", "sleeper"));
+  TaskHandle quick = MustLaunch(Shell("exit 0", "quick"));
+  std::vector<pid_t> ended;
+  ASSERT_TRUE(WaitFor([&] {
+    for (pid_t p : exec_->WaitForExits(100)) ended.push_back(p);
+    return !ended.empty();
+  }));
+  EXPECT_EQ(ended, std::vector<pid_t>{quick.pid});  // the sleeper is not named
+  EXPECT_EQ(WaitDone(quick).state, TaskState::kExited);
+  // One-shot: the ended shim is not named again.
+  EXPECT_TRUE(exec_->WaitForExits(50).empty());
+  exec_->Signal(sleeper, SIGKILL);
+  ended.clear();
+  ASSERT_TRUE(WaitFor([&] {
+    for (pid_t p : exec_->WaitForExits(100)) ended.push_back(p);
+    return !ended.empty();
+  }));
+  EXPECT_EQ(ended, std::vector<pid_t>{sleeper.pid});
+  EXPECT_EQ(WaitDone(sleeper).state, TaskState::kLost);
+}
+
+TEST_F(LocalExecutorTest, WatchAdoptsAShimFromAnotherInstance) {
+  TaskHandle h = MustLaunch(Shell("sleep 30", "adopted"));
+  LocalExecutor other(config_);
+  other.Watch(h);
+  EXPECT_TRUE(other.WaitForExits(50).empty());
+  exec_->Signal(h, SIGKILL);
+  std::vector<pid_t> ended;
+  ASSERT_TRUE(WaitFor([&] {
+    for (pid_t p : other.WaitForExits(100)) ended.push_back(p);
+    return !ended.empty();
+  }));
+  EXPECT_EQ(ended, std::vector<pid_t>{h.pid});
+  WaitDone(h);
+}
+
 TEST_F(LocalExecutorTest, EnvAndCwdArriveAndNothingElse) {
   // Something the test process has but the task must not: the env is complete, not merged.
   setenv("KUMO_TEST_LEAK", "leaked", 1);

@@ -107,6 +107,7 @@ void Server::Stop() {
   }
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  if (exit_watcher_.joinable()) exit_watcher_.join();
   std::future<Status> last;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -211,6 +212,17 @@ Status Server::Init() {
   if (!h) return h.error();
   http_ = std::move(*h);
   loop_ = std::thread([this] { Loop(); });
+  // Task exits wake the loop at once instead of at its next tick (bounded wait: Stop joins it).
+  exit_watcher_ = std::thread([this] {
+    for (;;) {
+      std::vector<pid_t> ended = executor_->WaitForExits(100);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      if (ended.empty()) continue;
+      exited_pids_.insert(ended.begin(), ended.end());
+      Kick();
+    }
+  });
   return Status::Ok();
 }
 
@@ -381,6 +393,7 @@ void Server::Reconcile() {
       executor::TaskStatus st = executor_->Poll(t.handle);
       if (st.state == executor::TaskState::kRunning) {
         ++adopted;
+        executor_->Watch(t.handle);
       } else if (st.state == executor::TaskState::kExited) {
         t.state = "exited";
         t.exit_code = st.exit_code;

@@ -200,7 +200,10 @@ class Server {
   int64_t next_job_id_ = 1;                       // guarded by mu_
   double last_pass_ = 0;                          // guarded by mu_
   size_t launched_ = 0;                           // gangs launched so far; guarded by mu_
+  std::set<pid_t> exited_pids_;  // shims the executor saw end, not yet polled; guarded by mu_
+  double last_full_poll_ = 0;    // when PollTasks last looked at every task; guarded by mu_
   std::thread loop_;
+  std::thread exit_watcher_;
 };
 
 }  // namespace kumo::server

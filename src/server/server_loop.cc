@@ -76,11 +76,17 @@ void Server::Tick(std::unique_lock<std::mutex>& lock) {
 }
 
 void Server::PollTasks(double now) {
+  // The executor names the shims that ended, so most ticks look at those tasks only; every task
+  // is still polled once a tick period (the safety net: a shim not watched, a missed event).
+  bool full = !executor_->watching() || now - last_full_poll_ >= config_.tick_s;
+  if (full) last_full_poll_ = now;
+  if (!full && exited_pids_.empty()) return;
   for (auto& [id, job] : jobs_) {
     if (job.phase != "Running" && job.phase != "Terminating") continue;
     bool changed = false;
     for (TaskRec& t : job.tasks) {
       if (t.state != "running") continue;
+      if (!full && !exited_pids_.count(t.handle.pid)) continue;
       executor::TaskStatus st = executor_->Poll(t.handle);
       if (st.state == executor::TaskState::kRunning) continue;
       changed = true;
@@ -105,6 +111,7 @@ void Server::PollTasks(double now) {
       dirty_ = true;
     }
   }
+  exited_pids_.clear();
 }
 
 void Server::AdvanceJob(JobRec& job, double now) {
