@@ -432,7 +432,8 @@ struct CacheServer::Worker {
         return;
       }
     }
-    if (options.router != nullptr && RedirectToOwner(c, head, *name)) return;
+    bool owner = true;  // single node, or this node owns the name
+    if (options.router != nullptr && RedirectToOwner(c, head, *name, &owner)) return;
     switch (head.method) {
       case Method::kPut:
         return StartPut(c, head, *name);
@@ -448,18 +449,21 @@ struct CacheServer::Worker {
         return;
       }
       default:
-        return Read(c, head, *name);
+        return Read(c, head, *name, owner);
     }
   }
 
   // Maglev routing (§3.4 table, maglev.h): true when a 307 to the owner was queued. Runs after
   // auth and before the store, so the answer depends only on the name, never on the object.
-  bool RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name) {
-    if (head.Header("x-kumo-no-redirect") == "1") return false;
+  // `*is_owner` becomes false when another member owns the name but X-Kumo-No-Redirect keeps
+  // the request here.
+  bool RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name, bool* is_owner) {
     std::shared_ptr<const ClusterView> view = options.router->Load();
     if (view == nullptr || view->table == nullptr) return false;
     int owner = view->table->LookupObject(name.bucket, name.key);
     if (owner < 0 || owner == view->self) return false;  // no members, or mine
+    *is_owner = false;
+    if (head.Header("x-kumo-no-redirect") == "1") return false;
     const Member& m = view->table->members()[static_cast<size_t>(owner)];
     metrics.redirects.fetch_add(1, std::memory_order_relaxed);
     // The body of a redirected PUT was set to be skipped (or the connection to close) by
@@ -496,16 +500,29 @@ struct CacheServer::Worker {
     }
   }
 
-  void Read(Conn& c, const RequestHead& head, const ObjectName& name) {
+  void Read(Conn& c, const RequestHead& head, const ObjectName& name, bool owner) {
     bool is_get = head.method == Method::kGet;
     std::optional<ObjectInfo> info =
         is_get ? store->Get(name.bucket, name.key) : store->Stat(name.bucket, name.key);
-    if (!info) {
+    if (!info && is_get && owner && options.origin != nullptr) {
+      metrics.misses.fetch_add(1, std::memory_order_relaxed);
+      Status s = options.origin->Fetch(name.bucket, name.key, store);
+      if (s.ok()) info = store->Get(name.bucket, name.key);
+      if (!s.ok() && s.code() != StatusCode::kNotFound) {
+        QueueStatus(c, s, false);
+        return;
+      }
+      if (!info) {
+        QueueSimple(c, 404, "no such object (not in the origin either)\n", false);
+        return;
+      }
+    } else if (!info) {
       metrics.misses.fetch_add(1, std::memory_order_relaxed);
       QueueSimple(c, 404, "no such object\n", false);
       return;
+    } else {
+      metrics.hits.fetch_add(1, std::memory_order_relaxed);
     }
-    metrics.hits.fetch_add(1, std::memory_order_relaxed);
     std::string etag = Quoted(info->etag);
     // If-None-Match is evaluated before Range (RFC 9110 §13.2.2).
     if (!head.if_none_match.empty() && IfNoneMatchMatches(head.if_none_match, etag)) {
@@ -564,6 +581,7 @@ Result<std::unique_ptr<CacheServer>> CacheServer::Start(ServerOptions options, S
   std::unique_ptr<CacheServer> server(new CacheServer());
   server->store_ = store;
   server->router_ = options.router;
+  server->origin_ = options.origin;
   in_addr addr{};
   if (inet_pton(AF_INET, options.host.c_str(), &addr) != 1)
     return Error(Status::InvalidArgument("--listen wants an IPv4 address: " + options.host));
@@ -624,6 +642,28 @@ std::string CacheServer::MetricsText() const {
   std::vector<const WorkerMetrics*> all;
   for (const auto& w : workers_) all.push_back(&w->metrics);
   std::string out = RenderMetrics(all, *store_);
+  out +=
+      "# HELP kumo_cache_corrupt_total Objects whose bytes did not match their ETag when "
+      "verified (removed).\n"
+      "# TYPE kumo_cache_corrupt_total counter\n"
+      "kumo_cache_corrupt_total " +
+      std::to_string(store_->corrupt_objects()) + "\n";
+  if (origin_ != nullptr)
+    out +=
+        "# HELP kumo_cache_origin_fetches_total Objects copied from --origin on a miss.\n"
+        "# TYPE kumo_cache_origin_fetches_total counter\n"
+        "kumo_cache_origin_fetches_total " +
+        std::to_string(origin_->fetches()) +
+        "\n"
+        "# HELP kumo_cache_origin_fetched_bytes_total Bytes copied from --origin.\n"
+        "# TYPE kumo_cache_origin_fetched_bytes_total counter\n"
+        "kumo_cache_origin_fetched_bytes_total " +
+        std::to_string(origin_->fetched_bytes()) +
+        "\n"
+        "# HELP kumo_cache_origin_errors_total Origin copies that failed (no room, I/O).\n"
+        "# TYPE kumo_cache_origin_errors_total counter\n"
+        "kumo_cache_origin_errors_total " +
+        std::to_string(origin_->errors()) + "\n";
   if (router_ != nullptr) {
     std::shared_ptr<const ClusterView> view = router_->Load();
     uint64_t redirects = 0;

@@ -17,6 +17,12 @@
 // touched (a redirect says nothing about whether the object exists). `X-Kumo-No-Redirect: 1`
 // serves the request locally whoever owns it.
 //
+// Read-through (when `origin` is set): a GET that misses locally copies the object from the
+// origin directory into the store and serves it (origin.h); only the Maglev owner does that —
+// other members still answer 307, and a non-owner serving with X-Kumo-No-Redirect answers 404.
+// Verified reads (StoreOptions::verify_reads): a corrupt object reads as a miss (then, with an
+// origin, it is fetched again).
+//
 // Thread safety: Start/Stop from one thread; MetricsText from any.
 #pragma once
 
@@ -30,6 +36,7 @@
 #include "cache/http_parser.h"
 #include "cache/maglev.h"
 #include "cache/metrics.h"
+#include "cache/origin.h"
 #include "cache/store.h"
 #include "core/status.h"
 
@@ -46,6 +53,8 @@ struct ServerOptions {
   ParserLimits limits;
   // Not owned; must outlive the server. Null: single node, everything is served locally.
   const MaglevRouter* router = nullptr;
+  // Not owned; must outlive the server. Null: a miss is a 404.
+  Origin* origin = nullptr;
 };
 
 class CacheServer {
@@ -66,6 +75,7 @@ class CacheServer {
   std::vector<std::thread> threads_;
   Store* store_ = nullptr;
   const MaglevRouter* router_ = nullptr;
+  const Origin* origin_ = nullptr;
   uint16_t port_ = 0;
 };
 

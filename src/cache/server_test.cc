@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -127,19 +129,22 @@ class CacheServerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   void Start(uint64_t capacity = 64 << 20, uint64_t max_object = 0,
-             const MaglevRouter* router = nullptr) {
+             const MaglevRouter* router = nullptr, Origin* origin = nullptr,
+             bool verify_reads = false) {
     server_.reset();
     store_.reset();
     StoreOptions so;
     so.dir = dir_;
     so.capacity_bytes = capacity;
     so.max_object_bytes = max_object;
+    so.verify_reads = verify_reads;
     store_ = std::move(*Store::Open(so));
     AuthOptions ao;
     ao.secret = kSecret;
     auth_ = std::make_unique<Authenticator>(*Authenticator::Load(ao, kAcl));
     ServerOptions options;
     options.router = router;
+    options.origin = origin;
     auto s = CacheServer::Start(options, store_.get(), auth_.get());
     ASSERT_TRUE(s.has_value()) << s.error().message();
     server_ = std::move(*s);
@@ -399,6 +404,112 @@ TEST_F(CacheServerTest, ClusterRoutingRedirectsAfterAuthAndServesOwnKeysLocally)
   EXPECT_NE(metrics.find("kumo_cache_requests_total{method=\"GET\",code=\"307\"} 2"),
             std::string::npos);
   EXPECT_NE(metrics.find("\nkumo_cache_cluster_generation 3\n"), std::string::npos);
+}
+
+// An origin directory beside the fixture's cache dir (removed with it).
+class CacheServerOriginTest : public CacheServerTest {
+ protected:
+  void SetUp() override {
+    CacheServerTest::SetUp();
+    origin_dir_ = dir_ + "/../" + std::filesystem::path(dir_).filename().string() + "-origin";
+    std::filesystem::create_directories(origin_dir_ + "/data");
+    origin_ = std::move(*Origin::Open(origin_dir_));
+  }
+  void TearDown() override {
+    CacheServerTest::TearDown();
+    origin_.reset();
+    std::filesystem::remove_all(origin_dir_);
+  }
+  void WriteOrigin(const std::string& key, const std::string& bytes) {
+    std::filesystem::create_directories(
+        std::filesystem::path(origin_dir_ + "/data/" + key).parent_path());
+    std::ofstream(origin_dir_ + "/data/" + key, std::ios::binary) << bytes;
+  }
+  std::string origin_dir_;
+  std::unique_ptr<Origin> origin_;
+};
+
+TEST_F(CacheServerOriginTest, MissReadsThroughOnceAndServesTheCopy) {
+  Start(64 << 20, 0, nullptr, origin_.get());
+  std::string big = RandomBytes(300000, 11), small = RandomBytes(500, 12);
+  WriteOrigin("train/big.bin", big);
+  WriteOrigin("train/small.bin", small);
+  Client c(port());
+  const std::string a = Auth("team-a");
+  Response r = c.Call("GET", "/v1/objects/data/train/big.bin", "", a);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, big);
+  EXPECT_EQ(r.headers["etag"], "\"" + Hex64(Xxh64(big)) + "\"");
+  r = c.Call("GET", "/v1/objects/data/train/small.bin", "", a + "Range: bytes=10-19\r\n");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.body, small.substr(10, 10));
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/train/big.bin", "", a).body, big);  // a hit now
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/train/none", "", a).status, 404);
+  WriteOrigin("head-only", "h");
+  EXPECT_EQ(c.Call("HEAD", "/v1/objects/data/head-only", "", a).status, 404);  // GET only
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/train/big.bin", "", "").status, 401);
+  std::string m = c.Call("GET", "/metrics").body;
+  EXPECT_NE(m.find("\nkumo_cache_origin_fetches_total 2\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("\nkumo_cache_origin_fetched_bytes_total 300500\n"), std::string::npos);
+  EXPECT_NE(m.find("\nkumo_cache_hits_total 1\n"), std::string::npos);
+  EXPECT_EQ(store_->object_count(), 2u);
+}
+
+TEST_F(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
+  auto view = std::make_shared<ClusterView>();
+  view->table = *MaglevTable::Build({{"me", "127.0.0.1:1"}, {"other", "192.0.2.7:8470"}});
+  view->self = view->table->IndexOf("me");
+  view->generation = 1;
+  router_.Swap(view);
+  Start(64 << 20, 0, &router_, origin_.get());
+  std::string mine, theirs;
+  for (int i = 0; mine.empty() || theirs.empty(); ++i) {
+    std::string k = "k" + std::to_string(i);
+    (view->table->members()[view->table->LookupObject("data", k)].name == "me" ? mine : theirs) = k;
+  }
+  WriteOrigin(mine, "mine");
+  WriteOrigin(theirs, "theirs");
+  Client c(port());
+  const std::string a = Auth("team-a");
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + theirs, "", a).status, 307);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + theirs, "", a + "X-Kumo-No-Redirect: 1\r\n").status,
+            404);
+  EXPECT_EQ(origin_->fetches(), 0u);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + mine, "", a).body, "mine");
+  EXPECT_EQ(origin_->fetches(), 1u);
+}
+
+TEST_F(CacheServerOriginTest, VerifiedReadNeverServesACorruptObject) {
+  Start(64 << 20, 0, nullptr, nullptr, /*verify_reads=*/true);
+  Client c(port());
+  const std::string a = Auth("team-a");
+  std::string body = RandomBytes(200 * 1024, 13);  // the sendfile path
+  for (const std::string key : {"rot", "rot2"})
+    ASSERT_EQ(c.Call("PUT", "/v1/objects/data/" + key, body, a).status, 201);
+  auto flip = [&](const std::string& name) {
+    std::string hex = Hex64(Xxh64(name));
+    int fd = open((dir_ + "/objects/" + hex.substr(0, 2) + "/" + hex).c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    char x = 0;
+    ASSERT_EQ(pwrite(fd, &x, 1, static_cast<off_t>(40 + name.size() + 150000)), 1);
+    close(fd);
+  };
+  flip("data/rot");
+  // A Range inside the intact part still needs the whole object to verify.
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/rot", "", a + "Range: bytes=0-9\r\n").status, 404);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/rot", "", a).status, 404);
+  EXPECT_FALSE(store_->Stat("data", "rot").has_value());
+  // With an origin, the damaged copy is replaced by a fresh fetch.
+  Start(64 << 20, 0, nullptr, origin_.get(), true);
+  Client c2(port());
+  WriteOrigin("rot2", body);
+  flip("data/rot2");
+  Response r = c2.Call("GET", "/v1/objects/data/rot2", "", a);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, body);
+  std::string m = c2.Call("GET", "/metrics").body;
+  EXPECT_NE(m.find("\nkumo_cache_corrupt_total 1\n"), std::string::npos) << m;  // this process
+  EXPECT_NE(m.find("\nkumo_cache_origin_fetches_total 1\n"), std::string::npos);
 }
 
 }  // namespace

@@ -212,6 +212,7 @@ Status Store::Rebuild() {
             [](const Found& a, const Found& b) { return a.mtime_ns < b.mtime_ns; });
   std::lock_guard<std::mutex> lock(mu_);
   for (Found& f : found) {
+    f.entry.version = next_version_++;
     if (open_files_ < options_.max_open_files) {
       f.entry.file = std::make_shared<ObjectFile>(f.fd, kFixedHeaderBytes + f.name.size());
       ++open_files_;
@@ -232,7 +233,7 @@ std::optional<ObjectInfo> Store::Lookup(std::string_view bucket, std::string_vie
   std::string name;
   name.reserve(bucket.size() + 1 + key.size());
   name.append(bucket).append("/").append(key);
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = index_.find(name);
   if (it == index_.end()) return std::nullopt;
   if (touch) policy_->OnAccess(name);
@@ -242,7 +243,46 @@ std::optional<ObjectInfo> Store::Lookup(std::string_view bucket, std::string_vie
     if (fd < 0) return std::nullopt;
     info.file = std::make_shared<ObjectFile>(fd, kFixedHeaderBytes + name.size());
   }
+  if (!touch || !options_.verify_reads || it->second.verified) return info;
+  uint64_t version = it->second.version;
+  lock.unlock();  // hashing reads the whole object: never under mu_
+  if (!VerifyEntry(name, version, info)) return std::nullopt;
   return info;
+}
+
+bool Store::VerifyEntry(const std::string& name, uint64_t version, const ObjectInfo& info) {
+  ContentHasher hasher;
+  std::string chunk(std::min<uint64_t>(info.size_bytes, 1 << 20), '\0');
+  uint64_t done = 0;
+  bool readable = true;
+  while (done < info.size_bytes) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(chunk.size(), info.size_bytes - done));
+    ssize_t n = pread(info.file->fd(), chunk.data(), want,
+                      static_cast<off_t>(info.file->data_offset() + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {  // shorter than its header says: damaged too
+      readable = false;
+      break;
+    }
+    hasher.Update(std::string_view(chunk.data(), static_cast<size_t>(n)));
+    done += static_cast<uint64_t>(n);
+  }
+  bool good = readable && hasher.Digest() == info.etag;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = index_.find(name);
+  // A PUT or eviction since the read replaced the entry: its own first Get verifies it.
+  if (it == index_.end() || it->second.version != version) return good;
+  if (good) {
+    it->second.verified = true;
+    return true;
+  }
+  std::fprintf(stderr, "kumo cache: %s does not match its etag %s; removing %s\n", name.c_str(),
+               Hex64(info.etag).c_str(), it->second.path.c_str());
+  std::string path = it->second.path;
+  do_Forget(name);
+  unlink(path.c_str());
+  corrupt_.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 std::optional<ObjectInfo> Store::Get(std::string_view bucket, std::string_view key) {
@@ -310,7 +350,7 @@ Result<ObjectInfo> Store::CommitUpload(PutWriter* w, uint64_t etag) {
     auto other = by_path_.find(path);
     if (other != by_path_.end()) do_Forget(std::string(other->second));  // hash collision
     reserved_bytes_ -= w->size_bytes_;
-    Entry e{w->size_bytes_, etag, path, nullptr};
+    Entry e{w->size_bytes_, etag, path, nullptr, next_version_++, false};
     if (open_files_ < options_.max_open_files) {
       e.file = std::make_shared<ObjectFile>(w->fd_, header.size());
       ++open_files_;

@@ -29,6 +29,15 @@
 // smaller than --capacity or shared) evicts and retries; if nothing is left to evict the upload
 // is discarded (507). Nothing is renamed until it is complete, so a full disk never corrupts.
 //
+// Verified reads (`verify_reads`): the first Get of an index entry — created by a PUT commit or
+// by Rebuild at start — reads the whole object once (outside the lock) and compares its XXH64
+// with the header's etag; later Gets of the same entry only check a flag, so hits stay
+// zero-copy (sendfile). A mismatch or a short file removes the entry and the file, counts
+// corrupt_objects(), and reads as a miss (so --origin can fetch a good copy). The trade-off:
+// bytes that rot on disk after their entry was verified are caught at the next restart, not on
+// every read (verifying each read would cost a full read per request, ranges included).
+// Stat (HEAD, sends no bytes) does not verify.
+//
 // Thread safety: all methods may be called concurrently; one mutex (`mu_`) guards the index
 // and the policy. File I/O happens outside it except the rename and unlinks of victims.
 #pragma once
@@ -56,6 +65,8 @@ struct StoreOptions {
   // Resident objects keep their file open (a hit then costs no open/close) up to this many
   // descriptors; beyond it a read opens the file itself.
   size_t max_open_files = 8192;
+  // Check each entry's content hash on its first Get (see "Verified reads" above).
+  bool verify_reads = false;
 };
 
 // An open object file; the descriptor closes when the last holder lets go.
@@ -124,6 +135,8 @@ class Store {
   uint64_t capacity_bytes() const { return options_.capacity_bytes; }
   size_t object_count() const;
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+  // Objects whose bytes did not match their etag when verified (removed since).
+  uint64_t corrupt_objects() const { return corrupt_.load(std::memory_order_relaxed); }
   std::string_view eviction_policy() const { return policy_->name(); }
 
  private:
@@ -133,12 +146,16 @@ class Store {
     uint64_t etag = 0;
     std::string path;
     std::shared_ptr<const ObjectFile> file;  // null when over max_open_files
+    uint64_t version = 0;   // unique per entry: a verification applies to the entry it read
+    bool verified = false;  // with verify_reads: the bytes matched etag once
   };
 
   explicit Store(StoreOptions options, std::unique_ptr<EvictionPolicy> policy);
   Status Rebuild();
   std::string PathFor(const std::string& name) const;
   std::optional<ObjectInfo> Lookup(std::string_view bucket, std::string_view key, bool touch);
+  // Hashes `info`'s bytes; on a match marks entry `version` verified, otherwise removes it.
+  bool VerifyEntry(const std::string& name, uint64_t version, const ObjectInfo& info);
   // Caller holds mu_. Evicts one object; false when nothing is resident.
   bool do_EvictOne();
   // Caller holds mu_. Drops `name` from the index and the policy (its file stays).
@@ -156,7 +173,9 @@ class Store {
   uint64_t used_bytes_ = 0;                               // guarded by mu_
   uint64_t reserved_bytes_ = 0;                           // guarded by mu_
   size_t open_files_ = 0;                                 // guarded by mu_
+  uint64_t next_version_ = 1;                             // guarded by mu_
   std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> corrupt_{0};
   std::atomic<uint64_t> tmp_counter_{0};
   int shard_dir_fds_[256];
 };
