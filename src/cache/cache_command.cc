@@ -12,7 +12,9 @@
 
 #include "cache/auth.h"
 #include "cache/client_command.h"
+#include "cache/config.h"
 #include "cache/maglev.h"
+#include "cache/origin.h"
 #include "cache/server.h"
 #include "cache/store.h"
 
@@ -23,11 +25,26 @@ constexpr const char* kServeUsage =
     "usage: kumo cache serve --listen HOST:PORT --dir DIR --capacity SIZE [--workers N]\n"
     "         [--eviction lru|s3fifo] [--max-object SIZE] [--sendfile-min SIZE]\n"
     "         [--members FILE --self NAME] [--port-file FILE]\n"
+    "         [--origin DIR] [--verify-reads] [--config FILE (YAML; flags win)]\n"
     "         ([--auth-secret-file F] [--jwks FILE] --acl FILE [--issuer kumo]\n"
     "          [--audience kumo-cache] | --no-auth)\n"
     "       kumo cache token (--secret-file F | --key PEM [--kid ID])\n"
     "         --sub system:serviceaccount:NS:SA [--ttl-s 3600] [--issuer kumo]\n"
     "         [--audience kumo-cache]\n";
+
+// Every `serve` flag, as `--config FILE` may set it (config.h maps camelCase keys to these).
+// A new serve flag belongs here too, or the file cannot set it.
+const std::vector<ConfigFlag> kServeConfigFlags = {
+    {"listen", ConfigValueKind::kString},       {"dir", ConfigValueKind::kString},
+    {"capacity", ConfigValueKind::kSize},       {"workers", ConfigValueKind::kCount},
+    {"eviction", ConfigValueKind::kString},     {"max-object", ConfigValueKind::kSize},
+    {"sendfile-min", ConfigValueKind::kSize},   {"members", ConfigValueKind::kString},
+    {"self", ConfigValueKind::kString},         {"port-file", ConfigValueKind::kString},
+    {"auth-secret-file", ConfigValueKind::kString}, {"jwks", ConfigValueKind::kString},
+    {"acl", ConfigValueKind::kString},          {"issuer", ConfigValueKind::kString},
+    {"audience", ConfigValueKind::kString},     {"no-auth", ConfigValueKind::kBool},
+    {"origin", ConfigValueKind::kString},       {"verify-reads", ConfigValueKind::kBool},
+};
 
 // --flag value pairs plus boolean flags; false on a malformed command line.
 bool ParseFlags(const std::vector<std::string>& args, size_t from,
@@ -147,6 +164,7 @@ int Serve(const std::map<std::string, std::string>& f) {
     st.max_object_bytes = *m;
   }
   st.eviction = get("eviction", "s3fifo");
+  st.verify_reads = f.count("verify-reads") > 0;
 
   std::optional<Authenticator> auth;
   std::optional<JwksFile> jwks_file;  // re-read when it changes, like the member file
@@ -190,6 +208,13 @@ int Serve(const std::map<std::string, std::string>& f) {
   }
   Result<std::unique_ptr<Store>> store = Store::Open(st);
   if (!store) return Fail(store.error().message());
+  std::unique_ptr<Origin> origin;
+  if (f.count("origin")) {
+    Result<std::unique_ptr<Origin>> o = Origin::Open(get("origin"));
+    if (!o) return Fail(o.error().message());
+    origin = std::move(*o);
+    so.origin = origin.get();
+  }
 
   // Cluster: the member file is required to parse at start (a typo fails fast); later a bad
   // file is reported and the previous table kept.
@@ -332,9 +357,16 @@ int RunCacheCommand(const std::vector<std::string>& args) {
   }
   if (IsCacheClientCommand(args[0])) return RunCacheClientCommand(args);
   std::map<std::string, std::string> flags;
-  if (!ParseFlags(args, 1, {"no-auth"}, &flags)) {
+  if (!ParseFlags(args, 1, {"no-auth", "verify-reads"}, &flags)) {
     std::fputs(kServeUsage, stderr);
     return 2;
+  }
+  if (args[0] == "serve" && flags.count("config")) {
+    Result<std::map<std::string, std::string>> file =
+        LoadConfigFlags(flags["config"], kServeConfigFlags);
+    if (!file) return Fail(file.error().message());
+    flags.erase("config");
+    flags.merge(*file);  // keeps the command line's value where both set a flag
   }
   if (args[0] == "serve") return Serve(flags);
   if (args[0] == "token") return Token(flags);

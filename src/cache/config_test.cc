@@ -1,0 +1,93 @@
+#include "cache/config.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace kumo::cache {
+namespace {
+
+const std::vector<ConfigFlag> kKnown = {
+    {"listen", ConfigValueKind::kString},   {"capacity", ConfigValueKind::kSize},
+    {"max-object", ConfigValueKind::kSize}, {"workers", ConfigValueKind::kCount},
+    {"verify-reads", ConfigValueKind::kBool}, {"no-auth", ConfigValueKind::kBool},
+    {"auth-secret-file", ConfigValueKind::kString}, {"jwks", ConfigValueKind::kString},
+};
+
+TEST(CacheConfig, KeysMapToFlagNames) {
+  EXPECT_EQ(ConfigKeyToFlag("maxObject"), "max-object");
+  EXPECT_EQ(ConfigKeyToFlag("authSecretFile"), "auth-secret-file");
+  EXPECT_EQ(ConfigKeyToFlag("jwks"), "jwks");
+  EXPECT_EQ(ConfigKeyToFlag("sendfile-min"), "sendfile-min");
+}
+
+TEST(CacheConfig, ParsesEveryKind) {
+  auto f = ParseConfigFlags(
+      "# comment\nlisten: 127.0.0.1:0\ncapacity: 50GiB\nmaxObject: 1024\nworkers: 4\n"
+      "verifyReads: true\nnoAuth: false\nauthSecretFile: /s\njwks: /etc/jwks.json\n",
+      "c.yaml", kKnown);
+  ASSERT_TRUE(f.has_value()) << f.error().message();
+  std::map<std::string, std::string> want = {
+      {"listen", "127.0.0.1:0"}, {"capacity", "50GiB"},          {"max-object", "1024"},
+      {"workers", "4"},          {"verify-reads", "true"},       {"auth-secret-file", "/s"},
+      {"jwks", "/etc/jwks.json"}};
+  EXPECT_EQ(*f, want);  // a false boolean is left out: the flags are presence-based
+  EXPECT_TRUE(ParseConfigFlags("", "c.yaml", kKnown)->empty());
+}
+
+TEST(CacheConfig, ErrorsNameTheFileLineAndKey) {
+  struct Case {
+    std::string text, message;
+  };
+  std::vector<Case> cases = {
+      {"listen: a:1\n\n\ncapacity: lots\n", "config.yaml line 4: capacity: not a size"},
+      {"listen: a:1\ncolour: blue\n", "config.yaml line 2: colour: unknown setting"},
+      {"workers: -3\n", "config.yaml line 1: workers: not a number"},
+      {"verifyReads: maybe\n", "config.yaml line 1: verifyReads: not true or false"},
+      {"listen: [a, b]\n", "config.yaml line 1: listen: want a single value"},
+      {"maxObject: 1\nmax-object: 2\n", "config.yaml line 2: max-object: set twice (as max-object)"},
+      {"- a\n- b\n", "config.yaml line 1: want a mapping of settings (key: value)"},
+      {"capacity: 1\nlisten: [a, b\n", "config.yaml line "},  // yaml-cpp's message follows
+  };
+  for (const Case& c : cases) {
+    auto f = ParseConfigFlags(c.text, "config.yaml", kKnown);
+    ASSERT_FALSE(f.has_value()) << c.text;
+    EXPECT_EQ(f.error().message().rfind(c.message, 0), 0u) << f.error().message();
+  }
+}
+
+// The real binary: a bad file exits 2 naming line and key; flags override the file.
+TEST(CacheConfig, ServeRefusesABadFileWithExitCode2) {
+  char tmpl[] = "/tmp/kumo-cache-config-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/config.yaml") << "dir: " << dir << "/cache\nnoAuth: true\n\n"
+                                      << "capacity: not-a-size\n";
+  std::string cmd = std::string(KUMO_BINARY) + " cache serve --config " + dir + "/config.yaml 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512];
+  std::string out;
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  EXPECT_NE(out.find(dir + "/config.yaml line 4: capacity: not a size"), std::string::npos) << out;
+  // The command line's --capacity wins over the file's, but the file is still checked first.
+  std::ofstream(dir + "/config.yaml") << "capacity: 1MiB\nworkers: 0\n";
+  cmd = std::string(KUMO_BINARY) + " cache serve --config " + dir + "/config.yaml --dir " + dir +
+        "/cache --no-auth 2>&1";
+  p = popen(cmd.c_str(), "r");
+  out.clear();
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  status = pclose(p);
+  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  EXPECT_NE(out.find("--workers wants 1..256"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kumo::cache
