@@ -95,6 +95,9 @@ class Server {
     double not_before = 0, start_time = 0, end_time = 0;
     bool cancel_requested = false;
     bool durable = false;  // its submission has committed (the loop ignores it until then)
+    // Its start is being made: tasks spawning, or the start not yet committed. Readers see it
+    // Pending until then (a client that saw Running finds the attempt after a kill -9).
+    bool launching = false;
     // Current attempt.
     std::vector<TaskRec> tasks;
     std::string terminate_reason;  // why it is Terminating: Preempted Cancelled Failed ...
@@ -134,7 +137,13 @@ class Server {
   // The job's spec as the core sees it (cached: specs are immutable); sets *invalid when the
   // job asks for something no node offers.
   const core::Job& CoreJob(JobRec& job, std::string* invalid);
-  bool LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& tasks, double now);
+  // Starting gangs, in three steps so that spawning processes (milliseconds each on a busy
+  // machine) never holds mu_: PrepareStart under mu_ (attempt, directories, environments),
+  // SpawnStart without it (the executor only), CommitStart under mu_ (Running, or LaunchFailed).
+  struct PreparedStart;
+  PreparedStart PrepareStart(JobRec& job, const std::vector<core::TaskPlacement>& tasks);
+  void SpawnStart(PreparedStart& start);
+  void CommitStart(JobRec& job, PreparedStart& start, double now);
   void BeginTermination(JobRec& job, const std::string& reason, const std::string& message,
                         double now, bool graceful);
   void Kick();

@@ -220,15 +220,15 @@ json Server::JobJson(const JobRec& j, bool detail) const {
               {"name", j.name},
               {"project", j.project},
               {"user", j.user},
-              {"phase", j.phase},
-              {"reason", j.reason},
-              {"message", j.message},
+              {"phase", j.launching ? "Pending" : j.phase},
+              {"reason", j.launching ? "Starting" : j.reason},
+              {"message", j.launching ? "tasks are starting" : j.message},
               {"priorityClass", j.spec.priority_class},
               {"tasks", j.spec.TotalTasks()},
               {"attempt", j.attempt},
               {"failures", j.failures},
               {"submitTime", j.submit_time},
-              {"startTime", j.start_time > 0 ? json(j.start_time) : json(nullptr)},
+              {"startTime", j.start_time > 0 && !j.launching ? json(j.start_time) : json(nullptr)},
               {"endTime", j.end_time > 0 ? json(j.end_time) : json(nullptr)}};
   int64_t gpu = 0;
   for (const auto& g : j.spec.task_groups) gpu += g.resources.gpu_milli * g.replicas;
@@ -245,6 +245,7 @@ json Server::JobJson(const JobRec& j, bool detail) const {
   if (j.attempt > 0) out["outputDir"] = AttemptDir(j.id, j.attempt) + "/output";
   json tasks = json::array();
   for (const TaskRec& t : j.tasks) {
+    if (j.launching) break;  // not started as far as readers know
     json gpus = json::array();
     for (const auto& g : t.gpus) gpus.push_back({{"index", g.gpu_index}, {"milli", g.milli}});
     tasks.push_back({{"rank", t.rank},
@@ -276,7 +277,7 @@ http::Response Server::ListJobs(const UserRec& user, const http::Request& req) {
   for (const auto& [id, j] : jobs_) {
     if (!j.durable || !MayAccess(user, j.project)) continue;
     if (!project.empty() && j.project != project) continue;
-    if (!phase.empty() && j.phase != phase) continue;
+    if (!phase.empty() && (j.launching ? "Pending" : j.phase) != phase) continue;
     bool terminal = j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled";
     if (terminal && !all_phases && q("recent") == "false") continue;
     items.push_back(JobJson(j, false));

@@ -32,6 +32,12 @@ const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
 
 }  // namespace
 
+struct Server::PreparedStart {
+  std::vector<TaskRec> tasks;                  // by rank, handles not yet set
+  std::vector<executor::TaskLaunch> launches;  // by rank
+  std::string failure;                         // set by SpawnStart: the first launch that failed
+};
+
 void Server::Kick() {
   dirty_ = true;
   cv_.notify_all();
@@ -52,10 +58,16 @@ void Server::Loop() {
     size_t launched_before = launched_;
     Tick(lock);
     std::future<Status> written = Flush();
-    // A start is made durable before anyone can see it (the API reads this state under mu_),
-    // so a client that saw Running finds the attempt after a kill -9. Other loop writes (events,
+    // A start is made durable before anyone can see it (JobJson shows a launching job as
+    // Pending), so a client that saw Running finds the attempt after a kill -9. The commit is
+    // awaited with mu_ released: submissions go on meanwhile. Other loop writes (events,
     // reasons, exits) need no acknowledgement: exits are re-read from exit files on restart.
-    if (launched_ != launched_before) written.wait();
+    if (launched_ != launched_before) {
+      lock.unlock();
+      written.wait();
+      lock.lock();
+      for (auto& [id, job] : jobs_) job.launching = false;
+    }
   }
 }
 
@@ -367,10 +379,11 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
     auto pr = by_id.find(p.preemptor);
     if (pr != by_id.end()) pr->second->nominated = true;
   }
+  std::vector<std::pair<JobRec*, PreparedStart>> starts;
   for (const auto& s : decisions->starts) {
     auto it = by_id.find(s.job);
     if (it != by_id.end() && it->second->phase == "Pending" && !it->second->cancel_requested)
-      LaunchGang(*it->second, s.tasks, now);
+      starts.emplace_back(it->second, PrepareStart(*it->second, s.tasks));
   }
   for (const auto& r : decisions->reservations) {
     auto it = by_id.find(r.job);
@@ -394,6 +407,13 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
       SaveJob(job);
     }
   }
+  if (starts.empty()) return;
+  // Jobs are never removed once durable, so the pointers stay valid while mu_ is released; a
+  // cancel meanwhile is seen by the next tick (the job is Running by then and terminates).
+  lock.unlock();
+  for (auto& [job, start] : starts) SpawnStart(start);
+  lock.lock();
+  for (auto& [job, start] : starts) CommitStart(*job, start, now);
 }
 
 const core::Job& Server::CoreJob(JobRec& job, std::string* invalid) {
@@ -448,16 +468,18 @@ const core::Job& Server::CoreJob(JobRec& job, std::string* invalid) {
   return *job.core_job;
 }
 
-bool Server::LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& placements,
-                        double now) {
+Server::PreparedStart Server::PrepareStart(JobRec& job,
+                                           const std::vector<core::TaskPlacement>& placements) {
   ++job.attempt;
   // An attempt launched just before a crash, whose start never committed, left its directory:
   // never reuse its number (KUMO_ATTEMPT only grows, run dirs stay apart).
   for (std::error_code ec; fs::exists(AttemptDir(job.id, job.attempt), ec);) ++job.attempt;
   ++launched_;
+  job.launching = true;
   job.nominated = false;
   job.reservation.clear();
   job.queue_position = 0;
+  job.tasks.clear();
   std::string ckpt = JobDir(job.id) + "/checkpoint";
   std::string out = AttemptDir(job.id, job.attempt) + "/output";
   std::error_code ec;
@@ -474,8 +496,7 @@ bool Server::LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& pla
   std::map<std::string, std::string> base;
   for (const char* name : kInheritedEnv)
     if (const char* v = std::getenv(name)) base[name] = v;
-  job.tasks.clear();
-  std::string failure;
+  PreparedStart start;
   for (int rank = 0; rank < world; ++rank) {
     const core::TaskPlacement& p = ordered[static_cast<size_t>(rank)];
     const api::TaskGroupSpec& g = job.spec.task_groups[static_cast<size_t>(p.group)];
@@ -522,14 +543,26 @@ bool Server::LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& pla
     launch.memory_bytes = g.resources.memory_bytes;
     launch.cgroup_name = "job-" + std::to_string(job.id) + ".a" + std::to_string(job.attempt) +
                          ".t" + std::to_string(rank);
-    auto h = executor_->Launch(launch);
-    if (!h) {
-      failure = "task " + std::to_string(rank) + ": " + h.error().message();
-      break;
-    }
-    t.handle = *h;
-    job.tasks.push_back(std::move(t));
+    start.tasks.push_back(std::move(t));
+    start.launches.push_back(std::move(launch));
   }
+  return start;
+}
+
+void Server::SpawnStart(PreparedStart& start) {
+  for (size_t rank = 0; rank < start.launches.size(); ++rank) {
+    auto h = executor_->Launch(start.launches[rank]);
+    if (!h) {
+      start.failure = "task " + std::to_string(rank) + ": " + h.error().message();
+      start.tasks.resize(rank);  // those launched; FinishAttempt kills them
+      return;
+    }
+    start.tasks[rank].handle = *h;
+  }
+}
+
+void Server::CommitStart(JobRec& job, PreparedStart& start, double now) {
+  job.tasks = std::move(start.tasks);
   job.start_time = now;
   job.phase = "Running";
   job.reason = "";
@@ -545,11 +578,7 @@ bool Server::LaunchGang(JobRec& job, const std::vector<core::TaskPlacement>& pla
            "attempt " + std::to_string(job.attempt) + " on " + nodes, now);
   SaveJob(job);
   SaveTasks(job);
-  if (!failure.empty()) {
-    FinishAttempt(job, now, "LaunchFailed", failure);
-    return false;
-  }
-  return true;
+  if (!start.failure.empty()) FinishAttempt(job, now, "LaunchFailed", start.failure);
 }
 
 }  // namespace kumo::server
