@@ -36,6 +36,8 @@ const char* kHelp =
     "  --order fifo|drf, --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 "
     "(GPU-hours), --min-runtime S, --grace S,\n"
     "  --restart-overhead S   override the policies' preemption settings (experiments)\n"
+    "  --pass-interval S  at most one scheduling pass per S seconds of virtual time (default\n"
+    "               10, as a production loop; 0: a pass at every event)\n"
     "  --packing    FGD-style packing instead of a replay: pods in trace order, no departures;\n"
     "               compares placements (--placement binpack,bestfit,spread)\n";
 
@@ -116,7 +118,7 @@ int RunSim(const std::vector<std::string>& args) {
   bool packing = false;
   std::string las_override;  // "on" | "off" | "" (policy default)
   std::string backfill_override, order_override;
-  double min_runtime = -1, grace = -1, restart = -1;
+  double min_runtime = -1, grace = -1, restart = -1, pass_interval = -1;
   std::vector<double> las_thresholds;
   std::string placements = "binpack,bestfit,spread";
   for (size_t i = 0; i < args.size(); ++i) {
@@ -225,6 +227,8 @@ int RunSim(const std::vector<std::string>& args) {
       if (!number(&min_runtime)) return 2;
     } else if (a == "--grace") {
       if (!number(&grace)) return 2;
+    } else if (a == "--pass-interval") {
+      if (!number(&pass_interval)) return 2;
     } else if (a == "--restart-overhead") {
       if (!number(&restart)) return 2;
     } else if (a == "--packing") {
@@ -261,6 +265,7 @@ int RunSim(const std::vector<std::string>& args) {
     if (min_runtime >= 0) c->min_runtime = static_cast<core::Seconds>(min_runtime);
     if (grace >= 0) c->preemption_grace = static_cast<core::Seconds>(grace);
     if (restart >= 0) c->restart_overhead = static_cast<core::Seconds>(restart);
+    if (pass_interval >= 0) c->pass_interval = static_cast<core::Seconds>(pass_interval);
     configs.push_back(*c);
   }
 
