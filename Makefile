@@ -2,11 +2,14 @@
 # make demo   -- install missing Debian packages, build, run the demo (a scheduling pass, then
 #                the control plane: server, CLI, DDP gang, retry, preemption with resume)
 # make test   -- install missing Debian packages, build, run every test (Release, then ASan+UBSan)
+# make fuzz   -- build the libFuzzer targets with clang-14 and fuzz the HTTP parser for 60 s
 JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo demo-sim test test-release test-asan bench-core format clean
+.PHONY: all deps build demo demo-sim test test-release test-asan fuzz bench-core format clean
 
 all: build
 
@@ -42,6 +45,16 @@ test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 test: test-release test-asan
 
+# New inputs go to $(FUZZ_BUILD)/corpus (the checked-in seeds in fuzz/corpus stay hand-written);
+# a crash leaves crash-<sha1> in the current directory and fails the target.
+fuzz: deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DKUMO_FUZZ=ON -DKUMO_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target http_parser_fuzz
+	mkdir -p $(FUZZ_BUILD)/corpus/http_parser
+	$(FUZZ_BUILD)/bin/http_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=20000 \
+	    $(FUZZ_BUILD)/corpus/http_parser fuzz/corpus/http_parser
+
 bench-core: build
 	bench/core.sh
 
@@ -49,4 +62,4 @@ format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
