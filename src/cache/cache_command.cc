@@ -186,8 +186,8 @@ int Serve(const std::map<std::string, std::string>& f) {
       for (const std::string& why : jwks->keys()->skipped())
         std::fprintf(stderr, "kumo cache: --jwks: skipped %s\n", why.c_str());
       ao.jwks = jwks->keys();
-      auth_mode += std::string(has_secret ? " + " : "") + "RS256/ES256 (" +
-                   std::to_string(ao.jwks->size()) + " keys)";
+      auth_mode += std::string(has_secret ? " + " : "") + "RS256/ES256 (JWKS keys: " +
+                   std::to_string(ao.jwks->size()) + ")";
       jwks_file = std::move(*jwks);
     }
     std::optional<std::string> acl = ReadFile(get("acl"));

@@ -256,7 +256,6 @@ Result<JsonWebKeySet> JsonWebKeySet::Parse(std::string_view json_text) {
     }
     Key key;
     key.kid = kid;
-    Result<std::shared_ptr<EVP_PKEY>> pkey;
     if (*kty == "RSA") {
       key.alg = JwsAlg::kRs256;
     } else if (*kty == "EC" && crv == "P-256") {
@@ -273,12 +272,12 @@ Result<JsonWebKeySet> JsonWebKeySet::Parse(std::string_view json_text) {
                              " (only " + std::string(JwsAlgName(key.alg)) + ")");
       continue;
     }
-    pkey = key.alg == JwsAlg::kRs256 ? p.Rsa() : p.P256();
+    Result<std::shared_ptr<EVP_PKEY>> pkey = key.alg == JwsAlg::kRs256 ? p.Rsa() : p.P256();
     if (!pkey) return Error(pkey.error());
     key.pkey = std::move(*pkey);
     if (kid)
-      for (size_t j = 0; j < set.keys_.size(); ++j)
-        if (set.keys_[j].kid == kid)
+      for (const Key& earlier : set.keys_)
+        if (earlier.kid == kid)
           return Error(p.Fail("kid", "\"" + *kid +
                                          "\" names an earlier key too; kids must be "
                                          "distinct (RFC 7517 §4.5)"));
