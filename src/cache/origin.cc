@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "cache/object_path.h"
+
 namespace kumo::cache {
 namespace {
 
@@ -62,6 +64,9 @@ Status Origin::Fetch(std::string_view bucket, std::string_view key, Store* store
 }
 
 Status Origin::Copy(std::string_view bucket, std::string_view key, Store* store) {
+  // The server validated the name already; checked again because this one turns it into a path.
+  if (!IsValidBucket(bucket) || !ValidateKey(key).ok())
+    return Status::NotFound("not a valid object name");
   // Walk bucket, then each key segment, refusing symlinks at every step (see origin.h).
   std::vector<std::string> segments = {std::string(bucket)};
   for (size_t start = 0;;) {

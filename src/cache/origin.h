@@ -3,8 +3,8 @@
 // counted against capacity, evicts as needed and a full disk discards it) and the caller then
 // serves the cached copy.
 //
-// Path safety: bucket and key arrive already validated (object_path.h: no empty, "." or ".."
-// segment, no NUL). Each segment is opened with openat(O_NOFOLLOW) from a descriptor of DIR,
+// Path safety: bucket and key are validated (again, after the server's check) as object names
+// (object_path.h: no empty, "." or ".." segment, no NUL). Each segment is opened with openat(O_NOFOLLOW) from a descriptor of DIR,
 // directories with O_DIRECTORY, so no symlink is followed anywhere below DIR (not even one
 // that points inside it) and nothing outside DIR is reachable; the leaf must be a regular file.
 //
