@@ -81,6 +81,7 @@ struct ProcStat {
   char state = '?';
   pid_t ppid = 0;
   int64_t start_ticks = 0;
+  int error = 0;  // errno of a failed read; 0 with kUnknown: the text did not parse
 };
 
 // Parses /proc/<pid>/stat. The command name (field 2) is in parentheses and may itself contain
@@ -90,6 +91,7 @@ ProcStat ReadProcStat(pid_t pid) {
   int err = 0;
   auto text = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat", &err);
   if (!text) {
+    st.error = err;
     st.presence = (err == ENOENT || err == ESRCH) ? ProcPresence::kAbsent : ProcPresence::kUnknown;
     return st;
   }
@@ -415,22 +417,24 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
     return Error(Status(StatusCode::kInternal, "cannot start the task shim \"" +
                                                    config_.shim_binary + "\": " + Errno(rc)));
   }
-  {
-    std::lock_guard lock(mu_);
-    children_.insert(pid);
-  }
-  // Our unreaped child cannot vanish or be recycled, so this read cannot race.
+  // Until the pid joins children_ nobody reaps it (other threads' Launch and Poll reap only
+  // pids in children_), so it cannot vanish or be recycled: a task that ends at once stays a
+  // zombie, and its stat and pidfd are still there to read.
   ProcStat ps = ReadProcStat(pid);
   if (ps.presence != ProcPresence::kPresent) {
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     std::lock_guard lock(mu_);
+    children_.insert(pid);
     ReapChildren();
     return Error(Status(StatusCode::kInternal,
-                        "cannot read /proc/" + std::to_string(pid) + "/stat of the task shim"));
+                        "cannot read /proc/" + std::to_string(pid) + "/stat of the task shim: " +
+                            (ps.error ? Errno(ps.error) : "unparsable")));
   }
   TaskHandle handle{pid, ps.start_ticks, launch.run_dir, cgroup_path};
   Watch(handle);
+  std::lock_guard lock(mu_);
+  children_.insert(pid);
   return handle;
 }
 
