@@ -221,11 +221,18 @@ TEST_F(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(CacheServerTest, StrictParserAnswersAndCloses) {
   {
     Client c(port());
-    c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n" +
-           Auth("team-a") + "\r\n3\r\nabc\r\n0\r\n\r\n");
+    c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\n" + Auth("team-a") + "\r\nabc");
     Response r = c.Read();
     EXPECT_EQ(r.status, 411);
     EXPECT_NE(r.body.find("Content-Length"), std::string::npos);
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  for (const std::string te : {"Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n",
+                               "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"}) {
+    Client c(port());
+    c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\n" + te + Auth("team-a") +
+           "\r\n3\r\nabc\r\n0\r\n\r\n");
+    EXPECT_EQ(c.Read().status, te.find("Content-Length") == std::string::npos ? 501 : 400) << te;
     EXPECT_TRUE(c.ClosedByPeer());
   }
   {
@@ -243,6 +250,140 @@ TEST_F(CacheServerTest, StrictParserAnswersAndCloses) {
   EXPECT_EQ(c.Call("GET", "/v1/objects/Data/b", "", Auth("team-a")).status, 400);
   EXPECT_EQ(c.Call("POST", "/v1/objects/data/b", "", Auth("team-a")).status, 405);
   EXPECT_EQ(store_->object_count(), 0u);
+}
+
+// `body` in the chunked coding, in chunks of 1..max_chunk bytes (some with extensions), then
+// the last-chunk, `trailers` and the final CRLF.
+std::string Chunked(const std::string& body, size_t max_chunk, uint32_t seed,
+                    const std::string& trailers = "") {
+  std::mt19937 rng(seed);
+  std::string out;
+  char size[32];
+  for (size_t off = 0; off < body.size();) {
+    size_t n = std::min(body.size() - off, 1 + static_cast<size_t>(rng() % max_chunk));
+    std::snprintf(size, sizeof size, rng() % 2 ? "%zx" : "%zX", n);
+    out += size;
+    if (rng() % 8 == 0) out += ";ext=\"v\"";
+    out += "\r\n" + body.substr(off, n) + "\r\n";
+    off += n;
+  }
+  return out + "0\r\n" + trailers + "\r\n";
+}
+
+std::string ChunkedPutHead(const std::string& target, const std::string& extra) {
+  return "PUT " + target + " HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n" + extra +
+         "\r\n";
+}
+
+TEST_F(CacheServerTest, ChunkedPutRoundTripInManyChunksThenAPipelinedGet) {
+  Client c(port());
+  const std::string a = Auth("team-a");
+  std::string body = RandomBytes(5 << 20, 11);  // more than one reservation step of the store
+  std::string wire = Chunked(body, 70000, 3, "Checksum: ignored\r\nX-Other: also\r\n");
+  // The chunked PUT and a GET behind it, sent in pieces that cut chunk lines anywhere.
+  std::string all = ChunkedPutHead("/v1/objects/data/big", a) + wire +
+                    "GET /v1/objects/data/big HTTP/1.1\r\nHost: t\r\n" + a + "\r\n";
+  std::thread sender([&] {
+    std::mt19937 rng(5);
+    for (size_t off = 0; off < all.size();) {
+      size_t n = std::min(all.size() - off, 1 + static_cast<size_t>(rng() % 9000));
+      c.Send(all.substr(off, n));
+      off += n;
+    }
+  });
+  Response put = c.Read();
+  Response get = c.Read();
+  sender.join();
+  ASSERT_EQ(put.status, 201) << put.body;
+  EXPECT_EQ(put.headers["etag"], "\"" + Hex64(Xxh64(body)) + "\"");
+  ASSERT_EQ(get.status, 200);
+  EXPECT_EQ(get.body.size(), body.size());
+  EXPECT_TRUE(get.body == body);
+  EXPECT_EQ(store_->used_bytes(), body.size());  // the store's over-reservation was given back
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
+  // An empty chunked body is an empty object; the connection is still in step.
+  c.Send(ChunkedPutHead("/v1/objects/data/empty", a) + "0\r\n\r\n");
+  EXPECT_EQ(c.Read().status, 201);
+  Response empty = c.Call("GET", "/v1/objects/data/empty", "", a);
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(empty.headers["content-length"], "0");
+}
+
+TEST_F(CacheServerTest, ChunkedPutWithExpectContinueGets100First) {
+  Client c(port());
+  const std::string a = Auth("team-a");
+  c.Send(ChunkedPutHead("/v1/objects/data/e", a + "Expect: 100-continue\r\n"));
+  EXPECT_EQ(c.Read().status, 100);
+  c.Send(Chunked("hello, chunked world", 4, 1));
+  Response put = c.Read();
+  EXPECT_EQ(put.status, 201);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/e", "", a).body, "hello, chunked world");
+  // Refused before the body (403): answered at once, and the connection closes (a chunked
+  // body has no length to skip by).
+  Client r(port());
+  r.Send(ChunkedPutHead("/v1/objects/data/e", Auth("readers") + "Expect: 100-continue\r\n"));
+  Response refused = r.Read();
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.headers["connection"], "close");
+  EXPECT_TRUE(r.ClosedByPeer());
+}
+
+TEST_F(CacheServerTest, ChunkedPutOverMaxObjectIs413MidStreamAndLeavesNothing) {
+  Start(/*capacity=*/64 << 20, /*max_object=*/100000);
+  const std::string a = Auth("team-a");
+  Client c(port());
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/over", "the old object", a).status, 201);
+  c.Send(ChunkedPutHead("/v1/objects/data/over", a) +
+         Chunked(RandomBytes(150000, 2), 10000, 4));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(r.body.find("--max-object"), std::string::npos) << r.body;
+  // The rest of the refused body was decoded and dropped: the connection is in step.
+  Response old = c.Call("GET", "/v1/objects/data/over", "", a);
+  EXPECT_EQ(old.status, 200);
+  EXPECT_EQ(old.body, "the old object");  // the partial upload never replaced it
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
+  EXPECT_EQ(store_->object_count(), 1u);
+  // Exactly max_object is fine.
+  c.Send(ChunkedPutHead("/v1/objects/data/max", a) + Chunked(std::string(100000, 'm'), 999, 5));
+  EXPECT_EQ(c.Read().status, 201);
+}
+
+TEST_F(CacheServerTest, ChunkedPutThatCannotFitIs507AndLeavesNothing) {
+  Start(/*capacity=*/1 << 20);
+  const std::string a = Auth("team-a");
+  // An upload in progress reserves 900,000 of the 1 MiB; its 100 Continue says it has.
+  Client holder(port());
+  holder.Send("PUT /v1/objects/data/held HTTP/1.1\r\nHost: t\r\n" + a +
+              "Content-Length: 900000\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_EQ(holder.Read().status, 100);
+  Client c(port());
+  c.Send(ChunkedPutHead("/v1/objects/data/k", a) + Chunked(std::string(300000, 'k'), 30000, 6));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 507);
+  EXPECT_FALSE(store_->Stat("data", "k").has_value());
+  // What fits still fits, on the same connection.
+  c.Send(ChunkedPutHead("/v1/objects/data/small", a) + Chunked(std::string(100000, 's'), 30000, 7));
+  EXPECT_EQ(c.Read().status, 201);
+  holder.Send(std::string(900000, 'h'));
+  EXPECT_EQ(holder.Read().status, 201);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
+  EXPECT_EQ(store_->used_bytes(), 1000000u);
+}
+
+TEST_F(CacheServerTest, MalformedChunkedBodyIs400ClosesAndStoresNothing) {
+  const std::string a = Auth("team-a");
+  for (const std::string& bad : {std::string("3\r\nabcd\r\n0\r\n\r\n"), std::string("3\nabc\r\n"),
+                                 std::string("zz\r\n"), std::string("0\r\nBad Trailer\r\n\r\n"),
+                                 "1;x=" + std::string(5000, 'x') + "\r\n"}) {
+    Client c(port());
+    c.Send(ChunkedPutHead("/v1/objects/data/bad", a) + "2\r\nok\r\n" + bad);
+    Response r = c.Read();
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  EXPECT_FALSE(store_->Stat("data", "bad").has_value());
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
 }
 
 TEST_F(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
