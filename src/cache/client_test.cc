@@ -200,7 +200,8 @@ class CacheClientTest : public ::testing::Test {
   }
 
   static pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const std::string& out, const std::string& err) {
+                     const std::string& out, const std::string& err,
+                     const std::string& in = "/dev/null") {
     std::vector<std::string> a = args;
     std::vector<char*> argv;
     for (std::string& s : a) argv.push_back(s.data());
@@ -213,7 +214,7 @@ class CacheClientTest : public ::testing::Test {
     envp.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (err == out) {
       posix_spawn_file_actions_adddup2(&fa, 1, 2);
@@ -227,12 +228,13 @@ class CacheClientTest : public ::testing::Test {
   }
 
   // Runs `kumo cache ARGS...` to completion (bounded by its own timeouts) with `env` added.
-  CliRun Kumo(const std::vector<std::string>& cache_args, const std::vector<std::string>& env) {
+  CliRun Kumo(const std::vector<std::string>& cache_args, const std::vector<std::string>& env,
+              const std::string& in = "/dev/null") {
     std::vector<std::string> args = {KUMO_BINARY, "cache"};
     args.insert(args.end(), cache_args.begin(), cache_args.end());
     std::string out = dir_ + "/cli.out", err = dir_ + "/cli.err";
     CliRun r;
-    pid_t pid = Spawn(args, env, out, err);
+    pid_t pid = Spawn(args, env, out, err, in);
     if (pid <= 0) return r;
     int status = 0;
     waitpid(pid, &status, 0);
@@ -545,6 +547,49 @@ TEST_F(CacheClientTest, ClusterRoutesToTheOwnerAndFollowsRedirectsWhenTheListIsS
   EXPECT_NE(none.error().message().find("redirects"), std::string::npos);
 }
 
+TEST_F(CacheClientTest, PutStreamSendsAPipeChunkedAndFollowsARedirectBeforeReadingIt) {
+  StartNodes({"node-a", "node-b"});
+  ClientOptions o;
+  o.members_file = members_file();
+  o.token_file = token_file();
+  Result<std::unique_ptr<CacheClient>> routed = CacheClient::Create(o);
+  ASSERT_TRUE(routed.has_value());
+  // A key node-b owns, sent through a client that only knows node-a: the 307 must come before
+  // any byte is taken from the pipe, or the upload could not be repeated to node-b.
+  std::string key;
+  for (int i = 0; key.empty(); ++i)
+    if ((*routed)->OwnerOf("data", "pipe/" + std::to_string(i))->name == "node-b")
+      key = "pipe/" + std::to_string(i);
+  ClientOptions only_a;
+  only_a.servers = {nodes_[0].address()};
+  only_a.token_file = token_file();
+  Result<std::unique_ptr<CacheClient>> c = CacheClient::Create(only_a);
+  ASSERT_TRUE(c.has_value());
+  std::string body = RandomBytes(3 << 20, 9);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  std::thread writer([&] {
+    std::mt19937 rng(2);
+    for (size_t off = 0; off < body.size();) {
+      size_t n = std::min(body.size() - off, 1 + static_cast<size_t>(rng() % 100000));
+      ASSERT_EQ(write(p[1], body.data() + off, n), static_cast<ssize_t>(n));
+      off += n;
+    }
+    close(p[1]);
+  });
+  Result<PutResult> put = (*c)->PutStream("data", key, p[0]);
+  writer.join();
+  close(p[0]);
+  ASSERT_TRUE(put.has_value()) << put.error().message();
+  EXPECT_EQ(put->size_bytes, body.size());
+  EXPECT_EQ(put->served_by, nodes_[1].address());
+  EXPECT_EQ(put->etag, "\"" + Hex64(Xxh64(body)) + "\"");
+  EXPECT_EQ((*c)->counters().redirects_followed.load(), 1u);
+  Result<std::string> got = (*routed)->Get("data", key);
+  ASSERT_TRUE(got.has_value()) << got.error().message();
+  EXPECT_TRUE(*got == body);
+}
+
 TEST_F(CacheClientTest, CliPutGetStatRmWithExitCodesAndMessages) {
   StartNodes({"solo"});
   std::vector<std::string> env = {"KUMO_CACHE_SERVER=" + nodes_[0].address(),
@@ -556,6 +601,10 @@ TEST_F(CacheClientTest, CliPutGetStatRmWithExitCodesAndMessages) {
   CliRun r = Kumo({"put", "data/cli/obj.bin", dir_ + "/in.bin"}, env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(etag), std::string::npos) << r.out;
+  // "-" streams stdin with the chunked coding.
+  r = Kumo({"put", "data/cli/stdin.bin", "-"}, env, dir_ + "/in.bin");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "data/cli/stdin.bin: 300000 bytes, etag " + etag + "\n");
   r = Kumo({"get", "data/cli/obj.bin"}, env);  // stdout
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out == body);
