@@ -251,6 +251,19 @@ ChunkedStep ChunkedDecoder::Decode(std::string_view in) {
       return {ChunkedState::kMore, i + take, in.substr(i, take), 0, {}};
     }
     auto c = static_cast<unsigned char>(in[i++]);
+    // After the chunk size or an extension value: ';', the line's CR, or BWS before a ';'.
+    auto item_ended = [this](unsigned char ch) {
+      if (ch == ';') {
+        phase_ = Phase::kExtName;
+      } else if (ch == '\r') {
+        phase_ = Phase::kLineLf;
+      } else if (IsWhitespace(ch)) {
+        phase_ = Phase::kBwsBeforeSemicolon;
+      } else {
+        return false;
+      }
+      return true;
+    };
     bool in_trailer = phase_ >= Phase::kFieldStart;
     if (in_trailer) {
       if (++trailer_bytes_ > limits_.max_head_bytes)
@@ -273,18 +286,12 @@ ChunkedStep ChunkedDecoder::Decode(std::string_view in) {
           size_any_digit_ = true;
         } else if (!size_any_digit_) {
           return Fail(400, "chunk size is not hex", i);
-        } else if (IsWhitespace(c)) {
-          phase_ = Phase::kSizeWs;
-        } else if (c == ';') {
-          phase_ = Phase::kExtName;
-        } else if (c == '\r') {
-          phase_ = Phase::kLineLf;
-        } else {
+        } else if (!item_ended(c)) {
           return Fail(400, "bad character after chunk size", i);
         }
         break;
       }
-      case Phase::kSizeWs:  // BWS is allowed only before ';' (RFC 9112 §7.1.1)
+      case Phase::kBwsBeforeSemicolon:  // BWS is allowed only before ';' (RFC 9112 §7.1.1)
         if (c == ';') {
           phase_ = Phase::kExtName;
         } else if (!IsWhitespace(c)) {
@@ -323,16 +330,7 @@ ChunkedStep ChunkedDecoder::Decode(std::string_view in) {
         }
         break;
       case Phase::kExtToken:
-        if (IsTokenChar(c)) break;
-        if (c == ';') {
-          phase_ = Phase::kExtName;
-        } else if (c == '\r') {
-          phase_ = Phase::kLineLf;
-        } else if (IsWhitespace(c)) {
-          phase_ = Phase::kExtAfterValue;
-        } else {
-          return Fail(400, "bad chunk extension value", i);
-        }
+        if (!IsTokenChar(c) && !item_ended(c)) return Fail(400, "bad chunk extension value", i);
         break;
       case Phase::kExtQuoted:
         if (c == '"') {
@@ -349,22 +347,7 @@ ChunkedStep ChunkedDecoder::Decode(std::string_view in) {
         phase_ = Phase::kExtQuoted;
         break;
       case Phase::kExtQuotedEnd:
-        if (c == ';') {
-          phase_ = Phase::kExtName;
-        } else if (c == '\r') {
-          phase_ = Phase::kLineLf;
-        } else if (IsWhitespace(c)) {
-          phase_ = Phase::kExtAfterValue;
-        } else {
-          return Fail(400, "bad chunk extension", i);
-        }
-        break;
-      case Phase::kExtAfterValue:  // BWS after a value: only ';' may follow
-        if (c == ';') {
-          phase_ = Phase::kExtName;
-        } else if (!IsWhitespace(c)) {
-          return Fail(400, "bad chunk extension", i);
-        }
+        if (!item_ended(c)) return Fail(400, "bad chunk extension", i);
         break;
       case Phase::kLineLf:
         line_bytes_ = 0;

@@ -114,8 +114,8 @@ class ChunkedDecoder {
  private:
   enum class Phase {
     // The chunk-size line.
-    kSize, kSizeWs, kExtName, kExtAfterName, kExtValueStart, kExtToken, kExtQuoted,
-    kExtQuotedEscape, kExtQuotedEnd, kExtAfterValue, kLineLf,
+    kSize, kBwsBeforeSemicolon, kExtName, kExtAfterName, kExtValueStart, kExtToken, kExtQuoted,
+    kExtQuotedEscape, kExtQuotedEnd, kLineLf,
     // chunk-data CRLF
     kData, kDataCr, kDataLf,
     // The trailer section (kFieldStart and after: counted against the trailer limits).

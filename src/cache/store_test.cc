@@ -22,12 +22,13 @@ struct TempDir {
 
 std::unique_ptr<Store> OpenStore(const std::string& dir, uint64_t capacity,
                                  const std::string& eviction = "s3fifo",
-                                 bool verify_reads = false) {
+                                 bool verify_reads = false, uint64_t max_object_bytes = 0) {
   StoreOptions o;
   o.dir = dir;
   o.capacity_bytes = capacity;
   o.eviction = eviction;
   o.verify_reads = verify_reads;
+  o.max_object_bytes = max_object_bytes;
   auto s = Store::Open(o);
   EXPECT_TRUE(s.has_value()) << s.error().message();
   return std::move(*s);
@@ -152,11 +153,7 @@ INSTANTIATE_TEST_SUITE_P(Policies, StoreEviction, ::testing::Values("lru", "s3fi
 
 TEST(Store, MaxObjectIsInvalidArgument) {
   TempDir d;
-  StoreOptions o;
-  o.dir = d.path;
-  o.capacity_bytes = 1000;
-  o.max_object_bytes = 10;
-  auto s = *Store::Open(o);
+  auto s = OpenStore(d.path, 1000, "s3fifo", false, /*max_object_bytes=*/10);
   auto w = s->BeginPut("b", "k", 11);
   ASSERT_FALSE(w.has_value());
   EXPECT_EQ(w.error().code(), StatusCode::kInvalidArgument);
@@ -223,11 +220,7 @@ TEST(Store, StreamingPutGrowsItsReservationAndCommitsTheExactSize) {
 
 TEST(Store, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
   TempDir d;
-  StoreOptions o;
-  o.dir = d.path;
-  o.capacity_bytes = 2000;
-  o.max_object_bytes = 1000;
-  auto s = *Store::Open(o);
+  auto s = OpenStore(d.path, 2000, "s3fifo", false, /*max_object_bytes=*/1000);
   {
     auto w = s->BeginStreamingPut("b", "k");
     ASSERT_TRUE(w.has_value());
