@@ -2,21 +2,20 @@
 // control every byte (pipelining, chunked uploads, malformed heads).
 #include "cache/server.h"
 
-#include "cache/maglev.h"
-
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <thread>
+
+#include "cache/maglev.h"
+#include "cache/test_process.h"
 
 namespace kumo::cache {
 namespace {
@@ -25,56 +24,21 @@ const std::string kSecret = "server-test-secret-0123456789abcdef";
 const std::string kAcl =
     "namespaces:\n  team-a:\n    read: [data]\n    write: [data]\n  readers:\n    read: [data]\n";
 
-struct Response {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
+using test_process::RandomBytes;
+using Response = test_process::HttpReply;
 
+// One connection; every byte is the test's.
 class Client {
  public:
-  explicit Client(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  explicit Client(uint16_t port) : fd_(test_process::ConnectLoopback(port)) {
+    EXPECT_GE(fd_, 0) << "connect to port " << port;
   }
   ~Client() { close(fd_); }
-  void Send(const std::string& bytes) {
-    size_t off = 0;
-    while (off < bytes.size()) {
-      ssize_t n = write(fd_, bytes.data() + off, bytes.size() - off);
-      ASSERT_GT(n, 0);
-      off += static_cast<size_t>(n);
-    }
-  }
+  void Send(const std::string& bytes) { ASSERT_TRUE(test_process::SendAll(fd_, bytes)); }
   // Reads one response; a HEAD, 204 or 304 has no body whatever Content-Length says.
   Response Read(bool head_request = false) {
     Response r;
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
-      if (!Fill()) return r;
-    std::string head = buf_.substr(0, end + 2);
-    buf_.erase(0, end + 4);
-    r.status = std::atoi(head.substr(9, 3).c_str());
-    size_t pos = head.find("\r\n") + 2;
-    while (pos < head.size()) {
-      size_t eol = head.find("\r\n", pos);
-      std::string line = head.substr(pos, eol - pos);
-      size_t colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(c));
-      r.headers[name] = line.substr(colon + 2);
-      pos = eol + 2;
-    }
-    size_t len = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
-    if (head_request || r.status == 204 || r.status == 304) len = 0;
-    while (buf_.size() < len)
-      if (!Fill()) return r;
-    r.body = buf_.substr(0, len);
-    buf_.erase(0, len);
+    if (!test_process::ReadReply(fd_, &buf_, head_request, &r)) r.status = 0;
     return r;
   }
   Response Call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -90,13 +54,6 @@ class Client {
   }
 
  private:
-  bool Fill() {
-    char tmp[65536];
-    ssize_t n = read(fd_, tmp, sizeof tmp);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
   int fd_;
   std::string buf_;
 };
@@ -109,18 +66,11 @@ std::string Auth(const std::string& ns, int64_t exp_offset_s = 600,
          "\r\n";
 }
 
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
 class CacheServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/kumo-cache-server-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_process::MakeTempDir("kumo-cache-server");
+    ASSERT_FALSE(dir_.empty());
     Start();
   }
   void TearDown() override {
