@@ -11,7 +11,8 @@
 # Everything lives in one temp dir; every process started is stopped by PID on exit.
 # Usage: bench/vs-slurm.sh            Last line: one JSON object.
 # Env: THROUGHPUT_JOBS (1000) GANG_JOBS (200) TRACE_JOBS (300) TRACE_SECONDS (180) CLIENTS (16)
-#      SBATCH_CLIENTS (8) KEEP=1 (keep the temp dir for inspection)
+#      SBATCH_CLIENTS (8) THROUGHPUT_ROUNDS (3: kumo and Slurm alternate; medians reported)
+#      WORKLOADS ("throughput gang trace") KEEP=1 (keep the temp dir for inspection)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -21,6 +22,8 @@ TRACE_JOBS=${TRACE_JOBS:-300}
 TRACE_SECONDS=${TRACE_SECONDS:-180}
 CLIENTS=${CLIENTS:-16}
 SBATCH_CLIENTS=${SBATCH_CLIENTS:-8}
+THROUGHPUT_ROUNDS=${THROUGHPUT_ROUNDS:-3}
+WORKLOADS=${WORKLOADS:-throughput gang trace}
 TRACES=${KUMO_TRACE_DIR:-$ROOT/../shared/traces}
 DRIVER=$ROOT/bench/vs_slurm/driver.py
 PY=/usr/bin/python3
@@ -139,32 +142,43 @@ mkdir -p "$R"
   > "$R/slice.json"
 say "trace slice: $(cat "$R/slice.json")"
 
-run_kumo() {  # run_kumo NAME TIMEOUT
-  say "kumo: $1"
-  "$PY" "$DRIVER" kumo "$WORK/$1.json" "$R/kumo_$1.json" --port "$KPORT" --token-file "$KTOK" \
-    --clients "$CLIENTS" --timeout "$2" >&2
+run_kumo() {  # run_kumo NAME TIMEOUT [ROUND]: results in $R/kumo_NAME[.ROUND].json
+  say "kumo: $1${3:+ (round $3)}"
+  "$PY" "$DRIVER" kumo "$WORK/$1.json" "$R/kumo_$1${3:+.$3}.json" --port "$KPORT" \
+    --token-file "$KTOK" --clients "$CLIENTS" --timeout "$2" >&2
 }
-run_slurm() {  # run_slurm NAME TIMEOUT
-  say "slurm: $1"
-  (cd /tmp && "$PY" "$DRIVER" slurm "$WORK/$1.json" "$R/slurm_$1.json" --jobcomp "$S/jobcomp.txt" \
-    --clients "$SBATCH_CLIENTS" --timeout "$2" >&2)
+run_slurm() {  # run_slurm NAME TIMEOUT [ROUND]
+  say "slurm: $1${3:+ (round $3)}"
+  (cd /tmp && "$PY" "$DRIVER" slurm "$WORK/$1.json" "$R/slurm_$1${3:+.$3}.json" \
+    --jobcomp "$S/jobcomp.txt" --clients "$SBATCH_CLIENTS" --timeout "$2" >&2)
 }
-run_kumo throughput 300
-run_slurm throughput 300
-run_kumo gang 300
-run_slurm gang 300
-run_kumo trace 900
-run_slurm trace 900
+wants() { [[ " $WORKLOADS " == *" $1 "* ]]; }
+if wants throughput; then
+  for r in $(seq "$THROUGHPUT_ROUNDS"); do
+    run_kumo throughput 300 "$r"
+    run_slurm throughput 300 "$r"
+  done
+fi
+if wants gang; then
+  run_kumo gang 300
+  run_slurm gang 300
+fi
+if wants trace; then
+  run_kumo trace 900
+  run_slurm trace 900
+fi
 
 # The same slice through the simulator, replaying its (already scaled) arrival times: once in
 # seconds (passes batched every 10 s of virtual time, as by default), once with every time x100
 # and --pass-interval 2, i.e. a pass at most every 0.02 s of real time, as the kumo server's loop
 # coalesces its passes (20 ms).
+if wants trace; then
 say "kumo sim"
 "$KUMO" sim --trace philly --trace-dir "$WORK/simtrace/s1" --load 0 --policy kumo,fifo-backfill \
   --json "$R/sim_s1.json" --quiet > "$R/sim_s1.txt" 2>&1
 "$KUMO" sim --trace philly --trace-dir "$WORK/simtrace/s100" --load 0 --policy kumo,fifo-backfill \
   --pass-interval 2 --json "$R/sim_s100.json" --quiet > "$R/sim_s100.txt" 2>&1
+fi
 
 "$PY" "$DRIVER" summary "$R" --clients "$CLIENTS" --sbatch-clients "$SBATCH_CLIENTS" \
   --elapsed "$(( $(date +%s) - T0 ))"

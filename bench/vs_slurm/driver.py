@@ -18,6 +18,7 @@ a truncated time). `metrics` turns records into figures; `summary` prints the la
 """
 import argparse
 import csv
+import glob
 import http.client
 import json
 import math
@@ -354,13 +355,43 @@ def metrics(recs, t0):
 def summary(a):
     R = a.dir
     ld = lambda n: json.load(open(f"{R}/{n}.json"))
-    m = {f"{side}_{w}": ld(f"{side}_{w}")["metrics"] for side in ("kumo", "slurm")
-         for w in ("throughput", "gang", "trace")}
     ratio = lambda x, y: round(x / y, 3) if x and y else None
-    kt, st = m["kumo_throughput"], m["slurm_throughput"]
-    kg, sg = m["kumo_gang"], m["slurm_gang"]
-    kr, sr = m["kumo_trace"], m["slurm_trace"]
-    ideal = kg["jobs"] * 1 * 8 / CLUSTER_GPUS
+    out = {"bench": "vs-slurm", "nodes": 8, "gpus": CLUSTER_GPUS}
+    # Throughput: THROUGHPUT_ROUNDS rounds (files kumo_throughput.N.json), each side's median
+    # round (by jobs/s) is reported, and every round's figure beside it.
+    rounds = {side: sorted((json.load(open(f))["metrics"] for f in
+                            glob.glob(f"{R}/{side}_throughput.*.json")),
+                           key=lambda m: m["jobs_per_s"] or 0)
+              for side in ("kumo", "slurm")}
+    if rounds["kumo"] and rounds["slurm"]:
+        kt, st = (rounds[s][(len(rounds[s]) - 1) // 2] for s in ("kumo", "slurm"))
+        out["throughput_ratio"] = ratio(kt["jobs_per_s"], st["jobs_per_s"])
+        out["throughput"] = {
+            "jobs": kt["jobs"], "rounds": len(rounds["kumo"]),
+            "kumo_jobs_per_s": kt["jobs_per_s"], "slurm_jobs_per_s": st["jobs_per_s"],
+            "kumo_jobs_per_s_each": [m["jobs_per_s"] for m in rounds["kumo"]],
+            "slurm_jobs_per_s_each": [m["jobs_per_s"] for m in rounds["slurm"]],
+            "kumo_submit_span_s": kt["submit_span_s"], "slurm_submit_span_s": st["submit_span_s"],
+            "kumo_completed": kt["completed"], "slurm_completed": st["completed"]}
+    if os.path.exists(f"{R}/kumo_gang.json") and os.path.exists(f"{R}/slurm_gang.json"):
+        kg, sg = ld("kumo_gang")["metrics"], ld("slurm_gang")["metrics"]
+        ideal = kg["jobs"] * 1 * 8 / CLUSTER_GPUS
+        out["gang_makespan_ratio"] = ratio(kg["makespan_s"], sg["makespan_s"])
+        out["gang"] = {"jobs": kg["jobs"], "ideal_s": ideal, "kumo_makespan_s": kg["makespan_s"],
+                       "slurm_makespan_s": sg["makespan_s"],
+                       "kumo_to_ideal": ratio(kg["makespan_s"], ideal),
+                       "slurm_to_ideal": ratio(sg["makespan_s"], ideal),
+                       "kumo_completed": kg["completed"], "slurm_completed": sg["completed"]}
+    if os.path.exists(f"{R}/kumo_trace.json") and os.path.exists(f"{R}/slurm_trace.json"):
+        kr, sr = ld("kumo_trace")["metrics"], ld("slurm_trace")["metrics"]
+        out["trace_mean_jct_ratio"] = ratio(kr["mean_jct_s"], sr["mean_jct_s"])
+        out["trace"] = trace_summary(R, ld, kr, sr)
+    out["clients"] = {"kumo_http": a.clients, "slurm_sbatch": a.sbatch_clients}
+    out["elapsed_s"] = a.elapsed
+    print(json.dumps(out))
+
+
+def trace_summary(R, ld, kr, sr):
     sim = {}
     for name, scale in (("sim_s1", 1), ("sim_s100", 100)):
         try:
@@ -375,36 +406,16 @@ def summary(a):
                 "gpu_allocation": round(v["gpu_allocation_makespan"], 4),
                 "completed": v["completed"]}
     sk = sim.get("sim_s100_kumo", {}).get("mean_jct_s")
-    out = {
-        "bench": "vs-slurm", "nodes": 8, "gpus": CLUSTER_GPUS,
-        "throughput_ratio": ratio(kt["jobs_per_s"], st["jobs_per_s"]),
-        "gang_makespan_ratio": ratio(kg["makespan_s"], sg["makespan_s"]),
-        "trace_mean_jct_ratio": ratio(kr["mean_jct_s"], sr["mean_jct_s"]),
-        "throughput": {"jobs": kt["jobs"], "kumo_jobs_per_s": kt["jobs_per_s"],
-                       "slurm_jobs_per_s": st["jobs_per_s"],
-                       "kumo_submit_span_s": kt["submit_span_s"],
-                       "slurm_submit_span_s": st["submit_span_s"],
-                       "kumo_completed": kt["completed"], "slurm_completed": st["completed"]},
-        "gang": {"jobs": kg["jobs"], "ideal_s": ideal, "kumo_makespan_s": kg["makespan_s"],
-                 "slurm_makespan_s": sg["makespan_s"],
-                 "kumo_to_ideal": ratio(kg["makespan_s"], ideal),
-                 "slurm_to_ideal": ratio(sg["makespan_s"], ideal),
-                 "kumo_completed": kg["completed"], "slurm_completed": sg["completed"]},
-        "trace": {"jobs": kr["jobs"],
-                  "kumo": {k: kr[k] for k in ("mean_jct_s", "mean_wait_s", "makespan_s",
-                                              "gpu_allocation", "completed")},
-                  "slurm": {k: sr[k] for k in ("mean_jct_s", "mean_wait_s", "makespan_s",
-                                               "gpu_allocation", "completed")},
-                  "sim": sim,
-                  "sim_kumo_vs_measured_jct": ratio(sk, kr["mean_jct_s"])},
-        "clients": {"kumo_http": a.clients, "slurm_sbatch": a.sbatch_clients},
-        "elapsed_s": a.elapsed,
-    }
+    ratio = lambda x, y: round(x / y, 3) if x and y else None
+    keys = ("mean_jct_s", "mean_wait_s", "makespan_s", "gpu_allocation", "completed")
+    t = {"jobs": kr["jobs"], "kumo": {k: kr[k] for k in keys},
+         "slurm": {k: sr[k] for k in keys}, "sim": sim,
+         "sim_kumo_vs_measured_jct": ratio(sk, kr["mean_jct_s"])}
     try:
-        out["trace"]["slice"] = ld("slice")
+        t["slice"] = ld("slice")
     except (OSError, ValueError):
         pass
-    print(json.dumps(out))
+    return t
 
 
 def main():
