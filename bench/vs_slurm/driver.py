@@ -388,7 +388,10 @@ def summary(a):
         out["trace"] = trace_summary(R, ld, kr, sr)
     out["clients"] = {"kumo_http": a.clients, "slurm_sbatch": a.sbatch_clients}
     out["elapsed_s"] = a.elapsed
-    print(json.dumps(out))
+    first = ("bench", "nodes", "gpus", "throughput_ratio", "gang_makespan_ratio",
+             "trace_mean_jct_ratio")  # the headline figures first, then the raw ones
+    print(json.dumps({k: out[k] for k in first if k in out} |
+                     {k: v for k, v in out.items() if k not in first}))
 
 
 def trace_summary(R, ld, kr, sr):
