@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +22,10 @@
 
 namespace kumo::cache {
 namespace {
+
+std::string BackendName(const ::testing::TestParamInfo<IoBackend>& info) {
+  return IoBackendName(info.param);
+}
 
 const std::string kSecret = "server-test-secret-0123456789abcdef";
 const std::string kAcl =
@@ -116,9 +122,19 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   return s;
 }
 
-class CacheServerTest : public ::testing::Test {
+// Every test runs against both I/O backends (io_worker.h): the HTTP behaviour must not depend
+// on how the bytes are moved. Without io_uring the uring half fails saying why, unless
+// KUMO_SKIP_URING_TESTS=1 (then it is skipped).
+class CacheServerTest : public ::testing::TestWithParam<IoBackend> {
  protected:
   void SetUp() override {
+    if (GetParam() == IoBackend::kUring) {
+      UringProbe probe = ProbeUring();
+      if (!probe.usable && std::getenv("KUMO_SKIP_URING_TESTS") != nullptr)
+        GTEST_SKIP() << "io_uring: " << probe.detail;
+      ASSERT_TRUE(probe.usable) << "io_uring: " << probe.detail
+                                << " (KUMO_SKIP_URING_TESTS=1 skips the uring half)";
+    }
     char tmpl[] = "/tmp/kumo-cache-server-XXXXXX";
     dir_ = mkdtemp(tmpl);
     Start();
@@ -142,7 +158,8 @@ class CacheServerTest : public ::testing::Test {
     AuthOptions ao;
     ao.secret = kSecret;
     auth_ = std::make_unique<Authenticator>(*Authenticator::Load(ao, kAcl));
-    ServerOptions options;
+    ServerOptions options = options_;
+    options.io = GetParam();
     options.router = router;
     options.origin = origin;
     auto s = CacheServer::Start(options, store_.get(), auth_.get());
@@ -151,6 +168,7 @@ class CacheServerTest : public ::testing::Test {
   }
   uint16_t port() const { return server_->port(); }
 
+  ServerOptions options_;  // timeouts and limits for Start(); io, router and origin are set there
   std::string dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Authenticator> auth_;
@@ -158,7 +176,7 @@ class CacheServerTest : public ::testing::Test {
   std::unique_ptr<CacheServer> server_;
 };
 
-TEST_F(CacheServerTest, PutGetHeadRangeEtagDeleteRoundTrip) {
+TEST_P(CacheServerTest, PutGetHeadRangeEtagDeleteRoundTrip) {
   Client c(port());
   const std::string a = Auth("team-a");
   for (size_t size : {size_t{0}, size_t{1}, size_t{1000}, size_t{200 * 1024}}) {  // both paths
@@ -203,7 +221,7 @@ TEST_F(CacheServerTest, PutGetHeadRangeEtagDeleteRoundTrip) {
   EXPECT_NE(metrics.find("kumo_cache_misses_total 4"), std::string::npos);
 }
 
-TEST_F(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
+TEST_P(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
   Client c(port());
   const std::string a = Auth("team-a");
   ASSERT_EQ(c.Call("PUT", "/v1/objects/data/x", "xx", a).status, 201);
@@ -218,7 +236,7 @@ TEST_F(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(c.Read().body, "zzz");
 }
 
-TEST_F(CacheServerTest, StrictParserAnswersAndCloses) {
+TEST_P(CacheServerTest, StrictParserAnswersAndCloses) {
   {
     Client c(port());
     c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n" +
@@ -245,7 +263,7 @@ TEST_F(CacheServerTest, StrictParserAnswersAndCloses) {
   EXPECT_EQ(store_->object_count(), 0u);
 }
 
-TEST_F(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
+TEST_P(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
   Client c(port());
   ASSERT_EQ(c.Call("PUT", "/v1/objects/data/secret", "top", Auth("team-a")).status, 201);
   struct Case {
@@ -276,7 +294,7 @@ TEST_F(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
   EXPECT_FALSE(store_->Stat("data", "new").has_value());
 }
 
-TEST_F(CacheServerTest, RestartKeepsObjects) {
+TEST_P(CacheServerTest, RestartKeepsObjects) {
   std::string body = RandomBytes(300000, 7);
   {
     Client c(port());
@@ -289,7 +307,7 @@ TEST_F(CacheServerTest, RestartKeepsObjects) {
   EXPECT_EQ(r.body, body);
 }
 
-TEST_F(CacheServerTest, TooLargeIs413AndBiggerThanCapacityIs507) {
+TEST_P(CacheServerTest, TooLargeIs413AndBiggerThanCapacityIs507) {
   Start(/*capacity=*/1 << 20, /*max_object=*/1000);
   Client c(port());
   EXPECT_EQ(c.Call("PUT", "/v1/objects/data/big", std::string(1001, 'b'), Auth("team-a")).status,
@@ -303,7 +321,7 @@ TEST_F(CacheServerTest, TooLargeIs413AndBiggerThanCapacityIs507) {
   EXPECT_EQ(c2.Read().status, 507);
 }
 
-TEST_F(CacheServerTest, SmallCapacityEvictsOverHttp) {
+TEST_P(CacheServerTest, SmallCapacityEvictsOverHttp) {
   Start(/*capacity=*/100 * 1000);
   Client c(port());
   for (int i = 0; i < 300; ++i)
@@ -318,7 +336,7 @@ TEST_F(CacheServerTest, SmallCapacityEvictsOverHttp) {
             std::string::npos);
 }
 
-TEST_F(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
+TEST_P(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t)
     threads.emplace_back([&, t] {
@@ -340,7 +358,7 @@ TEST_F(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   EXPECT_EQ(store_->object_count(), 1u);
 }
 
-TEST_F(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep) {
+TEST_P(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep) {
   Client c(port());
   ASSERT_EQ(c.Call("PUT", "/v1/objects/data/here", "abc", Auth("team-a")).status, 201);
   EXPECT_EQ(c.Call("HEAD", "/v1/objects/data/missing", "", Auth("team-a")).status, 404);
@@ -350,7 +368,7 @@ TEST_F(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep
   EXPECT_EQ(r.body, "abc");
 }
 
-TEST_F(CacheServerTest, ClusterRoutingRedirectsAfterAuthAndServesOwnKeysLocally) {
+TEST_P(CacheServerTest, ClusterRoutingRedirectsAfterAuthAndServesOwnKeysLocally) {
   // In-process: this node is "me"; "other" owns about half the names (Maglev §3.4).
   MaglevRouter& router = router_;
   auto view = std::make_shared<ClusterView>();
@@ -429,7 +447,7 @@ class CacheServerOriginTest : public CacheServerTest {
   std::unique_ptr<Origin> origin_;
 };
 
-TEST_F(CacheServerOriginTest, MissReadsThroughOnceAndServesTheCopy) {
+TEST_P(CacheServerOriginTest, MissReadsThroughOnceAndServesTheCopy) {
   Start(64 << 20, 0, nullptr, origin_.get());
   std::string big = RandomBytes(300000, 11), small = RandomBytes(500, 12);
   WriteOrigin("train/big.bin", big);
@@ -455,7 +473,7 @@ TEST_F(CacheServerOriginTest, MissReadsThroughOnceAndServesTheCopy) {
   EXPECT_EQ(store_->object_count(), 2u);
 }
 
-TEST_F(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
+TEST_P(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
   auto view = std::make_shared<ClusterView>();
   view->table = *MaglevTable::Build({{"me", "127.0.0.1:1"}, {"other", "192.0.2.7:8470"}});
   view->self = view->table->IndexOf("me");
@@ -479,7 +497,7 @@ TEST_F(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
   EXPECT_EQ(origin_->fetches(), 1u);
 }
 
-TEST_F(CacheServerOriginTest, VerifiedReadNeverServesACorruptObject) {
+TEST_P(CacheServerOriginTest, VerifiedReadNeverServesACorruptObject) {
   Start(64 << 20, 0, nullptr, nullptr, /*verify_reads=*/true);
   Client c(port());
   const std::string a = Auth("team-a");
@@ -511,6 +529,66 @@ TEST_F(CacheServerOriginTest, VerifiedReadNeverServesACorruptObject) {
   EXPECT_NE(m.find("\nkumo_cache_corrupt_total 1\n"), std::string::npos) << m;  // this process
   EXPECT_NE(m.find("\nkumo_cache_origin_fetches_total 1\n"), std::string::npos);
 }
+
+// A body far bigger than the socket buffers goes out through sendfile in many steps while the
+// reader is slow (the backend must wait for room: EPOLLOUT or a POLLOUT submission), and the
+// pipelined request behind it is answered after it, in order.
+TEST_P(CacheServerTest, LargeBodyToASlowReaderThenThePipelinedRequest) {
+  const std::string a = Auth("team-a");
+  std::string big = RandomBytes(24 << 20, 7);
+  ASSERT_EQ(Client(port()).Call("PUT", "/v1/objects/data/big", big, a).status, 201);
+  Client c(port());
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/small", "small", a).status, 201);
+  auto get = [&](const std::string& key, const std::string& extra = "") {
+    return "GET /v1/objects/data/" + key + " HTTP/1.1\r\nHost: t\r\n" + a + extra + "\r\n";
+  };
+  c.Send(get("big") + get("big", "Range: bytes=5-9\r\n") + get("small"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the server's send block
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == big) << "body differs (" << r.body.size() << " bytes)";
+  r = c.Read();
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.body, big.substr(5, 5));
+  EXPECT_EQ(c.Read().body, "small");
+}
+
+// Timeouts (ServerOptions, shortened here): a head that never completes gets 408 and a close,
+// an idle keep-alive connection is closed, and a connection in the middle of an upload when the
+// server stops is closed with its upload discarded.
+TEST_P(CacheServerTest, SlowHeadGets408IdleConnectionIsClosedStopDiscardsUploads) {
+  options_.header_timeout_s = 1;
+  options_.idle_timeout_s = 1;
+  Start();
+  Client slow(port()), idle(port()), upload(port());
+  slow.Send("GET /healthz HTTP/1.1\r\nHost: t\r\n");
+  upload.Send("PUT /v1/objects/data/half HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n" +
+              Auth("team-a") + "\r\n" + std::string(1000, 'h'));
+  Response r = slow.Read();  // blocks until the sweep (once a second) finds it overdue
+  EXPECT_EQ(r.status, 408);
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_TRUE(slow.ClosedByPeer());
+  EXPECT_TRUE(idle.ClosedByPeer());
+  server_.reset();  // the upload is still open (its body timeout is 30 s)
+  EXPECT_TRUE(upload.ClosedByPeer());
+  EXPECT_FALSE(store_->Stat("data", "half").has_value());
+}
+
+TEST_P(CacheServerTest, MetricsNameTheIoBackendInUse) {
+  Client c(port());
+  std::string m = c.Call("GET", "/metrics").body;
+  std::string mine = std::string("kumo_cache_io_backend{backend=\"") + IoBackendName(GetParam());
+  std::string other = std::string("kumo_cache_io_backend{backend=\"") +
+                      IoBackendName(GetParam() == IoBackend::kUring ? IoBackend::kEpoll
+                                                                    : IoBackend::kUring);
+  EXPECT_NE(m.find(mine + "\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find(other + "\"} 0\n"), std::string::npos) << m;
+}
+
+INSTANTIATE_TEST_SUITE_P(Io, CacheServerTest,
+                         ::testing::Values(IoBackend::kEpoll, IoBackend::kUring), BackendName);
+INSTANTIATE_TEST_SUITE_P(Io, CacheServerOriginTest,
+                         ::testing::Values(IoBackend::kEpoll, IoBackend::kUring), BackendName);
 
 }  // namespace
 }  // namespace kumo::cache

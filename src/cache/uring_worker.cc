@@ -70,10 +70,7 @@ class UringWorker final : public IoWorker {
     ArmAccept();
     io_uring_prep_poll_add(Sqe(), wake_fd_, POLLIN);
     last_sqe_->user_data = Tag(0, kWake);
-    while (!stopping_) {
-      WaitAndDispatch();
-      if (handler_.Tick()) SweepTimeouts();
-    }
+    while (!stopping_) WaitAndDispatch();
     // Stop: cancel everything and wait for the kernel to hand back every buffer.
     if (accept_armed_) {
       io_uring_prep_cancel_fd(Sqe(), listen_fd_, IORING_ASYNC_CANCEL_ALL);
@@ -102,13 +99,14 @@ class UringWorker final : public IoWorker {
     __kernel_timespec one_second{1, 0};
     io_uring_cqe* cqe = nullptr;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &one_second, nullptr);
-    handler_.Tick();
+    bool new_second = handler_.Tick();  // as with epoll: after the wait, before the events
     unsigned head, seen = 0;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       ++seen;
       OnCompletion(cqe->user_data, cqe->res, cqe->flags);
     }
     io_uring_cq_advance(&ring_, seen);
+    if (new_second && !stopping_) SweepTimeouts();
   }
 
   void ArmAccept() {
