@@ -6,7 +6,8 @@
 # Environment: DURATION (s per run, 10), SMALL_N (10000 x 100 KiB), LARGE_N (8 x 64 MiB),
 #   SMALL_CONNS (16), LARGE_CONNS (4), THREADS (wrk threads, 2), KUMO (binary).
 # Prints raw wrk figures, then one JSON line: small_rps_ratio and large_gbps_ratio
-# (kumo / nginx), small_p99_ms (kumo), and the raw numbers. Leaves nothing behind.
+# (kumo / nginx), small_p99_ms (kumo), small_uring_rps_ratio and large_uring_gbps_ratio (kumo
+# --io uring / kumo --io epoll), and the raw numbers. Leaves nothing behind.
 set -euo pipefail
 
 if [ -z "${KUMO_BENCH_LOCKED:-}" ]; then
@@ -148,6 +149,10 @@ stop_kumo
 start_kumo --sendfile-min 1MiB
 run_wrk kumo_small_pread "$KPORT" "$SMALL_CONNS" "${SMALL[@]}"
 stop_kumo
+start_kumo --io uring  # the io_uring backend on the same objects (docs/cache.md, I/O backends)
+run_wrk kumo_small_uring "$KPORT" "$SMALL_CONNS" "${SMALL[@]}"
+run_wrk kumo_large_uring "$KPORT" "$LARGE_CONNS" "${LARGE[@]}"
+stop_kumo
 grep -q "Non-2xx" "$WORK"/*.txt && { echo "some responses were not 2xx" >&2; grep -H Non-2xx "$WORK"/*.txt >&2; exit 1; }
 
 python3 - "$WORK" <<'PY'
@@ -162,12 +167,15 @@ def parse(name):
     for q, val, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", t, re.M):
         p[q] = float(val) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
     return {"rps": rps, "gbps": bps * 8 / 1e9, "p50_ms": p.get("50"), "p99_ms": p.get("99")}
-r = {n: parse(n) for n in ["nginx_small", "kumo_small", "kumo_small_pread", "nginx_large", "kumo_large"]}
+r = {n: parse(n) for n in ["nginx_small", "kumo_small", "kumo_small_pread", "nginx_large", "kumo_large",
+                           "kumo_small_uring", "kumo_large_uring"]}
 print(json.dumps({
     "small_rps_ratio": round(r["kumo_small"]["rps"] / r["nginx_small"]["rps"], 3),
     "large_gbps_ratio": round(r["kumo_large"]["gbps"] / r["nginx_large"]["gbps"], 3),
     "small_p99_ms": r["kumo_small"]["p99_ms"],
     "nginx_small_p99_ms": r["nginx_small"]["p99_ms"],
     "small_pread_rps_ratio": round(r["kumo_small_pread"]["rps"] / r["nginx_small"]["rps"], 3),
+    "small_uring_rps_ratio": round(r["kumo_small_uring"]["rps"] / r["kumo_small"]["rps"], 3),
+    "large_uring_gbps_ratio": round(r["kumo_large_uring"]["gbps"] / r["kumo_large"]["gbps"], 3),
     "raw": r}))
 PY
