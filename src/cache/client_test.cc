@@ -4,6 +4,7 @@
 // right member list, 307s followed with a stale one), token-file rotation, fork safety and the
 // CLI end to end. The response-head parser has its own cases first.
 #include "cache/client.h"
+#include "cache/test_io_backend.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -150,6 +151,7 @@ class CacheClientTest : public ::testing::Test {
       if (cluster) {
         args.insert(args.end(), {"--members", members_file(), "--self", name});
       }
+      AddTestIoFlag(&args);
       pid_t pid = Spawn(args, {}, dir_ + "/" + name + ".log", dir_ + "/" + name + ".log");
       ASSERT_GT(pid, 0);
       nodes_.push_back({name, pid, 0});

@@ -24,6 +24,7 @@
 
 #include "cache/auth.h"
 #include "cache/maglev.h"
+#include "cache/test_io_backend.h"
 
 extern char** environ;
 
@@ -218,6 +219,7 @@ class CacheClusterTest : public ::testing::Test {
                                      members_file(),
                                      "--self",
                                      name};
+    AddTestIoFlag(&args);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

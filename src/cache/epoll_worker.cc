@@ -187,7 +187,8 @@ Result<std::unique_ptr<IoWorker>> MakeEpollWorker(const ServerOptions& options,
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) {
     close(listen_fd);
-    return Error(Status(StatusCode::kInternal, std::string("epoll_create1: ") + std::strerror(errno)));
+    return Error(
+        Status(StatusCode::kInternal, std::string("epoll_create1: ") + std::strerror(errno)));
   }
   auto w = std::make_unique<EpollWorker>(options, server, store, auth, listen_fd, epoll_fd);
   if (!w->WatchListenerAndWake())

@@ -26,6 +26,8 @@
 #include <sstream>
 #include <thread>
 
+#include "cache/test_io_backend.h"
+
 extern char** environ;
 
 namespace kumo::cache {
@@ -150,6 +152,7 @@ class CacheFullDiskTest : public ::testing::Test {
                                      "127.0.0.1:0", "--port-file", root_ + "/port", "--dir",
                                      cache_dir(),   "--capacity", capacity,  "--workers",
                                      "1",           "--no-auth"};
+    AddTestIoFlag(&args);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

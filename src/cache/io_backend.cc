@@ -24,7 +24,8 @@ Result<IoChoice> ParseIoChoice(std::string_view text) {
 UringProbe ProbeUring() {
   // Test hook (documented in docs/cache.md): lets tests see the behaviour of a kernel without
   // io_uring on one that has it.
-  if (const char* hook = std::getenv("KUMO_CACHE_DISABLE_URING"); hook && std::strcmp(hook, "1") == 0)
+  if (const char* hook = std::getenv("KUMO_CACHE_DISABLE_URING");
+      hook && std::strcmp(hook, "1") == 0)
     return {false, "disabled by KUMO_CACHE_DISABLE_URING=1"};
   // 0: allowed; 1: only for members of kernel.io_uring_group; 2: nobody (Linux 6.6+). With 1
   // the init below tells whether this process qualifies.
@@ -46,9 +47,10 @@ UringProbe ProbeUring() {
       int op;
       const char* name;
     };
-    for (Needed n : {Needed{IORING_OP_ACCEPT, "ACCEPT"}, Needed{IORING_OP_RECV, "RECV"},
-                     Needed{IORING_OP_SEND, "SEND"}, Needed{IORING_OP_POLL_ADD, "POLL_ADD"},
-                     Needed{IORING_OP_READ, "READ"}, Needed{IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}})
+    for (Needed n :
+         {Needed{IORING_OP_ACCEPT, "ACCEPT"}, Needed{IORING_OP_RECV, "RECV"},
+          Needed{IORING_OP_SEND, "SEND"}, Needed{IORING_OP_POLL_ADD, "POLL_ADD"},
+          Needed{IORING_OP_READ, "READ"}, Needed{IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}})
       if (!io_uring_opcode_supported(probe, n.op)) {
         result = {false, std::string("kernel lacks IORING_OP_") + n.name};
         break;

@@ -27,7 +27,8 @@ Result<IoChoice> ParseIoChoice(std::string_view text);
 
 struct UringProbe {
   bool usable = false;
-  std::string detail;  // "ok (kernel 6.1.0)" or why not: "io_uring_queue_init: Operation not permitted"
+  std::string
+      detail;  // "ok (kernel 6.1.0)" or why not: "io_uring_queue_init: Operation not permitted"
 };
 
 // Creates and destroys a small ring and checks every opcode the uring worker submits.

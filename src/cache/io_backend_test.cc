@@ -71,11 +71,11 @@ class CacheIoFlagTest : public ::testing::Test {
   }
   // Starts the server in the background, waits for its port file, stops it with SIGTERM.
   int ServeUntilListening(const std::string& env, const std::string& extra, std::string* out) {
-    std::string script = "(rm -f " + dir_ + "/port; " + env + " " + Serve(extra) + " > " + dir_ + "/log 2>&1 & pid=$!; " +
-                         "for i in $(seq 300); do [ -s " + dir_ + "/port ] && break; " +
-                         "kill -0 $pid 2>/dev/null || break; sleep 0.1; done; " +
-                         "kill -TERM $pid 2>/dev/null; wait $pid; rc=$?; cat " + dir_ +
-                         "/log; exit $rc)";
+    std::string script =
+        "(rm -f " + dir_ + "/port; " + env + " " + Serve(extra) + " > " + dir_ +
+        "/log 2>&1 & pid=$!; " + "for i in $(seq 300); do [ -s " + dir_ + "/port ] && break; " +
+        "kill -0 $pid 2>/dev/null || break; sleep 0.1; done; " +
+        "kill -TERM $pid 2>/dev/null; wait $pid; rc=$?; cat " + dir_ + "/log; exit $rc)";
     return Shell(script, out);
   }
   std::string dir_;

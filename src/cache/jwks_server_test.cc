@@ -21,6 +21,7 @@
 
 #include "cache/auth.h"
 #include "cache/jwks_test_util.h"
+#include "cache/test_io_backend.h"
 
 extern char** environ;
 
@@ -161,10 +162,13 @@ class JwksServerTest : public ::testing::Test {
   std::string log() const { return dir_ + "/serve.log"; }
 
   std::vector<std::string> ServeArgs() const {
-    return {"cache",         "serve",       "--listen",    "127.0.0.1:0",      "--dir",
-            dir_ + "/store", "--capacity",  "16MiB",       "--workers",        "2",
-            "--jwks",        jwks(),        "--acl",       dir_ + "/acl.yaml", "--issuer",
-            kIssuer,         "--port-file", dir_ + "/port"};
+    std::vector<std::string> args = {
+        "cache",         "serve",       "--listen",    "127.0.0.1:0",      "--dir",
+        dir_ + "/store", "--capacity",  "16MiB",       "--workers",        "2",
+        "--jwks",        jwks(),        "--acl",       dir_ + "/acl.yaml", "--issuer",
+        kIssuer,         "--port-file", dir_ + "/port"};
+    AddTestIoFlag(&args);
+    return args;
   }
 
   void Start() {

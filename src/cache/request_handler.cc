@@ -159,8 +159,8 @@ TimeoutAction RequestHandler::CheckTimeout(Conn& c) {
 }
 
 void RequestHandler::SendNowAndForget(Conn& c) {
-  ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off,
-                   MSG_NOSIGNAL | MSG_DONTWAIT);
+  ssize_t n =
+      send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (n > 0) OnSent(c, static_cast<size_t>(n));
   Complete(c);
   c.closing = true;
@@ -170,8 +170,7 @@ void RequestHandler::SendNowAndForget(Conn& c) {
 void RequestHandler::Process(Conn& c) {
   while (!c.closing && !c.response_pending) {
     if (c.discard_left > 0) {
-      size_t take =
-          static_cast<size_t>(std::min<uint64_t>(c.in_end - c.in_start, c.discard_left));
+      size_t take = static_cast<size_t>(std::min<uint64_t>(c.in_end - c.in_start, c.discard_left));
       c.in_start += take;
       c.discard_left -= take;
       if (c.discard_left > 0) return;
@@ -248,7 +247,7 @@ void RequestHandler::Queue(Conn& c, int status, std::string out) {
 }
 
 void RequestHandler::QueueSimple(Conn& c, int status, const std::string& body, bool close_after,
-                 const char* extra) {
+                                 const char* extra) {
   if (close_after) c.keep_alive = false;
   std::string h = Head(c, status, body.size());
   h += "Content-Type: text/plain\r\n";
@@ -340,7 +339,8 @@ void RequestHandler::Dispatch(Conn& c, const RequestHead& head) {
 // auth and before the store, so the answer depends only on the name, never on the object.
 // `*is_owner` becomes false when another member owns the name but X-Kumo-No-Redirect keeps
 // the request here.
-bool RequestHandler::RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name, bool* is_owner) {
+bool RequestHandler::RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name,
+                                     bool* is_owner) {
   std::shared_ptr<const ClusterView> view = options_.router->Load();
   if (view == nullptr || view->table == nullptr) return false;
   int owner = view->table->LookupObject(name.bucket, name.key);
@@ -420,9 +420,8 @@ void RequestHandler::Read(Conn& c, const RequestHead& head, const ObjectName& na
   if (!head.range.empty()) {
     RangeOutcome o = ResolveRange(head.range, info->size_bytes, &range);
     if (o == RangeOutcome::kUnsatisfiable) {
-      QueueSimple(
-          c, 416, "range not satisfiable\n", false,
-          ("Content-Range: bytes */" + std::to_string(info->size_bytes) + "\r\n").c_str());
+      QueueSimple(c, 416, "range not satisfiable\n", false,
+                  ("Content-Range: bytes */" + std::to_string(info->size_bytes) + "\r\n").c_str());
       return;
     }
     if (o == RangeOutcome::kSatisfiable) {

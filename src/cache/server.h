@@ -1,7 +1,7 @@
 // The cache's HTTP/1.1 front end: one event loop (epoll or io_uring) per worker thread, each
 // with its own SO_REUSEPORT listening socket (the kernel spreads connections; no accept lock, no
-// shared queue). Requests on a connection are answered in order; pipelined requests wait in the input
-// buffer until the previous response is sent, so memory per connection stays bounded.
+// shared queue). Requests on a connection are answered in order; pipelined requests wait in the
+// input buffer until the previous response is sent, so memory per connection stays bounded.
 //
 // Serving path (one response): bodies below `sendfile_min_bytes` are pread into the buffer that
 // already holds the response head and go out in one send (pread + send); larger bodies send the

@@ -578,9 +578,9 @@ TEST_P(CacheServerTest, MetricsNameTheIoBackendInUse) {
   Client c(port());
   std::string m = c.Call("GET", "/metrics").body;
   std::string mine = std::string("kumo_cache_io_backend{backend=\"") + IoBackendName(GetParam());
-  std::string other = std::string("kumo_cache_io_backend{backend=\"") +
-                      IoBackendName(GetParam() == IoBackend::kUring ? IoBackend::kEpoll
-                                                                    : IoBackend::kUring);
+  std::string other =
+      std::string("kumo_cache_io_backend{backend=\"") +
+      IoBackendName(GetParam() == IoBackend::kUring ? IoBackend::kEpoll : IoBackend::kUring);
   EXPECT_NE(m.find(mine + "\"} 1\n"), std::string::npos) << m;
   EXPECT_NE(m.find(other + "\"} 0\n"), std::string::npos) << m;
 }

@@ -153,6 +153,8 @@ class UringWorker final : public IoWorker {
     if (res == -EINVAL && multishot_accept_) {
       std::fprintf(stderr, "kumo cache: multishot accept refused (Linux < 5.19?); single-shot\n");
       multishot_accept_ = false;
+    } else if (res >= 0 && stopping_) {
+      close(res);  // accepted while the stop cancels the accept: never served
     } else if (res >= 0) {
       int one = 1;
       setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
