@@ -4,10 +4,14 @@
 #
 #   bench/cache-vs-nginx.sh            (takes the machine-wide benchmark lock itself)
 # Environment: DURATION (s per run, 10), SMALL_N (10000 x 100 KiB), LARGE_N (8 x 64 MiB),
-#   SMALL_CONNS (16), LARGE_CONNS (4), THREADS (wrk threads, 2), KUMO (binary).
-# Prints raw wrk figures, then one JSON line: small_rps_ratio and large_gbps_ratio
-# (kumo / nginx), small_p99_ms (kumo), small_uring_rps_ratio and large_uring_gbps_ratio (kumo
-# --io uring / kumo --io epoll), and the raw numbers. Leaves nothing behind.
+#   SMALL_CONNS (16), LARGE_CONNS (4), THREADS (wrk threads, 2), RUNS (rounds, 3),
+#   P99_LOADS (connection counts tried for the latency point, "8 4 2 1"), KUMO (binary).
+# Every figure is the median of RUNS runs, nginx and kumo alternating. The latency point is the
+# highest concurrency in P99_LOADS at which nginx's p99 is under 2 ms.
+# Prints wrk's figures per run, then one JSON line: small_rps_ratio and large_gbps_ratio
+# (kumo / nginx), small_p99_ms (kumo, at p99_conns), nginx's p99 there, small_uring_rps_ratio
+# and large_uring_gbps_ratio (kumo --io uring / kumo --io epoll, medians), and the medians.
+# Leaves nothing behind.
 set -euo pipefail
 
 if [ -z "${KUMO_BENCH_LOCKED:-}" ]; then
@@ -23,6 +27,8 @@ LARGE_N="${LARGE_N:-8}"
 SMALL_CONNS="${SMALL_CONNS:-16}"
 LARGE_CONNS="${LARGE_CONNS:-4}"
 THREADS="${THREADS:-2}"
+RUNS="${RUNS:-3}"
+P99_LOADS="${P99_LOADS:-8 4 2 1}"
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -131,35 +137,63 @@ for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$NPORT/v1/objects
 cat "$FILES"/small/* "$FILES"/large/* > /dev/null
 find "$WORK/kumo/objects" -type f -exec cat {} + > /dev/null
 
-run_wrk() {  # name port conns prefix n fmt
-  local name=$1 port=$2 conns=$3
-  wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" \
-    -s "$WORK/pick.lua" "http://127.0.0.1:$port" -- "$4" "$5" "$6" > "$WORK/$name.txt"
-  echo "== $name: wrk -t$THREADS -c$conns -d${DURATION}s --latency -H 'Authorization: Bearer <token>' -s pick.lua http://127.0.0.1:PORT -- $4 $5 $6"
-  cat "$WORK/$name.txt"
+run_wrk() {  # name conns port prefix n fmt: one wrk run, appended to $WORK/runs/name.N.txt
+  local name=$1 conns=$2 port=$3 t=$THREADS i
+  [ "$conns" -lt "$t" ] && t=$conns
+  mkdir -p "$WORK/runs"
+  for i in $(seq 100); do [ -e "$WORK/runs/$name.$i.txt" ] || break; done
+  wrk -t"$t" -c"$conns" -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" \
+    -s "$WORK/pick.lua" "http://127.0.0.1:$port" -- "$4" "$5" "$6" > "$WORK/runs/$name.$i.txt"
+  echo "== $name run $i: wrk -t$t -c$conns -d${DURATION}s --latency -H 'Authorization: Bearer <token>' -s pick.lua http://127.0.0.1:PORT -- $4 $5 $6"
+  grep -E "Requests/sec|Transfer/sec|^ +(50|99)%" "$WORK/runs/$name.$i.txt"
+}
+p99_of() {  # p99_of FILE: wrk's 99% latency in ms
+  awk '$1=="99%" { v=$2; u=v; gsub(/[0-9.]/,"",u); sub(/[a-z]+$/,"",v);
+                   m = (u=="us") ? 0.001 : (u=="s") ? 1000 : 1; printf "%.3f\n", v*m }' "$1"
 }
 SMALL=(/v1/objects/data/small/ "$SMALL_N" %05d)
 LARGE=(/v1/objects/data/large/ "$LARGE_N" %d)
-run_wrk nginx_small "$NPORT" "$SMALL_CONNS" "${SMALL[@]}"
-run_wrk kumo_small "$KPORT" "$SMALL_CONNS" "${SMALL[@]}"
-run_wrk nginx_large "$NPORT" "$LARGE_CONNS" "${LARGE[@]}"
-run_wrk kumo_large "$KPORT" "$LARGE_CONNS" "${LARGE[@]}"
+# Throughput: RUNS rounds, nginx and kumo alternating, so drift on the shared machine hits both.
+for _ in $(seq "$RUNS"); do
+  run_wrk nginx_small "$SMALL_CONNS" "$NPORT" "${SMALL[@]}"
+  run_wrk kumo_small "$SMALL_CONNS" "$KPORT" "${SMALL[@]}"
+  run_wrk nginx_large "$LARGE_CONNS" "$NPORT" "${LARGE[@]}"
+  run_wrk kumo_large "$LARGE_CONNS" "$KPORT" "${LARGE[@]}"
+done
+# Latency: from the highest concurrency in P99_LOADS down, RUNS rounds of both at each load,
+# until nginx's median p99 is under 2 ms; the figures reported are those at that load.
+median_p99() {  # median_p99 NAME: median of wrk's p99 over $WORK/runs/NAME.*.txt
+  for f in "$WORK/runs/$1".*.txt; do p99_of "$f"; done | sort -g |
+    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+P99_CONNS=""
+for c in $P99_LOADS; do
+  for _ in $(seq "$RUNS"); do
+    run_wrk "nginx_small_c$c" "$c" "$NPORT" "${SMALL[@]}"
+    run_wrk "kumo_small_c$c" "$c" "$KPORT" "${SMALL[@]}"
+  done
+  if awk -v p="$(median_p99 "nginx_small_c$c")" 'BEGIN { exit !(p < 2.0) }'; then
+    P99_CONNS=$c; break
+  fi
+done
 # The small-body path, measured rather than assumed: 100 KiB through pread+send instead of sendfile.
 stop_kumo
 start_kumo --sendfile-min 1MiB
-run_wrk kumo_small_pread "$KPORT" "$SMALL_CONNS" "${SMALL[@]}"
+for _ in $(seq "$RUNS"); do run_wrk kumo_small_pread "$SMALL_CONNS" "$KPORT" "${SMALL[@]}"; done
 stop_kumo
 start_kumo --io uring  # the io_uring backend on the same objects (docs/cache.md, I/O backends)
-run_wrk kumo_small_uring "$KPORT" "$SMALL_CONNS" "${SMALL[@]}"
-run_wrk kumo_large_uring "$KPORT" "$LARGE_CONNS" "${LARGE[@]}"
+for _ in $(seq "$RUNS"); do
+  run_wrk kumo_small_uring "$SMALL_CONNS" "$KPORT" "${SMALL[@]}"
+  run_wrk kumo_large_uring "$LARGE_CONNS" "$KPORT" "${LARGE[@]}"
+done
 stop_kumo
-grep -q "Non-2xx" "$WORK"/*.txt && { echo "some responses were not 2xx" >&2; grep -H Non-2xx "$WORK"/*.txt >&2; exit 1; }
+grep -q "Non-2xx" "$WORK"/runs/*.txt && { echo "some responses were not 2xx" >&2; grep -H Non-2xx "$WORK"/runs/*.txt >&2; exit 1; }
 
-python3 - "$WORK" <<'PY'
-import json, re, sys
-work = sys.argv[1]
-def parse(name):
-    t = open(f"{work}/{name}.txt").read()
+python3 - "$WORK/runs" "$RUNS" "${P99_CONNS:-none}" <<'PY'
+import glob, json, re, statistics, sys
+runs_dir, runs, p99_conns = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def parse(path):
+    t = open(path).read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
     v, u = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", t).groups()
     bps = float(v) * {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30}[u]
@@ -167,15 +201,30 @@ def parse(name):
     for q, val, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", t, re.M):
         p[q] = float(val) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
     return {"rps": rps, "gbps": bps * 8 / 1e9, "p50_ms": p.get("50"), "p99_ms": p.get("99")}
-r = {n: parse(n) for n in ["nginx_small", "kumo_small", "kumo_small_pread", "nginx_large", "kumo_large",
-                           "kumo_small_uring", "kumo_large_uring"]}
+def med(name):
+    rs = [parse(f) for f in sorted(glob.glob(f"{runs_dir}/{name}.*.txt"))]
+    if not rs:
+        return None
+    return {k: round(statistics.median(r[k] for r in rs), 3) for k in rs[0]} | \
+           {"runs": len(rs), "rps_each": [round(r["rps"]) for r in rs],
+            "p99_each": [r["p99_ms"] for r in rs]}
+r = {n: med(n) for n in ["nginx_small", "kumo_small", "kumo_small_pread", "nginx_large",
+                         "kumo_large", "kumo_small_uring", "kumo_large_uring"]}
+tried = sorted({int(m) for m in re.findall(r"nginx_small_c(\d+)\.", " ".join(glob.glob(f"{runs_dir}/*")))},
+               reverse=True)
+for c in tried:
+    r[f"nginx_small_c{c}"], r[f"kumo_small_c{c}"] = med(f"nginx_small_c{c}"), med(f"kumo_small_c{c}")
+lat = r.get(f"kumo_small_c{p99_conns}")
 print(json.dumps({
     "small_rps_ratio": round(r["kumo_small"]["rps"] / r["nginx_small"]["rps"], 3),
     "large_gbps_ratio": round(r["kumo_large"]["gbps"] / r["nginx_large"]["gbps"], 3),
-    "small_p99_ms": r["kumo_small"]["p99_ms"],
-    "nginx_small_p99_ms": r["nginx_small"]["p99_ms"],
+    "small_p99_ms": lat["p99_ms"] if lat else None,
+    "nginx_small_p99_ms": r[f"nginx_small_c{p99_conns}"]["p99_ms"] if lat else None,
+    "p99_conns": None if p99_conns == "none" else int(p99_conns),
+    "small_p99_ms_at_small_conns": r["kumo_small"]["p99_ms"],
+    "nginx_small_p99_ms_at_small_conns": r["nginx_small"]["p99_ms"],
     "small_pread_rps_ratio": round(r["kumo_small_pread"]["rps"] / r["nginx_small"]["rps"], 3),
     "small_uring_rps_ratio": round(r["kumo_small_uring"]["rps"] / r["kumo_small"]["rps"], 3),
     "large_uring_gbps_ratio": round(r["kumo_large_uring"]["gbps"] / r["kumo_large"]["gbps"], 3),
-    "raw": r}))
+    "runs": runs, "medians": r}))
 PY

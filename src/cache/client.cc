@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -281,6 +282,11 @@ struct Outgoing {
   std::string_view body;
   int body_fd = -1;  // with body_bytes: the file to stream from offset 0
   uint64_t body_bytes = 0;
+  // Instead: a stream read to EOF and sent chunked. `*stream_started` becomes true once a byte
+  // may have been read from it (the request can then not be repeated); `*stream_bytes` counts.
+  int stream_fd = -1;
+  bool* stream_started = nullptr;
+  uint64_t* stream_bytes = nullptr;
   // Where a 2xx body goes; null keeps it in Answer::body.
   const std::function<Status(std::string_view)>* sink = nullptr;
 };
@@ -295,6 +301,42 @@ struct Answer {
 // Streams the file body with pread + send(MSG_NOSIGNAL) rather than sendfile: sendfile to a
 // socket the peer closed raises SIGPIPE, and a library must not change the process's signal
 // disposition.
+// The chunked coding (RFC 9112 §7.1) of req.stream_fd up to EOF, one read per chunk. Stops
+// early, with *answered set, when the server has answered before the end (a 413 or 507
+// mid-stream): the rest would not be stored anyway. A send that fails because the server
+// closed after answering counts as answered too, so the caller reads the answer.
+Status SendChunkedStream(int fd, const Outgoing& req, bool* answered) {
+  *req.stream_started = true;
+  constexpr size_t kSizeRoom = 18;  // up to 16 hex digits and CRLF before the data
+  std::string buf(kSizeRoom + kIoChunkBytes + 2, '\0');
+  auto answer_waiting = [fd] {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) > 0;
+  };
+  while (true) {
+    if (answer_waiting()) {
+      *answered = true;
+      return Status::Ok();
+    }
+    ssize_t n = read(req.stream_fd, buf.data() + kSizeRoom, kIoChunkBytes);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read upload stream", errno);
+    if (n == 0) return SendAll(fd, "0\r\n\r\n", 5, false, "send body");
+    char size[kSizeRoom + 1];
+    int len = std::snprintf(size, sizeof size, "%zx\r\n", static_cast<size_t>(n));
+    char* start = buf.data() + kSizeRoom - len;
+    std::memcpy(start, size, static_cast<size_t>(len));
+    std::memcpy(buf.data() + kSizeRoom + n, "\r\n", 2);
+    if (Status s = SendAll(fd, start, static_cast<size_t>(len + n + 2), true, "send body");
+        !s.ok()) {
+      if (!answer_waiting()) return s;
+      *answered = true;
+      return Status::Ok();
+    }
+    *req.stream_bytes += static_cast<uint64_t>(n);
+  }
+}
+
 Status SendBody(int fd, const Outgoing& req) {
   if (req.body_fd < 0) return SendAll(fd, req.body.data(), req.body.size(), false, "send body");
   std::string chunk(static_cast<size_t>(std::min<uint64_t>(kIoChunkBytes, req.body_bytes)), '\0');
@@ -612,8 +654,18 @@ struct CacheClient::Impl {
     if (!token.empty()) head += "Authorization: Bearer " + token + "\r\n";
     head += req.extra_headers;
     uint64_t body_bytes = req.body_fd >= 0 ? req.body_bytes : req.body.size();
-    if (req.has_body) head += "Content-Length: " + std::to_string(body_bytes) + "\r\n";
-    bool expect = req.has_body && body_bytes >= options.expect_continue_min_bytes;
+    bool streaming = req.stream_fd >= 0;
+    if (req.has_body && streaming) {
+      head += "Transfer-Encoding: chunked\r\n";
+    } else if (req.has_body) {
+      head += "Content-Length: " + std::to_string(body_bytes) + "\r\n";
+    }
+    // A stream cannot be sent twice: always ask first, and wait as long as for any answer.
+    bool expect = req.has_body && (streaming || body_bytes >= options.expect_continue_min_bytes);
+    bool answered_mid_body = false;
+    auto send_body = [&] {
+      return streaming ? SendChunkedStream(fd, req, &answered_mid_body) : SendBody(fd, req);
+    };
     if (expect) head += "Expect: 100-continue\r\n";
     head += "\r\n";
     counters.requests.fetch_add(1, std::memory_order_relaxed);
@@ -626,17 +678,20 @@ struct CacheClient::Impl {
       pollfd p{fd, POLLIN, 0};
       int ready;
       do {
-        ready = poll(&p, 1, options.expect_continue_wait_ms);
+        ready = poll(&p, 1, streaming ? options.io_timeout_ms : options.expect_continue_wait_ms);
       } while (ready < 0 && errno == EINTR);
+      if (ready == 0 && streaming)
+        return Error(Status(StatusCode::kInternal,
+                            "no answer to Expect: 100-continue within the I/O timeout"));
       if (ready > 0) {
         Result<ResponseHead> h = wire.ReadHead();
         if (!h) return Error(h.error());
         if (h->status != 100) early = std::move(*h);
       }
       if (!early)
-        if (Status s = SendBody(fd, req); !s.ok()) return Error(s);
+        if (Status s = send_body(); !s.ok()) return Error(s);
     } else if (req.has_body) {
-      if (Status s = SendBody(fd, req); !s.ok()) return Error(s);
+      if (Status s = send_body(); !s.ok()) return Error(s);
     }
 
     Answer answer;
@@ -668,7 +723,7 @@ struct CacheClient::Impl {
     const auto& sink = success && req.sink != nullptr ? *req.sink : keep;
     if (Status s = wire.ReadBody(length, sink); !s.ok()) return Error(s);
     // After an early answer the server did not read our body: the connection is unusable.
-    *reusable = !early && !rh.close && wire.drained();
+    *reusable = !early && !answered_mid_body && !rh.close && wire.drained();
     return answer;
   }
 
@@ -688,7 +743,8 @@ struct CacheClient::Impl {
       } else {
         close(fd);
       }
-      if (a || !reused || wire.got_bytes()) {
+      bool stream_used = req.stream_started != nullptr && *req.stream_started;
+      if (a || !reused || wire.got_bytes() || stream_used) {
         if (!a)
           return Error(Status(a.error().code(), req.method + " http://" + ep.text() + path +
                                                     ": " + a.error().message()));
@@ -717,6 +773,11 @@ struct CacheClient::Impl {
         return Error(a.error());
       }
       int status = a->head.status;
+      bool stream_used = req.stream_started != nullptr && *req.stream_started;
+      if ((status == 307 || status == 308) && stream_used)
+        return Error(Status(StatusCode::kInternal,
+                            std::to_string(status) + " from " + ep.text() +
+                                " after the upload stream was sent: it cannot be sent again"));
       if (status == 307 || status == 308) {
         if (++hops > options.max_redirects)
           return Error(Status(StatusCode::kInternal,
@@ -738,7 +799,7 @@ struct CacheClient::Impl {
         }
         continue;
       }
-      if (status == 401 && !options.token_file.empty() && !reloaded_token) {
+      if (status == 401 && !options.token_file.empty() && !reloaded_token && !stream_used) {
         reloaded_token = true;  // rotated between our stat and the server's check?
         Result<std::string> fresh = CurrentToken(true);
         if (fresh && *fresh != *token) continue;
@@ -832,7 +893,21 @@ Result<PutResult> CacheClient::Put(std::string_view bucket, std::string_view key
   req.body = bytes;
   Result<Answer> a = impl_->Execute(bucket, key, req);
   if (!a) return Error(a.error());
-  return PutResult{std::string(a->head.Header("etag")), a->served_by};
+  return PutResult{std::string(a->head.Header("etag")), a->served_by, bytes.size()};
+}
+
+Result<PutResult> CacheClient::PutStream(std::string_view bucket, std::string_view key, int fd) {
+  bool started = false;
+  uint64_t sent = 0;
+  Outgoing req;
+  req.method = "PUT";
+  req.has_body = true;
+  req.stream_fd = fd;
+  req.stream_started = &started;
+  req.stream_bytes = &sent;
+  Result<Answer> a = impl_->Execute(bucket, key, req);
+  if (!a) return Error(a.error());
+  return PutResult{std::string(a->head.Header("etag")), a->served_by, sent};
 }
 
 Result<PutResult> CacheClient::PutFile(std::string_view bucket, std::string_view key,
@@ -852,7 +927,7 @@ Result<PutResult> CacheClient::PutFile(std::string_view bucket, std::string_view
   Result<Answer> a = impl_->Execute(bucket, key, req);
   close(fd);
   if (!a) return Error(a.error());
-  return PutResult{std::string(a->head.Header("etag")), a->served_by};
+  return PutResult{std::string(a->head.Header("etag")), a->served_by, req.body_bytes};
 }
 
 Result<std::string> CacheClient::Get(std::string_view bucket, std::string_view key) {

@@ -74,6 +74,7 @@ struct ObjectStat {
 struct PutResult {
   std::string etag;
   std::string served_by;
+  uint64_t size_bytes = 0;  // bytes uploaded
 };
 
 // What the client did, for tests and the CLI (monotonic counters, relaxed).
@@ -119,6 +120,13 @@ class CacheClient {
   // Streams the file with sendfile (never loaded whole); its size is taken at open.
   Result<PutResult> PutFile(std::string_view bucket, std::string_view key,
                             const std::string& path);
+  // Reads `fd` (a pipe, stdin) to EOF and sends it with Transfer-Encoding: chunked, one read
+  // (≤ 256 KiB) per chunk, so memory stays bounded whatever the size. Always with
+  // `Expect: 100-continue`, waiting up to io_timeout_ms for the answer, so a 307, 401 or 403
+  // arrives before any byte is read from `fd` and is handled as for Put. Once bytes were read
+  // the request cannot be repeated: a failure after that (a dropped connection, a 307 that
+  // came late) is returned as an error. A 413/507 mid-stream stops the sending at once.
+  Result<PutResult> PutStream(std::string_view bucket, std::string_view key, int fd);
 
   Result<std::string> Get(std::string_view bucket, std::string_view key);
   // Writes the object's bytes to `fd` as they arrive; returns how many. A failure after some

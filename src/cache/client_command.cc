@@ -189,18 +189,10 @@ int Put(CacheClient& client, const CommandLine& cl) {
       size = std::filesystem::file_size(cl.positional[1], ec);
       return client.PutFile(name->first, name->second, cl.positional[1]);
     }
-    std::string data;  // stdin has no size to announce up front: hold it in memory
-    char buf[65536];
-    while (true) {
-      ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Error(Status(StatusCode::kInternal, std::string("read stdin: ") +
-                                                                std::strerror(errno)));
-      if (n == 0) break;
-      data.append(buf, static_cast<size_t>(n));
-    }
-    size = data.size();
-    return client.Put(name->first, name->second, data);
+    // stdin has no size to announce up front: streamed with the chunked coding.
+    Result<PutResult> streamed = client.PutStream(name->first, name->second, STDIN_FILENO);
+    if (streamed) size = streamed->size_bytes;
+    return streamed;
   }();
   if (!r) return Failed("put", cl.positional[0], r.error());
   std::printf("%s: %llu bytes, etag %s\n", cl.positional[0].c_str(),

@@ -4,15 +4,9 @@
 // right member list, 307s followed with a stale one), token-file rotation, fork safety and the
 // CLI end to end. The response-head parser has its own cases first.
 #include "cache/client.h"
-#include "cache/test_io_backend.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,19 +14,22 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "cache/auth.h"
 #include "cache/content_hash.h"
-
-extern char** environ;
+#include "cache/test_process.h"
 
 namespace kumo::cache {
 namespace {
+
+using test_process::Metrics;
+using test_process::MetricValue;
+using test_process::RandomBytes;
+using test_process::ReadAll;
+using test_process::WriteAtomically;
 
 const std::string kSecret = "client-test-secret-0123456789abcdef";
 const std::string kAcl =
@@ -43,58 +40,9 @@ std::string Token(const std::string& ns) {
                         time(nullptr) + 600);
 }
 
-void WriteAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc | std::ios::binary);
-    f << text;
-  }
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-// GET /metrics (no auth) on a fresh connection, read to EOF.
-std::string Metrics(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    std::string req = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[65536];
-      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  return out;
-}
-
-// The value of an unlabelled counter line "name N", or -1.
-long long Counter(const std::string& metrics, const std::string& name) {
-  size_t at = metrics.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::stoll(metrics.substr(at + name.size() + 2));
-}
-
 struct Node {
   std::string name;
-  pid_t pid = -1;
+  test_process::ServeProcess server;
   uint16_t port = 0;
   std::string address() const { return "127.0.0.1:" + std::to_string(port); }
 };
@@ -109,28 +57,14 @@ struct CliRun {
 class CacheClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/kumo-cache-client-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = test_process::MakeTempDir("kumo-cache-client");
+    ASSERT_FALSE(dir_.empty());
     WriteAtomically(dir_ + "/secret", kSecret + "\n");
     WriteAtomically(dir_ + "/acl.yaml", kAcl);
     WriteAtomically(token_file(), Token("team-a") + "\n");
   }
   void TearDown() override {
-    for (Node& n : nodes_) {
-      if (n.pid <= 0) continue;
-      kill(n.pid, SIGTERM);
-      int status = 0;
-      bool exited = false;
-      for (int i = 0; i < 100 && !exited; ++i) {
-        exited = waitpid(n.pid, &status, WNOHANG) == n.pid;
-        if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (!exited) {
-        kill(n.pid, SIGKILL);
-        waitpid(n.pid, &status, 0);
-      }
-    }
+    nodes_.clear();  // stops every server by its PID
     std::filesystem::remove_all(dir_);
   }
 
@@ -143,37 +77,29 @@ class CacheClientTest : public ::testing::Test {
     bool cluster = names.size() > 1;
     if (cluster) WriteAtomically(members_file(), "# filled in once the ports are known\n");
     for (const std::string& name : names) {
-      std::vector<std::string> args = {KUMO_BINARY, "cache", "serve", "--listen", "127.0.0.1:0",
-                                       "--port-file", dir_ + "/" + name + ".port", "--dir",
-                                       dir_ + "/" + name, "--capacity", "64MiB", "--workers",
-                                       "1", "--auth-secret-file", dir_ + "/secret", "--acl",
-                                       dir_ + "/acl.yaml"};
+      std::vector<std::string> flags = {"--dir", dir_ + "/" + name, "--capacity", "64MiB",
+                                        "--workers", "1", "--auth-secret-file",
+                                        dir_ + "/secret", "--acl", dir_ + "/acl.yaml"};
       if (cluster) {
-        args.insert(args.end(), {"--members", members_file(), "--self", name});
+        flags.insert(flags.end(), {"--members", members_file(), "--self", name});
       }
-      AddTestIoFlag(&args);
-      pid_t pid = Spawn(args, {}, dir_ + "/" + name + ".log", dir_ + "/" + name + ".log");
-      ASSERT_GT(pid, 0);
-      nodes_.push_back({name, pid, 0});
+      Node n;
+      n.name = name;
+      ASSERT_TRUE(n.server.Spawn(flags, dir_ + "/" + name + ".port", dir_ + "/" + name + ".log"));
+      nodes_.push_back(std::move(n));
     }
     for (Node& n : nodes_) {
-      std::string port_file = dir_ + "/" + n.name + ".port";
-      for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::ifstream pf(port_file);
-      int port = 0;
-      pf >> port;
-      ASSERT_GT(port, 0) << n.name << " did not start: " << ReadAll(dir_ + "/" + n.name + ".log");
-      n.port = static_cast<uint16_t>(port);
+      ASSERT_TRUE(n.server.AwaitPort()) << n.name;
+      n.port = n.server.port();
     }
     if (!cluster) return;
     WriteAtomically(members_file(), MemberText(nodes_));
-    for (Node& n : nodes_) kill(n.pid, SIGHUP);
+    for (Node& n : nodes_) n.server.Signal(SIGHUP);
     for (Node& n : nodes_) {
       bool loaded = false;
       for (int i = 0; i < 100 && !loaded; ++i) {
         std::string m = Metrics(n.port);
-        loaded = Counter(m, "kumo_cache_cluster_members") == static_cast<long long>(nodes_.size());
+        loaded = MetricValue(m, "kumo_cache_cluster_members") == nodes_.size();
         if (!loaded) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       ASSERT_TRUE(loaded) << n.name << " did not load the members";
@@ -197,48 +123,24 @@ class CacheClientTest : public ::testing::Test {
 
   long long TotalRedirects() {
     long long sum = 0;
-    for (const Node& n : nodes_) sum += Counter(Metrics(n.port), "kumo_cache_redirects_total");
+    for (const Node& n : nodes_)
+      sum += static_cast<long long>(MetricValue(Metrics(n.port), "kumo_cache_redirects_total"));
     return sum;
   }
 
-  static pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const std::string& out, const std::string& err) {
-    std::vector<std::string> a = args;
-    std::vector<char*> argv;
-    for (std::string& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> e = env;
-    for (char** p = environ; *p != nullptr; ++p)
-      if (!std::string_view(*p).starts_with("KUMO_CACHE_")) e.push_back(*p);
-    std::vector<char*> envp;
-    for (std::string& s : e) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (err == out) {
-      posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    } else {
-      posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    }
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
-  }
-
   // Runs `kumo cache ARGS...` to completion (bounded by its own timeouts) with `env` added.
-  CliRun Kumo(const std::vector<std::string>& cache_args, const std::vector<std::string>& env) {
+  CliRun Kumo(const std::vector<std::string>& cache_args, const std::vector<std::string>& env,
+              const std::string& in = "/dev/null") {
     std::vector<std::string> args = {KUMO_BINARY, "cache"};
     args.insert(args.end(), cache_args.begin(), cache_args.end());
     std::string out = dir_ + "/cli.out", err = dir_ + "/cli.err";
+    test_process::SpawnOptions o;
+    o.stdin_path = in;
+    o.stdout_path = out;
+    o.stderr_path = err;
+    o.env = env;
     CliRun r;
-    pid_t pid = Spawn(args, env, out, err);
-    if (pid <= 0) return r;
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.exit_code = test_process::RunToExit(args, o);
     r.out = ReadAll(out);
     r.err = ReadAll(err);
     return r;
@@ -547,6 +449,49 @@ TEST_F(CacheClientTest, ClusterRoutesToTheOwnerAndFollowsRedirectsWhenTheListIsS
   EXPECT_NE(none.error().message().find("redirects"), std::string::npos);
 }
 
+TEST_F(CacheClientTest, PutStreamSendsAPipeChunkedAndFollowsARedirectBeforeReadingIt) {
+  StartNodes({"node-a", "node-b"});
+  ClientOptions o;
+  o.members_file = members_file();
+  o.token_file = token_file();
+  Result<std::unique_ptr<CacheClient>> routed = CacheClient::Create(o);
+  ASSERT_TRUE(routed.has_value());
+  // A key node-b owns, sent through a client that only knows node-a: the 307 must come before
+  // any byte is taken from the pipe, or the upload could not be repeated to node-b.
+  std::string key;
+  for (int i = 0; key.empty(); ++i)
+    if ((*routed)->OwnerOf("data", "pipe/" + std::to_string(i))->name == "node-b")
+      key = "pipe/" + std::to_string(i);
+  ClientOptions only_a;
+  only_a.servers = {nodes_[0].address()};
+  only_a.token_file = token_file();
+  Result<std::unique_ptr<CacheClient>> c = CacheClient::Create(only_a);
+  ASSERT_TRUE(c.has_value());
+  std::string body = RandomBytes(3 << 20, 9);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  std::thread writer([&] {
+    std::mt19937 rng(2);
+    for (size_t off = 0; off < body.size();) {
+      size_t n = std::min(body.size() - off, 1 + static_cast<size_t>(rng() % 100000));
+      ASSERT_EQ(write(p[1], body.data() + off, n), static_cast<ssize_t>(n));
+      off += n;
+    }
+    close(p[1]);
+  });
+  Result<PutResult> put = (*c)->PutStream("data", key, p[0]);
+  writer.join();
+  close(p[0]);
+  ASSERT_TRUE(put.has_value()) << put.error().message();
+  EXPECT_EQ(put->size_bytes, body.size());
+  EXPECT_EQ(put->served_by, nodes_[1].address());
+  EXPECT_EQ(put->etag, "\"" + Hex64(Xxh64(body)) + "\"");
+  EXPECT_EQ((*c)->counters().redirects_followed.load(), 1u);
+  Result<std::string> got = (*routed)->Get("data", key);
+  ASSERT_TRUE(got.has_value()) << got.error().message();
+  EXPECT_TRUE(*got == body);
+}
+
 TEST_F(CacheClientTest, CliPutGetStatRmWithExitCodesAndMessages) {
   StartNodes({"solo"});
   std::vector<std::string> env = {"KUMO_CACHE_SERVER=" + nodes_[0].address(),
@@ -558,6 +503,10 @@ TEST_F(CacheClientTest, CliPutGetStatRmWithExitCodesAndMessages) {
   CliRun r = Kumo({"put", "data/cli/obj.bin", dir_ + "/in.bin"}, env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(etag), std::string::npos) << r.out;
+  // "-" streams stdin with the chunked coding.
+  r = Kumo({"put", "data/cli/stdin.bin", "-"}, env, dir_ + "/in.bin");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "data/cli/stdin.bin: 300000 bytes, etag " + etag + "\n");
   r = Kumo({"get", "data/cli/obj.bin"}, env);  // stdout
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out == body);

@@ -3,43 +3,31 @@
 // end: auth before redirect, PUT/GET through any node following 307 by hand, the owner serving
 // 200, and that removing a member from the file moves about 1/3 of 3,000 keys while the rest keep
 // their owner. Every server is stopped by its PID.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "cache/auth.h"
 #include "cache/maglev.h"
-#include "cache/test_io_backend.h"
-
-extern char** environ;
+#include "cache/test_process.h"
 
 namespace kumo::cache {
 namespace {
 
+using test_process::HttpReply;
+using test_process::ServeProcess;
+using test_process::WriteAtomically;
+using Reply = HttpReply;
+
 const std::string kSecret = "cluster-test-secret-0123456789abcdef";
 const std::string kAcl =
     "namespaces:\n  team-a:\n    read: [data]\n    write: [data]\n  readers:\n    read: [data]\n";
-
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
 
 // One keep-alive connection; reconnects when the server closed it.
 class Conn {
@@ -51,74 +39,26 @@ class Conn {
   Reply Call(const std::string& method, const std::string& target, const std::string& body,
              const std::string& extra) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (fd_ < 0 && !Connect()) return {};
+      if (fd_ < 0 && (fd_ = test_process::ConnectLoopback(port_)) < 0) return {};
       std::string req = method + " " + target + " HTTP/1.1\r\nHost: t\r\n" + extra;
       if (method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
       req += "\r\n" + body;
       Reply r;
-      if (SendAll(req) && Read(method == "HEAD", &r)) return r;
-      close(fd_);
-      fd_ = -1;
-      buf_.clear();
+      if (test_process::SendAll(fd_, req) &&
+          test_process::ReadReply(fd_, &buf_, method == "HEAD", &r)) {
+        if (r.headers["connection"] == "close") Reset();
+        return r;
+      }
+      Reset();
     }
     return {};
   }
 
  private:
-  bool Connect() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port_);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
+  void Reset() {
     close(fd_);
     fd_ = -1;
-    return false;
-  }
-  bool SendAll(const std::string& b) {
-    for (size_t off = 0; off < b.size();) {
-      ssize_t n = send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  bool Fill() {
-    char tmp[65536];
-    ssize_t n = read(fd_, tmp, sizeof tmp);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
-  bool Read(bool head_request, Reply* r) {
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
-      if (!Fill()) return false;
-    std::string head = buf_.substr(0, end + 2);
-    buf_.erase(0, end + 4);
-    r->status = std::atoi(head.substr(9, 3).c_str());
-    for (size_t pos = head.find("\r\n") + 2; pos < head.size();) {
-      size_t eol = head.find("\r\n", pos);
-      std::string line = head.substr(pos, eol - pos);
-      size_t colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(c));
-      r->headers[name] = line.substr(colon + 2);
-      pos = eol + 2;
-    }
-    size_t len = r->headers.count("content-length") ? std::stoul(r->headers["content-length"]) : 0;
-    if (head_request || r->status == 204 || r->status == 304) len = 0;
-    while (buf_.size() < len)
-      if (!Fill()) return false;
-    r->body = buf_.substr(0, len);
-    buf_.erase(0, len);
-    if (r->headers["connection"] == "close") {
-      close(fd_);
-      fd_ = -1;
-      buf_.clear();
-    }
-    return true;
+    buf_.clear();
   }
   uint16_t port_;
   int fd_ = -1;
@@ -132,18 +72,9 @@ std::string Auth(const std::string& ns) {
          "\r\n";
 }
 
-void WriteAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << text;
-  }
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
-}
-
 struct Node {
   std::string name;
-  pid_t pid = -1;
+  ServeProcess server;
   uint16_t port = 0;
   std::unique_ptr<Conn> conn;
 };
@@ -151,87 +82,34 @@ struct Node {
 class CacheClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/kumo-cache-cluster-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = test_process::MakeTempDir("kumo-cache-cluster");
+    ASSERT_FALSE(dir_.empty());
     WriteAtomically(dir_ + "/secret", kSecret + "\n");
     WriteAtomically(dir_ + "/acl.yaml", kAcl);
     WriteAtomically(members_file(), "# filled in once the ports are known\n");
     for (const char* name : {"node-a", "node-b", "node-c"}) Spawn(name);
     for (Node& n : nodes_) {
-      std::string port_file = dir_ + "/" + n.name + ".port";
-      for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::ifstream pf(port_file);
-      int port = 0;
-      pf >> port;
-      ASSERT_GT(port, 0) << n.name << " did not start; log: " << Log(n);
-      n.port = static_cast<uint16_t>(port);
+      ASSERT_TRUE(n.server.AwaitPort()) << n.name;
+      n.port = n.server.port();
       n.conn = std::make_unique<Conn>(n.port);
     }
   }
   void TearDown() override {
-    for (Node& n : nodes_) {
-      if (n.pid <= 0) continue;
-      kill(n.pid, SIGTERM);
-      int status = 0;
-      bool exited = false;
-      for (int i = 0; i < 100 && !exited; ++i) {
-        exited = waitpid(n.pid, &status, WNOHANG) == n.pid;
-        if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (!exited) {
-        kill(n.pid, SIGKILL);
-        waitpid(n.pid, &status, 0);
-      }
-    }
+    nodes_.clear();  // stops every server by its PID
     std::filesystem::remove_all(dir_);
   }
 
   std::string members_file() const { return dir_ + "/members"; }
-  std::string Log(const Node& n) const {
-    std::ifstream f(dir_ + "/" + n.name + ".log");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
+  std::string Log(const Node& n) const { return n.server.Log(); }
 
   void Spawn(const std::string& name) {
-    std::string log = dir_ + "/" + name + ".log";
-    std::vector<std::string> args = {KUMO_BINARY,
-                                     "cache",
-                                     "serve",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--port-file",
-                                     dir_ + "/" + name + ".port",
-                                     "--dir",
-                                     dir_ + "/" + name,
-                                     "--capacity",
-                                     "64MiB",
-                                     "--workers",
-                                     "1",
-                                     "--auth-secret-file",
-                                     dir_ + "/secret",
-                                     "--acl",
-                                     dir_ + "/acl.yaml",
-                                     "--members",
-                                     members_file(),
-                                     "--self",
-                                     name};
-    AddTestIoFlag(&args);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ASSERT_EQ(rc, 0) << "posix_spawn " << KUMO_BINARY;
-    nodes_.push_back({name, pid, 0, nullptr});
+    Node n;
+    n.name = name;
+    ASSERT_TRUE(n.server.Spawn({"--dir", dir_ + "/" + name, "--capacity", "64MiB", "--workers", "1",
+                                "--auth-secret-file", dir_ + "/secret", "--acl",
+                                dir_ + "/acl.yaml", "--members", members_file(), "--self", name},
+                               dir_ + "/" + name + ".port", dir_ + "/" + name + ".log"));
+    nodes_.push_back(std::move(n));
   }
 
   // Writes the member file for `names` (plain lines), and waits until every running node has
@@ -244,7 +122,7 @@ class CacheClusterTest : public ::testing::Test {
         if (n.name == want) text += n.name + " 127.0.0.1:" + std::to_string(n.port) + "\n";
     WriteAtomically(members_file(), text);
     if (signal)
-      for (const Node& n : nodes_) kill(n.pid, SIGHUP);
+      for (const Node& n : nodes_) n.server.Signal(SIGHUP);
     std::string want_members =
         "\nkumo_cache_cluster_members " + std::to_string(names.size()) + "\n";
     for (Node& n : nodes_) {
@@ -348,15 +226,11 @@ TEST_F(CacheClusterTest, RoutesByMaglevRedirectsAndMovesAThirdOnMemberRemoval) {
   // A large PUT with Expect: 100-continue to a non-owner gets the 307 before any body byte is
   // asked for (no 100 Continue), and the connection closes (the body is not worth skipping).
   {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(a.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    int fd = test_process::ConnectLoopback(a.port);
+    ASSERT_GE(fd, 0);
     std::string req = "PUT /v1/objects/data/" + key_of_b + " HTTP/1.1\r\nHost: t\r\n" +
                       Auth("team-a") + "Content-Length: 8388608\r\nExpect: 100-continue\r\n\r\n";
-    ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    ASSERT_TRUE(test_process::SendAll(fd, req));
     std::string got;
     char buf[4096];
     for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
@@ -442,7 +316,7 @@ TEST_F(CacheClusterTest, EmptyMemberListServesLocally) {
   EXPECT_EQ(a.conn->Call("GET", "/v1/objects/data/x", "", Auth("team-a")).body, "x");
   // A bad member file is refused and the previous table kept.
   WriteAtomically(members_file(), "node-a not-an-address\n");
-  for (Node& n : nodes_) kill(n.pid, SIGHUP);
+  for (Node& n : nodes_) n.server.Signal(SIGHUP);
   for (int i = 0; i < 100 && Log(a).find("not reloaded") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_NE(Log(a).find("not reloaded, keeping 1"), std::string::npos) << Log(a);

@@ -1,12 +1,12 @@
 #include "cache/config.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
+
+#include "cache/test_process.h"
 
 namespace kumo::cache {
 namespace {
@@ -62,29 +62,23 @@ TEST(CacheConfig, ErrorsNameTheFileLineAndKey) {
 
 // The real binary: a bad file exits 2 naming line and key; flags override the file.
 TEST(CacheConfig, ServeRefusesABadFileWithExitCode2) {
-  char tmpl[] = "/tmp/kumo-cache-config-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  std::string dir = test_process::MakeTempDir("kumo-cache-config");
+  ASSERT_FALSE(dir.empty());
   std::ofstream(dir + "/config.yaml") << "dir: " << dir << "/cache\nnoAuth: true\n\n"
                                       << "capacity: not-a-size\n";
-  std::string cmd = std::string(KUMO_BINARY) + " cache serve --config " + dir + "/config.yaml 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[512];
-  std::string out;
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int status = pclose(p);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  test_process::SpawnOptions o;
+  o.stdout_path = dir + "/serve.out";  // stderr too
+  int rc = test_process::RunToExit({KUMO_BINARY, "cache", "serve", "--config", dir + "/config.yaml"}, o);
+  std::string out = test_process::ReadAll(o.stdout_path);
+  EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find(dir + "/config.yaml line 4: capacity: not a size"), std::string::npos) << out;
   // The command line's --capacity wins over the file's, but the file is still checked first.
   std::ofstream(dir + "/config.yaml") << "capacity: 1MiB\nworkers: 0\n";
-  cmd = std::string(KUMO_BINARY) + " cache serve --config " + dir + "/config.yaml --dir " + dir +
-        "/cache --no-auth 2>&1";
-  p = popen(cmd.c_str(), "r");
-  out.clear();
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  status = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  rc = test_process::RunToExit({KUMO_BINARY, "cache", "serve", "--config", dir + "/config.yaml",
+                                "--dir", dir + "/cache", "--no-auth"},
+                               o);
+  out = test_process::ReadAll(o.stdout_path);
+  EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("--workers wants 1..256"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
 }

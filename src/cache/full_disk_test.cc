@@ -7,67 +7,35 @@
 //
 // Without mount privileges set KUMO_SKIP_MOUNT_TESTS=1 to skip (otherwise the test fails and
 // says why). Every server is stopped by its PID; the tmpfs is unmounted in TearDown.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <sstream>
 #include <thread>
 
-#include "cache/test_io_backend.h"
-
-extern char** environ;
+#include "cache/test_process.h"
 
 namespace kumo::cache {
 namespace {
 
 namespace fs = std::filesystem;
+using test_process::Metrics;
+using test_process::MetricValue;
+using test_process::SendAll;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-int Connect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool SendAll(int fd, std::string_view b) {
-  while (!b.empty()) {
-    ssize_t n = send(fd, b.data(), b.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    b.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
+using Reply = test_process::HttpReply;
 
 // One request on its own connection ("Connection: close", read to EOF). A PUT sends its body
 // only after "100 Continue", so a refusal (507) arrives before any body byte.
 Reply Call(uint16_t port, const std::string& method, const std::string& key,
            const std::string& body = "") {
   Reply r;
-  int fd = Connect(port);
+  int fd = test_process::ConnectLoopback(port);
   if (fd < 0) return r;
   std::string req = method + " /v1/objects/data/" + key + " HTTP/1.1\r\nHost: t\r\n" +
                     "Connection: close\r\n";
@@ -87,47 +55,20 @@ Reply Call(uint16_t port, const std::string& method, const std::string& key,
       SendAll(fd, body);
     }
   }
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    in.append(buf, static_cast<size_t>(n));
-  }
+  if (!test_process::ReadReply(fd, &in, method == "HEAD", &r)) r = Reply{};
   close(fd);
-  size_t end = in.find("\r\n\r\n");
-  if (in.size() < 12 || end == std::string::npos) return r;
-  r.status = std::atoi(in.substr(9, 3).c_str());
-  r.body = in.substr(end + 4);
   return r;
 }
 
-std::string Metrics(uint16_t port) {
-  int fd = Connect(port);
-  if (fd < 0) return "";
-  SendAll(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  std::string in;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) in.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return in;
-}
-
-uint64_t Gauge(const std::string& metrics, const std::string& name) {
-  size_t at = metrics.find("\n" + name + " ");
-  return at == std::string::npos ? UINT64_MAX : std::stoull(metrics.substr(at + name.size() + 2));
-}
-
 std::string Body(int i, size_t size) {
-  std::mt19937 rng(static_cast<uint32_t>(i) * 7919u + 1);
-  std::string s(size, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
+  return test_process::RandomBytes(size, static_cast<uint32_t>(i) * 7919u + 1);
 }
 
 class CacheFullDiskTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/kumo-cache-full-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    root_ = test_process::MakeTempDir("kumo-cache-full");
+    ASSERT_FALSE(root_.empty());
     mnt_ = root_ + "/mnt";
     fs::create_directories(mnt_);
     if (mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=8m") != 0) {
@@ -147,56 +88,18 @@ class CacheFullDiskTest : public ::testing::Test {
   }
 
   void StartServer(const std::string& capacity) {
-    fs::remove(root_ + "/port");
-    std::vector<std::string> args = {KUMO_BINARY, "cache",      "serve",   "--listen",
-                                     "127.0.0.1:0", "--port-file", root_ + "/port", "--dir",
-                                     cache_dir(),   "--capacity", capacity,  "--workers",
-                                     "1",           "--no-auth"};
-    AddTestIoFlag(&args);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    std::string log = root_ + "/server.log";
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ASSERT_EQ(rc, 0) << "posix_spawn " << KUMO_BINARY;
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::ifstream pf(root_ + "/port");
-      int p = 0;
-      if (pf >> p && p > 0) port_ = static_cast<uint16_t>(p);
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_NE(port_, 0) << "server did not start; log: " << Log();
+    ASSERT_TRUE(server_.Start({"--dir", cache_dir(), "--capacity", capacity, "--workers", "1",
+                               "--no-auth"},
+                              root_ + "/port", root_ + "/server.log", /*append_log=*/true));
+    port_ = server_.port();
   }
 
   // SIGTERM waits up to 5 s for a clean exit, then SIGKILL; SIGKILL is a crash.
   void Stop(int sig) {
-    if (pid_ <= 0) return;
-    kill(pid_, sig);
-    int status = 0;
-    bool exited = false;
-    for (int i = 0; i < 100 && !exited; ++i) {
-      exited = waitpid(pid_, &status, WNOHANG) == pid_;
-      if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (!exited) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
+    server_.Stop(sig);
     port_ = 0;
   }
 
-  std::string Log() const {
-    std::ifstream f(root_ + "/server.log");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
   std::string cache_dir() const { return mnt_ + "/cache"; }
   size_t TempFiles() const {
     size_t n = 0;
@@ -226,7 +129,7 @@ class CacheFullDiskTest : public ::testing::Test {
 
   std::string root_, mnt_;
   bool mounted_ = false;
-  pid_t pid_ = -1;
+  test_process::ServeProcess server_;
   uint16_t port_ = 0;
 };
 
@@ -242,14 +145,14 @@ TEST_F(CacheFullDiskTest, CapacityAboveTheFilesystemEvictsOr507sAndNeverCorrupts
   }
   std::string m = Metrics(port_);
   EXPECT_GT(created, 0);
-  EXPECT_GT(Gauge(m, "kumo_cache_evictions_total"), 0u) << m;  // the full disk made room
+  EXPECT_GT(MetricValue(m, "kumo_cache_evictions_total"), 0u) << m;  // the full disk made room
   size_t resident = CheckEveryObjectIsWholeOrAbsent(kObjects, kSize);
   EXPECT_GT(resident, 0u);
-  EXPECT_EQ(Gauge(m, "kumo_cache_objects"), resident);
+  EXPECT_EQ(MetricValue(m, "kumo_cache_objects"), resident);
   EXPECT_EQ(TempFiles(), 0u);
 
   // Crash in the middle of an upload: half the body sent, then SIGKILL.
-  int fd = Connect(port_);
+  int fd = test_process::ConnectLoopback(port_);
   ASSERT_GE(fd, 0);
   std::string half = Body(999, kSize).substr(0, kSize / 2);
   SendAll(fd, "PUT /v1/objects/data/k999 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
@@ -271,7 +174,7 @@ TEST_F(CacheFullDiskTest, CapacityAboveTheFilesystemEvictsOr507sAndNeverCorrupts
   // The crashed upload reserved its blocks up front, which may have evicted an object or two.
   EXPECT_LE(after_restart, resident);
   EXPECT_GT(after_restart, 0u);
-  EXPECT_EQ(Gauge(Metrics(port_), "kumo_cache_objects"), after_restart);
+  EXPECT_EQ(MetricValue(Metrics(port_), "kumo_cache_objects"), after_restart);
 
   // Someone else fills the disk: only eviction can make room, and an object larger than the
   // whole filesystem gets 507 however much is evicted.
@@ -299,10 +202,10 @@ TEST_F(CacheFullDiskTest, CapacityBelowTheFilesystemIsKeptByEviction) {
   for (int i = 0; i < kObjects; ++i)
     ASSERT_EQ(Call(port_, "PUT", "k" + std::to_string(i), Body(i, kSize)).status, 201) << i;
   std::string m = Metrics(port_);
-  EXPECT_LE(Gauge(m, "kumo_cache_used_bytes"), 4u << 20) << m;
-  EXPECT_GE(Gauge(m, "kumo_cache_evictions_total"), static_cast<uint64_t>(kObjects - 16));
+  EXPECT_LE(MetricValue(m, "kumo_cache_used_bytes"), 4u << 20) << m;
+  EXPECT_GE(MetricValue(m, "kumo_cache_evictions_total"), static_cast<uint64_t>(kObjects - 16));
   size_t resident = CheckEveryObjectIsWholeOrAbsent(kObjects, kSize);
-  EXPECT_EQ(resident, Gauge(m, "kumo_cache_objects"));
+  EXPECT_EQ(resident, MetricValue(m, "kumo_cache_objects"));
   EXPECT_EQ(Call(port_, "GET", "k39").body, Body(39, kSize));
   // On disk too: the object files (bytes plus a header of 40 + name bytes each).
   EXPECT_LE(ObjectFileBytes(), (4u << 20) + resident * (40 + 16));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 namespace kumo::cache {
 namespace {
@@ -139,7 +140,6 @@ ParseResult ParseRequestHead(std::string_view buf, const ParserLimits& limits, R
 
   bool has_host = false;
   bool has_transfer_encoding = false;
-  std::string_view transfer_encoding;
   while (!head.empty()) {
     eol = head.find("\r\n");
     line = head.substr(0, eol);
@@ -167,7 +167,6 @@ ParseResult ParseRequestHead(std::string_view buf, const ParserLimits& limits, R
       out->content_length = n;
     } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
       has_transfer_encoding = true;
-      transfer_encoding = value;
     } else if (EqualsIgnoreCase(name, "host")) {
       if (has_host) return Fail(400, "more than one Host");
       has_host = true;
@@ -188,11 +187,227 @@ ParseResult ParseRequestHead(std::string_view buf, const ParserLimits& limits, R
   if (out->version_minor == 1 && !has_host) return Fail(400, "HTTP/1.1 request without Host");
   if (has_transfer_encoding) {
     if (out->content_length) return Fail(400, "Transfer-Encoding with Content-Length");
-    if (ListHasToken(transfer_encoding, "chunked"))
-      return Fail(411, "chunked transfer coding is not supported: send Content-Length");
-    return Fail(501, "transfer coding not implemented");
+    if (out->version_minor == 0) return Fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+    // RFC 9112 §6.1: chunked is the only coding we implement (others: 501) and may be applied
+    // once; every Transfer-Encoding field counts, in order, as one list.
+    int chunked = 0;
+    for (const HeaderField& f : out->headers) {
+      if (!EqualsIgnoreCase(f.name, "transfer-encoding")) continue;
+      std::string_view list = f.value;
+      while (true) {
+        size_t comma = list.find(',');
+        std::string_view coding = Trim(list.substr(0, comma));
+        if (EqualsIgnoreCase(coding, "chunked")) {
+          ++chunked;
+        } else if (!coding.empty()) {  // empty list elements are allowed (RFC 9110 §5.6.1)
+          return Fail(501, "transfer coding not implemented (only chunked)");
+        }
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+      }
+    }
+    if (chunked != 1) return Fail(400, "Transfer-Encoding must be chunked, once");
+    out->chunked = true;
   }
   return {ParseState::kDone, 0, {}};
+}
+
+namespace {
+
+int HexValue(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') return (c | 0x20) - 'a' + 10;
+  return -1;
+}
+
+bool IsWhitespace(unsigned char c) { return c == ' ' || c == '\t'; }
+
+// qdtext of a quoted-string (RFC 9110 §5.6.4): HTAB, SP, VCHAR but '"' and '\', obs-text.
+bool IsQuotedText(unsigned char c) {
+  return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
+         (c >= 0x5d && c <= 0x7e) || c >= 0x80;
+}
+
+}  // namespace
+
+ChunkedStep ChunkedDecoder::Fail(int status, std::string_view reason, size_t consumed) {
+  phase_ = Phase::kError;
+  error_ = ChunkedStep{ChunkedState::kError, 0, {}, status, reason};
+  ChunkedStep step = error_;
+  step.consumed = consumed;
+  return step;
+}
+
+ChunkedStep ChunkedDecoder::Decode(std::string_view in) {
+  if (phase_ == Phase::kDone) return {ChunkedState::kDone, 0, {}, 0, {}};
+  if (phase_ == Phase::kError) return error_;
+  size_t i = 0;
+  while (i < in.size()) {
+    if (phase_ == Phase::kData) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(chunk_left_, in.size() - i));
+      chunk_left_ -= take;
+      body_bytes_ += take;
+      if (chunk_left_ == 0) phase_ = Phase::kDataCr;
+      return {ChunkedState::kMore, i + take, in.substr(i, take), 0, {}};
+    }
+    auto c = static_cast<unsigned char>(in[i++]);
+    // After the chunk size or an extension value: ';', the line's CR, or BWS before a ';'.
+    auto item_ended = [this](unsigned char ch) {
+      if (ch == ';') {
+        phase_ = Phase::kExtName;
+      } else if (ch == '\r') {
+        phase_ = Phase::kLineLf;
+      } else if (IsWhitespace(ch)) {
+        phase_ = Phase::kBwsBeforeSemicolon;
+      } else {
+        return false;
+      }
+      return true;
+    };
+    bool in_trailer = phase_ >= Phase::kFieldStart;
+    if (in_trailer) {
+      if (++trailer_bytes_ > limits_.max_head_bytes)
+        return Fail(431, "chunked trailer section too large", i);
+    } else if (phase_ != Phase::kDataCr && phase_ != Phase::kDataLf) {
+      if (++line_bytes_ > limits_.max_chunk_line_bytes)
+        return Fail(400, "chunk-size line too long", i);
+    }
+    bool expects_lf = phase_ == Phase::kLineLf || phase_ == Phase::kDataLf ||
+                      phase_ == Phase::kFieldLf || phase_ == Phase::kEndLf;
+    if (c == '\n' && !expects_lf) return Fail(400, "bare LF in chunked body", i);
+    if (expects_lf && c != '\n') return Fail(400, "CR without LF in chunked body", i);
+    switch (phase_) {
+      case Phase::kSize: {
+        int d = HexValue(c);
+        if (d >= 0) {
+          if ((chunk_left_ != 0 || d != 0) && ++size_digits_ > limits_.max_chunk_size_digits)
+            return Fail(400, "chunk size has too many digits", i);
+          chunk_left_ = chunk_left_ * 16 + static_cast<uint64_t>(d);
+          size_any_digit_ = true;
+        } else if (!size_any_digit_) {
+          return Fail(400, "chunk size is not hex", i);
+        } else if (!item_ended(c)) {
+          return Fail(400, "bad character after chunk size", i);
+        }
+        break;
+      }
+      case Phase::kBwsBeforeSemicolon:  // BWS is allowed only before ';' (RFC 9112 §7.1.1)
+        if (c == ';') {
+          phase_ = Phase::kExtName;
+        } else if (!IsWhitespace(c)) {
+          return Fail(400, "bad chunk extension", i);
+        }
+        break;
+      case Phase::kExtName:  // after ';': BWS, then a token
+        if (IsTokenChar(c)) {
+          phase_ = Phase::kExtAfterName;
+          ext_name_ = true;
+        } else if (!IsWhitespace(c)) {
+          return Fail(400, "bad chunk extension name", i);
+        }
+        break;
+      case Phase::kExtAfterName:  // in the name (ext_name_) or in BWS after it
+        if (IsTokenChar(c) && ext_name_) break;
+        if (c == '=') {
+          phase_ = Phase::kExtValueStart;
+        } else if (c == ';') {
+          phase_ = Phase::kExtName;
+        } else if (c == '\r' && ext_name_) {
+          phase_ = Phase::kLineLf;
+        } else if (IsWhitespace(c)) {
+          ext_name_ = false;
+        } else {
+          return Fail(400, "bad chunk extension", i);
+        }
+        break;
+      case Phase::kExtValueStart:
+        if (c == '"') {
+          phase_ = Phase::kExtQuoted;
+        } else if (IsTokenChar(c)) {
+          phase_ = Phase::kExtToken;
+        } else if (!IsWhitespace(c)) {
+          return Fail(400, "bad chunk extension value", i);
+        }
+        break;
+      case Phase::kExtToken:
+        if (!IsTokenChar(c) && !item_ended(c)) return Fail(400, "bad chunk extension value", i);
+        break;
+      case Phase::kExtQuoted:
+        if (c == '"') {
+          phase_ = Phase::kExtQuotedEnd;
+        } else if (c == '\\') {
+          phase_ = Phase::kExtQuotedEscape;
+        } else if (!IsQuotedText(c)) {
+          return Fail(400, "bad quoted chunk extension value", i);
+        }
+        break;
+      case Phase::kExtQuotedEscape:  // quoted-pair: HTAB, SP, VCHAR, obs-text
+        if (c < 0x20 && c != '\t') return Fail(400, "bad quoted chunk extension value", i);
+        if (c == 0x7f) return Fail(400, "bad quoted chunk extension value", i);
+        phase_ = Phase::kExtQuoted;
+        break;
+      case Phase::kExtQuotedEnd:
+        if (!item_ended(c)) return Fail(400, "bad chunk extension", i);
+        break;
+      case Phase::kLineLf:
+        line_bytes_ = 0;
+        size_digits_ = 0;
+        size_any_digit_ = false;
+        if (chunk_left_ == 0) {  // last-chunk: the trailer section follows
+          phase_ = Phase::kFieldStart;
+        } else {
+          if (chunk_left_ > UINT64_MAX - body_bytes_) return Fail(413, "chunked body too large", i);
+          phase_ = Phase::kData;
+        }
+        break;
+      case Phase::kData:
+        break;  // handled above
+      case Phase::kDataCr:
+        if (c != '\r') return Fail(400, "chunk data not followed by CRLF", i);
+        phase_ = Phase::kDataLf;
+        break;
+      case Phase::kDataLf:
+        phase_ = Phase::kSize;
+        break;
+      case Phase::kFieldStart:
+        if (c == '\r') {
+          phase_ = Phase::kEndLf;
+        } else if (IsWhitespace(c)) {
+          return Fail(400, "obsolete line folding in trailer", i);
+        } else if (!IsTokenChar(c)) {
+          return Fail(400, "bad trailer field name", i);
+        } else if (++trailer_fields_ > limits_.max_headers) {
+          return Fail(431, "too many trailer fields", i);
+        } else {
+          phase_ = Phase::kFieldName;
+        }
+        break;
+      case Phase::kFieldName:
+        if (c == ':') {
+          phase_ = Phase::kFieldValue;
+        } else if (!IsTokenChar(c)) {
+          return Fail(400, "bad trailer field name", i);
+        }
+        break;
+      case Phase::kFieldValue:
+        if (c == '\r') {
+          phase_ = Phase::kFieldLf;
+        } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+          return Fail(400, "control character in trailer field", i);
+        }
+        break;
+      case Phase::kFieldLf:
+        phase_ = Phase::kFieldStart;
+        break;
+      case Phase::kEndLf:
+        phase_ = Phase::kDone;
+        return {ChunkedState::kDone, i, {}, 0, {}};
+      case Phase::kDone:
+      case Phase::kError:
+        break;  // returned before the loop
+    }
+  }
+  return {ChunkedState::kMore, in.size(), {}, 0, {}};
 }
 
 RangeOutcome ResolveRange(std::string_view header, uint64_t size, ByteRange* out) {

@@ -58,8 +58,14 @@ TEST(HttpParser, RejectsMalformedHeads) {
       {"PUT /a HTTP/1.1\r\n" + host + "Content-Length: -1\r\n\r\n", 400},
       {"PUT /a HTTP/1.1\r\n" + host + "Content-Length: 99999999999999999999\r\n\r\n", 400},
       {"PUT /a HTTP/1.1\r\n" + host + "Content-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
-      {"PUT /a HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n", 411},
       {"PUT /a HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip\r\n\r\n", 501},
+      {"PUT /a HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip, chunked\r\n\r\n", 501},
+      {"PUT /a HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, chunked\r\n\r\n", 400},
+      {"PUT /a HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400},
+      {"PUT /a HTTP/1.1\r\n" + host + "Transfer-Encoding: ,\r\n\r\n", 400},
+      {"PUT /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"PUT /a HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
        400},
       {"GET /a HTTP/1.1\r\n" + host + "Host: y\r\n\r\n", 400},
@@ -83,6 +89,175 @@ TEST(HttpParser, HeadLargerThan16KiBIs431) {
   std::string many = "GET /a HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 101; ++i) many += "X" + std::to_string(i) + ": v\r\n";
   EXPECT_EQ(Parse(many + "\r\n", &h).error_status, 431);
+}
+
+TEST(HttpParser, AcceptsChunkedTransferCoding) {
+  RequestHead h;
+  ASSERT_EQ(Parse("PUT /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n", &h).state,
+            ParseState::kDone);
+  EXPECT_TRUE(h.chunked);
+  EXPECT_FALSE(h.content_length.has_value());
+  ASSERT_EQ(Parse("PUT /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , chunked\r\n\r\n", &h).state,
+            ParseState::kDone);
+  EXPECT_TRUE(h.chunked);
+  ASSERT_EQ(Parse("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &h).state,
+            ParseState::kDone);
+  EXPECT_FALSE(h.chunked);
+}
+
+// Feeds `body` to a fresh decoder in the pieces `cuts` (ascending offsets) makes; returns the
+// final step with `*data` the decoded bytes and `*consumed` the bytes used.
+ChunkedStep DecodeInPieces(const std::string& body, const std::vector<size_t>& cuts,
+                           std::string* data, size_t* consumed, const ParserLimits& limits = {}) {
+  ChunkedDecoder d(limits);
+  data->clear();
+  *consumed = 0;
+  ChunkedStep last;
+  size_t from = 0;
+  std::vector<size_t> ends = cuts;
+  ends.push_back(body.size());
+  for (size_t end : ends) {
+    std::string piece = body.substr(from, end - from);  // its own buffer: ASan sees overreads
+    std::string_view rest = piece;
+    from = end;
+    while (true) {
+      last = d.Decode(rest);
+      EXPECT_LE(last.consumed, rest.size());
+      data->append(last.data);
+      *consumed += last.consumed;
+      rest.remove_prefix(last.consumed);
+      if (last.state != ChunkedState::kMore) return last;
+      if (rest.empty()) break;
+    }
+  }
+  return last;
+}
+
+ChunkedStep DecodeWhole(const std::string& body, std::string* data, size_t* consumed,
+                        const ParserLimits& limits = {}) {
+  return DecodeInPieces(body, {}, data, consumed, limits);
+}
+
+TEST(ChunkedDecoder, DecodesChunksExtensionsAndTrailers) {
+  std::string data;
+  size_t consumed = 0;
+  const std::string body =
+      "3\r\nabc\r\n"
+      "A;name=value;flag ; q = \"a \\\" b\"\r\n0123456789\r\n"
+      "0000000000000000000001\r\nZ\r\n"  // leading zeros do not count as digits
+      "0;last\r\n"
+      "Checksum: abc\r\nX-Empty:\r\n"
+      "\r\n";
+  ChunkedStep s = DecodeWhole(body + "GET /next", &data, &consumed);
+  ASSERT_EQ(s.state, ChunkedState::kDone) << s.error_reason;
+  EXPECT_EQ(data, "abc0123456789Z");
+  EXPECT_EQ(consumed, body.size());  // stops at the end of the body: the next request is left
+  ChunkedDecoder d;
+  ChunkedStep empty = d.Decode("0\r\n\r\n");
+  EXPECT_EQ(empty.state, ChunkedState::kDone);
+  EXPECT_EQ(d.body_bytes(), 0u);
+  EXPECT_EQ(d.Decode("more").state, ChunkedState::kDone);  // stays done, consumes nothing
+  EXPECT_EQ(d.Decode("more").consumed, 0u);
+}
+
+TEST(ChunkedDecoder, SameResultAtEverySplitPoint) {
+  const std::vector<std::string> bodies = {
+      "3\r\nabc\r\n10;x=\"q\\\"\"\r\n0123456789abcdef\r\n0\r\nT: v\r\n\r\n",
+      "1\r\n\r\r\n0\r\n\r\n",  // a CR as data
+      "3\r\nabc\r\n4\nabcd\r\n0\r\n\r\n",    // bare LF: an error wherever the cut falls
+      "3\r\nabcd\r\n0\r\n\r\n",               // data longer than its size
+  };
+  for (const std::string& body : bodies) {
+    std::string whole_data;
+    size_t whole_consumed = 0;
+    ChunkedStep whole = DecodeWhole(body, &whole_data, &whole_consumed);
+    for (size_t i = 0; i <= body.size(); ++i) {
+      for (size_t j = i; j <= body.size(); ++j) {  // every pair of cuts: three pieces
+        std::string data;
+        size_t consumed = 0;
+        ChunkedStep s = DecodeInPieces(body, {i, j}, &data, &consumed);
+        ASSERT_EQ(s.state, whole.state) << body << " cut at " << i << "," << j;
+        EXPECT_EQ(s.error_status, whole.error_status);
+        if (s.state == ChunkedState::kDone) {
+          EXPECT_EQ(data, whole_data);
+          EXPECT_EQ(consumed, whole_consumed);
+        }
+      }
+    }
+    std::vector<size_t> every_byte;
+    for (size_t i = 1; i < body.size(); ++i) every_byte.push_back(i);
+    std::string data;
+    size_t consumed = 0;
+    ChunkedStep s = DecodeInPieces(body, every_byte, &data, &consumed);
+    EXPECT_EQ(s.state, whole.state);
+    if (s.state == ChunkedState::kDone) {
+      EXPECT_EQ(data, whole_data);
+    }
+  }
+}
+
+TEST(ChunkedDecoder, RejectsMalformedBodies) {
+  struct Case {
+    std::string body;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"\r\n", 400},                        // no chunk size
+      {"x\r\n", 400},                       // not hex
+      {"-1\r\n", 400},
+      {"+1\r\n", 400},
+      {"0x3\r\nabc\r\n0\r\n\r\n", 400},
+      {"3\nabc\r\n0\r\n\r\n", 400},          // bare LF after the size
+      {"3\rabc", 400},                       // CR without LF
+      {"3 \r\nabc\r\n", 400},               // BWS only before ';'
+      {"3;\r\nabc\r\n", 400},               // empty extension name
+      {"3;a=\r\nabc\r\n", 400},             // empty extension value
+      {"3;a b\r\nabc\r\n", 400},
+      {"3;a=b c\r\nabc\r\n", 400},
+      {"3;a=\"b\r\nabc\r\n", 400},          // unterminated quoted string
+      {"3;a=\"b\"c\r\nabc\r\n", 400},
+      {"3;a=b\x01\r\nabc\r\n", 400},
+      {"3\r\nabcd\r\n", 400},               // data longer than the size
+      {"3\r\nabc\n0\r\n\r\n", 400},         // bare LF after the data
+      {"3\r\nabc\r\n0\r\n\n", 400},         // bare LF ending the body
+      {"0\r\nT: v\n\r\n", 400},              // bare LF in a trailer
+      {"0\r\n folded\r\n\r\n", 400},        // obs-fold in the trailer section
+      {"0\r\nBad Name: v\r\n\r\n", 400},
+      {"0\r\nNoColon\r\n\r\n", 400},
+      {"0\r\nT: a\x7f\r\n\r\n", 400},
+      {"0\r\n\rX", 400},
+      {"10000000000000000\r\n", 400},       // 17 significant digits: above 2^64 - 1
+      {"3;x=" + std::string(5000, 'a') + "\r\n", 400},  // chunk-size line over 4096 bytes
+      {"0\r\nT: " + std::string(17 * 1024, 'a') + "\r\n\r\n", 431},
+  };
+  std::string many = "0\r\n";
+  for (int i = 0; i < 101; ++i) many += "T" + std::to_string(i) + ": v\r\n";
+  cases.push_back({many + "\r\n", 431});
+  for (const Case& c : cases) {
+    std::string data;
+    size_t consumed = 0;
+    ChunkedStep s = DecodeWhole(c.body, &data, &consumed);
+    EXPECT_EQ(s.state, ChunkedState::kError) << c.body;
+    EXPECT_EQ(s.error_status, c.status) << c.body;
+    EXPECT_FALSE(s.error_reason.empty());
+  }
+}
+
+TEST(ChunkedDecoder, SizesUpToTheLimitAreAccepted) {
+  ChunkedDecoder d;
+  ChunkedStep s = d.Decode("ffffffffffffffff\r\nabc");
+  EXPECT_EQ(s.state, ChunkedState::kMore);
+  EXPECT_EQ(s.data, "abc");
+  // The sum of chunk sizes may not pass 2^64 - 1 either.
+  std::string data;
+  size_t consumed = 0;
+  ChunkedStep over = DecodeWhole("1\r\na\r\nffffffffffffffff\r\n", &data, &consumed);
+  EXPECT_EQ(over.state, ChunkedState::kError);
+  EXPECT_EQ(over.error_status, 413);
+  ParserLimits tight;
+  tight.max_chunk_size_digits = 2;
+  EXPECT_EQ(DecodeWhole("ff\r\n", &data, &consumed, tight).state, ChunkedState::kMore);
+  EXPECT_EQ(DecodeWhole("100\r\n", &data, &consumed, tight).error_status, 400);
 }
 
 TEST(HttpParser, ConnectionAndVersionDecideKeepAlive) {

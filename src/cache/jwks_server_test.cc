@@ -2,34 +2,25 @@
 // dir, stopped by PID), RS256 and ES256 tokens minted by `kumo cache token --key` and by the
 // library, 200/401/403 over HTTP, a rotated JWKS file picked up without a restart, and a
 // malformed one that stops the server from starting.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "cache/auth.h"
 #include "cache/jwks_test_util.h"
-#include "cache/test_io_backend.h"
-
-extern char** environ;
+#include "cache/test_process.h"
 
 namespace kumo::cache {
 namespace {
 
 using jwks_test::JwksText;
 using jwks_test::TestKey;
+using test_process::ReadAll;
+using test_process::WriteAtomically;
 
 const std::string kIssuer = "https://kubernetes.default.svc.cluster.local";
 const std::string kAcl = "namespaces:\n  team-a:\n    read: [data]\n    write: [data]\n";
@@ -48,75 +39,31 @@ const TestKey& Ec1() {
   return k;
 }
 
-void WriteAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  std::ofstream(tmp, std::ios::trunc) << text;
-  std::filesystem::rename(tmp, path);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-pid_t Spawn(std::vector<std::string> args, const std::string& log) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "posix_spawn " << argv[0];
-  return rc == 0 ? pid : -1;
-}
-
 // Runs `kumo ARGS...` to completion; its stdout and stderr together.
 std::string RunKumo(const std::vector<std::string>& args, const std::string& log, int* exit_code) {
   std::vector<std::string> full = {KUMO_BINARY};
   full.insert(full.end(), args.begin(), args.end());
-  pid_t pid = Spawn(full, log);
-  int status = 0;
-  if (pid > 0) waitpid(pid, &status, 0);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  test_process::SpawnOptions o;
+  o.stdout_path = log;
+  *exit_code = test_process::RunToExit(full, o);
   return ReadAll(log);
 }
 
-// Status code of one request on a fresh connection.
+// Status code of one request on a fresh connection (-1 when there is no answer).
 int Status(uint16_t port, const std::string& method, const std::string& path,
            const std::string& bearer, const std::string& body = "") {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
+  int fd = test_process::ConnectLoopback(port);
+  if (fd < 0) return -1;
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: t\r\n";
   if (!bearer.empty()) req += "Authorization: Bearer " + bearer + "\r\n";
   if (method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
-  for (size_t off = 0; off < req.size();) {
-    ssize_t n = write(fd, req.data() + off, req.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  std::string head;
-  char buf[4096];
-  while (head.find("\r\n") == std::string::npos) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    head.append(buf, static_cast<size_t>(n));
-  }
+  std::string buf;
+  test_process::HttpReply r;
+  bool answered = test_process::SendAll(fd, req) &&
+                  test_process::ReadReply(fd, &buf, method == "HEAD", &r);
   close(fd);
-  return head.size() >= 12 ? std::atoi(head.substr(9, 3).c_str()) : -1;
+  return answered ? r.status : -1;
 }
 
 std::string LibraryToken(const TestKey& key, const std::string& kid, const std::string& sub,
@@ -132,9 +79,8 @@ std::string LibraryToken(const TestKey& key, const std::string& kid, const std::
 class JwksServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/kumo-jwks-server-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = test_process::MakeTempDir("kumo-jwks-server");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ + "/rsa1.pem") << Rsa1().private_pem;
     std::ofstream(dir_ + "/ec1.pem") << Ec1().private_pem;
     std::ofstream(dir_ + "/rsa1.pub.pem") << Rsa1().public_pem;
@@ -142,47 +88,23 @@ class JwksServerTest : public ::testing::Test {
     WriteAtomically(jwks(), JwksText({Rsa1().public_jwk, Ec1().public_jwk}));
   }
   void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      bool exited = false;
-      for (int i = 0; i < 100 && !exited; ++i) {
-        exited = waitpid(pid_, &status, WNOHANG) == pid_;
-        if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (!exited) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-      }
-    }
+    server_.Stop();
     std::filesystem::remove_all(dir_);
   }
 
   std::string jwks() const { return dir_ + "/jwks.json"; }
   std::string log() const { return dir_ + "/serve.log"; }
 
-  std::vector<std::string> ServeArgs() const {
-    std::vector<std::string> args = {
-        "cache",         "serve",       "--listen",    "127.0.0.1:0",      "--dir",
-        dir_ + "/store", "--capacity",  "16MiB",       "--workers",        "2",
-        "--jwks",        jwks(),        "--acl",       dir_ + "/acl.yaml", "--issuer",
-        kIssuer,         "--port-file", dir_ + "/port"};
-    AddTestIoFlag(&args);
-    return args;
+  // `kumo cache serve` flags after --listen and --port-file.
+  std::vector<std::string> ServeFlags() const {
+    return {"--dir",  dir_ + "/store", "--capacity", "16MiB",           "--workers",
+            "2",      "--jwks",        jwks(),       "--acl",           dir_ + "/acl.yaml",
+            "--issuer", kIssuer};
   }
 
   void Start() {
-    std::vector<std::string> args = {KUMO_BINARY};
-    for (const std::string& a : ServeArgs()) args.push_back(a);
-    pid_ = Spawn(args, log());
-    ASSERT_GT(pid_, 0);
-    std::string port_file = dir_ + "/port";
-    for (int i = 0; i < 400 && !std::filesystem::exists(port_file); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    int port = 0;
-    std::ifstream(port_file) >> port;
-    ASSERT_GT(port, 0) << "kumo cache serve did not start; log: " << ReadAll(log());
-    port_ = static_cast<uint16_t>(port);
+    ASSERT_TRUE(server_.Start(ServeFlags(), dir_ + "/port", log()));
+    port_ = server_.port();
   }
 
   // `kumo cache token --key PEM [--kid ID]` for team-a's trainer.
@@ -208,7 +130,7 @@ class JwksServerTest : public ::testing::Test {
   }
 
   std::string dir_;
-  pid_t pid_ = -1;
+  test_process::ServeProcess server_;
   uint16_t port_ = 0;
 };
 
@@ -279,7 +201,11 @@ TEST_F(JwksServerTest, MalformedJwksStopsTheServerNamingTheField) {
   bad["y"] = "has spaces";
   WriteAtomically(jwks(), JwksText({Rsa1().public_jwk, bad}));
   int rc = 0;
-  std::string out = RunKumo(ServeArgs(), log(), &rc);
+  std::vector<std::string> args = {"cache", "serve", "--listen", "127.0.0.1:0", "--port-file",
+                                   dir_ + "/port"};
+  for (const std::string& f : ServeFlags()) args.push_back(f);
+  AddTestIoFlag(&args);  // as ServeProcess does: the failure must not depend on the backend
+  std::string out = RunKumo(args, log(), &rc);
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("jwks keys[1].y: not base64url"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/port"));

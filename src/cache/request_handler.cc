@@ -176,6 +176,10 @@ void RequestHandler::Process(Conn& c) {
       if (c.discard_left > 0) return;
       continue;
     }
+    if (c.reading_body && c.chunked) {
+      if (!ContinueChunkedBody(c)) return;
+      continue;
+    }
     if (c.reading_body) {
       size_t avail = c.in_end - c.in_start;
       size_t take = static_cast<size_t>(std::min<uint64_t>(avail, c.writer->remaining_bytes()));
@@ -190,16 +194,7 @@ void RequestHandler::Process(Conn& c) {
         }
       }
       if (c.writer->remaining_bytes() > 0) return;
-      Result<ObjectInfo> info = c.writer->Commit();
-      c.writer.reset();
-      c.reading_body = false;
-      if (!info) {
-        QueueStatus(c, info.error(), !c.keep_alive);
-        continue;
-      }
-      std::string h = Head(c, 201, 0);
-      h += "ETag: " + Quoted(info->etag) + "\r\n\r\n";
-      Queue(c, 201, std::move(h));
+      CommitPut(c);
       continue;
     }
     if (c.in_start == c.in_end) return;
@@ -217,6 +212,68 @@ void RequestHandler::Process(Conn& c) {
     c.keep_alive = head.keep_alive;
     Dispatch(c, head);  // reads views into c.in: consume the head only afterwards
     c.in_start += head.head_bytes;
+  }
+}
+
+// Commits the upload of `c` and queues its answer (201 + ETag, or the error).
+void RequestHandler::CommitPut(Conn& c) {
+  Result<ObjectInfo> info = c.writer->Commit();
+  c.writer.reset();
+  c.reading_body = false;
+  if (!info) {
+    QueueStatus(c, info.error(), !c.keep_alive);
+    return;
+  }
+  std::string h = Head(c, 201, 0);
+  h += "ETag: " + Quoted(info->etag) + "\r\n\r\n";
+  Queue(c, 201, std::move(h));
+}
+
+// A chunked upload (RFC 9112 §7.1): decoded bytes go to the writer as they arrive, so the
+// size is checked as it grows (413 past --max-object, 507 when eviction cannot make room).
+// Such an error is answered at once; the rest of the body is then decoded and dropped, up to
+// kMaxDiscardBytes (beyond, the connection closes), so the client can read the answer and
+// the connection stays usable. A malformed body is a 400 and closes the connection (there is
+// no way to find the next request). False when more input is needed.
+bool RequestHandler::ContinueChunkedBody(Conn& c) {
+  while (true) {
+    std::string_view buf(c.in.data() + c.in_start, c.in_end - c.in_start);
+    ChunkedStep step = c.chunked->Decode(buf);
+    c.in_start += step.consumed;
+    if (step.state == ChunkedState::kError) {
+      c.chunked.reset();
+      c.reading_body = false;
+      if (c.writer == nullptr) {  // already answered (413/507): nothing more to say
+        c.closing = true;
+        return true;
+      }
+      c.writer.reset();  // discards the temp file
+      QueueSimple(c, step.error_status, std::string(step.error_reason) + "\n", true);
+      return true;
+    }
+    if (!step.data.empty()) {
+      if (c.writer != nullptr) {
+        Status s = c.writer->Append(step.data);
+        if (!s.ok()) {
+          c.writer.reset();
+          c.chunked_discard_left = kMaxDiscardBytes;
+          QueueStatus(c, s, false);
+          return true;
+        }
+      } else if (step.data.size() > c.chunked_discard_left) {
+        c.closing = true;
+        return true;
+      } else {
+        c.chunked_discard_left -= step.data.size();
+      }
+    }
+    if (step.state == ChunkedState::kDone) {
+      c.chunked.reset();
+      c.reading_body = false;
+      if (c.writer != nullptr) CommitPut(c);
+      return true;
+    }
+    if (c.in_start == c.in_end) return false;
   }
 }
 
@@ -267,15 +324,14 @@ void RequestHandler::QueueStatus(Conn& c, const Status& s, bool close_after) {
 }
 
 void RequestHandler::Dispatch(Conn& c, const RequestHead& head) {
-  // A body we do not store must not be parsed as the next request: skip a small one (the
-  // client then reads our answer on a live connection), close after a large one.
-  constexpr uint64_t kMaxDiscardBytes = 1 << 20;
   uint64_t body = head.content_length.value_or(0);
   if (body <= kMaxDiscardBytes) {
     c.discard_left = body;
   } else {
     c.keep_alive = false;
   }
+  // A chunked body has no length to skip by: unless StartPut takes it, close after answering.
+  if (head.chunked) c.keep_alive = false;
   std::string_view target = head.target;
   if (target == "/metrics" && head.method == Method::kGet) {
     std::string body = server_->MetricsText();
@@ -363,12 +419,13 @@ bool RequestHandler::RedirectToOwner(Conn& c, const RequestHead& head, const Obj
 }
 
 void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName& name) {
-  if (!head.content_length) {
-    QueueSimple(c, 411, "PUT needs Content-Length\n", true);
+  if (!head.content_length && !head.chunked) {
+    QueueSimple(c, 411, "PUT needs Content-Length or Transfer-Encoding: chunked\n", true);
     return;
   }
   Result<std::unique_ptr<PutWriter>> w =
-      store_->BeginPut(name.bucket, name.key, *head.content_length);
+      head.chunked ? store_->BeginStreamingPut(name.bucket, name.key)
+                   : store_->BeginPut(name.bucket, name.key, *head.content_length);
   if (!w) {
     QueueStatus(c, w.error(), false);
     return;
@@ -376,6 +433,10 @@ void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName
   c.discard_left = 0;
   c.writer = std::move(*w);
   c.reading_body = true;
+  if (head.chunked) {
+    c.chunked = std::make_unique<ChunkedDecoder>(options_.limits);
+    c.keep_alive = head.keep_alive;  // Dispatch assumed the body would not be read
+  }
   if (head.expect_continue && c.in_end - c.in_start == head.head_bytes) {
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
     // Best effort: an interim response this small fits any fresh socket buffer.

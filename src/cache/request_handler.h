@@ -32,6 +32,9 @@
 namespace kumo::cache {
 
 inline constexpr size_t kInputBufferBytes = 64 * 1024;
+// A body we do not store must not be parsed as the next request: up to this much of it is
+// skipped (the client then reads our answer on a live connection); beyond, the connection closes.
+inline constexpr uint64_t kMaxDiscardBytes = 1 << 20;
 
 struct Conn {
   int fd = -1;
@@ -40,6 +43,8 @@ struct Conn {
   bool reading_body = false;
   uint64_t discard_left = 0;  // body bytes of a refused request, skipped before the next head
   std::unique_ptr<PutWriter> writer;
+  std::unique_ptr<ChunkedDecoder> chunked;  // while a chunked body is read (reading_body)
+  uint64_t chunked_discard_left = 0;        // after a refused chunked upload: what may be skipped
   // The response being sent.
   bool response_pending = false;
   std::string out;
@@ -103,6 +108,8 @@ class RequestHandler {
   void Dispatch(Conn& c, const RequestHead& head);
   bool RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name, bool* is_owner);
   void StartPut(Conn& c, const RequestHead& head, const ObjectName& name);
+  void CommitPut(Conn& c);
+  bool ContinueChunkedBody(Conn& c);
   void Read(Conn& c, const RequestHead& head, const ObjectName& name, bool owner);
 
   const ServerOptions& options_;

@@ -2,16 +2,11 @@
 // control every byte (pipelining, chunked uploads, malformed heads).
 #include "cache/server.h"
 
-#include "cache/maglev.h"
-
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -19,6 +14,9 @@
 #include <map>
 #include <random>
 #include <thread>
+
+#include "cache/maglev.h"
+#include "cache/test_process.h"
 
 namespace kumo::cache {
 namespace {
@@ -31,56 +29,21 @@ const std::string kSecret = "server-test-secret-0123456789abcdef";
 const std::string kAcl =
     "namespaces:\n  team-a:\n    read: [data]\n    write: [data]\n  readers:\n    read: [data]\n";
 
-struct Response {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
+using test_process::RandomBytes;
+using Response = test_process::HttpReply;
 
+// One connection; every byte is the test's.
 class Client {
  public:
-  explicit Client(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  explicit Client(uint16_t port) : fd_(test_process::ConnectLoopback(port)) {
+    EXPECT_GE(fd_, 0) << "connect to port " << port;
   }
   ~Client() { close(fd_); }
-  void Send(const std::string& bytes) {
-    size_t off = 0;
-    while (off < bytes.size()) {
-      ssize_t n = write(fd_, bytes.data() + off, bytes.size() - off);
-      ASSERT_GT(n, 0);
-      off += static_cast<size_t>(n);
-    }
-  }
+  void Send(const std::string& bytes) { ASSERT_TRUE(test_process::SendAll(fd_, bytes)); }
   // Reads one response; a HEAD, 204 or 304 has no body whatever Content-Length says.
   Response Read(bool head_request = false) {
     Response r;
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
-      if (!Fill()) return r;
-    std::string head = buf_.substr(0, end + 2);
-    buf_.erase(0, end + 4);
-    r.status = std::atoi(head.substr(9, 3).c_str());
-    size_t pos = head.find("\r\n") + 2;
-    while (pos < head.size()) {
-      size_t eol = head.find("\r\n", pos);
-      std::string line = head.substr(pos, eol - pos);
-      size_t colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(c));
-      r.headers[name] = line.substr(colon + 2);
-      pos = eol + 2;
-    }
-    size_t len = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
-    if (head_request || r.status == 204 || r.status == 304) len = 0;
-    while (buf_.size() < len)
-      if (!Fill()) return r;
-    r.body = buf_.substr(0, len);
-    buf_.erase(0, len);
+    if (!test_process::ReadReply(fd_, &buf_, head_request, &r)) r.status = 0;
     return r;
   }
   Response Call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -96,13 +59,6 @@ class Client {
   }
 
  private:
-  bool Fill() {
-    char tmp[65536];
-    ssize_t n = read(fd_, tmp, sizeof tmp);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
   int fd_;
   std::string buf_;
 };
@@ -113,13 +69,6 @@ std::string Auth(const std::string& ns, int64_t exp_offset_s = 600,
          MakeHs256Token(secret, "system:serviceaccount:" + ns + ":sa", "kumo", "kumo-cache",
                         time(nullptr) + exp_offset_s) +
          "\r\n";
-}
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
 }
 
 // Every test runs against both I/O backends (io_worker.h): the HTTP behaviour must not depend
@@ -135,8 +84,8 @@ class CacheServerTest : public ::testing::TestWithParam<IoBackend> {
       ASSERT_TRUE(probe.usable) << "io_uring: " << probe.detail
                                 << " (KUMO_SKIP_URING_TESTS=1 skips the uring half)";
     }
-    char tmpl[] = "/tmp/kumo-cache-server-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_process::MakeTempDir("kumo-cache-server");
+    ASSERT_FALSE(dir_.empty());
     Start();
   }
   void TearDown() override {
@@ -239,11 +188,18 @@ TEST_P(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST_P(CacheServerTest, StrictParserAnswersAndCloses) {
   {
     Client c(port());
-    c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n" +
-           Auth("team-a") + "\r\n3\r\nabc\r\n0\r\n\r\n");
+    c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\n" + Auth("team-a") + "\r\nabc");
     Response r = c.Read();
     EXPECT_EQ(r.status, 411);
     EXPECT_NE(r.body.find("Content-Length"), std::string::npos);
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  for (const std::string te : {"Transfer-Encoding: gzip\r\n", "Transfer-Encoding: gzip, chunked\r\n",
+                               "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"}) {
+    Client c(port());
+    c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\n" + te + Auth("team-a") +
+           "\r\n3\r\nabc\r\n0\r\n\r\n");
+    EXPECT_EQ(c.Read().status, te.find("Content-Length") == std::string::npos ? 501 : 400) << te;
     EXPECT_TRUE(c.ClosedByPeer());
   }
   {
@@ -261,6 +217,140 @@ TEST_P(CacheServerTest, StrictParserAnswersAndCloses) {
   EXPECT_EQ(c.Call("GET", "/v1/objects/Data/b", "", Auth("team-a")).status, 400);
   EXPECT_EQ(c.Call("POST", "/v1/objects/data/b", "", Auth("team-a")).status, 405);
   EXPECT_EQ(store_->object_count(), 0u);
+}
+
+// `body` in the chunked coding, in chunks of 1..max_chunk bytes (some with extensions), then
+// the last-chunk, `trailers` and the final CRLF.
+std::string Chunked(const std::string& body, size_t max_chunk, uint32_t seed,
+                    const std::string& trailers = "") {
+  std::mt19937 rng(seed);
+  std::string out;
+  char size[32];
+  for (size_t off = 0; off < body.size();) {
+    size_t n = std::min(body.size() - off, 1 + static_cast<size_t>(rng() % max_chunk));
+    std::snprintf(size, sizeof size, rng() % 2 ? "%zx" : "%zX", n);
+    out += size;
+    if (rng() % 8 == 0) out += ";ext=\"v\"";
+    out += "\r\n" + body.substr(off, n) + "\r\n";
+    off += n;
+  }
+  return out + "0\r\n" + trailers + "\r\n";
+}
+
+std::string ChunkedPutHead(const std::string& target, const std::string& extra) {
+  return "PUT " + target + " HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n" + extra +
+         "\r\n";
+}
+
+TEST_P(CacheServerTest, ChunkedPutRoundTripInManyChunksThenAPipelinedGet) {
+  Client c(port());
+  const std::string a = Auth("team-a");
+  std::string body = RandomBytes(5 << 20, 11);  // more than one reservation step of the store
+  std::string wire = Chunked(body, 70000, 3, "Checksum: ignored\r\nX-Other: also\r\n");
+  // The chunked PUT and a GET behind it, sent in pieces that cut chunk lines anywhere.
+  std::string all = ChunkedPutHead("/v1/objects/data/big", a) + wire +
+                    "GET /v1/objects/data/big HTTP/1.1\r\nHost: t\r\n" + a + "\r\n";
+  std::thread sender([&] {
+    std::mt19937 rng(5);
+    for (size_t off = 0; off < all.size();) {
+      size_t n = std::min(all.size() - off, 1 + static_cast<size_t>(rng() % 9000));
+      c.Send(all.substr(off, n));
+      off += n;
+    }
+  });
+  Response put = c.Read();
+  Response get = c.Read();
+  sender.join();
+  ASSERT_EQ(put.status, 201) << put.body;
+  EXPECT_EQ(put.headers["etag"], "\"" + Hex64(Xxh64(body)) + "\"");
+  ASSERT_EQ(get.status, 200);
+  EXPECT_EQ(get.body.size(), body.size());
+  EXPECT_TRUE(get.body == body);
+  EXPECT_EQ(store_->used_bytes(), body.size());  // the store's over-reservation was given back
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
+  // An empty chunked body is an empty object; the connection is still in step.
+  c.Send(ChunkedPutHead("/v1/objects/data/empty", a) + "0\r\n\r\n");
+  EXPECT_EQ(c.Read().status, 201);
+  Response empty = c.Call("GET", "/v1/objects/data/empty", "", a);
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(empty.headers["content-length"], "0");
+}
+
+TEST_P(CacheServerTest, ChunkedPutWithExpectContinueGets100First) {
+  Client c(port());
+  const std::string a = Auth("team-a");
+  c.Send(ChunkedPutHead("/v1/objects/data/e", a + "Expect: 100-continue\r\n"));
+  EXPECT_EQ(c.Read().status, 100);
+  c.Send(Chunked("hello, chunked world", 4, 1));
+  Response put = c.Read();
+  EXPECT_EQ(put.status, 201);
+  EXPECT_EQ(c.Call("GET", "/v1/objects/data/e", "", a).body, "hello, chunked world");
+  // Refused before the body (403): answered at once, and the connection closes (a chunked
+  // body has no length to skip by).
+  Client r(port());
+  r.Send(ChunkedPutHead("/v1/objects/data/e", Auth("readers") + "Expect: 100-continue\r\n"));
+  Response refused = r.Read();
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.headers["connection"], "close");
+  EXPECT_TRUE(r.ClosedByPeer());
+}
+
+TEST_P(CacheServerTest, ChunkedPutOverMaxObjectIs413MidStreamAndLeavesNothing) {
+  Start(/*capacity=*/64 << 20, /*max_object=*/100000);
+  const std::string a = Auth("team-a");
+  Client c(port());
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/over", "the old object", a).status, 201);
+  c.Send(ChunkedPutHead("/v1/objects/data/over", a) +
+         Chunked(RandomBytes(150000, 2), 10000, 4));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(r.body.find("--max-object"), std::string::npos) << r.body;
+  // The rest of the refused body was decoded and dropped: the connection is in step.
+  Response old = c.Call("GET", "/v1/objects/data/over", "", a);
+  EXPECT_EQ(old.status, 200);
+  EXPECT_EQ(old.body, "the old object");  // the partial upload never replaced it
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
+  EXPECT_EQ(store_->object_count(), 1u);
+  // Exactly max_object is fine.
+  c.Send(ChunkedPutHead("/v1/objects/data/max", a) + Chunked(std::string(100000, 'm'), 999, 5));
+  EXPECT_EQ(c.Read().status, 201);
+}
+
+TEST_P(CacheServerTest, ChunkedPutThatCannotFitIs507AndLeavesNothing) {
+  Start(/*capacity=*/1 << 20);
+  const std::string a = Auth("team-a");
+  // An upload in progress reserves 900,000 of the 1 MiB; its 100 Continue says it has.
+  Client holder(port());
+  holder.Send("PUT /v1/objects/data/held HTTP/1.1\r\nHost: t\r\n" + a +
+              "Content-Length: 900000\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_EQ(holder.Read().status, 100);
+  Client c(port());
+  c.Send(ChunkedPutHead("/v1/objects/data/k", a) + Chunked(std::string(300000, 'k'), 30000, 6));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 507);
+  EXPECT_FALSE(store_->Stat("data", "k").has_value());
+  // What fits still fits, on the same connection.
+  c.Send(ChunkedPutHead("/v1/objects/data/small", a) + Chunked(std::string(100000, 's'), 30000, 7));
+  EXPECT_EQ(c.Read().status, 201);
+  holder.Send(std::string(900000, 'h'));
+  EXPECT_EQ(holder.Read().status, 201);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
+  EXPECT_EQ(store_->used_bytes(), 1000000u);
+}
+
+TEST_P(CacheServerTest, MalformedChunkedBodyIs400ClosesAndStoresNothing) {
+  const std::string a = Auth("team-a");
+  for (const std::string& bad : {std::string("3\r\nabcd\r\n0\r\n\r\n"), std::string("3\nabc\r\n"),
+                                 std::string("zz\r\n"), std::string("0\r\nBad Trailer\r\n\r\n"),
+                                 "1;x=" + std::string(5000, 'x') + "\r\n"}) {
+    Client c(port());
+    c.Send(ChunkedPutHead("/v1/objects/data/bad", a) + "2\r\nok\r\n" + bad);
+    Response r = c.Read();
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  EXPECT_FALSE(store_->Stat("data", "bad").has_value());
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
 }
 
 TEST_P(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {

@@ -80,11 +80,13 @@ ObjectFile::~ObjectFile() {
 
 // ---- PutWriter ----
 
-PutWriter::PutWriter(Store* store, std::string name, uint64_t size_bytes, int fd,
+PutWriter::PutWriter(Store* store, std::string name, std::optional<uint64_t> size_bytes, int fd,
                      std::string tmp_path)
     : store_(store),
       name_(std::move(name)),
-      size_bytes_(size_bytes),
+      size_known_(size_bytes.has_value()),
+      size_bytes_(size_bytes.value_or(0)),
+      reserved_(0),
       fd_(fd),
       tmp_path_(std::move(tmp_path)) {}
 
@@ -92,12 +94,20 @@ PutWriter::~PutWriter() {
   if (done_) return;
   close(fd_);
   unlink(tmp_path_.c_str());
-  store_->ReleaseReservation(size_bytes_);
+  store_->ReleaseReservation(reserved_);
 }
 
 Status PutWriter::Append(std::string_view bytes) {
-  if (bytes.size() > remaining_bytes())
-    return Status::InvalidArgument("more bytes than the declared size");
+  if (size_known_) {
+    if (bytes.size() > remaining_bytes())
+      return Status::InvalidArgument("more bytes than the declared size");
+  } else {
+    uint64_t need = written_ + bytes.size();
+    if (need > store_->options_.max_object_bytes)
+      return Status::InvalidArgument("object larger than --max-object");
+    if (need > reserved_)
+      if (Status s = store_->GrowReservation(this, need); !s.ok()) return s;
+  }
   hasher_.Update(bytes);
   int space_evictions = 0;
   while (!bytes.empty()) {
@@ -115,6 +125,13 @@ Status PutWriter::Append(std::string_view bytes) {
 }
 
 Result<ObjectInfo> PutWriter::Commit() {
+  if (!size_known_) {
+    size_bytes_ = written_;
+    // Preallocation ran ahead of the bytes; the file must end where they do (Rebuild checks).
+    off_t end = static_cast<off_t>(kFixedHeaderBytes + name_.size() + written_);
+    if (ftruncate(fd_, end) != 0)
+      return Error(Status{StatusCode::kInternal, ErrnoText("ftruncate " + tmp_path_)});
+  }
   if (written_ != size_bytes_) return Error(Status::InvalidArgument("body shorter than declared"));
   return store_->CommitUpload(this, hasher_.Digest());
 }
@@ -307,28 +324,72 @@ Result<std::unique_ptr<PutWriter>> Store::BeginPut(std::string_view bucket, std:
     }
     reserved_bytes_ += size_bytes;
   }
+  return StartUpload(std::move(name), size_bytes, size_bytes);
+}
+
+Result<std::unique_ptr<PutWriter>> Store::BeginStreamingPut(std::string_view bucket,
+                                                            std::string_view key) {
+  return StartUpload(std::string(bucket) + "/" + std::string(key), std::nullopt, 0);
+}
+
+Result<std::unique_ptr<PutWriter>> Store::StartUpload(std::string name,
+                                                      std::optional<uint64_t> size_bytes,
+                                                      uint64_t reserved) {
   std::string tmp = options_.dir + "/tmp/" + std::to_string(getpid()) + "-" +
                     std::to_string(tmp_counter_.fetch_add(1, std::memory_order_relaxed));
   int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0) {
-    ReleaseReservation(size_bytes);
+    ReleaseReservation(reserved);
     return Error(Status{StatusCode::kInternal, ErrnoText("create " + tmp)});
   }
-  // The writer owns fd and tmp from here: any early return below discards the upload.
+  // The writer owns fd, tmp and the reservation from here: any early return below discards
+  // the upload.
   std::unique_ptr<PutWriter> w(new PutWriter(this, name, size_bytes, fd, tmp));
+  w->reserved_ = reserved;
   off_t header_bytes = static_cast<off_t>(kFixedHeaderBytes + name.size());
-  // Reserving the blocks up front turns a full disk into one ENOSPC here, before any byte
-  // arrives, and evicting makes room (filesystems without fallocate just skip this).
-  for (int tries = 0; tries < kMaxSpaceEvictions; ++tries) {
-    int rc = posix_fallocate(fd, 0, header_bytes + static_cast<off_t>(size_bytes));
-    if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) break;
-    if (rc != ENOSPC)
-      return Error(Status{StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc))});
-    if (!EvictForSpace()) return Error(Status::FailedPrecondition("no space left on device"));
-  }
+  if (size_bytes)
+    if (Status s = Preallocate(fd, 0, header_bytes + static_cast<off_t>(*size_bytes)); !s.ok())
+      return Error(s);
   if (lseek(fd, header_bytes, SEEK_SET) != header_bytes)
     return Error(Status{StatusCode::kInternal, ErrnoText("lseek " + tmp)});
   return w;
+}
+
+// Reserving the blocks up front turns a full disk into one ENOSPC here, before the bytes
+// arrive, and evicting makes room (filesystems without fallocate just skip this).
+Status Store::Preallocate(int fd, off_t offset, off_t len) {
+  for (int tries = 0; tries < kMaxSpaceEvictions; ++tries) {
+    int rc = posix_fallocate(fd, offset, len);
+    if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) break;
+    if (rc != ENOSPC) return {StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc))};
+    if (!EvictForSpace()) return Status::FailedPrecondition("no space left on device");
+  }
+  return Status::Ok();
+}
+
+// A streaming upload's reservation grows by kReserveStepBytes (so a 1 GiB upload takes the
+// lock ~256 times, not once per read), or by exactly what is needed when a whole step would
+// not fit: e.g. capacity 10 MiB, 7 MiB used, reserved 0 and need 1 MiB → the 4 MiB step does
+// not fit without evicting, so 1 MiB is reserved and nothing is evicted.
+Status Store::GrowReservation(PutWriter* w, uint64_t need) {
+  uint64_t old = w->reserved_;
+  uint64_t step = std::min(options_.max_object_bytes, std::max(need, old + kReserveStepBytes));
+  uint64_t target = need;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Everything held by others: the index and the other uploads' reservations.
+    auto others = [&] { return used_bytes_ + reserved_bytes_ - w->reserved_; };
+    while (others() + need > options_.capacity_bytes) {
+      if (!do_EvictOne())
+        return Status::FailedPrecondition("no space: uploads in progress hold the rest");
+    }
+    if (others() + step <= options_.capacity_bytes) target = step;
+    reserved_bytes_ += target - old;
+    w->reserved_ = target;
+  }
+  off_t header_bytes = static_cast<off_t>(kFixedHeaderBytes + w->name_.size());
+  return Preallocate(w->fd_, header_bytes + static_cast<off_t>(old),
+                     static_cast<off_t>(target - old));
 }
 
 Result<ObjectInfo> Store::CommitUpload(PutWriter* w, uint64_t etag) {
@@ -349,7 +410,8 @@ Result<ObjectInfo> Store::CommitUpload(PutWriter* w, uint64_t etag) {
     do_Forget(w->name_);
     auto other = by_path_.find(path);
     if (other != by_path_.end()) do_Forget(std::string(other->second));  // hash collision
-    reserved_bytes_ -= w->size_bytes_;
+    reserved_bytes_ -= w->reserved_;
+    w->reserved_ = 0;
     Entry e{w->size_bytes_, etag, path, nullptr, next_version_++, false};
     if (open_files_ < options_.max_open_files) {
       e.file = std::make_shared<ObjectFile>(w->fd_, header.size());

@@ -25,7 +25,12 @@
 //
 // Capacity: BeginPut reserves the declared size, evicting until used + reserved + size fits;
 // an object larger than the capacity is refused (FailedPrecondition → 507), one larger than
-// max_object_bytes too (InvalidArgument → 413). A write that fails with ENOSPC (the disk is
+// max_object_bytes too (InvalidArgument → 413). BeginStreamingPut (a chunked upload: the size
+// is known only at its end) reserves as the bytes arrive, kReserveStepBytes at a time (or just
+// what is needed when a step does not fit), evicting the same way: an Append that would pass
+// max_object_bytes fails with InvalidArgument (413), one that cannot be made room for with
+// FailedPrecondition (507); either way nothing was published and destroying the writer removes
+// the temp file. Commit releases what was reserved beyond the final size. A write that fails with ENOSPC (the disk is
 // smaller than --capacity or shared) evicts and retries; if nothing is left to evict the upload
 // is discarded (507). Nothing is renamed until it is complete, so a full disk never corrupts.
 //
@@ -92,22 +97,28 @@ struct ObjectInfo {
 
 class Store;
 
-// One upload in progress. Append the declared number of bytes, then Commit. Destroying an
-// uncommitted writer discards the upload and releases its reservation. Not thread-safe.
+// One upload in progress. Append the declared number of bytes (or, from BeginStreamingPut, any
+// number up to max_object_bytes), then Commit. Destroying an uncommitted writer discards the
+// upload and releases its reservation. Not thread-safe.
 class PutWriter {
  public:
   ~PutWriter();
   Status Append(std::string_view bytes);
-  // REQUIRES: exactly size_bytes appended. Durable when it returns OK.
+  // REQUIRES: exactly size_bytes appended (sized uploads). Durable when it returns OK.
   Result<ObjectInfo> Commit();
-  uint64_t remaining_bytes() const { return size_bytes_ - written_; }
+  // Sized uploads: bytes still to come. Streaming uploads: 0 (the end is the caller's to say).
+  uint64_t remaining_bytes() const { return size_known_ ? size_bytes_ - written_ : 0; }
+  uint64_t written_bytes() const { return written_; }
 
  private:
   friend class Store;
-  PutWriter(Store* store, std::string name, uint64_t size_bytes, int fd, std::string tmp_path);
+  PutWriter(Store* store, std::string name, std::optional<uint64_t> size_bytes, int fd,
+            std::string tmp_path);
   Store* store_;
   std::string name_;  // "bucket/key"
-  uint64_t size_bytes_;
+  bool size_known_;
+  uint64_t size_bytes_;  // the declared size; for a streaming upload set at Commit
+  uint64_t reserved_;    // capacity this upload holds in Store::reserved_bytes_
   uint64_t written_ = 0;
   int fd_;
   std::string tmp_path_;
@@ -128,6 +139,11 @@ class Store {
   std::optional<ObjectInfo> Stat(std::string_view bucket, std::string_view key);
   Result<std::unique_ptr<PutWriter>> BeginPut(std::string_view bucket, std::string_view key,
                                               uint64_t size_bytes);
+  // An upload whose size is not known up front (see Capacity above).
+  Result<std::unique_ptr<PutWriter>> BeginStreamingPut(std::string_view bucket,
+                                                       std::string_view key);
+  // How much a streaming upload reserves at a time.
+  static constexpr uint64_t kReserveStepBytes = 4 << 20;
   // NotFound when absent.
   Status Delete(std::string_view bucket, std::string_view key);
 
@@ -162,6 +178,14 @@ class Store {
   void do_Forget(const std::string& name);
   Result<ObjectInfo> CommitUpload(PutWriter* w, uint64_t etag);
   void ReleaseReservation(uint64_t bytes);
+  // Grows w's reservation to at least `need` bytes (evicting), and its preallocated blocks.
+  Status GrowReservation(PutWriter* w, uint64_t need);
+  // Opens the temp file and makes the writer; `reserved` is already counted in reserved_bytes_.
+  Result<std::unique_ptr<PutWriter>> StartUpload(std::string name,
+                                                 std::optional<uint64_t> size_bytes,
+                                                 uint64_t reserved);
+  // posix_fallocate of [offset, offset + len) of fd, evicting on ENOSPC.
+  Status Preallocate(int fd, off_t offset, off_t len);
   // Evicts one object to free disk space after ENOSPC; false when nothing is left.
   bool EvictForSpace();
 

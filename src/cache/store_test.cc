@@ -22,12 +22,13 @@ struct TempDir {
 
 std::unique_ptr<Store> OpenStore(const std::string& dir, uint64_t capacity,
                                  const std::string& eviction = "s3fifo",
-                                 bool verify_reads = false) {
+                                 bool verify_reads = false, uint64_t max_object_bytes = 0) {
   StoreOptions o;
   o.dir = dir;
   o.capacity_bytes = capacity;
   o.eviction = eviction;
   o.verify_reads = verify_reads;
+  o.max_object_bytes = max_object_bytes;
   auto s = Store::Open(o);
   EXPECT_TRUE(s.has_value()) << s.error().message();
   return std::move(*s);
@@ -152,11 +153,7 @@ INSTANTIATE_TEST_SUITE_P(Policies, StoreEviction, ::testing::Values("lru", "s3fi
 
 TEST(Store, MaxObjectIsInvalidArgument) {
   TempDir d;
-  StoreOptions o;
-  o.dir = d.path;
-  o.capacity_bytes = 1000;
-  o.max_object_bytes = 10;
-  auto s = *Store::Open(o);
+  auto s = OpenStore(d.path, 1000, "s3fifo", false, /*max_object_bytes=*/10);
   auto w = s->BeginPut("b", "k", 11);
   ASSERT_FALSE(w.has_value());
   EXPECT_EQ(w.error().code(), StatusCode::kInvalidArgument);
@@ -191,6 +188,73 @@ TEST(Store, AbandonedUploadReleasesItsReservation) {
     ASSERT_TRUE(w.has_value());
   }
   EXPECT_TRUE(Put(*s, "k2", std::string(100, 'x')).ok());
+}
+
+bool TmpIsEmpty(const std::string& dir) { return std::filesystem::is_empty(dir + "/tmp"); }
+
+TEST(Store, StreamingPutGrowsItsReservationAndCommitsTheExactSize) {
+  TempDir d;
+  auto s = OpenStore(d.path, 64 << 20);
+  auto w = s->BeginStreamingPut("b", "stream");
+  ASSERT_TRUE(w.has_value());
+  std::string body;
+  for (int i = 0; body.size() < 3 * Store::kReserveStepBytes; ++i)  // several reserve steps
+    body += std::string(100000 + i, static_cast<char>('a' + i % 26));
+  for (size_t off = 0; off < body.size(); off += 65536)
+    ASSERT_TRUE((*w)->Append(std::string_view(body).substr(off, 65536)).ok());
+  EXPECT_EQ((*w)->written_bytes(), body.size());
+  EXPECT_EQ((*w)->remaining_bytes(), 0u);
+  auto info = (*w)->Commit();
+  ASSERT_TRUE(info.has_value()) << info.error().message();
+  EXPECT_EQ(info->size_bytes, body.size());
+  EXPECT_EQ(info->etag, Xxh64(body));
+  EXPECT_EQ(s->used_bytes(), body.size());
+  w->reset();
+  EXPECT_EQ(Read(*s, "stream"), body);
+  // The preallocated tail was cut off: a restart finds a well-formed file of the exact size.
+  s.reset();
+  auto reopened = OpenStore(d.path, 64 << 20);
+  EXPECT_EQ(Read(*reopened, "stream"), body);
+  EXPECT_EQ(reopened->used_bytes(), body.size());
+}
+
+TEST(Store, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
+  TempDir d;
+  auto s = OpenStore(d.path, 2000, "s3fifo", false, /*max_object_bytes=*/1000);
+  {
+    auto w = s->BeginStreamingPut("b", "k");
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE((*w)->Append(std::string(600, 'x')).ok());
+    Status st = (*w)->Append(std::string(401, 'x'));
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(st.message().find("--max-object"), std::string::npos);
+  }
+  EXPECT_FALSE(s->Stat("b", "k").has_value());
+  EXPECT_TRUE(TmpIsEmpty(d.path));
+  EXPECT_EQ(s->used_bytes(), 0u);
+  // Its reservation (a step, capped at max_object: 1000) is gone: two more fit again.
+  auto w = s->BeginPut("b", "one", 1000);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_TRUE(s->BeginPut("b", "two", 1000).has_value());
+}
+
+TEST(Store, StreamingPutThatCannotFitIsFailedPreconditionAndEvictsWhatItCan) {
+  TempDir d;
+  auto s = OpenStore(d.path, 1000, "lru");
+  ASSERT_TRUE(Put(*s, "old", std::string(300, 'o')).ok());
+  auto held = s->BeginPut("b", "held", 600);  // an upload in progress holds 600
+  ASSERT_TRUE(held.has_value());
+  auto w = s->BeginStreamingPut("b", "k");
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE((*w)->Append(std::string(350, 'x')).ok());  // fits only by evicting "old"
+  EXPECT_FALSE(s->Stat("b", "old").has_value());
+  Status st = (*w)->Append(std::string(100, 'x'));  // 450 + 600 > 1000: nothing left to evict
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  w->reset();
+  EXPECT_FALSE(s->Stat("b", "k").has_value());
+  held->reset();
+  EXPECT_TRUE(TmpIsEmpty(d.path));
+  EXPECT_TRUE(s->BeginPut("b", "all", 1000).has_value());  // every reservation was released
 }
 
 // Flips one bit of byte `at` of the object's bytes in its file on disk (what bit rot does).

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "executor/task_shim.h"
 
 namespace kumo::executor {
 
@@ -132,13 +133,7 @@ class LocalExecutor {
   std::map<pid_t, Watched> watched_;         // watched shims by pid
 };
 
-// The shim's main. main() passes its argv from "__task-shim" on (argv[0] == "__task-shim"):
-//   __task-shim [--cgroup=<dir>] <run_dir> <cwd> -- <command argv...>
-// with the task's environment already set by Launch (it is the shim's own environment, which
-// the command inherits). --cgroup: the shim moves itself into <dir> before forking the command,
-// so the command never runs outside its limits. Returns the shim's exit code: the command's
-// (128+signal when a signal killed it), 127 when the command could not be started, 2 on a usage
-// error. Must run before the process starts any thread (it forks).
-int RunTaskShim(int argc, char** argv);
+// The shim's main (task_shim.h has the contract; the code is C, task_shim.c).
+inline int RunTaskShim(int argc, char** argv) { return kumo_run_task_shim(argc, argv); }
 
 }  // namespace kumo::executor

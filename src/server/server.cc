@@ -11,7 +11,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "server/util.h"
@@ -134,10 +133,14 @@ bool Server::MayAccess(const UserRec& user, const std::string& project) const {
 }
 
 std::string Server::CreateToken(const std::string& user, double now) {
-  std::random_device rd;
   std::string token = "kumo_";
   static const char* alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  for (int i = 0; i < 40; ++i) token.push_back(alphabet[rd() % 62]);
+  while (token.size() < 45) {  // 40 characters, uniform: bytes >= 248 (= 4 * 62) are dropped
+    unsigned char r[48];
+    RandomBytes(r, sizeof r);
+    for (unsigned char c : r)
+      if (c < 248 && token.size() < 45) token.push_back(alphabet[c % 62]);
+  }
   std::string hash = Sha256Hex(token);
   tokens_[hash] = user;
   pending_writes_.push_back(

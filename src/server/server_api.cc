@@ -1,6 +1,5 @@
 // The /v1 HTTP API (docs/api.md). Every request carries `Authorization: Bearer <token>`.
 #include <filesystem>
-#include <random>
 
 #include "server/server.h"
 #include "server/util.h"
@@ -180,8 +179,9 @@ http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) 
     if (spec->seed) {
       j.seed = *spec->seed;
     } else {
-      std::random_device rd;
-      j.seed = (static_cast<uint64_t>(rd()) << 31 ^ rd()) & ((uint64_t{1} << 53) - 1);
+      uint64_t r;
+      RandomBytes(&r, sizeof r);
+      j.seed = r & ((uint64_t{1} << 53) - 1);
     }
     j.submit_time = now;
     j.spec = std::move(*spec);

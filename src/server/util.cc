@@ -3,10 +3,13 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <openssl/sha.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -16,6 +19,17 @@ namespace kumo::server {
 double WallSeconds() {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() / 1e6;
+}
+
+void RandomBytes(void* out, size_t n) {
+  auto* p = static_cast<unsigned char*>(out);
+  while (n > 0) {
+    ssize_t got = getrandom(p, n, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) std::abort();
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
 }
 
 std::string Sha256Hex(const std::string& data) {
