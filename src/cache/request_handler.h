@@ -12,6 +12,10 @@
 //      read, so pipelined input waits in the kernel and memory per connection stays bounded.
 //   4. `closing` set anywhere means: close the connection (after what was sent).
 //
+// Two writes bypass the backend, both with a plain non-blocking send(2) at a moment when no
+// send of the backend's is in flight: the best-effort `100 Continue` (Process) and the 408
+// before a close (SendNowAndForget).
+//
 // Thread safety: one handler per worker thread; everything runs on that thread.
 #pragma once
 
