@@ -9,7 +9,8 @@
 # Every figure is the median of RUNS runs, nginx and kumo alternating. The latency point is the
 # highest concurrency in P99_LOADS at which nginx's p99 is under 2 ms.
 # Prints wrk's figures per run, then one JSON line: small_rps_ratio and large_gbps_ratio
-# (kumo / nginx), small_p99_ms (kumo, at p99_conns), nginx's p99 there, and the medians.
+# (kumo / nginx), small_p99_ms (kumo, at p99_conns), nginx's p99 there, small_uring_rps_ratio
+# and large_uring_gbps_ratio (kumo --io uring / kumo --io epoll, medians), and the medians.
 # Leaves nothing behind.
 set -euo pipefail
 
@@ -180,6 +181,12 @@ stop_kumo
 start_kumo --sendfile-min 1MiB
 for _ in $(seq "$RUNS"); do run_wrk kumo_small_pread "$SMALL_CONNS" "$KPORT" "${SMALL[@]}"; done
 stop_kumo
+start_kumo --io uring  # the io_uring backend on the same objects (docs/cache.md, I/O backends)
+for _ in $(seq "$RUNS"); do
+  run_wrk kumo_small_uring "$SMALL_CONNS" "$KPORT" "${SMALL[@]}"
+  run_wrk kumo_large_uring "$LARGE_CONNS" "$KPORT" "${LARGE[@]}"
+done
+stop_kumo
 grep -q "Non-2xx" "$WORK"/runs/*.txt && { echo "some responses were not 2xx" >&2; grep -H Non-2xx "$WORK"/runs/*.txt >&2; exit 1; }
 
 python3 - "$WORK/runs" "$RUNS" "${P99_CONNS:-none}" <<'PY'
@@ -202,7 +209,7 @@ def med(name):
            {"runs": len(rs), "rps_each": [round(r["rps"]) for r in rs],
             "p99_each": [r["p99_ms"] for r in rs]}
 r = {n: med(n) for n in ["nginx_small", "kumo_small", "kumo_small_pread", "nginx_large",
-                         "kumo_large"]}
+                         "kumo_large", "kumo_small_uring", "kumo_large_uring"]}
 tried = sorted({int(m) for m in re.findall(r"nginx_small_c(\d+)\.", " ".join(glob.glob(f"{runs_dir}/*")))},
                reverse=True)
 for c in tried:
@@ -217,5 +224,7 @@ print(json.dumps({
     "small_p99_ms_at_small_conns": r["kumo_small"]["p99_ms"],
     "nginx_small_p99_ms_at_small_conns": r["nginx_small"]["p99_ms"],
     "small_pread_rps_ratio": round(r["kumo_small_pread"]["rps"] / r["nginx_small"]["rps"], 3),
+    "small_uring_rps_ratio": round(r["kumo_small_uring"]["rps"] / r["kumo_small"]["rps"], 3),
+    "large_uring_gbps_ratio": round(r["kumo_large_uring"]["gbps"] / r["kumo_large"]["gbps"], 3),
     "runs": runs, "medians": r}))
 PY

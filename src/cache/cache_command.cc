@@ -13,6 +13,7 @@
 #include "cache/auth.h"
 #include "cache/client_command.h"
 #include "cache/config.h"
+#include "cache/io_backend.h"
 #include "cache/maglev.h"
 #include "cache/origin.h"
 #include "cache/server.h"
@@ -24,6 +25,7 @@ namespace {
 constexpr const char* kServeUsage =
     "usage: kumo cache serve --listen HOST:PORT --dir DIR --capacity SIZE [--workers N]\n"
     "         [--eviction lru|s3fifo] [--max-object SIZE] [--sendfile-min SIZE]\n"
+    "         [--io epoll|uring|auto (default epoll)]\n"
     "         [--members FILE --self NAME] [--port-file FILE]\n"
     "         [--origin DIR] [--verify-reads] [--config FILE (YAML; flags win)]\n"
     "         ([--auth-secret-file F] [--jwks FILE] --acl FILE [--issuer kumo]\n"
@@ -44,6 +46,7 @@ const std::vector<ConfigFlag> kServeConfigFlags = {
     {"acl", ConfigValueKind::kString},          {"issuer", ConfigValueKind::kString},
     {"audience", ConfigValueKind::kString},     {"no-auth", ConfigValueKind::kBool},
     {"origin", ConfigValueKind::kString},       {"verify-reads", ConfigValueKind::kBool},
+    {"io", ConfigValueKind::kString},
 };
 
 // --flag value pairs plus boolean flags; false on a malformed command line.
@@ -151,6 +154,15 @@ int Serve(const std::map<std::string, std::string>& f) {
   std::optional<uint64_t> sendfile_min = ParseByteSize(get("sendfile-min", "64KiB"));
   if (!sendfile_min) return Fail("bad --sendfile-min");
   so.sendfile_min_bytes = *sendfile_min;
+  // epoll by default: io_uring did not win the measurement (docs/cache.md, "I/O backends").
+  Result<IoChoice> io_choice = ParseIoChoice(get("io", "epoll"));
+  if (!io_choice) return Fail(io_choice.error().message());
+  UringProbe probe = ProbeUring();
+  std::string io_note;
+  Result<IoBackend> io = ChooseIoBackend(*io_choice, probe, &io_note);
+  if (!io) return Fail(io.error().message());
+  if (!io_note.empty()) std::fprintf(stderr, "kumo cache: %s\n", io_note.c_str());
+  so.io = *io;
 
   StoreOptions st;
   st.dir = get("dir");
@@ -249,11 +261,11 @@ int Serve(const std::map<std::string, std::string>& f) {
   if (!server) return Fail(server.error().message());
   std::printf(
       "kumo cache: listening on %s:%u (%d workers, eviction %s, capacity %llu bytes, "
-      "%zu objects, auth %s)\n",
+      "%zu objects, auth %s, io %s; io_uring probe: %s)\n",
       so.host.c_str(), (*server)->port(), so.workers,
       std::string((*store)->eviction_policy()).c_str(),
       static_cast<unsigned long long>(st.capacity_bytes), (*store)->object_count(),
-      auth_mode.c_str());
+      auth_mode.c_str(), IoBackendName(so.io), probe.detail.c_str());
   std::fflush(stdout);
   std::string port_file = get("port-file");
   if (!port_file.empty()) {  // written then renamed: a reader never sees a partial number

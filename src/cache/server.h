@@ -1,7 +1,7 @@
-// The cache's HTTP/1.1 front end: one epoll event loop per worker thread, each with its own
-// SO_REUSEPORT listening socket (the kernel spreads connections; no accept lock, no shared
-// queue). Requests on a connection are answered in order; pipelined requests wait in the input
-// buffer until the previous response is sent, so memory per connection stays bounded.
+// The cache's HTTP/1.1 front end: one event loop (epoll or io_uring) per worker thread, each
+// with its own SO_REUSEPORT listening socket (the kernel spreads connections; no accept lock, no
+// shared queue). Requests on a connection are answered in order; pipelined requests wait in the
+// input buffer until the previous response is sent, so memory per connection stays bounded.
 //
 // Serving path (one response): bodies below `sendfile_min_bytes` are pread into the buffer that
 // already holds the response head and go out in one send (pread + send); larger bodies send the
@@ -23,6 +23,9 @@
 // Verified reads (StoreOptions::verify_reads): a corrupt object reads as a miss (then, with an
 // origin, it is fetched again).
 //
+// I/O (ServerOptions::io): epoll or io_uring, the same HTTP behaviour either way
+// (io_worker.h); the caller picks one with io_backend.h's probe.
+//
 // Thread safety: Start/Stop from one thread; MetricsText from any.
 #pragma once
 
@@ -34,6 +37,7 @@
 
 #include "cache/auth.h"
 #include "cache/http_parser.h"
+#include "cache/io_backend.h"
 #include "cache/maglev.h"
 #include "cache/metrics.h"
 #include "cache/origin.h"
@@ -41,6 +45,8 @@
 #include "core/status.h"
 
 namespace kumo::cache {
+
+class IoWorker;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -55,6 +61,8 @@ struct ServerOptions {
   const MaglevRouter* router = nullptr;
   // Not owned; must outlive the server. Null: a miss is a 404.
   Origin* origin = nullptr;
+  // kUring requires ProbeUring().usable (Start fails otherwise).
+  IoBackend io = IoBackend::kEpoll;
 };
 
 class CacheServer {
@@ -69,13 +77,13 @@ class CacheServer {
   std::string MetricsText() const;
 
  private:
-  struct Worker;
   CacheServer() = default;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<IoWorker>> workers_;
   std::vector<std::thread> threads_;
   Store* store_ = nullptr;
   const MaglevRouter* router_ = nullptr;
   const Origin* origin_ = nullptr;
+  IoBackend io_ = IoBackend::kEpoll;
   uint16_t port_ = 0;
 };
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,10 @@
 
 namespace kumo::cache {
 namespace {
+
+std::string BackendName(const ::testing::TestParamInfo<IoBackend>& info) {
+  return IoBackendName(info.param);
+}
 
 const std::string kSecret = "server-test-secret-0123456789abcdef";
 const std::string kAcl =
@@ -66,9 +71,19 @@ std::string Auth(const std::string& ns, int64_t exp_offset_s = 600,
          "\r\n";
 }
 
-class CacheServerTest : public ::testing::Test {
+// Every test runs against both I/O backends (io_worker.h): the HTTP behaviour must not depend
+// on how the bytes are moved. Without io_uring the uring half fails saying why, unless
+// KUMO_SKIP_URING_TESTS=1 (then it is skipped).
+class CacheServerTest : public ::testing::TestWithParam<IoBackend> {
  protected:
   void SetUp() override {
+    if (GetParam() == IoBackend::kUring) {
+      UringProbe probe = ProbeUring();
+      if (!probe.usable && std::getenv("KUMO_SKIP_URING_TESTS") != nullptr)
+        GTEST_SKIP() << "io_uring: " << probe.detail;
+      ASSERT_TRUE(probe.usable) << "io_uring: " << probe.detail
+                                << " (KUMO_SKIP_URING_TESTS=1 skips the uring half)";
+    }
     dir_ = test_process::MakeTempDir("kumo-cache-server");
     ASSERT_FALSE(dir_.empty());
     Start();
@@ -92,7 +107,8 @@ class CacheServerTest : public ::testing::Test {
     AuthOptions ao;
     ao.secret = kSecret;
     auth_ = std::make_unique<Authenticator>(*Authenticator::Load(ao, kAcl));
-    ServerOptions options;
+    ServerOptions options = options_;
+    options.io = GetParam();
     options.router = router;
     options.origin = origin;
     auto s = CacheServer::Start(options, store_.get(), auth_.get());
@@ -101,6 +117,7 @@ class CacheServerTest : public ::testing::Test {
   }
   uint16_t port() const { return server_->port(); }
 
+  ServerOptions options_;  // timeouts and limits for Start(); io, router and origin are set there
   std::string dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Authenticator> auth_;
@@ -108,7 +125,7 @@ class CacheServerTest : public ::testing::Test {
   std::unique_ptr<CacheServer> server_;
 };
 
-TEST_F(CacheServerTest, PutGetHeadRangeEtagDeleteRoundTrip) {
+TEST_P(CacheServerTest, PutGetHeadRangeEtagDeleteRoundTrip) {
   Client c(port());
   const std::string a = Auth("team-a");
   for (size_t size : {size_t{0}, size_t{1}, size_t{1000}, size_t{200 * 1024}}) {  // both paths
@@ -153,7 +170,7 @@ TEST_F(CacheServerTest, PutGetHeadRangeEtagDeleteRoundTrip) {
   EXPECT_NE(metrics.find("kumo_cache_misses_total 4"), std::string::npos);
 }
 
-TEST_F(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
+TEST_P(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
   Client c(port());
   const std::string a = Auth("team-a");
   ASSERT_EQ(c.Call("PUT", "/v1/objects/data/x", "xx", a).status, 201);
@@ -168,7 +185,7 @@ TEST_F(CacheServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(c.Read().body, "zzz");
 }
 
-TEST_F(CacheServerTest, StrictParserAnswersAndCloses) {
+TEST_P(CacheServerTest, StrictParserAnswersAndCloses) {
   {
     Client c(port());
     c.Send("PUT /v1/objects/data/k HTTP/1.1\r\nHost: t\r\n" + Auth("team-a") + "\r\nabc");
@@ -225,7 +242,7 @@ std::string ChunkedPutHead(const std::string& target, const std::string& extra) 
          "\r\n";
 }
 
-TEST_F(CacheServerTest, ChunkedPutRoundTripInManyChunksThenAPipelinedGet) {
+TEST_P(CacheServerTest, ChunkedPutRoundTripInManyChunksThenAPipelinedGet) {
   Client c(port());
   const std::string a = Auth("team-a");
   std::string body = RandomBytes(5 << 20, 11);  // more than one reservation step of the store
@@ -259,7 +276,7 @@ TEST_F(CacheServerTest, ChunkedPutRoundTripInManyChunksThenAPipelinedGet) {
   EXPECT_EQ(empty.headers["content-length"], "0");
 }
 
-TEST_F(CacheServerTest, ChunkedPutWithExpectContinueGets100First) {
+TEST_P(CacheServerTest, ChunkedPutWithExpectContinueGets100First) {
   Client c(port());
   const std::string a = Auth("team-a");
   c.Send(ChunkedPutHead("/v1/objects/data/e", a + "Expect: 100-continue\r\n"));
@@ -278,7 +295,7 @@ TEST_F(CacheServerTest, ChunkedPutWithExpectContinueGets100First) {
   EXPECT_TRUE(r.ClosedByPeer());
 }
 
-TEST_F(CacheServerTest, ChunkedPutOverMaxObjectIs413MidStreamAndLeavesNothing) {
+TEST_P(CacheServerTest, ChunkedPutOverMaxObjectIs413MidStreamAndLeavesNothing) {
   Start(/*capacity=*/64 << 20, /*max_object=*/100000);
   const std::string a = Auth("team-a");
   Client c(port());
@@ -299,7 +316,7 @@ TEST_F(CacheServerTest, ChunkedPutOverMaxObjectIs413MidStreamAndLeavesNothing) {
   EXPECT_EQ(c.Read().status, 201);
 }
 
-TEST_F(CacheServerTest, ChunkedPutThatCannotFitIs507AndLeavesNothing) {
+TEST_P(CacheServerTest, ChunkedPutThatCannotFitIs507AndLeavesNothing) {
   Start(/*capacity=*/1 << 20);
   const std::string a = Auth("team-a");
   // An upload in progress reserves 900,000 of the 1 MiB; its 100 Continue says it has.
@@ -321,7 +338,7 @@ TEST_F(CacheServerTest, ChunkedPutThatCannotFitIs507AndLeavesNothing) {
   EXPECT_EQ(store_->used_bytes(), 1000000u);
 }
 
-TEST_F(CacheServerTest, MalformedChunkedBodyIs400ClosesAndStoresNothing) {
+TEST_P(CacheServerTest, MalformedChunkedBodyIs400ClosesAndStoresNothing) {
   const std::string a = Auth("team-a");
   for (const std::string& bad : {std::string("3\r\nabcd\r\n0\r\n\r\n"), std::string("3\nabc\r\n"),
                                  std::string("zz\r\n"), std::string("0\r\nBad Trailer\r\n\r\n"),
@@ -336,7 +353,7 @@ TEST_F(CacheServerTest, MalformedChunkedBodyIs400ClosesAndStoresNothing) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/tmp"));
 }
 
-TEST_F(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
+TEST_P(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
   Client c(port());
   ASSERT_EQ(c.Call("PUT", "/v1/objects/data/secret", "top", Auth("team-a")).status, 201);
   struct Case {
@@ -367,7 +384,7 @@ TEST_F(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
   EXPECT_FALSE(store_->Stat("data", "new").has_value());
 }
 
-TEST_F(CacheServerTest, RestartKeepsObjects) {
+TEST_P(CacheServerTest, RestartKeepsObjects) {
   std::string body = RandomBytes(300000, 7);
   {
     Client c(port());
@@ -380,7 +397,7 @@ TEST_F(CacheServerTest, RestartKeepsObjects) {
   EXPECT_EQ(r.body, body);
 }
 
-TEST_F(CacheServerTest, TooLargeIs413AndBiggerThanCapacityIs507) {
+TEST_P(CacheServerTest, TooLargeIs413AndBiggerThanCapacityIs507) {
   Start(/*capacity=*/1 << 20, /*max_object=*/1000);
   Client c(port());
   EXPECT_EQ(c.Call("PUT", "/v1/objects/data/big", std::string(1001, 'b'), Auth("team-a")).status,
@@ -394,7 +411,7 @@ TEST_F(CacheServerTest, TooLargeIs413AndBiggerThanCapacityIs507) {
   EXPECT_EQ(c2.Read().status, 507);
 }
 
-TEST_F(CacheServerTest, SmallCapacityEvictsOverHttp) {
+TEST_P(CacheServerTest, SmallCapacityEvictsOverHttp) {
   Start(/*capacity=*/100 * 1000);
   Client c(port());
   for (int i = 0; i < 300; ++i)
@@ -409,7 +426,7 @@ TEST_F(CacheServerTest, SmallCapacityEvictsOverHttp) {
             std::string::npos);
 }
 
-TEST_F(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
+TEST_P(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t)
     threads.emplace_back([&, t] {
@@ -431,7 +448,7 @@ TEST_F(CacheServerTest, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   EXPECT_EQ(store_->object_count(), 1u);
 }
 
-TEST_F(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep) {
+TEST_P(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep) {
   Client c(port());
   ASSERT_EQ(c.Call("PUT", "/v1/objects/data/here", "abc", Auth("team-a")).status, 201);
   EXPECT_EQ(c.Call("HEAD", "/v1/objects/data/missing", "", Auth("team-a")).status, 404);
@@ -441,7 +458,7 @@ TEST_F(CacheServerTest, HeadOfAMissingObjectHasNoBodyAndKeepsTheConnectionInStep
   EXPECT_EQ(r.body, "abc");
 }
 
-TEST_F(CacheServerTest, ClusterRoutingRedirectsAfterAuthAndServesOwnKeysLocally) {
+TEST_P(CacheServerTest, ClusterRoutingRedirectsAfterAuthAndServesOwnKeysLocally) {
   // In-process: this node is "me"; "other" owns about half the names (Maglev §3.4).
   MaglevRouter& router = router_;
   auto view = std::make_shared<ClusterView>();
@@ -520,7 +537,7 @@ class CacheServerOriginTest : public CacheServerTest {
   std::unique_ptr<Origin> origin_;
 };
 
-TEST_F(CacheServerOriginTest, MissReadsThroughOnceAndServesTheCopy) {
+TEST_P(CacheServerOriginTest, MissReadsThroughOnceAndServesTheCopy) {
   Start(64 << 20, 0, nullptr, origin_.get());
   std::string big = RandomBytes(300000, 11), small = RandomBytes(500, 12);
   WriteOrigin("train/big.bin", big);
@@ -546,7 +563,7 @@ TEST_F(CacheServerOriginTest, MissReadsThroughOnceAndServesTheCopy) {
   EXPECT_EQ(store_->object_count(), 2u);
 }
 
-TEST_F(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
+TEST_P(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
   auto view = std::make_shared<ClusterView>();
   view->table = *MaglevTable::Build({{"me", "127.0.0.1:1"}, {"other", "192.0.2.7:8470"}});
   view->self = view->table->IndexOf("me");
@@ -570,7 +587,7 @@ TEST_F(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
   EXPECT_EQ(origin_->fetches(), 1u);
 }
 
-TEST_F(CacheServerOriginTest, VerifiedReadNeverServesACorruptObject) {
+TEST_P(CacheServerOriginTest, VerifiedReadNeverServesACorruptObject) {
   Start(64 << 20, 0, nullptr, nullptr, /*verify_reads=*/true);
   Client c(port());
   const std::string a = Auth("team-a");
@@ -602,6 +619,66 @@ TEST_F(CacheServerOriginTest, VerifiedReadNeverServesACorruptObject) {
   EXPECT_NE(m.find("\nkumo_cache_corrupt_total 1\n"), std::string::npos) << m;  // this process
   EXPECT_NE(m.find("\nkumo_cache_origin_fetches_total 1\n"), std::string::npos);
 }
+
+// A body far bigger than the socket buffers goes out through sendfile in many steps while the
+// reader is slow (the backend must wait for room: EPOLLOUT or a POLLOUT submission), and the
+// pipelined request behind it is answered after it, in order.
+TEST_P(CacheServerTest, LargeBodyToASlowReaderThenThePipelinedRequest) {
+  const std::string a = Auth("team-a");
+  std::string big = RandomBytes(24 << 20, 7);
+  ASSERT_EQ(Client(port()).Call("PUT", "/v1/objects/data/big", big, a).status, 201);
+  Client c(port());
+  ASSERT_EQ(c.Call("PUT", "/v1/objects/data/small", "small", a).status, 201);
+  auto get = [&](const std::string& key, const std::string& extra = "") {
+    return "GET /v1/objects/data/" + key + " HTTP/1.1\r\nHost: t\r\n" + a + extra + "\r\n";
+  };
+  c.Send(get("big") + get("big", "Range: bytes=5-9\r\n") + get("small"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the server's send block
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == big) << "body differs (" << r.body.size() << " bytes)";
+  r = c.Read();
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.body, big.substr(5, 5));
+  EXPECT_EQ(c.Read().body, "small");
+}
+
+// Timeouts (ServerOptions, shortened here): a head that never completes gets 408 and a close,
+// an idle keep-alive connection is closed, and a connection in the middle of an upload when the
+// server stops is closed with its upload discarded.
+TEST_P(CacheServerTest, SlowHeadGets408IdleConnectionIsClosedStopDiscardsUploads) {
+  options_.header_timeout_s = 1;
+  options_.idle_timeout_s = 1;
+  Start();
+  Client slow(port()), idle(port()), upload(port());
+  slow.Send("GET /healthz HTTP/1.1\r\nHost: t\r\n");
+  upload.Send("PUT /v1/objects/data/half HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n" +
+              Auth("team-a") + "\r\n" + std::string(1000, 'h'));
+  Response r = slow.Read();  // blocks until the sweep (once a second) finds it overdue
+  EXPECT_EQ(r.status, 408);
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_TRUE(slow.ClosedByPeer());
+  EXPECT_TRUE(idle.ClosedByPeer());
+  server_.reset();  // the upload is still open (its body timeout is 30 s)
+  EXPECT_TRUE(upload.ClosedByPeer());
+  EXPECT_FALSE(store_->Stat("data", "half").has_value());
+}
+
+TEST_P(CacheServerTest, MetricsNameTheIoBackendInUse) {
+  Client c(port());
+  std::string m = c.Call("GET", "/metrics").body;
+  std::string mine = std::string("kumo_cache_io_backend{backend=\"") + IoBackendName(GetParam());
+  std::string other =
+      std::string("kumo_cache_io_backend{backend=\"") +
+      IoBackendName(GetParam() == IoBackend::kUring ? IoBackend::kEpoll : IoBackend::kUring);
+  EXPECT_NE(m.find(mine + "\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find(other + "\"} 0\n"), std::string::npos) << m;
+}
+
+INSTANTIATE_TEST_SUITE_P(Io, CacheServerTest,
+                         ::testing::Values(IoBackend::kEpoll, IoBackend::kUring), BackendName);
+INSTANTIATE_TEST_SUITE_P(Io, CacheServerOriginTest,
+                         ::testing::Values(IoBackend::kEpoll, IoBackend::kUring), BackendName);
 
 }  // namespace
 }  // namespace kumo::cache

@@ -1,9 +1,10 @@
 // Test-only: what the cache tests that run real processes share. Spawning a program with
 // posix_spawn (stdin /dev/null, stdout and stderr to log files, KUMO_CACHE_* removed from the
 // inherited environment so a developer's settings never reach a test), running one to
-// completion, a `kumo cache serve` on loopback that reports its port through --port-file and is
-// stopped by its PID, and the few HTTP/1.1 helpers the tests speak over raw sockets (loopback
-// only; the tests control every byte, so no client library sits in between).
+// completion, a `kumo cache serve` on loopback that reports its port through --port-file, runs
+// on the I/O backend KUMO_TEST_CACHE_IO names (test_io_backend.h) and is stopped by its PID, and
+// the few HTTP/1.1 helpers the tests speak over raw sockets (loopback only; the tests control
+// every byte, so no client library sits in between).
 //
 // Header-only so that every *_test.cc can include it without a library of its own. Not
 // thread-safe unless said otherwise; a ServeProcess belongs to one test.
@@ -34,6 +35,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "cache/test_io_backend.h"
 
 extern char** environ;
 
@@ -162,8 +165,9 @@ class ServeProcess {
     return *this;
   }
 
-  // Spawns KUMO_BINARY cache serve --listen 127.0.0.1:0 --port-file PORT_FILE SERVE_ARGS...,
-  // stdout and stderr to `log` (appended with `append_log`). Does not wait: see AwaitPort.
+  // Spawns KUMO_BINARY cache serve --listen 127.0.0.1:0 --port-file PORT_FILE SERVE_ARGS...
+  // [--io KUMO_TEST_CACHE_IO], stdout and stderr to `log` (appended with `append_log`). Does not
+  // wait: see AwaitPort.
   ::testing::AssertionResult Spawn(const std::vector<std::string>& serve_args,
                                    const std::string& port_file, const std::string& log,
                                    bool append_log = false) {
@@ -174,6 +178,7 @@ class ServeProcess {
     std::vector<std::string> args = {KUMO_BINARY, "cache",       "serve",  "--listen",
                                      "127.0.0.1:0", "--port-file", port_file};
     args.insert(args.end(), serve_args.begin(), serve_args.end());
+    AddTestIoFlag(&args);
     SpawnOptions o;
     o.stdout_path = log;
     o.append = append_log;

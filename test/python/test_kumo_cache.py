@@ -98,6 +98,8 @@ class Server:
                 os.path.join(workdir, name + "-store"), "--capacity", "1GiB", "--workers", "2",
                 "--auth-secret-file", os.path.join(workdir, "secret"), "--acl",
                 os.path.join(workdir, "acl.yaml")] + list(extra)
+        if os.environ.get("KUMO_TEST_CACHE_IO"):  # the I/O backend under test (CMakeLists.txt)
+            args += ["--io", os.environ["KUMO_TEST_CACHE_IO"]]
         if self.port_file:
             args += ["--port-file", self.port_file]
             if os.path.exists(self.port_file):  # from a previous run in this dir: stale
