@@ -9,19 +9,11 @@
 # Prints one line per run, then one JSON line: per size and connection count the median
 # requests/s of each backend and the median of the per-round ratios uring / epoll.
 set -euo pipefail
+exec 9> /tmp/kumo-bench.lock  # held until this script exits (its children inherit fd 9)
+flock 9
 
-if [ -z "${KUMO_BENCH_LOCKED:-}" ]; then
-  export KUMO_BENCH_LOCKED=1
-  exec flock /tmp/kumo-bench.lock "$0" "$@"
-fi
-
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-KUMO="${KUMO:-$ROOT/build/bin/kumo}"
-SIZES="${SIZES:-2048 16384}"
-CONNS="${CONNS:-16 256}"
-ROUNDS="${ROUNDS:-3}"
-DURATION="${DURATION:-5}"
-THREADS="${THREADS:-2}"
+: "${KUMO:=$(cd "$(dirname "$0")/.." && pwd)/build/bin/kumo}" "${SIZES:=2048 16384}"
+: "${CONNS:=16 256}" "${ROUNDS:=3}" "${DURATION:=5}" "${THREADS:=2}"
 command -v wrk >/dev/null || { echo "needs wrk (scripts/install-deps)" >&2; exit 1; }
 [ -x "$KUMO" ] || { echo "build kumo first: cmake --build build -j2 --target kumo" >&2; exit 1; }
 
