@@ -3,7 +3,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,24 +14,6 @@
 #include "cache/io_worker.h"
 
 namespace kumo::cache {
-
-IoWorker::IoWorker(const ServerOptions& options, const CacheServer* server, Store* store,
-                   const Authenticator* auth, int listen_fd)
-    : options_(options),
-      handler_(options_, server, store, auth),
-      listen_fd_(listen_fd),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-
-IoWorker::~IoWorker() {
-  for (int fd : {listen_fd_, wake_fd_})
-    if (fd >= 0) close(fd);
-}
-
-void IoWorker::Wake() {
-  uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof one);
-}
-
 namespace {
 
 struct EpollConn : Conn {

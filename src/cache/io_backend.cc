@@ -47,10 +47,9 @@ UringProbe ProbeUring() {
       int op;
       const char* name;
     };
-    for (Needed n :
-         {Needed{IORING_OP_ACCEPT, "ACCEPT"}, Needed{IORING_OP_RECV, "RECV"},
-          Needed{IORING_OP_SEND, "SEND"}, Needed{IORING_OP_POLL_ADD, "POLL_ADD"},
-          Needed{IORING_OP_READ, "READ"}, Needed{IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}})
+    for (Needed n : {Needed{IORING_OP_ACCEPT, "ACCEPT"}, Needed{IORING_OP_RECV, "RECV"},
+                     Needed{IORING_OP_SEND, "SEND"}, Needed{IORING_OP_POLL_ADD, "POLL_ADD"},
+                     Needed{IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}})
       if (!io_uring_opcode_supported(probe, n.op)) {
         result = {false, std::string("kernel lacks IORING_OP_") + n.name};
         break;

@@ -19,6 +19,10 @@
 #include "cache/test_process.h"
 
 namespace kumo::cache {
+
+// gtest names the parameter in failure messages (found by ADL, so not in the unnamed namespace).
+void PrintTo(IoBackend backend, std::ostream* os) { *os << IoBackendName(backend); }
+
 namespace {
 
 std::string BackendName(const ::testing::TestParamInfo<IoBackend>& info) {
