@@ -523,7 +523,10 @@ class CacheServerOriginTest : public CacheServerTest {
  protected:
   void SetUp() override {
     CacheServerTest::SetUp();
-    origin_dir_ = dir_ + "/../" + std::filesystem::path(dir_).filename().string() + "-origin";
+    // Beside dir_, spelled without "..": TearDown removes dir_ first, and a path through it
+    // would no longer resolve.
+    std::filesystem::path d(dir_);
+    origin_dir_ = (d.parent_path() / (d.filename().string() + "-origin")).string();
     std::filesystem::create_directories(origin_dir_ + "/data");
     origin_ = std::move(*Origin::Open(origin_dir_));
   }
