@@ -90,9 +90,7 @@ class EpollWorker final : public IoWorker {
   void SweepTimeouts() {
     std::vector<int> expired;
     for (auto& [fd, c] : conns_) {
-      TimeoutAction a = handler_.CheckTimeout(*c);
-      if (a == TimeoutAction::kRespond408AndClose) handler_.SendNowAndForget(*c);
-      if (a != TimeoutAction::kNone) expired.push_back(fd);
+      if (handler_.CheckTimeout(*c)) expired.push_back(fd);
     }
     for (int fd : expired) CloseConn(fd);
   }

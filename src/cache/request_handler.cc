@@ -142,20 +142,19 @@ SendProgress RequestHandler::SendFileBody(Conn& c) {
   return SendProgress::kDone;
 }
 
-TimeoutAction RequestHandler::CheckTimeout(Conn& c) {
+bool RequestHandler::CheckTimeout(Conn& c) {
   int64_t idle = now_s_ - c.last_active_s;
-  if (c.response_pending)  // the reader stopped reading
-    return idle > options_.idle_timeout_s ? TimeoutAction::kClose : TimeoutAction::kNone;
-  if (c.reading_body)
-    return idle > options_.body_timeout_s ? TimeoutAction::kClose : TimeoutAction::kNone;
+  if (c.response_pending) return idle > options_.idle_timeout_s;  // the reader stopped reading
+  if (c.reading_body) return idle > options_.body_timeout_s;
   if (c.in_end > c.in_start) {
-    if (idle <= options_.header_timeout_s) return TimeoutAction::kNone;
+    if (idle <= options_.header_timeout_s) return false;
     c.method = Method::kOther;
     c.request_start_us = NowMicros();
     QueueSimple(c, 408, "request head not received in time\n", true);
-    return TimeoutAction::kRespond408AndClose;
+    SendNowAndForget(c);
+    return true;
   }
-  return idle > options_.idle_timeout_s ? TimeoutAction::kClose : TimeoutAction::kNone;
+  return idle > options_.idle_timeout_s;
 }
 
 void RequestHandler::SendNowAndForget(Conn& c) {

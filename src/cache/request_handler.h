@@ -65,9 +65,6 @@ struct Conn {
   int64_t last_active_s = 0;
 };
 
-// What a timeout sweep wants done with a connection.
-enum class TimeoutAction { kNone, kClose, kRespond408AndClose };
-
 // Outcome of a non-blocking send step.
 enum class SendProgress { kDone, kBlocked, kFailed };
 
@@ -96,14 +93,14 @@ class RequestHandler {
   // sendfile of the pending body on a non-blocking socket until it is out or would block.
   SendProgress SendFileBody(Conn& c);
 
-  // Header/body/idle timeouts (ServerOptions). kRespond408AndClose: the handler has queued the
-  // 408; send it best-effort with SendNowAndForget and close.
-  TimeoutAction CheckTimeout(Conn& c);
+  // Header/body/idle timeouts (ServerOptions): true when the connection must be closed. A head
+  // that timed out has been answered 408 already (SendNowAndForget).
+  bool CheckTimeout(Conn& c);
+
+ private:
   // One non-blocking send of what is queued (no body file), then Complete; for answers that
   // precede a close (408), where waiting for a slow reader is not worth it.
   void SendNowAndForget(Conn& c);
-
- private:
   std::string Head(Conn& c, int status, uint64_t content_length);
   void Queue(Conn& c, int status, std::string out);
   void QueueSimple(Conn& c, int status, const std::string& body, bool close_after,

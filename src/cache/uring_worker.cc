@@ -251,9 +251,7 @@ class UringWorker final : public IoWorker {
     std::vector<uint64_t> expired;
     for (auto& [id, c] : conns_) {
       if (c->closing) continue;
-      TimeoutAction a = handler_.CheckTimeout(*c);
-      if (a == TimeoutAction::kRespond408AndClose) handler_.SendNowAndForget(*c);
-      if (a != TimeoutAction::kNone) expired.push_back(id);
+      if (handler_.CheckTimeout(*c)) expired.push_back(id);
     }
     for (uint64_t id : expired) BeginClose(*conns_.at(id));
   }
