@@ -318,10 +318,7 @@ Result<std::unique_ptr<PutWriter>> Store::BeginPut(std::string_view bucket, std:
   std::string name = std::string(bucket) + "/" + std::string(key);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    while (used_bytes_ + reserved_bytes_ + size_bytes > options_.capacity_bytes) {
-      if (!do_EvictOne())
-        return Error(Status::FailedPrecondition("no space: uploads in progress hold the rest"));
-    }
+    if (Status room = do_MakeRoom(size_bytes, 0); !room.ok()) return Error(room);
     reserved_bytes_ += size_bytes;
   }
   return StartUpload(std::move(name), size_bytes, size_bytes);
@@ -371,19 +368,26 @@ Status Store::Preallocate(int fd, off_t offset, off_t len) {
 // lock ~256 times, not once per read), or by exactly what is needed when a whole step would
 // not fit: e.g. capacity 10 MiB, 7 MiB used, reserved 0 and need 1 MiB → the 4 MiB step does
 // not fit without evicting, so 1 MiB is reserved and nothing is evicted.
+// Evicts until `need` more bytes fit beside everything held, `already_held` of which (the
+// caller's own reservation) is to be replaced rather than added to.
+Status Store::do_MakeRoom(uint64_t need, uint64_t already_held) {
+  while (used_bytes_ + reserved_bytes_ - already_held + need > options_.capacity_bytes) {
+    if (!do_EvictOne())
+      return Status::FailedPrecondition("no space: uploads in progress hold the rest");
+  }
+  return Status::Ok();
+}
+
 Status Store::GrowReservation(PutWriter* w, uint64_t need) {
   uint64_t old = w->reserved_;
   uint64_t step = std::min(options_.max_object_bytes, std::max(need, old + kReserveStepBytes));
   uint64_t target = need;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (Status room = do_MakeRoom(need, w->reserved_); !room.ok()) return room;
     // Everything held by others: the index and the other uploads' reservations.
-    auto others = [&] { return used_bytes_ + reserved_bytes_ - w->reserved_; };
-    while (others() + need > options_.capacity_bytes) {
-      if (!do_EvictOne())
-        return Status::FailedPrecondition("no space: uploads in progress hold the rest");
-    }
-    if (others() + step <= options_.capacity_bytes) target = step;
+    if (used_bytes_ + reserved_bytes_ - w->reserved_ + step <= options_.capacity_bytes)
+      target = step;
     reserved_bytes_ += target - old;
     w->reserved_ = target;
   }

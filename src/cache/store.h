@@ -174,6 +174,9 @@ class Store {
   bool VerifyEntry(const std::string& name, uint64_t version, const ObjectInfo& info);
   // Caller holds mu_. Evicts one object; false when nothing is resident.
   bool do_EvictOne();
+  // Caller holds mu_. Evicts until `need` bytes fit, the caller's own `already_held`
+  // reservation counted as replaced; FailedPrecondition when eviction cannot make the room.
+  Status do_MakeRoom(uint64_t need, uint64_t already_held);
   // Caller holds mu_. Drops `name` from the index and the policy (its file stays).
   void do_Forget(const std::string& name);
   Result<ObjectInfo> CommitUpload(PutWriter* w, uint64_t etag);
