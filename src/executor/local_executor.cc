@@ -278,15 +278,27 @@ void LocalExecutor::Watch(const TaskHandle& handle) {
   // The pidfd pins the process it was opened for; if that is still our shim (same start time),
   // it is the right one, even should the number be recycled later.
   ProcStat ps = ReadProcStat(handle.pid);
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLONESHOT;  // readable once the process has exited
-  ev.data.u64 = static_cast<uint64_t>(handle.pid);
-  if (ps.presence != ProcPresence::kPresent || ps.start_ticks != handle.start_ticks ||
-      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (ps.presence != ProcPresence::kPresent || ps.start_ticks != handle.start_ticks) {
     close(fd);
     return;
   }
-  watched_[handle.pid] = {fd, handle.start_ticks};
+  AddWatchLocked(handle, fd);
+}
+
+void LocalExecutor::AddWatchLocked(const TaskHandle& handle, int pidfd) {
+  auto it = watched_.find(handle.pid);
+  if (it != watched_.end()) {  // a recycled number: the old shim is long gone
+    close(it->second.pidfd);
+    watched_.erase(it);
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;  // readable once the process has exited
+  ev.data.u64 = static_cast<uint64_t>(handle.pid);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, pidfd, &ev) != 0) {
+    close(pidfd);
+    return;
+  }
+  watched_[handle.pid] = {pidfd, handle.start_ticks};
 }
 
 std::vector<pid_t> LocalExecutor::WaitForExits(int timeout_ms) {
@@ -432,8 +444,10 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
                             (ps.error ? Errno(ps.error) : "unparsable")));
   }
   TaskHandle handle{pid, ps.start_ticks, launch.run_dir, cgroup_path};
-  Watch(handle);
+  // Unreaped, so the pidfd is for the very process just read: no second stat as in Watch.
+  int fd = epoll_fd_ >= 0 ? PidfdOpen(pid) : -1;
   std::lock_guard lock(mu_);
+  if (fd >= 0) AddWatchLocked(handle, fd);
   children_.insert(pid);
   return handle;
 }

@@ -115,6 +115,8 @@ class LocalExecutor {
   void ReapChildren();      // waitpid(WNOHANG) every shim this instance spawned; needs mu_
   void ReapChild(pid_t pid);  // the same for one shim; needs mu_
   void Unwatch(pid_t pid, int64_t start_ticks);  // needs mu_
+  // Adds `pidfd` (opened for handle.pid, owned from here on) to the epoll set; needs mu_.
+  void AddWatchLocked(const TaskHandle& handle, int pidfd);
   void TryRemoveCgroups();  // rmdir the task cgroups queued for removal; needs mu_
 
   ExecutorConfig config_;
