@@ -166,18 +166,15 @@ fi
 if wants trace; then
   run_kumo trace 900
   run_slurm trace 900
-fi
-
-# The same slice through the simulator, replaying its (already scaled) arrival times: once in
-# seconds (passes batched every 10 s of virtual time, as by default), once with every time x100
-# and --pass-interval 2, i.e. a pass at most every 0.02 s of real time, as the kumo server's loop
-# coalesces its passes (20 ms).
-if wants trace; then
-say "kumo sim"
-"$KUMO" sim --trace philly --trace-dir "$WORK/simtrace/s1" --load 0 --policy kumo,fifo-backfill \
-  --json "$R/sim_s1.json" --quiet > "$R/sim_s1.txt" 2>&1
-"$KUMO" sim --trace philly --trace-dir "$WORK/simtrace/s100" --load 0 --policy kumo,fifo-backfill \
-  --pass-interval 2 --json "$R/sim_s100.json" --quiet > "$R/sim_s100.txt" 2>&1
+  # The same slice through the simulator, replaying its (already scaled) arrival times: once in
+  # seconds (passes batched every 10 s of virtual time, as by default), once with every time x100
+  # and --pass-interval 2, i.e. a pass at most every 0.02 s of real time, as the kumo server's loop
+  # coalesces its passes (20 ms).
+  say "kumo sim"
+  "$KUMO" sim --trace philly --trace-dir "$WORK/simtrace/s1" --load 0 --policy kumo,fifo-backfill \
+    --json "$R/sim_s1.json" --quiet > "$R/sim_s1.txt" 2>&1
+  "$KUMO" sim --trace philly --trace-dir "$WORK/simtrace/s100" --load 0 --policy kumo,fifo-backfill \
+    --pass-interval 2 --json "$R/sim_s100.json" --quiet > "$R/sim_s100.txt" 2>&1
 fi
 
 "$PY" "$DRIVER" summary "$R" --clients "$CLIENTS" --sbatch-clients "$SBATCH_CLIENTS" \

@@ -355,7 +355,6 @@ def metrics(recs, t0):
 def summary(a):
     R = a.dir
     ld = lambda n: json.load(open(f"{R}/{n}.json"))
-    ratio = lambda x, y: round(x / y, 3) if x and y else None
     out = {"bench": "vs-slurm", "nodes": 8, "gpus": CLUSTER_GPUS}
     # Throughput: THROUGHPUT_ROUNDS rounds (files kumo_throughput.N.json), each side's median
     # round (by jobs/s) is reported, and every round's figure beside it.
@@ -394,6 +393,10 @@ def summary(a):
                      {k: v for k, v in out.items() if k not in first}))
 
 
+def ratio(x, y):
+    return round(x / y, 3) if x and y else None
+
+
 def trace_summary(R, ld, kr, sr):
     sim = {}
     for name, scale in (("sim_s1", 1), ("sim_s100", 100)):
@@ -409,7 +412,6 @@ def trace_summary(R, ld, kr, sr):
                 "gpu_allocation": round(v["gpu_allocation_makespan"], 4),
                 "completed": v["completed"]}
     sk = sim.get("sim_s100_kumo", {}).get("mean_jct_s")
-    ratio = lambda x, y: round(x / y, 3) if x and y else None
     keys = ("mean_jct_s", "mean_wait_s", "makespan_s", "gpu_allocation", "completed")
     t = {"jobs": kr["jobs"], "kumo": {k: kr[k] for k in keys},
          "slurm": {k: sr[k] for k in keys}, "sim": sim,
