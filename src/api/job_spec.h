@@ -63,7 +63,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::api {
 

@@ -39,7 +39,7 @@
 #include <unordered_map>
 
 #include "cache/jwks.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::cache {
 

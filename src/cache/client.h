@@ -44,7 +44,7 @@
 #include <vector>
 
 #include "cache/maglev.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::cache {
 

@@ -29,7 +29,7 @@
 #include <string_view>
 
 #include "cache/store.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::cache {
 

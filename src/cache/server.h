@@ -42,7 +42,7 @@
 #include "cache/metrics.h"
 #include "cache/origin.h"
 #include "cache/store.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::cache {
 

@@ -58,7 +58,7 @@
 
 #include "cache/content_hash.h"
 #include "cache/eviction_policy.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::cache {
 

@@ -24,7 +24,7 @@
 #include "client/config.h"
 #include "client/format.h"
 #include "http/http.h"
-#include "server/util.h"
+#include "base/clock.h"
 
 namespace kumo::cli {
 namespace {
@@ -356,7 +356,7 @@ std::string NodeStatus(const json& n) {
 }
 
 int GetJobs(Ctx& c, const std::vector<std::string>& names) {
-  double now = server::WallSeconds();
+  double now = SystemClock().NowSeconds();
   if (!names.empty()) {
     // Named jobs: each fetched directly, so a missing one is an error (exit 1), as in kubectl.
     std::vector<json> jobs;
@@ -560,7 +560,7 @@ int Describe(Ctx& c) {
   auto res = c.Call("GET", "/v1/jobs/" + id + "/results", "job " + id + " results");
   if (!res) return kFailed;
   json out = {{"job", *j}, {"events", Items(*ev)}, {"results", Items(*res)}};
-  c.Print(out, [&] { return DescribeJob(*j, Items(*ev), Items(*res), server::WallSeconds()); });
+  c.Print(out, [&] { return DescribeJob(*j, Items(*ev), Items(*res), SystemClock().NowSeconds()); });
   return kOk;
 }
 
@@ -654,7 +654,7 @@ int Queue(Ctx& c) {
   std::vector<json> jobs;
   for (const auto& j : Items(*v))
     if (!c.args.Has("--project") || Str(j, "project") == c.args.Get("--project")) jobs.push_back(j);
-  double now = server::WallSeconds();
+  double now = SystemClock().NowSeconds();
   c.Print(json{{"items", jobs}}, [&] {
     if (jobs.empty()) return std::string("No pending jobs.\n");
     std::vector<std::vector<std::string>> rows;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/config.h"
-#include "core/status.h"
+#include "base/status.h"
 #include "http/http.h"
 
 namespace kumo::client {

@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "server/util.h"
+#include "base/sha256.h"
 
 namespace kumo::client {
 
@@ -68,7 +68,7 @@ nlohmann::json CodeVersion(const std::string& dir) {
   bool has_diff = diff && !diff->empty();
   return {{"gitCommit", commit},
           {"gitDirty", has_diff || !status.empty()},
-          {"gitDiffSha256", has_diff ? server::Sha256Hex(*diff) : ""},
+          {"gitDiffSha256", has_diff ? Sha256Hex(*diff) : ""},
           {"dir", dir}};
 }
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/resources.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::core {
 

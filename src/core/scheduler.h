@@ -30,7 +30,7 @@
 #include "core/placement_policy.h"
 #include "core/queue_order.h"
 #include "core/snapshot.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::core {
 

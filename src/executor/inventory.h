@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "core/snapshot.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::executor {
 

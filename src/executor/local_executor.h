@@ -39,7 +39,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
+#include "base/status.h"
 #include "executor/task_shim.h"
 
 namespace kumo::executor {

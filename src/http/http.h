@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::http {
 

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/clock.h"
+#include "base/random.h"
+#include "base/sha256.h"
 #include "server/util.h"
 
 namespace kumo::server {
@@ -178,7 +180,7 @@ Status Server::Init() {
   admin_token_path_ = config_.data_dir + "/admin.token";
   {
     std::lock_guard<std::mutex> lock(mu_);
-    double now = WallSeconds();
+    double now = SystemClock().NowSeconds();
     if (users_.empty()) {
       users_["admin"] = UserRec{"admin", true, {}};
       pending_writes_.push_back(
@@ -380,7 +382,7 @@ void Server::Reconcile() {
   // Every shim on this machine whose run dir is under our data dir, by run dir.
   std::map<std::string, std::pair<pid_t, int64_t>> shims = FindShims(config_.data_dir + "/jobs/");
   std::lock_guard<std::mutex> lock(mu_);
-  double now = WallSeconds();
+  double now = SystemClock().NowSeconds();
   std::set<std::string> claimed;
   for (auto& [id, job] : jobs_) {
     if (job.phase != "Running" && job.phase != "Terminating") continue;

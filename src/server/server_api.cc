@@ -2,6 +2,9 @@
 #include <filesystem>
 
 #include "server/server.h"
+#include "base/clock.h"
+#include "base/random.h"
+#include "base/sha256.h"
 #include "server/util.h"
 
 namespace kumo::server {
@@ -139,7 +142,7 @@ http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) 
                                     spec->datasets[i].path +
                                     "\" is not a directory on this machine");
   }
-  double now = WallSeconds();
+  double now = SystemClock().NowSeconds();
   int64_t id;
   std::future<Status> committed;
   {
@@ -321,7 +324,7 @@ http::Response Server::CancelJob(const UserRec& user, int64_t id) {
     if (!j.cancel_requested) {
       j.cancel_requested = true;
       AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled", "by " + user.name,
-               WallSeconds());
+               SystemClock().NowSeconds());
       SaveJob(j);
     }
     committed = Flush();
@@ -560,7 +563,7 @@ http::Response Server::NodeAction(const UserRec& user, const std::string& name,
     bool known = false;
     for (const auto& n : inventory_.nodes) known |= n.name == name;
     if (!known) return ErrorResponse(404, "node \"" + name + "\" not found");
-    double now = WallSeconds();
+    double now = SystemClock().NowSeconds();
     if (action == "uncordon") {
       cordoned_.erase(name);
       pending_writes_.push_back(
@@ -660,7 +663,7 @@ http::Response Server::PutProject(const UserRec& user, const std::string& name,
     if (p.max_gpu_milli >= 0 && p.guaranteed_gpu_milli > p.max_gpu_milli)
       return ErrorResponse(400, "guaranteedGpus: larger than maxGpus");
     projects_[name] = p;
-    double now = WallSeconds();
+    double now = SystemClock().NowSeconds();
     pending_writes_.push_back(
         {"INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at) "
          "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE SET weight=?2, "
@@ -709,7 +712,7 @@ http::Response Server::CreateUser(const UserRec& user, const http::Request& req)
     for (const auto& p : projects)
       if (!projects_.count(p))
         return ErrorResponse(400, "projects: project \"" + p + "\" does not exist");
-    double now = WallSeconds();
+    double now = SystemClock().NowSeconds();
     bool exists = users_.count(name) > 0;
     if (!exists) {
       users_[name] = UserRec{name, admin, {}};

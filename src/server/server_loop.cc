@@ -9,6 +9,9 @@
 #include <filesystem>
 
 #include "server/server.h"
+#include "base/clock.h"
+#include "base/random.h"
+#include "base/sha256.h"
 #include "server/util.h"
 
 namespace kumo::server {
@@ -46,7 +49,7 @@ void Server::Kick() {
 void Server::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    double until_pass = last_pass_ + config_.pass_min_interval_s - WallSeconds();
+    double until_pass = last_pass_ + config_.pass_min_interval_s - SystemClock().NowSeconds();
     if (dirty_ && until_pass > 0) {
       // Something changed, but a pass ran moments ago: let changes gather for one pass.
       cv_.wait_for(lock, std::chrono::duration<double>(until_pass), [&] { return stopping_; });
@@ -72,7 +75,7 @@ void Server::Loop() {
 }
 
 void Server::Tick(std::unique_lock<std::mutex>& lock) {
-  double now = WallSeconds();
+  double now = SystemClock().NowSeconds();
   PollTasks(now);
   for (auto& [id, job] : jobs_) {
     if (!job.durable) continue;

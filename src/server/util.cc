@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <netinet/in.h>
-#include <openssl/sha.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,34 +13,6 @@
 #include <sstream>
 
 namespace kumo::server {
-
-double WallSeconds() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() / 1e6;
-}
-
-void RandomBytes(void* out, size_t n) {
-  auto* p = static_cast<unsigned char*>(out);
-  while (n > 0) {
-    ssize_t got = getrandom(p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) std::abort();
-    p += got;
-    n -= static_cast<size_t>(got);
-  }
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
-}
 
 static int64_t StartTicks(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/snapshot.h"
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::sim {
 

@@ -33,7 +33,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/status.h"
+#include "base/status.h"
 
 namespace kumo::store {
 

@@ -1,0 +1,21 @@
+// Flags: every kumo command parses its flags with CLI11 (Debian's libcli11-dev) through
+// ParseFlags, so usage errors, --help and exit codes look the same everywhere:
+//   - `--help` / `-h` print the command's help to stdout; exit code 0;
+//   - a usage error prints "kumo CMD: <what is wrong>" and a hint to stderr; exit code 2.
+// The command builds its CLI::App (named "kumo CMD"), binds options to the fields of its config
+// struct, calls ParseFlags, and then only wires things.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kumo {
+
+// Parses `args` (the words after the command name, in order) into `app`.
+// Returns std::nullopt when the command should run, or the exit code to return now.
+std::optional<int> ParseFlags(CLI::App& app, const std::vector<std::string>& args);
+
+}  // namespace kumo

@@ -1,0 +1,59 @@
+#include "base/flags.h"
+
+#include <gtest/gtest.h>
+
+namespace kumo {
+namespace {
+
+struct Parsed {
+  std::string listen = "127.0.0.1:7080";
+  int workers = 1;
+  bool verbose = false;
+};
+
+std::optional<int> Parse(const std::vector<std::string>& args, Parsed* out) {
+  CLI::App app("test command", "kumo test");
+  app.add_option("--listen", out->listen, "address");
+  app.add_option("--workers", out->workers, "threads")->check(CLI::PositiveNumber);
+  app.add_flag("--verbose", out->verbose, "more output");
+  return ParseFlags(app, args);
+}
+
+TEST(ParseFlagsTest, BindsValuesInOrder) {
+  Parsed p;
+  EXPECT_EQ(Parse({"--listen", "127.0.0.1:0", "--workers=3", "--verbose"}, &p), std::nullopt);
+  EXPECT_EQ(p.listen, "127.0.0.1:0");
+  EXPECT_EQ(p.workers, 3);
+  EXPECT_TRUE(p.verbose);
+}
+
+TEST(ParseFlagsTest, DefaultsStayWhenAbsent) {
+  Parsed p;
+  EXPECT_EQ(Parse({}, &p), std::nullopt);
+  EXPECT_EQ(p.listen, "127.0.0.1:7080");
+  EXPECT_EQ(p.workers, 1);
+}
+
+TEST(ParseFlagsTest, HelpExitsZero) {
+  Parsed p;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(Parse({"--help"}, &p), 0);
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("--workers"), std::string::npos) << out;
+}
+
+TEST(ParseFlagsTest, UsageErrorsExitTwoAndNameTheCommand) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--nope"},
+                                       std::vector<std::string>{"--workers", "zero"},
+                                       std::vector<std::string>{"--workers", "0"},
+                                       std::vector<std::string>{"--listen"}}) {
+    Parsed p;
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Parse(bad, &p), 2) << bad[0];
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(err.rfind("kumo test: ", 0), 0u) << err;
+  }
+}
+
+}  // namespace
+}  // namespace kumo
