@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/http_parser.h"
+#include "cache/protocol/http_parser.h"
 
 namespace {
 

@@ -10,14 +10,14 @@
 #include <map>
 #include <sstream>
 
-#include "cache/auth.h"
+#include "cache/auth/auth.h"
 #include "cache/client_command.h"
 #include "cache/config.h"
-#include "cache/io_backend.h"
-#include "cache/maglev.h"
-#include "cache/origin.h"
+#include "cache/io/io_backend.h"
+#include "cache/routing/maglev.h"
+#include "cache/storage/origin.h"
 #include "cache/server.h"
-#include "cache/store.h"
+#include "cache/storage/store.h"
 
 namespace kumo::cache {
 namespace {

@@ -17,8 +17,8 @@
 #include <optional>
 #include <thread>
 
-#include "cache/client.h"
-#include "cache/content_hash.h"
+#include "cache/client/client.h"
+#include "cache/storage/content_hash.h"
 
 namespace kumo::cache {
 

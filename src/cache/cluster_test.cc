@@ -13,8 +13,8 @@
 #include <map>
 #include <thread>
 
-#include "cache/auth.h"
-#include "cache/maglev.h"
+#include "cache/auth/auth.h"
+#include "cache/routing/maglev.h"
 #include "cache/test_process.h"
 
 namespace kumo::cache {

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "cache/store.h"
+#include "cache/storage/store.h"
 
 namespace kumo::cache {
 namespace {

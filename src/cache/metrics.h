@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/http_parser.h"
+#include "cache/protocol/http_parser.h"
 
 namespace kumo::cache {
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cache/io_worker.h"
+#include "cache/io/io_worker.h"
 
 namespace kumo::cache {
 

@@ -35,13 +35,13 @@
 #include <thread>
 #include <vector>
 
-#include "cache/auth.h"
-#include "cache/http_parser.h"
-#include "cache/io_backend.h"
-#include "cache/maglev.h"
+#include "cache/auth/auth.h"
+#include "cache/protocol/http_parser.h"
+#include "cache/io/io_backend.h"
+#include "cache/routing/maglev.h"
 #include "cache/metrics.h"
-#include "cache/origin.h"
-#include "cache/store.h"
+#include "cache/storage/origin.h"
+#include "cache/storage/store.h"
 #include "base/status.h"
 
 namespace kumo::cache {

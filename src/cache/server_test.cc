@@ -15,7 +15,7 @@
 #include <random>
 #include <thread>
 
-#include "cache/maglev.h"
+#include "cache/routing/maglev.h"
 #include "cache/test_process.h"
 
 namespace kumo::cache {

@@ -1,0 +1,28 @@
+#include "cache/storage/content_hash.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace kumo::cache {
+
+uint64_t Xxh64(std::string_view bytes) { return XXH64(bytes.data(), bytes.size(), 0); }
+
+ContentHasher::ContentHasher() : state_(XXH64_createState()) {
+  XXH64_reset(static_cast<XXH64_state_t*>(state_), 0);
+}
+ContentHasher::~ContentHasher() { XXH64_freeState(static_cast<XXH64_state_t*>(state_)); }
+void ContentHasher::Update(std::string_view bytes) {
+  XXH64_update(static_cast<XXH64_state_t*>(state_), bytes.data(), bytes.size());
+}
+uint64_t ContentHasher::Digest() const {
+  return XXH64_digest(static_cast<const XXH64_state_t*>(state_));
+}
+
+std::string Hex64(uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<size_t>(i)] = kDigits[v & 0xf];
+  return s;
+}
+
+}  // namespace kumo::cache
