@@ -12,12 +12,12 @@
 
 #include "cache/auth/auth.h"
 #include "cache/client_command.h"
-#include "cache/config.h"
 #include "cache/io/io_backend.h"
 #include "cache/routing/maglev.h"
-#include "cache/storage/origin.h"
+#include "cache/serve_config.h"
 #include "cache/server.h"
-#include "cache/storage/store.h"
+#include "cache/storage/object_store.h"
+#include "cache/storage/origin.h"
 
 namespace kumo::cache {
 namespace {
@@ -218,7 +218,7 @@ int Serve(const std::map<std::string, std::string>& f) {
     setrlimit(RLIMIT_NOFILE, &rl);
     st.max_open_files = static_cast<size_t>(rl.rlim_cur) * 3 / 4;
   }
-  Result<std::unique_ptr<Store>> store = Store::Open(st);
+  Result<std::unique_ptr<ObjectStore>> store = ObjectStore::Open(st);
   if (!store) return Fail(store.error().message());
   std::unique_ptr<Origin> origin;
   if (f.count("origin")) {

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "cache/storage/store.h"
+#include "cache/storage/object_store.h"
 
 namespace kumo::cache {
 namespace {
@@ -27,7 +27,8 @@ void WorkerMetrics::Record(Method method, int status, uint64_t latency_us) {
   latency_sum_us.fetch_add(latency_us, std::memory_order_relaxed);
 }
 
-std::string RenderMetrics(const std::vector<const WorkerMetrics*>& workers, const Store& store) {
+std::string RenderMetrics(const std::vector<const WorkerMetrics*>& workers,
+                          const ObjectStore& store) {
   std::string out;
   char line[256];
   out += "# HELP kumo_cache_requests_total Requests answered, by method and status code.\n";

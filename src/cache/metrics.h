@@ -13,7 +13,7 @@
 
 namespace kumo::cache {
 
-class Store;
+class ObjectStore;
 
 inline constexpr std::array<int, 22> kStatusCodes = {200, 201, 204, 206, 304, 307, 400, 401,
                                                      403, 404, 405, 408, 411, 413, 416, 417,
@@ -34,6 +34,7 @@ struct WorkerMetrics {
   void Record(Method method, int status, uint64_t latency_us);
 };
 
-std::string RenderMetrics(const std::vector<const WorkerMetrics*>& workers, const Store& store);
+std::string RenderMetrics(const std::vector<const WorkerMetrics*>& workers,
+                          const ObjectStore& store);
 
 }  // namespace kumo::cache

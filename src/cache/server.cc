@@ -12,7 +12,7 @@
 
 namespace kumo::cache {
 
-Result<std::unique_ptr<CacheServer>> CacheServer::Start(ServerOptions options, Store* store,
+Result<std::unique_ptr<CacheServer>> CacheServer::Start(ServerOptions options, ObjectStore* store,
                                                         const Authenticator* auth) {
   std::unique_ptr<CacheServer> server(new CacheServer());
   server->store_ = store;

@@ -35,14 +35,14 @@
 #include <thread>
 #include <vector>
 
-#include "cache/auth/auth.h"
-#include "cache/protocol/http_parser.h"
-#include "cache/io/io_backend.h"
-#include "cache/routing/maglev.h"
-#include "cache/metrics.h"
-#include "cache/storage/origin.h"
-#include "cache/storage/store.h"
 #include "base/status.h"
+#include "cache/auth/auth.h"
+#include "cache/io/io_backend.h"
+#include "cache/metrics.h"
+#include "cache/protocol/http_parser.h"
+#include "cache/routing/maglev.h"
+#include "cache/storage/object_store.h"
+#include "cache/storage/origin.h"
 
 namespace kumo::cache {
 
@@ -68,7 +68,7 @@ struct ServerOptions {
 class CacheServer {
  public:
   // `store` must outlive the server; `auth` null means --no-auth.
-  static Result<std::unique_ptr<CacheServer>> Start(ServerOptions options, Store* store,
+  static Result<std::unique_ptr<CacheServer>> Start(ServerOptions options, ObjectStore* store,
                                                     const Authenticator* auth);
   ~CacheServer();  // Stop()
   uint16_t port() const { return port_; }
@@ -80,7 +80,7 @@ class CacheServer {
   CacheServer() = default;
   std::vector<std::unique_ptr<IoWorker>> workers_;
   std::vector<std::thread> threads_;
-  Store* store_ = nullptr;
+  ObjectStore* store_ = nullptr;
   const MaglevRouter* router_ = nullptr;
   const Origin* origin_ = nullptr;
   IoBackend io_ = IoBackend::kEpoll;

@@ -107,7 +107,7 @@ class CacheServerTest : public ::testing::TestWithParam<IoBackend> {
     so.capacity_bytes = capacity;
     so.max_object_bytes = max_object;
     so.verify_reads = verify_reads;
-    store_ = std::move(*Store::Open(so));
+    store_ = std::move(*ObjectStore::Open(so));
     AuthOptions ao;
     ao.secret = kSecret;
     auth_ = std::make_unique<Authenticator>(*Authenticator::Load(ao, kAcl));
@@ -123,7 +123,7 @@ class CacheServerTest : public ::testing::TestWithParam<IoBackend> {
 
   ServerOptions options_;  // timeouts and limits for Start(); io, router and origin are set there
   std::string dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Authenticator> auth_;
   MaglevRouter router_;  // outlives server_ (TearDown stops the server first)
   std::unique_ptr<CacheServer> server_;

@@ -22,7 +22,7 @@ struct EpollConn : Conn {
 
 class EpollWorker final : public IoWorker {
  public:
-  EpollWorker(const ServerOptions& options, const CacheServer* server, Store* store,
+  EpollWorker(const ServerOptions& options, const CacheServer* server, ObjectStore* store,
               const Authenticator* auth, int listen_fd, int epoll_fd)
       : IoWorker(options, server, store, auth, listen_fd), epoll_fd_(epoll_fd) {}
   ~EpollWorker() override {
@@ -161,7 +161,7 @@ class EpollWorker final : public IoWorker {
 }  // namespace
 
 Result<std::unique_ptr<IoWorker>> MakeEpollWorker(const ServerOptions& options,
-                                                  const CacheServer* server, Store* store,
+                                                  const CacheServer* server, ObjectStore* store,
                                                   const Authenticator* auth, int listen_fd) {
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) {

@@ -5,7 +5,7 @@
 
 namespace kumo::cache {
 
-IoWorker::IoWorker(const ServerOptions& options, const CacheServer* server, Store* store,
+IoWorker::IoWorker(const ServerOptions& options, const CacheServer* server, ObjectStore* store,
                    const Authenticator* auth, int listen_fd)
     : options_(options),
       handler_(options_, server, store, auth),

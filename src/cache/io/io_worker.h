@@ -24,7 +24,7 @@ class IoWorker {
 
  protected:
   // Takes ownership of `listen_fd` (bound, listening, non-blocking).
-  IoWorker(const ServerOptions& options, const CacheServer* server, Store* store,
+  IoWorker(const ServerOptions& options, const CacheServer* server, ObjectStore* store,
            const Authenticator* auth, int listen_fd);
   const ServerOptions options_;  // before handler_, which refers to it
   RequestHandler handler_;
@@ -34,10 +34,10 @@ class IoWorker {
 
 // Both fail only on resource exhaustion (ring or epoll instance); `server` serves /metrics.
 Result<std::unique_ptr<IoWorker>> MakeEpollWorker(const ServerOptions& options,
-                                                  const CacheServer* server, Store* store,
+                                                  const CacheServer* server, ObjectStore* store,
                                                   const Authenticator* auth, int listen_fd);
 Result<std::unique_ptr<IoWorker>> MakeUringWorker(const ServerOptions& options,
-                                                  const CacheServer* server, Store* store,
+                                                  const CacheServer* server, ObjectStore* store,
                                                   const Authenticator* auth, int listen_fd);
 
 }  // namespace kumo::cache

@@ -49,7 +49,7 @@ struct UringConn : Conn {
 
 class UringWorker final : public IoWorker {
  public:
-  UringWorker(const ServerOptions& options, const CacheServer* server, Store* store,
+  UringWorker(const ServerOptions& options, const CacheServer* server, ObjectStore* store,
               const Authenticator* auth, int listen_fd)
       : IoWorker(options, server, store, auth, listen_fd) {}
   ~UringWorker() override {
@@ -270,7 +270,7 @@ class UringWorker final : public IoWorker {
 }  // namespace
 
 Result<std::unique_ptr<IoWorker>> MakeUringWorker(const ServerOptions& options,
-                                                  const CacheServer* server, Store* store,
+                                                  const CacheServer* server, ObjectStore* store,
                                                   const Authenticator* auth, int listen_fd) {
   auto w = std::make_unique<UringWorker>(options, server, store, auth, listen_fd);
   if (Status s = w->Init(); !s.ok()) return Error(s);

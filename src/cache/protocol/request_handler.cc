@@ -74,7 +74,7 @@ std::string Quoted(uint64_t etag) { return "\"" + Hex64(etag) + "\""; }
 }  // namespace
 
 RequestHandler::RequestHandler(const ServerOptions& options, const CacheServer* server,
-                               Store* store, const Authenticator* auth)
+                               ObjectStore* store, const Authenticator* auth)
     : options_(options), server_(server), store_(store), auth_(auth) {
   Tick();
 }

@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "cache/auth/auth.h"
-#include "cache/protocol/http_parser.h"
 #include "cache/metrics.h"
-#include "cache/storage/object_path.h"
+#include "cache/protocol/http_parser.h"
 #include "cache/server.h"
-#include "cache/storage/store.h"
+#include "cache/storage/object_path.h"
+#include "cache/storage/object_store.h"
 
 namespace kumo::cache {
 
@@ -71,7 +71,7 @@ enum class SendProgress { kDone, kBlocked, kFailed };
 class RequestHandler {
  public:
   // None owned; all must outlive the handler. `auth` null: --no-auth.
-  RequestHandler(const ServerOptions& options, const CacheServer* server, Store* store,
+  RequestHandler(const ServerOptions& options, const CacheServer* server, ObjectStore* store,
                  const Authenticator* auth);
 
   // Refreshes the clock and the Date field; true when a new second began (time to sweep).
@@ -115,7 +115,7 @@ class RequestHandler {
 
   const ServerOptions& options_;
   const CacheServer* server_;
-  Store* store_;
+  ObjectStore* store_;
   const Authenticator* auth_;
   WorkerMetrics metrics_;
   TokenCache tokens_;

@@ -35,7 +35,7 @@ Result<std::unique_ptr<Origin>> Origin::Open(const std::string& dir) {
 
 Origin::~Origin() { close(dir_fd_); }
 
-Status Origin::Fetch(std::string_view bucket, std::string_view key, Store* store) {
+Status Origin::Fetch(std::string_view bucket, std::string_view key, ObjectStore* store) {
   std::string name = std::string(bucket) + "/" + std::string(key);
   std::shared_ptr<Flight> flight;
   {
@@ -63,7 +63,7 @@ Status Origin::Fetch(std::string_view bucket, std::string_view key, Store* store
   return s;
 }
 
-Status Origin::Copy(std::string_view bucket, std::string_view key, Store* store) {
+Status Origin::Copy(std::string_view bucket, std::string_view key, ObjectStore* store) {
   // The server validated the name already; checked again because this one turns it into a path.
   if (!IsValidBucket(bucket) || !ValidateKey(key).ok())
     return Status::NotFound("not a valid object name");

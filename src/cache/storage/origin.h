@@ -1,12 +1,13 @@
 // Read-through from an origin directory (`--origin DIR`): a GET that misses locally looks for
-// DIR/bucket/key, copies it into the Store (through BeginPut/Append/Commit, so it is atomic,
+// DIR/bucket/key, copies it into the ObjectStore (through BeginPut/Append/Commit, so it is atomic,
 // counted against capacity, evicts as needed and a full disk discards it) and the caller then
 // serves the cached copy.
 //
 // Path safety: bucket and key are validated (again, after the server's check) as object names
-// (object_path.h: no empty, "." or ".." segment, no NUL). Each segment is opened with openat(O_NOFOLLOW) from a descriptor of DIR,
-// directories with O_DIRECTORY, so no symlink is followed anywhere below DIR (not even one
-// that points inside it) and nothing outside DIR is reachable; the leaf must be a regular file.
+// (object_path.h: no empty, "." or ".." segment, no NUL). Each segment is opened with
+// openat(O_NOFOLLOW) from a descriptor of DIR, directories with O_DIRECTORY, so no symlink is
+// followed anywhere below DIR (not even one that points inside it) and nothing outside DIR is
+// reachable; the leaf must be a regular file.
 //
 // Single flight: concurrent misses of one name wait for the first one's copy instead of
 // copying again (the origin is typically a slow or shared filesystem); a fetch that finds the
@@ -28,8 +29,8 @@
 #include <string>
 #include <string_view>
 
-#include "cache/storage/store.h"
 #include "base/status.h"
+#include "cache/storage/object_store.h"
 
 namespace kumo::cache {
 
@@ -42,7 +43,7 @@ class Origin {
   // Makes bucket/key resident in `store` from the origin. Ok: it is cached now (fetched by this
   // call, by a concurrent one, or already there); NotFound: the origin has no such regular
   // file (or the path crosses a symlink); FailedPrecondition: no room (507); others: I/O.
-  Status Fetch(std::string_view bucket, std::string_view key, Store* store);
+  Status Fetch(std::string_view bucket, std::string_view key, ObjectStore* store);
 
   uint64_t fetches() const { return fetches_.load(std::memory_order_relaxed); }
   uint64_t fetched_bytes() const { return fetched_bytes_.load(std::memory_order_relaxed); }
@@ -54,7 +55,7 @@ class Origin {
     Status status;
   };
   explicit Origin(int dir_fd) : dir_fd_(dir_fd) {}
-  Status Copy(std::string_view bucket, std::string_view key, Store* store);
+  Status Copy(std::string_view bucket, std::string_view key, ObjectStore* store);
 
   const int dir_fd_;
   std::mutex mu_;

@@ -29,14 +29,14 @@ struct Dirs {
   }
 };
 
-std::unique_ptr<Store> OpenCache(const std::string& dir, uint64_t capacity) {
+std::unique_ptr<ObjectStore> OpenCache(const std::string& dir, uint64_t capacity) {
   StoreOptions o;
   o.dir = dir;
   o.capacity_bytes = capacity;
-  return std::move(*Store::Open(o));
+  return std::move(*ObjectStore::Open(o));
 }
 
-std::string Contents(Store& s, const std::string& key) {
+std::string Contents(ObjectStore& s, const std::string& key) {
   auto info = s.Get("data", key);
   if (!info) return "<miss>";
   std::string out(info->size_bytes, '\0');

@@ -30,9 +30,10 @@
 // what is needed when a step does not fit), evicting the same way: an Append that would pass
 // max_object_bytes fails with InvalidArgument (413), one that cannot be made room for with
 // FailedPrecondition (507); either way nothing was published and destroying the writer removes
-// the temp file. Commit releases what was reserved beyond the final size. A write that fails with ENOSPC (the disk is
-// smaller than --capacity or shared) evicts and retries; if nothing is left to evict the upload
-// is discarded (507). Nothing is renamed until it is complete, so a full disk never corrupts.
+// the temp file. Commit releases what was reserved beyond the final size. A write that fails with
+// ENOSPC (the disk is smaller than --capacity or shared) evicts and retries; if nothing is left to
+// evict the upload is discarded (507). Nothing is renamed until it is complete, so a full disk
+// never corrupts.
 //
 // Verified reads (`verify_reads`): the first Get of an index entry — created by a PUT commit or
 // by Rebuild at start — reads the whole object once (outside the lock) and compares its XXH64
@@ -56,9 +57,9 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/status.h"
 #include "cache/storage/content_hash.h"
 #include "cache/storage/eviction_policy.h"
-#include "base/status.h"
 
 namespace kumo::cache {
 
@@ -95,7 +96,7 @@ struct ObjectInfo {
   std::shared_ptr<const ObjectFile> file;
 };
 
-class Store;
+class ObjectStore;
 
 // One upload in progress. Append the declared number of bytes (or, from BeginStreamingPut, any
 // number up to max_object_bytes), then Commit. Destroying an uncommitted writer discards the
@@ -111,14 +112,14 @@ class PutWriter {
   uint64_t written_bytes() const { return written_; }
 
  private:
-  friend class Store;
-  PutWriter(Store* store, std::string name, std::optional<uint64_t> size_bytes, int fd,
+  friend class ObjectStore;
+  PutWriter(ObjectStore* store, std::string name, std::optional<uint64_t> size_bytes, int fd,
             std::string tmp_path);
-  Store* store_;
+  ObjectStore* store_;
   std::string name_;  // "bucket/key"
   bool size_known_;
   uint64_t size_bytes_;  // the declared size; for a streaming upload set at Commit
-  uint64_t reserved_;    // capacity this upload holds in Store::reserved_bytes_
+  uint64_t reserved_;    // capacity this upload holds in ObjectStore::reserved_bytes_
   uint64_t written_ = 0;
   int fd_;
   std::string tmp_path_;
@@ -126,12 +127,12 @@ class PutWriter {
   bool done_ = false;
 };
 
-class Store {
+class ObjectStore {
  public:
   // Creates DIR's layout if needed, empties DIR/tmp, rebuilds the index from the headers
   // (oldest modification first, so recency survives roughly), evicts if over capacity.
-  static Result<std::unique_ptr<Store>> Open(StoreOptions options);
-  ~Store();
+  static Result<std::unique_ptr<ObjectStore>> Open(StoreOptions options);
+  ~ObjectStore();
 
   // A hit counts as an access for the policy; nullopt is a miss.
   std::optional<ObjectInfo> Get(std::string_view bucket, std::string_view key);
@@ -166,7 +167,7 @@ class Store {
     bool verified = false;  // with verify_reads: the bytes matched etag once
   };
 
-  explicit Store(StoreOptions options, std::unique_ptr<EvictionPolicy> policy);
+  explicit ObjectStore(StoreOptions options, std::unique_ptr<EvictionPolicy> policy);
   Status Rebuild();
   std::string PathFor(const std::string& name) const;
   std::optional<ObjectInfo> Lookup(std::string_view bucket, std::string_view key, bool touch);

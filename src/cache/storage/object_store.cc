@@ -1,4 +1,4 @@
-#include "cache/storage/store.h"
+#include "cache/storage/object_store.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -80,8 +80,8 @@ ObjectFile::~ObjectFile() {
 
 // ---- PutWriter ----
 
-PutWriter::PutWriter(Store* store, std::string name, std::optional<uint64_t> size_bytes, int fd,
-                     std::string tmp_path)
+PutWriter::PutWriter(ObjectStore* store, std::string name, std::optional<uint64_t> size_bytes,
+                     int fd, std::string tmp_path)
     : store_(store),
       name_(std::move(name)),
       size_known_(size_bytes.has_value()),
@@ -136,19 +136,19 @@ Result<ObjectInfo> PutWriter::Commit() {
   return store_->CommitUpload(this, hasher_.Digest());
 }
 
-// ---- Store ----
+// ---- ObjectStore ----
 
-Store::Store(StoreOptions options, std::unique_ptr<EvictionPolicy> policy)
+ObjectStore::ObjectStore(StoreOptions options, std::unique_ptr<EvictionPolicy> policy)
     : options_(std::move(options)), policy_(std::move(policy)) {
   std::fill(std::begin(shard_dir_fds_), std::end(shard_dir_fds_), -1);
 }
 
-Store::~Store() {
+ObjectStore::~ObjectStore() {
   for (int fd : shard_dir_fds_)
     if (fd >= 0) close(fd);
 }
 
-Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
+Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(StoreOptions options) {
   if (options.dir.empty()) return Error(Status::InvalidArgument("--dir is required"));
   if (options.capacity_bytes == 0) return Error(Status::InvalidArgument("capacity must be > 0"));
   if (options.max_object_bytes == 0 || options.max_object_bytes > options.capacity_bytes)
@@ -156,7 +156,7 @@ Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   Result<std::unique_ptr<EvictionPolicy>> policy =
       MakeEvictionPolicy(options.eviction, options.capacity_bytes);
   if (!policy) return Error(policy.error());
-  std::unique_ptr<Store> store(new Store(std::move(options), std::move(*policy)));
+  std::unique_ptr<ObjectStore> store(new ObjectStore(std::move(options), std::move(*policy)));
   const std::string& dir = store->options_.dir;
   if (!MakeDir(dir) || !MakeDir(dir + "/objects") || !MakeDir(dir + "/tmp"))
     return Error(Status::FailedPrecondition(ErrnoText("create " + dir)));
@@ -174,12 +174,12 @@ Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   return store;
 }
 
-std::string Store::PathFor(const std::string& name) const {
+std::string ObjectStore::PathFor(const std::string& name) const {
   std::string hex = Hex64(Xxh64(name));
   return options_.dir + "/objects/" + hex.substr(0, 2) + "/" + hex;
 }
 
-Status Store::Rebuild() {
+Status ObjectStore::Rebuild() {
   struct Found {
     int64_t mtime_ns;
     std::string name;
@@ -246,7 +246,8 @@ Status Store::Rebuild() {
   return Status::Ok();
 }
 
-std::optional<ObjectInfo> Store::Lookup(std::string_view bucket, std::string_view key, bool touch) {
+std::optional<ObjectInfo> ObjectStore::Lookup(std::string_view bucket, std::string_view key,
+                                              bool touch) {
   std::string name;
   name.reserve(bucket.size() + 1 + key.size());
   name.append(bucket).append("/").append(key);
@@ -267,7 +268,7 @@ std::optional<ObjectInfo> Store::Lookup(std::string_view bucket, std::string_vie
   return info;
 }
 
-bool Store::VerifyEntry(const std::string& name, uint64_t version, const ObjectInfo& info) {
+bool ObjectStore::VerifyEntry(const std::string& name, uint64_t version, const ObjectInfo& info) {
   ContentHasher hasher;
   std::string chunk(std::min<uint64_t>(info.size_bytes, 1 << 20), '\0');
   uint64_t done = 0;
@@ -302,15 +303,16 @@ bool Store::VerifyEntry(const std::string& name, uint64_t version, const ObjectI
   return false;
 }
 
-std::optional<ObjectInfo> Store::Get(std::string_view bucket, std::string_view key) {
+std::optional<ObjectInfo> ObjectStore::Get(std::string_view bucket, std::string_view key) {
   return Lookup(bucket, key, true);
 }
-std::optional<ObjectInfo> Store::Stat(std::string_view bucket, std::string_view key) {
+std::optional<ObjectInfo> ObjectStore::Stat(std::string_view bucket, std::string_view key) {
   return Lookup(bucket, key, false);
 }
 
-Result<std::unique_ptr<PutWriter>> Store::BeginPut(std::string_view bucket, std::string_view key,
-                                                   uint64_t size_bytes) {
+Result<std::unique_ptr<PutWriter>> ObjectStore::BeginPut(std::string_view bucket,
+                                                         std::string_view key,
+                                                         uint64_t size_bytes) {
   if (size_bytes > options_.capacity_bytes)
     return Error(Status::FailedPrecondition("object larger than the cache's capacity"));
   if (size_bytes > options_.max_object_bytes)
@@ -324,14 +326,14 @@ Result<std::unique_ptr<PutWriter>> Store::BeginPut(std::string_view bucket, std:
   return StartUpload(std::move(name), size_bytes, size_bytes);
 }
 
-Result<std::unique_ptr<PutWriter>> Store::BeginStreamingPut(std::string_view bucket,
-                                                            std::string_view key) {
+Result<std::unique_ptr<PutWriter>> ObjectStore::BeginStreamingPut(std::string_view bucket,
+                                                                  std::string_view key) {
   return StartUpload(std::string(bucket) + "/" + std::string(key), std::nullopt, 0);
 }
 
-Result<std::unique_ptr<PutWriter>> Store::StartUpload(std::string name,
-                                                      std::optional<uint64_t> size_bytes,
-                                                      uint64_t reserved) {
+Result<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string name,
+                                                            std::optional<uint64_t> size_bytes,
+                                                            uint64_t reserved) {
   std::string tmp = options_.dir + "/tmp/" + std::to_string(getpid()) + "-" +
                     std::to_string(tmp_counter_.fetch_add(1, std::memory_order_relaxed));
   int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
@@ -354,11 +356,12 @@ Result<std::unique_ptr<PutWriter>> Store::StartUpload(std::string name,
 
 // Reserving the blocks up front turns a full disk into one ENOSPC here, before the bytes
 // arrive, and evicting makes room (filesystems without fallocate just skip this).
-Status Store::Preallocate(int fd, off_t offset, off_t len) {
+Status ObjectStore::Preallocate(int fd, off_t offset, off_t len) {
   for (int tries = 0; tries < kMaxSpaceEvictions; ++tries) {
     int rc = posix_fallocate(fd, offset, len);
     if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) break;
-    if (rc != ENOSPC) return {StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc))};
+    if (rc != ENOSPC)
+      return {StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc))};
     if (!EvictForSpace()) return Status::FailedPrecondition("no space left on device");
   }
   return Status::Ok();
@@ -370,7 +373,7 @@ Status Store::Preallocate(int fd, off_t offset, off_t len) {
 // not fit without evicting, so 1 MiB is reserved and nothing is evicted.
 // Evicts until `need` more bytes fit beside everything held, `already_held` of which (the
 // caller's own reservation) is to be replaced rather than added to.
-Status Store::do_MakeRoom(uint64_t need, uint64_t already_held) {
+Status ObjectStore::do_MakeRoom(uint64_t need, uint64_t already_held) {
   while (used_bytes_ + reserved_bytes_ - already_held + need > options_.capacity_bytes) {
     if (!do_EvictOne())
       return Status::FailedPrecondition("no space: uploads in progress hold the rest");
@@ -378,7 +381,7 @@ Status Store::do_MakeRoom(uint64_t need, uint64_t already_held) {
   return Status::Ok();
 }
 
-Status Store::GrowReservation(PutWriter* w, uint64_t need) {
+Status ObjectStore::GrowReservation(PutWriter* w, uint64_t need) {
   uint64_t old = w->reserved_;
   uint64_t step = std::min(options_.max_object_bytes, std::max(need, old + kReserveStepBytes));
   uint64_t target = need;
@@ -396,7 +399,7 @@ Status Store::GrowReservation(PutWriter* w, uint64_t need) {
                      static_cast<off_t>(target - old));
 }
 
-Result<ObjectInfo> Store::CommitUpload(PutWriter* w, uint64_t etag) {
+Result<ObjectInfo> ObjectStore::CommitUpload(PutWriter* w, uint64_t etag) {
   std::string header = EncodeHeader(w->name_, w->size_bytes_, etag);
   if (!PwriteAll(w->fd_, header, 0))
     return Error(Status{StatusCode::kInternal, ErrnoText("write header " + w->tmp_path_)});
@@ -437,17 +440,17 @@ Result<ObjectInfo> Store::CommitUpload(PutWriter* w, uint64_t etag) {
   return info;
 }
 
-void Store::ReleaseReservation(uint64_t bytes) {
+void ObjectStore::ReleaseReservation(uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   reserved_bytes_ -= bytes;
 }
 
-bool Store::EvictForSpace() {
+bool ObjectStore::EvictForSpace() {
   std::lock_guard<std::mutex> lock(mu_);
   return do_EvictOne();
 }
 
-void Store::do_Forget(const std::string& name) {
+void ObjectStore::do_Forget(const std::string& name) {
   auto it = index_.find(name);
   if (it == index_.end()) return;
   policy_->OnRemove(name);
@@ -457,7 +460,7 @@ void Store::do_Forget(const std::string& name) {
   index_.erase(it);
 }
 
-bool Store::do_EvictOne() {
+bool ObjectStore::do_EvictOne() {
   std::optional<std::string> victim = policy_->Evict();
   if (!victim) return false;
   auto it = index_.find(*victim);
@@ -472,7 +475,7 @@ bool Store::do_EvictOne() {
   return true;
 }
 
-Status Store::Delete(std::string_view bucket, std::string_view key) {
+Status ObjectStore::Delete(std::string_view bucket, std::string_view key) {
   std::string name = std::string(bucket) + "/" + std::string(key);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(name);
@@ -483,12 +486,12 @@ Status Store::Delete(std::string_view bucket, std::string_view key) {
   return Status::Ok();
 }
 
-uint64_t Store::used_bytes() const {
+uint64_t ObjectStore::used_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return used_bytes_;
 }
 
-size_t Store::object_count() const {
+size_t ObjectStore::object_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return index_.size();
 }

@@ -1,4 +1,4 @@
-#include "cache/config.h"
+#include "cache/serve_config.h"
 
 #include <yaml-cpp/yaml.h>
 

@@ -1,4 +1,4 @@
-#include "cache/config.h"
+#include "cache/serve_config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

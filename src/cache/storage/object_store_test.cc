@@ -1,7 +1,7 @@
-#include "cache/storage/store.h"
+#include "cache/storage/object_store.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,21 +20,21 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-std::unique_ptr<Store> OpenStore(const std::string& dir, uint64_t capacity,
-                                 const std::string& eviction = "s3fifo",
-                                 bool verify_reads = false, uint64_t max_object_bytes = 0) {
+std::unique_ptr<ObjectStore> OpenStore(const std::string& dir, uint64_t capacity,
+                                       const std::string& eviction = "s3fifo",
+                                       bool verify_reads = false, uint64_t max_object_bytes = 0) {
   StoreOptions o;
   o.dir = dir;
   o.capacity_bytes = capacity;
   o.eviction = eviction;
   o.verify_reads = verify_reads;
   o.max_object_bytes = max_object_bytes;
-  auto s = Store::Open(o);
+  auto s = ObjectStore::Open(o);
   EXPECT_TRUE(s.has_value()) << s.error().message();
   return std::move(*s);
 }
 
-Status Put(Store& s, const std::string& key, const std::string& bytes) {
+Status Put(ObjectStore& s, const std::string& key, const std::string& bytes) {
   auto w = s.BeginPut("b", key, bytes.size());
   if (!w) return w.error();
   // In two pieces, as a socket would deliver them.
@@ -46,7 +46,7 @@ Status Put(Store& s, const std::string& key, const std::string& bytes) {
   return info ? Status::Ok() : info.error();
 }
 
-std::string Read(Store& s, const std::string& key) {
+std::string Read(ObjectStore& s, const std::string& key) {
   auto info = s.Get("b", key);
   if (!info) return "<miss>";
   std::string out(info->size_bytes, '\0');
@@ -56,7 +56,7 @@ std::string Read(Store& s, const std::string& key) {
   return out;
 }
 
-TEST(Store, PutGetDeleteRoundTrip) {
+TEST(ObjectStore, PutGetDeleteRoundTrip) {
   TempDir d;
   auto s = OpenStore(d.path, 1 << 20);
   ASSERT_TRUE(Put(*s, "a/b/c", "hello world").ok());
@@ -72,7 +72,7 @@ TEST(Store, PutGetDeleteRoundTrip) {
   EXPECT_EQ(s->used_bytes(), 0u);
 }
 
-TEST(Store, RestartRebuildsTheIndexAndDropsUploadsInFlight) {
+TEST(ObjectStore, RestartRebuildsTheIndexAndDropsUploadsInFlight) {
   TempDir d;
   {
     auto s = OpenStore(d.path, 1 << 20);
@@ -94,7 +94,7 @@ TEST(Store, RestartRebuildsTheIndexAndDropsUploadsInFlight) {
   EXPECT_TRUE(std::filesystem::is_empty(d.path + "/tmp"));
 }
 
-TEST(Store, DamagedFileIsDroppedOnOpen) {
+TEST(ObjectStore, DamagedFileIsDroppedOnOpen) {
   TempDir d;
   std::string path;
   {
@@ -151,7 +151,7 @@ TEST_P(StoreEviction, HotSetSurvivesAScanOnlyWithS3Fifo) {
 INSTANTIATE_TEST_SUITE_P(Policies, StoreEviction, ::testing::Values("lru", "s3fifo"),
                          [](const auto& info) { return info.param; });
 
-TEST(Store, MaxObjectIsInvalidArgument) {
+TEST(ObjectStore, MaxObjectIsInvalidArgument) {
   TempDir d;
   auto s = OpenStore(d.path, 1000, "s3fifo", false, /*max_object_bytes=*/10);
   auto w = s->BeginPut("b", "k", 11);
@@ -159,7 +159,7 @@ TEST(Store, MaxObjectIsInvalidArgument) {
   EXPECT_EQ(w.error().code(), StatusCode::kInvalidArgument);
 }
 
-TEST(Store, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
+TEST(ObjectStore, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   TempDir d;
   auto s = OpenStore(d.path, 64 << 20);
   std::vector<std::thread> threads;
@@ -180,7 +180,7 @@ TEST(Store, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   EXPECT_EQ(Read(*reopened, "same"), got);
 }
 
-TEST(Store, AbandonedUploadReleasesItsReservation) {
+TEST(ObjectStore, AbandonedUploadReleasesItsReservation) {
   TempDir d;
   auto s = OpenStore(d.path, 100);
   {
@@ -192,13 +192,13 @@ TEST(Store, AbandonedUploadReleasesItsReservation) {
 
 bool TmpIsEmpty(const std::string& dir) { return std::filesystem::is_empty(dir + "/tmp"); }
 
-TEST(Store, StreamingPutGrowsItsReservationAndCommitsTheExactSize) {
+TEST(ObjectStore, StreamingPutGrowsItsReservationAndCommitsTheExactSize) {
   TempDir d;
   auto s = OpenStore(d.path, 64 << 20);
   auto w = s->BeginStreamingPut("b", "stream");
   ASSERT_TRUE(w.has_value());
   std::string body;
-  for (int i = 0; body.size() < 3 * Store::kReserveStepBytes; ++i)  // several reserve steps
+  for (int i = 0; body.size() < 3 * ObjectStore::kReserveStepBytes; ++i)  // several reserve steps
     body += std::string(100000 + i, static_cast<char>('a' + i % 26));
   for (size_t off = 0; off < body.size(); off += 65536)
     ASSERT_TRUE((*w)->Append(std::string_view(body).substr(off, 65536)).ok());
@@ -218,7 +218,7 @@ TEST(Store, StreamingPutGrowsItsReservationAndCommitsTheExactSize) {
   EXPECT_EQ(reopened->used_bytes(), body.size());
 }
 
-TEST(Store, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
+TEST(ObjectStore, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
   TempDir d;
   auto s = OpenStore(d.path, 2000, "s3fifo", false, /*max_object_bytes=*/1000);
   {
@@ -238,7 +238,7 @@ TEST(Store, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
   EXPECT_TRUE(s->BeginPut("b", "two", 1000).has_value());
 }
 
-TEST(Store, StreamingPutThatCannotFitIsFailedPreconditionAndEvictsWhatItCan) {
+TEST(ObjectStore, StreamingPutThatCannotFitIsFailedPreconditionAndEvictsWhatItCan) {
   TempDir d;
   auto s = OpenStore(d.path, 1000, "lru");
   ASSERT_TRUE(Put(*s, "old", std::string(300, 'o')).ok());
@@ -276,7 +276,7 @@ bool StoredFileExists(const std::string& dir, const std::string& name) {
   return std::filesystem::exists(dir + "/objects/" + hex.substr(0, 2) + "/" + hex);
 }
 
-TEST(Store, VerifiedReadRemovesACorruptObjectAndCountsIt) {
+TEST(ObjectStore, VerifiedReadRemovesACorruptObjectAndCountsIt) {
   TempDir d;
   auto s = OpenStore(d.path, 1 << 20, "s3fifo", /*verify_reads=*/true);
   std::string body(3000, 'v');
@@ -292,7 +292,7 @@ TEST(Store, VerifiedReadRemovesACorruptObjectAndCountsIt) {
   EXPECT_EQ(s->corrupt_objects(), 1u);
 }
 
-TEST(Store, VerificationHappensOncePerEntryAndAgainAfterRestart) {
+TEST(ObjectStore, VerificationHappensOncePerEntryAndAgainAfterRestart) {
   TempDir d;
   std::string body(200000, 'x');
   {
@@ -314,7 +314,7 @@ TEST(Store, VerificationHappensOncePerEntryAndAgainAfterRestart) {
   EXPECT_FALSE(StoredFileExists(d.path, "b/k"));
 }
 
-TEST(Store, WithoutVerifyReadsACorruptObjectIsServedAsStored) {
+TEST(ObjectStore, WithoutVerifyReadsACorruptObjectIsServedAsStored) {
   TempDir d;
   auto s = OpenStore(d.path, 1 << 20);
   ASSERT_TRUE(Put(*s, "k", "abcdef").ok());
