@@ -1,15 +1,11 @@
 // The epoll backend: level-triggered readiness, then read/send/sendfile syscalls. EPOLLOUT is
 // armed only while a response is blocked; reading stops meanwhile (request_handler.h, step 3).
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <unordered_map>
-#include <vector>
 
 #include "cache/io/io_worker.h"
 
@@ -25,10 +21,7 @@ class EpollWorker final : public IoWorker {
   EpollWorker(const ServerOptions& options, const CacheServer* server, ObjectStore* store,
               const Authenticator* auth, int listen_fd, int epoll_fd)
       : IoWorker(options, server, store, auth, listen_fd), epoll_fd_(epoll_fd) {}
-  ~EpollWorker() override {
-    for (auto& [fd, c] : conns_) close(fd);
-    close(epoll_fd_);
-  }
+  ~EpollWorker() override { close(epoll_fd_); }
 
   bool WatchListenerAndWake() { return Watch(listen_fd_) && Watch(wake_fd_); }
 
@@ -36,7 +29,8 @@ class EpollWorker final : public IoWorker {
     epoll_event events[256];
     while (true) {
       int n = epoll_wait(epoll_fd_, events, 256, 1000);
-      if (handler_.Tick()) SweepTimeouts();
+      if (handler_.Tick())
+        for (uint64_t fd : conns_.Expired(handler_)) CloseConn(static_cast<int>(fd));
       for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
         if (fd == wake_fd_) return;
@@ -44,16 +38,15 @@ class EpollWorker final : public IoWorker {
           Accept();
           continue;
         }
-        auto it = conns_.find(fd);
-        if (it == conns_.end()) continue;
-        EpollConn& c = *it->second;
+        EpollConn* c = conns_.Find(static_cast<uint64_t>(fd));
+        if (c == nullptr) continue;
         uint32_t ev = events[i].events;
-        if ((ev & EPOLLOUT) && c.response_pending) {
-          Drive(c);
+        if ((ev & EPOLLOUT) && c->response_pending) {
+          Drive(*c);
         } else if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-          OnReadable(c);
+          OnReadable(*c);
         }
-        if (c.closing) CloseConn(fd);
+        if (c->closing) CloseConn(fd);
       }
     }
   }
@@ -70,29 +63,15 @@ class EpollWorker final : public IoWorker {
     while (true) {
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;  // EAGAIN, or EMFILE: try again on the next wake-up
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      auto c = std::make_unique<EpollConn>();
-      c->fd = fd;
-      c->last_active_s = handler_.now_s();
+      Adopt(conns_.Add(static_cast<uint64_t>(fd), std::make_unique<EpollConn>()), fd);
       Watch(fd);
-      conns_.emplace(fd, std::move(c));
-      handler_.metrics().connections_accepted.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
   void CloseConn(int fd) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     close(fd);
-    conns_.erase(fd);  // an unfinished PutWriter discards its upload
-  }
-
-  void SweepTimeouts() {
-    std::vector<int> expired;
-    for (auto& [fd, c] : conns_) {
-      if (handler_.CheckTimeout(*c)) expired.push_back(fd);
-    }
-    for (int fd : expired) CloseConn(fd);
+    conns_.Erase(static_cast<uint64_t>(fd));
   }
 
   void SetWritable(EpollConn& c, bool on) {
@@ -122,40 +101,45 @@ class EpollWorker final : public IoWorker {
     Drive(c);
   }
 
-  // Answers buffered requests and sends their responses until input runs out or a send blocks.
+  // Runs the pump, sending heads right here, until it waits for input or the socket.
   void Drive(EpollConn& c) {
-    while (!c.closing) {
-      if (c.response_pending) {
-        SendProgress p = Flush(c);
-        if (p == SendProgress::kBlocked) return SetWritable(c, true);
-        if (p == SendProgress::kFailed) {
-          c.closing = true;
+    while (true) {
+      switch (handler_.Pump(c)) {
+        case PumpStep::kSend:
+          if (SendHead(c)) continue;
           return;
-        }
-        handler_.Complete(c);
-        continue;
+        case PumpStep::kWaitWritable:
+          return SetWritable(c, true);
+        case PumpStep::kRead:
+          return SetWritable(c, false);
+        case PumpStep::kClose:
+          return;
       }
-      handler_.Process(c);
-      if (!c.response_pending) break;
     }
-    if (!c.closing) SetWritable(c, false);
   }
 
-  SendProgress Flush(EpollConn& c) {
+  // Sends out[out_off..]; false when the socket blocked (EPOLLOUT armed) or failed (closing).
+  bool SendHead(EpollConn& c) {
     while (c.out_off < c.out.size()) {
       int flags = MSG_NOSIGNAL | (c.file_left > 0 ? MSG_MORE : 0);
       ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, flags);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return SendProgress::kBlocked;
-      if (n <= 0) return SendProgress::kFailed;
+      if (n < 0 && errno == EAGAIN) {
+        SetWritable(c, true);
+        return false;
+      }
+      if (n <= 0) {
+        c.closing = true;
+        return false;
+      }
       c.out_off += static_cast<size_t>(n);
       handler_.OnSent(c, static_cast<size_t>(n));
     }
-    return handler_.SendFileBody(c);
+    return true;
   }
 
   int epoll_fd_;
-  std::unordered_map<int, std::unique_ptr<EpollConn>> conns_;
+  ConnTable<EpollConn> conns_;
 };
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "cache/io/io_worker.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace kumo::cache {
@@ -20,6 +23,14 @@ IoWorker::~IoWorker() {
 void IoWorker::Wake() {
   uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void IoWorker::Adopt(Conn& c, int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c.fd = fd;
+  c.last_active_s = handler_.now_s();
+  handler_.metrics().connections_accepted.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace kumo::cache

@@ -16,8 +16,6 @@
 // A connection's buffers belong to the kernel while an operation on it is in flight, so a
 // closing connection cancels its operations and is freed only once every completion is in.
 #include <liburing.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -27,8 +25,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <unordered_map>
-#include <vector>
 
 #include "cache/io/io_worker.h"
 
@@ -53,7 +49,6 @@ class UringWorker final : public IoWorker {
               const Authenticator* auth, int listen_fd)
       : IoWorker(options, server, store, auth, listen_fd) {}
   ~UringWorker() override {
-    for (auto& [id, c] : conns_) close(c->fd);
     if (ring_ready_) io_uring_queue_exit(&ring_);
   }
 
@@ -91,9 +86,7 @@ class UringWorker final : public IoWorker {
       io_uring_prep_cancel_fd(Sqe(), listen_fd_, IORING_ASYNC_CANCEL_ALL);
       last_sqe_->user_data = Tag(0, kIgnore);
     }
-    std::vector<uint64_t> ids;
-    for (auto& [id, c] : conns_) ids.push_back(id);
-    for (uint64_t id : ids) BeginClose(*conns_.at(id));
+    for (uint64_t id : conns_.Keys()) BeginClose(*conns_.Find(id));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while ((!conns_.empty() || accept_armed_) && std::chrono::steady_clock::now() < deadline)
       WaitAndDispatch();
@@ -121,7 +114,8 @@ class UringWorker final : public IoWorker {
       OnCompletion(cqe->user_data, cqe->res, cqe->flags);
     }
     io_uring_cq_advance(&ring_, seen);
-    if (new_second && !stopping_) SweepTimeouts();
+    if (new_second && !stopping_)
+      for (uint64_t id : conns_.Expired(handler_)) BeginClose(*conns_.Find(id));
   }
 
   void ArmAccept() {
@@ -142,9 +136,9 @@ class UringWorker final : public IoWorker {
       return;
     }
     if (op == kAccept) return OnAccept(res, flags);
-    auto it = conns_.find(user_data >> 3);
-    if (it == conns_.end()) return;
-    UringConn& c = *it->second;
+    UringConn* found = conns_.Find(user_data >> 3);
+    if (found == nullptr) return;
+    UringConn& c = *found;
     --c.inflight;
     if (c.closing) return BeginClose(c);  // frees it once nothing is in flight
     if (res == -EINTR || res == -EAGAIN) return Resubmit(c, op);
@@ -171,16 +165,11 @@ class UringWorker final : public IoWorker {
     } else if (res >= 0 && stopping_) {
       close(res);  // accepted while the stop cancels the accept: never served
     } else if (res >= 0) {
-      int one = 1;
-      setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      auto c = std::make_unique<UringConn>();
-      c->fd = res;
-      c->id = next_id_++;
-      c->last_active_s = handler_.now_s();
-      UringConn& ref = *c;
-      conns_.emplace(c->id, std::move(c));
-      handler_.metrics().connections_accepted.fetch_add(1, std::memory_order_relaxed);
-      Advance(ref);
+      uint64_t id = next_id_++;
+      UringConn& c = conns_.Add(id, std::make_unique<UringConn>());
+      c.id = id;
+      Adopt(c, res);
+      Advance(c);
     }
     // EMFILE and friends end a multishot accept: re-arm, as epoll would retry on its next wake.
     if (!accept_armed_ && !stopping_) ArmAccept();
@@ -192,21 +181,18 @@ class UringWorker final : public IoWorker {
     return SubmitPollOut(c);
   }
 
-  // Answers buffered requests and queues I/O until an operation is in flight or it closes.
+  // Runs the pump and submits what it waits for: one operation in flight, or the close.
   void Advance(UringConn& c) {
-    while (!c.closing) {
-      if (c.response_pending) {
-        if (c.out_off < c.out.size()) return SubmitSend(c);
-        SendProgress p = handler_.SendFileBody(c);
-        if (p == SendProgress::kBlocked) return SubmitPollOut(c);
-        if (p == SendProgress::kFailed) break;
-        handler_.Complete(c);
-        continue;
-      }
-      handler_.Process(c);
-      if (!c.response_pending) return SubmitRecv(c);
+    switch (handler_.Pump(c)) {
+      case PumpStep::kSend:
+        return SubmitSend(c);
+      case PumpStep::kWaitWritable:
+        return SubmitPollOut(c);
+      case PumpStep::kRead:
+        return SubmitRecv(c);
+      case PumpStep::kClose:
+        return BeginClose(c);
     }
-    BeginClose(c);
   }
 
   void SubmitRecv(UringConn& c) {
@@ -244,16 +230,7 @@ class UringWorker final : public IoWorker {
       return;
     }
     close(c.fd);
-    conns_.erase(c.id);  // an unfinished PutWriter discards its upload
-  }
-
-  void SweepTimeouts() {
-    std::vector<uint64_t> expired;
-    for (auto& [id, c] : conns_) {
-      if (c->closing) continue;
-      if (handler_.CheckTimeout(*c)) expired.push_back(id);
-    }
-    for (uint64_t id : expired) BeginClose(*conns_.at(id));
+    conns_.Erase(c.id);
   }
 
   io_uring ring_{};
@@ -264,7 +241,7 @@ class UringWorker final : public IoWorker {
   bool accept_armed_ = false;
   bool stopping_ = false;
   uint64_t next_id_ = 1;
-  std::unordered_map<uint64_t, std::unique_ptr<UringConn>> conns_;
+  ConnTable<UringConn> conns_;
 };
 
 }  // namespace

@@ -165,6 +165,22 @@ void RequestHandler::SendNowAndForget(Conn& c) {
   c.closing = true;
 }
 
+PumpStep RequestHandler::Pump(Conn& c) {
+  while (!c.closing) {
+    if (!c.response_pending) {
+      Process(c);
+      if (!c.response_pending) return c.closing ? PumpStep::kClose : PumpStep::kRead;
+      continue;
+    }
+    if (c.out_off < c.out.size()) return PumpStep::kSend;
+    SendProgress p = SendFileBody(c);
+    if (p == SendProgress::kBlocked) return PumpStep::kWaitWritable;
+    if (p == SendProgress::kFailed) c.closing = true;
+    if (p == SendProgress::kDone) Complete(c);
+  }
+  return PumpStep::kClose;
+}
+
 // Handles buffered requests until one response is pending or more input is needed.
 void RequestHandler::Process(Conn& c) {
   while (!c.closing && !c.response_pending) {

@@ -1,16 +1,20 @@
 // The HTTP/1.1 request logic of one cache worker, apart from how bytes reach and leave the
 // socket: parsing, auth, routing, the store and the response head/body are decided here, and an
-// I/O backend (epoll_worker.cc, uring_worker.cc) only moves bytes. The contract between them:
+// I/O backend (io/epoll_worker.cc, io/uring_worker.cc) only moves bytes. The contract between
+// them:
 //
 //   1. The backend reads into `Conn::in` at the span InputSpace() gives, then calls
-//      OnInput(n) and Process().
+//      OnInput(n) and Pump().
 //   2. Process() handles buffered requests until one response is pending (`response_pending`):
 //      `out[out_off..]` (head, plus the body when it is small), then `file_left` bytes of
 //      `file` from `file_off` (sendfile). It returns with nothing pending when it needs input.
-//   3. The backend sends the pending response, in any number of steps, calling OnSent() for
-//      each step, then Complete(), and goes back to 2. While a response is pending it does not
-//      read, so pipelined input waits in the kernel and memory per connection stays bounded.
+//   3. The pending response is sent in any number of steps, OnSent() after each, then
+//      Complete(), and back to 2. While a response is pending nothing is read, so pipelined
+//      input waits in the kernel and memory per connection stays bounded.
 //   4. `closing` set anywhere means: close the connection (after what was sent).
+//
+// Pump() runs 2-4 for every backend and stops at the first step only the backend can take
+// (PumpStep): read, send the head, wait until the socket is writable, or close.
 //
 // Two writes bypass the backend, both with a plain non-blocking send(2) at a moment when no
 // send of the backend's is in flight: the best-effort `100 Continue` (Process) and the 408
@@ -68,6 +72,14 @@ struct Conn {
 // Outcome of a non-blocking send step.
 enum class SendProgress { kDone, kBlocked, kFailed };
 
+// What the response pump waits for from the backend.
+enum class PumpStep {
+  kRead,          // nothing pending: read more into InputSpace(), then OnInput() and Pump()
+  kSend,          // send out[out_off..] (MSG_MORE while file_left > 0), OnSent(), then Pump()
+  kWaitWritable,  // the file body would block: Pump() again once the socket is writable
+  kClose,         // `closing`: close the connection
+};
+
 class RequestHandler {
  public:
   // None owned; all must outlive the handler. `auth` null: --no-auth.
@@ -84,14 +96,10 @@ class RequestHandler {
   // parser has answered 431 by then): close the connection.
   bool InputSpace(Conn& c, char** data, size_t* size);
   void OnInput(Conn& c, size_t bytes);  // `bytes` > 0 were read into InputSpace
-  void Process(Conn& c);
+  // The response pump (steps 2-4): answers buffered requests, sends file bodies and completes
+  // responses until the backend must act.
+  PumpStep Pump(Conn& c);
   void OnSent(Conn& c, size_t bytes);
-  // The pending response is out: records it and resets; a Connection: close response shuts
-  // the write side and sets `closing`.
-  void Complete(Conn& c);
-
-  // sendfile of the pending body on a non-blocking socket until it is out or would block.
-  SendProgress SendFileBody(Conn& c);
 
   // Header/body/idle timeouts (ServerOptions): true when the connection must be closed. A head
   // that timed out has been answered 408 already (SendNowAndForget).
@@ -101,6 +109,12 @@ class RequestHandler {
   // One non-blocking send of what is queued (no body file), then Complete; for answers that
   // precede a close (408), where waiting for a slow reader is not worth it.
   void SendNowAndForget(Conn& c);
+  void Process(Conn& c);
+  // The pending response is out: records it and resets; a Connection: close response shuts
+  // the write side and sets `closing`.
+  void Complete(Conn& c);
+  // sendfile of the pending body on a non-blocking socket until it is out or would block.
+  SendProgress SendFileBody(Conn& c);
   std::string Head(Conn& c, int status, uint64_t content_length);
   void Queue(Conn& c, int status, std::string out);
   void QueueSimple(Conn& c, int status, const std::string& body, bool close_after,
