@@ -5,8 +5,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "cache/cache_command.h"
-
 namespace kumo::cache {
 namespace {
 
@@ -22,6 +20,26 @@ bool IsCount(const std::string& s) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> ParseByteSize(std::string_view text) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (v > (UINT64_MAX - 9) / 10) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  std::string_view unit = text.substr(i);
+  int shift = -1;
+  if (unit.empty() || unit == "B") shift = 0;
+  if (unit == "K" || unit == "KiB") shift = 10;
+  if (unit == "M" || unit == "MiB") shift = 20;
+  if (unit == "G" || unit == "GiB") shift = 30;
+  if (unit == "T" || unit == "TiB") shift = 40;
+  if (shift < 0) return std::nullopt;
+  if (shift > 0 && v > (UINT64_MAX >> shift)) return std::nullopt;
+  return v << shift;
+}
 
 std::string ConfigKeyToFlag(std::string_view key) {
   std::string out;

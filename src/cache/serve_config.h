@@ -15,7 +15,9 @@
 // Thread safety: pure functions (the file is read once).
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,10 @@ struct ConfigFlag {
   std::string_view flag;  // the flag's name without "--", e.g. "max-object"
   ConfigValueKind kind;
 };
+
+// "50GiB" → 53687091200; accepts B, KiB, MiB, GiB, TiB (and K, M, G, T as the same binary
+// units); nullopt when malformed or on overflow.
+std::optional<uint64_t> ParseByteSize(std::string_view text);
 
 // "maxObject" → "max-object", "authSecretFile" → "auth-secret-file"; kebab-case stays as is.
 std::string ConfigKeyToFlag(std::string_view key);

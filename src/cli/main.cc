@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cache/cache_command.h"
+#include "cli/cache_command.h"
 #include "cli/client_commands.h"
 #include "cli/schedule_command.h"
 #include "cli/server_command.h"
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   if (cmd == "schedule") return kumo::cli::RunSchedule(args);
   if (cmd == "sim") return kumo::cli::RunSim(args);
   if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
-  if (cmd == "cache") return kumo::cache::RunCacheCommand(args);
+  if (cmd == "cache") return kumo::cli::RunCacheCommand(args);
   // submit get describe logs cancel queue top project node user whoami
   if (kumo::cli::IsClientCommand(cmd)) return kumo::cli::RunClientCommand(std::string(cmd), args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -7,20 +7,16 @@
 //   kumo cache token (--secret-file F | --key PEM [--kid ID]) --sub system:serviceaccount:NS:SA
 //                    [--ttl-s 3600]
 //                    [--issuer I --audience A]
+//   kumo cache put|get|stat|rm|warm ...   (cache_client_command.h)
+// Flags are parsed with CLI11 (base/flags.h); `--config FILE` gives serve's flags as YAML
+// (cache/serve_config.h), under the command line's.
 #pragma once
 
-#include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
-namespace kumo::cache {
+namespace kumo::cli {
 
 int RunCacheCommand(const std::vector<std::string>& args);
 
-// "50GiB" → 53687091200; accepts B, KiB, MiB, GiB, TiB (and K, M, G, T as the same binary
-// units); nullopt when malformed or on overflow.
-std::optional<uint64_t> ParseByteSize(std::string_view text);
-
-}  // namespace kumo::cache
+}  // namespace kumo::cli

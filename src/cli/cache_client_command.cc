@@ -1,8 +1,9 @@
-#include "cache/client_command.h"
+#include "cli/cache_client_command.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -17,10 +18,18 @@
 #include <optional>
 #include <thread>
 
+#include "base/flags.h"
 #include "cache/client/client.h"
 #include "cache/storage/content_hash.h"
 
-namespace kumo::cache {
+namespace kumo::cli {
+
+using cache::CacheClient;
+using cache::ClientOptions;
+using cache::ContentHasher;
+using cache::Hex64;
+using cache::ObjectStat;
+using cache::PutResult;
 
 const char kCacheClientUsage[] =
     "       kumo cache put BUCKET/KEY FILE          (FILE \"-\" reads stdin)\n"
@@ -39,50 +48,43 @@ constexpr int kExitUsage = 2;
 
 struct CommandLine {
   std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
+  std::map<std::string, std::string> flags;  // the flags given, by name ("true" for --force)
+};
+
+// The flags that take a value: their names (CLI11 syntax) and help.
+struct ValuedFlag {
+  const char* names;
+  const char* help;
+};
+const ValuedFlag kValuedFlags[] = {
+    {"--server", "HOST:PORT[,HOST:PORT...] of cache servers (env KUMO_CACHE_SERVER)"},
+    {"--members", "member file: each object goes to its owner (env KUMO_CACHE_MEMBERS)"},
+    {"--token-file", "bearer token, re-read when it changes (env KUMO_CACHE_TOKEN_FILE)"},
+    {"--timeout-s", "I/O timeout in seconds, 1..86400"},
+    {"-o,--output", "get: write the object here (default stdout)"},
+    {"--parallel", "warm: uploads at once, 1..256 (default 4)"},
 };
 
 // Flags may come before, between or after the positional arguments; "--name=value" or
-// "--name value"; "-o" is "--output". nullopt (with a message) for an unknown flag.
-std::optional<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
-                                            std::string* error) {
-  static const std::vector<std::string> kValued = {"server",     "members", "token-file",
-                                                   "timeout-s",  "output",  "parallel"};
-  static const std::vector<std::string> kBoolean = {"force", "help"};
-  CommandLine cl;
-  for (size_t i = 1; i < args.size(); ++i) {
-    std::string a = args[i];
-    if (a == "-o") a = "--output";
-    if (a == "-h") a = "--help";
-    if (!a.starts_with("--") || a == "-") {
-      cl.positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2), value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    if (std::find(kBoolean.begin(), kBoolean.end(), name) != kBoolean.end() && !has_value) {
-      cl.flags[name] = "true";
-      continue;
-    }
-    if (std::find(kValued.begin(), kValued.end(), name) == kValued.end()) {
-      *error = "unknown flag --" + name;
-      return std::nullopt;
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) {
-        *error = "--" + name + " needs a value";
-        return std::nullopt;
-      }
-      value = args[++i];
-    }
-    cl.flags[name] = value;
-  }
-  return cl;
+// "--name value"; "-o" is "--output". Returns the exit code when the command should not run
+// (--help, a usage error).
+std::optional<int> ParseCommandLine(const std::vector<std::string>& args, CommandLine* cl) {
+  const std::string& command = args.at(0);
+  CLI::App app("kumo cache " + command + ": the cache's client (docs/cache.md)",
+               "kumo cache " + command);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::vector<std::string> values(std::size(kValuedFlags));
+  std::vector<CLI::Option*> options;
+  for (size_t i = 0; i < values.size(); ++i)
+    options.push_back(app.add_option(kValuedFlags[i].names, values[i], kValuedFlags[i].help));
+  bool force = false;
+  app.add_flag("--force", force, "warm: upload even the files the cache holds already");
+  app.add_option("args", cl->positional, "BUCKET/KEY, FILE, DIR (see kumo cache --help)");
+  if (std::optional<int> exit = ParseFlags(app, {args.begin() + 1, args.end()})) return exit;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (options[i]->count() > 0) cl->flags[options[i]->get_name().substr(2)] = values[i];
+  if (force) cl->flags["force"] = "true";
+  return std::nullopt;
 }
 
 int Usage(const std::string& command, const std::string& message) {
@@ -398,21 +400,16 @@ bool IsCacheClientCommand(std::string_view s) {
 
 int RunCacheClientCommand(const std::vector<std::string>& args) {
   const std::string& command = args.at(0);
-  std::string error;
-  std::optional<CommandLine> cl = ParseCommandLine(args, &error);
-  if (!cl) return Usage(command, error);
-  if (cl->flags.count("help")) {
-    std::printf("usage:\n%s", kCacheClientUsage);
-    return kExitOk;
-  }
+  CommandLine cl;
+  if (std::optional<int> exit = ParseCommandLine(args, &cl)) return *exit;
   int exit_code = kExitUsage;
-  std::unique_ptr<CacheClient> client = MakeClient(command, *cl, &exit_code);
+  std::unique_ptr<CacheClient> client = MakeClient(command, cl, &exit_code);
   if (client == nullptr) return exit_code;
-  if (command == "put") return Put(*client, *cl);
-  if (command == "get") return Get(*client, *cl);
-  if (command == "stat") return StatCommand(*client, *cl);
-  if (command == "rm") return Remove(*client, *cl);
-  return Warm(*client, *cl);
+  if (command == "put") return Put(*client, cl);
+  if (command == "get") return Get(*client, cl);
+  if (command == "stat") return StatCommand(*client, cl);
+  if (command == "rm") return Remove(*client, cl);
+  return Warm(*client, cl);
 }
 
-}  // namespace kumo::cache
+}  // namespace kumo::cli
