@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "cache/routing/maglev.h"
-#include "cache/test_process.h"
+#include "test/support/test_process.h"
 
 namespace kumo::cache {
 

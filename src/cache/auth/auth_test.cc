@@ -7,7 +7,7 @@
 #include <openssl/pem.h>
 
 #include "cache/auth/jwks.h"
-#include "cache/auth/jwks_test_util.h"
+#include "test/support/jwks_test_util.h"
 
 namespace kumo::cache {
 namespace {

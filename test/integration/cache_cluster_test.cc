@@ -15,7 +15,7 @@
 
 #include "cache/auth/auth.h"
 #include "cache/routing/maglev.h"
-#include "cache/test_process.h"
+#include "test/support/test_process.h"
 
 namespace kumo::cache {
 namespace {

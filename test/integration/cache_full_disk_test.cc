@@ -18,7 +18,7 @@
 #include <fstream>
 #include <thread>
 
-#include "cache/test_process.h"
+#include "test/support/test_process.h"
 
 namespace kumo::cache {
 namespace {

@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "cache/auth/auth.h"
-#include "cache/auth/jwks_test_util.h"
-#include "cache/test_process.h"
+#include "test/support/jwks_test_util.h"
+#include "test/support/test_process.h"
 
 namespace kumo::cache {
 namespace {

@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "cache/test_io_backend.h"
+#include "test/support/test_io_backend.h"
 
 extern char** environ;
 
