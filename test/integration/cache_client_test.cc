@@ -231,7 +231,7 @@ TEST_F(CacheClientTest, ReportsStatusAndServerMessage) {
   Result<PutResult> r = c->Put("data", "k", "x");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(HttpStatusOf(r.error()), 403);
-  EXPECT_EQ(r.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.error().code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(r.error().message().starts_with("403 forbidden: ")) << r.error().message();
 
   ClientOptions o;

@@ -362,10 +362,10 @@ Status StatusFromHttp(const ResponseHead& head, std::string_view body) {
   if (!text.empty()) message += ": " + text;
   StatusCode code = StatusCode::kInternal;
   if (head.status == 404) code = StatusCode::kNotFound;
-  if (head.status == 400 || head.status == 413 || head.status == 416)
-    code = StatusCode::kInvalidArgument;
-  if (head.status == 401 || head.status == 403 || head.status == 507)
-    code = StatusCode::kFailedPrecondition;
+  if (head.status == 400 || head.status == 416) code = StatusCode::kInvalidArgument;
+  if (head.status == 401) code = StatusCode::kUnauthenticated;
+  if (head.status == 403) code = StatusCode::kPermissionDenied;
+  if (head.status == 413 || head.status == 507) code = StatusCode::kResourceExhausted;
   return {code, std::move(message)};
 }
 

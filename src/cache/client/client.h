@@ -27,9 +27,9 @@
 //
 // Errors: Status messages of HTTP answers start with the status code and the lower-cased
 // reason, then the server's text: "403 forbidden: this namespace may not do that to this
-// bucket". HttpStatusOf() recovers the code. 404 is kNotFound; 400, 413, 416 are
-// kInvalidArgument; 401, 403, 507 kFailedPrecondition; transport failures, timeouts and the rest
-// kInternal.
+// bucket". HttpStatusOf() recovers the code. 404 is kNotFound; 400, 416 kInvalidArgument; 401
+// kUnauthenticated; 403 kPermissionDenied; 413, 507 kResourceExhausted; transport failures,
+// timeouts and the rest kInternal.
 //
 // Thread safety: a CacheClient may be used by any number of threads at once.
 #pragma once

@@ -199,7 +199,7 @@ void RequestHandler::Process(Conn& c) {
       size_t avail = c.in_end - c.in_start;
       size_t take = static_cast<size_t>(std::min<uint64_t>(avail, c.writer->remaining_bytes()));
       if (take > 0) {
-        Status s = c.writer->Append(std::string_view(c.in.data() + c.in_start, take));
+        StoreStatus s = c.writer->Append(std::string_view(c.in.data() + c.in_start, take));
         c.in_start += take;
         if (!s.ok()) {
           c.writer.reset();
@@ -268,7 +268,7 @@ bool RequestHandler::ContinueChunkedBody(Conn& c) {
     }
     if (!step.data.empty()) {
       if (c.writer != nullptr) {
-        Status s = c.writer->Append(step.data);
+        StoreStatus s = c.writer->Append(step.data);
         if (!s.ok()) {
           c.writer.reset();
           c.chunked_discard_left = kMaxDiscardBytes;
@@ -331,10 +331,13 @@ void RequestHandler::QueueSimple(Conn& c, int status, const std::string& body, b
   Queue(c, status, std::move(h));
 }
 
-void RequestHandler::QueueStatus(Conn& c, const Status& s, bool close_after) {
-  int code = s.code() == StatusCode::kInvalidArgument      ? 413
-             : s.code() == StatusCode::kFailedPrecondition ? 507
-                                                           : 500;
+// By what the store says, never by its text: a shortage of the object's own size is 413, of the
+// cache's room 507; a body that disagrees with its declared size (InvalidArgument) is 413 too.
+void RequestHandler::QueueStatus(Conn& c, const StoreStatus& s, bool close_after) {
+  int code = 500;
+  if (s.code() == StatusCode::kResourceExhausted)
+    code = s.shortage() == Shortage::kObjectSize ? 413 : 507;
+  if (s.code() == StatusCode::kInvalidArgument) code = 413;
   QueueSimple(c, code, s.message() + "\n", close_after);
 }
 
@@ -438,7 +441,7 @@ void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName
     QueueSimple(c, 411, "PUT needs Content-Length or Transfer-Encoding: chunked\n", true);
     return;
   }
-  Result<std::unique_ptr<PutWriter>> w =
+  StoreResult<std::unique_ptr<PutWriter>> w =
       head.chunked ? store_->BeginStreamingPut(name.bucket, name.key)
                    : store_->BeginPut(name.bucket, name.key, *head.content_length);
   if (!w) {
@@ -465,7 +468,7 @@ void RequestHandler::Read(Conn& c, const RequestHead& head, const ObjectName& na
       is_get ? store_->Get(name.bucket, name.key) : store_->Stat(name.bucket, name.key);
   if (!info && is_get && owner && options_.origin != nullptr) {
     metrics_.misses.fetch_add(1, std::memory_order_relaxed);
-    Status s = options_.origin->Fetch(name.bucket, name.key, store_);
+    StoreStatus s = options_.origin->Fetch(name.bucket, name.key, store_);
     if (s.ok()) info = store_->Get(name.bucket, name.key);
     if (!s.ok() && s.code() != StatusCode::kNotFound) {
       QueueStatus(c, s, false);

@@ -119,7 +119,7 @@ class RequestHandler {
   void Queue(Conn& c, int status, std::string out);
   void QueueSimple(Conn& c, int status, const std::string& body, bool close_after,
                    const char* extra = "");
-  void QueueStatus(Conn& c, const Status& s, bool close_after);
+  void QueueStatus(Conn& c, const StoreStatus& s, bool close_after);
   void Dispatch(Conn& c, const RequestHead& head);
   bool RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name, bool* is_owner);
   void StartPut(Conn& c, const RequestHead& head, const ObjectName& name);

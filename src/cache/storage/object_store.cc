@@ -97,16 +97,16 @@ PutWriter::~PutWriter() {
   store_->ReleaseReservation(reserved_);
 }
 
-Status PutWriter::Append(std::string_view bytes) {
+StoreStatus PutWriter::Append(std::string_view bytes) {
   if (size_known_) {
     if (bytes.size() > remaining_bytes())
-      return Status::InvalidArgument("more bytes than the declared size");
+      return StoreStatus::ObjectTooLarge("more bytes than the declared size");
   } else {
     uint64_t need = written_ + bytes.size();
     if (need > store_->options_.max_object_bytes)
-      return Status::InvalidArgument("object larger than --max-object");
+      return StoreStatus::ObjectTooLarge("object larger than --max-object");
     if (need > reserved_)
-      if (Status s = store_->GrowReservation(this, need); !s.ok()) return s;
+      if (StoreStatus s = store_->GrowReservation(this, need); !s.ok()) return s;
   }
   hasher_.Update(bytes);
   int space_evictions = 0;
@@ -116,8 +116,8 @@ Status PutWriter::Append(std::string_view bytes) {
     if (n < 0 && errno == ENOSPC && space_evictions++ < kMaxSpaceEvictions &&
         store_->EvictForSpace())
       continue;
-    if (n < 0 && errno == ENOSPC) return Status::FailedPrecondition("no space left on device");
-    if (n <= 0) return {StatusCode::kInternal, ErrnoText("write " + tmp_path_)};
+    if (n < 0 && errno == ENOSPC) return StoreStatus::NoRoom("no space left on device");
+    if (n <= 0) return Status(StatusCode::kInternal, ErrnoText("write " + tmp_path_));
     bytes.remove_prefix(static_cast<size_t>(n));
     written_ += static_cast<uint64_t>(n);
   }
@@ -159,16 +159,15 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(StoreOptions options) {
   std::unique_ptr<ObjectStore> store(new ObjectStore(std::move(options), std::move(*policy)));
   const std::string& dir = store->options_.dir;
   if (!MakeDir(dir) || !MakeDir(dir + "/objects") || !MakeDir(dir + "/tmp"))
-    return Error(Status::FailedPrecondition(ErrnoText("create " + dir)));
+    return Error(Status::IoError(ErrnoText("create " + dir)));
   for (const std::string& n : ListDir(dir + "/tmp")) unlink((dir + "/tmp/" + n).c_str());
   for (int i = 0; i < 256; ++i) {
     char hh[3];
     std::snprintf(hh, sizeof hh, "%02x", i);
     std::string shard = dir + "/objects/" + hh;
-    if (!MakeDir(shard)) return Error(Status::FailedPrecondition(ErrnoText("create " + shard)));
+    if (!MakeDir(shard)) return Error(Status::IoError(ErrnoText("create " + shard)));
     store->shard_dir_fds_[i] = open(shard.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (store->shard_dir_fds_[i] < 0)
-      return Error(Status::FailedPrecondition(ErrnoText("open " + shard)));
+    if (store->shard_dir_fds_[i] < 0) return Error(Status::IoError(ErrnoText("open " + shard)));
   }
   if (Status s = store->Rebuild(); !s.ok()) return Error(s);
   return store;
@@ -310,30 +309,30 @@ std::optional<ObjectInfo> ObjectStore::Stat(std::string_view bucket, std::string
   return Lookup(bucket, key, false);
 }
 
-Result<std::unique_ptr<PutWriter>> ObjectStore::BeginPut(std::string_view bucket,
-                                                         std::string_view key,
-                                                         uint64_t size_bytes) {
+StoreResult<std::unique_ptr<PutWriter>> ObjectStore::BeginPut(std::string_view bucket,
+                                                              std::string_view key,
+                                                              uint64_t size_bytes) {
   if (size_bytes > options_.capacity_bytes)
-    return Error(Status::FailedPrecondition("object larger than the cache's capacity"));
+    return std::unexpected(StoreStatus::NoRoom("object larger than the cache's capacity"));
   if (size_bytes > options_.max_object_bytes)
-    return Error(Status::InvalidArgument("object larger than --max-object"));
+    return std::unexpected(StoreStatus::ObjectTooLarge("object larger than --max-object"));
   std::string name = std::string(bucket) + "/" + std::string(key);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (Status room = do_MakeRoom(size_bytes, 0); !room.ok()) return Error(room);
+    if (StoreStatus room = do_MakeRoom(size_bytes, 0); !room.ok()) return std::unexpected(room);
     reserved_bytes_ += size_bytes;
   }
   return StartUpload(std::move(name), size_bytes, size_bytes);
 }
 
-Result<std::unique_ptr<PutWriter>> ObjectStore::BeginStreamingPut(std::string_view bucket,
-                                                                  std::string_view key) {
+StoreResult<std::unique_ptr<PutWriter>> ObjectStore::BeginStreamingPut(std::string_view bucket,
+                                                                       std::string_view key) {
   return StartUpload(std::string(bucket) + "/" + std::string(key), std::nullopt, 0);
 }
 
-Result<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string name,
-                                                            std::optional<uint64_t> size_bytes,
-                                                            uint64_t reserved) {
+StoreResult<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string name,
+                                                                 std::optional<uint64_t> size_bytes,
+                                                                 uint64_t reserved) {
   std::string tmp = options_.dir + "/tmp/" + std::to_string(getpid()) + "-" +
                     std::to_string(tmp_counter_.fetch_add(1, std::memory_order_relaxed));
   int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
@@ -347,8 +346,8 @@ Result<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string name,
   w->reserved_ = reserved;
   off_t header_bytes = static_cast<off_t>(kFixedHeaderBytes + name.size());
   if (size_bytes)
-    if (Status s = Preallocate(fd, 0, header_bytes + static_cast<off_t>(*size_bytes)); !s.ok())
-      return Error(s);
+    if (StoreStatus s = Preallocate(fd, 0, header_bytes + static_cast<off_t>(*size_bytes)); !s.ok())
+      return std::unexpected(s);
   if (lseek(fd, header_bytes, SEEK_SET) != header_bytes)
     return Error(Status{StatusCode::kInternal, ErrnoText("lseek " + tmp)});
   return w;
@@ -356,13 +355,13 @@ Result<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string name,
 
 // Reserving the blocks up front turns a full disk into one ENOSPC here, before the bytes
 // arrive, and evicting makes room (filesystems without fallocate just skip this).
-Status ObjectStore::Preallocate(int fd, off_t offset, off_t len) {
+StoreStatus ObjectStore::Preallocate(int fd, off_t offset, off_t len) {
   for (int tries = 0; tries < kMaxSpaceEvictions; ++tries) {
     int rc = posix_fallocate(fd, offset, len);
     if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) break;
     if (rc != ENOSPC)
-      return {StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc))};
-    if (!EvictForSpace()) return Status::FailedPrecondition("no space left on device");
+      return Status(StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc)));
+    if (!EvictForSpace()) return StoreStatus::NoRoom("no space left on device");
   }
   return Status::Ok();
 }
@@ -373,21 +372,20 @@ Status ObjectStore::Preallocate(int fd, off_t offset, off_t len) {
 // not fit without evicting, so 1 MiB is reserved and nothing is evicted.
 // Evicts until `need` more bytes fit beside everything held, `already_held` of which (the
 // caller's own reservation) is to be replaced rather than added to.
-Status ObjectStore::do_MakeRoom(uint64_t need, uint64_t already_held) {
+StoreStatus ObjectStore::do_MakeRoom(uint64_t need, uint64_t already_held) {
   while (used_bytes_ + reserved_bytes_ - already_held + need > options_.capacity_bytes) {
-    if (!do_EvictOne())
-      return Status::FailedPrecondition("no space: uploads in progress hold the rest");
+    if (!do_EvictOne()) return StoreStatus::NoRoom("no space: uploads in progress hold the rest");
   }
   return Status::Ok();
 }
 
-Status ObjectStore::GrowReservation(PutWriter* w, uint64_t need) {
+StoreStatus ObjectStore::GrowReservation(PutWriter* w, uint64_t need) {
   uint64_t old = w->reserved_;
   uint64_t step = std::min(options_.max_object_bytes, std::max(need, old + kReserveStepBytes));
   uint64_t target = need;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (Status room = do_MakeRoom(need, w->reserved_); !room.ok()) return room;
+    if (StoreStatus room = do_MakeRoom(need, w->reserved_); !room.ok()) return room;
     // Everything held by others: the index and the other uploads' reservations.
     if (used_bytes_ + reserved_bytes_ - w->reserved_ + step <= options_.capacity_bytes)
       target = step;

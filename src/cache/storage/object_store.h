@@ -24,12 +24,12 @@
 // download short.
 //
 // Capacity: BeginPut reserves the declared size, evicting until used + reserved + size fits;
-// an object larger than the capacity is refused (FailedPrecondition → 507), one larger than
-// max_object_bytes too (InvalidArgument → 413). BeginStreamingPut (a chunked upload: the size
+// an object larger than the capacity is refused (Shortage::kRoom → 507), one larger than
+// max_object_bytes too (Shortage::kObjectSize → 413). BeginStreamingPut (a chunked upload: the size
 // is known only at its end) reserves as the bytes arrive, kReserveStepBytes at a time (or just
 // what is needed when a step does not fit), evicting the same way: an Append that would pass
-// max_object_bytes fails with InvalidArgument (413), one that cannot be made room for with
-// FailedPrecondition (507); either way nothing was published and destroying the writer removes
+// max_object_bytes fails with kObjectSize (413), one that cannot be made room for with
+// kRoom (507); either way nothing was published and destroying the writer removes
 // the temp file. Commit releases what was reserved beyond the final size. A write that fails with
 // ENOSPC (the disk is smaller than --capacity or shared) evicts and retries; if nothing is left to
 // evict the upload is discarded (507). Nothing is renamed until it is complete, so a full disk
@@ -50,6 +50,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <expected>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -98,13 +99,43 @@ struct ObjectInfo {
 
 class ObjectStore;
 
+// What a refused upload ran short of. Both are StatusCode::kResourceExhausted; the HTTP layer
+// answers by this reason, never by the message: 413 Content Too Large for the object's own limit
+// (RFC 9110 §15.5.14), 507 Insufficient Storage for the cache's room (RFC 4918 §11.5).
+enum class Shortage {
+  kNone,        // not a shortage: any other status (or OK)
+  kObjectSize,  // the object is over max_object_bytes, or over its declared size
+  kRoom,        // the capacity or the disk cannot hold it, even after evicting
+};
+
+// A Status of the upload path (BeginPut, Append, Origin::Fetch) that also says what ran short.
+class StoreStatus : public Status {
+ public:
+  StoreStatus() = default;
+  StoreStatus(Status s) : Status(std::move(s)) {}  // any other outcome, as it is
+  static StoreStatus ObjectTooLarge(std::string message) {
+    return {Status::ResourceExhausted(std::move(message)), Shortage::kObjectSize};
+  }
+  static StoreStatus NoRoom(std::string message) {
+    return {Status::ResourceExhausted(std::move(message)), Shortage::kRoom};
+  }
+  Shortage shortage() const { return shortage_; }
+
+ private:
+  StoreStatus(Status s, Shortage shortage) : Status(std::move(s)), shortage_(shortage) {}
+  Shortage shortage_ = Shortage::kNone;
+};
+
+template <typename T>
+using StoreResult = std::expected<T, StoreStatus>;
+
 // One upload in progress. Append the declared number of bytes (or, from BeginStreamingPut, any
 // number up to max_object_bytes), then Commit. Destroying an uncommitted writer discards the
 // upload and releases its reservation. Not thread-safe.
 class PutWriter {
  public:
   ~PutWriter();
-  Status Append(std::string_view bytes);
+  StoreStatus Append(std::string_view bytes);
   // REQUIRES: exactly size_bytes appended (sized uploads). Durable when it returns OK.
   Result<ObjectInfo> Commit();
   // Sized uploads: bytes still to come. Streaming uploads: 0 (the end is the caller's to say).
@@ -138,11 +169,11 @@ class ObjectStore {
   std::optional<ObjectInfo> Get(std::string_view bucket, std::string_view key);
   // Like Get without telling the policy (HEAD, If-None-Match checks that send nothing).
   std::optional<ObjectInfo> Stat(std::string_view bucket, std::string_view key);
-  Result<std::unique_ptr<PutWriter>> BeginPut(std::string_view bucket, std::string_view key,
-                                              uint64_t size_bytes);
+  StoreResult<std::unique_ptr<PutWriter>> BeginPut(std::string_view bucket, std::string_view key,
+                                                   uint64_t size_bytes);
   // An upload whose size is not known up front (see Capacity above).
-  Result<std::unique_ptr<PutWriter>> BeginStreamingPut(std::string_view bucket,
-                                                       std::string_view key);
+  StoreResult<std::unique_ptr<PutWriter>> BeginStreamingPut(std::string_view bucket,
+                                                            std::string_view key);
   // How much a streaming upload reserves at a time.
   static constexpr uint64_t kReserveStepBytes = 4 << 20;
   // NotFound when absent.
@@ -176,20 +207,20 @@ class ObjectStore {
   // Caller holds mu_. Evicts one object; false when nothing is resident.
   bool do_EvictOne();
   // Caller holds mu_. Evicts until `need` bytes fit, the caller's own `already_held`
-  // reservation counted as replaced; FailedPrecondition when eviction cannot make the room.
-  Status do_MakeRoom(uint64_t need, uint64_t already_held);
+  // reservation counted as replaced; kRoom when eviction cannot make the room.
+  StoreStatus do_MakeRoom(uint64_t need, uint64_t already_held);
   // Caller holds mu_. Drops `name` from the index and the policy (its file stays).
   void do_Forget(const std::string& name);
   Result<ObjectInfo> CommitUpload(PutWriter* w, uint64_t etag);
   void ReleaseReservation(uint64_t bytes);
   // Grows w's reservation to at least `need` bytes (evicting), and its preallocated blocks.
-  Status GrowReservation(PutWriter* w, uint64_t need);
+  StoreStatus GrowReservation(PutWriter* w, uint64_t need);
   // Opens the temp file and makes the writer; `reserved` is already counted in reserved_bytes_.
-  Result<std::unique_ptr<PutWriter>> StartUpload(std::string name,
-                                                 std::optional<uint64_t> size_bytes,
-                                                 uint64_t reserved);
+  StoreResult<std::unique_ptr<PutWriter>> StartUpload(std::string name,
+                                                      std::optional<uint64_t> size_bytes,
+                                                      uint64_t reserved);
   // posix_fallocate of [offset, offset + len) of fd, evicting on ENOSPC.
-  Status Preallocate(int fd, off_t offset, off_t len);
+  StoreStatus Preallocate(int fd, off_t offset, off_t len);
   // Evicts one object to free disk space after ENOSPC; false when nothing is left.
   bool EvictForSpace();
 

@@ -131,7 +131,8 @@ TEST_P(StoreEviction, StaysWithinCapacityAndEvicts) {
   // Bigger than the whole cache: refused (507), nothing evicted for it.
   auto huge = s->BeginPut("b", "huge", 1001);
   ASSERT_FALSE(huge.has_value());
-  EXPECT_EQ(huge.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(huge.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(huge.error().shortage(), Shortage::kRoom);
   EXPECT_EQ(s->object_count(), 10u);
 }
 
@@ -151,12 +152,13 @@ TEST_P(StoreEviction, HotSetSurvivesAScanOnlyWithS3Fifo) {
 INSTANTIATE_TEST_SUITE_P(Policies, StoreEviction, ::testing::Values("lru", "s3fifo"),
                          [](const auto& info) { return info.param; });
 
-TEST(ObjectStore, MaxObjectIsInvalidArgument) {
+TEST(ObjectStore, MaxObjectIsAnObjectSizeShortage) {
   TempDir d;
   auto s = OpenStore(d.path, 1000, "s3fifo", false, /*max_object_bytes=*/10);
   auto w = s->BeginPut("b", "k", 11);
   ASSERT_FALSE(w.has_value());
-  EXPECT_EQ(w.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(w.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(w.error().shortage(), Shortage::kObjectSize);
 }
 
 TEST(ObjectStore, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
@@ -225,8 +227,9 @@ TEST(ObjectStore, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
     auto w = s->BeginStreamingPut("b", "k");
     ASSERT_TRUE(w.has_value());
     ASSERT_TRUE((*w)->Append(std::string(600, 'x')).ok());
-    Status st = (*w)->Append(std::string(401, 'x'));
-    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+    StoreStatus st = (*w)->Append(std::string(401, 'x'));
+    EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ(st.shortage(), Shortage::kObjectSize);
     EXPECT_NE(st.message().find("--max-object"), std::string::npos);
   }
   EXPECT_FALSE(s->Stat("b", "k").has_value());
@@ -238,7 +241,7 @@ TEST(ObjectStore, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
   EXPECT_TRUE(s->BeginPut("b", "two", 1000).has_value());
 }
 
-TEST(ObjectStore, StreamingPutThatCannotFitIsFailedPreconditionAndEvictsWhatItCan) {
+TEST(ObjectStore, StreamingPutThatCannotFitIsShortOfRoomAndEvictsWhatItCan) {
   TempDir d;
   auto s = OpenStore(d.path, 1000, "lru");
   ASSERT_TRUE(Put(*s, "old", std::string(300, 'o')).ok());
@@ -248,8 +251,9 @@ TEST(ObjectStore, StreamingPutThatCannotFitIsFailedPreconditionAndEvictsWhatItCa
   ASSERT_TRUE(w.has_value());
   ASSERT_TRUE((*w)->Append(std::string(350, 'x')).ok());  // fits only by evicting "old"
   EXPECT_FALSE(s->Stat("b", "old").has_value());
-  Status st = (*w)->Append(std::string(100, 'x'));  // 450 + 600 > 1000: nothing left to evict
-  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  StoreStatus st = (*w)->Append(std::string(100, 'x'));  // 450 + 600 > 1000: nothing to evict
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(st.shortage(), Shortage::kRoom);
   w->reset();
   EXPECT_FALSE(s->Stat("b", "k").has_value());
   held->reset();

@@ -35,7 +35,7 @@ Result<std::unique_ptr<Origin>> Origin::Open(const std::string& dir) {
 
 Origin::~Origin() { close(dir_fd_); }
 
-Status Origin::Fetch(std::string_view bucket, std::string_view key, ObjectStore* store) {
+StoreStatus Origin::Fetch(std::string_view bucket, std::string_view key, ObjectStore* store) {
   std::string name = std::string(bucket) + "/" + std::string(key);
   std::shared_ptr<Flight> flight;
   {
@@ -51,7 +51,7 @@ Status Origin::Fetch(std::string_view bucket, std::string_view key, ObjectStore*
     flight = std::make_shared<Flight>();
     flights_.emplace(name, flight);
   }
-  Status s = Copy(bucket, key, store);
+  StoreStatus s = Copy(bucket, key, store);
   if (!s.ok() && s.code() != StatusCode::kNotFound) errors_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -63,7 +63,7 @@ Status Origin::Fetch(std::string_view bucket, std::string_view key, ObjectStore*
   return s;
 }
 
-Status Origin::Copy(std::string_view bucket, std::string_view key, ObjectStore* store) {
+StoreStatus Origin::Copy(std::string_view bucket, std::string_view key, ObjectStore* store) {
   // The server validated the name already; checked again because this one turns it into a path.
   if (!IsValidBucket(bucket) || !ValidateKey(key).ok())
     return Status::NotFound("not a valid object name");
@@ -91,7 +91,7 @@ Status Origin::Copy(std::string_view bucket, std::string_view key, ObjectStore* 
   if (fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode))
     return Status::NotFound("not a regular file in the origin");
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  Result<std::unique_ptr<PutWriter>> w = store->BeginPut(bucket, key, size);
+  StoreResult<std::unique_ptr<PutWriter>> w = store->BeginPut(bucket, key, size);
   if (!w) return w.error();
   std::string buf(static_cast<size_t>(std::min<uint64_t>(size, 1 << 20)), '\0');
   uint64_t off = 0;
@@ -99,9 +99,10 @@ Status Origin::Copy(std::string_view bucket, std::string_view key, ObjectStore* 
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
     ssize_t n = pread(file.fd, buf.data(), want, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return {StatusCode::kInternal, std::string("origin read: ") + std::strerror(errno)};
-    if (n == 0) return {StatusCode::kInternal, "origin file shrank while it was copied"};
-    if (Status s = (*w)->Append(std::string_view(buf.data(), static_cast<size_t>(n))); !s.ok())
+    if (n < 0)
+      return Status(StatusCode::kInternal, std::string("origin read: ") + std::strerror(errno));
+    if (n == 0) return Status(StatusCode::kInternal, "origin file shrank while it was copied");
+    if (StoreStatus s = (*w)->Append(std::string_view(buf.data(), static_cast<size_t>(n))); !s.ok())
       return s;  // the writer's destructor discards the upload
     off += static_cast<uint64_t>(n);
   }

@@ -42,8 +42,9 @@ class Origin {
 
   // Makes bucket/key resident in `store` from the origin. Ok: it is cached now (fetched by this
   // call, by a concurrent one, or already there); NotFound: the origin has no such regular
-  // file (or the path crosses a symlink); FailedPrecondition: no room (507); others: I/O.
-  Status Fetch(std::string_view bucket, std::string_view key, ObjectStore* store);
+  // file (or the path crosses a symlink); kResourceExhausted: the store refused it (shortage()
+  // says why); others: I/O.
+  StoreStatus Fetch(std::string_view bucket, std::string_view key, ObjectStore* store);
 
   uint64_t fetches() const { return fetches_.load(std::memory_order_relaxed); }
   uint64_t fetched_bytes() const { return fetched_bytes_.load(std::memory_order_relaxed); }
@@ -52,10 +53,10 @@ class Origin {
  private:
   struct Flight {
     bool done = false;
-    Status status;
+    StoreStatus status;
   };
   explicit Origin(int dir_fd) : dir_fd_(dir_fd) {}
-  Status Copy(std::string_view bucket, std::string_view key, ObjectStore* store);
+  StoreStatus Copy(std::string_view bucket, std::string_view key, ObjectStore* store);
 
   const int dir_fd_;
   std::mutex mu_;

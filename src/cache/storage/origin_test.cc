@@ -105,7 +105,9 @@ TEST(Origin, CopiesCountAgainstCapacityAndEvict) {
   EXPECT_LE(store->used_bytes(), 10000u);
   EXPECT_GE(store->evictions(), 3u);
   EXPECT_EQ(Contents(*store, "f4"), std::string(4000, 'e'));
-  EXPECT_EQ(origin->Fetch("data", "huge", store.get()).code(), StatusCode::kFailedPrecondition);
+  StoreStatus huge = origin->Fetch("data", "huge", store.get());
+  EXPECT_EQ(huge.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(huge.shortage(), Shortage::kRoom);
   EXPECT_EQ(origin->errors(), 1u);
   EXPECT_FALSE(store->Stat("data", "huge").has_value());
 }
