@@ -304,6 +304,69 @@ void WarmOne(CacheClient& client, const std::string& bucket, const WarmFile& f, 
   p->done.fetch_add(1);
 }
 
+// The regular files under `dir`, by key (PREFIX/relative path). Symlinks are neither followed
+// nor uploaded: a link out of the tree would publish files the caller did not mean to.
+Result<std::vector<WarmFile>> ListWarmFiles(const std::string& dir, const std::string& prefix) {
+  std::vector<WarmFile> files;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return Error(Status::NotFound("not a directory"));
+  std::filesystem::recursive_directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::filesystem::directory_entry& e = *it;
+    if (e.is_symlink(ec) || !e.is_regular_file(ec)) continue;
+    std::string rel = e.path().lexically_relative(dir).generic_string();
+    files.push_back({e.path().string(), prefix.empty() ? rel : prefix + "/" + rel,
+                     e.file_size(ec)});
+  }
+  if (ec) return Error(Status(StatusCode::kInternal, ec.message()));
+  std::sort(files.begin(), files.end(),
+            [](const WarmFile& a, const WarmFile& b) { return a.key < b.key; });
+  return files;
+}
+
+// Uploads `files` on `parallel` threads (a progress bar on a terminal); the seconds it took.
+double UploadAll(CacheClient& client, const std::string& bucket, const std::vector<WarmFile>& files,
+                 uint64_t total_bytes, bool force, int parallel, WarmProgress* progress) {
+  auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  size_t threads = std::min<size_t>(static_cast<size_t>(parallel), std::max<size_t>(files.size(), 1));
+  for (size_t t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < files.size();)
+        WarmOne(client, bucket, files[i], force, progress);
+    });
+
+  bool tty = isatty(STDERR_FILENO) == 1;
+  std::mutex bar_mu;
+  std::condition_variable bar_cv;
+  bool finished = false;
+  std::thread bar;
+  if (tty)
+    bar = std::thread([&] {
+      std::unique_lock<std::mutex> lock(bar_mu);
+      while (!finished) {
+        DrawProgressBar(*progress, files.size(), total_bytes, elapsed());
+        bar_cv.wait_for(lock, std::chrono::milliseconds(200));
+      }
+    });
+  for (std::thread& w : workers) w.join();
+  if (tty) {
+    {
+      std::lock_guard<std::mutex> lock(bar_mu);
+      finished = true;
+    }
+    bar_cv.notify_all();
+    bar.join();
+    DrawProgressBar(*progress, files.size(), total_bytes, elapsed());
+    std::fputs("\n", stderr);
+  }
+  return elapsed();
+}
+
 int Warm(CacheClient& client, const CommandLine& cl) {
   if (cl.positional.size() != 2) return Usage("warm", "want DIR BUCKET[/PREFIX]");
   const std::string& dir = cl.positional[0];
@@ -320,66 +383,14 @@ int Warm(CacheClient& client, const CommandLine& cl) {
   }
   bool force = cl.flags.count("force") > 0;
 
-  // Regular files only: symlinks are neither followed nor uploaded (a link out of the tree
-  // would otherwise publish files the caller did not mean to).
-  std::vector<WarmFile> files;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec))
-    return Failed("warm", dir, Status::NotFound("not a directory"));
-  std::filesystem::recursive_directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const std::filesystem::directory_entry& e = *it;
-    if (e.is_symlink(ec) || !e.is_regular_file(ec)) continue;
-    std::string rel = e.path().lexically_relative(dir).generic_string();
-    files.push_back({e.path().string(), prefix.empty() ? rel : prefix + "/" + rel,
-                     e.file_size(ec)});
-  }
-  if (ec) return Failed("warm", dir, Status(StatusCode::kInternal, ec.message()));
-  std::sort(files.begin(), files.end(),
-            [](const WarmFile& a, const WarmFile& b) { return a.key < b.key; });
+  Result<std::vector<WarmFile>> listed = ListWarmFiles(dir, prefix);
+  if (!listed) return Failed("warm", dir, listed.error());
+  const std::vector<WarmFile>& files = *listed;
   uint64_t total_bytes = 0;
   for (const WarmFile& f : files) total_bytes += f.size_bytes;
 
   WarmProgress progress;
-  auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  size_t threads = std::min<size_t>(static_cast<size_t>(parallel), std::max<size_t>(files.size(), 1));
-  for (size_t t = 0; t < threads; ++t)
-    workers.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < files.size();)
-        WarmOne(client, bucket, files[i], force, &progress);
-    });
-
-  bool tty = isatty(STDERR_FILENO) == 1;
-  std::mutex bar_mu;
-  std::condition_variable bar_cv;
-  bool finished = false;
-  std::thread bar;
-  if (tty)
-    bar = std::thread([&] {
-      std::unique_lock<std::mutex> lock(bar_mu);
-      while (!finished) {
-        DrawProgressBar(progress, files.size(), total_bytes, elapsed());
-        bar_cv.wait_for(lock, std::chrono::milliseconds(200));
-      }
-    });
-  for (std::thread& w : workers) w.join();
-  if (tty) {
-    {
-      std::lock_guard<std::mutex> lock(bar_mu);
-      finished = true;
-    }
-    bar_cv.notify_all();
-    bar.join();
-    DrawProgressBar(progress, files.size(), total_bytes, elapsed());
-    std::fputs("\n", stderr);
-  }
-
-  double secs = elapsed();
+  double secs = UploadAll(client, bucket, files, total_bytes, force, parallel, &progress);
   std::sort(progress.failures.begin(), progress.failures.end());
   for (const std::string& f : progress.failures)
     std::fprintf(stderr, "kumo cache warm: failed: %s\n", f.c_str());

@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include "base/flags.h"
 #include "cache/auth/auth.h"
 #include "cache/auth/jwks.h"
+#include "cache/file_stamp.h"
 #include "cache/io/io_backend.h"
 #include "cache/routing/maglev.h"
 #include "cache/serve_config.h"
@@ -228,24 +228,6 @@ Result<AuthSetup> AuthFrom(const FlagValues& f) {
   return setup;
 }
 
-// The member file's identity for the once-a-second poll: a rename (new inode), a write (mtime)
-// or a truncation (size) all count as a change.
-struct FileStamp {
-  bool exists = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-  int64_t mtime_ns = 0;
-  off_t size = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-FileStamp Stamp(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return {};
-  return {true, st.st_dev, st.st_ino, st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec,
-          st.st_size};
-}
-
 // Reads and parses the member file and builds a Maglev table (§3.4) for it: the control side's
 // half of the swap (the workers only Load the view).
 Result<std::shared_ptr<const ClusterView>> LoadCluster(const std::string& path,
@@ -289,7 +271,7 @@ class MemberWatch {
     }
     if (self_.empty())
       return Status::InvalidArgument("--members needs --self NAME (this node's name in the file)");
-    stamp_ = Stamp(path_);
+    stamp_ = StampOf(path_);
     Result<std::shared_ptr<const ClusterView>> v = LoadCluster(path_, self_, ++generation_);
     if (!v) return v.error();
     LogCluster(**v, self_);
@@ -302,7 +284,7 @@ class MemberWatch {
   // Re-reads the file when it changed, or on SIGHUP (`force`).
   void Poll(bool force) {
     if (path_.empty()) return;
-    FileStamp now = Stamp(path_);
+    FileStamp now = StampOf(path_);
     if (!force && now == stamp_) return;
     stamp_ = now;
     Result<std::shared_ptr<const ClusterView>> v = LoadCluster(path_, self_, generation_ + 1);

@@ -9,8 +9,6 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -301,13 +299,6 @@ bool JsonWebKeySet::Verify(JwsAlg alg, const std::optional<std::string>& kid,
   return false;
 }
 
-JwksFile::Stamp JwksFile::StampOf(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_dev), static_cast<int64_t>(st.st_ino), st.st_mtim.tv_sec,
-          st.st_mtim.tv_nsec, st.st_size};
-}
-
 Result<std::shared_ptr<const JsonWebKeySet>> JwksFile::Read() const {
   std::ifstream in(path_, std::ios::binary);
   std::stringstream text;
@@ -329,7 +320,7 @@ Result<JwksFile> JwksFile::Open(std::string path) {
 }
 
 std::optional<Result<std::shared_ptr<const JsonWebKeySet>>> JwksFile::Poll(bool force) {
-  Stamp now = StampOf(path_);
+  FileStamp now = StampOf(path_);
   if (!force && now == stamp_) return std::nullopt;
   // Take the stamp before reading: a write that lands during the read changes it again and
   // is picked up by the next poll.

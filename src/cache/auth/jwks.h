@@ -17,7 +17,6 @@
 
 #include <openssl/types.h>
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -26,6 +25,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "cache/file_stamp.h"
 
 namespace kumo::cache {
 
@@ -72,11 +72,9 @@ class JwksFile {
   std::optional<Result<std::shared_ptr<const JsonWebKeySet>>> Poll(bool force);
 
  private:
-  using Stamp = std::array<int64_t, 5>;  // dev, inode, mtime s, mtime ns, size; all 0: missing
-  static Stamp StampOf(const std::string& path);
   Result<std::shared_ptr<const JsonWebKeySet>> Read() const;
   std::string path_;
-  Stamp stamp_{};
+  FileStamp stamp_;
   std::shared_ptr<const JsonWebKeySet> keys_;
 };
 

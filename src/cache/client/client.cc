@@ -19,6 +19,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "cache/file_stamp.h"
 #include "cache/storage/object_path.h"
 
 namespace kumo::cache {
@@ -91,22 +92,6 @@ std::string PercentEncode(std::string_view s, bool keep_slash) {
 Status Errno(const std::string& what, int err) {
   if (err == EAGAIN || err == EWOULDBLOCK) return {StatusCode::kInternal, what + ": timed out"};
   return {StatusCode::kInternal, what + ": " + std::strerror(err)};
-}
-
-// The identity of a file for "has it changed" polls: a rename (inode), a write (mtime) or a
-// truncation (size).
-struct FileStamp {
-  bool exists = false;
-  ino_t ino = 0;
-  int64_t mtime_ns = 0;
-  off_t size = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-FileStamp StampOf(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return {};
-  return {true, st.st_ino, st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec, st.st_size};
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {
