@@ -97,9 +97,15 @@ std::optional<int> ParseCommandFlags(const std::string& command, const std::vect
   std::vector<std::pair<std::string, CLI::Option*>> options;
   for (const FlagSpec& f : specs) {
     std::string name = "--" + std::string(f.name);
-    options.emplace_back(f.name, f.kind == ConfigValueKind::kBool
-                                     ? app.add_flag(name, booleans[f.name], f.help)
-                                     : app.add_option(name, strings[f.name], f.help));
+    if (f.kind == ConfigValueKind::kBool) {
+      options.emplace_back(f.name, app.add_flag(name, booleans[f.name], f.help));
+      continue;
+    }
+    CLI::Option* o = app.add_option(name, strings[f.name], f.help);
+    o->type_name(f.kind == ConfigValueKind::kSize    ? "SIZE"
+                 : f.kind == ConfigValueKind::kCount ? "N"
+                                                     : "TEXT");
+    options.emplace_back(f.name, o);
   }
   if (config != nullptr)
     app.add_option("--config", *config, "YAML file of the same settings (the flags win)");
