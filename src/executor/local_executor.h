@@ -74,6 +74,10 @@ struct ExecutorConfig {
   std::string shim_binary;  // path of the kumo binary (re-executed as `__task-shim`)
   bool use_cgroups = true;  // try cgroup v2; silently accounted-only if unavailable
   std::string cgroup_root = "/sys/fs/cgroup";  // the cgroup2 mount (tests may point elsewhere)
+  // Tests only: take cgroup_root as a delegated cgroup2 mount without probing it, so that the
+  // --cgroup path through Launch and the shim runs where cgroups are not writable (a plain
+  // directory whose task cgroup holds memory.max, cpu.max and cgroup.procs stands in for one).
+  bool assume_cgroups_for_test = false;
 };
 
 class LocalExecutor {
