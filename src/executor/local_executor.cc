@@ -428,6 +428,11 @@ TaskStatus LocalExecutor::Poll(const TaskHandle& handle) {
   return finished(TaskStatus{TaskState::kLost});
 }
 
+std::map<std::string, TaskHandle> LocalExecutor::FindRunningTasks(
+    const std::string& run_dir_prefix) {
+  return FindShims(run_dir_prefix);
+}
+
 void LocalExecutor::ReapChildren() {
   for (auto it = children_.begin(); it != children_.end();) {
     int wstatus;

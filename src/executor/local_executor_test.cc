@@ -1,7 +1,6 @@
 // LocalExecutor tests: real processes under the real shim (kumo-shim, KUMO_SHIM_BINARY).
 // Every wait is a bounded poll (10 s); every process a test starts is killed by pid at the end.
 #include "executor/local_executor.h"
-#include "executor/shim_command_line.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -303,7 +302,7 @@ TEST_F(LocalExecutorTest, SecondInstanceAdoptsARunningTask) {
   }));
 }
 
-TEST_F(LocalExecutorTest, FindShimsFindsLiveShimsByRunDir) {
+TEST_F(LocalExecutorTest, FindRunningTasksFindsLiveShimsByRunDir) {
   TaskHandle running =
       MustLaunch(Shell("touch started; while [ ! -e go ]; do sleep 0.02; done", "found"));
   TaskHandle ended = MustLaunch(Shell("exit 0", "ended"));
@@ -315,13 +314,14 @@ TEST_F(LocalExecutorTest, FindShimsFindsLiveShimsByRunDir) {
     exec_->Poll(ended);
     return ProcInfo(ended.pid).state == '\0';
   }));
-  // As after a restart: only the run dir prefix to go on.
-  std::map<std::string, TaskHandle> found = FindShims(dir_ + "/run-");
+  // As after a restart: a new instance, and only the run dir prefix to go on.
+  LocalExecutor restarted(config_);
+  std::map<std::string, TaskHandle> found = restarted.FindRunningTasks(dir_ + "/run-");
   ASSERT_EQ(found.count(running.run_dir), 1u);
   EXPECT_EQ(found[running.run_dir].pid, running.pid);
   EXPECT_EQ(found[running.run_dir].start_ticks, running.start_ticks);
   EXPECT_EQ(found.count(ended.run_dir), 0u);
-  EXPECT_TRUE(FindShims(dir_ + "/elsewhere/").empty());
+  EXPECT_TRUE(restarted.FindRunningTasks(dir_ + "/elsewhere/").empty());
   std::ofstream(dir_ + "/go") << "go\n";
   EXPECT_EQ(WaitDone(running).exit_code, 0);
 }
@@ -330,7 +330,7 @@ TEST_F(LocalExecutorTest, FindShimsFindsLiveShimsByRunDir) {
 // cgroups were enforced, and the /proc scan read the run dir from a fixed place, so after a
 // crash such a shim could be neither adopted nor killed. A plain directory stands in for the
 // cgroup2 mount, so this runs where cgroups are not writable.
-TEST_F(LocalExecutorTest, FindShimsFindsAShimStartedWithACgroup) {
+TEST_F(LocalExecutorTest, FindRunningTasksFindsAShimStartedWithACgroup) {
   ExecutorConfig c = config_;
   c.cgroup_root = dir_ + "/cgroup2";
   c.assume_cgroups_for_test = true;
@@ -351,8 +351,8 @@ TEST_F(LocalExecutorTest, FindShimsFindsAShimStartedWithACgroup) {
   // Launch returns.)
   ASSERT_TRUE(WaitFor([&] { return ReadFile(cgroup + "/cgroup.procs") == std::to_string(h.pid); }))
       << ReadFile(cgroup + "/cgroup.procs");
-  // As after a restart: only the run dir prefix to go on.
-  std::map<std::string, TaskHandle> found = FindShims(dir_ + "/");
+  // As after a restart: a new instance, and only the run dir prefix to go on.
+  std::map<std::string, TaskHandle> found = LocalExecutor(c).FindRunningTasks(dir_ + "/");
   ASSERT_EQ(found.count(h.run_dir), 1u);
   EXPECT_EQ(found[h.run_dir].pid, h.pid);
   EXPECT_EQ(found[h.run_dir].start_ticks, h.start_ticks);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "executor/local_executor.h"
+#include "executor/executor.h"
 
 namespace kumo::executor {
 

@@ -15,7 +15,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "base/sha256.h"
-#include "executor/shim_command_line.h"
+#include "executor/local_executor.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
@@ -381,7 +381,7 @@ Status Server::Restore() {
 void Server::Reconcile() {
   // Every task still running whose run dir is under our data dir, by run dir.
   std::map<std::string, executor::TaskHandle> shims =
-      executor::FindShims(config_.data_dir + "/jobs/");
+      executor_->FindRunningTasks(config_.data_dir + "/jobs/");
   std::lock_guard<std::mutex> lock(mu_);
   double now = SystemClock().NowSeconds();
   std::set<std::string> claimed;
