@@ -15,7 +15,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "base/sha256.h"
-#include "server/util.h"
+#include "executor/local_executor.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
@@ -379,8 +379,9 @@ Status Server::Restore() {
 }
 
 void Server::Reconcile() {
-  // Every shim on this machine whose run dir is under our data dir, by run dir.
-  std::map<std::string, std::pair<pid_t, int64_t>> shims = FindShims(config_.data_dir + "/jobs/");
+  // Every task still running whose run dir is under our data dir, by run dir.
+  std::map<std::string, executor::TaskHandle> shims =
+      executor_->FindRunningTasks(config_.data_dir + "/jobs/");
   std::lock_guard<std::mutex> lock(mu_);
   double now = SystemClock().NowSeconds();
   std::set<std::string> claimed;
@@ -391,8 +392,8 @@ void Server::Reconcile() {
       if (t.state != "running") continue;
       auto it = shims.find(t.handle.run_dir);
       if (t.handle.pid == 0 && it != shims.end()) {
-        t.handle.pid = it->second.first;  // launched, but its pid had not committed
-        t.handle.start_ticks = it->second.second;
+        t.handle.pid = it->second.pid;  // launched, but its pid had not committed
+        t.handle.start_ticks = it->second.start_ticks;
       }
       claimed.insert(t.handle.run_dir);
       executor::TaskStatus st = executor_->Poll(t.handle);
@@ -421,13 +422,8 @@ void Server::Reconcile() {
   }
   // Shims started just before a crash whose start never committed: nobody will ever wait for
   // them, so they are killed (their job is still Pending and starts again).
-  for (const auto& [run_dir, pid] : shims) {
-    if (claimed.count(run_dir)) continue;
-    executor::TaskHandle h;
-    h.pid = pid.first;
-    h.start_ticks = pid.second;
-    h.run_dir = run_dir;
-    executor_->Signal(h, SIGKILL);
+  for (const auto& [run_dir, handle] : shims) {
+    if (!claimed.count(run_dir)) executor_->Signal(handle, SIGKILL);
   }
   Flush().wait();
 }
