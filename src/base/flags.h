@@ -18,4 +18,8 @@ namespace kumo {
 // Returns std::nullopt when the command should run, or the exit code to return now.
 std::optional<int> ParseFlags(CLI::App& app, const std::vector<std::string>& args);
 
+// A check for options that take a number >= 0; its error quotes the value, e.g.
+// `kumo sim: --grace: "-1" is not a non-negative number`.
+CLI::Validator NonNegative();
+
 }  // namespace kumo

@@ -55,5 +55,25 @@ TEST(ParseFlagsTest, UsageErrorsExitTwoAndNameTheCommand) {
   }
 }
 
+std::optional<int> ParseGrace(const std::string& value, double* grace) {
+  CLI::App app("test command", "kumo test");
+  app.add_option("--grace", *grace, "seconds")->check(NonNegative());
+  return ParseFlags(app, {"--grace", value});
+}
+
+TEST(ParseFlagsTest, NonNegativeQuotesTheBadValue) {
+  double grace = 30;
+  EXPECT_EQ(ParseGrace("0", &grace), std::nullopt);
+  EXPECT_EQ(grace, 0);
+  for (const char* bad : {"-1", "x", "1s"}) {
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(ParseGrace(bad, &grace), 2) << bad;
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--grace: \"" + std::string(bad) + "\" is not a non-negative number"),
+              std::string::npos)
+        << err;
+  }
+}
+
 }  // namespace
 }  // namespace kumo
