@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/quantity.h"
+#include "base/yaml_error.h"
 
 #include <algorithm>
 #include <charconv>
@@ -144,14 +145,13 @@ At Item(const At& parent, size_t index, const YAML::Node& node) {
   return {node, parent.path + "[" + std::to_string(index) + "]", LineOf(node, parent.line)};
 }
 
+// The job spec comes in an HTTP body: "line N: path: message" (base/yaml_error.h).
 Status Fail(const At& at, std::string_view message) {
-  std::string where = at.path.empty() ? "" : at.path + ": ";  // the root has no path
-  return Status::InvalidArgument("line " + std::to_string(at.line) + ": " + where +
-                                 std::string(message));
+  return YamlError("", at.line, at.path, message);
 }
 
 Status DocumentError(int line, std::string_view message) {
-  return Status::InvalidArgument("line " + std::to_string(line) + ": " + std::string(message));
+  return YamlError("", line, "", message);
 }
 
 Status TypeError(const At& at, std::string_view expected) {
@@ -724,7 +724,7 @@ Result<JobSpec> ParseJobSpec(std::string_view yaml_text) {
     }
     return SpecParser().Parse(docs[0]);
   } catch (const YAML::Exception& e) {
-    return Error(DocumentError(std::max(e.mark.line, 0) + 1, "invalid YAML: " + e.msg));
+    return Error(YamlSyntaxError("", e));
   } catch (const std::exception& e) {
     return Error(Status(StatusCode::kInternal,
                         "line 1: cannot parse the document: " + std::string(e.what())));

@@ -95,14 +95,14 @@ TEST(CacheConfig, ErrorsNameTheFileLineAndKey) {
     std::string text, message;
   };
   std::vector<Case> cases = {
-      {"listen: a:1\n\n\ncapacity: lots\n", "config.yaml line 4: capacity: not a size"},
-      {"listen: a:1\ncolour: blue\n", "config.yaml line 2: colour: unknown setting"},
-      {"workers: -3\n", "config.yaml line 1: workers: not a number"},
-      {"verifyReads: maybe\n", "config.yaml line 1: verifyReads: not true or false"},
-      {"listen: [a, b]\n", "config.yaml line 1: listen: want a single value"},
-      {"maxObject: 1\nmax-object: 2\n", "config.yaml line 2: max-object: set twice (as max-object)"},
-      {"- a\n- b\n", "config.yaml line 1: want a mapping of settings (key: value)"},
-      {"capacity: 1\nlisten: [a, b\n", "config.yaml line "},  // yaml-cpp's message follows
+      {"listen: a:1\n\n\ncapacity: lots\n", "config.yaml:4: capacity: not a size"},
+      {"listen: a:1\ncolour: blue\n", "config.yaml:2: colour: unknown setting"},
+      {"workers: -3\n", "config.yaml:1: workers: not a number"},
+      {"verifyReads: maybe\n", "config.yaml:1: verifyReads: not true or false"},
+      {"listen: [a, b]\n", "config.yaml:1: listen: want a single value"},
+      {"maxObject: 1\nmax-object: 2\n", "config.yaml:2: max-object: set twice (as max-object)"},
+      {"- a\n- b\n", "config.yaml:1: want a mapping of settings (key: value)"},
+      {"capacity: 1\nlisten: [a, b\n", "config.yaml:3: invalid YAML: "},  // yaml-cpp's words follow
   };
   for (const Case& c : cases) {
     auto f = ParseConfigFlags(c.text, "config.yaml", kKnown);
@@ -122,7 +122,7 @@ TEST(CacheConfig, ServeRefusesABadFileWithExitCode2) {
   int rc = test_process::RunToExit({KUMO_BINARY, "cache", "serve", "--config", dir + "/config.yaml"}, o);
   std::string out = test_process::ReadAll(o.stdout_path);
   EXPECT_EQ(rc, 2) << out;
-  EXPECT_NE(out.find(dir + "/config.yaml line 4: capacity: not a size"), std::string::npos) << out;
+  EXPECT_NE(out.find(dir + "/config.yaml:4: capacity: not a size"), std::string::npos) << out;
   // The command line's --capacity wins over the file's, but the file is still checked first.
   std::ofstream(dir + "/config.yaml") << "capacity: 1MiB\nworkers: 0\n";
   rc = test_process::RunToExit({KUMO_BINARY, "cache", "serve", "--config", dir + "/config.yaml",

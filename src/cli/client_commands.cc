@@ -23,8 +23,9 @@
 #include "client/code_version.h"
 #include "client/config.h"
 #include "client/format.h"
-#include "http/http.h"
 #include "base/clock.h"
+#include "base/yaml_error.h"
+#include "http/http.h"
 
 namespace kumo::cli {
 namespace {
@@ -320,8 +321,9 @@ int Submit(Ctx& c) {
   }
   if (!r) return c.Fail(r.error().message() + c.TransportHint());
   if (!r->ok()) {
-    // 400s name the line and field; the file name tells which file they are about.
-    if (r->status == 400) return c.Fail(label + ": " + r->ErrorMessage());
+    // 400s name the line and field ("line 8: spec..."); with the file: "job.yaml:8: spec...".
+    if (r->status == 400)
+      return c.Fail(InYamlFile(label, Status::InvalidArgument(r->ErrorMessage())).message());
     return c.Fail(c.Explain(*r, ""));
   }
   c.Print(r->body, [&] { return "job " + Str(r->body, "id") + " submitted\n"; });

@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/yaml_error.h"
+
 namespace kumo::client {
 namespace {
 
@@ -61,13 +63,11 @@ Result<std::optional<FileConfig>> LoadConfigFile(const EnvLookup& env) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (root.IsNull()) return std::optional<FileConfig>(fc);
-    if (!root.IsMap())
-      return Error(Status::InvalidArgument("config file " + path + ": expected a mapping"));
+    if (!root.IsMap()) return Error(YamlError(path, root.Mark(), "", "expected a mapping"));
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
       if (!kv.second.IsScalar())
-        return Error(
-            Status::InvalidArgument("config file " + path + ": " + key + ": expected a string"));
+        return Error(YamlError(path, kv.second.Mark(), key, "expected a string"));
       std::string value = kv.second.as<std::string>();
       if (key == "server") {
         fc.server = value;
@@ -77,14 +77,14 @@ Result<std::optional<FileConfig>> LoadConfigFile(const EnvLookup& env) {
         fc.token_file = value;
       } else {
         // Strict, so a typo ("tokenfile") is reported instead of silently falling back.
-        return Error(Status::InvalidArgument("config file " + path + ": line " +
-                                             std::to_string(kv.first.Mark().line + 1) + ": " + key +
-                                             ": unknown field (known: server, token, "
-                                             "tokenFile)"));
+        return Error(YamlError(path, kv.first.Mark(), key,
+                               "unknown field (known: server, token, tokenFile)"));
       }
     }
+  } catch (const YAML::BadFile&) {
+    return Error(Status::NotFound("config file " + path + ": cannot read"));
   } catch (const YAML::Exception& e) {
-    return Error(Status::InvalidArgument("config file " + path + ": " + e.what()));
+    return Error(YamlSyntaxError(path, e));
   }
   return std::optional<FileConfig>(fc);
 }
