@@ -58,10 +58,11 @@ TEST(QuantityMilli, CoresAndGpus) {
   EXPECT_EQ(ParseMilli("0.5"), 500);
   EXPECT_EQ(ParseMilli("500m"), 500);
   EXPECT_EQ(ParseMilli("1.250"), 1250);
+  EXPECT_EQ(ParseMilli("1.000000000000000000000000000000000"), 1000);
   EXPECT_EQ(ParseMilli("0"), 0);
   EXPECT_EQ(ParseMilli("9223372036854775807m"), kMax);
   for (const char* bad : {"", "m", "-1", "+1", "0.0005", "1.5m", ".5", "5.", "1..0", "1e3", "1 ",
-                          "9223372036854775808m", "9223372036854776", "1k"}) {
+                          "9223372036854775808m", "9223372036854776", "1k", "1.2.3", "0x10"}) {
     EXPECT_FALSE(ParseMilli(bad).has_value()) << bad;
   }
   EXPECT_THAT(ParseMilli("0.0005").error().message(), HasSubstr("not a whole number of milli"));
@@ -71,12 +72,17 @@ TEST(QuantityDuration, UnitsInDescendingOrder) {
   EXPECT_EQ(ParseDurationSeconds("90"), 90);
   EXPECT_EQ(ParseDurationSeconds("90s"), 90);
   EXPECT_EQ(ParseDurationSeconds("30m"), 1800);
+  EXPECT_EQ(ParseDurationSeconds("2h"), 7200);
   EXPECT_EQ(ParseDurationSeconds("1h30m"), 5400);
+  EXPECT_EQ(ParseDurationSeconds("1d"), 86400);
+  EXPECT_EQ(ParseDurationSeconds("0"), 0);
   EXPECT_EQ(ParseDurationSeconds("1d2h3m4s"), 86400 + 7200 + 180 + 4);
   EXPECT_EQ(ParseDurationSeconds("90m"), 5400);
   EXPECT_EQ(ParseDurationSeconds("9223372036854775807"), kMax);
-  for (const char* bad : {"", "500ms", "1m1h", "1h1h", "1h30", "h", "-5", "-5s", "1.5h", "1.5",
-                          "1w", "1 h", "9223372036854775808", "106751991167301d"}) {
+  EXPECT_EQ(ParseDurationSeconds("106751991167300d"), int64_t{106751991167300} * 86400);
+  for (const char* bad :
+       {"", "500ms", "1m1h", "1h1h", "1h30", "h", "-5", "-5s", "1.5h", "1.5", "1w", "1 h",
+        "9223372036854775808", "106751991167301d", "106751991167300d100000s"}) {
     EXPECT_FALSE(ParseDurationSeconds(bad).has_value()) << bad;
   }
   EXPECT_THAT(ParseDurationSeconds("1m1h").error().message(), HasSubstr("in that order"));
