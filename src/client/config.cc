@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/flags.h"
 #include "base/yaml_error.h"
 
 namespace kumo::client {
@@ -159,61 +160,26 @@ Result<ClientConfig> ResolveConfig(const ConnectionFlags& flags, const EnvLookup
   return c;
 }
 
-Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
-                             const std::vector<FlagDef>& defs) {
-  auto find = [&](const std::string& name) -> const FlagDef* {
-    for (const auto& d : defs)
-      for (const auto& n : d.names)
-        if (n == name) return &d;
-    return nullptr;
-  };
-  ParsedArgs out;
-  bool flags_done = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    // "-" alone is a positional (stdin), as is anything after "--".
-    if (flags_done || a.size() < 2 || a[0] != '-') {
-      out.positional.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      flags_done = true;
-      continue;
-    }
-    std::string name = a, value;
-    bool has_value = false;
-    if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string::npos) {
-      name = a.substr(0, eq);
-      value = a.substr(eq + 1);
-      has_value = true;
-    }
-    const FlagDef* d = find(name);
-    // Short flags glued to their value, kubectl style: -ojson.
-    if (d == nullptr && !a.starts_with("--") && a.size() > 2) {
-      if (const FlagDef* s = find(a.substr(0, 2)); s != nullptr && s->takes_value) {
-        d = s;
-        value = a.substr(2);
-        has_value = true;
-      }
-    }
-    if (d == nullptr) return Error(Status::InvalidArgument("unknown flag \"" + name + "\""));
-    const std::string& canonical = d->names.front();
-    if (!d->takes_value) {
-      if (has_value && value != "true" && value != "false")
-        return Error(Status::InvalidArgument(canonical + ": expected true or false"));
-      if (has_value && value == "false")
-        out.values.erase(canonical);
-      else
-        out.values[canonical] = "true";
-      continue;
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) return Error(Status::InvalidArgument(canonical + " needs a value"));
-      value = args[++i];
-    }
-    out.values[canonical] = value;  // repeated: the last one wins, as in kubectl
+std::optional<int> ParseArgs(CLI::App& app, const std::vector<std::string>& args,
+                             const std::vector<FlagDef>& defs, ParsedArgs* out) {
+  std::map<std::string, bool> booleans;  // stable addresses for CLI11 to write to
+  std::vector<CLI::Option*> options;
+  for (const FlagDef& d : defs) {
+    std::string names;
+    for (const std::string& n : d.names) names += (names.empty() ? "" : ",") + n;
+    CLI::Option* o = d.takes_value ? app.add_option(names, d.help)
+                                   : app.add_flag(names, booleans[d.names.front()], d.help);
+    options.push_back(o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast));
   }
-  return out;
+  app.add_option("args", out->positional, "what the command works on");
+  if (std::optional<int> exit_code = kumo::ParseFlags(app, args)) return exit_code;
+  for (size_t i = 0; i < defs.size(); ++i) {
+    const std::string& canonical = defs[i].names.front();
+    if (defs[i].takes_value && options[i]->count() > 0)
+      out->values[canonical] = options[i]->as<std::string>();
+    if (!defs[i].takes_value && booleans[canonical]) out->values[canonical] = "true";
+  }
+  return std::nullopt;
 }
 
 }  // namespace kumo::client
