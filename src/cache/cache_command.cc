@@ -346,7 +346,8 @@ int Token(const std::map<std::string, std::string>& f) {
 std::optional<uint64_t> ParseByteSize(std::string_view text) {
   // The Kubernetes grammar of base/quantity.h, plus the cache's spellings from before it: "50GiB",
   // "64KiB", "1B" keep their value, and a bare K M G T now means powers of 1000 (it meant powers
-  // of 1024). Both warn, once per spelling: a config file is checked, then read again.
+  // of 1024). Both warn, once per spelling: a config file is checked, then read again. (Sizes
+  // are parsed at start-up, before any thread, so the set needs no lock.)
   static std::set<std::string, std::less<>> warned;
   std::string_view number = text.substr(0, text.find_first_not_of("0123456789."));
   std::string_view unit = text.substr(number.size());
