@@ -140,9 +140,9 @@ WaitExplanation Diagnosis::Explain(int32_t j, Use use) const {
   }
   WaitExplanation w{jr.job->id, WaitReason::kInsufficientCapacity, ""};
   if (jr.request[kGpu] > free_gpu) {
-    w.message = Fmt("needs %s (%s); %s free on the %d nodes it may use",
-                    Gpus(jr.request[kGpu]).c_str(), pass_.JobTasksText(jr).c_str(),
-                    Gpus(free_gpu).c_str(), eligible);
+    w.message =
+        Fmt("needs %s (%s); %s free on the %d nodes it may use", Gpus(jr.request[kGpu]).c_str(),
+            pass_.JobTasksText(jr).c_str(), Gpus(free_gpu).c_str(), eligible);
   } else if (jr.request[kCpu] > free_cpu) {
     w.message = Fmt("needs %s of cpu; %s free on the %d nodes it may use",
                     FormatQuantity(kCpu, jr.request[kCpu]).c_str(),

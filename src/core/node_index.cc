@@ -152,8 +152,8 @@ Status NodeIndex::LoadNode(size_t i, int32_t levels, std::vector<int32_t>* path)
     seen.push_back(g.index);
     GpuSlot s;
     s.free = kMilliPerGpu;
-    s.model = model_by_name_.emplace(g.model, static_cast<int32_t>(model_by_name_.size()))
-                  .first->second;
+    s.model =
+        model_by_name_.emplace(g.model, static_cast<int32_t>(model_by_name_.size())).first->second;
     s.nvlink_group = g.nvlink_group;
     s.index = g.index;
     rt.gpus.push_back(s);

@@ -151,10 +151,9 @@ bool Pass::Skipped(int32_t j, Decisions* out) {
   const SchedulerConfig& config = state_.config;
   const std::string& id = state_.jobs[j].job->id;
   if (state_.reservation && config.backfill_depth > 0 && backfill_tried_ >= config.backfill_depth) {
-    out->waiting.push_back(
-        WaitExplanation{id, WaitReason::kNotConsidered,
-                        Fmt("not tried in this pass: beyond the backfill depth (%d jobs)",
-                            config.backfill_depth)});
+    out->waiting.push_back(WaitExplanation{
+        id, WaitReason::kNotConsidered,
+        Fmt("not tried in this pass: beyond the backfill depth (%d jobs)", config.backfill_depth)});
     return true;
   }
   if (state_.reservation) ++backfill_tried_;
@@ -189,9 +188,9 @@ bool Pass::Started(int32_t j, Use use, Decisions* out) {
   if (!state_.reservation && (any_term_ || nominated) &&
       state_.PlaceCached(j, Use::kAfterExit, &placed, nominated)) {
     if (state_.placer.term_taken() == 0) return start(std::move(placed));
-    out->waiting.push_back(WaitExplanation{
-        job.id, WaitReason::kWaitingForTermination,
-        "fits once terminating jobs have exited; their resources are kept for it"});
+    out->waiting.push_back(
+        WaitExplanation{job.id, WaitReason::kWaitingForTermination,
+                        "fits once terminating jobs have exited; their resources are kept for it"});
     state_.Admit(j, std::move(placed));
     order_->Admitted(entry_of_.at(j));
     return true;

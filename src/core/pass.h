@@ -2,7 +2,8 @@
 //
 //   Load (PassState: NodeIndex, projects, running jobs)
 //     -> queue: nominated jobs, the sticky reservation holder, then the QueueOrder
-//     -> for each job: skip (backfill depth, strict blocker) | quota max | unschedulable (Diagnosis)
+//     -> for each job: skip (backfill depth, strict blocker) | quota max | unschedulable
+//     (Diagnosis)
 //          | start now | wait for terminating tasks | PreemptionPolicy::MakeRoom, in order
 //          | wait: after a reservation only without delaying it, else BackfillPolicy::Blocked
 //     -> Decisions

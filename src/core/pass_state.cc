@@ -42,10 +42,10 @@ Status PassState::LoadJobs() {
       return Status::InvalidArgument("duplicate job id \"" + job.id + "\"");
     auto p = project_by_name_.find(job.project);
     if (p != project_by_name_.end()) jr.project = p->second;
-    jr.user = user_ids_
-                  .emplace(std::make_pair(jr.project, job.user),
-                           static_cast<int32_t>(user_ids_.size()))
-                  .first->second;
+    jr.user =
+        user_ids_
+            .emplace(std::make_pair(jr.project, job.user), static_cast<int32_t>(user_ids_.size()))
+            .first->second;
     for (const TaskGroup& g : job.groups) jr.request += g.resources * std::max(g.replicas, 0);
     if (job.phase == JobPhase::kPending) {
       pending.push_back(static_cast<int32_t>(j));
@@ -159,17 +159,7 @@ void PassState::BuildGang(int32_t j) {
                      return a.res[kMemory] > b.res[kMemory];
                    });
   jr.gang.total = jr.request;
-  // The reservation this job held in the last pass, if its nodes and GPUs still exist.
-  for (const TaskPlacement& tp : job.reservation) {
-    std::string why;
-    std::optional<PlacedTask> pt = nodes.ToPlacedTask(job, tp, &why);
-    if (!pt || pt->res[kGpu] != job.groups[tp.group].resources[kGpu]) {
-      jr.hint.clear();
-      break;
-    }
-    jr.hint.push_back(std::move(*pt));
-  }
-  if (jr.hint.size() != jr.gang.tasks.size()) jr.hint.clear();
+  LoadHint(j);
   // A binary key: level, required, then every task's eligibility tables and request.
   auto put = [&](const auto& v) { jr.shape.append(reinterpret_cast<const char*>(&v), sizeof v); };
   put(jr.gang.level);
@@ -182,6 +172,22 @@ void PassState::BuildGang(int32_t j) {
     put(t.share);
     put(t.res.v);
   }
+}
+
+// The reservation job j held in the last pass, if its nodes and GPUs still exist.
+void PassState::LoadHint(int32_t j) {
+  JobRt& jr = jobs[j];
+  const Job& job = *jr.job;
+  for (const TaskPlacement& tp : job.reservation) {
+    std::string why;
+    std::optional<PlacedTask> pt = nodes.ToPlacedTask(job, tp, &why);
+    if (!pt || pt->res[kGpu] != job.groups[tp.group].resources[kGpu]) {
+      jr.hint.clear();
+      break;
+    }
+    jr.hint.push_back(std::move(*pt));
+  }
+  if (jr.hint.size() != jr.gang.tasks.size()) jr.hint.clear();
 }
 
 bool PassState::PlaceCached(int32_t j, Use use, std::vector<PlacedTask>* out, bool all_domains) {

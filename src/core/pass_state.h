@@ -101,7 +101,7 @@ class PassState {
   ClusterState cluster;
   GangPlacer placer;
   NodeIndex nodes;
-  std::vector<JobRt> jobs;         // by snapshot index
+  std::vector<JobRt> jobs;          // by snapshot index
   std::vector<ProjectRt> projects;  // by snapshot index
   std::vector<int32_t> pending;     // job indices, snapshot order
   int32_t user_count = 0;           // dense user ids over (project, user)
@@ -116,6 +116,7 @@ class PassState {
   Status IndexProjects();
   Status LoadJobs();
   void LoadRunning(int32_t j);
+  void LoadHint(int32_t j);
   void SortRunning(int32_t p);
 
   std::unordered_map<std::string, int32_t> project_by_name_;

@@ -29,13 +29,13 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "core/backfill/backfill_policy.h"
 #include "core/decisions.h"
 #include "core/placement_policy.h"
 #include "core/preemption/preemption_policy.h"
 #include "core/queue_order.h"
 #include "core/snapshot.h"
-#include "base/status.h"
 
 namespace kumo::core {
 
@@ -56,10 +56,10 @@ struct PreemptionPolicyNames {
 };
 
 struct SchedulerConfig {
-  std::string queue_order = "drf";    // see queue_order.h
-  std::string placement = "binpack";  // see placement_policy.h
+  std::string queue_order = "drf";              // see queue_order.h
+  std::string placement = "binpack";            // see placement_policy.h
   BackfillMode backfill = BackfillMode::kEasy;  // see backfill/backfill_policy.h
-  PreemptionPolicyNames preemption;  // see preemption/preemption_policy.h
+  PreemptionPolicyNames preemption;             // see preemption/preemption_policy.h
   // Cap on running jobs examined as victims for one preemptor (bounds the pass's cost).
   int32_t max_preemption_candidates = 512;
   // Cap on single-domain attempts for a gang with a topology constraint.

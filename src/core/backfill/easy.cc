@@ -30,7 +30,8 @@ using internal::Use;
 // The search for one job's reservation over the running jobs' release instants.
 class ReservationSearch {
  public:
-  ReservationSearch(PassState& pass, int32_t j) : pass_(pass), s_(pass.cluster), jr_(pass.jobs[j]) {}
+  ReservationSearch(PassState& pass, int32_t j)
+      : pass_(pass), s_(pass.cluster), jr_(pass.jobs[j]) {}
 
   // The reserved time and placement; the holds are in the cluster state. nullopt when the jobs in
   // the way never end (no maxRuntime).
@@ -264,8 +265,7 @@ class EasyBackfill final : public BackfillPolicy {
   bool Blocked(PassState& pass, int32_t j, WaitExplanation* why, Decisions* out) const override;
 };
 
-bool EasyBackfill::Blocked(PassState& pass, int32_t j, WaitExplanation* why,
-                           Decisions* out) const {
+bool EasyBackfill::Blocked(PassState& pass, int32_t j, WaitExplanation* why, Decisions* out) const {
   auto res = ReservationSearch(pass, j).Run();
   if (!res) {
     if (pass.config.explain)

@@ -17,8 +17,6 @@ class GreedyBackfill final : public BackfillPolicy {
 
 }  // namespace
 
-std::unique_ptr<BackfillPolicy> MakeGreedyBackfill() {
-  return std::make_unique<GreedyBackfill>();
-}
+std::unique_ptr<BackfillPolicy> MakeGreedyBackfill() { return std::make_unique<GreedyBackfill>(); }
 
 }  // namespace kumo::core

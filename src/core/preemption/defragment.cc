@@ -74,7 +74,8 @@ std::vector<Mover> DefragmentPolicy::Movers(const PassState& pass, int32_t j) {
         room |= idle > 0 && idle + mine >= biggest;
       }
       if (!room || on_reserved) continue;
-      const Seconds since = aj.last_checkpoint_time >= ar.start ? aj.last_checkpoint_time : ar.start;
+      const Seconds since =
+          aj.last_checkpoint_time >= ar.start ? aj.last_checkpoint_time : ar.start;
       movers.push_back(Mover{a, now - since, now - ar.start});
     }
   }

@@ -37,8 +37,8 @@ int32_t Stranded(const ClusterState& s, const JobRt& preemptor, const JobRt& vic
       if (d.whole > 0 && (*d.eligible)[n] && d.whole <= avail - used) used += d.whole;
     return used;
   };
-  auto any_whole = std::find_if(tasks.begin(), tasks.end(),
-                                [](const TaskDemand& d) { return d.whole > 0; });
+  auto any_whole =
+      std::find_if(tasks.begin(), tasks.end(), [](const TaskDemand& d) { return d.whole > 0; });
   const std::vector<uint8_t>* model_ok = any_whole == tasks.end() ? nullptr : any_whole->model_ok;
   int32_t freed = 0, gained = 0;
   std::vector<int32_t> seen;
@@ -68,6 +68,8 @@ int32_t Stranded(const ClusterState& s, const JobRt& preemptor, const JobRt& vic
   }
   return freed - std::min(gained, want);
 }
+
+void Rank(const PassState& pass, std::vector<Candidate>* cands);
 
 class EvictionPolicy final : public PreemptionPolicy {
  public:
@@ -121,17 +123,23 @@ std::vector<Candidate> EvictionPolicy::Candidates(PassState& pass, int32_t j) co
       // Work lost counts GPUs: ten minutes of an 8-GPU job are twice ten minutes of a 4-GPU
       // one. (Jobs without GPUs weigh one milli-GPU: they still rank by time among themselves.)
       const int64_t weight = std::max<int64_t>(1, v.request[kGpu]);
-      cands.push_back(Candidate{pr.running[i], vj.priority, f.same_project ? 0.0 : std::max(borrowed, 0.0),
+      cands.push_back(Candidate{pr.running[i], vj.priority,
+                                f.same_project ? 0.0 : std::max(borrowed, 0.0),
                                 Stranded(pass.cluster, jr, v), (pass.snap.now - since) * weight,
                                 pass.snap.now - v.start});
     }
   }
-  // Cheapest first: lowest priority, most over quota, fewest GPUs stranded, least work lost,
-  // shortest run. Stranding ranks before lost work: a stranded GPU idles until a job small enough
-  // for the hole arrives -- under LAS, whose queue holds mostly demoted big gangs, that can take
-  // hours -- while a checkpointing victim loses at most one checkpoint interval. (A victim that
-  // does not checkpoint may so lose more work than another candidate would have.)
-  std::sort(cands.begin(), cands.end(), [&](const Candidate& a, const Candidate& b) {
+  Rank(pass, &cands);
+  return cands;
+}
+
+// Cheapest first: lowest priority, most over quota, fewest GPUs stranded, least work lost,
+// shortest run. Stranding ranks before lost work: a stranded GPU idles until a job small enough
+// for the hole arrives -- under LAS, whose queue holds mostly demoted big gangs, that can take
+// hours -- while a checkpointing victim loses at most one checkpoint interval. (A victim that
+// does not checkpoint may so lose more work than another candidate would have.)
+void Rank(const PassState& pass, std::vector<Candidate>* cands) {
+  std::sort(cands->begin(), cands->end(), [&](const Candidate& a, const Candidate& b) {
     if (a.priority != b.priority) return a.priority < b.priority;
     if (a.borrowed != b.borrowed) return a.borrowed > b.borrowed;
     if (a.stranded != b.stranded) return a.stranded < b.stranded;
@@ -139,9 +147,8 @@ std::vector<Candidate> EvictionPolicy::Candidates(PassState& pass, int32_t j) co
     if (a.run != b.run) return a.run < b.run;
     return pass.jobs[a.job].job->id < pass.jobs[b.job].job->id;
   });
-  if (static_cast<int32_t>(cands.size()) > pass.config.max_preemption_candidates)
-    cands.resize(pass.config.max_preemption_candidates);
-  return cands;
+  if (static_cast<int32_t>(cands->size()) > pass.config.max_preemption_candidates)
+    cands->resize(pass.config.max_preemption_candidates);
 }
 
 // Whether j fits once `victims` have exited (on top of what is terminating already).
