@@ -27,6 +27,21 @@ using internal::PlacedTask;
 using internal::ReleaseKind;
 using internal::Use;
 
+// The first index in [lo, hi] where `holds` is true. REQUIRES: true at hi, and monotone: once
+// true, true at every later index (what fits by an instant fits later too).
+template <typename Pred>
+size_t FirstTrue(size_t lo, size_t hi, Pred holds) {
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (holds(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return hi;
+}
+
 // The search for one job's reservation over the running jobs' release instants.
 class ReservationSearch {
  public:
@@ -112,30 +127,13 @@ size_t ReservationSearch::FirstWithEnough() const {
     return root.free_gpu_milli + r[kGpu] >= jr_.request[kGpu] &&
            root.free_cpu + r[kCpu] >= jr_.request[kCpu];
   };
-  size_t a = 0, b = instant_end_.size() - 1;
-  while (a < b) {
-    const size_t mid = a + (b - a) / 2;
-    if (enough(mid)) {
-      b = mid;
-    } else {
-      a = mid + 1;
-    }
-  }
-  return a;
+  return FirstTrue(0, instant_end_.size() - 1, enough);
 }
 
 // Index (into instant_end_) of the earliest feasible instant. REQUIRES: the last is feasible.
 size_t ReservationSearch::EarliestInstant() {
-  size_t lo = FirstWithEnough(), hi = instant_end_.size() - 1;  // invariant: hi is feasible
-  while (lo < hi) {
-    const size_t mid = lo + (hi - lo) / 2;
-    if (Feasible(instant_end_[mid])) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  return hi;
+  return FirstTrue(FirstWithEnough(), instant_end_.size() - 1,
+                   [&](size_t instant) { return Feasible(instant_end_[instant]); });
 }
 
 // Whether last pass's placement (JobRt::hint) is free, minus holds, once `last` is released.
@@ -172,18 +170,12 @@ bool ReservationSearch::HintFits(size_t last) {
 // the greedy search would find today. Then *first becomes the hint's instant.
 bool ReservationSearch::HintNoLater(size_t* first) {
   if (jr_.hint.empty()) return false;
-  size_t lo = 0, hi = instant_end_.size() - 1;
-  if (!HintFits(instant_end_[hi])) return false;
-  while (lo < hi) {
-    const size_t mid = lo + (hi - lo) / 2;
-    if (HintFits(instant_end_[mid])) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  if (rels_[instant_end_[hi]].end > rels_[*first].end) return false;
-  *first = instant_end_[hi];
+  const size_t last = instant_end_.size() - 1;
+  if (!HintFits(instant_end_[last])) return false;
+  const size_t hint = instant_end_[FirstTrue(
+      0, last, [&](size_t instant) { return HintFits(instant_end_[instant]); })];
+  if (rels_[hint].end > rels_[*first].end) return false;
+  *first = hint;
   return true;
 }
 
