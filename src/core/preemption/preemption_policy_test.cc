@@ -171,6 +171,23 @@ TYPED_TEST(PreemptionPolicyContract, NeverStopsJobsInsideTheirMinimumRuntime) {
   EXPECT_FALSE(MustSchedule(s, this->PolicyConfig()).preemptions.empty());
 }
 
+// "fresh" (nominated, so considered before "pre") starts in this pass on a node added for it; it
+// would be the cheapest victim of all (no work lost), but a job started in this pass is never one.
+TYPED_TEST(PreemptionPolicyContract, NeverStopsAJobStartedInThisPass) {
+  Snapshot s = TypeParam::Scenario();
+  std::string project;
+  for (const Job& j : s.jobs)
+    if (j.phase == JobPhase::kRunning && project.empty()) project = j.project;
+  s.nodes.push_back(GpuNode("n9"));
+  Job fresh = JobBuilder("fresh", project).Tasks(1, WholeGpus(8)).Checkpointed(-1).Submit(950);
+  fresh.nominated = true;
+  s.jobs.push_back(fresh);
+  const Decisions d = MustSchedule(s, this->PolicyConfig());
+  ASSERT_NE(FindStart(d, "fresh"), nullptr) << Dump(d);
+  EXPECT_FALSE(d.preemptions.empty()) << Dump(d);
+  for (const std::string& v : Victims(d)) EXPECT_NE(v, "fresh") << Dump(d);
+}
+
 TYPED_TEST(PreemptionPolicyContract, AJobThatMayNotPreemptStopsNobody) {
   Snapshot s = TypeParam::Scenario();
   for (Job& j : s.jobs)
