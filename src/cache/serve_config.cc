@@ -2,15 +2,16 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include "base/quantity.h"
+#include "base/yaml_error.h"
 
 namespace kumo::cache {
 namespace {
-
-Status LineError(const std::string& path, const YAML::Mark& mark, const std::string& what) {
-  return Status::InvalidArgument(path + " line " + std::to_string(mark.line + 1) + ": " + what);
-}
 
 bool IsCount(const std::string& s) {
   if (s.empty() || s.size() > 9) return false;
@@ -22,23 +23,32 @@ bool IsCount(const std::string& s) {
 }  // namespace
 
 std::optional<uint64_t> ParseByteSize(std::string_view text) {
-  size_t i = 0;
-  uint64_t v = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    if (v > (UINT64_MAX - 9) / 10) return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(text[i++] - '0');
+  // The Kubernetes grammar of base/quantity.h, plus the cache's spellings from before it: "50GiB",
+  // "64KiB", "1B" keep their value, and a bare K M G T now means powers of 1000 (it meant powers
+  // of 1024). Both warn, once per spelling: a config file is checked, then read again. (Sizes
+  // are parsed at start-up, before any thread, so the set needs no lock.)
+  static std::set<std::string, std::less<>> warned;
+  std::string_view number = text.substr(0, text.find_first_not_of("0123456789."));
+  std::string_view unit = text.substr(number.size());
+  bool old_binary = unit == "B" || unit == "KiB" || unit == "MiB" || unit == "GiB" || unit == "TiB";
+  bool now_decimal = unit == "K" || unit == "M" || unit == "G" || unit == "T";
+  std::string kubernetes(text);
+  if (old_binary) kubernetes.pop_back();
+  if (unit == "K") kubernetes.back() = 'k';
+  Result<int64_t> bytes = ParseBytes(kubernetes);
+  if (!bytes) return std::nullopt;
+  std::string warning;
+  if (old_binary) warning = "is deprecated: write " + kubernetes + " (the same size)";
+  if (now_decimal) {
+    warning = "now means " + std::to_string(*bytes) +
+              " bytes (powers of 1000, as in Kubernetes); write " + std::string(number) +
+              unit.front() + "i for the size it meant before";
   }
-  if (i == 0) return std::nullopt;
-  std::string_view unit = text.substr(i);
-  int shift = -1;
-  if (unit.empty() || unit == "B") shift = 0;
-  if (unit == "K" || unit == "KiB") shift = 10;
-  if (unit == "M" || unit == "MiB") shift = 20;
-  if (unit == "G" || unit == "GiB") shift = 30;
-  if (unit == "T" || unit == "TiB") shift = 40;
-  if (shift < 0) return std::nullopt;
-  if (shift > 0 && v > (UINT64_MAX >> shift)) return std::nullopt;
-  return v << shift;
+  if (!warning.empty() && warned.insert(std::string(text)).second) {
+    std::fprintf(stderr, "kumo cache: size \"%s\" %s\n", std::string(text).c_str(),
+                 warning.c_str());
+  }
+  return static_cast<uint64_t>(*bytes);
 }
 
 std::string ConfigKeyToFlag(std::string_view key) {
@@ -63,12 +73,12 @@ Result<std::map<std::string, std::string>> ParseConfigFlags(const std::string& t
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return Error(LineError(path, e.mark, "not YAML: " + e.msg));
+    return Error(YamlSyntaxError(path, e));
   }
   std::map<std::string, std::string> out;
   if (root.IsNull()) return out;  // an empty file sets nothing
   if (!root.IsMap())
-    return Error(LineError(path, root.Mark(), "want a mapping of settings (key: value)"));
+    return Error(YamlError(path, root.Mark(), "", "want a mapping of settings (key: value)"));
   for (const auto& kv : root) {
     const YAML::Node& k = kv.first;
     const YAML::Node& v = kv.second;
@@ -77,30 +87,30 @@ Result<std::map<std::string, std::string>> ParseConfigFlags(const std::string& t
     const ConfigFlag* spec = nullptr;
     for (const ConfigFlag& f : known)
       if (f.flag == flag) spec = &f;
-    if (spec == nullptr) return Error(LineError(path, k.Mark(), key + ": unknown setting"));
+    if (spec == nullptr) return Error(YamlError(path, k.Mark(), key, "unknown setting"));
     if (!v.IsScalar() || v.Scalar().empty())
-      return Error(LineError(path, k.Mark(), key + ": want a single value"));
+      return Error(YamlError(path, k.Mark(), key, "want a single value"));
     const std::string& value = v.Scalar();
     switch (spec->kind) {
       case ConfigValueKind::kString:
         break;
       case ConfigValueKind::kSize:
-        if (!ParseByteSize(value)) return Error(LineError(path, k.Mark(), key + ": not a size"));
+        if (!ParseByteSize(value)) return Error(YamlError(path, k.Mark(), key, "not a size"));
         break;
       case ConfigValueKind::kCount:
-        if (!IsCount(value)) return Error(LineError(path, k.Mark(), key + ": not a number"));
+        if (!IsCount(value)) return Error(YamlError(path, k.Mark(), key, "not a number"));
         break;
       case ConfigValueKind::kBool: {
         bool b = false;
         if (!YAML::convert<bool>::decode(v, b))
-          return Error(LineError(path, k.Mark(), key + ": not true or false"));
+          return Error(YamlError(path, k.Mark(), key, "not true or false"));
         if (!b) continue;
         out[flag] = "true";
         continue;
       }
     }
     if (out.count(flag))
-      return Error(LineError(path, k.Mark(), key + ": set twice (as " + flag + ")"));
+      return Error(YamlError(path, k.Mark(), key, "set twice (as " + flag + ")"));
     out[flag] = value;
   }
   return out;

@@ -2,8 +2,8 @@
 //
 //   listen: 127.0.0.1:8470
 //   dir: /nvme/kumo-cache
-//   capacity: 50GiB
-//   maxObject: 1GiB          # camelCase or kebab-case: both name the flag --max-object
+//   capacity: 50Gi
+//   maxObject: 1Gi           # camelCase or kebab-case: both name the flag --max-object
 //   verifyReads: true
 //
 // Each key maps to a flag name generically (camelCase → kebab-case), so a flag added to the
@@ -28,7 +28,7 @@ namespace kumo::cache {
 
 enum class ConfigValueKind {
   kString,  // any non-empty scalar (paths, names, host:port)
-  kSize,    // ParseByteSize: 64KiB, 50GiB, 1024
+  kSize,    // ParseByteSize: 64Ki, 50Gi, 1024
   kCount,   // a decimal integer ≥ 0
   kBool,    // true/false (yes/no, on/off as YAML 1.1 reads them)
 };
@@ -38,8 +38,10 @@ struct ConfigFlag {
   ConfigValueKind kind;
 };
 
-// "50GiB" → 53687091200; accepts B, KiB, MiB, GiB, TiB (and K, M, G, T as the same binary
-// units); nullopt when malformed or on overflow.
+// A size flag or config value in bytes: base/quantity.h's Kubernetes grammar ("50Gi" →
+// 53687091200, "50G" → 50000000000). The old cache spellings still parse, with a warning on
+// stderr: "50GiB", "64KiB", "1B" (same value: write "50Gi"), and a bare "K", "M", "G", "T"
+// (now powers of 1000; "50Gi" is the old meaning). nullopt when malformed or too large.
 std::optional<uint64_t> ParseByteSize(std::string_view text);
 
 // "maxObject" → "max-object", "authSecretFile" → "auth-secret-file"; kebab-case stays as is.

@@ -53,11 +53,11 @@ struct FlagSpec {
 const std::vector<FlagSpec> kServeFlags = {
     {"listen", ConfigValueKind::kString, "HOST:PORT to listen on (default 127.0.0.1:8470)"},
     {"dir", ConfigValueKind::kString, "directory of the cache's objects (required)"},
-    {"capacity", ConfigValueKind::kSize, "bytes the cache may hold, e.g. 50GiB (required)"},
+    {"capacity", ConfigValueKind::kSize, "bytes the cache may hold, e.g. 50Gi (required)"},
     {"workers", ConfigValueKind::kCount, "worker threads, 1..256 (default 2)"},
     {"eviction", ConfigValueKind::kString, "lru or s3fifo (default s3fifo)"},
     {"max-object", ConfigValueKind::kSize, "largest object accepted (default: the capacity)"},
-    {"sendfile-min", ConfigValueKind::kSize, "bodies from this size go by sendfile (default 64KiB)"},
+    {"sendfile-min", ConfigValueKind::kSize, "bodies from this size go by sendfile (default 64Ki)"},
     {"members", ConfigValueKind::kString, "member file of a cluster (Maglev routing)"},
     {"self", ConfigValueKind::kString, "this node's name in the member file"},
     {"port-file", ConfigValueKind::kString, "write the listening port here once serving"},
@@ -152,7 +152,7 @@ Result<ServerOptions> ServerOptionsFrom(const FlagValues& f, UringProbe* probe) 
   so.workers = std::atoi(Get(f, "workers", "2").c_str());
   if (so.workers < 1 || so.workers > 256)
     return Error(Status::InvalidArgument("--workers wants 1..256"));
-  std::optional<uint64_t> sendfile_min = ParseByteSize(Get(f, "sendfile-min", "64KiB"));
+  std::optional<uint64_t> sendfile_min = ParseByteSize(Get(f, "sendfile-min", "64Ki"));
   if (!sendfile_min) return Error(Status::InvalidArgument("bad --sendfile-min"));
   so.sendfile_min_bytes = *sendfile_min;
   // epoll by default: io_uring did not win the measurement (docs/cache.md, "I/O backends").
@@ -174,7 +174,7 @@ Result<StoreOptions> StoreOptionsFrom(const FlagValues& f) {
   if (st.dir.empty()) return Error(Status::InvalidArgument("--dir is required"));
   std::optional<uint64_t> capacity = ParseByteSize(Get(f, "capacity"));
   if (!capacity || *capacity == 0)
-    return Error(Status::InvalidArgument("--capacity wants a size such as 50GiB"));
+    return Error(Status::InvalidArgument("--capacity wants a size such as 50Gi"));
   st.capacity_bytes = *capacity;
   if (f.count("max-object")) {
     std::optional<uint64_t> m = ParseByteSize(Get(f, "max-object"));

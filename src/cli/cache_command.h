@@ -1,5 +1,5 @@
 // `kumo cache ...`: flag parsing and wiring for the cache server (main stays short wiring).
-//   kumo cache serve --listen 127.0.0.1:PORT --dir DIR --capacity 50GiB [--workers N]
+//   kumo cache serve --listen 127.0.0.1:PORT --dir DIR --capacity 50Gi [--workers N]
 //                    [--eviction lru|s3fifo] [--max-object SIZE] [--sendfile-min SIZE]
 //                    [--origin DIR] [--verify-reads] [--config FILE]
 //                    ([--auth-secret-file F] [--jwks FILE] --acl FILE [--issuer I --audience A]

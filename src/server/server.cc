@@ -15,7 +15,8 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "base/sha256.h"
-#include "server/util.h"
+#include "base/yaml_error.h"
+#include "executor/local_executor.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
@@ -25,12 +26,14 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
-  } catch (const std::exception& e) {
+  } catch (const YAML::BadFile& e) {
     return Error(Status::InvalidArgument(path + ": " + e.what()));
+  } catch (const YAML::Exception& e) {
+    return Error(YamlSyntaxError(path, e));
   }
-  if (!root.IsMap()) return Error(Status::InvalidArgument(path + ": expected a mapping"));
-  auto where = [&](const YAML::Node& n, const std::string& field) {
-    return path + ": line " + std::to_string(n.Mark().line + 1) + ": " + field;
+  if (!root.IsMap()) return Error(YamlError(path, root.Mark(), "", "expected a mapping"));
+  auto fail = [&](const YAML::Node& n, const std::string& field, const std::string& message) {
+    return Error(YamlError(path, n.Mark(), field, message));
   };
   try {
     for (auto it = root.begin(); it != root.end(); ++it) {
@@ -46,7 +49,7 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.scheduler.queue_order = v.as<std::string>();
       } else if (key == "backfill") {
         auto m = core::ParseBackfillMode(v.as<std::string>());
-        if (!m) return Error(Status::InvalidArgument(where(v, key) + ": " + m.error().message()));
+        if (!m) return fail(v, key, m.error().message());
         base.scheduler.backfill = *m;
       } else if (key == "preemption") {
         base.scheduler.preemption = v.as<bool>();
@@ -54,11 +57,9 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.use_cgroups = v.as<bool>();
       } else if (key == "tickSeconds") {
         base.tick_s = v.as<double>();
-        if (base.tick_s <= 0 || base.tick_s > 60)
-          return Error(Status::InvalidArgument(where(v, key) + ": must be in (0, 60]"));
+        if (base.tick_s <= 0 || base.tick_s > 60) return fail(v, key, "must be in (0, 60]");
       } else if (key == "priorityClasses") {
-        if (!v.IsSequence())
-          return Error(Status::InvalidArgument(where(v, key) + ": expected a list"));
+        if (!v.IsSequence()) return fail(v, key, "expected a list");
         base.priority_classes.clear();
         for (size_t i = 0; i < v.size(); ++i) {
           PriorityClass pc;
@@ -71,21 +72,19 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
             else if (k == "preemptible")
               pc.preemptible = f->second.as<bool>();
             else
-              return Error(Status::InvalidArgument(
-                  where(f->first, key + "[" + std::to_string(i) + "]." + k) + ": unknown field"));
+              return fail(f->first, key + "[" + std::to_string(i) + "]." + k, "unknown field");
           }
           if (pc.name.empty())
-            return Error(Status::InvalidArgument(
-                where(v[i], key + "[" + std::to_string(i) + "].name") + ": required"));
+            return fail(v[i], key + "[" + std::to_string(i) + "].name", "required");
           base.priority_classes.push_back(pc);
         }
       } else {
-        return Error(Status::InvalidArgument(where(it->first, key) + ": unknown field"));
+        return fail(it->first, key, "unknown field");
       }
     }
   } catch (const YAML::Exception& e) {
-    return Error(
-        Status::InvalidArgument(path + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg));
+    // A value of the wrong type (`tickSeconds: soon`): the YAML itself was fine.
+    return Error(YamlError(path, e.mark, "", e.msg));
   }
   return base;
 }
@@ -379,8 +378,9 @@ Status Server::Restore() {
 }
 
 void Server::Reconcile() {
-  // Every shim on this machine whose run dir is under our data dir, by run dir.
-  std::map<std::string, std::pair<pid_t, int64_t>> shims = FindShims(config_.data_dir + "/jobs/");
+  // Every task still running whose run dir is under our data dir, by run dir.
+  std::map<std::string, executor::TaskHandle> shims =
+      executor_->FindRunningTasks(config_.data_dir + "/jobs/");
   std::lock_guard<std::mutex> lock(mu_);
   double now = SystemClock().NowSeconds();
   std::set<std::string> claimed;
@@ -391,8 +391,8 @@ void Server::Reconcile() {
       if (t.state != "running") continue;
       auto it = shims.find(t.handle.run_dir);
       if (t.handle.pid == 0 && it != shims.end()) {
-        t.handle.pid = it->second.first;  // launched, but its pid had not committed
-        t.handle.start_ticks = it->second.second;
+        t.handle.pid = it->second.pid;  // launched, but its pid had not committed
+        t.handle.start_ticks = it->second.start_ticks;
       }
       claimed.insert(t.handle.run_dir);
       executor::TaskStatus st = executor_->Poll(t.handle);
@@ -421,13 +421,8 @@ void Server::Reconcile() {
   }
   // Shims started just before a crash whose start never committed: nobody will ever wait for
   // them, so they are killed (their job is still Pending and starts again).
-  for (const auto& [run_dir, pid] : shims) {
-    if (claimed.count(run_dir)) continue;
-    executor::TaskHandle h;
-    h.pid = pid.first;
-    h.start_ticks = pid.second;
-    h.run_dir = run_dir;
-    executor_->Signal(h, SIGKILL);
+  for (const auto& [run_dir, handle] : shims) {
+    if (!claimed.count(run_dir)) executor_->Signal(handle, SIGKILL);
   }
   Flush().wait();
 }

@@ -34,7 +34,7 @@
 #include "api/job_spec.h"
 #include "core/scheduler.h"
 #include "executor/inventory.h"
-#include "executor/local_executor.h"
+#include "executor/executor.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -189,7 +189,7 @@ class Server {
 
   ServerConfig config_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<executor::LocalExecutor> executor_;
+  std::unique_ptr<executor::Executor> executor_;
   executor::Inventory inventory_;
   std::unique_ptr<core::Scheduler> scheduler_;
   std::unique_ptr<http::Server> http_;

@@ -22,7 +22,7 @@ TEST(CacheConfig, ServeRefusesABadFileWithExitCode2) {
   int rc = test_process::RunToExit({KUMO_BINARY, "cache", "serve", "--config", dir + "/config.yaml"}, o);
   std::string out = test_process::ReadAll(o.stdout_path);
   EXPECT_EQ(rc, 2) << out;
-  EXPECT_NE(out.find(dir + "/config.yaml line 4: capacity: not a size"), std::string::npos) << out;
+  EXPECT_NE(out.find(dir + "/config.yaml:4: capacity: not a size"), std::string::npos) << out;
   // The command line's --capacity wins over the file's, but the file is still checked first.
   std::ofstream(dir + "/config.yaml") << "capacity: 1MiB\nworkers: 0\n";
   rc = test_process::RunToExit({KUMO_BINARY, "cache", "serve", "--config", dir + "/config.yaml",
