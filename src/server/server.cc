@@ -255,7 +255,7 @@ void Server::SaveJob(const JobRec& j) {
   pending_writes_.push_back(
       {"UPDATE jobs SET phase=?2, reason=?3, message=?4, attempt=?5, failures=?6, not_before=?7, "
        "start_time=?8, end_time=?9, cancel_requested=?10 WHERE id=?1",
-       {j.id, j.phase, j.reason, j.message, int64_t{j.attempt}, int64_t{j.failures}, j.not_before,
+       {j.id, std::string(ToString(j.phase)), j.reason, j.message, int64_t{j.attempt}, int64_t{j.failures}, j.not_before,
         NullableTime(j.start_time), NullableTime(j.end_time), int64_t{j.cancel_requested}}});
 }
 
@@ -269,7 +269,7 @@ void Server::SaveTasks(const JobRec& j) {
          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
          {j.id, int64_t{j.attempt}, int64_t{t.rank}, int64_t{t.group}, int64_t{t.replica}, t.node,
           gpus.dump(), t.handle.run_dir, int64_t{t.handle.pid}, t.handle.start_ticks,
-          t.handle.cgroup_path, t.state, int64_t{t.exit_code}, int64_t{t.term_signal}}});
+          t.handle.cgroup_path, std::string(ToString(t.state)), int64_t{t.exit_code}, int64_t{t.term_signal}}});
   }
 }
 
@@ -325,7 +325,13 @@ Status Server::Restore() {
         j.code_version = json::parse(store::AsString(r[7]), nullptr, false);
         j.seed = static_cast<uint64_t>(store::AsInt(r[8]));
         j.submit_time = store::AsDouble(r[9]);
-        j.phase = store::AsString(r[10]);
+        auto phase = ParseJobPhase(store::AsString(r[10]));
+        if (!phase) {
+          bad = "job " + std::to_string(j.id) + ": unknown stored phase \"" +
+                store::AsString(r[10]) + "\"";
+          return;
+        }
+        j.phase = *phase;
         j.reason = store::AsString(r[11]);
         j.message = store::AsString(r[12]);
         j.attempt = static_cast<int32_t>(store::AsInt(r[13]));
@@ -370,11 +376,18 @@ Status Server::Restore() {
         t.handle.pid = static_cast<pid_t>(store::AsInt(r[7]));
         t.handle.start_ticks = store::AsInt(r[8]);
         t.handle.cgroup_path = store::AsString(r[9]);
-        t.state = store::AsString(r[10]);
+        auto state = ParseTaskState(store::AsString(r[10]));
+        if (!state) {
+          bad = "job " + std::to_string(it->first) + ": unknown stored task state \"" +
+                store::AsString(r[10]) + "\"";
+          return;
+        }
+        t.state = *state;
         t.exit_code = static_cast<int>(store::AsInt(r[11]));
         t.term_signal = static_cast<int>(store::AsInt(r[12]));
         it->second.tasks.push_back(std::move(t));
       });
+  if (s.ok() && !bad.empty()) return Status(StatusCode::kInternal, bad);
   return s;
 }
 
@@ -385,10 +398,10 @@ void Server::Reconcile() {
   double now = SystemClock().NowSeconds();
   std::set<std::string> claimed;
   for (auto& [id, job] : jobs_) {
-    if (job.phase != "Running" && job.phase != "Terminating") continue;
+    if (!HasAttempt(job.phase)) continue;
     int adopted = 0, lost = 0;
     for (TaskRec& t : job.tasks) {
-      if (t.state != "running") continue;
+      if (t.state != TaskState::kRunning) continue;
       auto it = shims.find(t.handle.run_dir);
       if (t.handle.pid == 0 && it != shims.end()) {
         t.handle.pid = it->second.first;  // launched, but its pid had not committed
@@ -400,11 +413,11 @@ void Server::Reconcile() {
         ++adopted;
         executor_->Watch(t.handle);
       } else if (st.state == executor::TaskState::kExited) {
-        t.state = "exited";
+        t.state = TaskState::kExited;
         t.exit_code = st.exit_code;
         t.term_signal = st.term_signal;
       } else {
-        t.state = "lost";
+        t.state = TaskState::kLost;
         ++lost;
       }
     }

@@ -36,6 +36,7 @@
 #include "executor/inventory.h"
 #include "executor/local_executor.h"
 #include "http/http.h"
+#include "server/job_state.h"
 #include "store/store.h"
 
 namespace kumo::server {
@@ -79,7 +80,7 @@ class Server {
     std::string node;
     std::vector<core::GpuShare> gpus;
     executor::TaskHandle handle;
-    std::string state = "running";  // running | exited | lost
+    TaskState state = TaskState::kRunning;
     int exit_code = 0, term_signal = 0;
   };
   struct JobRec {
@@ -89,7 +90,7 @@ class Server {
     uint64_t seed = 0;
     double submit_time = 0;
     api::JobSpec spec;
-    std::string phase = "Pending";  // Pending Running Terminating Succeeded Failed Cancelled
+    JobPhase phase = JobPhase::kPending;
     std::string reason, message;
     int32_t attempt = 0, failures = 0;
     double not_before = 0, start_time = 0, end_time = 0;

@@ -223,7 +223,7 @@ json Server::JobJson(const JobRec& j, bool detail) const {
               {"name", j.name},
               {"project", j.project},
               {"user", j.user},
-              {"phase", j.launching ? "Pending" : j.phase},
+              {"phase", ToString(j.launching ? JobPhase::kPending : j.phase)},
               {"reason", j.launching ? "Starting" : j.reason},
               {"message", j.launching ? "tasks are starting" : j.message},
               {"priorityClass", j.spec.priority_class},
@@ -237,7 +237,7 @@ json Server::JobJson(const JobRec& j, bool detail) const {
   for (const auto& g : j.spec.task_groups) gpu += g.resources.gpu_milli * g.replicas;
   out["gpuMilli"] = gpu;
   if (j.queue_position > 0) out["queuePosition"] = j.queue_position;
-  if (j.not_before > 0 && j.phase == "Pending") out["notBefore"] = j.not_before;
+  if (j.not_before > 0 && j.phase == JobPhase::kPending) out["notBefore"] = j.not_before;
   if (!detail) return out;
   out["seed"] = j.seed;
   out["specSha256"] = j.spec_sha256;
@@ -257,7 +257,7 @@ json Server::JobJson(const JobRec& j, bool detail) const {
                      {"node", t.node},
                      {"gpus", gpus},
                      {"pid", t.handle.pid},
-                     {"state", t.state},
+                     {"state", ToString(t.state)},
                      {"exitCode", t.exit_code},
                      {"runDir", t.handle.run_dir}});
   }
@@ -280,9 +280,8 @@ http::Response Server::ListJobs(const UserRec& user, const http::Request& req) {
   for (const auto& [id, j] : jobs_) {
     if (!j.durable || !MayAccess(user, j.project)) continue;
     if (!project.empty() && j.project != project) continue;
-    if (!phase.empty() && (j.launching ? "Pending" : j.phase) != phase) continue;
-    bool terminal = j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled";
-    if (terminal && !all_phases && q("recent") == "false") continue;
+    if (!phase.empty() && ToString(j.launching ? JobPhase::kPending : j.phase) != phase) continue;
+    if (IsTerminal(j.phase) && !all_phases && q("recent") == "false") continue;
     items.push_back(JobJson(j, false));
   }
   return JsonResponse(200, {{"items", items}});
@@ -319,8 +318,9 @@ http::Response Server::CancelJob(const UserRec& user, int64_t id) {
     JobRec* found = VisibleJob(user, id, &denied);
     if (!found) return denied;
     JobRec& j = *found;
-    if (j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled")
-      return ErrorResponse(409, "job " + std::to_string(id) + " already ended (" + j.phase + ")");
+    if (IsTerminal(j.phase))
+      return ErrorResponse(409, "job " + std::to_string(id) + " already ended (" +
+                                    std::string(ToString(j.phase)) + ")");
     if (!j.cancel_requested) {
       j.cancel_requested = true;
       AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled", "by " + user.name,
@@ -442,7 +442,7 @@ http::Response Server::JobLogs(const UserRec& user, int64_t id, const http::Requ
                            "task: job has " + std::to_string(j.spec.TotalTasks()) + " task(s)");
     attempt =
         static_cast<int32_t>(ParseId(q("attempt", std::to_string(j.attempt))).value_or(j.attempt));
-    running = j.phase == "Running" || j.phase == "Terminating" || j.phase == "Pending";
+    running = !IsTerminal(j.phase);
     if (attempt == 0)
       return JsonResponse(200, {{"data", ""}, {"size", 0}, {"next", 0}, {"done", !running}});
   }
@@ -466,7 +466,7 @@ http::Response Server::Queue(const UserRec& user) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<const JobRec*> pending;
   for (const auto& [id, j] : jobs_)
-    if (j.durable && j.phase == "Pending" && MayAccess(user, j.project)) pending.push_back(&j);
+    if (j.durable && j.phase == JobPhase::kPending && MayAccess(user, j.project)) pending.push_back(&j);
   std::stable_sort(pending.begin(), pending.end(), [](const JobRec* a, const JobRec* b) {
     int64_t pa = a->queue_position ? a->queue_position : INT64_MAX;
     int64_t pb = b->queue_position ? b->queue_position : INT64_MAX;
@@ -490,11 +490,11 @@ http::Response Server::Top(const UserRec& user) {
             {"pendingJobs", 0},
             {"gpuMilli", 0},
             {"cpuMillis", 0}};
-    if (j.phase == "Pending") pp["pendingJobs"] = pp["pendingJobs"].get<int64_t>() + 1;
-    if (j.phase != "Running" && j.phase != "Terminating") continue;
+    if (j.phase == JobPhase::kPending) pp["pendingJobs"] = pp["pendingJobs"].get<int64_t>() + 1;
+    if (!HasAttempt(j.phase)) continue;
     pp["runningJobs"] = pp["runningJobs"].get<int64_t>() + 1;
     for (const TaskRec& t : j.tasks) {
-      if (t.state != "running") continue;
+      if (t.state != TaskState::kRunning) continue;
       const auto& r = j.spec.task_groups[static_cast<size_t>(t.group)].resources;
       int64_t g = 0;
       for (const auto& s : t.gpus) g += s.milli;
@@ -526,7 +526,7 @@ http::Response Server::ListNodes(const UserRec& user) {
   std::map<std::string, int64_t> gpu_used, tasks;
   for (const auto& [id, j] : jobs_)
     for (const TaskRec& t : j.tasks)
-      if (t.state == "running") {
+      if (t.state == TaskState::kRunning) {
         for (const auto& s : t.gpus) gpu_used[t.node] += s.milli;
         ++tasks[t.node];
       }
@@ -585,9 +585,9 @@ http::Response Server::NodeAction(const UserRec& user, const std::string& name,
       // Kubernetes-style drain: the node's jobs are evicted (checkpoint signal, grace period)
       // and requeued; they start again elsewhere, resuming from their checkpoints.
       for (auto& [id, j] : jobs_) {
-        if (j.phase != "Running") continue;
+        if (j.phase != JobPhase::kRunning) continue;
         bool here = false;
-        for (const TaskRec& t : j.tasks) here |= t.node == name && t.state == "running";
+        for (const TaskRec& t : j.tasks) here |= t.node == name && t.state == TaskState::kRunning;
         if (!here) continue;
         BeginTermination(j, "NodeDrained", "node " + name + " is being drained", now, true);
         ++evicted;
@@ -606,7 +606,7 @@ http::Response Server::ListProjects(const UserRec& user) {
   std::map<std::string, int64_t> used;
   for (const auto& [id, j] : jobs_)
     for (const TaskRec& t : j.tasks)
-      if (t.state == "running")
+      if (t.state == TaskState::kRunning)
         for (const auto& s : t.gpus) used[j.project] += s.milli;
   json items = json::array();
   for (const auto& [name, p] : projects_) {

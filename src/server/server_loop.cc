@@ -79,8 +79,7 @@ void Server::Tick(std::unique_lock<std::mutex>& lock) {
   PollTasks(now);
   for (auto& [id, job] : jobs_) {
     if (!job.durable) continue;
-    if (job.phase == "Pending" || job.phase == "Running" || job.phase == "Terminating")
-      AdvanceJob(job, now);
+    if (!IsTerminal(job.phase)) AdvanceJob(job, now);
   }
   bool due = now - last_pass_ >= kPeriodicPassSeconds;
   if ((dirty_ || due) && now - last_pass_ >= config_.pass_min_interval_s) {
@@ -97,16 +96,16 @@ void Server::PollTasks(double now) {
   if (full) last_full_poll_ = now;
   if (!full && exited_pids_.empty()) return;
   for (auto& [id, job] : jobs_) {
-    if (job.phase != "Running" && job.phase != "Terminating") continue;
+    if (!HasAttempt(job.phase)) continue;
     bool changed = false;
     for (TaskRec& t : job.tasks) {
-      if (t.state != "running") continue;
+      if (t.state != TaskState::kRunning) continue;
       if (!full && !exited_pids_.count(t.handle.pid)) continue;
       executor::TaskStatus st = executor_->Poll(t.handle);
       if (st.state == executor::TaskState::kRunning) continue;
       changed = true;
       if (st.state == executor::TaskState::kExited) {
-        t.state = "exited";
+        t.state = TaskState::kExited;
         t.exit_code = st.exit_code;
         t.term_signal = st.term_signal;
         AddEvent(&job, "job/" + std::to_string(id), "TaskExited",
@@ -116,7 +115,7 @@ void Server::PollTasks(double now) {
                                     : " exited with code " + std::to_string(t.exit_code)),
                  now);
       } else {
-        t.state = "lost";
+        t.state = TaskState::kLost;
         AddEvent(&job, "job/" + std::to_string(id), "TaskLost", "Lost",
                  "task " + std::to_string(t.rank) + " vanished without an exit status", now);
       }
@@ -130,9 +129,9 @@ void Server::PollTasks(double now) {
 }
 
 void Server::AdvanceJob(JobRec& job, double now) {
-  if (job.phase == "Pending") {
+  if (job.phase == JobPhase::kPending) {
     if (job.cancel_requested) {
-      job.phase = "Cancelled";
+      job.phase = JobPhase::kCancelled;
       job.reason = "Cancelled";
       job.message = "cancelled while pending";
       job.end_time = now;
@@ -145,11 +144,11 @@ void Server::AdvanceJob(JobRec& job, double now) {
   }
   int running = 0, failed_rank = -1, lost = 0;
   for (const TaskRec& t : job.tasks) {
-    if (t.state == "running") ++running;
-    if (t.state == "lost") ++lost;
-    if (t.state == "exited" && t.exit_code != 0 && failed_rank < 0) failed_rank = t.rank;
+    if (t.state == TaskState::kRunning) ++running;
+    if (t.state == TaskState::kLost) ++lost;
+    if (t.state == TaskState::kExited && t.exit_code != 0 && failed_rank < 0) failed_rank = t.rank;
   }
-  if (job.phase == "Running") {
+  if (job.phase == JobPhase::kRunning) {
     if (lost > 0) {
       BeginTermination(job, "Lost", std::to_string(lost) + " task(s) lost", now, true);
     } else if (failed_rank >= 0) {
@@ -171,18 +170,18 @@ void Server::AdvanceJob(JobRec& job, double now) {
           true);
     }
   }
-  if (job.phase == "Terminating") {
+  if (job.phase == JobPhase::kTerminating) {
     if (job.cancel_requested && job.terminate_reason != "Cancelled") {
       job.terminate_reason = "Cancelled";
       job.terminate_message = "cancelled by a user";
     }
     running = 0;
-    for (const TaskRec& t : job.tasks) running += t.state == "running";
+    for (const TaskRec& t : job.tasks) running += t.state == TaskState::kRunning;
     if (running == 0) {
       FinishAttempt(job, now, job.terminate_reason, job.terminate_message);
     } else if (now >= job.kill_at) {
       for (const TaskRec& t : job.tasks)
-        if (t.state != "exited") executor_->Signal(t.handle, SIGKILL);
+        if (t.state != TaskState::kExited) executor_->Signal(t.handle, SIGKILL);
       job.kill_at = now + 2;  // and again, should one survive
     }
   }
@@ -190,13 +189,13 @@ void Server::AdvanceJob(JobRec& job, double now) {
 
 void Server::BeginTermination(JobRec& job, const std::string& reason, const std::string& message,
                               double now, bool graceful) {
-  job.phase = "Terminating";
+  job.phase = JobPhase::kTerminating;
   job.terminate_reason = reason;
   job.terminate_message = message;
   int sig = graceful ? job.spec.checkpoint.signal : SIGKILL;
   for (const TaskRec& t : job.tasks)
     // Lost tasks too: their shim died, but the command may live on in its process group.
-    if (t.state != "exited") executor_->Signal(t.handle, sig);
+    if (t.state != TaskState::kExited) executor_->Signal(t.handle, sig);
   job.kill_at = now + (graceful ? static_cast<double>(job.spec.checkpoint.grace_period_s) : 0);
   job.reason = reason;
   job.message = message;
@@ -221,7 +220,7 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
                      {"replica", t.replica},
                      {"node", t.node},
                      {"gpus", gpus},
-                     {"state", t.state},
+                     {"state", ToString(t.state)},
                      {"exitCode", t.exit_code},
                      {"signal", t.term_signal}});
   }
@@ -265,7 +264,7 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
     }
   }
   for (const TaskRec& t : job.tasks)
-    if (t.state != "exited") executor_->Signal(t.handle, SIGKILL);
+    if (t.state != TaskState::kExited) executor_->Signal(t.handle, SIGKILL);
 
   job.tasks.clear();
   job.nominated = false;
@@ -274,13 +273,13 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
   std::string next = outcome;
   if (job.cancel_requested && outcome != "Succeeded") next = "Cancelled";
   if (next == "Succeeded" || next == "Cancelled") {
-    job.phase = next;
+    job.phase = next == "Succeeded" ? JobPhase::kSucceeded : JobPhase::kCancelled;
     job.reason = next;
     job.message = why;
     job.end_time = now;
     AddEvent(&job, object, next, next, why, now);
   } else if (next == "Preempted" || next == "NodeDrained" || next == "Lost") {
-    job.phase = "Pending";
+    job.phase = JobPhase::kPending;
     job.reason = next;
     job.message = "attempt " + std::to_string(job.attempt) + " " +
                   (next == "Lost" ? "lost (" + why + ")" : "stopped (" + why + ")") +
@@ -293,7 +292,7 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
       double backoff = static_cast<double>(job.spec.retry.backoff_s) *
                        std::pow(2.0, std::min(job.failures - 1, 30));
       backoff = std::min(backoff, static_cast<double>(job.spec.retry.max_backoff_s));
-      job.phase = "Pending";
+      job.phase = JobPhase::kPending;
       job.reason = "BackoffRetry";
       job.not_before = now + backoff;
       job.message = "attempt " + std::to_string(job.attempt) + " failed (" + why + "); retry " +
@@ -302,7 +301,7 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
                     std::to_string(static_cast<int64_t>(backoff)) + " s";
       AddEvent(&job, object, "Retrying", next, job.message, now);
     } else {
-      job.phase = "Failed";
+      job.phase = JobPhase::kFailed;
       job.reason = next;
       job.message = why + (next == "DeadlineExceeded"
                                ? ""
@@ -335,9 +334,9 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
   std::map<std::string, JobRec*> by_id;
   for (auto& [id, job] : jobs_) {
     if (!job.durable) continue;
-    bool pending = job.phase == "Pending" && !job.cancel_requested && job.not_before <= now;
-    bool holding = (job.phase == "Running" || job.phase == "Terminating") && !job.tasks.empty();
-    if (job.phase == "Pending" && job.not_before > now) job.queue_position = 0;
+    bool pending = job.phase == JobPhase::kPending && !job.cancel_requested && job.not_before <= now;
+    bool holding = HasAttempt(job.phase) && !job.tasks.empty();
+    if (job.phase == JobPhase::kPending && job.not_before > now) job.queue_position = 0;
     if (!pending && !holding) continue;
     std::string invalid;
     core::Job cj = CoreJob(job, &invalid);
@@ -353,10 +352,10 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
     cj.nominated = job.nominated;
     cj.reservation = job.reservation;
     if (holding) {
-      cj.phase = job.phase == "Running" ? core::JobPhase::kRunning : core::JobPhase::kTerminating;
+      cj.phase = job.phase == JobPhase::kRunning ? core::JobPhase::kRunning : core::JobPhase::kTerminating;
       cj.start_time = static_cast<core::Seconds>(job.start_time);
       for (const TaskRec& t : job.tasks) {
-        if (t.state != "running") continue;
+        if (t.state != TaskState::kRunning) continue;
         // Index of the replica within its group, as the core counts it.
         cj.placements.push_back({t.group, t.replica, t.node, t.gpus});
       }
@@ -377,7 +376,7 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
   }
   for (const auto& p : decisions->preemptions) {
     auto v = by_id.find(p.victim);
-    if (v != by_id.end() && v->second->phase == "Running")
+    if (v != by_id.end() && v->second->phase == JobPhase::kRunning)
       BeginTermination(*v->second, "Preempted", p.message, now, true);
     auto pr = by_id.find(p.preemptor);
     if (pr != by_id.end()) pr->second->nominated = true;
@@ -385,7 +384,7 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
   std::vector<std::pair<JobRec*, PreparedStart>> starts;
   for (const auto& s : decisions->starts) {
     auto it = by_id.find(s.job);
-    if (it != by_id.end() && it->second->phase == "Pending" && !it->second->cancel_requested)
+    if (it != by_id.end() && it->second->phase == JobPhase::kPending && !it->second->cancel_requested)
       starts.emplace_back(it->second, PrepareStart(*it->second, s.tasks));
   }
   for (const auto& r : decisions->reservations) {
@@ -395,7 +394,7 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
   int64_t pos = 0;
   for (const auto& id : decisions->order) {
     auto it = by_id.find(id);
-    if (it != by_id.end()) it->second->queue_position = it->second->phase == "Pending" ? ++pos : 0;
+    if (it != by_id.end()) it->second->queue_position = it->second->phase == JobPhase::kPending ? ++pos : 0;
   }
   for (const auto& w : decisions->waiting) {
     auto it = by_id.find(w.job);
@@ -567,7 +566,7 @@ void Server::SpawnStart(PreparedStart& start) {
 void Server::CommitStart(JobRec& job, PreparedStart& start, double now) {
   job.tasks = std::move(start.tasks);
   job.start_time = now;
-  job.phase = "Running";
+  job.phase = JobPhase::kRunning;
   job.reason = "";
   job.message = "";
   std::string nodes;
