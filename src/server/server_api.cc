@@ -287,7 +287,7 @@ http::Response Server::ListJobs(const UserRec& user, const http::Request& req) {
   return JsonResponse(200, {{"items", items}});
 }
 
-Server::JobRec* Server::VisibleJob(const UserRec& user, int64_t id, http::Response* denied) {
+JobRec* Server::VisibleJob(const UserRec& user, int64_t id, http::Response* denied) {
   auto it = jobs_.find(id);
   if (it == jobs_.end() || !it->second.durable) {
     *denied = ErrorResponse(404, "job " + std::to_string(id) + " not found");

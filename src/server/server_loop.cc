@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "base/sha256.h"
+#include "server/translate.h"
 #include "server/util.h"
 
 namespace kumo::server {
@@ -24,21 +25,14 @@ namespace {
 // reservations' start times come closer.
 constexpr double kPeriodicPassSeconds = 1.0;
 
-core::TaintEffect ParseEffect(const std::string& e) {
-  if (e == "PreferNoSchedule") return core::TaintEffect::kPreferNoSchedule;
-  if (e == "NoExecute") return core::TaintEffect::kNoExecute;
-  return core::TaintEffect::kNoSchedule;
-}
-
 const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
                                      "LANG", "LC_ALL", "TMPDIR", "TZ"};
 
 }  // namespace
 
 struct Server::PreparedStart {
-  std::vector<TaskRec> tasks;                  // by rank, handles not yet set
-  std::vector<executor::TaskLaunch> launches;  // by rank
-  std::string failure;                         // set by SpawnStart: the first launch that failed
+  LaunchPlan plan;      // tasks by rank, handles set by SpawnStart
+  std::string failure;  // set by SpawnStart: the first launch that failed
 };
 
 void Server::Kick() {
@@ -420,51 +414,9 @@ void Server::RunPass(double now, std::unique_lock<std::mutex>& lock) {
 
 const core::Job& Server::CoreJob(JobRec& job, std::string* invalid) {
   if (!job.core_job) {
-    auto cj = std::make_unique<core::Job>();
-    cj->id = std::to_string(job.id);
-    cj->project = job.project;
-    cj->user = job.user;
-    const PriorityClass* pc = FindPriorityClass(job.spec.priority_class);
-    cj->priority = pc ? pc->value : 0;
-    cj->preemptible = pc ? pc->preemptible : true;
-    cj->submit_time = static_cast<core::Seconds>(job.submit_time);
-    const auto& ext = inventory_.extended_resources;
-    for (const auto& g : job.spec.task_groups) {
-      core::TaskGroup tg;
-      tg.name = g.name;
-      tg.replicas = g.replicas;
-      tg.resources[core::kCpu] = g.resources.cpu_millis;
-      tg.resources[core::kMemory] = g.resources.memory_bytes;
-      tg.resources[core::kGpu] = g.resources.gpu_milli;
-      for (const auto& [name, count] : g.resources.extended) {
-        auto it = std::find(ext.begin(), ext.end(), name);
-        if (it == ext.end()) {
-          job.core_invalid = "no node offers extended resource \"" + name + "\"";
-          continue;
-        }
-        tg.resources[core::kExtended0 + static_cast<int>(it - ext.begin())] = count;
-      }
-      tg.gpu_models = g.resources.gpu_models;
-      cj->groups.push_back(std::move(tg));
-    }
-    for (const auto& [k, v] : job.spec.node_selector) cj->node_selector.push_back({k, v});
-    for (const auto& t : job.spec.tolerations) {
-      core::Toleration ct;
-      ct.key = t.key;
-      ct.op = t.op == "Exists" ? core::Toleration::Operator::kExists
-                               : core::Toleration::Operator::kEqual;
-      ct.value = t.value;
-      if (!t.effect.empty()) ct.effect = ParseEffect(t.effect);
-      cj->tolerations.push_back(ct);
-    }
-    if (!job.spec.topology.level.empty()) {
-      cj->topology.level = job.spec.topology.level;
-      cj->topology.mode = job.spec.topology.required ? core::TopologyConstraint::Mode::kRequired
-                                                     : core::TopologyConstraint::Mode::kPreferred;
-    }
-    if (job.spec.max_runtime_s) cj->max_runtime = *job.spec.max_runtime_s;
-    cj->checkpointable = true;
-    job.core_job = std::move(cj);
+    TranslatedJob t = ToCoreJob(job, config_.priority_classes, inventory_.extended_resources);
+    job.core_job = std::make_unique<core::Job>(std::move(t.job));
+    job.core_invalid = std::move(t.invalid);
   }
   *invalid = job.core_invalid;
   return *job.core_job;
@@ -482,89 +434,33 @@ Server::PreparedStart Server::PrepareStart(JobRec& job,
   job.reservation.clear();
   job.queue_position = 0;
   job.tasks.clear();
-  std::string ckpt = JobDir(job.id) + "/checkpoint";
-  std::string out = AttemptDir(job.id, job.attempt) + "/output";
+  LaunchContext context;
+  context.attempt_dir = AttemptDir(job.id, job.attempt);
+  context.checkpoint_dir = JobDir(job.id) + "/checkpoint";
   std::error_code ec;
-  fs::create_directories(ckpt, ec);
-  fs::create_directories(out, ec);
-
-  std::vector<core::TaskPlacement> ordered = placements;
-  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.group, a.index) < std::tie(b.group, b.index);
-  });
-  int world = static_cast<int>(ordered.size());
-  int master_port = FreeLoopbackPort();
-  std::map<std::string, int> local_ranks;
-  std::map<std::string, std::string> base;
+  fs::create_directories(context.checkpoint_dir, ec);
+  fs::create_directories(context.attempt_dir + "/output", ec);
+  context.master_port = FreeLoopbackPort();
   for (const char* name : kInheritedEnv)
-    if (const char* v = std::getenv(name)) base[name] = v;
-  PreparedStart start;
-  for (int rank = 0; rank < world; ++rank) {
-    const core::TaskPlacement& p = ordered[static_cast<size_t>(rank)];
-    const api::TaskGroupSpec& g = job.spec.task_groups[static_cast<size_t>(p.group)];
-    TaskRec t;
-    t.rank = rank;
-    t.group = p.group;
-    t.replica = p.index;
-    t.node = p.node;
-    t.gpus = p.gpus;
-    std::map<std::string, std::string> env = base;
-    for (const auto& [k, v] : g.env) env[k] = v;
-    std::string devices;
-    for (const auto& gs : p.gpus)
-      devices += (devices.empty() ? "" : ",") + std::to_string(gs.gpu_index);
-    env["CUDA_VISIBLE_DEVICES"] = devices;
-    env["RANK"] = std::to_string(rank);
-    env["WORLD_SIZE"] = std::to_string(world);
-    env["LOCAL_RANK"] = std::to_string(local_ranks[p.node]++);
-    env["MASTER_ADDR"] = "127.0.0.1";
-    env["MASTER_PORT"] = std::to_string(master_port);
-    env["KUMO_JOB"] = std::to_string(job.id);
-    env["KUMO_JOB_NAME"] = job.name;
-    env["KUMO_PROJECT"] = job.project;
-    env["KUMO_ATTEMPT"] = std::to_string(job.attempt);
-    env["KUMO_CHECKPOINT_DIR"] = ckpt;
-    env["KUMO_OUTPUT_DIR"] = out;
-    env["KUMO_SEED"] = std::to_string(job.seed);
-    env["KUMO_NODE"] = p.node;
-    env["KUMO_TASK_GROUP"] = g.name;
-    env["KUMO_TASK_INDEX"] = std::to_string(p.index);
-    for (const auto& d : job.spec.datasets) {
-      std::string key = "KUMO_DATASET_";
-      for (char c : d.name)
-        key.push_back(
-            std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_');
-      env[key] = d.path;
-    }
-    executor::TaskLaunch launch;
-    launch.argv = g.command;
-    launch.cwd = g.working_dir.empty() ? job.submit_dir : g.working_dir;
-    launch.env = std::move(env);
-    launch.run_dir = AttemptDir(job.id, job.attempt) + "/task-" + std::to_string(rank);
-    launch.cpu_millis = g.resources.cpu_millis;
-    launch.memory_bytes = g.resources.memory_bytes;
-    launch.cgroup_name = "job-" + std::to_string(job.id) + ".a" + std::to_string(job.attempt) +
-                         ".t" + std::to_string(rank);
-    start.tasks.push_back(std::move(t));
-    start.launches.push_back(std::move(launch));
-  }
-  return start;
+    if (const char* v = std::getenv(name)) context.inherited_env[name] = v;
+  return {ToLaunches(job, placements, context), ""};
 }
 
 void Server::SpawnStart(PreparedStart& start) {
-  for (size_t rank = 0; rank < start.launches.size(); ++rank) {
-    auto h = executor_->Launch(start.launches[rank]);
+  LaunchPlan& plan = start.plan;
+  for (size_t rank = 0; rank < plan.launches.size(); ++rank) {
+    auto h = executor_->Launch(plan.launches[rank]);
     if (!h) {
       start.failure = "task " + std::to_string(rank) + ": " + h.error().message();
-      start.tasks.resize(rank);  // those launched; FinishAttempt kills them
+      plan.tasks.resize(rank);  // those launched; FinishAttempt kills them
       return;
     }
-    start.tasks[rank].handle = *h;
+    plan.tasks[rank].handle = *h;
   }
 }
 
 void Server::CommitStart(JobRec& job, PreparedStart& start, double now) {
-  job.tasks = std::move(start.tasks);
+  job.tasks = std::move(start.plan.tasks);
   job.start_time = now;
   job.phase = JobPhase::kRunning;
   job.reason = "";
