@@ -173,6 +173,7 @@ Status Server::Init() {
   auto st = store::Store::Open(config_.data_dir + "/kumo.db");
   if (!st) return st.error();
   store_ = std::move(*st);
+  job_store_ = std::make_unique<JobStore>(*store_);
   if (Status s = Restore(); !s.ok()) return s;
 
   // First start: an admin user whose token is written where only the operator can read it
@@ -247,37 +248,16 @@ std::future<Status> Server::Flush(bool barrier) {
   return store_->Write(std::move(w));
 }
 
-static store::Value NullableTime(double t) {
-  return t > 0 ? store::Value(t) : store::Value(nullptr);
-}
-
-void Server::SaveJob(const JobRec& j) {
-  pending_writes_.push_back(
-      {"UPDATE jobs SET phase=?2, reason=?3, message=?4, attempt=?5, failures=?6, not_before=?7, "
-       "start_time=?8, end_time=?9, cancel_requested=?10 WHERE id=?1",
-       {j.id, std::string(ToString(j.phase)), j.reason, j.message, int64_t{j.attempt}, int64_t{j.failures}, j.not_before,
-        NullableTime(j.start_time), NullableTime(j.end_time), int64_t{j.cancel_requested}}});
-}
+void Server::SaveJob(const JobRec& j) { pending_writes_.push_back(JobStore::Update(j)); }
 
 void Server::SaveTasks(const JobRec& j) {
-  for (const TaskRec& t : j.tasks) {
-    json gpus = json::array();
-    for (const auto& g : t.gpus) gpus.push_back({g.gpu_index, g.milli});
-    pending_writes_.push_back(
-        {"INSERT OR REPLACE INTO tasks(job_id, attempt, rank, grp, replica, node, gpus, run_dir, "
-         "pid, start_ticks, cgroup, state, exit_code, term_signal) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-         {j.id, int64_t{j.attempt}, int64_t{t.rank}, int64_t{t.group}, int64_t{t.replica}, t.node,
-          gpus.dump(), t.handle.run_dir, int64_t{t.handle.pid}, t.handle.start_ticks,
-          t.handle.cgroup_path, std::string(ToString(t.state)), int64_t{t.exit_code}, int64_t{t.term_signal}}});
-  }
+  for (store::Statement& s : JobStore::SaveTasks(j)) pending_writes_.push_back(std::move(s));
 }
 
 void Server::AddEvent(const JobRec* job, const std::string& object, const std::string& type,
                       const std::string& reason, const std::string& message, double now) {
-  pending_writes_.push_back(
-      {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1,?2,?3,?4,?5,?6)",
-       {now, job ? store::Value(job->id) : store::Value(nullptr), object, type, reason, message}});
+  pending_writes_.push_back(JobStore::AddEvent(
+      now, job ? std::optional<int64_t>(job->id) : std::nullopt, object, type, reason, message));
 }
 
 // ---- restart ----
@@ -308,87 +288,14 @@ Status Server::Restore() {
       "SELECT name, reason FROM nodes WHERE cordoned=1", {},
       [&](const store::Row& r) { cordoned_[store::AsString(r[0])] = store::AsString(r[1]); });
   if (!s.ok()) return s;
-  std::string bad;
-  s = store_->Query(
-      "SELECT id, project, user, name, spec_yaml, spec_sha256, submit_dir, code_version, seed, "
-      "submit_time, phase, reason, message, attempt, failures, not_before, start_time, end_time, "
-      "cancel_requested, idempotency_key FROM jobs ORDER BY id",
-      {}, [&](const store::Row& r) {
-        JobRec j;
-        j.id = store::AsInt(r[0]);
-        j.project = store::AsString(r[1]);
-        j.user = store::AsString(r[2]);
-        j.name = store::AsString(r[3]);
-        j.spec_yaml = store::AsString(r[4]);
-        j.spec_sha256 = store::AsString(r[5]);
-        j.submit_dir = store::AsString(r[6]);
-        j.code_version = json::parse(store::AsString(r[7]), nullptr, false);
-        j.seed = static_cast<uint64_t>(store::AsInt(r[8]));
-        j.submit_time = store::AsDouble(r[9]);
-        auto phase = ParseJobPhase(store::AsString(r[10]));
-        if (!phase) {
-          bad = "job " + std::to_string(j.id) + ": unknown stored phase \"" +
-                store::AsString(r[10]) + "\"";
-          return;
-        }
-        j.phase = *phase;
-        j.reason = store::AsString(r[11]);
-        j.message = store::AsString(r[12]);
-        j.attempt = static_cast<int32_t>(store::AsInt(r[13]));
-        j.failures = static_cast<int32_t>(store::AsInt(r[14]));
-        j.not_before = store::AsDouble(r[15]);
-        j.start_time = store::AsDouble(r[16]);
-        j.end_time = store::AsDouble(r[17]);
-        j.cancel_requested = store::AsInt(r[18]) != 0;
-        j.idempotency_key = store::AsString(r[19]);
-        auto spec = api::ParseJobSpec(j.spec_yaml);
-        if (!spec) {
-          bad = "job " + std::to_string(j.id) +
-                ": stored spec no longer parses: " + spec.error().message();
-          return;
-        }
-        j.spec = std::move(*spec);
-        j.durable = true;
-        if (!j.idempotency_key.empty()) idempotency_[j.idempotency_key] = j.id;
-        next_job_id_ = std::max(next_job_id_, j.id + 1);
-        jobs_[j.id] = std::move(j);
-      });
-  if (!s.ok()) return s;
-  if (!bad.empty()) return Status(StatusCode::kInternal, bad);
-  // Tasks of the current attempt of every job that was running or terminating.
-  s = store_->Query(
-      "SELECT t.job_id, t.rank, t.grp, t.replica, t.node, t.gpus, t.run_dir, t.pid, "
-      "t.start_ticks, t.cgroup, t.state, t.exit_code, t.term_signal FROM tasks t JOIN jobs j ON "
-      "j.id = t.job_id AND j.attempt = t.attempt WHERE j.phase IN ('Running', 'Terminating') "
-      "ORDER BY t.job_id, t.rank",
-      {}, [&](const store::Row& r) {
-        auto it = jobs_.find(store::AsInt(r[0]));
-        if (it == jobs_.end()) return;
-        TaskRec t;
-        t.rank = static_cast<int32_t>(store::AsInt(r[1]));
-        t.group = static_cast<int32_t>(store::AsInt(r[2]));
-        t.replica = static_cast<int32_t>(store::AsInt(r[3]));
-        t.node = store::AsString(r[4]);
-        for (const auto& g : json::parse(store::AsString(r[5]), nullptr, false))
-          if (g.is_array() && g.size() == 2)
-            t.gpus.push_back({g[0].get<int32_t>(), g[1].get<int64_t>()});
-        t.handle.run_dir = store::AsString(r[6]);
-        t.handle.pid = static_cast<pid_t>(store::AsInt(r[7]));
-        t.handle.start_ticks = store::AsInt(r[8]);
-        t.handle.cgroup_path = store::AsString(r[9]);
-        auto state = ParseTaskState(store::AsString(r[10]));
-        if (!state) {
-          bad = "job " + std::to_string(it->first) + ": unknown stored task state \"" +
-                store::AsString(r[10]) + "\"";
-          return;
-        }
-        t.state = *state;
-        t.exit_code = static_cast<int>(store::AsInt(r[11]));
-        t.term_signal = static_cast<int>(store::AsInt(r[12]));
-        it->second.tasks.push_back(std::move(t));
-      });
-  if (s.ok() && !bad.empty()) return Status(StatusCode::kInternal, bad);
-  return s;
+  auto jobs = job_store_->Load();
+  if (!jobs) return jobs.error();
+  for (auto& [id, j] : *jobs) {
+    if (!j.idempotency_key.empty()) idempotency_[j.idempotency_key] = id;
+    next_job_id_ = std::max(next_job_id_, id + 1);
+  }
+  jobs_ = std::move(*jobs);
+  return Status::Ok();
 }
 
 void Server::Reconcile() {

@@ -36,6 +36,7 @@
 #include "executor/inventory.h"
 #include "executor/local_executor.h"
 #include "http/http.h"
+#include "server/job_store.h"
 #include "server/records.h"
 #include "store/store.h"
 
@@ -137,6 +138,7 @@ class Server {
 
   ServerConfig config_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<JobStore> job_store_;
   std::unique_ptr<executor::LocalExecutor> executor_;
   executor::Inventory inventory_;
   std::unique_ptr<core::Scheduler> scheduler_;

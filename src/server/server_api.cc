@@ -193,15 +193,9 @@ http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) 
     // Written on their own (not with the loop's pending writes) so the 201 waits for exactly
     // this job's commit; the group commit batches concurrent submissions into one fsync.
     committed = store_->Write(
-        {{"INSERT INTO jobs(id, project, user, name, spec_yaml, spec_sha256, submit_dir, "
-          "code_version, seed, submit_time, phase, reason, idempotency_key) VALUES(?1, ?2, ?3, "
-          "?4, ?5, ?6, ?7, ?8, ?9, ?10, 'Pending', 'Submitted', ?11)",
-          {id, j.project, j.user, j.name, j.spec_yaml, j.spec_sha256, j.submit_dir,
-           j.code_version.dump(), static_cast<int64_t>(j.seed), now,
-           key.empty() ? store::Value(nullptr) : store::Value(key)}},
-         {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1, ?2, ?3, "
-          "'Submitted', 'Submitted', ?4)",
-          {now, id, "job/" + std::to_string(id), "by " + user.name + " to project " + j.project}}});
+        {JobStore::Insert(j),
+         JobStore::AddEvent(now, id, "job/" + std::to_string(id), "Submitted", "Submitted",
+                            "by " + user.name + " to project " + j.project)});
     jobs_[id] = std::move(j);
   }
   Status s = committed.get();
@@ -346,17 +340,15 @@ http::Response Server::JobEvents(const UserRec& user, int64_t id, const http::Re
   }
   flushed.wait();  // read your writes: what the loop has recorded so far is in the store
   (void)req;
+  auto events = job_store_->JobEvents(id);
+  if (!events) return ErrorResponse(500, events.error().message());
   json items = json::array();
-  Status s = store_->Query(
-      "SELECT seq, time, type, reason, message FROM events WHERE job_id=?1 ORDER BY seq", {id},
-      [&](const store::Row& r) {
-        items.push_back({{"seq", store::AsInt(r[0])},
-                         {"time", store::AsDouble(r[1])},
-                         {"type", store::AsString(r[2])},
-                         {"reason", store::AsString(r[3])},
-                         {"message", store::AsString(r[4])}});
-      });
-  if (!s.ok()) return ErrorResponse(500, s.message());
+  for (const EventRow& e : *events)
+    items.push_back({{"seq", e.seq},
+                     {"time", e.time},
+                     {"type", e.type},
+                     {"reason", e.reason},
+                     {"message", e.message}});
   return JsonResponse(200, {{"items", items}});
 }
 
@@ -373,23 +365,20 @@ http::Response Server::ListEvents(const UserRec& user, const http::Request& req)
     flushed = Flush(/*barrier=*/true);
   }
   flushed.wait();
+  auto events = job_store_->EventsAfter(since, 1000);
+  if (!events) return ErrorResponse(500, events.error().message());
   json items = json::array();
   int64_t scanned = since;
-  Status s = store_->Query(
-      "SELECT seq, time, object, type, reason, message FROM events WHERE seq > ?1 ORDER BY seq "
-      "LIMIT 1000",
-      {since}, [&](const store::Row& r) {
-        scanned = store::AsInt(r[0]);
-        std::string object = store::AsString(r[2]);
-        if (!user.admin && !visible.count(object)) return;
-        items.push_back({{"seq", store::AsInt(r[0])},
-                         {"time", store::AsDouble(r[1])},
-                         {"object", object},
-                         {"type", store::AsString(r[3])},
-                         {"reason", store::AsString(r[4])},
-                         {"message", store::AsString(r[5])}});
-      });
-  if (!s.ok()) return ErrorResponse(500, s.message());
+  for (const EventRow& e : *events) {
+    scanned = e.seq;
+    if (!user.admin && !visible.count(e.object)) continue;
+    items.push_back({{"seq", e.seq},
+                     {"time", e.time},
+                     {"object", e.object},
+                     {"type", e.type},
+                     {"reason", e.reason},
+                     {"message", e.message}});
+  }
   // `next`: pass it as `since` to continue. It moves past events this user may not see, so a
   // page of only invisible events still makes progress.
   return JsonResponse(200, {{"items", items}, {"next", scanned}});
@@ -404,12 +393,10 @@ http::Response Server::JobResults(const UserRec& user, int64_t id) {
     flushed = Flush(/*barrier=*/true);
   }
   flushed.wait();  // read your writes, as for events
+  auto results = job_store_->Results(id);
+  if (!results) return ErrorResponse(500, results.error().message());
   json items = json::array();
-  Status s = store_->Query("SELECT record FROM results WHERE job_id=?1 ORDER BY attempt", {id},
-                           [&](const store::Row& r) {
-                             items.push_back(json::parse(store::AsString(r[0]), nullptr, false));
-                           });
-  if (!s.ok()) return ErrorResponse(500, s.message());
+  for (json& r : *results) items.push_back(std::move(r));
   return JsonResponse(200, {{"items", items}});
 }
 

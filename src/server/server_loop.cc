@@ -244,9 +244,7 @@ void Server::FinishAttempt(JobRec& job, double now, const std::string& outcome,
                  {"outputs", outputs},
                  {"checkpointDir", JobDir(job.id) + "/checkpoint"}};
   if (job.attempt > 0) {
-    pending_writes_.push_back(
-        {"INSERT OR REPLACE INTO results(job_id, attempt, record) VALUES(?1, ?2, ?3)",
-         {job.id, int64_t{job.attempt}, record.dump()}});
+    pending_writes_.push_back(JobStore::SaveResult(job.id, job.attempt, record));
     std::error_code ec;
     if (fs::is_directory(out_dir, ec)) {
       std::FILE* f = std::fopen((out_dir + "/result.json").c_str(), "w");
