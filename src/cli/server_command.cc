@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "server/server.h"
+#include "server/control_plane.h"
 
 namespace kumo::cli {
 namespace {
@@ -101,7 +101,7 @@ int RunServer(const std::vector<std::string>& args, const char* argv0) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto srv = server::Server::Start(config);
+  auto srv = server::ControlPlane::Start(config);
   if (!srv) {
     std::fprintf(stderr, "kumo server: %s\n", srv.error().message().c_str());
     return 1;
