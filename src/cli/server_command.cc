@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "base/clock.h"
 #include "server/control_plane.h"
 
 namespace kumo::cli {
@@ -101,7 +102,7 @@ int RunServer(const std::vector<std::string>& args, const char* argv0) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto srv = server::ControlPlane::Start(config);
+  auto srv = server::ControlPlane::Start(config, SystemClock());
   if (!srv) {
     std::fprintf(stderr, "kumo server: %s\n", srv.error().message().c_str());
     return 1;

@@ -32,11 +32,11 @@ Status WritePrivateFile(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-ControlPlane::ControlPlane(ServerConfig config)
-    : state_(std::make_unique<ServerState>(std::move(config), SystemClock())) {}
+ControlPlane::ControlPlane(ServerConfig config, const Clock& clock)
+    : state_(std::make_unique<ServerState>(std::move(config), clock)) {}
 
-Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ServerConfig config) {
-  std::unique_ptr<ControlPlane> s(new ControlPlane(std::move(config)));
+Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ServerConfig config, const Clock& clock) {
+  std::unique_ptr<ControlPlane> s(new ControlPlane(std::move(config), clock));
   if (Status st = s->Init(); !st.ok()) return Error(st);
   return s;
 }

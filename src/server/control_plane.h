@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "http/http.h"
 #include "server/server_config.h"
@@ -40,7 +41,9 @@ class SchedulingLoop;
 class ControlPlane {
  public:
   // Opens the store in config.data_dir, restores and reconciles the state, then serves.
-  static Result<std::unique_ptr<ControlPlane>> Start(ServerConfig config);
+  // `clock` gives every timestamp (production: SystemClock(); tests: a FakeClock); it must
+  // outlive the control plane.
+  static Result<std::unique_ptr<ControlPlane>> Start(ServerConfig config, const Clock& clock);
   ~ControlPlane();
   uint16_t port() const { return http_->port(); }
   const std::string& admin_token_path() const { return admin_token_path_; }
@@ -48,7 +51,7 @@ class ControlPlane {
   void Stop();
 
  private:
-  explicit ControlPlane(ServerConfig config);
+  ControlPlane(ServerConfig config, const Clock& clock);
   Status Init();
   Status OpenParts();
   Status Restore();
