@@ -163,8 +163,9 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
 }
 
 // /v1/jobs[/ID[/ACTION]]; std::nullopt when the path names nothing here.
-std::optional<http::Response> ApiHandlers::RouteJob(const UserRec& user, const std::vector<std::string>& p,
-                                     const http::Request& req) {
+std::optional<http::Response> ApiHandlers::RouteJob(const UserRec& user,
+                                                    const std::vector<std::string>& p,
+                                                    const http::Request& req) {
   const std::string& m = req.method;
   if (p.size() == 1) {
     if (m == "POST") return SubmitJob(user, req);
@@ -370,8 +371,8 @@ http::Response ApiHandlers::CancelJob(const UserRec& user, int64_t id) {
                                     std::string(ToString(j.phase)) + ")");
     if (!j.cancel_requested) {
       j.cancel_requested = true;
-      state_.AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled", "by " + user.name,
-               state_.clock.NowSeconds());
+      state_.AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled",
+                      "by " + user.name, state_.clock.NowSeconds());
       state_.SaveJob(j);
     }
     committed = state_.Flush();
@@ -485,7 +486,8 @@ http::Response ApiHandlers::JobLogs(const UserRec& user, int64_t id, const http:
     if (attempt == 0)
       return JsonResponse(200, {{"data", ""}, {"size", 0}, {"next", 0}, {"done", !running}});
   }
-  std::string path = state_.AttemptDir(id, attempt) + "/task-" + std::to_string(*task) + "/" + stream;
+  std::string path =
+      state_.AttemptDir(id, attempt) + "/task-" + std::to_string(*task) + "/" + stream;
   int64_t size = 0;
   std::string data = ReadFileRange(path, offset, 1 << 20, &size);
   int64_t start = offset < 0 ? std::max<int64_t>(0, size + offset) : offset;
@@ -505,7 +507,8 @@ http::Response ApiHandlers::Queue(const UserRec& user) {
   std::lock_guard<std::mutex> lock(state_.mu);
   std::vector<const JobRec*> pending;
   for (const auto& [id, j] : state_.jobs)
-    if (j.durable && j.phase == JobPhase::kPending && MayAccess(user, j.project)) pending.push_back(&j);
+    if (j.durable && j.phase == JobPhase::kPending && MayAccess(user, j.project))
+      pending.push_back(&j);
   std::stable_sort(pending.begin(), pending.end(), [](const JobRec* a, const JobRec* b) {
     int64_t pa = a->queue_position ? a->queue_position : INT64_MAX;
     int64_t pb = b->queue_position ? b->queue_position : INT64_MAX;
@@ -591,7 +594,7 @@ http::Response ApiHandlers::ListNodes(const UserRec& user) {
 }
 
 http::Response ApiHandlers::NodeAction(const UserRec& user, const std::string& name,
-                                  const std::string& action) {
+                                       const std::string& action) {
   if (!user.admin) return ErrorResponse(403, "only an admin may " + action + " nodes");
   if (action != "cordon" && action != "uncordon" && action != "drain")
     return ErrorResponse(404, "node action must be cordon, uncordon or drain");
@@ -616,10 +619,10 @@ http::Response ApiHandlers::NodeAction(const UserRec& user, const std::string& n
            {name, reason}});
     }
     state_.AddEvent(nullptr, "node/" + name,
-             action == "uncordon" ? "Uncordoned"
-             : action == "drain"  ? "Drained"
-                                  : "Cordoned",
-             "", "by " + user.name, now);
+                    action == "uncordon" ? "Uncordoned"
+                    : action == "drain"  ? "Drained"
+                                         : "Cordoned",
+                    "", "by " + user.name, now);
     if (action == "drain") evicted = DrainNode(name, now);
     committed = state_.Flush();
     state_.Kick();
@@ -662,7 +665,7 @@ http::Response ApiHandlers::ListProjects(const UserRec& user) {
 }
 
 http::Response ApiHandlers::PutProject(const UserRec& user, const std::string& name,
-                                  const http::Request& req, bool create) {
+                                       const http::Request& req, bool create) {
   if (!user.admin) return ErrorResponse(403, "only an admin may manage projects");
   if (!ValidName(name))
     return ErrorResponse(400, "name: lower-case letters, digits and '-', at most 63");
@@ -689,8 +692,8 @@ http::Response ApiHandlers::PutProject(const UserRec& user, const std::string& n
          "guaranteed_gpu_milli=?3, max_gpu_milli=?4",
          {name, p.weight, p.guaranteed_gpu_milli,
           p.max_gpu_milli < 0 ? store::Value(nullptr) : store::Value(p.max_gpu_milli), now}});
-    state_.AddEvent(nullptr, "project/" + name, create ? "Created" : "Updated", "", "by " + user.name,
-             now);
+    state_.AddEvent(nullptr, "project/" + name, create ? "Created" : "Updated", "",
+                    "by " + user.name, now);
     committed = state_.Flush();
     out = ProjectJson(p);
     state_.Kick();
@@ -732,8 +735,9 @@ http::Response ApiHandlers::CreateUser(const UserRec& user, const http::Request&
     bool exists = state_.users.count(name) > 0;
     if (!exists) {
       state_.users[name] = UserRec{name, admin, {}};
-      state_.pending_writes.push_back({"INSERT INTO users(name, admin, created_at) VALUES(?1, ?2, ?3)",
-                                 {name, int64_t{admin}, now}});
+      state_.pending_writes.push_back(
+          {"INSERT INTO users(name, admin, created_at) VALUES(?1, ?2, ?3)",
+           {name, int64_t{admin}, now}});
     }
     for (const auto& p : projects) {
       state_.users[name].projects.insert(p);

@@ -28,7 +28,7 @@ class ApiHandlers {
  private:
   http::Response Route(const UserRec& user, const http::Request& req);
   std::optional<http::Response> RouteJob(const UserRec& user, const std::vector<std::string>& path,
-                          const http::Request& req);
+                                         const http::Request& req);
   http::Response SubmitJob(const UserRec& user, const http::Request& req);
   // The checks of a submission that need the state: project, membership, priority class, and a
   // repeated Idempotency-Key (answered with the job it made). std::nullopt: admitted.

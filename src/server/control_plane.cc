@@ -64,11 +64,12 @@ Status ControlPlane::Init() {
 
   auto hp = http::ParseHostPort(state_->config.listen);
   if (!hp) return hp.error();
-  http::ServerOptions opts;
+  http::HttpServerOptions opts;
   opts.host = hp->first;
   opts.port = hp->second;
   api_ = std::make_unique<ApiHandlers>(*state_);
-  auto h = http::Server::Start(opts, [this](const http::Request& r) { return api_->Handle(r); });
+  auto h =
+      http::HttpServer::Start(opts, [this](const http::Request& r) { return api_->Handle(r); });
   if (!h) return h.error();
   http_ = std::move(*h);
   loop_->Start();
@@ -147,13 +148,13 @@ Status ControlPlane::RestoreAccounts() {
   ServerState& st = *state_;
   store::Store& db = *st.store;
   std::lock_guard<std::mutex> lock(st.mu);
-  Status s = db.Query(
-      "SELECT name, weight, guaranteed_gpu_milli, max_gpu_milli FROM projects", {},
-      [&](const store::Row& r) {
-        ProjectRec p{store::AsString(r[0]), store::AsDouble(r[1]), store::AsInt(r[2]),
-                     std::holds_alternative<std::nullptr_t>(r[3]) ? -1 : store::AsInt(r[3])};
-        st.projects[p.name] = p;
-      });
+  Status s = db.Query("SELECT name, weight, guaranteed_gpu_milli, max_gpu_milli FROM projects", {},
+                      [&](const store::Row& r) {
+                        ProjectRec p{
+                            store::AsString(r[0]), store::AsDouble(r[1]), store::AsInt(r[2]),
+                            std::holds_alternative<std::nullptr_t>(r[3]) ? -1 : store::AsInt(r[3])};
+                        st.projects[p.name] = p;
+                      });
   if (!s.ok()) return s;
   s = db.Query("SELECT name, admin FROM users", {}, [&](const store::Row& r) {
     st.users[store::AsString(r[0])] = UserRec{store::AsString(r[0]), store::AsInt(r[1]) != 0, {}};
@@ -167,9 +168,9 @@ Status ControlPlane::RestoreAccounts() {
     st.tokens[store::AsString(r[0])] = store::AsString(r[1]);
   });
   if (!s.ok()) return s;
-  return db.Query(
-      "SELECT name, reason FROM nodes WHERE cordoned=1", {},
-      [&](const store::Row& r) { st.cordoned[store::AsString(r[0])] = store::AsString(r[1]); });
+  return db.Query("SELECT name, reason FROM nodes WHERE cordoned=1", {}, [&](const store::Row& r) {
+    st.cordoned[store::AsString(r[0])] = store::AsString(r[1]);
+  });
 }
 
 void ControlPlane::Reconcile() {
@@ -227,11 +228,10 @@ void ControlPlane::ReconcileJob(JobRec& job,
     FinishAttempt(s, job, now, "Lost", "the server stopped while starting this attempt");
     return;
   }
-  s.AddEvent(&job, "job/" + std::to_string(job.id), "Reconciled",
-             adopted ? "Adopted" : "NotRunning",
-             std::to_string(adopted) + " task(s) still running adopted, " + std::to_string(lost) +
-                 " lost",
-             now);
+  s.AddEvent(
+      &job, "job/" + std::to_string(job.id), "Reconciled", adopted ? "Adopted" : "NotRunning",
+      std::to_string(adopted) + " task(s) still running adopted, " + std::to_string(lost) + " lost",
+      now);
   s.SaveTasks(job);
 }
 

@@ -1,7 +1,7 @@
 // kumo server: the control plane on one machine.
 //
 //   HTTP+JSON API (/v1, docs/api.md)           scheduling core (one pass = Scheduler::Schedule)
-//        http::Server                                    ▲
+//        http::HttpServer                                    ▲
 //              │                                             │
 //        ApiHandlers ──────► ServerState ◄────────── SchedulingLoop ◄── task exits (the executor
 //        (api_handlers.h)   (records, mu)           (scheduling_loop.h)  watches each shim's pidfd;
@@ -65,7 +65,7 @@ class ControlPlane {
   std::unique_ptr<ServerState> state_;
   std::unique_ptr<ApiHandlers> api_;
   std::unique_ptr<SchedulingLoop> loop_;
-  std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::HttpServer> http_;
   std::string admin_token_path_;
 };
 

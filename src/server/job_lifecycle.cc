@@ -117,8 +117,7 @@ void BeginTermination(ServerState& state, JobRec& job, const std::string& reason
   job.message = message;
   state.AddEvent(&job, ObjectName(job), "Terminating", reason,
                  message + (graceful ? "; signal " + std::to_string(sig) + ", then SIGKILL after " +
-                                           std::to_string(job.spec.checkpoint.grace_period_s) +
-                                           " s"
+                                           std::to_string(job.spec.checkpoint.grace_period_s) + " s"
                                      : ""),
                  now);
   state.SaveJob(job);

@@ -54,28 +54,30 @@ TaskRec TaskFromRow(const store::Row& r) {
 
 // Reads a row of "seq, time, object, type, reason, message".
 EventRow EventFromRow(const store::Row& r) {
-  return {store::AsInt(r[0]),       store::AsDouble(r[1]), store::AsString(r[2]),
-          store::AsString(r[3]),    store::AsString(r[4]), store::AsString(r[5])};
+  return {store::AsInt(r[0]),    store::AsDouble(r[1]), store::AsString(r[2]),
+          store::AsString(r[3]), store::AsString(r[4]), store::AsString(r[5])};
 }
 
 }  // namespace
 
 store::Statement JobStore::Insert(const JobRec& j) {
-  return {"INSERT INTO jobs(id, project, user, name, spec_yaml, spec_sha256, submit_dir, "
-          "code_version, seed, submit_time, phase, reason, idempotency_key) VALUES(?1, ?2, ?3, "
-          "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-          {j.id, j.project, j.user, j.name, j.spec_yaml, j.spec_sha256, j.submit_dir,
-           j.code_version.dump(), static_cast<int64_t>(j.seed), j.submit_time, Text(ToString(j.phase)),
-           j.reason,
-           j.idempotency_key.empty() ? store::Value(nullptr) : store::Value(j.idempotency_key)}};
+  return {
+      "INSERT INTO jobs(id, project, user, name, spec_yaml, spec_sha256, submit_dir, "
+      "code_version, seed, submit_time, phase, reason, idempotency_key) VALUES(?1, ?2, ?3, "
+      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+      {j.id, j.project, j.user, j.name, j.spec_yaml, j.spec_sha256, j.submit_dir,
+       j.code_version.dump(), static_cast<int64_t>(j.seed), j.submit_time, Text(ToString(j.phase)),
+       j.reason,
+       j.idempotency_key.empty() ? store::Value(nullptr) : store::Value(j.idempotency_key)}};
 }
 
 store::Statement JobStore::Update(const JobRec& j) {
-  return {"UPDATE jobs SET phase=?2, reason=?3, message=?4, attempt=?5, failures=?6, "
-          "not_before=?7, start_time=?8, end_time=?9, cancel_requested=?10 WHERE id=?1",
-          {j.id, Text(ToString(j.phase)), j.reason, j.message, int64_t{j.attempt},
-           int64_t{j.failures}, j.not_before, NullableTime(j.start_time), NullableTime(j.end_time),
-           int64_t{j.cancel_requested}}};
+  return {
+      "UPDATE jobs SET phase=?2, reason=?3, message=?4, attempt=?5, failures=?6, "
+      "not_before=?7, start_time=?8, end_time=?9, cancel_requested=?10 WHERE id=?1",
+      {j.id, Text(ToString(j.phase)), j.reason, j.message, int64_t{j.attempt}, int64_t{j.failures},
+       j.not_before, NullableTime(j.start_time), NullableTime(j.end_time),
+       int64_t{j.cancel_requested}}};
 }
 
 std::vector<store::Statement> JobStore::SaveTasks(const JobRec& j) {
@@ -103,9 +105,10 @@ store::Statement JobStore::SaveResult(int64_t job_id, int32_t attempt, const jso
 store::Statement JobStore::AddEvent(double time, std::optional<int64_t> job_id,
                                     const std::string& object, const std::string& type,
                                     const std::string& reason, const std::string& message) {
-  return {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1,?2,?3,?4,?5,?6)",
-          {time, job_id ? store::Value(*job_id) : store::Value(nullptr), object, type, reason,
-           message}};
+  return {
+      "INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1,?2,?3,?4,?5,?6)",
+      {time, job_id ? store::Value(*job_id) : store::Value(nullptr), object, type, reason,
+       message}};
 }
 
 Result<std::map<int64_t, JobRec>> JobStore::Load() {

@@ -26,8 +26,8 @@ namespace kumo::server {
 
 // One entry of the event log.
 struct EventRow {
-  int64_t seq = 0;  // increasing; the log's cursor
-  double time = 0;  // seconds since the epoch
+  int64_t seq = 0;                            // increasing; the log's cursor
+  double time = 0;                            // seconds since the epoch
   std::string object, type, reason, message;  // object: "job/12", "node/node-0", "project/x"
 };
 

@@ -88,12 +88,14 @@ TEST_F(JobStoreTest, PhaseAndTaskStateAreStoredAsTheirWords) {
   w.push_back(JobStore::Update(j));
   Write(std::move(w));
   std::string phase, state;
-  ASSERT_TRUE(store_->Query("SELECT phase FROM jobs", {}, [&](const store::Row& r) {
-    phase = store::AsString(r[0]);
-  }).ok());
-  ASSERT_TRUE(store_->Query("SELECT state FROM tasks", {}, [&](const store::Row& r) {
-    state = store::AsString(r[0]);
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Query("SELECT phase FROM jobs", {},
+                          [&](const store::Row& r) { phase = store::AsString(r[0]); })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Query("SELECT state FROM tasks", {},
+                          [&](const store::Row& r) { state = store::AsString(r[0]); })
+                  .ok());
   EXPECT_EQ(phase, "Terminating");
   EXPECT_EQ(state, "exited");
 }
@@ -172,8 +174,7 @@ TEST_F(JobStoreTest, TasksOfEndedJobsAreNotLoaded) {
 }
 
 TEST_F(JobStoreTest, UnknownStoredPhaseFailsTheLoad) {
-  Write({JobStore::Insert(Submitted(5)),
-         {"UPDATE jobs SET phase='Paused' WHERE id=5", {}}});
+  Write({JobStore::Insert(Submitted(5)), {"UPDATE jobs SET phase='Paused' WHERE id=5", {}}});
   auto jobs = JobStore(*store_).Load();
   ASSERT_FALSE(jobs.has_value());
   EXPECT_EQ(jobs.error().code(), StatusCode::kInternal);
@@ -191,7 +192,8 @@ TEST_F(JobStoreTest, SpecThatNoLongerParsesFailsTheLoad) {
 
 TEST_F(JobStoreTest, ResultsByAttempt) {
   Write({JobStore::Insert(Submitted(8))});
-  Write({JobStore::SaveResult(8, 2, {{"attempt", 2}}), JobStore::SaveResult(8, 1, {{"attempt", 1}})});
+  Write(
+      {JobStore::SaveResult(8, 2, {{"attempt", 2}}), JobStore::SaveResult(8, 1, {{"attempt", 1}})});
   auto results = JobStore(*store_).Results(8);
   ASSERT_TRUE(results.has_value());
   ASSERT_EQ(results->size(), 2u);

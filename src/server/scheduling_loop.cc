@@ -129,8 +129,7 @@ void SchedulingLoop::PollJob(JobRec& job, bool full, double now) {
       t.state = TaskState::kExited;
       t.exit_code = st.exit_code;
       t.term_signal = st.term_signal;
-      state_.AddEvent(&job, ObjectName(job), "TaskExited",
-                      t.exit_code == 0 ? "Completed" : "Error",
+      state_.AddEvent(&job, ObjectName(job), "TaskExited", t.exit_code == 0 ? "Completed" : "Error",
                       "task " + std::to_string(t.rank) + " on " + t.node + ExitDescription(t), now);
     } else {
       t.state = TaskState::kLost;
@@ -241,7 +240,8 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
   }
   for (auto& [id, job] : state_.jobs) {
     if (!job.durable) continue;
-    bool pending = job.phase == JobPhase::kPending && !job.cancel_requested && job.not_before <= now;
+    bool pending =
+        job.phase == JobPhase::kPending && !job.cancel_requested && job.not_before <= now;
     bool holding = HasAttempt(job.phase) && !job.tasks.empty();
     if (job.phase == JobPhase::kPending && job.not_before > now) job.queue_position = 0;
     if (!pending && !holding) continue;
@@ -259,8 +259,8 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
     cj.nominated = job.nominated;
     cj.reservation = job.reservation;
     if (holding) {
-      cj.phase = job.phase == JobPhase::kRunning ? core::JobPhase::kRunning
-                                                 : core::JobPhase::kTerminating;
+      cj.phase =
+          job.phase == JobPhase::kRunning ? core::JobPhase::kRunning : core::JobPhase::kTerminating;
       cj.start_time = static_cast<core::Seconds>(job.start_time);
       for (const TaskRec& t : job.tasks)
         if (t.state == TaskState::kRunning)
@@ -313,8 +313,8 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
   }
 }
 
-void SchedulingLoop::StartGangs(std::vector<std::pair<JobRec*, PreparedStart>>& starts,
-                                double now, Lock& lock) {
+void SchedulingLoop::StartGangs(std::vector<std::pair<JobRec*, PreparedStart>>& starts, double now,
+                                Lock& lock) {
   // Jobs are never removed once durable, so the pointers stay valid while mu is released; a
   // cancel meanwhile is seen by the next tick (the job is Running by then and terminates).
   lock.unlock();

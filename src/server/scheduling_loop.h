@@ -69,10 +69,10 @@ class SchedulingLoop {
   void CommitStart(JobRec& job, PreparedStart& start, double now);
 
   ServerState& state_;
-  core::Scheduler scheduler_;  // used by the loop thread only, with mu released
-  double last_pass_ = 0;       // guarded by state_.mu
-  size_t launched_ = 0;        // gangs launched so far; guarded by state_.mu
-  double last_full_poll_ = 0;  // when PollTasks last looked at every task; guarded by state_.mu
+  core::Scheduler scheduler_;    // used by the loop thread only, with mu released
+  double last_pass_ = 0;         // guarded by state_.mu
+  size_t launched_ = 0;          // gangs launched so far; guarded by state_.mu
+  double last_full_poll_ = 0;    // when PollTasks last looked at every task; guarded by state_.mu
   std::set<pid_t> exited_pids_;  // shims the executor saw end, not yet polled; guarded by mu
   std::thread loop_;
   std::thread exit_watcher_;

@@ -46,10 +46,10 @@ struct ServerState {
   executor::Inventory inventory;
 
   mutable std::mutex mu;
-  std::condition_variable cv;  // the loop waits on it; Kick wakes it
-  bool dirty = true;           // guarded by mu: something changed since the last pass
-  bool stopping = false;       // guarded by mu
-  std::map<int64_t, JobRec> jobs;                // guarded by mu
+  std::condition_variable cv;      // the loop waits on it; Kick wakes it
+  bool dirty = true;               // guarded by mu: something changed since the last pass
+  bool stopping = false;           // guarded by mu
+  std::map<int64_t, JobRec> jobs;  // guarded by mu
   std::map<std::string, int64_t> idempotency;    // key -> job id; guarded by mu
   std::map<std::string, UserRec> users;          // guarded by mu
   std::map<std::string, std::string> tokens;     // sha256 -> user; guarded by mu

@@ -75,8 +75,8 @@ TranslatedJob ToCoreJob(const JobRec& job, const std::vector<PriorityClass>& cla
   for (const auto& t : job.spec.tolerations) {
     core::Toleration ct;
     ct.key = t.key;
-    ct.op = t.op == "Exists" ? core::Toleration::Operator::kExists
-                             : core::Toleration::Operator::kEqual;
+    ct.op =
+        t.op == "Exists" ? core::Toleration::Operator::kExists : core::Toleration::Operator::kEqual;
     ct.value = t.value;
     if (!t.effect.empty()) ct.effect = ParseEffect(t.effect);
     cj.tolerations.push_back(ct);

@@ -109,7 +109,9 @@ TEST(TranslateTest, SelectorsTolerationsTopologyAndRuntime) {
 }
 
 LaunchContext Context() {
-  return {"/d/jobs/12/attempt-3", "/d/jobs/12/checkpoint", 29500,
+  return {"/d/jobs/12/attempt-3",
+          "/d/jobs/12/checkpoint",
+          29500,
           {{"PATH", "/usr/bin"}, {"HOME", "/home/ada"}}};
 }
 
