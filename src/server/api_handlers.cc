@@ -108,6 +108,15 @@ json ProjectJson(const ProjectRec& p) {
           {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)}};
 }
 
+// An event as the API shows it (without its object: a job's events are all about the job).
+json EventJson(const EventRow& e) {
+  return {{"seq", e.seq},
+          {"time", e.time},
+          {"type", e.type},
+          {"reason", e.reason},
+          {"message", e.message}};
+}
+
 http::Response MethodNotAllowed(const http::Request& req) {
   return ErrorResponse(405, req.method + " not allowed on " + req.path);
 }
@@ -297,17 +306,10 @@ json ApiHandlers::JobJson(const JobRec& j, bool detail) const {
   json tasks = json::array();
   for (const TaskRec& t : j.tasks) {
     if (j.launching) break;  // not started as far as readers know
-    json gpus = json::array();
-    for (const auto& g : t.gpus) gpus.push_back({{"index", g.gpu_index}, {"milli", g.milli}});
-    tasks.push_back({{"rank", t.rank},
-                     {"group", j.spec.task_groups[static_cast<size_t>(t.group)].name},
-                     {"replica", t.replica},
-                     {"node", t.node},
-                     {"gpus", gpus},
-                     {"pid", t.handle.pid},
-                     {"state", ToString(t.state)},
-                     {"exitCode", t.exit_code},
-                     {"runDir", t.handle.run_dir}});
+    json task = TaskJson(j, t);
+    task["pid"] = t.handle.pid;
+    task["runDir"] = t.handle.run_dir;
+    tasks.push_back(std::move(task));
   }
   out["currentTasks"] = tasks;
   return out;
@@ -384,7 +386,7 @@ http::Response ApiHandlers::CancelJob(const UserRec& user, int64_t id) {
   return JsonResponse(202, body);
 }
 
-http::Response ApiHandlers::JobEvents(const UserRec& user, int64_t id) {
+std::optional<http::Response> ApiHandlers::AwaitVisibleJob(const UserRec& user, int64_t id) {
   std::future<Status> flushed;
   {
     std::lock_guard<std::mutex> lock(state_.mu);
@@ -393,15 +395,15 @@ http::Response ApiHandlers::JobEvents(const UserRec& user, int64_t id) {
     flushed = state_.Flush(/*barrier=*/true);
   }
   flushed.wait();  // read your writes: what the loop has recorded so far is in the store
+  return std::nullopt;
+}
+
+http::Response ApiHandlers::JobEvents(const UserRec& user, int64_t id) {
+  if (auto denied = AwaitVisibleJob(user, id)) return *denied;
   auto events = state_.job_store->JobEvents(id);
   if (!events) return ErrorResponse(500, events.error().message());
   json items = json::array();
-  for (const EventRow& e : *events)
-    items.push_back({{"seq", e.seq},
-                     {"time", e.time},
-                     {"type", e.type},
-                     {"reason", e.reason},
-                     {"message", e.message}});
+  for (const EventRow& e : *events) items.push_back(EventJson(e));
   return JsonResponse(200, {{"items", items}});
 }
 
@@ -425,12 +427,9 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
   for (const EventRow& e : *events) {
     scanned = e.seq;
     if (!user.admin && !visible.count(e.object)) continue;
-    items.push_back({{"seq", e.seq},
-                     {"time", e.time},
-                     {"object", e.object},
-                     {"type", e.type},
-                     {"reason", e.reason},
-                     {"message", e.message}});
+    json item = EventJson(e);
+    item["object"] = e.object;
+    items.push_back(std::move(item));
   }
   // `next`: pass it as `since` to continue. It moves past events this user may not see, so a
   // page of only invisible events still makes progress.
@@ -438,14 +437,7 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
 }
 
 http::Response ApiHandlers::JobResults(const UserRec& user, int64_t id) {
-  std::future<Status> flushed;
-  {
-    std::lock_guard<std::mutex> lock(state_.mu);
-    http::Response denied;
-    if (!VisibleJob(user, id, &denied)) return denied;
-    flushed = state_.Flush(/*barrier=*/true);
-  }
-  flushed.wait();  // read your writes, as for events
+  if (auto denied = AwaitVisibleJob(user, id)) return *denied;
   auto results = state_.job_store->Results(id);
   if (!results) return ErrorResponse(500, results.error().message());
   json items = json::array();

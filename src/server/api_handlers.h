@@ -59,6 +59,9 @@ class ApiHandlers {
   // The job `id` if `user` may see it, else nullptr and the 404/403 answer.
   // REQUIRES: state_.mu held.
   JobRec* VisibleJob(const UserRec& user, int64_t id, http::Response* denied);
+  // The 404/403 answer if `user` may not see job `id`; else std::nullopt once everything
+  // recorded so far has committed, so a read of the store sees it. Takes state_.mu itself.
+  std::optional<http::Response> AwaitVisibleJob(const UserRec& user, int64_t id);
   // Evicts the jobs running on `node` (checkpoint signal, grace period); they are requeued and
   // resume from their checkpoints elsewhere. Returns how many. REQUIRES: state_.mu held.
   int64_t DrainNode(const std::string& node, double now);

@@ -20,16 +20,9 @@ json ResultRecord(const ServerState& state, const JobRec& job, double now,
                   const std::string& outcome, const std::string& why) {
   json tasks = json::array();
   for (const TaskRec& t : job.tasks) {
-    json gpus = json::array();
-    for (const auto& g : t.gpus) gpus.push_back({{"index", g.gpu_index}, {"milli", g.milli}});
-    tasks.push_back({{"rank", t.rank},
-                     {"group", job.spec.task_groups[static_cast<size_t>(t.group)].name},
-                     {"replica", t.replica},
-                     {"node", t.node},
-                     {"gpus", gpus},
-                     {"state", ToString(t.state)},
-                     {"exitCode", t.exit_code},
-                     {"signal", t.term_signal}});
+    json task = TaskJson(job, t);
+    task["signal"] = t.term_signal;
+    tasks.push_back(std::move(task));
   }
   json datasets = json::array();
   for (const auto& d : job.spec.datasets)
@@ -102,6 +95,16 @@ void FailAttempt(ServerState& state, JobRec& job, double now, const std::string&
 }
 
 }  // namespace
+
+json TaskJson(const JobRec& job, const TaskRec& t) {
+  json gpus = json::array();
+  for (const auto& g : t.gpus) gpus.push_back({{"index", g.gpu_index}, {"milli", g.milli}});
+  return {
+      {"rank", t.rank},         {"group", job.spec.task_groups[static_cast<size_t>(t.group)].name},
+      {"replica", t.replica},   {"node", t.node},
+      {"gpus", gpus},           {"state", ToString(t.state)},
+      {"exitCode", t.exit_code}};
+}
 
 void BeginTermination(ServerState& state, JobRec& job, const std::string& reason,
                       const std::string& message, double now, bool graceful) {

@@ -6,15 +6,21 @@
 // job is requeued, not counted as a failure); Failed, DeadlineExceeded, LaunchFailed (counted;
 // retried with exponential backoff up to spec.retry.backoffLimit, DeadlineExceeded never).
 //
-// REQUIRES (every function): state.mu held; `now` in seconds since the epoch.
+// REQUIRES (both transitions): state.mu held; `now` in seconds since the epoch.
 #pragma once
 
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "server/records.h"
 #include "server/server_state.h"
 
 namespace kumo::server {
+
+// How a task of `job` shows in the API and in Result records: rank, group (by name), replica,
+// node, gpus, state, exitCode. The caller adds what its reader needs (pid and run dir; signal).
+nlohmann::json TaskJson(const JobRec& job, const TaskRec& task);
 
 // Running -> Terminating: the checkpoint signal now (graceful) or SIGKILL, and SIGKILL to
 // whatever is left once spec.checkpoint.gracePeriod has passed (the loop's AdvanceJob).
