@@ -11,9 +11,9 @@
 //
 // ControlPlane wires these rooms and owns them. State lives in memory under one mutex and is
 // written through to the store; an API write is answered only after its store transaction
-// committed, so a 201 survives kill -9. The pure pieces sit apart: `translate.h` (spec -> core
-// job, placements -> launches), `job_lifecycle.h` (terminate, finish an attempt),
-// `job_state.h` (phases and task states).
+// committed, so a 201 survives kill -9. Beside them: `translate.h` (pure: spec -> core job,
+// placements -> launches), `job_lifecycle.h` (the transitions both rooms make: terminate, finish
+// an attempt), `job_state.h` (phases and task states), `records.h` (the records themselves).
 //
 // Tasks run under a shim (the static `kumo-shim` beside the kumo binary, or `kumo __task-shim`;
 // see executor/local_executor.h) that outlives the server. On start the control plane

@@ -16,9 +16,12 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/scheduler.h"
