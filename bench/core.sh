@@ -5,12 +5,13 @@
 #   gangs prefer one leaf. The same generator at 1,000 nodes (2,000 pending pods) gives the
 #   per-pod cost ratio. Each size runs REPEAT passes; medians are reported.
 # Usage: bench/core.sh [REPEAT]     (Release build; pinned to one core when taskset exists)
+#        KUMO_BIN_DIR=DIR bench/core.sh   uses DIR/core_bench as built (no make): bench/ab.sh
 # Last line: one JSON object.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT="${1:-7}"
-make -s build >/dev/null
-BIN=build/bin/core_bench
+if [ -z "${KUMO_BIN_DIR:-}" ]; then make -s build >/dev/null; fi
+BIN=${KUMO_BIN_DIR:-build/bin}/core_bench
 PIN=()
 if command -v taskset >/dev/null; then PIN=(taskset -c 0); fi
 

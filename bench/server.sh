@@ -7,15 +7,19 @@
 #   2. submit-to-start: a fresh server, START_JOBS one-GPU `sleep 2` jobs submitted at RATE/s
 #      onto the idle cluster; p50/p99 of (start - submit) as the server recorded them.
 # Usage: bench/server.sh [CLIENTS] [JOBS] [START_JOBS] [RATE]     Last line: one JSON object.
+#        KUMO_BIN_DIR=DIR bench/server.sh   uses DIR/kumo and DIR/server_bench as built (no make)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=${1:-32}
 JOBS=${2:-10000}
 START_JOBS=${3:-300}
 RATE=${4:-50}
-make -s build >/dev/null
-cmake --build build -j2 --target server_bench >/dev/null
-KUMO=build/bin/kumo
+BIN=${KUMO_BIN_DIR:-build/bin}
+if [ -z "${KUMO_BIN_DIR:-}" ]; then
+  make -s build >/dev/null
+  cmake --build build -j2 --target server_bench >/dev/null
+fi
+KUMO=$BIN/kumo
 WORK=$(mktemp -d /tmp/kumo-bench-server.XXXXXX)
 PID=""
 cleanup() {
@@ -36,12 +40,12 @@ stop_server() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
 
 start_server "$WORK/a"
 for i in $(seq 0 63); do "$KUMO" node cordon "node-$i" --server "127.0.0.1:$PORT" --token "$TOKEN" >/dev/null; done
-submit=$(build/bin/server_bench --port "$PORT" --token "$TOKEN" --mode submit --clients "$CLIENTS" --jobs "$JOBS")
+submit=$("$BIN/server_bench" --port "$PORT" --token "$TOKEN" --mode submit --clients "$CLIENTS" --jobs "$JOBS")
 echo "submit: $submit"
 stop_server
 
 start_server "$WORK/b"
-start=$(build/bin/server_bench --port "$PORT" --token "$TOKEN" --mode start --jobs "$START_JOBS" --rate "$RATE")
+start=$("$BIN/server_bench" --port "$PORT" --token "$TOKEN" --mode start --jobs "$START_JOBS" --rate "$RATE")
 echo "start:  $start"
 stop_server
 

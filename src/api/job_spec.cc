@@ -5,6 +5,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/quantity.h"
+#include "base/yaml_error.h"
+
 #include <algorithm>
 #include <charconv>
 #include <csignal>
@@ -25,53 +28,7 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlnum(char c) { return IsLower(c) || IsUpper(c) || IsDigit(c); }
 
 // ============================================================================================
-// Quantities
-
-using u128 = unsigned __int128;
-
-// An unsigned decimal ("12", "0.25") as mantissa / 10^scale. Kept below 2^64 so that scaling by
-// a suffix (at most 2^40) stays exact in 128 bits.
-struct Decimal {
-  u128 mantissa = 0;
-  int scale = 0;
-};
-
-std::optional<Decimal> ParseDecimal(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return std::nullopt;
-  if (size_t dot = s.find('.'); dot != std::string_view::npos) {
-    if (s.find('.', dot + 1) != std::string_view::npos) return std::nullopt;
-    // Trailing fraction zeros carry no value; dropping them keeps "1.000...0" parseable.
-    while (s.back() == '0') s.remove_suffix(1);
-    if (s.back() == '.') s.remove_suffix(1);
-  }
-  Decimal d;
-  bool in_fraction = false;
-  for (char c : s) {
-    if (c == '.') {
-      if (in_fraction) return std::nullopt;
-      in_fraction = true;
-      continue;
-    }
-    if (c < '0' || c > '9') return std::nullopt;
-    d.mantissa = d.mantissa * 10 + static_cast<unsigned>(c - '0');
-    if (d.mantissa > std::numeric_limits<uint64_t>::max()) return std::nullopt;
-    if (in_fraction && ++d.scale > 30) return std::nullopt;
-  }
-  return d;
-}
-
-// number * multiplier when that is a whole number that fits in int64.
-std::optional<int64_t> Scale(std::string_view number, uint64_t multiplier) {
-  std::optional<Decimal> d = ParseDecimal(number);
-  if (!d) return std::nullopt;
-  u128 denominator = 1;
-  for (int i = 0; i < d->scale; ++i) denominator *= 10;
-  u128 numerator = d->mantissa * multiplier;
-  if (numerator % denominator != 0) return std::nullopt;
-  u128 value = numerator / denominator;
-  if (value > static_cast<u128>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-  return static_cast<int64_t>(value);
-}
+// Numbers
 
 // A plain run of decimal digits as a non-negative int64.
 std::optional<int64_t> ParseDigits(std::string_view s) {
@@ -82,10 +39,10 @@ std::optional<int64_t> ParseDigits(std::string_view s) {
   return v;
 }
 
-// Milli-units: "2" -> 2000, "0.5" -> 500, "500m" -> 500 (cpu and GPUs share the syntax).
-std::optional<int64_t> ParseMilli(std::string_view text) {
-  if (text.ends_with('m')) return Scale(text.substr(0, text.size() - 1), 1);
-  return Scale(text, 1000);
+// The job spec's messages say what a field must be, so the parser's own message is not needed.
+std::optional<int64_t> Value(const Result<int64_t>& r) {
+  if (!r) return std::nullopt;
+  return *r;
 }
 
 // ============================================================================================
@@ -188,14 +145,13 @@ At Item(const At& parent, size_t index, const YAML::Node& node) {
   return {node, parent.path + "[" + std::to_string(index) + "]", LineOf(node, parent.line)};
 }
 
+// The job spec comes in an HTTP body: "line N: path: message" (base/yaml_error.h).
 Status Fail(const At& at, std::string_view message) {
-  std::string where = at.path.empty() ? "" : at.path + ": ";  // the root has no path
-  return Status::InvalidArgument("line " + std::to_string(at.line) + ": " + where +
-                                 std::string(message));
+  return YamlError("", at.line, at.path, message);
 }
 
 Status DocumentError(int line, std::string_view message) {
-  return Status::InvalidArgument("line " + std::to_string(line) + ": " + std::string(message));
+  return YamlError("", line, "", message);
 }
 
 Status TypeError(const At& at, std::string_view expected) {
@@ -768,7 +724,7 @@ Result<JobSpec> ParseJobSpec(std::string_view yaml_text) {
     }
     return SpecParser().Parse(docs[0]);
   } catch (const YAML::Exception& e) {
-    return Error(DocumentError(std::max(e.mark.line, 0) + 1, "invalid YAML: " + e.msg));
+    return Error(YamlSyntaxError("", e));
   } catch (const std::exception& e) {
     return Error(Status(StatusCode::kInternal,
                         "line 1: cannot parse the document: " + std::string(e.what())));
@@ -795,58 +751,21 @@ std::optional<int> ParseSignal(std::string_view name) {
   return it->second;
 }
 
-std::optional<int64_t> ParseCpuMillis(std::string_view text) { return ParseMilli(text); }
+// The job spec's quantities are base/quantity.h's grammar; only the GPU rule is the spec's own.
+std::optional<int64_t> ParseCpuMillis(std::string_view text) { return Value(ParseMilli(text)); }
 
 std::optional<int64_t> ParseGpuMilli(std::string_view text) {
-  std::optional<int64_t> v = ParseMilli(text);
+  std::optional<int64_t> v = Value(ParseMilli(text));
   // A task gets whole GPUs or a share of one GPU, never 1.5 (the device would be split across
   // tasks in two ways at once).
   if (v && *v >= 1000 && *v % 1000 != 0) return std::nullopt;
   return v;
 }
 
-std::optional<int64_t> ParseMemoryBytes(std::string_view text) {
-  static constexpr std::pair<std::string_view, uint64_t> kSuffixes[] = {
-      {"Ki", uint64_t{1} << 10},
-      {"Mi", uint64_t{1} << 20},
-      {"Gi", uint64_t{1} << 30},
-      {"Ti", uint64_t{1} << 40},
-      {"k", 1000},
-      {"M", 1000 * 1000},
-      {"G", 1000 * 1000 * 1000},
-      {"T", uint64_t{1000} * 1000 * 1000 * 1000},
-  };
-  for (const auto& [suffix, multiplier] : kSuffixes) {
-    if (text.ends_with(suffix))
-      return Scale(text.substr(0, text.size() - suffix.size()), multiplier);
-  }
-  return Scale(text, 1);
-}
+std::optional<int64_t> ParseMemoryBytes(std::string_view text) { return Value(ParseBytes(text)); }
 
 std::optional<int64_t> ParseDurationSeconds(std::string_view text) {
-  if (std::optional<int64_t> plain = ParseDigits(text)) return plain;
-  static constexpr std::pair<char, int64_t> kUnits[] = {
-      {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-  size_t next_unit = 0;  // units must come in descending order, each at most once
-  int64_t total = 0;
-  if (text.empty()) return std::nullopt;
-  while (!text.empty()) {
-    size_t digits = 0;
-    while (digits < text.size() && IsDigit(text[digits])) ++digits;
-    if (digits == 0 || digits == text.size()) return std::nullopt;
-    std::optional<int64_t> n = ParseDigits(text.substr(0, digits));
-    auto unit = std::find_if(std::begin(kUnits) + next_unit, std::end(kUnits),
-                             [c = text[digits]](const auto& u) { return u.first == c; });
-    if (!n || unit == std::end(kUnits)) return std::nullopt;
-    next_unit = static_cast<size_t>(unit - std::begin(kUnits)) + 1;
-    int64_t part = 0;
-    if (__builtin_mul_overflow(*n, unit->second, &part) ||
-        __builtin_add_overflow(total, part, &total)) {
-      return std::nullopt;
-    }
-    text.remove_prefix(digits + 1);
-  }
-  return total;
+  return Value(kumo::ParseDurationSeconds(text));
 }
 
 nlohmann::json JobSpecToJson(const JobSpec& spec) {

@@ -149,13 +149,11 @@ nlohmann::json JobSpecToJson(const JobSpec& spec);
 
 // Signal number from "SIGTERM", "TERM", "15" (1..64); nullopt when unknown. Names are upper case.
 std::optional<int> ParseSignal(std::string_view name);
-// Quantity parsers shared with config files and the CLI (same rules as above); nullopt on error,
-// negative values or overflow. Zero is accepted (the caller decides whether it makes sense).
-// cpu: "2", "0.5" (at most milli precision), "500m". memory: an integer or decimal (whole bytes
-// after scaling, "1.5Gi") with an optional suffix k M G T (powers of 1000) or Ki Mi Gi Ti (powers
-// of 1024). gpu: as cpu, but only whole GPUs (multiples of 1000) or a share 1..999 of one GPU.
-// durations: "90" (seconds) or units in descending order, each at most once: "1d2h30m15s";
-// integers only, no "ms".
+// The job spec's quantities, for config files too: base/quantity.h's grammar (Kubernetes'
+// meaning of k M G T P E and Ki Mi Gi Ti Pi Ei), nullopt on error. Zero is accepted (the caller
+// decides whether it makes sense). cpu: milli-units ("2", "0.5", "500m"). memory: bytes ("1.5Gi",
+// "1G"). gpu: as cpu, but only whole GPUs (multiples of 1000) or a share 1..999 of one GPU.
+// durations: seconds ("90", "1d2h30m15s").
 std::optional<int64_t> ParseCpuMillis(std::string_view text);
 std::optional<int64_t> ParseMemoryBytes(std::string_view text);
 std::optional<int64_t> ParseGpuMilli(std::string_view text);

@@ -330,36 +330,17 @@ TEST(JobSpecParse, AliasExpansionIsBounded) {
   EXPECT_THAT(r.error().message(), HasSubstr("too large once its aliases are expanded"));
 }
 
-TEST(JobSpecQuantity, Cpu) {
-  EXPECT_EQ(ParseCpuMillis("4"), 4000);
+// The spec's quantities are base/quantity.h's grammar (its cases are in quantity_test.cc); here,
+// that the spec's parsers give its values and nullopt for its errors.
+TEST(JobSpecQuantity, CpuMemoryAndDurationAreTheBaseGrammar) {
   EXPECT_EQ(ParseCpuMillis("0.5"), 500);
   EXPECT_EQ(ParseCpuMillis("500m"), 500);
-  EXPECT_EQ(ParseCpuMillis("1.250"), 1250);
-  EXPECT_EQ(ParseCpuMillis("1.000000000000000000000000000000000"), 1000);
-  EXPECT_EQ(ParseCpuMillis("0"), 0);
-  EXPECT_EQ(ParseCpuMillis("9223372036854775807m"), INT64_MAX);
-  for (const char* bad : {"", "m", "-1", "+1", "0.0005", "1.5m", ".5", "5.", "1..0", "1.2.3", "1e3",
-                          "1 ", "9223372036854775808m", "9223372036854776", "0x10"}) {
-    EXPECT_EQ(ParseCpuMillis(bad), std::nullopt) << bad;
-  }
-}
-
-TEST(JobSpecQuantity, Memory) {
-  EXPECT_EQ(ParseMemoryBytes("2Gi"), int64_t{2} << 30);
-  EXPECT_EQ(ParseMemoryBytes("512Mi"), int64_t{512} << 20);
-  EXPECT_EQ(ParseMemoryBytes("1Ki"), 1024);
-  EXPECT_EQ(ParseMemoryBytes("3Ti"), int64_t{3} << 40);
-  EXPECT_EQ(ParseMemoryBytes("1G"), 1000000000);
-  EXPECT_EQ(ParseMemoryBytes("1k"), 1000);
-  EXPECT_EQ(ParseMemoryBytes("2M"), 2000000);
-  EXPECT_EQ(ParseMemoryBytes("1T"), int64_t{1000000000000});
-  EXPECT_EQ(ParseMemoryBytes("1000"), 1000);
+  EXPECT_EQ(ParseCpuMillis("0.0005"), std::nullopt);
   EXPECT_EQ(ParseMemoryBytes("1.5Gi"), int64_t{3} << 29);
-  EXPECT_EQ(ParseMemoryBytes("8589934591Gi"), (int64_t{8589934591} << 30));
-  for (const char* bad : {"", "Gi", "0.5", "1.5", "1K", "1GB", "1Pi", "-1Gi", "8589934592Gi",
-                          "9223372036854775808", "1 Gi"}) {
-    EXPECT_EQ(ParseMemoryBytes(bad), std::nullopt) << bad;
-  }
+  EXPECT_EQ(ParseMemoryBytes("1G"), 1000000000);
+  EXPECT_EQ(ParseMemoryBytes("1K"), std::nullopt);
+  EXPECT_EQ(ParseDurationSeconds("1h30m"), 5400);
+  EXPECT_EQ(ParseDurationSeconds("1m1h"), std::nullopt);
 }
 
 TEST(JobSpecQuantity, Gpu) {
@@ -371,25 +352,6 @@ TEST(JobSpecQuantity, Gpu) {
   EXPECT_EQ(ParseGpuMilli("0"), 0);
   for (const char* bad : {"1.5", "1500m", "2.001", "-1", "0.0001", "", "one"}) {
     EXPECT_EQ(ParseGpuMilli(bad), std::nullopt) << bad;
-  }
-}
-
-TEST(JobSpecQuantity, Duration) {
-  EXPECT_EQ(ParseDurationSeconds("90"), 90);
-  EXPECT_EQ(ParseDurationSeconds("90s"), 90);
-  EXPECT_EQ(ParseDurationSeconds("30m"), 1800);
-  EXPECT_EQ(ParseDurationSeconds("2h"), 7200);
-  EXPECT_EQ(ParseDurationSeconds("1h30m"), 5400);
-  EXPECT_EQ(ParseDurationSeconds("1d"), 86400);
-  EXPECT_EQ(ParseDurationSeconds("1d2h3m4s"), 86400 + 7200 + 180 + 4);
-  EXPECT_EQ(ParseDurationSeconds("0"), 0);
-  EXPECT_EQ(ParseDurationSeconds("90m"), 5400);  // no carrying rules: 90m is fine
-  EXPECT_EQ(ParseDurationSeconds("9223372036854775807"), INT64_MAX);
-  EXPECT_EQ(ParseDurationSeconds("106751991167300d"), int64_t{106751991167300} * 86400);
-  for (const char* bad :
-       {"", "500ms", "1m1h", "1h1h", "1h30", "h", "-5", "-5s", "1.5h", "1w", "1 h",
-        "9223372036854775808", "106751991167301d", "106751991167300d100000s"}) {
-    EXPECT_EQ(ParseDurationSeconds(bad), std::nullopt) << bad;
   }
 }
 

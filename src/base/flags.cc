@@ -1,6 +1,7 @@
 #include "base/flags.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace kumo {
 
@@ -21,6 +22,18 @@ std::optional<int> ParseFlags(CLI::App& app, const std::vector<std::string>& arg
     return 2;
   }
   return std::nullopt;
+}
+
+CLI::Validator NonNegative() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(x >= 0))
+          return "\"" + v + "\" is not a non-negative number";
+        return "";
+      },
+      "NONNEGATIVE");
 }
 
 }  // namespace kumo

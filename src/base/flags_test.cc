@@ -55,5 +55,44 @@ TEST(ParseFlagsTest, UsageErrorsExitTwoAndNameTheCommand) {
   }
 }
 
+std::optional<int> ParseGrace(const std::string& value, double* grace) {
+  CLI::App app("test command", "kumo test");
+  app.add_option("--grace", *grace, "seconds")->check(NonNegative());
+  return ParseFlags(app, {"--grace", value});
+}
+
+TEST(ParseFlagsTest, NonNegativeQuotesTheBadValue) {
+  double grace = 30;
+  EXPECT_EQ(ParseGrace("0", &grace), std::nullopt);
+  EXPECT_EQ(grace, 0);
+  for (const char* bad : {"-1", "x", "1s"}) {
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(ParseGrace(bad, &grace), 2) << bad;
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--grace: \"" + std::string(bad) + "\" is not a non-negative number"),
+              std::string::npos)
+        << err;
+  }
+}
+
+Result<int> ParseDigit(std::string_view v) {
+  if (v.size() == 1 && v[0] >= '0' && v[0] <= '9') return v[0] - '0';
+  return Error(Status::InvalidArgument("\"" + std::string(v) + "\" is not a digit"));
+}
+
+TEST(ParseFlagsTest, ParsesGivesTheParsersError) {
+  std::string digit;
+  CLI::App app("test command", "kumo test");
+  app.add_option("--digit", digit, "one digit")->check(Parses(ParseDigit, "0-9"));
+  EXPECT_EQ(ParseFlags(app, {"--digit", "7"}), std::nullopt);
+  EXPECT_EQ(digit, "7");
+  CLI::App again("test command", "kumo test");
+  again.add_option("--digit", digit, "one digit")->check(Parses(ParseDigit, "0-9"));
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(ParseFlags(again, {"--digit", "x"}), 2);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--digit: \"x\" is not a digit"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace kumo

@@ -8,8 +8,10 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
+#include "base/quantity.h"
 #include "cache/auth.h"
 #include "cache/client_command.h"
 #include "cache/config.h"
@@ -151,7 +153,7 @@ int Serve(const std::map<std::string, std::string>& f) {
   so.port = static_cast<uint16_t>(std::atoi(listen.c_str() + colon + 1));
   so.workers = std::atoi(get("workers", "2").c_str());
   if (so.workers < 1 || so.workers > 256) return Fail("--workers wants 1..256");
-  std::optional<uint64_t> sendfile_min = ParseByteSize(get("sendfile-min", "64KiB"));
+  std::optional<uint64_t> sendfile_min = ParseByteSize(get("sendfile-min", "64Ki"));
   if (!sendfile_min) return Fail("bad --sendfile-min");
   so.sendfile_min_bytes = *sendfile_min;
   // epoll by default: io_uring did not win the measurement (docs/cache.md, "I/O backends").
@@ -168,7 +170,7 @@ int Serve(const std::map<std::string, std::string>& f) {
   st.dir = get("dir");
   if (st.dir.empty()) return Fail("--dir is required");
   std::optional<uint64_t> capacity = ParseByteSize(get("capacity"));
-  if (!capacity || *capacity == 0) return Fail("--capacity wants a size such as 50GiB");
+  if (!capacity || *capacity == 0) return Fail("--capacity wants a size such as 50Gi");
   st.capacity_bytes = *capacity;
   if (f.count("max-object")) {
     std::optional<uint64_t> m = ParseByteSize(get("max-object"));
@@ -342,23 +344,32 @@ int Token(const std::map<std::string, std::string>& f) {
 }  // namespace
 
 std::optional<uint64_t> ParseByteSize(std::string_view text) {
-  size_t i = 0;
-  uint64_t v = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    if (v > (UINT64_MAX - 9) / 10) return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(text[i++] - '0');
+  // The Kubernetes grammar of base/quantity.h, plus the cache's spellings from before it: "50GiB",
+  // "64KiB", "1B" keep their value, and a bare K M G T now means powers of 1000 (it meant powers
+  // of 1024). Both warn, once per spelling: a config file is checked, then read again. (Sizes
+  // are parsed at start-up, before any thread, so the set needs no lock.)
+  static std::set<std::string, std::less<>> warned;
+  std::string_view number = text.substr(0, text.find_first_not_of("0123456789."));
+  std::string_view unit = text.substr(number.size());
+  bool old_binary = unit == "B" || unit == "KiB" || unit == "MiB" || unit == "GiB" || unit == "TiB";
+  bool now_decimal = unit == "K" || unit == "M" || unit == "G" || unit == "T";
+  std::string kubernetes(text);
+  if (old_binary) kubernetes.pop_back();
+  if (unit == "K") kubernetes.back() = 'k';
+  Result<int64_t> bytes = ParseBytes(kubernetes);
+  if (!bytes) return std::nullopt;
+  std::string warning;
+  if (old_binary) warning = "is deprecated: write " + kubernetes + " (the same size)";
+  if (now_decimal) {
+    warning = "now means " + std::to_string(*bytes) +
+              " bytes (powers of 1000, as in Kubernetes); write " + std::string(number) +
+              unit.front() + "i for the size it meant before";
   }
-  if (i == 0) return std::nullopt;
-  std::string_view unit = text.substr(i);
-  int shift = -1;
-  if (unit.empty() || unit == "B") shift = 0;
-  if (unit == "K" || unit == "KiB") shift = 10;
-  if (unit == "M" || unit == "MiB") shift = 20;
-  if (unit == "G" || unit == "GiB") shift = 30;
-  if (unit == "T" || unit == "TiB") shift = 40;
-  if (shift < 0) return std::nullopt;
-  if (shift > 0 && v > (UINT64_MAX >> shift)) return std::nullopt;
-  return v << shift;
+  if (!warning.empty() && warned.insert(std::string(text)).second) {
+    std::fprintf(stderr, "kumo cache: size \"%s\" %s\n", std::string(text).c_str(),
+                 warning.c_str());
+  }
+  return static_cast<uint64_t>(*bytes);
 }
 
 int RunCacheCommand(const std::vector<std::string>& args) {

@@ -1,5 +1,5 @@
 // `kumo cache ...`: flag parsing and wiring for the cache server (main stays short wiring).
-//   kumo cache serve --listen 127.0.0.1:PORT --dir DIR --capacity 50GiB [--workers N]
+//   kumo cache serve --listen 127.0.0.1:PORT --dir DIR --capacity 50Gi [--workers N]
 //                    [--eviction lru|s3fifo] [--max-object SIZE] [--sendfile-min SIZE]
 //                    [--origin DIR] [--verify-reads] [--config FILE]
 //                    ([--auth-secret-file F] [--jwks FILE] --acl FILE [--issuer I --audience A]
@@ -19,8 +19,10 @@ namespace kumo::cache {
 
 int RunCacheCommand(const std::vector<std::string>& args);
 
-// "50GiB" → 53687091200; accepts B, KiB, MiB, GiB, TiB (and K, M, G, T as the same binary
-// units); nullopt when malformed or on overflow.
+// A size flag or config value in bytes: base/quantity.h's Kubernetes grammar ("50Gi" →
+// 53687091200, "50G" → 50000000000). The old cache spellings still parse, with a warning on
+// stderr: "50GiB", "64KiB", "1B" (same value: write "50Gi"), and a bare "K", "M", "G", "T"
+// (now powers of 1000; "50Gi" is the old meaning). nullopt when malformed or too large.
 std::optional<uint64_t> ParseByteSize(std::string_view text);
 
 }  // namespace kumo::cache

@@ -5,14 +5,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/yaml_error.h"
 #include "cache/cache_command.h"
 
 namespace kumo::cache {
 namespace {
-
-Status LineError(const std::string& path, const YAML::Mark& mark, const std::string& what) {
-  return Status::InvalidArgument(path + " line " + std::to_string(mark.line + 1) + ": " + what);
-}
 
 bool IsCount(const std::string& s) {
   if (s.empty() || s.size() > 9) return false;
@@ -45,12 +42,12 @@ Result<std::map<std::string, std::string>> ParseConfigFlags(const std::string& t
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return Error(LineError(path, e.mark, "not YAML: " + e.msg));
+    return Error(YamlSyntaxError(path, e));
   }
   std::map<std::string, std::string> out;
   if (root.IsNull()) return out;  // an empty file sets nothing
   if (!root.IsMap())
-    return Error(LineError(path, root.Mark(), "want a mapping of settings (key: value)"));
+    return Error(YamlError(path, root.Mark(), "", "want a mapping of settings (key: value)"));
   for (const auto& kv : root) {
     const YAML::Node& k = kv.first;
     const YAML::Node& v = kv.second;
@@ -59,30 +56,30 @@ Result<std::map<std::string, std::string>> ParseConfigFlags(const std::string& t
     const ConfigFlag* spec = nullptr;
     for (const ConfigFlag& f : known)
       if (f.flag == flag) spec = &f;
-    if (spec == nullptr) return Error(LineError(path, k.Mark(), key + ": unknown setting"));
+    if (spec == nullptr) return Error(YamlError(path, k.Mark(), key, "unknown setting"));
     if (!v.IsScalar() || v.Scalar().empty())
-      return Error(LineError(path, k.Mark(), key + ": want a single value"));
+      return Error(YamlError(path, k.Mark(), key, "want a single value"));
     const std::string& value = v.Scalar();
     switch (spec->kind) {
       case ConfigValueKind::kString:
         break;
       case ConfigValueKind::kSize:
-        if (!ParseByteSize(value)) return Error(LineError(path, k.Mark(), key + ": not a size"));
+        if (!ParseByteSize(value)) return Error(YamlError(path, k.Mark(), key, "not a size"));
         break;
       case ConfigValueKind::kCount:
-        if (!IsCount(value)) return Error(LineError(path, k.Mark(), key + ": not a number"));
+        if (!IsCount(value)) return Error(YamlError(path, k.Mark(), key, "not a number"));
         break;
       case ConfigValueKind::kBool: {
         bool b = false;
         if (!YAML::convert<bool>::decode(v, b))
-          return Error(LineError(path, k.Mark(), key + ": not true or false"));
+          return Error(YamlError(path, k.Mark(), key, "not true or false"));
         if (!b) continue;
         out[flag] = "true";
         continue;
       }
     }
     if (out.count(flag))
-      return Error(LineError(path, k.Mark(), key + ": set twice (as " + flag + ")"));
+      return Error(YamlError(path, k.Mark(), key, "set twice (as " + flag + ")"));
     out[flag] = value;
   }
   return out;

@@ -2,8 +2,8 @@
 //
 //   listen: 127.0.0.1:8470
 //   dir: /nvme/kumo-cache
-//   capacity: 50GiB
-//   maxObject: 1GiB          # camelCase or kebab-case: both name the flag --max-object
+//   capacity: 50Gi
+//   maxObject: 1Gi           # camelCase or kebab-case: both name the flag --max-object
 //   verifyReads: true
 //
 // Each key maps to a flag name generically (camelCase → kebab-case), so a flag added to the
@@ -26,7 +26,7 @@ namespace kumo::cache {
 
 enum class ConfigValueKind {
   kString,  // any non-empty scalar (paths, names, host:port)
-  kSize,    // ParseByteSize: 64KiB, 50GiB, 1024
+  kSize,    // ParseByteSize: 64Ki, 50Gi, 1024
   kCount,   // a decimal integer ≥ 0
   kBool,    // true/false (yes/no, on/off as YAML 1.1 reads them)
 };

@@ -19,12 +19,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+#include "base/yaml_error.h"
 #include "client/api_client.h"
 #include "client/code_version.h"
 #include "client/config.h"
 #include "client/format.h"
 #include "http/http.h"
-#include "base/clock.h"
 
 namespace kumo::cli {
 namespace {
@@ -38,22 +39,17 @@ constexpr int kOk = 0, kFailed = 1, kUsage = 2;
 // is for what is going on, and a busy cluster's history would bury it.
 constexpr double kRecentJobWindowS = 3600;
 
-const char kGlobalFlagsHelp[] =
-    "global flags (anywhere after the command):\n"
-    "  --server HOST:PORT   kumo server (else $KUMO_SERVER, the config file, 127.0.0.1:7080)\n"
-    "  --token T            API token (else $KUMO_TOKEN, $KUMO_TOKEN_FILE, the config file)\n"
-    "  -h, --help           this text\n"
-    "config file: $KUMO_CONFIG or ~/.config/kumo/config.yaml with server:, token: or tokenFile:\n";
-
-const char kOutputHelp[] = "  -o, --output FMT     table (default), json or yaml\n";
+const char kConfigFileHelp[] =
+    "Flags go anywhere after the command. Config file: $KUMO_CONFIG or "
+    "~/.config/kumo/config.yaml with server:, token: or tokenFile:.";
 
 struct Ctx;
 using RunFn = int (*)(Ctx&);
 
 struct CommandDef {
   const char* name;
-  const char* synopsis;    // "usage: ..." lines
-  const char* flags_help;  // the command's own flags, "" when none
+  const char* synopsis;     // "usage: ..." lines
+  const char* description;  // what it does, "" when the synopsis says it
   std::vector<FlagDef> flags;
   bool has_output;  // takes -o
   RunFn run;
@@ -72,7 +68,7 @@ struct Ctx {
     return kFailed;
   }
   int Usage(const std::string& msg) const {
-    std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", prog.c_str(), msg.c_str(),
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for its flags.\n", prog.c_str(), msg.c_str(),
                  prog.c_str());
     return kUsage;
   }
@@ -320,8 +316,9 @@ int Submit(Ctx& c) {
   }
   if (!r) return c.Fail(r.error().message() + c.TransportHint());
   if (!r->ok()) {
-    // 400s name the line and field; the file name tells which file they are about.
-    if (r->status == 400) return c.Fail(label + ": " + r->ErrorMessage());
+    // 400s name the line and field ("line 8: spec..."); with the file: "job.yaml:8: spec...".
+    if (r->status == 400)
+      return c.Fail(InYamlFile(label, Status::InvalidArgument(r->ErrorMessage())).message());
     return c.Fail(c.Explain(*r, ""));
   }
   c.Print(r->body, [&] { return "job " + Str(r->body, "id") + " submitted\n"; });
@@ -818,78 +815,70 @@ const std::vector<CommandDef>& Commands() {
   static const std::vector<CommandDef> kCommands = {
       {"submit",
        "usage: kumo submit -f FILE [-o table|json|yaml]\n",
-       "  -f, --filename FILE  the job spec (YAML); - reads standard input\n"
-       "The submit directory (the current one) and its git commit/diff are recorded with the "
-       "job.\n",
-       {{{"--filename", "-f"}, true}},
+       "The submit directory (the current one) and its git commit/diff are recorded with the job.",
+       {{{"--filename", "-f"}, true, "the job spec (YAML); - reads standard input"}},
        true,
        Submit},
       {"get",
        "usage: kumo get jobs [ID...] [--project P] [--phase PHASE] [--all] [-o FMT]\n"
        "       kumo get nodes [NAME...] [-o FMT]\n"
        "       kumo get projects [NAME...] [-o FMT]\n",
-       "  --project P          only this project's jobs\n"
-       "  --phase PHASE        only jobs in this phase (Pending, Running, Succeeded, ...)\n"
-       "  -A, --all            also jobs that ended more than an hour ago\n",
-       {{{"--project"}, true}, {{"--phase"}, true}, {{"--all", "-A"}, false}},
+       "",
+       {{{"--project"}, true, "only this project's jobs"},
+        {{"--phase"}, true, "only jobs in this phase (Pending, Running, Succeeded, ...)"},
+        {{"--all", "-A"}, false, "also jobs that ended more than an hour ago"}},
        true,
        Get},
       {"describe",
        "usage: kumo describe job ID [-o FMT]\n",
        "Everything about a job: phase and why, attempts, tasks with nodes and GPUs, each "
        "attempt's\nresult with its provenance (spec hash, code version, seed, datasets), and "
-       "its events.\n",
+       "its events.",
        {},
        true,
        Describe},
       {"logs",
        "usage: kumo logs ID [-f] [--task N] [--stderr] [--attempt N]\n",
-       "  -f, --follow         keep printing as the job writes, until it ends\n"
-       "  --task N             the task's rank (default 0)\n"
-       "  --stderr             standard error instead of standard output\n"
-       "  --attempt N          an earlier attempt (default: the current one)\n",
-       {{{"--follow", "-f"}, false},
-        {{"--task"}, true},
-        {{"--stderr"}, false},
-        {{"--attempt"}, true}},
+       "",
+       {{{"--follow", "-f"}, false, "keep printing as the job writes, until it ends"},
+        {{"--task"}, true, "the task's rank (default 0)"},
+        {{"--stderr"}, false, "standard error instead of standard output"},
+        {{"--attempt"}, true, "an earlier attempt (default: the current one)"}},
        false,
        Logs},
       {"cancel", "usage: kumo cancel ID [ID...]\n", "", {}, true, Cancel},
       {"queue",
        "usage: kumo queue [--project P] [-o FMT]\n",
-       "  --project P          only this project's jobs\n"
-       "Pending jobs in the order the scheduler will consider them, with why each waits.\n",
-       {{{"--project"}, true}},
+       "Pending jobs in the order the scheduler will consider them, with why each waits.",
+       {{{"--project"}, true, "only this project's jobs"}},
        true,
        Queue},
       {"top",
        "usage: kumo top [-o FMT]\n",
-       "GPU, CPU and memory use per node and per project.\n",
+       "GPU, CPU and memory use per node and per project.",
        {},
        true,
        Top},
       {"project",
        "usage: kumo project create NAME [--weight W] [--guaranteed-gpus N] [--max-gpus N]\n"
        "       kumo project set NAME [--weight W] [--guaranteed-gpus N] [--max-gpus N|none]\n",
-       "  --weight W           fair-share weight (> 0, default 1)\n"
-       "  --guaranteed-gpus N  GPUs the project gets before others borrow (default 0)\n"
-       "  --max-gpus N         cap on the project's GPUs; none: no cap (default)\n",
-       {{{"--weight"}, true}, {{"--guaranteed-gpus"}, true}, {{"--max-gpus"}, true}},
+       "",
+       {{{"--weight"}, true, "fair-share weight (> 0, default 1)"},
+        {{"--guaranteed-gpus"}, true, "GPUs the project gets before others borrow (default 0)"},
+        {{"--max-gpus"}, true, "cap on the project's GPUs; none: no cap (default)"}},
        true,
        Project},
       {"node",
        "usage: kumo node cordon|uncordon|drain NAME\n",
-       "cordon: no new tasks; drain: cordon and evict running jobs (checkpoint signal, "
-       "requeue).\n",
+       "cordon: no new tasks; drain: cordon and evict running jobs (checkpoint signal, requeue).",
        {},
        true,
        Node},
       {"user",
        "usage: kumo user create NAME --projects a,b [--admin]\n",
-       "  --projects LIST      projects the user may submit to (comma-separated)\n"
-       "  --admin              may manage projects, users and nodes\n"
-       "Prints the new token (only once).\n",
-       {{{"--projects"}, true}, {{"--admin"}, false}},
+       "Prints the new token (only once).",
+       {{{"--projects"}, true, "projects the user may submit to (comma-separated)"},
+        {{"--admin"}, false, "may manage projects, users and nodes"}},
        true,
        User},
       {"whoami", "usage: kumo whoami [-o FMT]\n", "", {}, true, WhoAmI},
@@ -897,13 +886,27 @@ const std::vector<CommandDef>& Commands() {
   return kCommands;
 }
 
-void PrintHelp(const CommandDef& d) {
-  std::string text = d.synopsis;
-  std::string flags = d.flags_help;
-  if (d.has_output) flags += kOutputHelp;
-  if (!flags.empty()) text += "\n" + flags;
-  text += std::string("\n") + kGlobalFlagsHelp;
-  std::fwrite(text.data(), 1, text.size(), stdout);
+// CLI11's help with the command's synopsis and description ("usage: kumo get jobs [ID...] ...") in
+// place of the generic "Usage: kumo get [OPTIONS] [args...]".
+class SynopsisFormatter : public CLI::Formatter {
+ public:
+  explicit SynopsisFormatter(std::string synopsis) : synopsis_(std::move(synopsis)) {}
+  std::string make_usage(const CLI::App*, std::string) const override { return synopsis_; }
+
+ private:
+  std::string synopsis_;
+};
+
+// The command's own flags, then the ones every command takes.
+std::vector<FlagDef> FlagsOf(const CommandDef& d) {
+  std::vector<FlagDef> flags = d.flags;
+  flags.push_back({{"--server"},
+                   true,
+                   "kumo server HOST:PORT (else $KUMO_SERVER, the config file, 127.0.0.1:7080)"});
+  flags.push_back(
+      {{"--token"}, true, "API token (else $KUMO_TOKEN, $KUMO_TOKEN_FILE, the config file)"});
+  if (d.has_output) flags.push_back({{"--output", "-o"}, true, "table (default), json or yaml"});
+  return flags;
 }
 
 }  // namespace
@@ -925,18 +928,13 @@ int RunClientCommand(const std::string& cmd, const std::vector<std::string>& arg
   Ctx c;
   c.def = def;
   c.prog = "kumo " + cmd;
-  std::vector<FlagDef> flags = def->flags;
-  flags.push_back({{"--server"}, true});
-  flags.push_back({{"--token"}, true});
-  flags.push_back({{"--help", "-h"}, false});
-  if (def->has_output) flags.push_back({{"--output", "-o"}, true});
-  auto parsed = client::ParseArgs(args, flags);
-  if (!parsed) return c.Usage(parsed.error().message());
-  c.args = std::move(*parsed);
-  if (c.args.Has("--help")) {
-    PrintHelp(*def);
-    return kOk;
-  }
+  std::string synopsis = def->synopsis;
+  if (*def->description != '\0') synopsis += std::string("\n") + def->description + "\n";
+  CLI::App app("", c.prog);
+  app.formatter(std::make_shared<SynopsisFormatter>(synopsis));
+  app.footer(kConfigFileHelp);
+  if (std::optional<int> exit_code = client::ParseArgs(app, args, FlagsOf(*def), &c.args))
+    return *exit_code;
   c.output = c.args.Get("--output", "table");
   if (c.output == "wide") c.output = "table";  // kubectl habit; the tables are already wide
   if (c.output != "table" && c.output != "json" && c.output != "yaml")

@@ -1,4 +1,6 @@
-// kumo: one binary, subcommands. Today: `kumo schedule` runs one pass of the scheduling core.
+// kumo: one binary for the scheduler tools, the control plane and its client, and the dataset
+// cache. main only picks the command; each command parses its own flags with CLI11 (base/flags.h)
+// and wires its parts. The local executor also re-executes this binary as its task shim.
 #include <cstdio>
 #include <cstring>
 #include <string>

@@ -5,7 +5,11 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <utility>
 
+#include "base/flags.h"
+#include "core/queue_order.h"
+#include "core/scheduler.h"
 #include "sim/packing.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
@@ -14,32 +18,27 @@
 namespace kumo::cli {
 namespace {
 
-const char* kHelp =
-    "usage: kumo sim [--trace philly|openb|synthetic] [--policy "
-    "all|fifo|fifo-backfill|drf|kumo[,..]]\n"
-    "                [--load L] [--json FILE] [--plots DIR] [--trace-dir DIR] [--seed S]\n"
-    "                [--openb-pods gpuspec33|default|multigpu50] [--max-jobs N] [--quiet]\n\n"
-    "Replays a trace through kumo's scheduling core on a virtual clock and compares policies.\n"
-    "  --trace      philly (Microsoft Philly multi-GPU subset on its 8-GPU machines), openb\n"
-    "               (Alibaba PAI openb 2023 pods on its 1,523 nodes), or synthetic (seeded)\n"
-    "  --load L[,L2,...]  offered load relative to GPU capacity; arrivals are compressed (or "
-    "stretched)\n"
-    "               to reach it; several loads make a sweep with metric-vs-load plots\n"
-    "               to reach it (default 1.2; 0 = replay the recorded arrival times)\n"
-    "  --policy     comma-separated names or all (default all)\n"
-    "  --cluster-fraction F  keep this fraction of the trace's nodes, same model mix (default 1;\n"
-    "               0.125 for openb, whose pods cannot load its full cluster)\n"
-    "  --json FILE  write the full report (per policy: mean_jct_s, p99_wait_s, gpu_allocation,\n"
-    "               jain_fairness, partial_gangs, preemptions, ...)\n"
-    "  --plots DIR  write JCT CDF, queue length and GPU allocation plots (PNG, via gnuplot)\n"
-    "  --trace-dir  where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)\n"
-    "  --order fifo|drf, --backfill none|greedy|easy, --las on|off, --las-thresholds H1,H2 "
-    "(GPU-hours), --min-runtime S, --grace S,\n"
-    "  --restart-overhead S   override the policies' preemption settings (experiments)\n"
-    "  --pass-interval S  at most one scheduling pass per S seconds of virtual time (default\n"
-    "               10, as a production loop; 0: a pass at every event)\n"
-    "  --packing    FGD-style packing instead of a replay: pods in trace order, no departures;\n"
-    "               compares placements (--placement binpack,bestfit,spread)\n";
+// Everything `kumo sim` takes from its flags.
+struct SimFlags {
+  std::string trace = "philly";
+  std::string policies = "all";       // comma-separated names, or all
+  std::vector<double> loads = {1.2};  // several make a sweep; 0 replays the recorded arrivals
+  std::string json_path, plots_dir;
+  std::string trace_dir = sim::DefaultTraceDir();
+  std::string openb_pods = "gpuspec33";
+  uint64_t seed = 1;
+  int64_t max_jobs = 0;                    // 0: every job of the trace
+  std::optional<double> cluster_fraction;  // default per trace (ClusterFraction)
+  bool quiet = false;
+  bool packing = false;
+  std::string placements = "binpack,bestfit,spread";
+  // Overrides of the named policies' settings (experiments); unset keeps the policy's own.
+  std::optional<bool> las;
+  std::vector<double> las_thresholds_gpu_s;
+  std::optional<std::string> order;
+  std::optional<core::BackfillMode> backfill;
+  std::optional<double> min_runtime_s, grace_s, restart_overhead_s, pass_interval_s;
+};
 
 // Comma-separated items, empty ones dropped.
 std::vector<std::string> SplitList(const std::string& text) {
@@ -51,22 +50,186 @@ std::vector<std::string> SplitList(const std::string& text) {
   return items;
 }
 
-// Comma-separated numbers that satisfy `valid`; on a bad item returns false with it in *bad.
-bool ParseNumbers(const std::string& text, bool (*valid)(double), std::vector<double>* out,
-                  std::string* bad) {
-  out->clear();
+// Comma-separated numbers that satisfy `valid`; a bad item is a usage error naming the flag.
+std::vector<double> ParseNumbers(const std::string& flag, const std::string& text,
+                                 bool (*valid)(double), const char* what) {
+  std::vector<double> numbers;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
-    double x = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0' || !valid(x)) {
-      *bad = item;
-      return false;
-    }
-    out->push_back(x);
+    const double x = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !valid(x))
+      throw CLI::ValidationError(flag, "\"" + item + "\" is not " + what);
+    numbers.push_back(x);
   }
-  return true;
+  if (numbers.empty()) throw CLI::ValidationError(flag, "needs a value");
+  return numbers;
+}
+
+// A check of a flag's value: `error_of` says what is wrong with it, or "" when nothing is.
+CLI::Validator Check(std::string (*error_of)(const std::string&), std::string values) {
+  return CLI::Validator([error_of](std::string& v) { return error_of(v); }, std::move(values));
+}
+
+std::string UnknownTrace(const std::string& v) {
+  if (v == "philly" || v == "openb" || v == "synthetic") return "";
+  return "unknown trace \"" + v + "\" (known: philly, openb, synthetic)";
+}
+
+std::string UnknownPolicy(const std::string& text) {
+  if (text == "all") return "";
+  for (const std::string& name : SplitList(text))
+    if (auto c = sim::NamedPolicy(name); !c) return c.error().message();
+  return "";
+}
+
+std::string NotOnOff(const std::string& v) {
+  return v == "on" || v == "off" ? "" : "must be on or off";
+}
+
+std::string NotAFraction(const std::string& v) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  return !v.empty() && *end == '\0' && x > 0 && x <= 1 ? "" : "must be in (0, 1]";
+}
+
+void AddTraceFlags(CLI::App& app, SimFlags& f) {
+  app.add_option("--trace", f.trace,
+                 "philly (Microsoft Philly multi-GPU subset on its 8-GPU machines), openb "
+                 "(Alibaba PAI openb 2023 pods on its 1,523 nodes), or synthetic (seeded)")
+      ->check(Check(UnknownTrace, "philly|openb|synthetic"))
+      ->capture_default_str();
+  app.add_option("--trace-dir", f.trace_dir,
+                 "where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)");
+  app.add_option("--openb-pods", f.openb_pods, "openb pod list: gpuspec33, default, multigpu50")
+      ->capture_default_str();
+  app.add_option("--seed", f.seed, "seed of the synthetic trace and of trace sampling")
+      ->check(NonNegative())
+      ->capture_default_str();
+  app.add_option("--max-jobs", f.max_jobs, "replay only the first N jobs (0: all)")
+      ->check(NonNegative())
+      ->capture_default_str();
+  app.add_option_function<double>(
+         "--cluster-fraction", [&f](double x) { f.cluster_fraction = x; },
+         "keep this fraction of the trace's nodes, same model mix (default 1; 0.125 for openb, "
+         "whose pods cannot load its full cluster)")
+      ->check(Check(NotAFraction, "(0, 1]"));
+  app.add_option_function<std::string>(
+         "--load",
+         [&f](const std::string& v) {
+           f.loads = ParseNumbers(
+               "--load", v, [](double x) { return x >= 0; }, "a non-negative number");
+         },
+         "offered load relative to GPU capacity, L[,L2,...]; arrivals are compressed (or "
+         "stretched) to reach it (0 = replay the recorded arrival times); several loads make a "
+         "sweep with metric-vs-load plots")
+      ->default_str("1.2");
+}
+
+void AddPolicyFlags(CLI::App& app, SimFlags& f) {
+  app.add_option("--policy", f.policies,
+                 "comma-separated names among fifo, fifo-backfill, drf, kumo, or all")
+      ->check(Check(UnknownPolicy, "NAMES"))
+      ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--order", [&f](const std::string& v) { f.order = v; }, "override the queue order")
+      ->check(Parses(core::MakeQueueOrder, "fifo|drf"));
+  app.add_option_function<std::string>(
+         "--backfill", [&f](const std::string& v) { f.backfill = *core::ParseBackfillMode(v); },
+         "override the backfill mode")
+      ->check(Parses(core::ParseBackfillMode, "none|greedy|easy"));
+  app.add_option_function<std::string>(
+         "--las", [&f](const std::string& v) { f.las = v == "on"; },
+         "override Tiresias-style LAS queues")
+      ->check(Check(NotOnOff, "on|off"));
+  app.add_option_function<std::string>(
+      "--las-thresholds",
+      [&f](const std::string& v) {
+        f.las_thresholds_gpu_s = ParseNumbers(
+            "--las-thresholds", v, [](double x) { return x > 0; },
+            "a positive number of GPU-hours");
+        for (double& x : f.las_thresholds_gpu_s) x *= 3600.0;  // GPU-hours -> GPU-seconds
+      },
+      "override the LAS queue boundaries, H1,H2,... in GPU-hours");
+  const auto seconds = [&app](const char* name, std::optional<double>& out, const char* what) {
+    app.add_option_function<double>(
+           name, [&out](double s) { out = s; }, what)
+        ->check(NonNegative());
+  };
+  seconds("--min-runtime", f.min_runtime_s, "override: running jobs are not preempted before S s");
+  seconds("--grace", f.grace_s, "override: seconds from a preemption signal to exit");
+  seconds("--restart-overhead", f.restart_overhead_s,
+          "override: seconds added to every attempt after the first");
+  seconds("--pass-interval", f.pass_interval_s,
+          "at most one scheduling pass per S seconds of virtual time (default 10, as a "
+          "production loop; 0: a pass at every event)");
+}
+
+void AddOutputFlags(CLI::App& app, SimFlags& f) {
+  app.add_option("--json", f.json_path,
+                 "write the full report (per policy: mean_jct_s, p99_wait_s, gpu_allocation, "
+                 "jain_fairness, partial_gangs, preemptions, ...)");
+  app.add_option("--plots", f.plots_dir,
+                 "write JCT CDF, queue length and GPU allocation plots (PNG, via gnuplot)");
+  app.add_flag("--quiet", f.quiet, "print only the tables");
+  app.add_flag("--packing", f.packing,
+               "FGD-style packing instead of a replay: pods in trace order, no departures; "
+               "compares placements (--placement)");
+  app.add_option("--placement", f.placements, "placements compared by --packing")
+      ->capture_default_str();
+}
+
+// The named policies with the flags' overrides.
+std::vector<sim::SimConfig> PolicyConfigs(const SimFlags& f) {
+  std::vector<sim::SimConfig> configs;
+  for (const std::string& name : f.policies == "all" ? sim::PolicyNames() : SplitList(f.policies)) {
+    sim::SimConfig c = *sim::NamedPolicy(name);  // the flag's validator knows every name
+    if (f.las) c.las.enabled = *f.las;
+    if (!f.las_thresholds_gpu_s.empty()) c.las.thresholds_gpu_s = f.las_thresholds_gpu_s;
+    if (f.order) c.scheduler.queue_order = *f.order;
+    if (f.backfill) c.scheduler.backfill = *f.backfill;
+    if (f.min_runtime_s) c.min_runtime = static_cast<core::Seconds>(*f.min_runtime_s);
+    if (f.grace_s) c.preemption_grace = static_cast<core::Seconds>(*f.grace_s);
+    if (f.restart_overhead_s)
+      c.restart_overhead = static_cast<core::Seconds>(*f.restart_overhead_s);
+    if (f.pass_interval_s) c.pass_interval = static_cast<core::Seconds>(*f.pass_interval_s);
+    configs.push_back(std::move(c));
+  }
+  return configs;
+}
+
+// The trace the flags name, cut to --max-jobs.
+Result<sim::Trace> LoadTrace(const SimFlags& f) {
+  Result<sim::Trace> trace = Error(Status::InvalidArgument("unknown trace " + f.trace));
+  if (f.trace == "philly") {
+    sim::PhillyOptions o;
+    o.jobs_csv = f.trace_dir + "/philly-subset-marwage/philly_ge4gpu_pass_jobs.csv";
+    o.machines_csv = f.trace_dir + "/cluster-configs/philly_cluster_machine_list.csv";
+    o.vc_csv = f.trace_dir + "/cluster-configs/philly_vc_nodes_HeliosArtifact.csv";
+    o.seed = f.seed;
+    trace = sim::ReadPhilly(o);
+  } else if (f.trace == "openb") {
+    sim::OpenbOptions o;
+    o.pods_csv = f.trace_dir + "/alibaba-gpu-v2023/openb_pod_list_" + f.openb_pods + ".csv";
+    o.nodes_csv = f.trace_dir + "/alibaba-gpu-v2023/openb_node_list_all_node.csv";
+    o.seed = f.seed;
+    trace = sim::ReadOpenb(o);
+  } else if (f.trace == "synthetic") {
+    sim::SyntheticOptions o;
+    o.seed = f.seed;
+    trace = sim::MakeSyntheticTrace(o);
+  }
+  if (trace && f.max_jobs > 0 && static_cast<int64_t>(trace->jobs.size()) > f.max_jobs)
+    trace->jobs.resize(f.max_jobs);
+  return trace;
+}
+
+// openb's pods ask for ~1.05x its 6,212 GPUs in all: no compression of arrivals loads the full
+// cluster to 1.2, so by default a replay keeps 1/8 of its nodes (same model mix).
+double ClusterFraction(const SimFlags& f) {
+  if (f.cluster_fraction) return *f.cluster_fraction;
+  return f.trace == "openb" && !f.packing ? 0.125 : 1.0;
 }
 
 bool WriteTextFile(const std::string& path, const std::string& text) {
@@ -103,278 +266,114 @@ std::optional<std::vector<sim::SimReport>> RunPolicies(const sim::Trace& trace,
   return reports;
 }
 
+// Packing: the whole cluster, pods in trace order, no departures (FGD's experiment).
+int RunPacking(const sim::Trace& trace, const SimFlags& f) {
+  std::vector<sim::PackingReport> reps;
+  for (const std::string& name : SplitList(f.placements)) {
+    auto r = sim::Pack(trace, name);
+    if (!r) {
+      std::fprintf(stderr, "kumo sim: --placement: %s\n", r.error().message().c_str());
+      return 2;
+    }
+    reps.push_back(*r);
+  }
+  std::printf("packing %s: %zu pods in trace order on %zu nodes, %lld GPUs, no departures\n",
+              trace.name.c_str(), trace.jobs.size(), trace.nodes.size(),
+              static_cast<long long>(trace.GpuCapacityMilli() / 1000));
+  std::fputs(sim::FormatPackingTable(reps).c_str(), stdout);
+  if (!f.json_path.empty() && !WriteTextFile(f.json_path, sim::PackingToJson(trace, reps)))
+    return 1;
+  return 0;
+}
+
+// Load sweep: the same policies at every load; a table per load, metric-vs-load plots.
+int RunSweep(const sim::Trace& trace, const std::vector<sim::SimConfig>& configs,
+             const SimFlags& f) {
+  const double recorded_load = sim::OfferedLoad(trace);
+  std::vector<std::pair<double, std::vector<sim::SimReport>>> all;
+  std::string json = "{\"trace\":\"" + trace.name + "\",\"sweep\":{";
+  for (size_t li = 0; li < f.loads.size(); ++li) {
+    const double load = f.loads[li];
+    sim::Trace scaled = trace;
+    if (load > 0) sim::ScaleToLoad(scaled, load);
+    auto run = RunPolicies(scaled, configs, load > 0 ? load : recorded_load);
+    if (!run) return 1;
+    std::fputs(sim::FormatTable(*run).c_str(), stdout);
+    char key[32];
+    std::snprintf(key, sizeof key, "%.2f", load);
+    std::string one = sim::ReportsToJson(scaled, *run);
+    while (!one.empty() && one.back() == '\n') one.pop_back();
+    json += std::string(li ? "," : "") + "\"" + key + "\":" + one;
+    all.emplace_back(load, std::move(*run));
+  }
+  json += "}}\n";
+  if (!f.json_path.empty() && !WriteTextFile(f.json_path, json)) return 1;
+  if (!f.plots_dir.empty() &&
+      !PlotsDone(sim::WriteSweepPlots(f.plots_dir, all), f.plots_dir, f.quiet))
+    return 1;
+  return 0;
+}
+
+void PrintTraceSummary(const sim::Trace& trace, double recorded_load, double load,
+                       size_t nodes_before, double cluster_fraction) {
+  std::printf(
+      "trace %s: %zu jobs (%lld rows read, %zu invalid), %zu nodes, %lld GPUs; recorded offered "
+      "load %.3f, simulated at %.2f\n",
+      trace.name.c_str(), trace.jobs.size(), static_cast<long long>(trace.rows_read),
+      trace.invalid.size(), trace.nodes.size(),
+      static_cast<long long>(trace.GpuCapacityMilli() / 1000), recorded_load,
+      load > 0 ? load : recorded_load);
+  if (trace.nodes.size() != nodes_before)
+    std::printf("  cluster shrunk to %zu of %zu nodes (--cluster-fraction %.3g)\n",
+                trace.nodes.size(), nodes_before, cluster_fraction);
+  for (size_t i = 0; i < trace.invalid.size() && i < 5; ++i)
+    std::printf("  invalid: %s:%d: %s\n", trace.invalid[i].file.c_str(), trace.invalid[i].line,
+                trace.invalid[i].reason.c_str());
+  if (trace.invalid.size() > 5)
+    std::printf("  ... and %zu more invalid rows\n", trace.invalid.size() - 5);
+}
+
+// One load: a summary of the trace, the policy table, and the JSON and plots if asked for.
+int RunReplay(sim::Trace& trace, const std::vector<sim::SimConfig>& configs, const SimFlags& f,
+              size_t nodes_before) {
+  const double recorded_load = sim::OfferedLoad(trace);
+  const double load = f.loads.front();
+  if (load > 0) sim::ScaleToLoad(trace, load);
+  if (!f.quiet) PrintTraceSummary(trace, recorded_load, load, nodes_before, ClusterFraction(f));
+  auto run = RunPolicies(trace, configs, load > 0 ? load : recorded_load);
+  if (!run) return 1;
+  std::fputs(sim::FormatTable(*run).c_str(), stdout);
+  if (!f.json_path.empty() && !WriteTextFile(f.json_path, sim::ReportsToJson(trace, *run)))
+    return 1;
+  if (!f.plots_dir.empty() && !PlotsDone(sim::WritePlots(f.plots_dir, *run), f.plots_dir, f.quiet))
+    return 1;
+  return 0;
+}
+
 }  // namespace
 
 int RunSim(const std::vector<std::string>& args) {
-  std::string trace_name = "philly", policies = "all", json_path, plots_dir,
-              trace_dir = sim::DefaultTraceDir();
-  std::string openb_variant = "gpuspec33";
-  double load = 1.2;
-  std::vector<double> sweep;     // --load L1,L2,...
-  double cluster_fraction = -1;  // default per trace
-  uint64_t seed = 1;
-  int64_t max_jobs = 0;
-  bool quiet = false;
-  bool packing = false;
-  std::string las_override;  // "on" | "off" | "" (policy default)
-  std::string backfill_override, order_override;
-  double min_runtime = -1, grace = -1, restart = -1, pass_interval = -1;
-  std::vector<double> las_thresholds;
-  std::string placements = "binpack,bestfit,spread";
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string* {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "kumo sim: %s needs a value\n", a.c_str());
-        return nullptr;
-      }
-      return &args[++i];
-    };
-    auto number = [&](double* out) {
-      const std::string* v = value();
-      if (!v) return false;
-      char* end = nullptr;
-      *out = std::strtod(v->c_str(), &end);
-      if (end == v->c_str() || *end != '\0' || *out < 0) {
-        std::fprintf(stderr, "kumo sim: %s: \"%s\" is not a non-negative number\n", a.c_str(),
-                     v->c_str());
-        return false;
-      }
-      return true;
-    };
-    const std::string* v = nullptr;
-    double d = 0;
-    if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
-      return 0;
-    } else if (a == "--trace") {
-      if (!(v = value())) return 2;
-      trace_name = *v;
-    } else if (a == "--policy") {
-      if (!(v = value())) return 2;
-      policies = *v;
-    } else if (a == "--load") {
-      if (!(v = value())) return 2;
-      std::string bad;
-      if (!ParseNumbers(
-              *v, [](double x) { return x >= 0; }, &sweep, &bad)) {
-        std::fprintf(stderr, "kumo sim: --load: \"%s\" is not a non-negative number\n",
-                     bad.c_str());
-        return 2;
-      }
-      if (sweep.empty()) {
-        std::fprintf(stderr, "kumo sim: --load needs a value\n");
-        return 2;
-      }
-      load = sweep.front();
-    } else if (a == "--json") {
-      if (!(v = value())) return 2;
-      json_path = *v;
-    } else if (a == "--plots") {
-      if (!(v = value())) return 2;
-      plots_dir = *v;
-    } else if (a == "--trace-dir") {
-      if (!(v = value())) return 2;
-      trace_dir = *v;
-    } else if (a == "--openb-pods") {
-      if (!(v = value())) return 2;
-      openb_variant = *v;
-    } else if (a == "--seed") {
-      if (!number(&d)) return 2;
-      seed = static_cast<uint64_t>(d);
-    } else if (a == "--max-jobs") {
-      if (!number(&d)) return 2;
-      max_jobs = static_cast<int64_t>(d);
-    } else if (a == "--cluster-fraction") {
-      if (!number(&cluster_fraction) || cluster_fraction <= 0 || cluster_fraction > 1) {
-        std::fprintf(stderr, "kumo sim: --cluster-fraction must be in (0, 1]\n");
-        return 2;
-      }
-    } else if (a == "--las") {
-      if (!(v = value())) return 2;
-      if (*v != "on" && *v != "off") {
-        std::fprintf(stderr, "kumo sim: --las must be on or off\n");
-        return 2;
-      }
-      las_override = *v;
-    } else if (a == "--las-thresholds") {
-      if (!(v = value())) return 2;
-      std::string bad;
-      const bool ok = ParseNumbers(
-          *v, [](double x) { return x > 0; }, &las_thresholds, &bad);
-      for (double& x : las_thresholds) x *= 3600.0;  // GPU-hours -> GPU-seconds
-      if (!ok) {
-        std::fprintf(stderr,
-                     "kumo sim: --las-thresholds: \"%s\" is not a positive number of GPU-hours\n",
-                     bad.c_str());
-        return 2;
-      }
-    } else if (a == "--order") {
-      if (!(v = value())) return 2;
-      if (!core::MakeQueueOrder(*v)) {
-        std::fprintf(stderr, "kumo sim: --order must be fifo or drf\n");
-        return 2;
-      }
-      order_override = *v;
-    } else if (a == "--backfill") {
-      if (!(v = value())) return 2;
-      if (!core::ParseBackfillMode(*v)) {
-        std::fprintf(stderr, "kumo sim: --backfill must be none, greedy or easy\n");
-        return 2;
-      }
-      backfill_override = *v;
-    } else if (a == "--min-runtime") {
-      if (!number(&min_runtime)) return 2;
-    } else if (a == "--grace") {
-      if (!number(&grace)) return 2;
-    } else if (a == "--pass-interval") {
-      if (!number(&pass_interval)) return 2;
-    } else if (a == "--restart-overhead") {
-      if (!number(&restart)) return 2;
-    } else if (a == "--packing") {
-      packing = true;
-    } else if (a == "--placement") {
-      if (!(v = value())) return 2;
-      placements = *v;
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else {
-      std::fprintf(stderr, "kumo sim: unknown flag \"%s\"\n%s", a.c_str(), kHelp);
-      return 2;
-    }
-  }
-  std::vector<std::string> names;
-  if (policies == "all") {
-    names = sim::PolicyNames();
-  } else {
-    names = SplitList(policies);
-  }
-  std::vector<sim::SimConfig> configs;
-  for (const std::string& name : names) {
-    auto c = sim::NamedPolicy(name);
-    if (!c) {
-      std::fprintf(stderr, "kumo sim: --policy: %s\n", c.error().message().c_str());
-      return 2;
-    }
-    if (las_override == "on") c->las.enabled = true;
-    if (las_override == "off") c->las.enabled = false;
-    if (!las_thresholds.empty()) c->las.thresholds_gpu_s = las_thresholds;
-    if (!order_override.empty()) c->scheduler.queue_order = order_override;
-    if (!backfill_override.empty())
-      c->scheduler.backfill = *core::ParseBackfillMode(backfill_override);
-    if (min_runtime >= 0) c->min_runtime = static_cast<core::Seconds>(min_runtime);
-    if (grace >= 0) c->preemption_grace = static_cast<core::Seconds>(grace);
-    if (restart >= 0) c->restart_overhead = static_cast<core::Seconds>(restart);
-    if (pass_interval >= 0) c->pass_interval = static_cast<core::Seconds>(pass_interval);
-    configs.push_back(*c);
-  }
+  CLI::App app(
+      "Replays a trace through kumo's scheduling core on a virtual clock and compares policies.",
+      "kumo sim");
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  SimFlags flags;
+  AddTraceFlags(app, flags);
+  AddPolicyFlags(app, flags);
+  AddOutputFlags(app, flags);
+  if (std::optional<int> exit = ParseFlags(app, args)) return *exit;
 
-  Result<sim::Trace> trace = Error(Status::InvalidArgument("unknown trace"));
-  if (trace_name == "philly") {
-    sim::PhillyOptions o;
-    o.jobs_csv = trace_dir + "/philly-subset-marwage/philly_ge4gpu_pass_jobs.csv";
-    o.machines_csv = trace_dir + "/cluster-configs/philly_cluster_machine_list.csv";
-    o.vc_csv = trace_dir + "/cluster-configs/philly_vc_nodes_HeliosArtifact.csv";
-    o.seed = seed;
-    trace = sim::ReadPhilly(o);
-  } else if (trace_name == "openb") {
-    sim::OpenbOptions o;
-    o.pods_csv = trace_dir + "/alibaba-gpu-v2023/openb_pod_list_" + openb_variant + ".csv";
-    o.nodes_csv = trace_dir + "/alibaba-gpu-v2023/openb_node_list_all_node.csv";
-    o.seed = seed;
-    trace = sim::ReadOpenb(o);
-  } else if (trace_name == "synthetic") {
-    sim::SyntheticOptions o;
-    o.seed = seed;
-    trace = sim::MakeSyntheticTrace(o);
-  } else {
-    std::fprintf(stderr,
-                 "kumo sim: --trace: unknown trace \"%s\" (known: philly, openb, synthetic)\n",
-                 trace_name.c_str());
-    return 2;
-  }
+  const std::vector<sim::SimConfig> configs = PolicyConfigs(flags);
+  Result<sim::Trace> trace = LoadTrace(flags);
   if (!trace) {
     std::fprintf(stderr, "kumo sim: %s\n", trace.error().message().c_str());
     return 1;
   }
-  if (max_jobs > 0 && static_cast<int64_t>(trace->jobs.size()) > max_jobs)
-    trace->jobs.resize(max_jobs);
-  // openb's pods ask for ~1.05x its 6,212 GPUs in all: no compression of arrivals loads the full
-  // cluster to 1.2, so by default the replay keeps 1/8 of its nodes (same model mix).
-  if (cluster_fraction < 0) cluster_fraction = trace_name == "openb" && !packing ? 0.125 : 1.0;
   const size_t nodes_before = trace->nodes.size();
-  sim::ShrinkCluster(*trace, cluster_fraction, sim::TopologyOptions{});
-  if (packing) {
-    // Packing: the whole cluster, pods in trace order, no departures (FGD's experiment).
-    std::vector<sim::PackingReport> reps;
-    for (const std::string& name : SplitList(placements)) {
-      auto r = sim::Pack(*trace, name);
-      if (!r) {
-        std::fprintf(stderr, "kumo sim: --placement: %s\n", r.error().message().c_str());
-        return 2;
-      }
-      reps.push_back(*r);
-    }
-    std::printf("packing %s: %zu pods in trace order on %zu nodes, %lld GPUs, no departures\n",
-                trace->name.c_str(), trace->jobs.size(), trace->nodes.size(),
-                static_cast<long long>(trace->GpuCapacityMilli() / 1000));
-    std::fputs(sim::FormatPackingTable(reps).c_str(), stdout);
-    if (!json_path.empty() && !WriteTextFile(json_path, sim::PackingToJson(*trace, reps))) return 1;
-    return 0;
-  }
-  const double recorded_load = sim::OfferedLoad(*trace);
-  if (sweep.size() > 1) {
-    // Load sweep: the same policies at every load; a table per load, metric-vs-load plots.
-    std::vector<std::pair<double, std::vector<sim::SimReport>>> all;
-    std::string json = "{\"trace\":\"" + trace->name + "\",\"sweep\":{";
-    for (size_t li = 0; li < sweep.size(); ++li) {
-      sim::Trace scaled = *trace;
-      if (sweep[li] > 0) sim::ScaleToLoad(scaled, sweep[li]);
-      auto run = RunPolicies(scaled, configs, sweep[li] > 0 ? sweep[li] : recorded_load);
-      if (!run) return 1;
-      std::vector<sim::SimReport> reports = std::move(*run);
-      std::fputs(sim::FormatTable(reports).c_str(), stdout);
-      char key[32];
-      std::snprintf(key, sizeof key, "%.2f", sweep[li]);
-      std::string one = sim::ReportsToJson(scaled, reports);
-      while (!one.empty() && one.back() == '\n') one.pop_back();
-      json += std::string(li ? "," : "") + "\"" + key + "\":" + one;
-      all.emplace_back(sweep[li], std::move(reports));
-    }
-    json += "}}\n";
-    if (!json_path.empty() && !WriteTextFile(json_path, json)) return 1;
-    if (!plots_dir.empty() && !PlotsDone(sim::WriteSweepPlots(plots_dir, all), plots_dir, quiet))
-      return 1;
-    return 0;
-  }
-  if (load > 0) sim::ScaleToLoad(*trace, load);
-  if (!quiet) {
-    std::printf(
-        "trace %s: %zu jobs (%lld rows read, %zu invalid), %zu nodes, %lld GPUs; recorded offered "
-        "load %.3f, "
-        "simulated at %.2f\n",
-        trace->name.c_str(), trace->jobs.size(), static_cast<long long>(trace->rows_read),
-        trace->invalid.size(), trace->nodes.size(),
-        static_cast<long long>(trace->GpuCapacityMilli() / 1000), recorded_load,
-        load > 0 ? load : recorded_load);
-    if (trace->nodes.size() != nodes_before)
-      std::printf("  cluster shrunk to %zu of %zu nodes (--cluster-fraction %.3g)\n",
-                  trace->nodes.size(), nodes_before, cluster_fraction);
-    for (size_t i = 0; i < trace->invalid.size() && i < 5; ++i)
-      std::printf("  invalid: %s:%d: %s\n", trace->invalid[i].file.c_str(), trace->invalid[i].line,
-                  trace->invalid[i].reason.c_str());
-    if (trace->invalid.size() > 5)
-      std::printf("  ... and %zu more invalid rows\n", trace->invalid.size() - 5);
-  }
-  auto run = RunPolicies(*trace, configs, load > 0 ? load : recorded_load);
-  if (!run) return 1;
-  const std::vector<sim::SimReport>& reports = *run;
-  std::fputs(sim::FormatTable(reports).c_str(), stdout);
-  if (!json_path.empty() && !WriteTextFile(json_path, sim::ReportsToJson(*trace, reports)))
-    return 1;
-  if (!plots_dir.empty() && !PlotsDone(sim::WritePlots(plots_dir, reports), plots_dir, quiet))
-    return 1;
-  return 0;
+  sim::ShrinkCluster(*trace, ClusterFraction(flags), sim::TopologyOptions{});
+  if (flags.packing) return RunPacking(*trace, flags);
+  if (flags.loads.size() > 1) return RunSweep(*trace, configs, flags);
+  return RunReplay(*trace, configs, flags, nodes_before);
 }
 
 }  // namespace kumo::cli

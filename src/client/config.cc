@@ -7,6 +7,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/flags.h"
+#include "base/yaml_error.h"
+
 namespace kumo::client {
 namespace {
 
@@ -61,13 +64,11 @@ Result<std::optional<FileConfig>> LoadConfigFile(const EnvLookup& env) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (root.IsNull()) return std::optional<FileConfig>(fc);
-    if (!root.IsMap())
-      return Error(Status::InvalidArgument("config file " + path + ": expected a mapping"));
+    if (!root.IsMap()) return Error(YamlError(path, root.Mark(), "", "expected a mapping"));
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
       if (!kv.second.IsScalar())
-        return Error(
-            Status::InvalidArgument("config file " + path + ": " + key + ": expected a string"));
+        return Error(YamlError(path, kv.second.Mark(), key, "expected a string"));
       std::string value = kv.second.as<std::string>();
       if (key == "server") {
         fc.server = value;
@@ -77,14 +78,14 @@ Result<std::optional<FileConfig>> LoadConfigFile(const EnvLookup& env) {
         fc.token_file = value;
       } else {
         // Strict, so a typo ("tokenfile") is reported instead of silently falling back.
-        return Error(Status::InvalidArgument("config file " + path + ": line " +
-                                             std::to_string(kv.first.Mark().line + 1) + ": " + key +
-                                             ": unknown field (known: server, token, "
-                                             "tokenFile)"));
+        return Error(YamlError(path, kv.first.Mark(), key,
+                               "unknown field (known: server, token, tokenFile)"));
       }
     }
+  } catch (const YAML::BadFile&) {
+    return Error(Status::NotFound("config file " + path + ": cannot read"));
   } catch (const YAML::Exception& e) {
-    return Error(Status::InvalidArgument("config file " + path + ": " + e.what()));
+    return Error(YamlSyntaxError(path, e));
   }
   return std::optional<FileConfig>(fc);
 }
@@ -159,61 +160,26 @@ Result<ClientConfig> ResolveConfig(const ConnectionFlags& flags, const EnvLookup
   return c;
 }
 
-Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
-                             const std::vector<FlagDef>& defs) {
-  auto find = [&](const std::string& name) -> const FlagDef* {
-    for (const auto& d : defs)
-      for (const auto& n : d.names)
-        if (n == name) return &d;
-    return nullptr;
-  };
-  ParsedArgs out;
-  bool flags_done = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    // "-" alone is a positional (stdin), as is anything after "--".
-    if (flags_done || a.size() < 2 || a[0] != '-') {
-      out.positional.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      flags_done = true;
-      continue;
-    }
-    std::string name = a, value;
-    bool has_value = false;
-    if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string::npos) {
-      name = a.substr(0, eq);
-      value = a.substr(eq + 1);
-      has_value = true;
-    }
-    const FlagDef* d = find(name);
-    // Short flags glued to their value, kubectl style: -ojson.
-    if (d == nullptr && !a.starts_with("--") && a.size() > 2) {
-      if (const FlagDef* s = find(a.substr(0, 2)); s != nullptr && s->takes_value) {
-        d = s;
-        value = a.substr(2);
-        has_value = true;
-      }
-    }
-    if (d == nullptr) return Error(Status::InvalidArgument("unknown flag \"" + name + "\""));
-    const std::string& canonical = d->names.front();
-    if (!d->takes_value) {
-      if (has_value && value != "true" && value != "false")
-        return Error(Status::InvalidArgument(canonical + ": expected true or false"));
-      if (has_value && value == "false")
-        out.values.erase(canonical);
-      else
-        out.values[canonical] = "true";
-      continue;
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) return Error(Status::InvalidArgument(canonical + " needs a value"));
-      value = args[++i];
-    }
-    out.values[canonical] = value;  // repeated: the last one wins, as in kubectl
+std::optional<int> ParseArgs(CLI::App& app, const std::vector<std::string>& args,
+                             const std::vector<FlagDef>& defs, ParsedArgs* out) {
+  std::map<std::string, bool> booleans;  // stable addresses for CLI11 to write to
+  std::vector<CLI::Option*> options;
+  for (const FlagDef& d : defs) {
+    std::string names;
+    for (const std::string& n : d.names) names += (names.empty() ? "" : ",") + n;
+    CLI::Option* o = d.takes_value ? app.add_option(names, d.help)
+                                   : app.add_flag(names, booleans[d.names.front()], d.help);
+    options.push_back(o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast));
   }
-  return out;
+  app.add_option("args", out->positional, "what the command works on");
+  if (std::optional<int> exit_code = kumo::ParseFlags(app, args)) return exit_code;
+  for (size_t i = 0; i < defs.size(); ++i) {
+    const std::string& canonical = defs[i].names.front();
+    if (defs[i].takes_value && options[i]->count() > 0)
+      out->values[canonical] = options[i]->as<std::string>();
+    if (!defs[i].takes_value && booleans[canonical]) out->values[canonical] = "true";
+  }
+  return std::nullopt;
 }
 
 }  // namespace kumo::client

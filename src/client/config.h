@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "base/status.h"
 
 namespace kumo::client {
@@ -47,12 +49,15 @@ Result<ClientConfig> ResolveConfig(const ConnectionFlags& flags, const EnvLookup
 std::string NormalizeServer(std::string s);
 
 // ---- Command-line parsing ----
-// Flags may appear anywhere among the positional arguments (kubectl habit: `kumo get jobs -o
-// json` and `kumo -o json get jobs` alike after the command). Forms: --name value, --name=value,
-// -o value, -ojson; boolean flags take no value (--admin, or --admin=false). "--" ends flags.
+// The client commands' flags, parsed by CLI11 through kumo::ParseFlags (base/flags.h). Flags may
+// appear anywhere among the positional arguments (kubectl habit: `kumo get jobs -o json` and
+// `kumo get -o json jobs` alike). Forms: --name value, --name=value, -o value, -ojson; boolean
+// flags take no value (--admin, or --admin=false). A repeated flag: the last one wins, as in
+// kubectl. "--" ends flags; "-" alone is a positional (standard input).
 struct FlagDef {
   std::vector<std::string> names;  // names[0] is the canonical name, e.g. {"--output", "-o"}
   bool takes_value = true;
+  std::string help;  // one line for --help
 };
 
 struct ParsedArgs {
@@ -66,8 +71,11 @@ struct ParsedArgs {
   }
 };
 
-// InvalidArgument naming the flag on an unknown flag or a missing value.
-Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
-                             const std::vector<FlagDef>& defs);
+// Adds `defs` and the positional arguments to `app` (named "kumo CMD") and parses `args` into
+// `out`. Returns std::nullopt when the command should run, else the exit code ParseFlags chose:
+// 0 after --help, 2 after a usage error (both already printed). `app` is spent afterwards: its
+// options point into this call's locals.
+std::optional<int> ParseArgs(CLI::App& app, const std::vector<std::string>& args,
+                             const std::vector<FlagDef>& defs, ParsedArgs* out);
 
 }  // namespace kumo::client

@@ -8,9 +8,10 @@
 //  1. Validates the snapshot and indexes nodes into the topology tree.
 //  2. Orders pending jobs: priority, then the QueueOrder (weighted DRF by default).
 //  3. For each job in order: max-quota check; gang placement (all tasks or none) scored by the
-//     PlacementPolicy and the job's topology constraint; if blocked, preemption by priority or
-//     by guaranteed-quota reclaim; if still blocked, an EASY-backfill reservation for the first
-//     such job, after which later jobs start only where they do not delay it.
+//     PlacementPolicy and the job's topology constraint; if blocked, the PreemptionPolicies
+//     (priority, guaranteed-quota reclaim, defragmenting moves); if still blocked, the
+//     BackfillPolicy (EASY by default: a reservation for the first such job, after which later
+//     jobs start only where they do not delay it).
 //  4. Explains every job that does not start.
 //
 // The driver's side of the contract (the server and the simulator do this):
@@ -23,28 +24,42 @@
 // reservation whose re-planning happens to fail.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "base/status.h"
+#include "core/backfill/backfill_policy.h"
 #include "core/decisions.h"
 #include "core/placement_policy.h"
+#include "core/preemption/preemption_policy.h"
 #include "core/queue_order.h"
 #include "core/snapshot.h"
-#include "base/status.h"
 
 namespace kumo::core {
 
-enum class BackfillMode {
-  kNone,    // strict order: the first blocked job blocks everything behind it
-  kGreedy,  // blocked jobs are skipped; no reservation (big gangs may starve)
-  kEasy,    // EASY: the first blocked job gets a reservation; others must not delay it
+// The preemption policies a pass tries, in order, for a job that cannot start (see
+// preemption/preemption_policy.h). Assigning a bool keeps the spelling of the old switch:
+// `false` is none, `true` the default list.
+struct PreemptionPolicyNames {
+  std::vector<std::string> names = {"priority", "reclaim", "defragment"};
+
+  PreemptionPolicyNames() = default;
+  PreemptionPolicyNames(bool on) {  // NOLINT(google-explicit-constructor): `preemption = false`
+    if (!on) names.clear();
+  }
+  PreemptionPolicyNames(std::initializer_list<std::string> list) : names(list) {}
+  PreemptionPolicyNames(const char*) = delete;  // a name is not a bool: use {"name"}
+  // Whether any policy is on (reads like the old switch).
+  operator bool() const { return !names.empty(); }  // NOLINT(google-explicit-constructor)
 };
 
 struct SchedulerConfig {
-  std::string queue_order = "drf";    // see queue_order.h
-  std::string placement = "binpack";  // see placement_policy.h
-  BackfillMode backfill = BackfillMode::kEasy;
-  bool preemption = true;
+  std::string queue_order = "drf";              // see queue_order.h
+  std::string placement = "binpack";            // see placement_policy.h
+  BackfillMode backfill = BackfillMode::kEasy;  // see backfill/backfill_policy.h
+  PreemptionPolicyNames preemption;             // see preemption/preemption_policy.h
   // Cap on running jobs examined as victims for one preemptor (bounds the pass's cost).
   int32_t max_preemption_candidates = 512;
   // Cap on single-domain attempts for a gang with a topology constraint.
@@ -60,12 +75,9 @@ struct SchedulerConfig {
   int32_t block_size = 32;
 };
 
-Result<BackfillMode> ParseBackfillMode(std::string_view name);
-const char* BackfillModeName(BackfillMode m);
-
 class Scheduler {
  public:
-  // Fails when a policy name is unknown.
+  // Fails when a policy name is unknown (queue order, placement, preemption).
   static Result<Scheduler> Create(SchedulerConfig config);
 
   // One pass. Fails (InvalidArgument) only when the snapshot is inconsistent as a whole:
@@ -76,9 +88,13 @@ class Scheduler {
   const SchedulerConfig& config() const { return config_; }
 
  private:
-  Scheduler(SchedulerConfig config, std::shared_ptr<const PlacementPolicy> placement);
+  Scheduler(SchedulerConfig config, std::shared_ptr<const PlacementPolicy> placement,
+            std::shared_ptr<const BackfillPolicy> backfill,
+            std::vector<std::shared_ptr<const PreemptionPolicy>> preemption);
   SchedulerConfig config_;
   std::shared_ptr<const PlacementPolicy> placement_;
+  std::shared_ptr<const BackfillPolicy> backfill_;
+  std::vector<std::shared_ptr<const PreemptionPolicy>> preemption_;
 };
 
 }  // namespace kumo::core

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "api/job_spec.h"
+#include "base/yaml_error.h"
 
 namespace kumo::executor {
 namespace {
@@ -30,7 +31,7 @@ int Line(const YAML::Node& n) {
 }
 
 Status FieldError(const YAML::Node& at, const std::string& path, const std::string& message) {
-  return Status::InvalidArgument("line " + std::to_string(Line(at)) + ": " + path + ": " + message);
+  return YamlError("", Line(at), path, message);
 }
 
 std::string Quoted(const YAML::Node& n) {
@@ -110,9 +111,9 @@ class InventoryParser {
  public:
   Result<Inventory> Parse(const YAML::Node& root) {
     if (!root.IsMap())
-      return Error(Status::InvalidArgument(
-          "line " + std::to_string(std::max(Line(root), 1)) +
-          ": the inventory must be a map with a `nodes` list (and optional `topologyLevels`)"));
+      return Error(YamlError(
+          "", std::max(Line(root), 1), "",
+          "the inventory must be a map with a `nodes` list (and optional `topologyLevels`)"));
     std::optional<YAML::Node> nodes_field;
     Status s = ForEachField(
         root, "", {"topologyLevels", "nodes"},
@@ -125,9 +126,7 @@ class InventoryParser {
         });
     if (!s.ok()) return Error(s);
     // Levels first, whatever the order in the file: node topologies are checked against them.
-    if (!nodes_field)
-      return Error(Status::InvalidArgument("line " + std::to_string(Line(root)) +
-                                           ": nodes: required field missing"));
+    if (!nodes_field) return Error(YamlError("", Line(root), "nodes", "required field missing"));
     const YAML::Node nodes = *nodes_field;
     if (!nodes.IsSequence() || nodes.size() == 0)
       return Error(FieldError(nodes, "nodes", "must be a non-empty list of nodes"));
@@ -400,7 +399,7 @@ Result<Inventory> ParseInventory(std::string_view yaml_text) {
     YAML::Node root = YAML::Load(std::string(yaml_text));
     return InventoryParser().Parse(root);
   } catch (const YAML::Exception& e) {
-    return Error(Status::InvalidArgument("line " + std::to_string(e.mark.line + 1) + ": " + e.msg));
+    return Error(YamlSyntaxError("", e));
   } catch (const std::exception& e) {
     return Error(Status(StatusCode::kInternal, std::string("inventory: ") + e.what()));
   }
@@ -412,7 +411,7 @@ Result<Inventory> LoadInventoryFile(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   auto inv = ParseInventory(text.str());
-  if (!inv) return Error(Status(inv.error().code(), path + ": " + inv.error().message()));
+  if (!inv) return Error(InYamlFile(path, inv.error()));
   return inv;
 }
 

@@ -185,7 +185,7 @@ TEST(InventoryTest, LoadInventoryFileReadsAndPrefixesThePath) {
   EXPECT_EQ(inv->nodes.size(), 2u);
   auto err = LoadInventoryFile(bad);
   ASSERT_FALSE(err.has_value());
-  EXPECT_EQ(err.error().message(), bad + ": line 2: nodes[0].memory: required field missing");
+  EXPECT_EQ(err.error().message(), bad + ":2: nodes[0].memory: required field missing");
   auto missing = LoadInventoryFile(dir + "/missing.yaml");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);

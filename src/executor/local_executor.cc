@@ -1,5 +1,5 @@
 // LocalExecutor: validation, spawning the shim, polling and signalling tasks, cgroup v2 setup.
-// The shim itself (what runs between the server and the command) is in task_shim.cc.
+// The shim itself (what runs between the server and the command) is in task_shim.c.
 #include "executor/local_executor.h"
 
 #include <errno.h>
@@ -14,14 +14,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string_view>
 #include <utility>
+
+#include "executor/procfs.h"
+#include "executor/shim_command_line.h"
 
 namespace kumo::executor {
 namespace {
@@ -31,31 +32,6 @@ constexpr int64_t kCpuPeriodMicros = 100000;     // cpu.max period: the kernel's
 constexpr int64_t kMinCpuQuotaMicros = 1000;     // the kernel rejects quotas below 1 ms
 
 std::string Errno(int err) { return std::strerror(err); }
-
-// Reads a small file whole (procfs/cgroupfs files report size 0, so read until EOF).
-std::optional<std::string> ReadSmallFile(const std::string& path, int* err = nullptr) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (err != nullptr) *err = errno;
-    return std::nullopt;
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      if (err != nullptr) *err = errno;
-      close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (1 << 20)) break;  // nothing we read is this big; do not trust it further
-  }
-  close(fd);
-  return out;
-}
 
 // Writes to an existing control file (cgroupfs): no O_CREAT, no O_TRUNC, one write() call,
 // because the kernel parses each write as one command.
@@ -72,46 +48,6 @@ bool WriteControlFile(const std::string& path, std::string_view value, int* err)
   if (n < 0) *err = errno;
   close(fd);
   return n == static_cast<ssize_t>(value.size());
-}
-
-enum class ProcPresence { kPresent, kAbsent, kUnknown };
-
-struct ProcStat {
-  ProcPresence presence = ProcPresence::kUnknown;
-  char state = '?';
-  pid_t ppid = 0;
-  int64_t start_ticks = 0;
-  int error = 0;  // errno of a failed read; 0 with kUnknown: the text did not parse
-};
-
-// Parses /proc/<pid>/stat. The command name (field 2) is in parentheses and may itself contain
-// spaces and ')', so fields are counted from the last ')'.
-ProcStat ReadProcStat(pid_t pid) {
-  ProcStat st;
-  int err = 0;
-  auto text = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat", &err);
-  if (!text) {
-    st.error = err;
-    st.presence = (err == ENOENT || err == ESRCH) ? ProcPresence::kAbsent : ProcPresence::kUnknown;
-    return st;
-  }
-  size_t close_paren = text->rfind(')');
-  if (close_paren == std::string::npos) return st;
-  std::istringstream fields(text->substr(close_paren + 1));
-  std::string field;
-  // Field 3 is the state; field 22 the start time in clock ticks after boot.
-  for (int index = 3; index <= 22 && (fields >> field); ++index) {
-    if (index == 3) st.state = field.empty() ? '?' : field[0];
-    if (index == 4) st.ppid = static_cast<pid_t>(std::atol(field.c_str()));
-    if (index == 22) {
-      int64_t ticks = 0;
-      auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), ticks);
-      if (ec != std::errc() || ptr != field.data() + field.size()) return st;
-      st.start_ticks = ticks;
-      st.presence = ProcPresence::kPresent;
-    }
-  }
-  return st;
 }
 
 bool IsExecutableFile(const std::string& path) {
@@ -240,7 +176,10 @@ Status RemoveIfPresent(const std::string& path) {
 }  // namespace
 
 LocalExecutor::LocalExecutor(ExecutorConfig config) : config_(std::move(config)) {
-  if (config_.use_cgroups) {
+  if (config_.use_cgroups && config_.assume_cgroups_for_test) {
+    cgroups_enforced_ = true;
+    cgroup_root_ = config_.cgroup_root + "/kumo";
+  } else if (config_.use_cgroups) {
     if (auto dir = ProbeCgroups(config_.cgroup_root)) {
       cgroups_enforced_ = true;
       cgroup_root_ = *dir;
@@ -382,13 +321,8 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
     }
   }
 
-  // The shim's command line; see RunTaskShim for the contract.
-  std::vector<std::string> args = {config_.shim_binary, "__task-shim"};
-  if (!cgroup_path.empty()) args.push_back("--cgroup=" + cgroup_path);
-  args.push_back(launch.run_dir);
-  args.push_back(launch.cwd);
-  args.push_back("--");
-  args.insert(args.end(), launch.argv.begin(), launch.argv.end());
+  std::vector<std::string> args =
+      ShimArgv(config_.shim_binary, {launch.run_dir, launch.cwd, cgroup_path, launch.argv});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -492,6 +426,11 @@ TaskStatus LocalExecutor::Poll(const TaskHandle& handle) {
   // the file (perhaps just after the first look) or died without writing it.
   if (auto exited = ReadExitFile(handle.run_dir)) return finished(*exited);
   return finished(TaskStatus{TaskState::kLost});
+}
+
+std::map<std::string, TaskHandle> LocalExecutor::FindRunningTasks(
+    const std::string& run_dir_prefix) {
+  return FindShims(run_dir_prefix);
 }
 
 void LocalExecutor::ReapChildren() {

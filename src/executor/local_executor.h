@@ -1,20 +1,28 @@
-// LocalExecutor: runs each task as a process on this machine.
+// LocalExecutor: the Executor (executor.h) that runs each task as a process on this machine.
 //
-// Every task runs under a shim: `kumo __task-shim ...` (the kumo binary re-executed; see
-// RunTaskShim). The shim starts a new session (so the task has its own process group whose id
-// is the shim's pid), forks the task's command with its cwd, env and stdout/stderr files, waits
-// for it, and writes the exit status to `<run_dir>/exit` atomically (temp file + rename).
+// Every task runs under a shim, task_shim.c: `kumo-shim __task-shim ...` (the small static
+// binary beside kumo) or `kumo __task-shim ...` where there is none; ExecutorConfig::shim_binary
+// says which, shim_command_line.h has the command line. Launch spawns the shim as the leader of
+// a new session (so the task's process group id is the shim's pid), with the task's environment
+// as its own, none of the server's descriptors, and every signal blocked until its handlers are
+// in place. The shim joins the task's cgroup (when enforced), forks the command with its cwd,
+// stdin from /dev/null and stdout/stderr appended to <run_dir>/stdout and <run_dir>/stderr,
+// waits for it, and writes its exit status to <run_dir>/exit atomically (temp file, fsync,
+// rename); a command that cannot be started gets "exit 127" and a line in stderr.
+//
 // Because the shim, not the server, waits for the task, a task outlives a `kill -9` of the
 // server, and a restarted server can adopt it: the handle (pid + the process start time from
 // /proc/<pid>/stat, which tells a recycled pid apart) is persisted by the caller, and Poll()
-// reads the exit file, or reports the task lost when the shim is gone without one.
+// reads the exit file, or reports the task lost when the shim is gone without one. A shim whose
+// handle was never persisted is found by the run dir on its command line (FindRunningTasks).
 //
 // Signals go to the whole process group (-pgid): SIGTERM for a checkpoint, then SIGKILL after
-// the grace period (the caller keeps the timer). The shim ignores SIGTERM/SIGINT/SIGHUP (and the
-// other asynchronous signals a checkpoint might use, e.g. SIGUSR1) itself and forwards nothing
-// (the group already got it); a SIGKILL of the group kills the shim too, and then there is no
-// exit file: Poll says kLost and the caller knows it killed the task. A signal that arrives
-// before the command is forked (a cancel right after Launch) is passed on to it once it exists.
+// the grace period (the caller keeps the timer). The asynchronous signals a checkpoint might
+// use (SIGTERM, SIGINT, SIGHUP, SIGUSR1, the real-time ones, ...) that arrive before the shim
+// has forked the command (a cancel right after Launch) are recorded and passed on to the
+// command once it exists; from the fork on the shim ignores its own copy, as the group signal
+// reaches the command directly. A SIGKILL of the group kills the shim too, and then there is no
+// exit file: Poll says kLost and the caller knows it killed the task.
 //
 // Lost tasks: if the shim alone dies without writing the exit file (someone `kill -9`s it, the
 // OOM killer picks it), Poll reports kLost even though the command may still be running: nobody
@@ -27,7 +35,7 @@
 // cpu.max from its request (enforced); otherwise limits are only accounted by the scheduler.
 // cgroups_enforced() tells which; docs/control-plane.md says the same for users.
 //
-// Thread safety: Launch, Signal and Poll may be called from several threads at once.
+// Thread safety: every method may be called from several threads at once.
 #pragma once
 
 #include <sys/types.h>
@@ -40,76 +48,52 @@
 #include <vector>
 
 #include "base/status.h"
+#include "executor/executor.h"
 #include "executor/task_shim.h"
 
 namespace kumo::executor {
 
-struct TaskLaunch {
-  std::vector<std::string> argv;           // argv[0] is looked up on PATH if it has no '/'
-  std::string cwd;                         // must exist
-  std::map<std::string, std::string> env;  // the complete environment of the task
-  std::string run_dir;                     // created if missing; holds stdout, stderr, exit
-  int64_t cpu_millis = 0;                  // for cgroup cpu.max (0: no limit)
-  int64_t memory_bytes = 0;                // for cgroup memory.max (0: no limit)
-  std::string cgroup_name;                 // leaf name, e.g. "job-12.a1.worker-0"
-};
-
-// What the caller persists to find the task again after a restart.
-struct TaskHandle {
-  pid_t pid = 0;            // the shim's pid = the task's process group id
-  int64_t start_ticks = 0;  // field 22 of /proc/<pid>/stat at launch
-  std::string run_dir;
-  std::string cgroup_path;  // empty when cgroups are not enforced
-};
-
-enum class TaskState { kRunning, kExited, kLost };
-
-struct TaskStatus {
-  TaskState state = TaskState::kRunning;
-  int exit_code = 0;    // kExited: the command's exit code, or 128+signal if killed by one
-  int term_signal = 0;  // kExited: the signal that killed it, 0 if it exited
-};
-
 struct ExecutorConfig {
-  std::string shim_binary;  // path of the kumo binary (re-executed as `__task-shim`)
+  std::string shim_binary;  // kumo-shim, or the kumo binary (both run `<binary> __task-shim`)
   bool use_cgroups = true;  // try cgroup v2; silently accounted-only if unavailable
   std::string cgroup_root = "/sys/fs/cgroup";  // the cgroup2 mount (tests may point elsewhere)
+  // Tests only: take cgroup_root as a delegated cgroup2 mount without probing it, so that the
+  // --cgroup path through Launch and the shim runs where cgroups are not writable (a plain
+  // directory whose task cgroup holds memory.max, cpu.max and cgroup.procs stands in for one).
+  bool assume_cgroups_for_test = false;
 };
 
-class LocalExecutor {
+class LocalExecutor final : public Executor {
  public:
   explicit LocalExecutor(ExecutorConfig config);
-  ~LocalExecutor();
+  ~LocalExecutor() override;
 
-  // Starts the task. Fails (nothing left running) when cwd is missing, argv empty, the command
-  // is not found or not executable (the shim reports exec failure as exit code 127 with a line
-  // in stderr; Launch itself fails only for what it can check before forking). A stale `exit`
-  // file in run_dir (an earlier attempt's) is removed first, so Poll cannot mistake it for this
-  // attempt's. stdout/stderr are appended to, so attempts accumulate in one log.
-  Result<TaskHandle> Launch(const TaskLaunch& launch);
+  // Also fails when the command is not executable (checked here as execvp will look for it) or
+  // the task's cgroup cannot be set up. A stale `exit` file in run_dir (an earlier attempt's) is
+  // removed first, so Poll cannot mistake it for this attempt's.
+  Result<TaskHandle> Launch(const TaskLaunch& launch) override;
 
   // Sends `sig` to the task's process group. Never signals a recycled pid: it signals only when
   // /proc/<pid> still shows the shim (same start_ticks), or when no process has that pid at all
   // (the shim died, its group may live on: Linux does not reuse a pid number while a process
   // group of that id exists, so the group is still ours). No-op otherwise and when it is gone.
-  void Signal(const TaskHandle& handle, int sig);
+  void Signal(const TaskHandle& handle, int sig) override;
 
-  // Current state; reaps the shim if it is our child. Never blocks. Removes the task's cgroup
-  // once the task has exited (or is lost) and the cgroup is empty (retried on later calls while
-  // stragglers remain).
-  TaskStatus Poll(const TaskHandle& handle);
+  // Reaps the shim if it is a child of this process. Removes the task's cgroup once the task
+  // has exited (or is lost) and the cgroup is empty (retried on later calls while stragglers
+  // remain).
+  TaskStatus Poll(const TaskHandle& handle) override;
+
+  // Each shim is watched through a pidfd (Linux >= 5.3); without pidfds watching() is false.
+  void Watch(const TaskHandle& handle) override;
+  std::vector<pid_t> WaitForExits(int timeout_ms) override;
+  bool watching() const override { return epoll_fd_ >= 0; }
+
+  // The shims in /proc by the run dir on their command line (FindShims), whichever kumo binary
+  // or executor instance started them.
+  std::map<std::string, TaskHandle> FindRunningTasks(const std::string& run_dir_prefix) override;
 
   bool cgroups_enforced() const { return cgroups_enforced_; }
-
-  // Exit notification, so a caller need not poll every task to learn that one ended. Each
-  // launched shim is watched through a pidfd (Linux >= 5.3); Watch() adds one that another
-  // instance launched (adoption after a restart). WaitForExits blocks up to timeout_ms and
-  // returns the pids of watched shims that ended since the last call (each once); Poll() of a
-  // finished task stops watching it. Without pidfds (watching() false) it only sleeps: callers
-  // must keep polling every task now and then anyway, as the safety net.
-  void Watch(const TaskHandle& handle);
-  std::vector<pid_t> WaitForExits(int timeout_ms);
-  bool watching() const { return epoll_fd_ >= 0; }
 
  private:
   void ReapChildren();      // waitpid(WNOHANG) every shim this instance spawned; needs mu_

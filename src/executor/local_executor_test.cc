@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -299,6 +300,67 @@ TEST_F(LocalExecutorTest, SecondInstanceAdoptsARunningTask) {
     exec_->Poll(persisted);
     return ProcInfo(h.pid).state == '\0';
   }));
+}
+
+TEST_F(LocalExecutorTest, FindRunningTasksFindsLiveShimsByRunDir) {
+  TaskHandle running =
+      MustLaunch(Shell("touch started; while [ ! -e go ]; do sleep 0.02; done", "found"));
+  TaskHandle ended = MustLaunch(Shell("exit 0", "ended"));
+  // Past its shim's exec: a shim's command line is in /proc only once that is complete.
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ + "/started"); }));
+  ASSERT_EQ(WaitDone(ended).state, TaskState::kExited);
+  // The exit file comes just before the shim's own exit: wait until it is gone and reaped.
+  ASSERT_TRUE(WaitFor([&] {
+    exec_->Poll(ended);
+    return ProcInfo(ended.pid).state == '\0';
+  }));
+  // As after a restart: a new instance, and only the run dir prefix to go on.
+  LocalExecutor restarted(config_);
+  std::map<std::string, TaskHandle> found = restarted.FindRunningTasks(dir_ + "/run-");
+  ASSERT_EQ(found.count(running.run_dir), 1u);
+  EXPECT_EQ(found[running.run_dir].pid, running.pid);
+  EXPECT_EQ(found[running.run_dir].start_ticks, running.start_ticks);
+  EXPECT_EQ(found.count(ended.run_dir), 0u);
+  EXPECT_TRUE(restarted.FindRunningTasks(dir_ + "/elsewhere/").empty());
+  std::ofstream(dir_ + "/go") << "go\n";
+  EXPECT_EQ(WaitDone(running).exit_code, 0);
+}
+
+// The bug of issue 11: the shim's command line had `--cgroup=<dir>` before the run dir when
+// cgroups were enforced, and the /proc scan read the run dir from a fixed place, so after a
+// crash such a shim could be neither adopted nor killed. A plain directory stands in for the
+// cgroup2 mount, so this runs where cgroups are not writable.
+TEST_F(LocalExecutorTest, FindRunningTasksFindsAShimStartedWithACgroup) {
+  ExecutorConfig c = config_;
+  c.cgroup_root = dir_ + "/cgroup2";
+  c.assume_cgroups_for_test = true;
+  LocalExecutor e(c);
+  ASSERT_TRUE(e.cgroups_enforced());
+  TaskLaunch l = Shell("while [ ! -e go ]; do sleep 0.02; done", "cg-found");
+  const std::string cgroup = c.cgroup_root + "/kumo/" + l.cgroup_name;
+  std::filesystem::create_directories(cgroup);
+  for (const char* file : {"/memory.max", "/cpu.max", "/cgroup.procs"})
+    std::ofstream(cgroup + file).flush();
+  l.memory_bytes = 64 << 20;
+  auto launched = e.Launch(l);
+  ASSERT_TRUE(launched.has_value()) << launched.error().message();
+  const TaskHandle h = *launched;
+  handles_.push_back(h);
+  // The shim read --cgroup too: it wrote its pid into cgroup.procs before forking the command.
+  // (Its command line is in /proc only once its exec is complete, which is not yet sure when
+  // Launch returns.)
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(cgroup + "/cgroup.procs") == std::to_string(h.pid); }))
+      << ReadFile(cgroup + "/cgroup.procs");
+  // As after a restart: a new instance, and only the run dir prefix to go on.
+  std::map<std::string, TaskHandle> found = LocalExecutor(c).FindRunningTasks(dir_ + "/");
+  ASSERT_EQ(found.count(h.run_dir), 1u);
+  EXPECT_EQ(found[h.run_dir].pid, h.pid);
+  EXPECT_EQ(found[h.run_dir].start_ticks, h.start_ticks);
+  EXPECT_EQ(found[h.run_dir].cgroup_path, cgroup);
+  EXPECT_EQ(h.cgroup_path, cgroup);
+  EXPECT_EQ(ReadFile(cgroup + "/memory.max"), "67108864");
+  std::ofstream(dir_ + "/go") << "go\n";
+  EXPECT_EQ(WaitDone(h, &e).exit_code, 0);
 }
 
 TEST_F(LocalExecutorTest, RecycledPidIsNeitherRunningNorSignalled) {

@@ -15,7 +15,7 @@
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "__task-shim") == 0)
     return kumo_run_task_shim(argc - 1, argv + 1);
-  fputs("usage: kumo-shim __task-shim [--cgroup=<dir>] <run_dir> <cwd> -- <command...>\n"
+  fputs("usage: kumo-shim __task-shim <run_dir> <cwd> [--cgroup=<dir>] -- <command...>\n"
         "(started by kumo server for each task; not meant to be run by hand)\n",
         stderr);
   return 2;

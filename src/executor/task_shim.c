@@ -1,4 +1,4 @@
-/* The task shim: `kumo-shim __task-shim [--cgroup=<dir>] <run_dir> <cwd> -- argv...`.
+/* The task shim: `kumo-shim __task-shim <run_dir> <cwd> [--cgroup=<dir>] -- argv...`.
  *
  * It sits between the server and the command so that the command's exit status is recorded
  * even when the server is gone: the shim, not the server, is the command's parent. It is kept
@@ -127,17 +127,31 @@ static int FailBeforeStart(const char* run_dir, int err_fd, const char* what, co
   return 127;
 }
 
-int kumo_run_task_shim(int argc, char** argv) {
-  int i = 1; /* argv[0] is "__task-shim" */
+int kumo_parse_task_shim_args(int argc, char** argv, struct kumo_task_shim_args* out) {
+  /* argv[0] is "__task-shim"; the run dir and cwd come first so that their positions do not
+   * depend on the optional flag. */
+  if (argc < 5 || strcmp(argv[0], "__task-shim") != 0) return 0;
+  int i = 3;
   const char* cgroup = NULL;
-  if (i < argc && strncmp(argv[i], "--cgroup=", 9) == 0) cgroup = argv[i++] + 9;
-  if (argc - i < 4 || strcmp(argv[i + 2], "--") != 0) {
-    fputs("usage: kumo __task-shim [--cgroup=<dir>] <run_dir> <cwd> -- <command...>\n", stderr);
+  if (strncmp(argv[i], "--cgroup=", 9) == 0) cgroup = argv[i++] + 9;
+  if (i + 1 >= argc || strcmp(argv[i], "--") != 0) return 0;
+  out->run_dir = argv[1];
+  out->cwd = argv[2];
+  out->cgroup = cgroup;
+  out->command = argv + i + 1;
+  return 1;
+}
+
+int kumo_run_task_shim(int argc, char** argv) {
+  struct kumo_task_shim_args args;
+  if (!kumo_parse_task_shim_args(argc, argv, &args)) {
+    fputs("usage: kumo __task-shim <run_dir> <cwd> [--cgroup=<dir>] -- <command...>\n", stderr);
     return 2;
   }
-  const char* run_dir = argv[i];
-  const char* cwd = argv[i + 1];
-  char** command = argv + i + 3;
+  const char* run_dir = args.run_dir;
+  const char* cwd = args.cwd;
+  const char* cgroup = args.cgroup;
+  char** command = args.command;
 
   /* Launch spawns us as a session leader already (EPERM then); when run by hand, this is what
    * makes our pid the task's process group id. */

@@ -1,17 +1,34 @@
 /* The task shim's main, in C (task_shim.c) so kumo-shim can link statically against musl.
- * Called with argv from "__task-shim" on (argv[0] == "__task-shim"):
- *   __task-shim [--cgroup=<dir>] <run_dir> <cwd> -- <command argv...>
- * with the task's environment already set by Launch (it is the shim's own environment, which
- * the command inherits). --cgroup: the shim moves itself into <dir> before forking the command,
- * so the command never runs outside its limits. Returns the shim's exit code: the command's
- * (128+signal when a signal killed it), 127 when the command could not be started, 2 on a usage
- * error. Must run before the process starts any thread (it forks). */
+ *
+ * Its command line, from "__task-shim" on (argv[0] == "__task-shim"):
+ *   __task-shim <run_dir> <cwd> [--cgroup=<dir>] -- <command argv...>
+ * The run dir is always argv[1], whether or not --cgroup is given: a restarted server finds its
+ * shims in /proc by it (FindShims in shim_command_line.h, which parses with
+ * kumo_parse_task_shim_args below, the parser the shim itself uses). The task's environment is
+ * already set by Launch (it is the shim's own environment, which the command inherits).
+ * --cgroup: the shim moves itself into <dir> before forking the command, so the command never
+ * runs outside its limits.
+ *
+ * kumo_run_task_shim returns the shim's exit code: the command's (128+signal when a signal
+ * killed it), 127 when the command could not be started, 2 on a usage error. Must run before
+ * the process starts any thread (it forks). */
 #ifndef KUMO_EXECUTOR_TASK_SHIM_H_
 #define KUMO_EXECUTOR_TASK_SHIM_H_
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct kumo_task_shim_args {
+  const char* run_dir;
+  const char* cwd;
+  const char* cgroup; /* NULL without --cgroup */
+  char** command;     /* the command's argv: at least one element, NULL-terminated like argv */
+};
+
+/* Parses the command line above (argv[argc] must be NULL, as in main). Returns 1 and fills
+ * *out when it is well formed (pointers into argv), 0 otherwise. */
+int kumo_parse_task_shim_args(int argc, char** argv, struct kumo_task_shim_args* out);
 
 int kumo_run_task_shim(int argc, char** argv);
 

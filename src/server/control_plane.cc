@@ -10,7 +10,7 @@
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
-#include "server/util.h"
+#include "executor/local_executor.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
@@ -175,8 +175,9 @@ Status ControlPlane::RestoreAccounts() {
 
 void ControlPlane::Reconcile() {
   ServerState& s = *state_;
-  // Every shim on this machine whose run dir is under our data dir, by run dir.
-  std::map<std::string, std::pair<pid_t, int64_t>> shims = FindShims(s.config.data_dir + "/jobs/");
+  // Every task still running whose run dir is under our data dir, by run dir.
+  std::map<std::string, executor::TaskHandle> shims =
+      s.executor->FindRunningTasks(s.config.data_dir + "/jobs/");
   std::lock_guard<std::mutex> lock(s.mu);
   double now = s.clock.NowSeconds();
   std::set<std::string> claimed;
@@ -184,13 +185,8 @@ void ControlPlane::Reconcile() {
     if (HasAttempt(job.phase)) ReconcileJob(job, shims, claimed, now);
   // Shims started just before a crash whose start never committed: nobody will ever wait for
   // them, so they are killed (their job is still Pending and starts again).
-  for (const auto& [run_dir, pid] : shims) {
-    if (claimed.count(run_dir)) continue;
-    executor::TaskHandle h;
-    h.pid = pid.first;
-    h.start_ticks = pid.second;
-    h.run_dir = run_dir;
-    s.executor->Signal(h, SIGKILL);
+  for (const auto& [run_dir, handle] : shims) {
+    if (!claimed.count(run_dir)) s.executor->Signal(handle, SIGKILL);
   }
   s.Flush().wait();
 }
@@ -198,7 +194,7 @@ void ControlPlane::Reconcile() {
 // Adopts the job's tasks whose shim is alive and records those that ended or vanished.
 // REQUIRES: state_->mu held.
 void ControlPlane::ReconcileJob(JobRec& job,
-                                const std::map<std::string, std::pair<pid_t, int64_t>>& shims,
+                                const std::map<std::string, executor::TaskHandle>& shims,
                                 std::set<std::string>& claimed, double now) {
   ServerState& s = *state_;
   int adopted = 0, lost = 0;
@@ -206,8 +202,8 @@ void ControlPlane::ReconcileJob(JobRec& job,
     if (t.state != TaskState::kRunning) continue;
     auto it = shims.find(t.handle.run_dir);
     if (t.handle.pid == 0 && it != shims.end()) {
-      t.handle.pid = it->second.first;  // launched, but its pid had not committed
-      t.handle.start_ticks = it->second.second;
+      t.handle.pid = it->second.pid;  // launched, but its pid had not committed
+      t.handle.start_ticks = it->second.start_ticks;
     }
     claimed.insert(t.handle.run_dir);
     executor::TaskStatus st = s.executor->Poll(t.handle);

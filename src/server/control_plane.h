@@ -6,7 +6,7 @@
 //        ApiHandlers ──────► ServerState ◄────────── SchedulingLoop ◄── task exits (the executor
 //        (api_handlers.h)   (records, mu)           (scheduling_loop.h)  watches each shim's pidfd;
 //                             │      │                                   every task is also polled
-//                  JobStore ◄─┘      └─► executor::LocalExecutor         once a tick)
+//                  JobStore ◄─┘      └─► executor::Executor              once a tick)
 //             (job_store.h, SQLite group commit)   (shims run the tasks)
 //
 // ControlPlane wires these rooms and owns them. State lives in memory under one mutex and is
@@ -59,7 +59,7 @@ class ControlPlane {
   // First start: an admin and a default project.
   Status Bootstrap();
   void Reconcile();
-  void ReconcileJob(JobRec& job, const std::map<std::string, std::pair<pid_t, int64_t>>& shims,
+  void ReconcileJob(JobRec& job, const std::map<std::string, executor::TaskHandle>& shims,
                     std::set<std::string>& claimed, double now);
 
   std::unique_ptr<ServerState> state_;

@@ -13,7 +13,7 @@
 
 #include "api/job_spec.h"
 #include "core/snapshot.h"
-#include "executor/local_executor.h"
+#include "executor/executor.h"
 #include "server/job_state.h"
 
 namespace kumo::server {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/driver.h"
 #include "server/job_lifecycle.h"
 #include "server/translate.h"
 #include "server/util.h"
@@ -275,22 +276,21 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
 void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
                                     std::map<std::string, JobRec*>& by_id, double now,
                                     std::vector<std::pair<JobRec*, PreparedStart>>& starts) {
+  // The driver contract (core/driver.h): nominations and this pass's reservation carry over.
+  const core::DecisionIndex decided(decisions);
+  for (auto& [id, job] : by_id)
+    if (job->phase == JobPhase::kPending)
+      core::CarryForward(decided.Find(id), job->nominated, job->reservation);
   for (const auto& p : decisions.preemptions) {
     auto v = by_id.find(p.victim);
     if (v != by_id.end() && v->second->phase == JobPhase::kRunning)
       BeginTermination(state_, *v->second, "Preempted", p.message, now, true);
-    auto pr = by_id.find(p.preemptor);
-    if (pr != by_id.end()) pr->second->nominated = true;
   }
   for (const auto& s : decisions.starts) {
     auto it = by_id.find(s.job);
     if (it != by_id.end() && it->second->phase == JobPhase::kPending &&
         !it->second->cancel_requested)
       starts.emplace_back(it->second, PrepareStart(*it->second, s.tasks));
-  }
-  for (const auto& r : decisions.reservations) {
-    auto it = by_id.find(r.job);
-    if (it != by_id.end()) it->second->reservation = r.tasks;
   }
   int64_t pos = 0;
   for (const auto& id : decisions.order) {

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "base/yaml_error.h"
+
 namespace kumo::server {
 namespace fs = std::filesystem;
 
@@ -11,12 +13,14 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
-  } catch (const std::exception& e) {
+  } catch (const YAML::BadFile& e) {
     return Error(Status::InvalidArgument(path + ": " + e.what()));
+  } catch (const YAML::Exception& e) {
+    return Error(YamlSyntaxError(path, e));
   }
-  if (!root.IsMap()) return Error(Status::InvalidArgument(path + ": expected a mapping"));
-  auto where = [&](const YAML::Node& n, const std::string& field) {
-    return path + ": line " + std::to_string(n.Mark().line + 1) + ": " + field;
+  if (!root.IsMap()) return Error(YamlError(path, root.Mark(), "", "expected a mapping"));
+  auto fail = [&](const YAML::Node& n, const std::string& field, const std::string& message) {
+    return Error(YamlError(path, n.Mark(), field, message));
   };
   try {
     for (auto it = root.begin(); it != root.end(); ++it) {
@@ -32,7 +36,7 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.scheduler.queue_order = v.as<std::string>();
       } else if (key == "backfill") {
         auto m = core::ParseBackfillMode(v.as<std::string>());
-        if (!m) return Error(Status::InvalidArgument(where(v, key) + ": " + m.error().message()));
+        if (!m) return fail(v, key, m.error().message());
         base.scheduler.backfill = *m;
       } else if (key == "preemption") {
         base.scheduler.preemption = v.as<bool>();
@@ -40,11 +44,9 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.use_cgroups = v.as<bool>();
       } else if (key == "tickSeconds") {
         base.tick_s = v.as<double>();
-        if (base.tick_s <= 0 || base.tick_s > 60)
-          return Error(Status::InvalidArgument(where(v, key) + ": must be in (0, 60]"));
+        if (base.tick_s <= 0 || base.tick_s > 60) return fail(v, key, "must be in (0, 60]");
       } else if (key == "priorityClasses") {
-        if (!v.IsSequence())
-          return Error(Status::InvalidArgument(where(v, key) + ": expected a list"));
+        if (!v.IsSequence()) return fail(v, key, "expected a list");
         base.priority_classes.clear();
         for (size_t i = 0; i < v.size(); ++i) {
           PriorityClass pc;
@@ -57,21 +59,19 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
             else if (k == "preemptible")
               pc.preemptible = f->second.as<bool>();
             else
-              return Error(Status::InvalidArgument(
-                  where(f->first, key + "[" + std::to_string(i) + "]." + k) + ": unknown field"));
+              return fail(f->first, key + "[" + std::to_string(i) + "]." + k, "unknown field");
           }
           if (pc.name.empty())
-            return Error(Status::InvalidArgument(
-                where(v[i], key + "[" + std::to_string(i) + "].name") + ": required"));
+            return fail(v[i], key + "[" + std::to_string(i) + "].name", "required");
           base.priority_classes.push_back(pc);
         }
       } else {
-        return Error(Status::InvalidArgument(where(it->first, key) + ": unknown field"));
+        return fail(it->first, key, "unknown field");
       }
     }
   } catch (const YAML::Exception& e) {
-    return Error(
-        Status::InvalidArgument(path + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg));
+    // A value of the wrong type (`tickSeconds: soon`): the YAML itself was fine.
+    return Error(YamlError(path, e.mark, "", e.msg));
   }
   return base;
 }

@@ -27,7 +27,7 @@
 
 #include "base/clock.h"
 #include "executor/inventory.h"
-#include "executor/local_executor.h"
+#include "executor/executor.h"
 #include "server/job_store.h"
 #include "server/records.h"
 #include "server/server_config.h"
@@ -42,7 +42,7 @@ struct ServerState {
   const Clock& clock;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<JobStore> job_store;
-  std::unique_ptr<executor::LocalExecutor> executor;
+  std::unique_ptr<executor::Executor> executor;
   executor::Inventory inventory;
 
   mutable std::mutex mu;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/snapshot.h"
-#include "executor/local_executor.h"
+#include "executor/executor.h"
 #include "server/records.h"
 
 namespace kumo::server {

@@ -1,55 +1,12 @@
 #include "server/util.h"
 
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstdlib>
-#include <cstdio>
 #include <fstream>
-#include <sstream>
 
 namespace kumo::server {
-
-static int64_t StartTicks(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto close = s.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(s.substr(close + 2));
-  std::string field;
-  // Fields after "pid (comm)": state is field 3; starttime is field 22.
-  for (int i = 3; i <= 22 && rest >> field; ++i)
-    if (i == 22) return std::stoll(field);
-  return 0;
-}
-
-std::map<std::string, std::pair<pid_t, int64_t>> FindShims(const std::string& prefix) {
-  std::map<std::string, std::pair<pid_t, int64_t>> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (!end || *end || pid <= 0) continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<std::string> argv;
-    size_t start = 0;
-    for (size_t i = 0; i < cmd.size() && argv.size() < 3; ++i)
-      if (cmd[i] == '\0') {
-        argv.push_back(cmd.substr(start, i - start));
-        start = i + 1;
-      }
-    if (argv.size() < 3 || argv[1] != "__task-shim" || !argv[2].starts_with(prefix)) continue;
-    out[argv[2]] = {static_cast<pid_t>(pid), StartTicks(static_cast<pid_t>(pid))};
-  }
-  closedir(d);
-  return out;
-}
 
 int FreeLoopbackPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

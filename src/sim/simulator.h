@@ -1,6 +1,7 @@
 // Discrete-event simulation of a cluster on a virtual clock, driving the scheduling core the way
 // the server does: a pass after every batch of events (arrivals, completions, exits of preempted
-// jobs) and on a period, with the pass's decisions applied to the simulated cluster.
+// jobs) and on a period, with the pass's decisions applied to the simulated cluster through
+// core/driver.h. simulator.cc holds the event loop; sim/metrics.h what a run measures.
 #pragma once
 
 #include <map>

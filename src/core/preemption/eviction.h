@@ -1,0 +1,38 @@
+// Eviction: the victim search of the "priority" and "reclaim" preemption policies (internal to
+// the core). Each policy is a rule saying which running job may be stopped for which pending
+// one (priority.cc, reclaim.cc); the search is shared: rank the allowed candidates cheapest
+// first, stop them one by one until the preemptor fits, then drop those it turns out not to need.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/preemption/preemption_policy.h"
+
+namespace kumo::core::internal {
+
+// What a victim rule looks at, for one (preemptor, running job) pair.
+struct VictimFacts {
+  int32_t preemptor_priority = 0;
+  int32_t victim_priority = 0;
+  bool same_project = false;
+  // The victim is in the suffix of its project's running jobs beyond the project's guarantee
+  // (PassState::BorrowingStart). Meaningful for other projects only.
+  bool victim_borrowing = false;
+  // The preemptor's project stays within its guaranteed quota with the preemptor admitted
+  // (PassState::InGuaranteeAfter).
+  bool preemptor_in_guarantee = false;
+};
+
+// "priority": strictly lower priority; in another project only while it borrows.
+bool PriorityAllows(const VictimFacts& f);
+// "reclaim": another project's borrowing job of no higher priority, while the preemptor's
+// project stays within its guarantee.
+bool ReclaimAllows(const VictimFacts& f);
+
+// One search over the candidates allowed by any of the given rules.
+// REQUIRES: priority || reclaim.
+std::unique_ptr<PreemptionPolicy> MakeEvictionPolicy(bool priority, bool reclaim);
+std::unique_ptr<PreemptionPolicy> MakeDefragmentPolicy();
+
+}  // namespace kumo::core::internal

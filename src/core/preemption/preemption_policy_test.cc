@@ -1,0 +1,281 @@
+// PreemptionPolicy: the contract every policy keeps (typed test over priority, reclaim,
+// priority+reclaim and defragment), checked through whole passes: each type brings a scenario in
+// which it must act, and the contract is stated on what it then decides. Plus the victim rules
+// of priority.cc and reclaim.cc as plain calls, and the factory's errors.
+#include "core/preemption/preemption_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/preemption/eviction.h"
+#include "core/scheduler.h"
+#include "core/test_util.h"
+
+namespace kumo::core {
+namespace {
+
+using namespace testutil;  // NOLINT(google-build-using-namespace)
+
+constexpr Seconds kNow = 1000;
+
+// Two 8-GPU nodes, each filled by one 8-GPU job of priority 0 in project "p"; "pre" (priority
+// 10, 8 GPUs) waits. One victim is enough.
+Snapshot PriorityScenario() {
+  Snapshot s;
+  s.now = kNow;
+  s.nodes = {GpuNode("n0"), GpuNode("n1")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {RunningJob("low-a", "n0", Range(0, 8), 100),
+            RunningJob("low-b", "n1", Range(0, 8), 200),
+            JobBuilder("pre").Priority(10).Tasks(1, WholeGpus(8)).Submit(900)};
+  return s;
+}
+
+// Project "a" is guaranteed 8 GPUs and uses none; "b" (nothing guaranteed) borrows all 16 with
+// two jobs of "pre"'s own priority. Only a reclaim can make room.
+Snapshot ReclaimScenario() {
+  Snapshot s;
+  s.now = kNow;
+  s.nodes = {GpuNode("n0"), GpuNode("n1")};
+  s.projects = {MakeProject("a", 1.0, 8), MakeProject("b")};
+  s.jobs = {RunningJob("b-1", "n0", Range(0, 8), 100).Project("b"),
+            RunningJob("b-2", "n1", Range(0, 8), 200).Project("b"),
+            JobBuilder("pre", "a").Tasks(1, WholeGpus(8)).Submit(900)};
+  return s;
+}
+
+// "small" (2 GPUs, checkpointing) sits on n0 next to 6 idle GPUs; n1 has 2 idle GPUs beside a
+// job that may not be preempted. "pre" needs 8 GPUs on one node: it fits on n0 once "small" has
+// moved to n1. Everything has priority 0, so nothing else can make room.
+Snapshot DefragmentScenario() {
+  Snapshot s;
+  s.now = kNow;
+  s.nodes = {GpuNode("n0"), GpuNode("n1")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {RunningJob("small", "n0", {0, 1}, 100).Checkpointed(900),
+            RunningJob("fill", "n1", Range(0, 6), 100).Preemptible(false),
+            JobBuilder("pre").Tasks(1, WholeGpus(8)).Submit(900)};
+  return s;
+}
+
+struct PriorityType {
+  static constexpr const char* kName = "priority";
+  static std::vector<std::string> Names() { return {"priority"}; }
+  static Snapshot Scenario() { return PriorityScenario(); }
+  static constexpr PreemptionReason kReason = PreemptionReason::kPriority;
+  // Victims have a priority below the preemptor's plus this; nullopt: any priority.
+  static constexpr std::optional<int32_t> kVictimPriorityBelow = 0;
+};
+struct ReclaimType {
+  static constexpr const char* kName = "reclaim";
+  static std::vector<std::string> Names() { return {"reclaim"}; }
+  static Snapshot Scenario() { return ReclaimScenario(); }
+  static constexpr PreemptionReason kReason = PreemptionReason::kReclaim;
+  static constexpr std::optional<int32_t> kVictimPriorityBelow = 1;
+};
+struct PriorityReclaimType {
+  static constexpr const char* kName = "priority_reclaim";
+  static std::vector<std::string> Names() { return {"priority", "reclaim"}; }
+  static Snapshot Scenario() { return ReclaimScenario(); }
+  static constexpr PreemptionReason kReason = PreemptionReason::kReclaim;
+  static constexpr std::optional<int32_t> kVictimPriorityBelow = 1;
+};
+struct DefragmentType {
+  static constexpr const char* kName = "defragment";
+  static std::vector<std::string> Names() { return {"defragment"}; }
+  static Snapshot Scenario() { return DefragmentScenario(); }
+  static constexpr PreemptionReason kReason = PreemptionReason::kDefragment;
+  static constexpr std::optional<int32_t> kVictimPriorityBelow = std::nullopt;
+};
+
+template <typename T>
+class PreemptionPolicyContract : public ::testing::Test {
+ protected:
+  static SchedulerConfig PolicyConfig() {
+    SchedulerConfig c = Config("fifo");
+    c.preemption.names = T::Names();
+    return c;
+  }
+  static SchedulerConfig NoPreemption() {
+    SchedulerConfig c = Config("fifo");
+    c.preemption = false;
+    return c;
+  }
+  // `s` with the named running jobs terminating (their placements unchanged).
+  static Snapshot WithTerminating(Snapshot s, const std::vector<std::string>& ids) {
+    for (Job& j : s.jobs)
+      if (std::find(ids.begin(), ids.end(), j.id) != ids.end()) j.phase = JobPhase::kTerminating;
+    return s;
+  }
+};
+
+struct PolicyNames {
+  template <typename T>
+  static std::string GetName(int) {
+    return T::kName;
+  }
+};
+using AllPolicies =
+    ::testing::Types<PriorityType, ReclaimType, PriorityReclaimType, DefragmentType>;
+TYPED_TEST_SUITE(PreemptionPolicyContract, AllPolicies, PolicyNames);
+
+TYPED_TEST(PreemptionPolicyContract, MakesRoomInItsScenarioAndAdmitsThePreemptor) {
+  const Decisions d = MustSchedule(TypeParam::Scenario(), this->PolicyConfig());
+  ASSERT_FALSE(d.preemptions.empty()) << Dump(d);
+  for (const PreemptDecision& p : d.preemptions) {
+    EXPECT_EQ(p.preemptor, "pre") << Dump(d);
+    EXPECT_EQ(p.reason, TypeParam::kReason) << Dump(d);
+    EXPECT_FALSE(p.message.empty());
+  }
+  EXPECT_EQ(ReasonOf(d, "pre"), "WaitingForPreemption") << Dump(d);
+  EXPECT_EQ(FindStart(d, "pre"), nullptr);
+}
+
+// The preemptor fits once its victims have exited, and not if any one of them stayed.
+TYPED_TEST(PreemptionPolicyContract, VictimsAreSufficientAndMinimal) {
+  const Snapshot s = TypeParam::Scenario();
+  const std::vector<std::string> victims = Victims(MustSchedule(s, this->PolicyConfig()));
+  ASSERT_FALSE(victims.empty());
+  const Decisions all = MustSchedule(this->WithTerminating(s, victims), this->NoPreemption());
+  EXPECT_EQ(ReasonOf(all, "pre"), "WaitingForTermination") << Dump(all);
+  for (const std::string& kept : victims) {
+    std::vector<std::string> others;
+    for (const std::string& v : victims)
+      if (v != kept) others.push_back(v);
+    const Decisions d = MustSchedule(this->WithTerminating(s, others), this->NoPreemption());
+    EXPECT_NE(ReasonOf(d, "pre"), "WaitingForTermination") << "without " << kept << "\n" << Dump(d);
+    EXPECT_EQ(FindStart(d, "pre"), nullptr) << Dump(d);
+  }
+}
+
+TYPED_TEST(PreemptionPolicyContract, NeverStopsJobsThatAreNotPreemptible) {
+  Snapshot s = TypeParam::Scenario();
+  for (Job& j : s.jobs)
+    if (j.phase == JobPhase::kRunning) j.preemptible = false;
+  const Decisions d = MustSchedule(s, this->PolicyConfig());
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TYPED_TEST(PreemptionPolicyContract, NeverStopsJobsInsideTheirMinimumRuntime) {
+  Snapshot s = TypeParam::Scenario();
+  for (Job& j : s.jobs)
+    if (j.phase == JobPhase::kRunning) j.min_runtime = kNow - j.start_time + 1;
+  const Decisions d = MustSchedule(s, this->PolicyConfig());
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+  // One second later the minimum runtime is over.
+  s.now = kNow + 1;
+  EXPECT_FALSE(MustSchedule(s, this->PolicyConfig()).preemptions.empty());
+}
+
+// "fresh" (nominated, so considered before "pre") starts in this pass on a node added for it; it
+// would be the cheapest victim of all (no work lost), but a job started in this pass is never one.
+TYPED_TEST(PreemptionPolicyContract, NeverStopsAJobStartedInThisPass) {
+  Snapshot s = TypeParam::Scenario();
+  std::string project;
+  for (const Job& j : s.jobs)
+    if (j.phase == JobPhase::kRunning && project.empty()) project = j.project;
+  s.nodes.push_back(GpuNode("n9"));
+  Job fresh = JobBuilder("fresh", project).Tasks(1, WholeGpus(8)).Checkpointed(-1).Submit(950);
+  fresh.nominated = true;
+  s.jobs.push_back(fresh);
+  const Decisions d = MustSchedule(s, this->PolicyConfig());
+  ASSERT_NE(FindStart(d, "fresh"), nullptr) << Dump(d);
+  EXPECT_FALSE(d.preemptions.empty()) << Dump(d);
+  for (const std::string& v : Victims(d)) EXPECT_NE(v, "fresh") << Dump(d);
+}
+
+TYPED_TEST(PreemptionPolicyContract, AJobThatMayNotPreemptStopsNobody) {
+  Snapshot s = TypeParam::Scenario();
+  for (Job& j : s.jobs)
+    if (j.id == "pre") j.may_preempt = false;
+  const Decisions d = MustSchedule(s, this->PolicyConfig());
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+}
+
+TYPED_TEST(PreemptionPolicyContract, NeverStopsJobsAtOrAboveItsPriorityBound) {
+  if (!TypeParam::kVictimPriorityBelow) GTEST_SKIP() << "moves ignore priority";
+  Snapshot s = TypeParam::Scenario();
+  int32_t pre_priority = 0;
+  for (const Job& j : s.jobs)
+    if (j.id == "pre") pre_priority = j.priority;
+  const Decisions d = MustSchedule(s, this->PolicyConfig());
+  for (const PreemptDecision& p : d.preemptions) {
+    for (const Job& j : s.jobs) {
+      if (j.id != p.victim) continue;
+      EXPECT_LT(j.priority, pre_priority + *TypeParam::kVictimPriorityBelow);
+    }
+  }
+  // Raised to the bound, the same victims are safe.
+  for (Job& j : s.jobs)
+    if (j.phase == JobPhase::kRunning) j.priority = pre_priority + *TypeParam::kVictimPriorityBelow;
+  EXPECT_TRUE(MustSchedule(s, this->PolicyConfig()).preemptions.empty());
+}
+
+TYPED_TEST(PreemptionPolicyContract, StopsNothingWhenThePreemptorFitsAnyway) {
+  Snapshot s = TypeParam::Scenario();
+  s.nodes.push_back(GpuNode("spare"));
+  const Decisions d = MustSchedule(s, this->PolicyConfig());
+  EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+  EXPECT_NE(FindStart(d, "pre"), nullptr) << Dump(d);
+}
+
+// The rules as plain calls: (preemptor priority, victim priority, same project, victim
+// borrowing, preemptor within its guarantee).
+internal::VictimFacts Facts(int32_t pre, int32_t victim, bool same, bool borrowing,
+                            bool in_guarantee) {
+  return internal::VictimFacts{pre, victim, same, borrowing, in_guarantee};
+}
+
+TEST(PriorityRule, LowerPriorityOnlyAndOtherProjectsOnlyWhileTheyBorrow) {
+  EXPECT_TRUE(internal::PriorityAllows(Facts(5, 4, true, false, false)));
+  EXPECT_FALSE(internal::PriorityAllows(Facts(5, 5, true, false, false)));
+  EXPECT_FALSE(internal::PriorityAllows(Facts(5, 4, false, false, true)));  // within its guarantee
+  EXPECT_TRUE(internal::PriorityAllows(Facts(5, 4, false, true, false)));
+  EXPECT_FALSE(internal::PriorityAllows(Facts(5, 6, false, true, true)));
+}
+
+TEST(ReclaimRule, BorrowersOfOtherProjectsUpToEqualPriorityForAProjectWithinItsGuarantee) {
+  EXPECT_TRUE(internal::ReclaimAllows(Facts(5, 5, false, true, true)));
+  EXPECT_TRUE(internal::ReclaimAllows(Facts(5, 1, false, true, true)));
+  EXPECT_FALSE(internal::ReclaimAllows(Facts(5, 6, false, true, true)));
+  EXPECT_FALSE(internal::ReclaimAllows(Facts(5, 5, false, false, true)));  // not borrowing
+  EXPECT_FALSE(internal::ReclaimAllows(Facts(5, 5, false, true, false)));  // beyond guarantee
+  EXPECT_FALSE(internal::ReclaimAllows(Facts(5, 1, true, true, true)));    // own project
+}
+
+TEST(PreemptionPolicyFactory, KnownNamesInOrderPriorityAndReclaimAsOneSearch) {
+  auto p = MakePreemptionPolicies({"defragment", "priority", "reclaim"});
+  ASSERT_TRUE(p.has_value());
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[0]->name(), "defragment");
+  EXPECT_EQ((*p)[1]->name(), "priority+reclaim");
+  EXPECT_TRUE(MakePreemptionPolicies({})->empty());
+}
+
+TEST(PreemptionPolicyFactory, UnknownOrRepeatedNamesAreErrors) {
+  auto unknown = MakePreemptionPolicies({"priority", "lottery"});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("lottery"), std::string::npos);
+  EXPECT_FALSE(MakePreemptionPolicies({"reclaim", "reclaim"}).has_value());
+  SchedulerConfig c;
+  c.preemption = {"lottery"};
+  EXPECT_FALSE(Scheduler::Create(c).has_value());
+}
+
+TEST(PreemptionPolicyNames, ABoolAssignsNoneOrTheDefaultList) {
+  SchedulerConfig c;
+  EXPECT_EQ(c.preemption.names, (std::vector<std::string>{"priority", "reclaim", "defragment"}));
+  c.preemption = false;
+  EXPECT_FALSE(c.preemption);
+  EXPECT_TRUE(c.preemption.names.empty());
+  c.preemption = true;
+  EXPECT_TRUE(c.preemption);
+  EXPECT_EQ(c.preemption.names.size(), 3u);
+}
+
+}  // namespace
+}  // namespace kumo::core

@@ -1,0 +1,89 @@
+// Executor: what the server drives to run a gang's tasks somewhere and learn how they ended.
+//
+// LocalExecutor (local_executor.h) runs each task as a process on this machine; a Kubernetes
+// executor (one pod per task) is meant to implement the same interface. The server launches
+// every task of a gang, persists each TaskHandle, polls (or is woken by WaitForExits), signals
+// for checkpoints and kills, and after its own restart adopts what is still running: handles it
+// had persisted (Poll + Watch) and tasks it had launched but not yet persisted
+// (FindRunningTasks, by run dir).
+//
+// Tasks outlive the executor object and the server process on purpose: destroying an executor
+// never stops a task.
+//
+// Thread safety: every method may be called from several threads at once (the server's loop
+// launches and polls while its exit watcher blocks in WaitForExits).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace kumo::executor {
+
+struct TaskLaunch {
+  std::vector<std::string> argv;           // argv[0] is looked up on PATH if it has no '/'
+  std::string cwd;                         // must exist
+  std::map<std::string, std::string> env;  // the complete environment of the task
+  std::string run_dir;                     // created if missing; holds stdout, stderr, exit
+  int64_t cpu_millis = 0;                  // CPU limit in milli-cores (0: no limit)
+  int64_t memory_bytes = 0;                // memory limit in bytes (0: no limit)
+  std::string cgroup_name;                 // unique name of the task, e.g. "job-12.a1.t0"
+};
+
+// What the caller persists to find the task again after a restart. The fields are the local
+// executor's today; any executor must tell a task apart from a later one in the same run dir.
+struct TaskHandle {
+  pid_t pid = 0;            // the task's process group id (the local shim's pid)
+  int64_t start_ticks = 0;  // field 22 of /proc/<pid>/stat at launch: tells a recycled pid apart
+  std::string run_dir;
+  std::string cgroup_path;  // empty when limits are not enforced
+};
+
+enum class TaskState { kRunning, kExited, kLost };
+
+struct TaskStatus {
+  TaskState state = TaskState::kRunning;
+  int exit_code = 0;    // kExited: the command's exit code, or 128+signal if killed by one
+  int term_signal = 0;  // kExited: the signal that killed it, 0 if it exited
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+
+  // Starts the task. Fails (nothing left running) for what can be checked before starting it:
+  // argv, cwd, env, the command's existence. A command that then cannot start ends as kExited
+  // with exit code 127. The previous attempt's exit status in run_dir is discarded first;
+  // stdout/stderr are appended to, so attempts accumulate in one log.
+  virtual Result<TaskHandle> Launch(const TaskLaunch& launch) = 0;
+
+  // Sends the POSIX signal `sig` to all of the task's processes: SIGTERM (or the job's
+  // checkpoint signal) asks it to save and exit, SIGKILL ends it. Never reaches anything but the
+  // task, also for a stale handle; no-op once the task is gone.
+  virtual void Signal(const TaskHandle& handle, int sig) = 0;
+
+  // The task's state now; never blocks. kLost: it ended and nobody knows how (it was killed
+  // with SIGKILL, or vanished). Works for handles of earlier executor instances (adoption).
+  virtual TaskStatus Poll(const TaskHandle& handle) = 0;
+
+  // Exit notification, so the caller need not poll every task to learn that one ended. Tasks
+  // this instance launched are watched from Launch on; Watch adds one an earlier instance
+  // launched (adoption). WaitForExits blocks up to timeout_ms (milliseconds) and returns the
+  // handle.pid of each watched task that ended since the last call, each once; Poll of a
+  // finished task stops watching it. When watching() is false WaitForExits only sleeps: callers
+  // must poll every task now and then anyway, as the safety net.
+  virtual void Watch(const TaskHandle& handle) = 0;
+  virtual std::vector<pid_t> WaitForExits(int timeout_ms) = 0;
+  virtual bool watching() const = 0;
+
+  // Tasks still running that any instance of this executor launched with a run dir starting
+  // with `run_dir_prefix`, by run dir: after a crash, those whose handles were never persisted.
+  virtual std::map<std::string, TaskHandle> FindRunningTasks(const std::string& run_dir_prefix) = 0;
+};
+
+}  // namespace kumo::executor

@@ -1,0 +1,68 @@
+#include "executor/shim_command_line.h"
+
+#include <dirent.h>
+
+#include <cstdlib>
+
+#include "executor/procfs.h"
+#include "executor/task_shim.h"
+
+namespace kumo::executor {
+namespace {
+
+constexpr char kShimVerb[] = "__task-shim";
+constexpr char kCgroupFlag[] = "--cgroup=";
+
+}  // namespace
+
+std::vector<std::string> ShimArgv(const std::string& shim_binary, const ShimCommandLine& line) {
+  std::vector<std::string> argv = {shim_binary, kShimVerb, line.run_dir, line.cwd};
+  if (!line.cgroup_path.empty()) argv.push_back(kCgroupFlag + line.cgroup_path);
+  argv.push_back("--");
+  argv.insert(argv.end(), line.command.begin(), line.command.end());
+  return argv;
+}
+
+std::optional<ShimCommandLine> ParseShimArgv(const std::vector<std::string>& argv) {
+  if (argv.size() < 2) return std::nullopt;
+  // The C parser takes main()'s argv from the verb on: mutable, NULL-terminated copies.
+  std::vector<std::string> copies(argv.begin() + 1, argv.end());
+  std::vector<char*> args;
+  for (std::string& a : copies) args.push_back(a.data());
+  args.push_back(nullptr);
+  kumo_task_shim_args parsed;
+  if (!kumo_parse_task_shim_args(static_cast<int>(copies.size()), args.data(), &parsed))
+    return std::nullopt;
+  ShimCommandLine line{parsed.run_dir, parsed.cwd, parsed.cgroup ? parsed.cgroup : "", {}};
+  for (char** a = parsed.command; *a != nullptr; ++a) line.command.push_back(*a);
+  return line;
+}
+
+std::map<std::string, TaskHandle> FindShims(const std::string& run_dir_prefix) {
+  std::map<std::string, TaskHandle> out;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || pid <= 0) continue;
+    std::vector<std::string> argv = ReadProcCmdline(static_cast<pid_t>(pid));
+    // Cheap checks first: most processes are not shims.
+    if (argv.size() < 3 || argv[1] != kShimVerb) continue;
+    std::optional<ShimCommandLine> line = ParseShimArgv(argv);
+    if (!line || !line->run_dir.starts_with(run_dir_prefix)) continue;
+    // The command, between the shim's fork and its exec, has the shim's command line too; the
+    // shim alone leads its process group. Start ticks 0 when the shim ended since its cmdline
+    // was read: Signal then still reaches the group it may have left behind, and Poll reads its
+    // exit file.
+    ProcStat st = ReadProcStat(static_cast<pid_t>(pid));
+    if (st.presence == ProcPresence::kPresent && st.pgid != pid) continue;
+    int64_t start_ticks = st.presence == ProcPresence::kPresent ? st.start_ticks : 0;
+    out[line->run_dir] =
+        TaskHandle{static_cast<pid_t>(pid), start_ticks, line->run_dir, line->cgroup_path};
+  }
+  closedir(proc);
+  return out;
+}
+
+}  // namespace kumo::executor
