@@ -6,22 +6,39 @@
 #include <climits>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
-#include "server/server.h"
+#include "base/clock.h"
+#include "base/flags.h"
+#include "server/control_plane.h"
 
 namespace kumo::cli {
 namespace {
 
-void Usage(FILE* f) {
-  std::fprintf(
-      f,
-      "usage: kumo server --data-dir DIR [--listen 127.0.0.1:PORT] [--config FILE]\n"
-      "                   [--inventory FILE] [--no-cgroups]\n\n"
-      "  --data-dir DIR     store (kumo.db), job dirs, admin.token (created if missing)\n"
-      "  --listen ADDR      HOST:PORT of the API (default 127.0.0.1:7080; port 0: any)\n"
-      "  --config FILE      server config (YAML, docs/control-plane.md); flags override it\n"
-      "  --inventory FILE   emulated nodes (YAML); default: this machine as one node\n"
-      "  --no-cgroups       do not create cgroups for tasks (account only)\n");
+struct ServerFlags {
+  std::string data_dir, listen, config_file, inventory;
+  bool no_cgroups = false;
+};
+
+// Returns the exit code when the command should stop now (--help, a usage error).
+std::optional<int> ParseServerFlags(const std::vector<std::string>& args, CLI::App& app,
+                                    ServerFlags* flags) {
+  // A repeated flag: the last one wins, as with the hand-written parser this replaced.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--data-dir", flags->data_dir,
+                 "store (kumo.db), job dirs, admin.token (created if missing)")
+      ->type_name("DIR");
+  app.add_option("--listen", flags->listen,
+                 "HOST:PORT of the API (default 127.0.0.1:7080; port 0: any)")
+      ->type_name("ADDR");
+  app.add_option("--config", flags->config_file,
+                 "server config (YAML, docs/control-plane.md); flags override it")
+      ->type_name("FILE");
+  app.add_option("--inventory", flags->inventory,
+                 "emulated nodes (YAML); default: this machine as one node")
+      ->type_name("FILE");
+  app.add_flag("--no-cgroups", flags->no_cgroups, "do not create cgroups for tasks (account only)");
+  return ParseFlags(app, args);
 }
 
 std::string SelfPath(const char* argv0) {
@@ -31,67 +48,55 @@ std::string SelfPath(const char* argv0) {
   return argv0;
 }
 
-}  // namespace
+// The static kumo-shim beside this binary starts far faster than this whole binary; without
+// it (a copied-out kumo), `kumo __task-shim` does the same job.
+std::string ShimBinary(const char* argv0) {
+  std::string self = SelfPath(argv0);
+  std::string sibling = self.substr(0, self.rfind('/') + 1) + "kumo-shim";
+  return access(sibling.c_str(), X_OK) == 0 ? sibling : self;
+}
 
-int RunServer(const std::vector<std::string>& args, const char* argv0) {
-  server::ServerConfig config;
-  config.listen = "127.0.0.1:7080";
-  std::string config_file, inventory, listen, data_dir;
-  bool no_cgroups = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "kumo server: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      Usage(stdout);
-      return 0;
-    } else if (a == "--data-dir") {
-      if (!value(&data_dir)) return 2;
-    } else if (a == "--listen") {
-      if (!value(&listen)) return 2;
-    } else if (a == "--config") {
-      if (!value(&config_file)) return 2;
-    } else if (a == "--inventory") {
-      if (!value(&inventory)) return 2;
-    } else if (a == "--no-cgroups") {
-      no_cgroups = true;
-    } else {
-      std::fprintf(stderr, "kumo server: unknown flag \"%s\"\n", a.c_str());
-      Usage(stderr);
-      return 2;
-    }
-  }
-  if (!config_file.empty()) {
-    auto c = server::LoadServerConfig(config_file, config);
+// The defaults, then the config file, then the flags. Exit code 2 on an error, reported.
+std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
+                               server::ServerConfig* config) {
+  config->listen = "127.0.0.1:7080";
+  if (!flags.config_file.empty()) {
+    auto c = server::LoadServerConfig(flags.config_file, *config);
     if (!c) {
       std::fprintf(stderr, "kumo server: %s\n", c.error().message().c_str());
       return 2;
     }
-    config = *c;
+    *config = *c;
   }
-  if (data_dir.empty()) {
-    std::fprintf(stderr, "kumo server: --data-dir is required\n");
-    Usage(stderr);
+  if (flags.data_dir.empty()) {
+    std::fprintf(stderr, "kumo server: --data-dir is required\n%s", app.help().c_str());
     return 2;
   }
-  config.data_dir = data_dir;
-  if (!listen.empty()) config.listen = listen;
-  if (!inventory.empty()) config.inventory_file = inventory;
-  if (no_cgroups) config.use_cgroups = false;
-  // The static kumo-shim beside this binary starts far faster than this whole binary; without
-  // it (a copied-out kumo), `kumo __task-shim` does the same job.
-  config.shim_binary = SelfPath(argv0);
+  config->data_dir = flags.data_dir;
+  if (!flags.listen.empty()) config->listen = flags.listen;
+  if (!flags.inventory.empty()) config->inventory_file = flags.inventory;
+  if (flags.no_cgroups) config->use_cgroups = false;
+  return std::nullopt;
+}
+
+// DIR/server.port, written atomically, for scripts that start the server with port 0.
+void WritePortFile(const std::string& data_dir, uint16_t port) {
   {
-    std::string sibling =
-        config.shim_binary.substr(0, config.shim_binary.rfind('/') + 1) + "kumo-shim";
-    if (access(sibling.c_str(), X_OK) == 0) config.shim_binary = sibling;
+    std::ofstream port_file(data_dir + "/server.port.tmp");
+    port_file << port << "\n";
   }
+  std::rename((data_dir + "/server.port.tmp").c_str(), (data_dir + "/server.port").c_str());
+}
+
+}  // namespace
+
+int RunServer(const std::vector<std::string>& args, const char* argv0) {
+  CLI::App app("Runs the kumo control plane until SIGINT or SIGTERM.", "kumo server");
+  ServerFlags flags;
+  if (auto exit_code = ParseServerFlags(args, app, &flags)) return *exit_code;
+  server::ServerConfig config;
+  if (auto exit_code = BuildConfig(flags, app, &config)) return *exit_code;
+  config.shim_binary = ShimBinary(argv0);
 
   // Block the stop signals before any thread starts, then wait for one of them.
   sigset_t stop;
@@ -101,18 +106,13 @@ int RunServer(const std::vector<std::string>& args, const char* argv0) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto srv = server::Server::Start(config);
+  auto srv = server::ControlPlane::Start(config, SystemClock());
   if (!srv) {
     std::fprintf(stderr, "kumo server: %s\n", srv.error().message().c_str());
     return 1;
   }
   auto hp = config.listen.substr(0, config.listen.rfind(':'));
-  {
-    std::ofstream port_file(config.data_dir + "/server.port.tmp");
-    port_file << (*srv)->port() << "\n";
-  }
-  std::rename((config.data_dir + "/server.port.tmp").c_str(),
-              (config.data_dir + "/server.port").c_str());
+  WritePortFile(config.data_dir, (*srv)->port());
   std::printf("kumo server: listening on %s:%u (admin token in %s)\n", hp.c_str(), (*srv)->port(),
               (*srv)->admin_token_path().c_str());
   std::fflush(stdout);

@@ -108,8 +108,8 @@ std::string Json(int status, const std::string& message) {
 
 }  // namespace
 
-struct Server::Impl {
-  ServerOptions options;
+struct HttpServer::Impl {
+  HttpServerOptions options;
   Handler handler;
   asio::io_context io;
   tcp::acceptor acceptor{io};
@@ -224,8 +224,8 @@ struct Server::Impl {
   }
 };
 
-Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, Handler handler) {
-  auto server = std::unique_ptr<Server>(new Server());
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options, Handler handler) {
+  auto server = std::unique_ptr<HttpServer>(new HttpServer());
   server->impl_ = std::make_unique<Impl>();
   Impl& impl = *server->impl_;
   impl.options = options;
@@ -248,9 +248,9 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, Handler han
   return server;
 }
 
-Server::~Server() { Stop(); }
+HttpServer::~HttpServer() { Stop(); }
 
-void Server::Stop() {
+void HttpServer::Stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
   ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();

@@ -45,7 +45,7 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
-struct ServerOptions {
+struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   size_t max_body_bytes = 1 << 20;
@@ -53,10 +53,10 @@ struct ServerOptions {
   int max_connections = 1024;
 };
 
-class Server {
+class HttpServer {
  public:
-  static Result<std::unique_ptr<Server>> Start(ServerOptions options, Handler handler);
-  ~Server();  // Stop()
+  static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, Handler handler);
+  ~HttpServer();  // Stop()
   uint16_t port() const { return port_; }
   // Stops accepting, closes every connection, joins the threads.
   void Stop();

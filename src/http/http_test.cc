@@ -8,10 +8,10 @@
 namespace kumo::http {
 namespace {
 
-std::unique_ptr<Server> Echo(size_t max_body = 1 << 20) {
-  ServerOptions o;
+std::unique_ptr<HttpServer> Echo(size_t max_body = 1 << 20) {
+  HttpServerOptions o;
   o.max_body_bytes = max_body;
-  auto s = Server::Start(o, [](const Request& r) {
+  auto s = HttpServer::Start(o, [](const Request& r) {
     std::string q;
     for (auto& [k, v] : r.query) q += k + "=" + v + ";";
     return Response{200, "text/plain", r.method + " " + r.path + " " + q + " " + r.body, {}};

@@ -1,10 +1,10 @@
-// The /v1 HTTP API (docs/api.md). Every request carries `Authorization: Bearer <token>`.
+#include "server/api_handlers.h"
+
 #include <filesystem>
 
-#include "server/server.h"
-#include "base/clock.h"
 #include "base/random.h"
 #include "base/sha256.h"
+#include "server/job_lifecycle.h"
 #include "server/util.h"
 
 namespace kumo::server {
@@ -51,44 +51,102 @@ bool ValidName(const std::string& s) {
   return s.front() != '-' && s.back() != '-';
 }
 
+std::optional<http::Response> CheckLocalInputs(const api::JobSpec& spec,
+                                               const std::string& submit_dir) {
+  bool needs_dir = false;
+  for (const auto& g : spec.task_groups) needs_dir |= g.working_dir.empty();
+  if (needs_dir && (submit_dir.empty() || submit_dir[0] != '/'))
+    return ErrorResponse(400,
+                         "spec.taskGroups[].workingDir: not set, and the request has no absolute "
+                         "X-Kumo-Submit-Dir header to default to");
+  for (size_t i = 0; i < spec.datasets.size(); ++i) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(spec.datasets[i].path, ec))
+      return ErrorResponse(400, "spec.datasets[" + std::to_string(i) + "].path: \"" +
+                                    spec.datasets[i].path +
+                                    "\" is not a directory on this machine");
+  }
+  return std::nullopt;
+}
+
+// A seed exactly representable as a JSON number (53 bits).
+uint64_t RandomSeed() {
+  uint64_t r;
+  RandomBytes(&r, sizeof r);
+  return r & ((uint64_t{1} << 53) - 1);
+}
+
+// The fields of a project's PUT/POST body over `p`: weight (> 0), guaranteedGpus and maxGpus
+// (GPUs, stored in milli-GPU; maxGpus null: no maximum). A bad field gives the 400 answer.
+std::optional<http::Response> ApplyProjectFields(const json& body, ProjectRec* p) {
+  auto milli = [](const json& v) { return static_cast<int64_t>(v.get<double>() * 1000 + 0.5); };
+  for (auto& [k, v] : body.items()) {
+    if (k == "name") continue;
+    if (k == "weight") {
+      if (!v.is_number() || v.get<double>() <= 0)
+        return ErrorResponse(400, "weight: must be a number > 0");
+      p->weight = v.get<double>();
+    } else if (k == "guaranteedGpus") {
+      if (!v.is_number() || v.get<double>() < 0)
+        return ErrorResponse(400, "guaranteedGpus: must be a number >= 0");
+      p->guaranteed_gpu_milli = milli(v);
+    } else if (k == "maxGpus") {
+      if (!v.is_null() && (!v.is_number() || v.get<double>() < 0))
+        return ErrorResponse(400, "maxGpus: must be a number >= 0 or null");
+      p->max_gpu_milli = v.is_null() ? -1 : milli(v);
+    } else {
+      return ErrorResponse(400, k + ": unknown field (known: weight, guaranteedGpus, maxGpus)");
+    }
+  }
+  return std::nullopt;
+}
+
+json ProjectJson(const ProjectRec& p) {
+  return {{"name", p.name},
+          {"weight", p.weight},
+          {"guaranteedGpus", p.guaranteed_gpu_milli / 1000.0},
+          {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)}};
+}
+
+// An event as the API shows it (without its object: a job's events are all about the job).
+json EventJson(const EventRow& e) {
+  return {{"seq", e.seq},
+          {"time", e.time},
+          {"type", e.type},
+          {"reason", e.reason},
+          {"message", e.message}};
+}
+
+http::Response MethodNotAllowed(const http::Request& req) {
+  return ErrorResponse(405, req.method + " not allowed on " + req.path);
+}
+
 }  // namespace
 
-http::Response Server::Handle(const http::Request& req) {
+http::Response ApiHandlers::Handle(const http::Request& req) {
   std::string auth = req.Header("authorization");
   if (!auth.starts_with("Bearer ") || auth.size() <= 7)
     return ErrorResponse(401, "missing bearer token (Authorization: Bearer <token>)");
   std::string hash = Sha256Hex(auth.substr(7));
   UserRec user;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto t = tokens_.find(hash);
-    if (t == tokens_.end()) return ErrorResponse(401, "invalid token");
-    user = users_[t->second];
+    std::lock_guard<std::mutex> lock(state_.mu);
+    auto t = state_.tokens.find(hash);
+    if (t == state_.tokens.end()) return ErrorResponse(401, "invalid token");
+    user = state_.users[t->second];
   }
+  return Route(user, req);
+}
+
+http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req) {
   std::vector<std::string> p = SplitPath(req.path);
   const std::string& m = req.method;
   if (p.empty() || p[0] != "v1") return ErrorResponse(404, "no such path: " + req.path);
   p.erase(p.begin());
-  auto method_not_allowed = [&] { return ErrorResponse(405, m + " not allowed on " + req.path); };
+  auto method_not_allowed = [&] { return MethodNotAllowed(req); };
   if (p.size() == 1 && p[0] == "whoami") return WhoAmI(user);
-  if (p.size() >= 1 && p[0] == "jobs") {
-    if (p.size() == 1) {
-      if (m == "POST") return SubmitJob(user, req);
-      if (m == "GET") return ListJobs(user, req);
-      return method_not_allowed();
-    }
-    auto id = ParseId(p[1]);
-    if (!id) return ErrorResponse(404, "job \"" + p[1] + "\" not found");
-    if (p.size() == 2) return m == "GET" ? GetJob(user, *id) : method_not_allowed();
-    if (p.size() == 3 && p[2] == "cancel")
-      return m == "POST" ? CancelJob(user, *id) : method_not_allowed();
-    if (p.size() == 3 && p[2] == "events")
-      return m == "GET" ? JobEvents(user, *id, req) : method_not_allowed();
-    if (p.size() == 3 && p[2] == "results")
-      return m == "GET" ? JobResults(user, *id) : method_not_allowed();
-    if (p.size() == 3 && p[2] == "logs")
-      return m == "GET" ? JobLogs(user, *id, req) : method_not_allowed();
-  }
+  if (p.size() >= 1 && p[0] == "jobs")
+    if (auto r = RouteJob(user, p, req)) return *r;
   if (p.size() == 1 && p[0] == "events")
     return m == "GET" ? ListEvents(user, req) : method_not_allowed();
   if (p.size() == 1 && p[0] == "queue") return m == "GET" ? Queue(user) : method_not_allowed();
@@ -113,13 +171,35 @@ http::Response Server::Handle(const http::Request& req) {
   return ErrorResponse(404, "no such path: " + req.path);
 }
 
-http::Response Server::WhoAmI(const UserRec& user) {
+// /v1/jobs[/ID[/ACTION]]; std::nullopt when the path names nothing here.
+std::optional<http::Response> ApiHandlers::RouteJob(const UserRec& user,
+                                                    const std::vector<std::string>& p,
+                                                    const http::Request& req) {
+  const std::string& m = req.method;
+  if (p.size() == 1) {
+    if (m == "POST") return SubmitJob(user, req);
+    if (m == "GET") return ListJobs(user, req);
+    return MethodNotAllowed(req);
+  }
+  auto id = ParseId(p[1]);
+  if (!id) return ErrorResponse(404, "job \"" + p[1] + "\" not found");
+  bool get = m == "GET";
+  if (p.size() == 2) return get ? GetJob(user, *id) : MethodNotAllowed(req);
+  if (p.size() != 3) return std::nullopt;
+  if (p[2] == "cancel") return m == "POST" ? CancelJob(user, *id) : MethodNotAllowed(req);
+  if (p[2] == "events") return get ? JobEvents(user, *id) : MethodNotAllowed(req);
+  if (p[2] == "results") return get ? JobResults(user, *id) : MethodNotAllowed(req);
+  if (p[2] == "logs") return get ? JobLogs(user, *id, req) : MethodNotAllowed(req);
+  return std::nullopt;
+}
+
+http::Response ApiHandlers::WhoAmI(const UserRec& user) {
   json projects = json::array();
   for (const auto& p : user.projects) projects.push_back(p);
   return JsonResponse(200, {{"user", user.name}, {"admin", user.admin}, {"projects", projects}});
 }
 
-http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) {
+http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& req) {
   auto spec = api::ParseJobSpec(req.body);
   if (!spec) return ErrorResponse(400, spec.error().message());
   std::string submit_dir = req.Header("x-kumo-submit-dir");
@@ -127,48 +207,14 @@ http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) 
   if (code_version.is_discarded()) code_version = json::object();
   std::string key = req.Header("idempotency-key");
   if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
-  bool needs_dir = false;
-  for (const auto& g : spec->task_groups) needs_dir |= g.working_dir.empty();
-  if (needs_dir && (submit_dir.empty() || submit_dir[0] != '/'))
-    return ErrorResponse(400,
-                         "spec.taskGroups[].workingDir: not set, and the request has no absolute "
-                         "X-Kumo-Submit-Dir header to default to");
-  // Datasets are local directories until the dataset registry exists: a missing one would only
-  // surface as a task failure later, so it is an input error now.
-  for (size_t i = 0; i < spec->datasets.size(); ++i) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(spec->datasets[i].path, ec))
-      return ErrorResponse(400, "spec.datasets[" + std::to_string(i) + "].path: \"" +
-                                    spec->datasets[i].path +
-                                    "\" is not a directory on this machine");
-  }
-  double now = SystemClock().NowSeconds();
+  if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
+  double now = state_.clock.NowSeconds();
   int64_t id;
   std::future<Status> committed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!projects_.count(spec->project))
-      return ErrorResponse(400, "spec.project: project \"" + spec->project + "\" does not exist");
-    if (!MayAccess(user, spec->project))
-      return ErrorResponse(
-          403, "user \"" + user.name + "\" is not a member of project \"" + spec->project + "\"");
-    if (!FindPriorityClass(spec->priority_class)) {
-      std::string known;
-      for (const auto& pc : config_.priority_classes)
-        known += (known.empty() ? "" : ", ") + pc.name;
-      return ErrorResponse(400, "spec.priorityClass: unknown class \"" + spec->priority_class +
-                                    "\" (known: " + known + ")");
-    }
-    if (!key.empty()) {
-      auto it = idempotency_.find(key);
-      if (it != idempotency_.end()) {
-        const JobRec& prior = jobs_[it->second];
-        if (prior.user != user.name) return ErrorResponse(409, "Idempotency-Key already used");
-        if (prior.durable) return JsonResponse(200, JobJson(prior, false));
-        return ErrorResponse(409, "a submission with this Idempotency-Key is in progress");
-      }
-    }
-    id = next_job_id_++;
+    std::lock_guard<std::mutex> lock(state_.mu);
+    if (auto refused = Admit(user, *spec, key)) return *refused;
+    id = state_.next_job_id++;
     JobRec j;
     j.id = id;
     j.project = spec->project;
@@ -179,51 +225,62 @@ http::Response Server::SubmitJob(const UserRec& user, const http::Request& req) 
     j.submit_dir = submit_dir;
     j.code_version = code_version;
     j.idempotency_key = key;
-    if (spec->seed) {
-      j.seed = *spec->seed;
-    } else {
-      uint64_t r;
-      RandomBytes(&r, sizeof r);
-      j.seed = r & ((uint64_t{1} << 53) - 1);
-    }
+    j.seed = spec->seed ? *spec->seed : RandomSeed();
     j.submit_time = now;
     j.spec = std::move(*spec);
     j.reason = "Submitted";
-    if (!key.empty()) idempotency_[key] = id;
+    if (!key.empty()) state_.idempotency[key] = id;
     // Written on their own (not with the loop's pending writes) so the 201 waits for exactly
     // this job's commit; the group commit batches concurrent submissions into one fsync.
-    committed = store_->Write(
-        {{"INSERT INTO jobs(id, project, user, name, spec_yaml, spec_sha256, submit_dir, "
-          "code_version, seed, submit_time, phase, reason, idempotency_key) VALUES(?1, ?2, ?3, "
-          "?4, ?5, ?6, ?7, ?8, ?9, ?10, 'Pending', 'Submitted', ?11)",
-          {id, j.project, j.user, j.name, j.spec_yaml, j.spec_sha256, j.submit_dir,
-           j.code_version.dump(), static_cast<int64_t>(j.seed), now,
-           key.empty() ? store::Value(nullptr) : store::Value(key)}},
-         {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1, ?2, ?3, "
-          "'Submitted', 'Submitted', ?4)",
-          {now, id, "job/" + std::to_string(id), "by " + user.name + " to project " + j.project}}});
-    jobs_[id] = std::move(j);
+    committed = state_.store->Write(
+        {JobStore::Insert(j),
+         JobStore::AddEvent(now, id, "job/" + std::to_string(id), "Submitted", "Submitted",
+                            "by " + user.name + " to project " + j.project)});
+    state_.jobs[id] = std::move(j);
   }
   Status s = committed.get();
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = jobs_.find(id);
+  std::lock_guard<std::mutex> lock(state_.mu);
+  auto it = state_.jobs.find(id);
   if (!s.ok()) {
-    if (it != jobs_.end() && !it->second.idempotency_key.empty())
-      idempotency_.erase(it->second.idempotency_key);
-    jobs_.erase(id);
+    if (it != state_.jobs.end() && !it->second.idempotency_key.empty())
+      state_.idempotency.erase(it->second.idempotency_key);
+    state_.jobs.erase(id);
     return ErrorResponse(500, "store: " + s.message());
   }
   it->second.durable = true;
-  Kick();
+  state_.Kick();
   return JsonResponse(201, JobJson(it->second, false));
 }
 
-json Server::JobJson(const JobRec& j, bool detail) const {
+std::optional<http::Response> ApiHandlers::Admit(const UserRec& user, const api::JobSpec& spec,
+                                                 const std::string& key) {
+  if (!state_.projects.count(spec.project))
+    return ErrorResponse(400, "spec.project: project \"" + spec.project + "\" does not exist");
+  if (!MayAccess(user, spec.project))
+    return ErrorResponse(
+        403, "user \"" + user.name + "\" is not a member of project \"" + spec.project + "\"");
+  if (!state_.FindPriorityClass(spec.priority_class)) {
+    std::string known;
+    for (const auto& pc : state_.config.priority_classes)
+      known += (known.empty() ? "" : ", ") + pc.name;
+    return ErrorResponse(400, "spec.priorityClass: unknown class \"" + spec.priority_class +
+                                  "\" (known: " + known + ")");
+  }
+  if (key.empty()) return std::nullopt;
+  auto it = state_.idempotency.find(key);
+  if (it == state_.idempotency.end()) return std::nullopt;
+  const JobRec& prior = state_.jobs[it->second];
+  if (prior.user != user.name) return ErrorResponse(409, "Idempotency-Key already used");
+  if (prior.durable) return JsonResponse(200, JobJson(prior, false));
+  return ErrorResponse(409, "a submission with this Idempotency-Key is in progress");
+}
+
+json ApiHandlers::JobJson(const JobRec& j, bool detail) const {
   json out = {{"id", j.id},
               {"name", j.name},
               {"project", j.project},
               {"user", j.user},
-              {"phase", j.launching ? "Pending" : j.phase},
+              {"phase", ToString(j.launching ? JobPhase::kPending : j.phase)},
               {"reason", j.launching ? "Starting" : j.reason},
               {"message", j.launching ? "tasks are starting" : j.message},
               {"priorityClass", j.spec.priority_class},
@@ -237,35 +294,28 @@ json Server::JobJson(const JobRec& j, bool detail) const {
   for (const auto& g : j.spec.task_groups) gpu += g.resources.gpu_milli * g.replicas;
   out["gpuMilli"] = gpu;
   if (j.queue_position > 0) out["queuePosition"] = j.queue_position;
-  if (j.not_before > 0 && j.phase == "Pending") out["notBefore"] = j.not_before;
+  if (j.not_before > 0 && j.phase == JobPhase::kPending) out["notBefore"] = j.not_before;
   if (!detail) return out;
   out["seed"] = j.seed;
   out["specSha256"] = j.spec_sha256;
   out["submitDir"] = j.submit_dir;
   out["codeVersion"] = j.code_version;
   out["spec"] = api::JobSpecToJson(j.spec);
-  out["checkpointDir"] = JobDir(j.id) + "/checkpoint";
-  if (j.attempt > 0) out["outputDir"] = AttemptDir(j.id, j.attempt) + "/output";
+  out["checkpointDir"] = state_.JobDir(j.id) + "/checkpoint";
+  if (j.attempt > 0) out["outputDir"] = state_.AttemptDir(j.id, j.attempt) + "/output";
   json tasks = json::array();
   for (const TaskRec& t : j.tasks) {
     if (j.launching) break;  // not started as far as readers know
-    json gpus = json::array();
-    for (const auto& g : t.gpus) gpus.push_back({{"index", g.gpu_index}, {"milli", g.milli}});
-    tasks.push_back({{"rank", t.rank},
-                     {"group", j.spec.task_groups[static_cast<size_t>(t.group)].name},
-                     {"replica", t.replica},
-                     {"node", t.node},
-                     {"gpus", gpus},
-                     {"pid", t.handle.pid},
-                     {"state", t.state},
-                     {"exitCode", t.exit_code},
-                     {"runDir", t.handle.run_dir}});
+    json task = TaskJson(j, t);
+    task["pid"] = t.handle.pid;
+    task["runDir"] = t.handle.run_dir;
+    tasks.push_back(std::move(task));
   }
   out["currentTasks"] = tasks;
   return out;
 }
 
-http::Response Server::ListJobs(const UserRec& user, const http::Request& req) {
+http::Response ApiHandlers::ListJobs(const UserRec& user, const http::Request& req) {
   auto q = [&](const char* k) {
     auto it = req.query.find(k);
     return it == req.query.end() ? std::string() : it->second;
@@ -273,24 +323,23 @@ http::Response Server::ListJobs(const UserRec& user, const http::Request& req) {
   std::string project = q("project"), phase = q("phase");
   bool all_phases = q("all") == "true" || !phase.empty();
   json items = json::array();
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(state_.mu);
   if (!project.empty() && !MayAccess(user, project))
     return ErrorResponse(
         403, "user \"" + user.name + "\" is not a member of project \"" + project + "\"");
-  for (const auto& [id, j] : jobs_) {
+  for (const auto& [id, j] : state_.jobs) {
     if (!j.durable || !MayAccess(user, j.project)) continue;
     if (!project.empty() && j.project != project) continue;
-    if (!phase.empty() && (j.launching ? "Pending" : j.phase) != phase) continue;
-    bool terminal = j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled";
-    if (terminal && !all_phases && q("recent") == "false") continue;
+    if (!phase.empty() && ToString(j.launching ? JobPhase::kPending : j.phase) != phase) continue;
+    if (IsTerminal(j.phase) && !all_phases && q("recent") == "false") continue;
     items.push_back(JobJson(j, false));
   }
   return JsonResponse(200, {{"items", items}});
 }
 
-Server::JobRec* Server::VisibleJob(const UserRec& user, int64_t id, http::Response* denied) {
-  auto it = jobs_.find(id);
-  if (it == jobs_.end() || !it->second.durable) {
+JobRec* ApiHandlers::VisibleJob(const UserRec& user, int64_t id, http::Response* denied) {
+  auto it = state_.jobs.find(id);
+  if (it == state_.jobs.end() || !it->second.durable) {
     *denied = ErrorResponse(404, "job " + std::to_string(id) + " not found");
     return nullptr;
   }
@@ -303,117 +352,100 @@ Server::JobRec* Server::VisibleJob(const UserRec& user, int64_t id, http::Respon
   return &it->second;
 }
 
-http::Response Server::GetJob(const UserRec& user, int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+http::Response ApiHandlers::GetJob(const UserRec& user, int64_t id) {
+  std::lock_guard<std::mutex> lock(state_.mu);
   http::Response denied;
   const JobRec* j = VisibleJob(user, id, &denied);
   return j ? JsonResponse(200, JobJson(*j, true)) : denied;
 }
 
-http::Response Server::CancelJob(const UserRec& user, int64_t id) {
+http::Response ApiHandlers::CancelJob(const UserRec& user, int64_t id) {
   std::future<Status> committed;
   json body;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(state_.mu);
     http::Response denied;
     JobRec* found = VisibleJob(user, id, &denied);
     if (!found) return denied;
     JobRec& j = *found;
-    if (j.phase == "Succeeded" || j.phase == "Failed" || j.phase == "Cancelled")
-      return ErrorResponse(409, "job " + std::to_string(id) + " already ended (" + j.phase + ")");
+    if (IsTerminal(j.phase))
+      return ErrorResponse(409, "job " + std::to_string(id) + " already ended (" +
+                                    std::string(ToString(j.phase)) + ")");
     if (!j.cancel_requested) {
       j.cancel_requested = true;
-      AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled", "by " + user.name,
-               SystemClock().NowSeconds());
-      SaveJob(j);
+      state_.AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled",
+                      "by " + user.name, state_.clock.NowSeconds());
+      state_.SaveJob(j);
     }
-    committed = Flush();
+    committed = state_.Flush();
     body = JobJson(j, false);
-    Kick();
+    state_.Kick();
   }
   Status s = committed.get();
   if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
   return JsonResponse(202, body);
 }
 
-http::Response Server::JobEvents(const UserRec& user, int64_t id, const http::Request& req) {
+std::optional<http::Response> ApiHandlers::AwaitVisibleJob(const UserRec& user, int64_t id) {
   std::future<Status> flushed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(state_.mu);
     http::Response denied;
     if (!VisibleJob(user, id, &denied)) return denied;
-    flushed = Flush(/*barrier=*/true);
+    flushed = state_.Flush(/*barrier=*/true);
   }
   flushed.wait();  // read your writes: what the loop has recorded so far is in the store
-  (void)req;
+  return std::nullopt;
+}
+
+http::Response ApiHandlers::JobEvents(const UserRec& user, int64_t id) {
+  if (auto denied = AwaitVisibleJob(user, id)) return *denied;
+  auto events = state_.job_store->JobEvents(id);
+  if (!events) return ErrorResponse(500, events.error().message());
   json items = json::array();
-  Status s = store_->Query(
-      "SELECT seq, time, type, reason, message FROM events WHERE job_id=?1 ORDER BY seq", {id},
-      [&](const store::Row& r) {
-        items.push_back({{"seq", store::AsInt(r[0])},
-                         {"time", store::AsDouble(r[1])},
-                         {"type", store::AsString(r[2])},
-                         {"reason", store::AsString(r[3])},
-                         {"message", store::AsString(r[4])}});
-      });
-  if (!s.ok()) return ErrorResponse(500, s.message());
+  for (const EventRow& e : *events) items.push_back(EventJson(e));
   return JsonResponse(200, {{"items", items}});
 }
 
-http::Response Server::ListEvents(const UserRec& user, const http::Request& req) {
+http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request& req) {
   int64_t since = 0;
   if (auto it = req.query.find("since"); it != req.query.end())
     since = ParseId(it->second).value_or(0);
   std::set<std::string> visible;
   std::future<Status> flushed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, j] : jobs_)
+    std::lock_guard<std::mutex> lock(state_.mu);
+    for (const auto& [id, j] : state_.jobs)
       if (MayAccess(user, j.project)) visible.insert("job/" + std::to_string(id));
-    flushed = Flush(/*barrier=*/true);
+    flushed = state_.Flush(/*barrier=*/true);
   }
   flushed.wait();
+  auto events = state_.job_store->EventsAfter(since, 1000);
+  if (!events) return ErrorResponse(500, events.error().message());
   json items = json::array();
   int64_t scanned = since;
-  Status s = store_->Query(
-      "SELECT seq, time, object, type, reason, message FROM events WHERE seq > ?1 ORDER BY seq "
-      "LIMIT 1000",
-      {since}, [&](const store::Row& r) {
-        scanned = store::AsInt(r[0]);
-        std::string object = store::AsString(r[2]);
-        if (!user.admin && !visible.count(object)) return;
-        items.push_back({{"seq", store::AsInt(r[0])},
-                         {"time", store::AsDouble(r[1])},
-                         {"object", object},
-                         {"type", store::AsString(r[3])},
-                         {"reason", store::AsString(r[4])},
-                         {"message", store::AsString(r[5])}});
-      });
-  if (!s.ok()) return ErrorResponse(500, s.message());
+  for (const EventRow& e : *events) {
+    scanned = e.seq;
+    if (!user.admin && !visible.count(e.object)) continue;
+    json item = EventJson(e);
+    item["object"] = e.object;
+    items.push_back(std::move(item));
+  }
   // `next`: pass it as `since` to continue. It moves past events this user may not see, so a
   // page of only invisible events still makes progress.
   return JsonResponse(200, {{"items", items}, {"next", scanned}});
 }
 
-http::Response Server::JobResults(const UserRec& user, int64_t id) {
-  std::future<Status> flushed;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    http::Response denied;
-    if (!VisibleJob(user, id, &denied)) return denied;
-    flushed = Flush(/*barrier=*/true);
-  }
-  flushed.wait();  // read your writes, as for events
+http::Response ApiHandlers::JobResults(const UserRec& user, int64_t id) {
+  if (auto denied = AwaitVisibleJob(user, id)) return *denied;
+  auto results = state_.job_store->Results(id);
+  if (!results) return ErrorResponse(500, results.error().message());
   json items = json::array();
-  Status s = store_->Query("SELECT record FROM results WHERE job_id=?1 ORDER BY attempt", {id},
-                           [&](const store::Row& r) {
-                             items.push_back(json::parse(store::AsString(r[0]), nullptr, false));
-                           });
-  if (!s.ok()) return ErrorResponse(500, s.message());
+  for (json& r : *results) items.push_back(std::move(r));
   return JsonResponse(200, {{"items", items}});
 }
 
-http::Response Server::JobLogs(const UserRec& user, int64_t id, const http::Request& req) {
+http::Response ApiHandlers::JobLogs(const UserRec& user, int64_t id, const http::Request& req) {
   auto q = [&](const char* k, const std::string& def) {
     auto it = req.query.find(k);
     return it == req.query.end() ? def : it->second;
@@ -432,7 +464,7 @@ http::Response Server::JobLogs(const UserRec& user, int64_t id, const http::Requ
   int32_t attempt;
   bool running;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(state_.mu);
     http::Response denied;
     const JobRec* found = VisibleJob(user, id, &denied);
     if (!found) return denied;
@@ -442,11 +474,12 @@ http::Response Server::JobLogs(const UserRec& user, int64_t id, const http::Requ
                            "task: job has " + std::to_string(j.spec.TotalTasks()) + " task(s)");
     attempt =
         static_cast<int32_t>(ParseId(q("attempt", std::to_string(j.attempt))).value_or(j.attempt));
-    running = j.phase == "Running" || j.phase == "Terminating" || j.phase == "Pending";
+    running = !IsTerminal(j.phase);
     if (attempt == 0)
       return JsonResponse(200, {{"data", ""}, {"size", 0}, {"next", 0}, {"done", !running}});
   }
-  std::string path = AttemptDir(id, attempt) + "/task-" + std::to_string(*task) + "/" + stream;
+  std::string path =
+      state_.AttemptDir(id, attempt) + "/task-" + std::to_string(*task) + "/" + stream;
   int64_t size = 0;
   std::string data = ReadFileRange(path, offset, 1 << 20, &size);
   int64_t start = offset < 0 ? std::max<int64_t>(0, size + offset) : offset;
@@ -462,11 +495,12 @@ http::Response Server::JobLogs(const UserRec& user, int64_t id, const http::Requ
           {}};
 }
 
-http::Response Server::Queue(const UserRec& user) {
-  std::lock_guard<std::mutex> lock(mu_);
+http::Response ApiHandlers::Queue(const UserRec& user) {
+  std::lock_guard<std::mutex> lock(state_.mu);
   std::vector<const JobRec*> pending;
-  for (const auto& [id, j] : jobs_)
-    if (j.durable && j.phase == "Pending" && MayAccess(user, j.project)) pending.push_back(&j);
+  for (const auto& [id, j] : state_.jobs)
+    if (j.durable && j.phase == JobPhase::kPending && MayAccess(user, j.project))
+      pending.push_back(&j);
   std::stable_sort(pending.begin(), pending.end(), [](const JobRec* a, const JobRec* b) {
     int64_t pa = a->queue_position ? a->queue_position : INT64_MAX;
     int64_t pb = b->queue_position ? b->queue_position : INT64_MAX;
@@ -477,11 +511,11 @@ http::Response Server::Queue(const UserRec& user) {
   return JsonResponse(200, {{"items", items}});
 }
 
-http::Response Server::Top(const UserRec& user) {
-  std::lock_guard<std::mutex> lock(mu_);
+http::Response ApiHandlers::Top(const UserRec& user) {
+  std::lock_guard<std::mutex> lock(state_.mu);
   std::map<std::string, int64_t> gpu_used, cpu_used, mem_used;
   std::map<std::string, json> per_project;
-  for (const auto& [id, j] : jobs_) {
+  for (const auto& [id, j] : state_.jobs) {
     if (!j.durable) continue;
     json& pp = per_project[j.project];
     if (pp.is_null())
@@ -490,11 +524,11 @@ http::Response Server::Top(const UserRec& user) {
             {"pendingJobs", 0},
             {"gpuMilli", 0},
             {"cpuMillis", 0}};
-    if (j.phase == "Pending") pp["pendingJobs"] = pp["pendingJobs"].get<int64_t>() + 1;
-    if (j.phase != "Running" && j.phase != "Terminating") continue;
+    if (j.phase == JobPhase::kPending) pp["pendingJobs"] = pp["pendingJobs"].get<int64_t>() + 1;
+    if (!HasAttempt(j.phase)) continue;
     pp["runningJobs"] = pp["runningJobs"].get<int64_t>() + 1;
     for (const TaskRec& t : j.tasks) {
-      if (t.state != "running") continue;
+      if (t.state != TaskState::kRunning) continue;
       const auto& r = j.spec.task_groups[static_cast<size_t>(t.group)].resources;
       int64_t g = 0;
       for (const auto& s : t.gpus) g += s.milli;
@@ -506,7 +540,7 @@ http::Response Server::Top(const UserRec& user) {
     }
   }
   json nodes = json::array();
-  for (const auto& n : inventory_.nodes)
+  for (const auto& n : state_.inventory.nodes)
     nodes.push_back({{"name", n.name},
                      {"gpus", n.gpus.size()},
                      {"gpuMilliUsed", gpu_used[n.name]},
@@ -520,23 +554,23 @@ http::Response Server::Top(const UserRec& user) {
   return JsonResponse(200, {{"nodes", nodes}, {"projects", projects}});
 }
 
-http::Response Server::ListNodes(const UserRec& user) {
+http::Response ApiHandlers::ListNodes(const UserRec& user) {
   (void)user;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(state_.mu);
   std::map<std::string, int64_t> gpu_used, tasks;
-  for (const auto& [id, j] : jobs_)
+  for (const auto& [id, j] : state_.jobs)
     for (const TaskRec& t : j.tasks)
-      if (t.state == "running") {
+      if (t.state == TaskState::kRunning) {
         for (const auto& s : t.gpus) gpu_used[t.node] += s.milli;
         ++tasks[t.node];
       }
   json items = json::array();
-  for (const auto& n : inventory_.nodes) {
+  for (const auto& n : state_.inventory.nodes) {
     json gpus = json::array();
     for (const auto& g : n.gpus) gpus.push_back({{"index", g.index}, {"model", g.model}});
     json labels = json::object();
     for (const auto& l : n.labels) labels[l.key] = l.value;
-    auto c = cordoned_.find(n.name);
+    auto c = state_.cordoned.find(n.name);
     items.push_back({{"name", n.name},
                      {"cpuMillis", n.allocatable[core::kCpu]},
                      {"memoryBytes", n.allocatable[core::kMemory]},
@@ -545,84 +579,85 @@ http::Response Server::ListNodes(const UserRec& user) {
                      {"tasks", tasks[n.name]},
                      {"labels", labels},
                      {"topology", n.topology},
-                     {"schedulable", c == cordoned_.end()},
-                     {"cordonReason", c == cordoned_.end() ? "" : c->second}});
+                     {"schedulable", c == state_.cordoned.end()},
+                     {"cordonReason", c == state_.cordoned.end() ? "" : c->second}});
   }
   return JsonResponse(200, {{"items", items}});
 }
 
-http::Response Server::NodeAction(const UserRec& user, const std::string& name,
-                                  const std::string& action) {
+http::Response ApiHandlers::NodeAction(const UserRec& user, const std::string& name,
+                                       const std::string& action) {
   if (!user.admin) return ErrorResponse(403, "only an admin may " + action + " nodes");
   if (action != "cordon" && action != "uncordon" && action != "drain")
     return ErrorResponse(404, "node action must be cordon, uncordon or drain");
   std::future<Status> committed;
   int64_t evicted = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(state_.mu);
     bool known = false;
-    for (const auto& n : inventory_.nodes) known |= n.name == name;
+    for (const auto& n : state_.inventory.nodes) known |= n.name == name;
     if (!known) return ErrorResponse(404, "node \"" + name + "\" not found");
-    double now = SystemClock().NowSeconds();
+    double now = state_.clock.NowSeconds();
     if (action == "uncordon") {
-      cordoned_.erase(name);
-      pending_writes_.push_back(
+      state_.cordoned.erase(name);
+      state_.pending_writes.push_back(
           {"INSERT OR REPLACE INTO nodes(name, cordoned, reason) VALUES(?1, 0, '')", {name}});
     } else {
       std::string reason =
           action == "drain" ? "drained by " + user.name : "cordoned by " + user.name;
-      cordoned_[name] = reason;
-      pending_writes_.push_back(
+      state_.cordoned[name] = reason;
+      state_.pending_writes.push_back(
           {"INSERT OR REPLACE INTO nodes(name, cordoned, reason) VALUES(?1, 1, ?2)",
            {name, reason}});
     }
-    AddEvent(nullptr, "node/" + name,
-             action == "uncordon" ? "Uncordoned"
-             : action == "drain"  ? "Drained"
-                                  : "Cordoned",
-             "", "by " + user.name, now);
-    if (action == "drain") {
-      // Kubernetes-style drain: the node's jobs are evicted (checkpoint signal, grace period)
-      // and requeued; they start again elsewhere, resuming from their checkpoints.
-      for (auto& [id, j] : jobs_) {
-        if (j.phase != "Running") continue;
-        bool here = false;
-        for (const TaskRec& t : j.tasks) here |= t.node == name && t.state == "running";
-        if (!here) continue;
-        BeginTermination(j, "NodeDrained", "node " + name + " is being drained", now, true);
-        ++evicted;
-      }
-    }
-    committed = Flush();
-    Kick();
+    state_.AddEvent(nullptr, "node/" + name,
+                    action == "uncordon" ? "Uncordoned"
+                    : action == "drain"  ? "Drained"
+                                         : "Cordoned",
+                    "", "by " + user.name, now);
+    if (action == "drain") evicted = DrainNode(name, now);
+    committed = state_.Flush();
+    state_.Kick();
   }
   Status s = committed.get();
   if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
   return JsonResponse(200, {{"node", name}, {"action", action}, {"evictedJobs", evicted}});
 }
 
-http::Response Server::ListProjects(const UserRec& user) {
-  std::lock_guard<std::mutex> lock(mu_);
+// Kubernetes-style drain: the node's jobs are evicted (checkpoint signal, grace period) and
+// requeued; they start again elsewhere, resuming from their checkpoints.
+int64_t ApiHandlers::DrainNode(const std::string& node, double now) {
+  int64_t evicted = 0;
+  for (auto& [id, j] : state_.jobs) {
+    if (j.phase != JobPhase::kRunning) continue;
+    bool here = false;
+    for (const TaskRec& t : j.tasks) here |= t.node == node && t.state == TaskState::kRunning;
+    if (!here) continue;
+    BeginTermination(state_, j, "NodeDrained", "node " + node + " is being drained", now, true);
+    ++evicted;
+  }
+  return evicted;
+}
+
+http::Response ApiHandlers::ListProjects(const UserRec& user) {
+  std::lock_guard<std::mutex> lock(state_.mu);
   std::map<std::string, int64_t> used;
-  for (const auto& [id, j] : jobs_)
+  for (const auto& [id, j] : state_.jobs)
     for (const TaskRec& t : j.tasks)
-      if (t.state == "running")
+      if (t.state == TaskState::kRunning)
         for (const auto& s : t.gpus) used[j.project] += s.milli;
   json items = json::array();
-  for (const auto& [name, p] : projects_) {
+  for (const auto& [name, p] : state_.projects) {
     if (!MayAccess(user, name)) continue;
-    items.push_back(
-        {{"name", name},
-         {"weight", p.weight},
-         {"guaranteedGpus", p.guaranteed_gpu_milli / 1000.0},
-         {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)},
-         {"gpusInUse", used[name] / 1000.0}});
+    json item = ProjectJson(p);
+    item["gpusInUse"] = used[name] / 1000.0;
+    items.push_back(std::move(item));
   }
   return JsonResponse(200, {{"items", items}});
 }
 
-http::Response Server::PutProject(const UserRec& user, const std::string& name,
-                                  const http::Request& req, bool create) {
+http::Response ApiHandlers::PutProject(const UserRec& user, const std::string& name,
+                                       const http::Request& req, bool create) {
   if (!user.admin) return ErrorResponse(403, "only an admin may manage projects");
   if (!ValidName(name))
     return ErrorResponse(400, "name: lower-case letters, digits and '-', at most 63");
@@ -631,60 +666,36 @@ http::Response Server::PutProject(const UserRec& user, const std::string& name,
   std::future<Status> committed;
   json out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = projects_.find(name);
-    if (create && it != projects_.end())
+    std::lock_guard<std::mutex> lock(state_.mu);
+    auto it = state_.projects.find(name);
+    if (create && it != state_.projects.end())
       return ErrorResponse(409, "project \"" + name + "\" exists");
-    if (!create && it == projects_.end())
+    if (!create && it == state_.projects.end())
       return ErrorResponse(404, "project \"" + name + "\" not found");
     ProjectRec p = create ? ProjectRec{name, 1, 0, -1} : it->second;
-    for (auto& [k, v] : body.items()) {
-      if (k == "name") continue;
-      if (k == "weight") {
-        if (!v.is_number() || v.get<double>() <= 0)
-          return ErrorResponse(400, "weight: must be a number > 0");
-        p.weight = v.get<double>();
-      } else if (k == "guaranteedGpus") {
-        if (!v.is_number() || v.get<double>() < 0)
-          return ErrorResponse(400, "guaranteedGpus: must be a number >= 0");
-        p.guaranteed_gpu_milli = static_cast<int64_t>(v.get<double>() * 1000 + 0.5);
-      } else if (k == "maxGpus") {
-        if (v.is_null()) {
-          p.max_gpu_milli = -1;
-        } else {
-          if (!v.is_number() || v.get<double>() < 0)
-            return ErrorResponse(400, "maxGpus: must be a number >= 0 or null");
-          p.max_gpu_milli = static_cast<int64_t>(v.get<double>() * 1000 + 0.5);
-        }
-      } else {
-        return ErrorResponse(400, k + ": unknown field (known: weight, guaranteedGpus, maxGpus)");
-      }
-    }
+    if (auto bad = ApplyProjectFields(body, &p)) return *bad;
     if (p.max_gpu_milli >= 0 && p.guaranteed_gpu_milli > p.max_gpu_milli)
       return ErrorResponse(400, "guaranteedGpus: larger than maxGpus");
-    projects_[name] = p;
-    double now = SystemClock().NowSeconds();
-    pending_writes_.push_back(
+    state_.projects[name] = p;
+    double now = state_.clock.NowSeconds();
+    state_.pending_writes.push_back(
         {"INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at) "
          "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE SET weight=?2, "
          "guaranteed_gpu_milli=?3, max_gpu_milli=?4",
          {name, p.weight, p.guaranteed_gpu_milli,
           p.max_gpu_milli < 0 ? store::Value(nullptr) : store::Value(p.max_gpu_milli), now}});
-    AddEvent(nullptr, "project/" + name, create ? "Created" : "Updated", "", "by " + user.name,
-             now);
-    committed = Flush();
-    out = {{"name", name},
-           {"weight", p.weight},
-           {"guaranteedGpus", p.guaranteed_gpu_milli / 1000.0},
-           {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)}};
-    Kick();
+    state_.AddEvent(nullptr, "project/" + name, create ? "Created" : "Updated", "",
+                    "by " + user.name, now);
+    committed = state_.Flush();
+    out = ProjectJson(p);
+    state_.Kick();
   }
   Status s = committed.get();
   if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
   return JsonResponse(create ? 201 : 200, out);
 }
 
-http::Response Server::CreateUser(const UserRec& user, const http::Request& req) {
+http::Response ApiHandlers::CreateUser(const UserRec& user, const http::Request& req) {
   if (!user.admin) return ErrorResponse(403, "only an admin may create users");
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("name") || !body["name"].is_string())
@@ -708,24 +719,25 @@ http::Response Server::CreateUser(const UserRec& user, const http::Request& req)
   std::future<Status> committed;
   std::string token;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(state_.mu);
     for (const auto& p : projects)
-      if (!projects_.count(p))
+      if (!state_.projects.count(p))
         return ErrorResponse(400, "projects: project \"" + p + "\" does not exist");
-    double now = SystemClock().NowSeconds();
-    bool exists = users_.count(name) > 0;
+    double now = state_.clock.NowSeconds();
+    bool exists = state_.users.count(name) > 0;
     if (!exists) {
-      users_[name] = UserRec{name, admin, {}};
-      pending_writes_.push_back({"INSERT INTO users(name, admin, created_at) VALUES(?1, ?2, ?3)",
-                                 {name, int64_t{admin}, now}});
+      state_.users[name] = UserRec{name, admin, {}};
+      state_.pending_writes.push_back(
+          {"INSERT INTO users(name, admin, created_at) VALUES(?1, ?2, ?3)",
+           {name, int64_t{admin}, now}});
     }
     for (const auto& p : projects) {
-      users_[name].projects.insert(p);
-      pending_writes_.push_back(
+      state_.users[name].projects.insert(p);
+      state_.pending_writes.push_back(
           {"INSERT OR IGNORE INTO memberships(user, project) VALUES(?1, ?2)", {name, p}});
     }
-    token = CreateToken(name, now);
-    committed = Flush();
+    token = state_.CreateToken(name, now);
+    committed = state_.Flush();
   }
   Status s = committed.get();
   if (!s.ok()) return ErrorResponse(500, "store: " + s.message());

@@ -1,0 +1,72 @@
+// ApiHandlers: the /v1 HTTP API (docs/api.md) over the control plane's state.
+//
+// Every request carries `Authorization: Bearer <token>`; the token's SHA-256 names the user.
+// Handlers read and change ServerState under its mutex; a write queues its statements and is
+// answered only once they committed (the store's future), so an acknowledged change survives
+// kill -9. Reads of events and results first wait for a barrier so they see what the loop has
+// recorded so far (read your writes).
+//
+// Thread safety: Handle is called concurrently from the HTTP server's connection threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "http/http.h"
+#include "server/server_state.h"
+
+namespace kumo::server {
+
+class ApiHandlers {
+ public:
+  explicit ApiHandlers(ServerState& state) : state_(state) {}
+  http::Response Handle(const http::Request& req);
+
+ private:
+  http::Response Route(const UserRec& user, const http::Request& req);
+  std::optional<http::Response> RouteJob(const UserRec& user, const std::vector<std::string>& path,
+                                         const http::Request& req);
+  http::Response SubmitJob(const UserRec& user, const http::Request& req);
+  // The checks of a submission that need the state: project, membership, priority class, and a
+  // repeated Idempotency-Key (answered with the job it made). std::nullopt: admitted.
+  // REQUIRES: state_.mu held.
+  std::optional<http::Response> Admit(const UserRec& user, const api::JobSpec& spec,
+                                      const std::string& idempotency_key);
+  http::Response ListJobs(const UserRec& user, const http::Request& req);
+  http::Response GetJob(const UserRec& user, int64_t id);
+  http::Response CancelJob(const UserRec& user, int64_t id);
+  http::Response JobEvents(const UserRec& user, int64_t id);
+  http::Response JobResults(const UserRec& user, int64_t id);
+  http::Response JobLogs(const UserRec& user, int64_t id, const http::Request& req);
+  http::Response ListEvents(const UserRec& user, const http::Request& req);
+  http::Response Queue(const UserRec& user);
+  http::Response Top(const UserRec& user);
+  http::Response ListNodes(const UserRec& user);
+  http::Response NodeAction(const UserRec& user, const std::string& name,
+                            const std::string& action);
+  http::Response ListProjects(const UserRec& user);
+  http::Response PutProject(const UserRec& user, const std::string& name, const http::Request& req,
+                            bool create);
+  http::Response CreateUser(const UserRec& user, const http::Request& req);
+  http::Response WhoAmI(const UserRec& user);
+
+  // The job as the API shows it; a job whose start is being made shows as Pending.
+  // REQUIRES: state_.mu held.
+  nlohmann::json JobJson(const JobRec& job, bool detail) const;
+  // The job `id` if `user` may see it, else nullptr and the 404/403 answer.
+  // REQUIRES: state_.mu held.
+  JobRec* VisibleJob(const UserRec& user, int64_t id, http::Response* denied);
+  // The 404/403 answer if `user` may not see job `id`; else std::nullopt once everything
+  // recorded so far has committed, so a read of the store sees it. Takes state_.mu itself.
+  std::optional<http::Response> AwaitVisibleJob(const UserRec& user, int64_t id);
+  // Evicts the jobs running on `node` (checkpoint signal, grace period); they are requeued and
+  // resume from their checkpoints elsewhere. Returns how many. REQUIRES: state_.mu held.
+  int64_t DrainNode(const std::string& node, double now);
+
+  ServerState& state_;
+};
+
+}  // namespace kumo::server

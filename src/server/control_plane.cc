@@ -1,0 +1,234 @@
+#include "server/control_plane.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "server/api_handlers.h"
+#include "server/job_lifecycle.h"
+#include "server/scheduling_loop.h"
+#include "server/server_state.h"
+#include "executor/local_executor.h"
+
+namespace kumo::server {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes `text` to `path` readable by its owner only, atomically (temp file, fsync, rename).
+Status WritePrivateFile(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return Status::FailedPrecondition("cannot write " + tmp);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+    return Status::FailedPrecondition("cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+ControlPlane::ControlPlane(ServerConfig config, const Clock& clock)
+    : state_(std::make_unique<ServerState>(std::move(config), clock)) {}
+
+Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ServerConfig config, const Clock& clock) {
+  std::unique_ptr<ControlPlane> s(new ControlPlane(std::move(config), clock));
+  if (Status st = s->Init(); !st.ok()) return Error(st);
+  return s;
+}
+
+ControlPlane::~ControlPlane() { Stop(); }
+
+void ControlPlane::Stop() {
+  if (http_) http_->Stop();
+  if (loop_) loop_->Stop();
+  std::future<Status> last;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stopping = true;
+    if (state_->store) last = state_->Flush();
+  }
+  if (last.valid()) last.wait();
+}
+
+Status ControlPlane::Init() {
+  if (Status s = OpenParts(); !s.ok()) return s;
+  if (Status s = Restore(); !s.ok()) return s;
+  admin_token_path_ = state_->config.data_dir + "/admin.token";
+  if (Status s = Bootstrap(); !s.ok()) return s;
+  Reconcile();
+
+  auto hp = http::ParseHostPort(state_->config.listen);
+  if (!hp) return hp.error();
+  http::HttpServerOptions opts;
+  opts.host = hp->first;
+  opts.port = hp->second;
+  api_ = std::make_unique<ApiHandlers>(*state_);
+  auto h =
+      http::HttpServer::Start(opts, [this](const http::Request& r) { return api_->Handle(r); });
+  if (!h) return h.error();
+  http_ = std::move(*h);
+  loop_->Start();
+  return Status::Ok();
+}
+
+// The data dir, the inventory, the scheduler, the executor and the store.
+Status ControlPlane::OpenParts() {
+  ServerConfig& config = state_->config;
+  if (config.data_dir.empty()) return Status::InvalidArgument("--data-dir is required");
+  std::error_code ec;
+  fs::create_directories(config.data_dir + "/jobs", ec);
+  if (ec) return Status::FailedPrecondition("data dir " + config.data_dir + ": " + ec.message());
+  config.data_dir = fs::canonical(config.data_dir).string();
+
+  if (config.inventory_file.empty()) {
+    state_->inventory = executor::DetectLocalMachine();
+  } else {
+    auto inv = executor::LoadInventoryFile(config.inventory_file);
+    if (!inv) return inv.error();
+    state_->inventory = std::move(*inv);
+  }
+  auto sched = core::Scheduler::Create(config.scheduler);
+  if (!sched) return sched.error();
+  loop_ = std::make_unique<SchedulingLoop>(*state_, std::move(*sched));
+  state_->executor = std::make_unique<executor::LocalExecutor>(
+      executor::ExecutorConfig{config.shim_binary, config.use_cgroups});
+
+  auto st = store::Store::Open(config.data_dir + "/kumo.db");
+  if (!st) return st.error();
+  state_->store = std::move(*st);
+  state_->job_store = std::make_unique<JobStore>(*state_->store);
+  return Status::Ok();
+}
+
+// First start: an admin user whose token is written where only the operator can read it
+// (like k3s's kubeconfig), and a default project so a fresh server takes jobs at once.
+Status ControlPlane::Bootstrap() {
+  ServerState& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  double now = s.clock.NowSeconds();
+  if (s.users.empty()) {
+    s.users["admin"] = UserRec{"admin", true, {}};
+    s.pending_writes.push_back(
+        {"INSERT INTO users(name, admin, created_at) VALUES('admin', 1, ?1)", {now}});
+    if (!s.projects.count("default")) {
+      s.projects["default"] = ProjectRec{"default", 1, 0, -1};
+      s.pending_writes.push_back(
+          {"INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at) "
+           "VALUES('default', 1, 0, NULL, ?1)",
+           {now}});
+    }
+    std::string token = s.CreateToken("admin", now);
+    if (Status w = WritePrivateFile(admin_token_path_, token + "\n"); !w.ok()) return w;
+  }
+  return s.Flush().get();
+}
+
+// ---- restart ----
+
+Status ControlPlane::Restore() {
+  if (Status s = RestoreAccounts(); !s.ok()) return s;
+  auto jobs = state_->job_store->Load();
+  if (!jobs) return jobs.error();
+  std::lock_guard<std::mutex> lock(state_->mu);
+  for (auto& [id, j] : *jobs) {
+    if (!j.idempotency_key.empty()) state_->idempotency[j.idempotency_key] = id;
+    state_->next_job_id = std::max(state_->next_job_id, id + 1);
+  }
+  state_->jobs = std::move(*jobs);
+  return Status::Ok();
+}
+
+// Projects, users and their memberships, tokens, cordoned nodes.
+Status ControlPlane::RestoreAccounts() {
+  ServerState& st = *state_;
+  store::Store& db = *st.store;
+  std::lock_guard<std::mutex> lock(st.mu);
+  Status s = db.Query("SELECT name, weight, guaranteed_gpu_milli, max_gpu_milli FROM projects", {},
+                      [&](const store::Row& r) {
+                        ProjectRec p{
+                            store::AsString(r[0]), store::AsDouble(r[1]), store::AsInt(r[2]),
+                            std::holds_alternative<std::nullptr_t>(r[3]) ? -1 : store::AsInt(r[3])};
+                        st.projects[p.name] = p;
+                      });
+  if (!s.ok()) return s;
+  s = db.Query("SELECT name, admin FROM users", {}, [&](const store::Row& r) {
+    st.users[store::AsString(r[0])] = UserRec{store::AsString(r[0]), store::AsInt(r[1]) != 0, {}};
+  });
+  if (!s.ok()) return s;
+  s = db.Query("SELECT user, project FROM memberships", {}, [&](const store::Row& r) {
+    st.users[store::AsString(r[0])].projects.insert(store::AsString(r[1]));
+  });
+  if (!s.ok()) return s;
+  s = db.Query("SELECT sha256, user FROM tokens", {}, [&](const store::Row& r) {
+    st.tokens[store::AsString(r[0])] = store::AsString(r[1]);
+  });
+  if (!s.ok()) return s;
+  return db.Query("SELECT name, reason FROM nodes WHERE cordoned=1", {}, [&](const store::Row& r) {
+    st.cordoned[store::AsString(r[0])] = store::AsString(r[1]);
+  });
+}
+
+void ControlPlane::Reconcile() {
+  ServerState& s = *state_;
+  // Every task still running whose run dir is under our data dir, by run dir.
+  std::map<std::string, executor::TaskHandle> shims =
+      s.executor->FindRunningTasks(s.config.data_dir + "/jobs/");
+  std::lock_guard<std::mutex> lock(s.mu);
+  double now = s.clock.NowSeconds();
+  std::set<std::string> claimed;
+  for (auto& [id, job] : s.jobs)
+    if (HasAttempt(job.phase)) ReconcileJob(job, shims, claimed, now);
+  // Shims started just before a crash whose start never committed: nobody will ever wait for
+  // them, so they are killed (their job is still Pending and starts again).
+  for (const auto& [run_dir, handle] : shims) {
+    if (!claimed.count(run_dir)) s.executor->Signal(handle, SIGKILL);
+  }
+  s.Flush().wait();
+}
+
+// Adopts the job's tasks whose shim is alive and records those that ended or vanished.
+// REQUIRES: state_->mu held.
+void ControlPlane::ReconcileJob(JobRec& job,
+                                const std::map<std::string, executor::TaskHandle>& shims,
+                                std::set<std::string>& claimed, double now) {
+  ServerState& s = *state_;
+  int adopted = 0, lost = 0;
+  for (TaskRec& t : job.tasks) {
+    if (t.state != TaskState::kRunning) continue;
+    auto it = shims.find(t.handle.run_dir);
+    if (t.handle.pid == 0 && it != shims.end()) {
+      t.handle.pid = it->second.pid;  // launched, but its pid had not committed
+      t.handle.start_ticks = it->second.start_ticks;
+    }
+    claimed.insert(t.handle.run_dir);
+    executor::TaskStatus st = s.executor->Poll(t.handle);
+    if (st.state == executor::TaskState::kRunning) {
+      ++adopted;
+      s.executor->Watch(t.handle);
+    } else if (st.state == executor::TaskState::kExited) {
+      t.state = TaskState::kExited;
+      t.exit_code = st.exit_code;
+      t.term_signal = st.term_signal;
+    } else {
+      t.state = TaskState::kLost;
+      ++lost;
+    }
+  }
+  if (job.tasks.empty()) {
+    // The job was marked running but none of its tasks were recorded: the attempt is lost.
+    FinishAttempt(s, job, now, "Lost", "the server stopped while starting this attempt");
+    return;
+  }
+  s.AddEvent(
+      &job, "job/" + std::to_string(job.id), "Reconciled", adopted ? "Adopted" : "NotRunning",
+      std::to_string(adopted) + " task(s) still running adopted, " + std::to_string(lost) + " lost",
+      now);
+  s.SaveTasks(job);
+}
+
+}  // namespace kumo::server

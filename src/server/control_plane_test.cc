@@ -1,0 +1,91 @@
+#include "server/control_plane.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace kumo::server {
+namespace {
+using nlohmann::json;
+
+// A job no node can hold (more GPUs than the inventory has): it stays pending, so no task
+// process is ever started by these tests.
+constexpr char kTooBig[] = R"(apiVersion: kumo/v1
+kind: Job
+spec:
+  project: default
+  taskGroups:
+    - name: main
+      command: ["true"]
+      workingDir: /
+      resources: {gpu: 64}
+)";
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kumo_control_plane_XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    std::ofstream(dir_ + "/inventory.yaml")
+        << "nodes:\n  - {name: node, count: 1, cpu: 4, memory: 8Gi, gpus: {count: 2, model: x}}\n";
+    ServerConfig config;
+    config.data_dir = dir_ + "/data";
+    config.inventory_file = dir_ + "/inventory.yaml";
+    config.use_cgroups = false;
+    auto cp = ControlPlane::Start(config, clock_);
+    ASSERT_TRUE(cp.has_value()) << cp.error().message();
+    cp_ = std::move(*cp);
+    std::ifstream(cp_->admin_token_path()) >> token_;
+    client_ = std::make_unique<http::Client>("127.0.0.1", cp_->port());
+  }
+  void TearDown() override {
+    client_.reset();
+    cp_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  json Call(const std::string& method, const std::string& target, const std::string& body = "") {
+    auto r = client_->Call(method, target, body, {{"Authorization", "Bearer " + token_}});
+    EXPECT_TRUE(r.has_value());
+    return r ? json::parse(r->body, nullptr, false) : json();
+  }
+
+  FakeClock clock_{1'700'000'000.0};
+  std::string dir_, token_;
+  std::unique_ptr<ControlPlane> cp_;
+  std::unique_ptr<http::Client> client_;
+};
+
+// Every timestamp comes from the injected clock: the submission's, and the end the scheduling
+// loop records when it cancels the pending job.
+TEST_F(ControlPlaneTest, TimesComeFromTheInjectedClock) {
+  json job = Call("POST", "/v1/jobs", kTooBig);
+  ASSERT_TRUE(job.contains("id")) << job.dump();
+  EXPECT_EQ(job["submitTime"].get<double>(), 1'700'000'000.0);
+  EXPECT_EQ(job["phase"], "Pending");
+
+  clock_.Advance(60);
+  std::string target = "/v1/jobs/" + std::to_string(job["id"].get<int64_t>());
+  Call("POST", target + "/cancel");
+  json got;
+  for (int i = 0; i < 500; ++i) {  // the loop wakes on the cancel; ~5 s at most
+    got = Call("GET", target);
+    if (got["phase"] == "Cancelled") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(got["phase"], "Cancelled");
+  EXPECT_EQ(got["endTime"].get<double>(), 1'700'000'060.0);
+  json events = Call("GET", target + "/events");
+  ASSERT_FALSE(events["items"].empty());
+  EXPECT_EQ(events["items"][0]["type"], "Submitted");
+  EXPECT_EQ(events["items"][0]["time"].get<double>(), 1'700'000'000.0);
+}
+
+}  // namespace
+}  // namespace kumo::server

@@ -1,0 +1,41 @@
+// Job phases and task states of the control plane, as types.
+//
+// The strings ("Pending", "running", ...) are the API's and the store's words; they appear only
+// where a state crosses that boundary (ToString when writing JSON or a row, Parse when reading a
+// row back). Inside the server every comparison is between enumerators.
+//
+//   Pending ──start──► Running ──exit/failure/preemption/cancel──► Terminating
+//      ▲                  │                                            │
+//      └─requeue/retry────┴────────────────────────────────────────────┤
+//                                        Succeeded | Failed | Cancelled ◄┘  (terminal)
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace kumo::server {
+
+enum class JobPhase { kPending, kRunning, kTerminating, kSucceeded, kFailed, kCancelled };
+
+// A task of the current attempt: its shim is alive (kRunning), it ended with a status
+// (kExited), or it vanished without one (kLost).
+enum class TaskState { kRunning, kExited, kLost };
+
+// "Pending", "Running", "Terminating", "Succeeded", "Failed", "Cancelled".
+std::string_view ToString(JobPhase phase);
+// "running", "exited", "lost".
+std::string_view ToString(TaskState state);
+// The inverse of ToString; std::nullopt for any other text (matched exactly, case included).
+std::optional<JobPhase> ParseJobPhase(std::string_view text);
+std::optional<TaskState> ParseTaskState(std::string_view text);
+
+// Succeeded, Failed or Cancelled: the job will never run again.
+inline bool IsTerminal(JobPhase p) {
+  return p == JobPhase::kSucceeded || p == JobPhase::kFailed || p == JobPhase::kCancelled;
+}
+// Running or Terminating: the job's current attempt has tasks that may hold resources.
+inline bool HasAttempt(JobPhase p) {
+  return p == JobPhase::kRunning || p == JobPhase::kTerminating;
+}
+
+}  // namespace kumo::server

@@ -1,0 +1,394 @@
+#include "server/scheduling_loop.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/driver.h"
+#include "server/job_lifecycle.h"
+#include "server/translate.h"
+#include "server/util.h"
+
+namespace kumo::server {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A pass also runs at least this often while nothing changes: retry backoffs expire and
+// reservations' start times come closer.
+constexpr double kPeriodicPassSeconds = 1.0;
+
+const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
+                                     "LANG", "LC_ALL", "TMPDIR", "TZ"};
+
+std::string ObjectName(const JobRec& job) { return "job/" + std::to_string(job.id); }
+
+std::string ExitDescription(const TaskRec& t) {
+  return t.term_signal ? " killed by signal " + std::to_string(t.term_signal)
+                       : " exited with code " + std::to_string(t.exit_code);
+}
+
+}  // namespace
+
+struct SchedulingLoop::PreparedStart {
+  LaunchPlan plan;      // tasks by rank, handles set by SpawnStart
+  std::string failure;  // set by SpawnStart: the first launch that failed
+};
+
+void SchedulingLoop::Start() {
+  loop_ = std::thread([this] { Run(); });
+  exit_watcher_ = std::thread([this] { WatchExits(); });
+}
+
+void SchedulingLoop::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.stopping = true;
+  }
+  state_.cv.notify_all();
+  if (loop_.joinable()) loop_.join();
+  if (exit_watcher_.joinable()) exit_watcher_.join();
+}
+
+// Task exits wake the loop at once instead of at its next tick (bounded wait: Stop joins it).
+void SchedulingLoop::WatchExits() {
+  for (;;) {
+    std::vector<pid_t> ended = state_.executor->WaitForExits(100);
+    std::lock_guard<std::mutex> lock(state_.mu);
+    if (state_.stopping) return;
+    if (ended.empty()) continue;
+    exited_pids_.insert(ended.begin(), ended.end());
+    state_.Kick();
+  }
+}
+
+void SchedulingLoop::Run() {
+  const ServerConfig& config = state_.config;
+  Lock lock(state_.mu);
+  while (!state_.stopping) {
+    double until_pass = last_pass_ + config.pass_min_interval_s - state_.clock.NowSeconds();
+    if (state_.dirty && until_pass > 0) {
+      // Something changed, but a pass ran moments ago: let changes gather for one pass.
+      state_.cv.wait_for(lock, std::chrono::duration<double>(until_pass),
+                         [&] { return state_.stopping; });
+    } else if (!state_.dirty) {
+      state_.cv.wait_for(lock, std::chrono::duration<double>(config.tick_s),
+                         [&] { return state_.stopping || state_.dirty; });
+    }
+    if (state_.stopping) break;
+    size_t launched_before = launched_;
+    Tick(lock);
+    std::future<Status> written = state_.Flush();
+    // A start is made durable before anyone can see it (JobJson shows a launching job as
+    // Pending), so a client that saw Running finds the attempt after a kill -9. The commit is
+    // awaited with mu released: submissions go on meanwhile. Other loop writes (events,
+    // reasons, exits) need no acknowledgement: exits are re-read from exit files on restart.
+    if (launched_ != launched_before) {
+      lock.unlock();
+      written.wait();
+      lock.lock();
+      for (auto& [id, job] : state_.jobs) job.launching = false;
+    }
+  }
+}
+
+void SchedulingLoop::Tick(Lock& lock) {
+  double now = state_.clock.NowSeconds();
+  PollTasks(now);
+  for (auto& [id, job] : state_.jobs)
+    if (job.durable && !IsTerminal(job.phase)) AdvanceJob(job, now);
+  bool due = now - last_pass_ >= kPeriodicPassSeconds;
+  if ((state_.dirty || due) && now - last_pass_ >= state_.config.pass_min_interval_s) {
+    state_.dirty = false;
+    last_pass_ = now;
+    RunPass(now, lock);
+  }
+}
+
+void SchedulingLoop::PollTasks(double now) {
+  // The executor names the shims that ended, so most ticks look at those tasks only; every task
+  // is still polled once a tick period (the safety net: a shim not watched, a missed event).
+  bool full = !state_.executor->watching() || now - last_full_poll_ >= state_.config.tick_s;
+  if (full) last_full_poll_ = now;
+  if (!full && exited_pids_.empty()) return;
+  for (auto& [id, job] : state_.jobs)
+    if (HasAttempt(job.phase)) PollJob(job, full, now);
+  exited_pids_.clear();
+}
+
+void SchedulingLoop::PollJob(JobRec& job, bool full, double now) {
+  bool changed = false;
+  for (TaskRec& t : job.tasks) {
+    if (t.state != TaskState::kRunning) continue;
+    if (!full && !exited_pids_.count(t.handle.pid)) continue;
+    executor::TaskStatus st = state_.executor->Poll(t.handle);
+    if (st.state == executor::TaskState::kRunning) continue;
+    changed = true;
+    if (st.state == executor::TaskState::kExited) {
+      t.state = TaskState::kExited;
+      t.exit_code = st.exit_code;
+      t.term_signal = st.term_signal;
+      state_.AddEvent(&job, ObjectName(job), "TaskExited", t.exit_code == 0 ? "Completed" : "Error",
+                      "task " + std::to_string(t.rank) + " on " + t.node + ExitDescription(t), now);
+    } else {
+      t.state = TaskState::kLost;
+      state_.AddEvent(&job, ObjectName(job), "TaskLost", "Lost",
+                      "task " + std::to_string(t.rank) + " vanished without an exit status", now);
+    }
+  }
+  if (changed) {
+    state_.SaveTasks(job);
+    state_.dirty = true;
+  }
+}
+
+void SchedulingLoop::AdvanceJob(JobRec& job, double now) {
+  if (job.phase == JobPhase::kPending) {
+    if (job.cancel_requested) {
+      job.phase = JobPhase::kCancelled;
+      job.reason = "Cancelled";
+      job.message = "cancelled while pending";
+      job.end_time = now;
+      job.queue_position = 0;
+      state_.AddEvent(&job, ObjectName(job), "Cancelled", "Cancelled", job.message, now);
+      state_.SaveJob(job);
+      state_.dirty = true;
+    }
+    return;
+  }
+  if (job.phase == JobPhase::kRunning) AdvanceRunning(job, now);
+  // Not `else`: a job that began terminating just now may already be done.
+  if (job.phase == JobPhase::kTerminating) AdvanceTerminating(job, now);
+}
+
+void SchedulingLoop::AdvanceRunning(JobRec& job, double now) {
+  int running = 0, lost = 0;
+  const TaskRec* failed = nullptr;
+  for (const TaskRec& t : job.tasks) {
+    if (t.state == TaskState::kRunning) ++running;
+    if (t.state == TaskState::kLost) ++lost;
+    if (t.state == TaskState::kExited && t.exit_code != 0 && !failed) failed = &t;
+  }
+  if (lost > 0) {
+    BeginTermination(state_, job, "Lost", std::to_string(lost) + " task(s) lost", now, true);
+  } else if (failed) {
+    BeginTermination(state_, job, "Failed",
+                     "task " + std::to_string(failed->rank) + ExitDescription(*failed), now, true);
+  } else if (running == 0) {
+    FinishAttempt(state_, job, now, "Succeeded", "every task exited with code 0");
+  } else if (job.cancel_requested) {
+    BeginTermination(state_, job, "Cancelled", "cancelled by a user", now, true);
+  } else if (job.spec.max_runtime_s && now - job.start_time > *job.spec.max_runtime_s) {
+    BeginTermination(
+        state_, job, "DeadlineExceeded",
+        "ran longer than maxRuntime (" + std::to_string(*job.spec.max_runtime_s) + " s)", now,
+        true);
+  }
+}
+
+void SchedulingLoop::AdvanceTerminating(JobRec& job, double now) {
+  if (job.cancel_requested && job.terminate_reason != "Cancelled") {
+    job.terminate_reason = "Cancelled";
+    job.terminate_message = "cancelled by a user";
+  }
+  int running = 0;
+  for (const TaskRec& t : job.tasks) running += t.state == TaskState::kRunning;
+  if (running == 0) {
+    FinishAttempt(state_, job, now, job.terminate_reason, job.terminate_message);
+  } else if (now >= job.kill_at) {
+    for (const TaskRec& t : job.tasks)
+      if (t.state != TaskState::kExited) state_.executor->Signal(t.handle, SIGKILL);
+    job.kill_at = now + 2;  // and again, should one survive
+  }
+}
+
+void SchedulingLoop::RunPass(double now, Lock& lock) {
+  std::map<std::string, JobRec*> by_id;
+  core::Snapshot snap = BuildSnapshot(now, by_id);
+  lock.unlock();
+  auto decisions = scheduler_.Schedule(snap);
+  lock.lock();
+  // Meanwhile the API may have cancelled jobs or cordoned nodes: starts of cancelled jobs are
+  // dropped (the next pass decides again); a start on a node cordoned during the pass stands,
+  // as it would had the cordon come a moment later.
+  if (!decisions) {
+    std::fprintf(stderr, "kumo server: scheduling pass failed: %s\n",
+                 decisions.error().message().c_str());
+    return;
+  }
+  std::vector<std::pair<JobRec*, PreparedStart>> starts;
+  ApplyDecisions(*decisions, by_id, now, starts);
+  if (!starts.empty()) StartGangs(starts, now, lock);
+}
+
+core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, JobRec*>& by_id) {
+  core::Snapshot snap;
+  snap.now = static_cast<core::Seconds>(now);
+  snap.topology_levels = state_.inventory.topology_levels;
+  snap.extended_resources = state_.inventory.extended_resources;
+  snap.nodes = state_.inventory.nodes;
+  for (auto& n : snap.nodes)
+    if (state_.cordoned.count(n.name)) n.unschedulable = true;
+  for (const auto& [name, p] : state_.projects) {
+    core::Project cp;
+    cp.name = name;
+    cp.weight = p.weight > 0 ? p.weight : 1;
+    cp.guaranteed[core::kGpu] = p.guaranteed_gpu_milli;
+    if (p.max_gpu_milli >= 0) cp.max[core::kGpu] = p.max_gpu_milli;
+    snap.projects.push_back(cp);
+  }
+  for (auto& [id, job] : state_.jobs) {
+    if (!job.durable) continue;
+    bool pending =
+        job.phase == JobPhase::kPending && !job.cancel_requested && job.not_before <= now;
+    bool holding = HasAttempt(job.phase) && !job.tasks.empty();
+    if (job.phase == JobPhase::kPending && job.not_before > now) job.queue_position = 0;
+    if (!pending && !holding) continue;
+    std::string invalid;
+    core::Job cj = CoreJob(job, &invalid);
+    if (pending && !invalid.empty()) {
+      if (job.reason != "Unschedulable" || job.message != invalid) {
+        job.reason = "Unschedulable";
+        job.message = invalid;
+        state_.AddEvent(&job, "job/" + cj.id, "Waiting", job.reason, invalid, now);
+        state_.SaveJob(job);
+      }
+      continue;
+    }
+    cj.nominated = job.nominated;
+    cj.reservation = job.reservation;
+    if (holding) {
+      cj.phase =
+          job.phase == JobPhase::kRunning ? core::JobPhase::kRunning : core::JobPhase::kTerminating;
+      cj.start_time = static_cast<core::Seconds>(job.start_time);
+      for (const TaskRec& t : job.tasks)
+        if (t.state == TaskState::kRunning)
+          cj.placements.push_back({t.group, t.replica, t.node, t.gpus});
+    }
+    by_id[cj.id] = &job;
+    snap.jobs.push_back(std::move(cj));
+  }
+  return snap;
+}
+
+void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
+                                    std::map<std::string, JobRec*>& by_id, double now,
+                                    std::vector<std::pair<JobRec*, PreparedStart>>& starts) {
+  // The driver contract (core/driver.h): nominations and this pass's reservation carry over.
+  const core::DecisionIndex decided(decisions);
+  for (auto& [id, job] : by_id)
+    if (job->phase == JobPhase::kPending)
+      core::CarryForward(decided.Find(id), job->nominated, job->reservation);
+  for (const auto& p : decisions.preemptions) {
+    auto v = by_id.find(p.victim);
+    if (v != by_id.end() && v->second->phase == JobPhase::kRunning)
+      BeginTermination(state_, *v->second, "Preempted", p.message, now, true);
+  }
+  for (const auto& s : decisions.starts) {
+    auto it = by_id.find(s.job);
+    if (it != by_id.end() && it->second->phase == JobPhase::kPending &&
+        !it->second->cancel_requested)
+      starts.emplace_back(it->second, PrepareStart(*it->second, s.tasks));
+  }
+  int64_t pos = 0;
+  for (const auto& id : decisions.order) {
+    auto it = by_id.find(id);
+    if (it != by_id.end())
+      it->second->queue_position = it->second->phase == JobPhase::kPending ? ++pos : 0;
+  }
+  for (const auto& w : decisions.waiting) {
+    auto it = by_id.find(w.job);
+    if (it == by_id.end()) continue;
+    JobRec& job = *it->second;
+    std::string reason = core::WaitReasonName(w.reason);
+    if (job.reason != reason || job.message != w.message) {
+      bool new_reason = job.reason != reason;
+      job.reason = reason;
+      job.message = w.message;
+      if (new_reason) state_.AddEvent(&job, "job/" + w.job, "Waiting", reason, w.message, now);
+      state_.SaveJob(job);
+    }
+  }
+}
+
+void SchedulingLoop::StartGangs(std::vector<std::pair<JobRec*, PreparedStart>>& starts, double now,
+                                Lock& lock) {
+  // Jobs are never removed once durable, so the pointers stay valid while mu is released; a
+  // cancel meanwhile is seen by the next tick (the job is Running by then and terminates).
+  lock.unlock();
+  for (auto& [job, start] : starts) SpawnStart(start);
+  lock.lock();
+  for (auto& [job, start] : starts) CommitStart(*job, start, now);
+}
+
+const core::Job& SchedulingLoop::CoreJob(JobRec& job, std::string* invalid) {
+  if (!job.core_job) {
+    TranslatedJob t =
+        ToCoreJob(job, state_.config.priority_classes, state_.inventory.extended_resources);
+    job.core_job = std::make_unique<core::Job>(std::move(t.job));
+    job.core_invalid = std::move(t.invalid);
+  }
+  *invalid = job.core_invalid;
+  return *job.core_job;
+}
+
+SchedulingLoop::PreparedStart SchedulingLoop::PrepareStart(
+    JobRec& job, const std::vector<core::TaskPlacement>& placements) {
+  ++job.attempt;
+  // An attempt launched just before a crash, whose start never committed, left its directory:
+  // never reuse its number (KUMO_ATTEMPT only grows, run dirs stay apart).
+  for (std::error_code ec; fs::exists(state_.AttemptDir(job.id, job.attempt), ec);) ++job.attempt;
+  ++launched_;
+  job.launching = true;
+  job.nominated = false;
+  job.reservation.clear();
+  job.queue_position = 0;
+  job.tasks.clear();
+  LaunchContext context;
+  context.attempt_dir = state_.AttemptDir(job.id, job.attempt);
+  context.checkpoint_dir = state_.JobDir(job.id) + "/checkpoint";
+  std::error_code ec;
+  fs::create_directories(context.checkpoint_dir, ec);
+  fs::create_directories(context.attempt_dir + "/output", ec);
+  context.master_port = FreeLoopbackPort();
+  for (const char* name : kInheritedEnv)
+    if (const char* v = std::getenv(name)) context.inherited_env[name] = v;
+  return {ToLaunches(job, placements, context), ""};
+}
+
+void SchedulingLoop::SpawnStart(PreparedStart& start) {
+  LaunchPlan& plan = start.plan;
+  for (size_t rank = 0; rank < plan.launches.size(); ++rank) {
+    auto h = state_.executor->Launch(plan.launches[rank]);
+    if (!h) {
+      start.failure = "task " + std::to_string(rank) + ": " + h.error().message();
+      plan.tasks.resize(rank);  // those launched; FinishAttempt kills them
+      return;
+    }
+    plan.tasks[rank].handle = *h;
+  }
+}
+
+void SchedulingLoop::CommitStart(JobRec& job, PreparedStart& start, double now) {
+  job.tasks = std::move(start.plan.tasks);
+  job.start_time = now;
+  job.phase = JobPhase::kRunning;
+  job.reason = "";
+  job.message = "";
+  std::string nodes;
+  for (const TaskRec& t : job.tasks) {
+    std::string d;
+    for (const auto& g : t.gpus) d += (d.empty() ? "" : ",") + std::to_string(g.gpu_index);
+    nodes += (nodes.empty() ? "" : " ") + std::to_string(t.rank) + ":" + t.node +
+             (d.empty() ? "" : "[gpu " + d + "]");
+  }
+  state_.AddEvent(&job, ObjectName(job), "Started", "Scheduled",
+                  "attempt " + std::to_string(job.attempt) + " on " + nodes, now);
+  state_.SaveJob(job);
+  state_.SaveTasks(job);
+  if (!start.failure.empty()) FinishAttempt(state_, job, now, "LaunchFailed", start.failure);
+}
+
+}  // namespace kumo::server

@@ -1,0 +1,70 @@
+#include "server/server_state.h"
+
+#include "base/random.h"
+#include "base/sha256.h"
+
+namespace kumo::server {
+
+void ServerState::Kick() {
+  dirty = true;
+  cv.notify_all();
+}
+
+void ServerState::SaveJob(const JobRec& job) { pending_writes.push_back(JobStore::Update(job)); }
+
+void ServerState::SaveTasks(const JobRec& job) {
+  for (store::Statement& s : JobStore::SaveTasks(job)) pending_writes.push_back(std::move(s));
+}
+
+void ServerState::AddEvent(const JobRec* job, const std::string& object, const std::string& type,
+                           const std::string& reason, const std::string& message, double now) {
+  pending_writes.push_back(
+      {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1,?2,?3,?4,?5,?6)",
+       {now, job ? store::Value(job->id) : store::Value(nullptr), object, type, reason, message}});
+}
+
+std::future<Status> ServerState::Flush(bool barrier) {
+  std::vector<store::Statement> w;
+  w.swap(pending_writes);
+  // Writes commit in queue order, so an empty write is ready only once everything queued before
+  // it (e.g. the loop's last flush, perhaps still committing) has committed.
+  if (barrier) return store->Write(std::move(w));
+  if (w.empty()) {
+    std::promise<Status> p;
+    p.set_value(Status::Ok());
+    return p.get_future();
+  }
+  return store->Write(std::move(w));
+}
+
+std::string ServerState::CreateToken(const std::string& user, double now) {
+  std::string token = "kumo_";
+  static const char* alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  while (token.size() < 45) {  // 40 characters, uniform: bytes >= 248 (= 4 * 62) are dropped
+    unsigned char r[48];
+    RandomBytes(r, sizeof r);
+    for (unsigned char c : r)
+      if (c < 248 && token.size() < 45) token.push_back(alphabet[c % 62]);
+  }
+  std::string hash = Sha256Hex(token);
+  tokens[hash] = user;
+  pending_writes.push_back(
+      {"INSERT INTO tokens(sha256, user, created_at) VALUES(?1, ?2, ?3)", {hash, user, now}});
+  return token;
+}
+
+const PriorityClass* ServerState::FindPriorityClass(const std::string& name) const {
+  for (const auto& pc : config.priority_classes)
+    if (pc.name == name) return &pc;
+  return nullptr;
+}
+
+std::string ServerState::JobDir(int64_t id) const {
+  return config.data_dir + "/jobs/" + std::to_string(id);
+}
+
+std::string ServerState::AttemptDir(int64_t id, int32_t attempt) const {
+  return JobDir(id) + "/attempt-" + std::to_string(attempt);
+}
+
+}  // namespace kumo::server
