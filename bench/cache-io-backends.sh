@@ -30,7 +30,7 @@ trap cleanup EXIT
 start_kumo() {  # io
   rm -f "$WORK/port"
   "$KUMO" cache serve --listen 127.0.0.1:0 --port-file "$WORK/port" --dir "$WORK/kumo" \
-    --capacity 1GiB --workers 2 --no-auth --io "$1" > "$WORK/kumo.log" 2>&1 &
+    --capacity 1Gi --workers 2 --no-auth --io "$1" > "$WORK/kumo.log" 2>&1 &
   KUMO_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/port" ] && return; sleep 0.1; done
   cat "$WORK/kumo.log" >&2; exit 1

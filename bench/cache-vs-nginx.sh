@@ -107,7 +107,7 @@ head -c 48 /dev/urandom | base64 -w0 > "$WORK/secret"
 printf 'namespaces:\n  bench:\n    read: [data]\n    write: [data]\n' > "$WORK/acl.yaml"
 TOKEN="$("$KUMO" cache token --secret-file "$WORK/secret" --sub system:serviceaccount:bench:wrk --ttl-s 86400)"
 start_kumo() {
-  "$KUMO" cache serve --listen "127.0.0.1:$KPORT" --dir "$WORK/kumo" --capacity 8GiB --workers 2 \
+  "$KUMO" cache serve --listen "127.0.0.1:$KPORT" --dir "$WORK/kumo" --capacity 8Gi --workers 2 \
     --auth-secret-file "$WORK/secret" --acl "$WORK/acl.yaml" "$@" > "$WORK/kumo.log" 2>&1 &
   KUMO_PID=$!
   for _ in $(seq 100); do grep -q listening "$WORK/kumo.log" 2>/dev/null && return; sleep 0.1; done
@@ -178,7 +178,7 @@ for c in $P99_LOADS; do
 done
 # The small-body path, measured rather than assumed: 100 KiB through pread+send instead of sendfile.
 stop_kumo
-start_kumo --sendfile-min 1MiB
+start_kumo --sendfile-min 1Mi
 for _ in $(seq "$RUNS"); do run_wrk kumo_small_pread "$SMALL_CONNS" "$KPORT" "${SMALL[@]}"; done
 stop_kumo
 start_kumo --io uring  # the io_uring backend on the same objects (docs/cache.md, I/O backends)

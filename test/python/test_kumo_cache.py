@@ -95,7 +95,7 @@ class Server:
         self.err = os.path.join(workdir, name + ".err")
         self.port_file = os.path.join(workdir, name + ".port") if _has_port_file() else None
         args = [KUMO, "cache", "serve", "--listen", "127.0.0.1:%d" % port, "--dir",
-                os.path.join(workdir, name + "-store"), "--capacity", "1GiB", "--workers", "2",
+                os.path.join(workdir, name + "-store"), "--capacity", "1Gi", "--workers", "2",
                 "--auth-secret-file", os.path.join(workdir, "secret"), "--acl",
                 os.path.join(workdir, "acl.yaml")] + list(extra)
         if os.environ.get("KUMO_TEST_CACHE_IO"):  # the I/O backend under test (CMakeLists.txt)
