@@ -40,7 +40,7 @@ $(ASAN_BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKUMO_SANITIZE=ON
 
 test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests property_tests integration_tests kumo \
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests property_tests integration_tests cache_integration_tests kumo \
 	    fuzz_http_parser_replay
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
