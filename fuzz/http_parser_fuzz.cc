@@ -1,4 +1,4 @@
-// libFuzzer target for the cache's HTTP request-head parser (src/cache/http_parser.h), the
+// libFuzzer target for the cache's HTTP request-head parser (src/cache/protocol/http_parser.h), the
 // first code that sees untrusted bytes. Beyond "does not crash" (ASan/UBSan catch memory and
 // UB errors) it checks the parser's contract on every input:
 //   - kDone: head_bytes ends with CRLF CRLF inside the input and within max_head_bytes, at most

@@ -1,5 +1,5 @@
 """Client-side Maglev routing, the same table `kumo cache serve --members` builds
-(src/cache/maglev.cc): with it a client sends each request straight to the owner instead of
+(src/cache/routing/maglev.cc): with it a client sends each request straight to the owner instead of
 paying a 307 through another node. Pure Python XXH64 (checked against the server's ETags)."""
 
 _M64 = (1 << 64) - 1

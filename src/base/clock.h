@@ -1,4 +1,5 @@
-// Clock: the one way kumo code outside the core reads the time.
+// Clock: the way kumo code outside the core reads the time (the cache's request path still
+// calls time(2) for token expiry: it has no injected clock yet).
 //
 // The core reads no clock at all (the caller passes `now`). Everything else that needs the time
 // takes a `const Clock&` so a test can inject a FakeClock and step it by hand; production code

@@ -9,7 +9,7 @@
 // Each key maps to a flag name generically (camelCase → kebab-case), so a flag added to the
 // command is usable in the file as soon as it is in the caller's `known` list — no second
 // parser to keep in step. Values are checked by kind at load time, and every error names the
-// file, the line and the key: "config.yaml line 4: capacity: not a size". The caller merges
+// file, the line and the key: "config.yaml:4: capacity: not a size" (base/yaml_error.h). The caller merges
 // the result under its command-line flags (flags win).
 //
 // Thread safety: pure functions (the file is read once).

@@ -77,7 +77,7 @@ class CacheClientTest : public ::testing::Test {
     bool cluster = names.size() > 1;
     if (cluster) WriteAtomically(members_file(), "# filled in once the ports are known\n");
     for (const std::string& name : names) {
-      std::vector<std::string> flags = {"--dir", dir_ + "/" + name, "--capacity", "64MiB",
+      std::vector<std::string> flags = {"--dir", dir_ + "/" + name, "--capacity", "64Mi",
                                         "--workers", "1", "--auth-secret-file",
                                         dir_ + "/secret", "--acl", dir_ + "/acl.yaml"};
       if (cluster) {

@@ -105,7 +105,7 @@ class CacheClusterTest : public ::testing::Test {
   void Spawn(const std::string& name) {
     Node n;
     n.name = name;
-    ASSERT_TRUE(n.server.Spawn({"--dir", dir_ + "/" + name, "--capacity", "64MiB", "--workers", "1",
+    ASSERT_TRUE(n.server.Spawn({"--dir", dir_ + "/" + name, "--capacity", "64Mi", "--workers", "1",
                                 "--auth-secret-file", dir_ + "/secret", "--acl",
                                 dir_ + "/acl.yaml", "--members", members_file(), "--self", name},
                                dir_ + "/" + name + ".port", dir_ + "/" + name + ".log"));

@@ -134,7 +134,7 @@ class CacheFullDiskTest : public ::testing::Test {
 };
 
 TEST_F(CacheFullDiskTest, CapacityAboveTheFilesystemEvictsOr507sAndNeverCorrupts) {
-  StartServer("64MiB");  // 8× the filesystem: the disk, not the capacity, runs out
+  StartServer("64Mi");  // 8× the filesystem: the disk, not the capacity, runs out
   constexpr int kObjects = 40;
   constexpr size_t kSize = 512 * 1024;  // 40 × 512 KiB = 20 MiB > 8 MiB
   int created = 0;
@@ -167,7 +167,7 @@ TEST_F(CacheFullDiskTest, CapacityAboveTheFilesystemEvictsOr507sAndNeverCorrupts
   EXPECT_TRUE(in_flight) << "no temp file for the upload in flight";
   Stop(SIGKILL);
   close(fd);
-  StartServer("64MiB");
+  StartServer("64Mi");
   EXPECT_EQ(TempFiles(), 0u);  // emptied at open
   EXPECT_EQ(Call(port_, "GET", "k999").status, 404);
   size_t after_restart = CheckEveryObjectIsWholeOrAbsent(kObjects, kSize);
@@ -196,7 +196,7 @@ TEST_F(CacheFullDiskTest, CapacityAboveTheFilesystemEvictsOr507sAndNeverCorrupts
 }
 
 TEST_F(CacheFullDiskTest, CapacityBelowTheFilesystemIsKeptByEviction) {
-  StartServer("4MiB");
+  StartServer("4Mi");
   constexpr int kObjects = 40;
   constexpr size_t kSize = 256 * 1024;  // 10 MiB in all: more than the capacity and the disk
   for (int i = 0; i < kObjects; ++i)

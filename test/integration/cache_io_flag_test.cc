@@ -24,7 +24,7 @@ class CacheIoFlagTest : public ::testing::Test {
   std::vector<std::string> Serve(const std::vector<std::string>& extra) const {
     std::vector<std::string> args = {KUMO_BINARY, "cache",    "serve",     "--listen",
                                      "127.0.0.1:0", "--dir",  dir_ + "/cache", "--capacity",
-                                     "1MiB",        "--no-auth", "--workers", "1",
+                                     "1Mi",        "--no-auth", "--workers", "1",
                                      "--port-file", dir_ + "/port"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;

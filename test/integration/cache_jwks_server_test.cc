@@ -97,7 +97,7 @@ class JwksServerTest : public ::testing::Test {
 
   // `kumo cache serve` flags after --listen and --port-file.
   std::vector<std::string> ServeFlags() const {
-    return {"--dir",  dir_ + "/store", "--capacity", "16MiB",           "--workers",
+    return {"--dir",  dir_ + "/store", "--capacity", "16Mi",           "--workers",
             "2",      "--jwks",        jwks(),       "--acl",           dir_ + "/acl.yaml",
             "--issuer", kIssuer};
   }

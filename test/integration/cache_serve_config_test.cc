@@ -11,7 +11,8 @@
 namespace kumo::cache {
 namespace {
 
-// The real binary: a bad file exits 2 naming line and key; flags override the file.
+// The real binary: a bad file exits 2 naming line and key; a value from the file is checked
+// like the flag it stands for.
 TEST(CacheConfig, ServeRefusesABadFileWithExitCode2) {
   std::string dir = test_process::MakeTempDir("kumo-cache-config");
   ASSERT_FALSE(dir.empty());
@@ -23,8 +24,8 @@ TEST(CacheConfig, ServeRefusesABadFileWithExitCode2) {
   std::string out = test_process::ReadAll(o.stdout_path);
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find(dir + "/config.yaml:4: capacity: not a size"), std::string::npos) << out;
-  // The command line's --capacity wins over the file's, but the file is still checked first.
-  std::ofstream(dir + "/config.yaml") << "capacity: 1MiB\nworkers: 0\n";
+  // The file's workers: 0 (no --workers on the command line) is refused like --workers 0.
+  std::ofstream(dir + "/config.yaml") << "capacity: 1Mi\nworkers: 0\n";
   rc = test_process::RunToExit({KUMO_BINARY, "cache", "serve", "--config", dir + "/config.yaml",
                                 "--dir", dir + "/cache", "--no-auth"},
                                o);

@@ -1,5 +1,5 @@
 // Who may touch which bucket: `Authorization: Bearer <JWT>` (RFC 6750, RFC 7519) signed with
-// HS256 (a shared secret), RS256 or ES256 (public keys from a JWKS, src/cache/jwks.h: e.g. the
+// HS256 (a shared secret), RS256 or ES256 (public keys from a JWKS, src/cache/auth/jwks.h: e.g. the
 // Kubernetes API server's, so projected service-account tokens verify offline), and an ACL from
 // namespaces to buckets.
 //

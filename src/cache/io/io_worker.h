@@ -23,7 +23,7 @@ namespace kumo::cache {
 
 class IoWorker {
  public:
-  virtual ~IoWorker();  // closes the listener and every connection
+  virtual ~IoWorker();  // closes the listener (the backend's ConnTable closes the connections)
   // Serves until Wake(). Connections are closed by the destructor at the latest.
   virtual void Run() = 0;
   void Wake();
