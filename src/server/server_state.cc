@@ -18,9 +18,8 @@ void ServerState::SaveTasks(const JobRec& job) {
 
 void ServerState::AddEvent(const JobRec* job, const std::string& object, const std::string& type,
                            const std::string& reason, const std::string& message, double now) {
-  pending_writes.push_back(
-      {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1,?2,?3,?4,?5,?6)",
-       {now, job ? store::Value(job->id) : store::Value(nullptr), object, type, reason, message}});
+  pending_writes.push_back(JobStore::AddEvent(
+      now, job ? std::optional<int64_t>(job->id) : std::nullopt, object, type, reason, message));
 }
 
 std::future<Status> ServerState::Flush(bool barrier) {
