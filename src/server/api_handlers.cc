@@ -259,7 +259,7 @@ std::optional<http::Response> ApiHandlers::Admit(const UserRec& user, const api:
   if (!MayAccess(user, spec.project))
     return ErrorResponse(
         403, "user \"" + user.name + "\" is not a member of project \"" + spec.project + "\"");
-  if (!state_.FindPriorityClass(spec.priority_class)) {
+  if (!FindPriorityClass(state_.config.priority_classes, spec.priority_class)) {
     std::string known;
     for (const auto& pc : state_.config.priority_classes)
       known += (known.empty() ? "" : ", ") + pc.name;

@@ -1,6 +1,6 @@
 // The control plane's in-memory records: jobs with their current attempt's tasks, users,
 // projects, priority classes. They are the server's state (ServerState holds them under its
-// mutex) and what the job store reads and writes; plain data, no behaviour.
+// mutex) and what the job store reads and writes; plain data, and two lookups over it.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,15 @@ struct PriorityClass {
   int32_t value = 0;
   bool preemptible = true;  // may be chosen as a victim
 };
+
+// The class called `name` in `classes`, or nullptr: the one lookup, for the API's check of a
+// submission and for translate (which must not see ServerState).
+inline const PriorityClass* FindPriorityClass(const std::vector<PriorityClass>& classes,
+                                              const std::string& name) {
+  for (const auto& pc : classes)
+    if (pc.name == name) return &pc;
+  return nullptr;
+}
 
 // A task of a job's current attempt.
 struct TaskRec {

@@ -52,12 +52,6 @@ std::string ServerState::CreateToken(const std::string& user, double now) {
   return token;
 }
 
-const PriorityClass* ServerState::FindPriorityClass(const std::string& name) const {
-  for (const auto& pc : config.priority_classes)
-    if (pc.name == name) return &pc;
-  return nullptr;
-}
-
 std::string ServerState::JobDir(int64_t id) const {
   return config.data_dir + "/jobs/" + std::to_string(id);
 }
