@@ -234,7 +234,7 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
     // this job's commit; the group commit batches concurrent submissions into one fsync.
     committed = state_.store->Write(
         {JobStore::Insert(j),
-         JobStore::AddEvent(now, id, "job/" + std::to_string(id), "Submitted", "Submitted",
+         JobStore::AddEvent(now, id, JobObjectName(id), "Submitted", "Submitted",
                             "by " + user.name + " to project " + j.project)});
     state_.jobs[id] = std::move(j);
   }
@@ -373,8 +373,8 @@ http::Response ApiHandlers::CancelJob(const UserRec& user, int64_t id) {
                                     std::string(ToString(j.phase)) + ")");
     if (!j.cancel_requested) {
       j.cancel_requested = true;
-      state_.AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled",
-                      "by " + user.name, state_.clock.NowSeconds());
+      state_.AddEvent(&j, JobObjectName(id), "CancelRequested", "Cancelled", "by " + user.name,
+                      state_.clock.NowSeconds());
       state_.SaveJob(j);
     }
     committed = state_.Flush();
@@ -416,7 +416,7 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
   {
     std::lock_guard<std::mutex> lock(state_.mu);
     for (const auto& [id, j] : state_.jobs)
-      if (MayAccess(user, j.project)) visible.insert("job/" + std::to_string(id));
+      if (MayAccess(user, j.project)) visible.insert(JobObjectName(id));
     flushed = state_.Flush(/*barrier=*/true);
   }
   flushed.wait();

@@ -225,7 +225,7 @@ void ControlPlane::ReconcileJob(JobRec& job,
     return;
   }
   s.AddEvent(
-      &job, "job/" + std::to_string(job.id), "Reconciled", adopted ? "Adopted" : "NotRunning",
+      &job, JobObjectName(job.id), "Reconciled", adopted ? "Adopted" : "NotRunning",
       std::to_string(adopted) + " task(s) still running adopted, " + std::to_string(lost) + " lost",
       now);
   s.SaveTasks(job);

@@ -13,8 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string ObjectName(const JobRec& job) { return "job/" + std::to_string(job.id); }
-
 // The Result record: how this attempt was made and how it ended.
 json ResultRecord(const ServerState& state, const JobRec& job, double now,
                   const std::string& outcome, const std::string& why) {
@@ -81,7 +79,7 @@ void FailAttempt(ServerState& state, JobRec& job, double now, const std::string&
                   std::to_string(job.failures) + " of " +
                   std::to_string(job.spec.retry.backoff_limit) + " in " +
                   std::to_string(static_cast<int64_t>(backoff)) + " s";
-    state.AddEvent(&job, ObjectName(job), "Retrying", outcome, job.message, now);
+    state.AddEvent(&job, JobObjectName(job.id), "Retrying", outcome, job.message, now);
     return;
   }
   job.phase = JobPhase::kFailed;
@@ -91,7 +89,7 @@ void FailAttempt(ServerState& state, JobRec& job, double now, const std::string&
                            : " (retries exhausted: " + std::to_string(job.failures - 1) + " of " +
                                  std::to_string(job.spec.retry.backoff_limit) + ")");
   job.end_time = now;
-  state.AddEvent(&job, ObjectName(job), "Failed", outcome, job.message, now);
+  state.AddEvent(&job, JobObjectName(job.id), "Failed", outcome, job.message, now);
 }
 
 }  // namespace
@@ -118,7 +116,7 @@ void BeginTermination(ServerState& state, JobRec& job, const std::string& reason
   job.kill_at = now + (graceful ? static_cast<double>(job.spec.checkpoint.grace_period_s) : 0);
   job.reason = reason;
   job.message = message;
-  state.AddEvent(&job, ObjectName(job), "Terminating", reason,
+  state.AddEvent(&job, JobObjectName(job.id), "Terminating", reason,
                  message + (graceful ? "; signal " + std::to_string(sig) + ", then SIGKILL after " +
                                            std::to_string(job.spec.checkpoint.grace_period_s) + " s"
                                      : ""),
@@ -143,14 +141,14 @@ void FinishAttempt(ServerState& state, JobRec& job, double now, const std::strin
     job.reason = next;
     job.message = why;
     job.end_time = now;
-    state.AddEvent(&job, ObjectName(job), next, next, why, now);
+    state.AddEvent(&job, JobObjectName(job.id), next, next, why, now);
   } else if (next == "Preempted" || next == "NodeDrained" || next == "Lost") {
     job.phase = JobPhase::kPending;
     job.reason = next;
     job.message = "attempt " + std::to_string(job.attempt) + " " +
                   (next == "Lost" ? "lost (" + why + ")" : "stopped (" + why + ")") +
                   "; requeued, resumes from its checkpoint";
-    state.AddEvent(&job, ObjectName(job), "Requeued", next, job.message, now);
+    state.AddEvent(&job, JobObjectName(job.id), "Requeued", next, job.message, now);
   } else {
     FailAttempt(state, job, now, next, why);
   }

@@ -1,6 +1,6 @@
 // The control plane's in-memory records: jobs with their current attempt's tasks, users,
 // projects, priority classes. They are the server's state (ServerState holds them under its
-// mutex) and what the job store reads and writes; plain data, and two lookups over it.
+// mutex) and what the job store reads and writes; plain data and two small helpers.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,9 @@ struct TaskRec {
   TaskState state = TaskState::kRunning;
   int exit_code = 0, term_signal = 0;
 };
+
+// A job's name as an event's object: "job/12".
+inline std::string JobObjectName(int64_t job_id) { return "job/" + std::to_string(job_id); }
 
 struct JobRec {
   int64_t id = 0;

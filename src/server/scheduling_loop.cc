@@ -23,8 +23,6 @@ constexpr double kPeriodicPassSeconds = 1.0;
 const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
                                      "LANG", "LC_ALL", "TMPDIR", "TZ"};
 
-std::string ObjectName(const JobRec& job) { return "job/" + std::to_string(job.id); }
-
 std::string ExitDescription(const TaskRec& t) {
   return t.term_signal ? " killed by signal " + std::to_string(t.term_signal)
                        : " exited with code " + std::to_string(t.exit_code);
@@ -130,11 +128,12 @@ void SchedulingLoop::PollJob(JobRec& job, bool full, double now) {
       t.state = TaskState::kExited;
       t.exit_code = st.exit_code;
       t.term_signal = st.term_signal;
-      state_.AddEvent(&job, ObjectName(job), "TaskExited", t.exit_code == 0 ? "Completed" : "Error",
+      state_.AddEvent(&job, JobObjectName(job.id), "TaskExited",
+                      t.exit_code == 0 ? "Completed" : "Error",
                       "task " + std::to_string(t.rank) + " on " + t.node + ExitDescription(t), now);
     } else {
       t.state = TaskState::kLost;
-      state_.AddEvent(&job, ObjectName(job), "TaskLost", "Lost",
+      state_.AddEvent(&job, JobObjectName(job.id), "TaskLost", "Lost",
                       "task " + std::to_string(t.rank) + " vanished without an exit status", now);
     }
   }
@@ -152,7 +151,7 @@ void SchedulingLoop::AdvanceJob(JobRec& job, double now) {
       job.message = "cancelled while pending";
       job.end_time = now;
       job.queue_position = 0;
-      state_.AddEvent(&job, ObjectName(job), "Cancelled", "Cancelled", job.message, now);
+      state_.AddEvent(&job, JobObjectName(job.id), "Cancelled", "Cancelled", job.message, now);
       state_.SaveJob(job);
       state_.dirty = true;
     }
@@ -252,7 +251,7 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
       if (job.reason != "Unschedulable" || job.message != invalid) {
         job.reason = "Unschedulable";
         job.message = invalid;
-        state_.AddEvent(&job, "job/" + cj.id, "Waiting", job.reason, invalid, now);
+        state_.AddEvent(&job, JobObjectName(job.id), "Waiting", job.reason, invalid, now);
         state_.SaveJob(job);
       }
       continue;
@@ -307,7 +306,8 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
       bool new_reason = job.reason != reason;
       job.reason = reason;
       job.message = w.message;
-      if (new_reason) state_.AddEvent(&job, "job/" + w.job, "Waiting", reason, w.message, now);
+      if (new_reason)
+        state_.AddEvent(&job, JobObjectName(job.id), "Waiting", reason, w.message, now);
       state_.SaveJob(job);
     }
   }
@@ -384,7 +384,7 @@ void SchedulingLoop::CommitStart(JobRec& job, PreparedStart& start, double now) 
     nodes += (nodes.empty() ? "" : " ") + std::to_string(t.rank) + ":" + t.node +
              (d.empty() ? "" : "[gpu " + d + "]");
   }
-  state_.AddEvent(&job, ObjectName(job), "Started", "Scheduled",
+  state_.AddEvent(&job, JobObjectName(job.id), "Started", "Scheduled",
                   "attempt " + std::to_string(job.attempt) + " on " + nodes, now);
   state_.SaveJob(job);
   state_.SaveTasks(job);
