@@ -633,7 +633,7 @@ int64_t ApiHandlers::DrainNode(const std::string& node, double now) {
     bool here = false;
     for (const TaskRec& t : j.tasks) here |= t.node == node && t.state == TaskState::kRunning;
     if (!here) continue;
-    BeginTermination(state_, j, "NodeDrained", "node " + node + " is being drained", now, true);
+    BeginTermination(state_, j, AttemptOutcome::kNodeDrained, "node " + node + " is being drained", now, true);
     ++evicted;
   }
   return evicted;

@@ -221,7 +221,7 @@ void ControlPlane::ReconcileJob(JobRec& job,
   }
   if (job.tasks.empty()) {
     // The job was marked running but none of its tasks were recorded: the attempt is lost.
-    FinishAttempt(s, job, now, "Lost", "the server stopped while starting this attempt");
+    FinishAttempt(s, job, now, AttemptOutcome::kLost, "the server stopped while starting this attempt");
     return;
   }
   s.AddEvent(

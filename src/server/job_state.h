@@ -21,13 +21,32 @@ enum class JobPhase { kPending, kRunning, kTerminating, kSucceeded, kFailed, kCa
 // (kExited), or it vanished without one (kLost).
 enum class TaskState { kRunning, kExited, kLost };
 
+// How an attempt ended, or why it is being ended (a Terminating job's reason); it decides the
+// job's next phase (FinishAttempt): Succeeded and Cancelled end the job; Preempted, NodeDrained
+// and Lost requeue it without counting a failure; Failed, DeadlineExceeded and LaunchFailed
+// count one and retry after a backoff (DeadlineExceeded never retries).
+enum class AttemptOutcome {
+  kSucceeded,
+  kCancelled,
+  kPreempted,
+  kNodeDrained,
+  kLost,
+  kFailed,
+  kDeadlineExceeded,
+  kLaunchFailed,
+};
+
 // "Pending", "Running", "Terminating", "Succeeded", "Failed", "Cancelled".
 std::string_view ToString(JobPhase phase);
 // "running", "exited", "lost".
 std::string_view ToString(TaskState state);
+// "Succeeded", "Cancelled", "Preempted", "NodeDrained", "Lost", "Failed", "DeadlineExceeded",
+// "LaunchFailed": the words of events, Result records and a job's stored reason.
+std::string_view ToString(AttemptOutcome outcome);
 // The inverse of ToString; std::nullopt for any other text (matched exactly, case included).
 std::optional<JobPhase> ParseJobPhase(std::string_view text);
 std::optional<TaskState> ParseTaskState(std::string_view text);
+std::optional<AttemptOutcome> ParseAttemptOutcome(std::string_view text);
 
 // Succeeded, Failed or Cancelled: the job will never run again.
 inline bool IsTerminal(JobPhase p) {

@@ -64,7 +64,9 @@ struct JobRec {
   bool launching = false;
   // Current attempt.
   std::vector<TaskRec> tasks;
-  std::string terminate_reason;  // why it is Terminating: Preempted Cancelled Failed ...
+  // Why it is Terminating: the outcome its attempt ends with once its tasks are gone. Stored
+  // as the job's reason (BeginTermination sets both) and parsed back from it on load.
+  AttemptOutcome terminate_reason = AttemptOutcome::kFailed;
   std::string terminate_message;
   double kill_at = 0;
   bool nominated = false;

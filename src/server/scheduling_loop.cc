@@ -20,6 +20,10 @@ namespace {
 // reservations' start times come closer.
 constexpr double kPeriodicPassSeconds = 1.0;
 
+// A pending job's reason when it asks for what no node offers: the core's word for the jobs it
+// finds unschedulable, so both kinds read the same.
+const std::string kUnschedulable = core::WaitReasonName(core::WaitReason::kUnschedulable);
+
 const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
                                      "LANG", "LC_ALL", "TMPDIR", "TZ"};
 
@@ -171,25 +175,26 @@ void SchedulingLoop::AdvanceRunning(JobRec& job, double now) {
     if (t.state == TaskState::kExited && t.exit_code != 0 && !failed) failed = &t;
   }
   if (lost > 0) {
-    BeginTermination(state_, job, "Lost", std::to_string(lost) + " task(s) lost", now, true);
+    BeginTermination(state_, job, AttemptOutcome::kLost, std::to_string(lost) + " task(s) lost",
+                     now, true);
   } else if (failed) {
-    BeginTermination(state_, job, "Failed",
+    BeginTermination(state_, job, AttemptOutcome::kFailed,
                      "task " + std::to_string(failed->rank) + ExitDescription(*failed), now, true);
   } else if (running == 0) {
-    FinishAttempt(state_, job, now, "Succeeded", "every task exited with code 0");
+    FinishAttempt(state_, job, now, AttemptOutcome::kSucceeded, "every task exited with code 0");
   } else if (job.cancel_requested) {
-    BeginTermination(state_, job, "Cancelled", "cancelled by a user", now, true);
+    BeginTermination(state_, job, AttemptOutcome::kCancelled, "cancelled by a user", now, true);
   } else if (job.spec.max_runtime_s && now - job.start_time > *job.spec.max_runtime_s) {
     BeginTermination(
-        state_, job, "DeadlineExceeded",
+        state_, job, AttemptOutcome::kDeadlineExceeded,
         "ran longer than maxRuntime (" + std::to_string(*job.spec.max_runtime_s) + " s)", now,
         true);
   }
 }
 
 void SchedulingLoop::AdvanceTerminating(JobRec& job, double now) {
-  if (job.cancel_requested && job.terminate_reason != "Cancelled") {
-    job.terminate_reason = "Cancelled";
+  if (job.cancel_requested && job.terminate_reason != AttemptOutcome::kCancelled) {
+    job.terminate_reason = AttemptOutcome::kCancelled;
     job.terminate_message = "cancelled by a user";
   }
   int running = 0;
@@ -248,8 +253,8 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
     std::string invalid;
     core::Job cj = CoreJob(job, &invalid);
     if (pending && !invalid.empty()) {
-      if (job.reason != "Unschedulable" || job.message != invalid) {
-        job.reason = "Unschedulable";
+      if (job.reason != kUnschedulable || job.message != invalid) {
+        job.reason = kUnschedulable;
         job.message = invalid;
         state_.AddEvent(&job, JobObjectName(job.id), "Waiting", job.reason, invalid, now);
         state_.SaveJob(job);
@@ -283,7 +288,7 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
   for (const auto& p : decisions.preemptions) {
     auto v = by_id.find(p.victim);
     if (v != by_id.end() && v->second->phase == JobPhase::kRunning)
-      BeginTermination(state_, *v->second, "Preempted", p.message, now, true);
+      BeginTermination(state_, *v->second, AttemptOutcome::kPreempted, p.message, now, true);
   }
   for (const auto& s : decisions.starts) {
     auto it = by_id.find(s.job);
@@ -388,7 +393,8 @@ void SchedulingLoop::CommitStart(JobRec& job, PreparedStart& start, double now) 
                   "attempt " + std::to_string(job.attempt) + " on " + nodes, now);
   state_.SaveJob(job);
   state_.SaveTasks(job);
-  if (!start.failure.empty()) FinishAttempt(state_, job, now, "LaunchFailed", start.failure);
+  if (!start.failure.empty())
+    FinishAttempt(state_, job, now, AttemptOutcome::kLaunchFailed, start.failure);
 }
 
 }  // namespace kumo::server
