@@ -4,10 +4,24 @@
 // where a state crosses that boundary (ToString when writing JSON or a row, Parse when reading a
 // row back). Inside the server every comparison is between enumerators.
 //
-//   Pending ──start──► Running ──exit/failure/preemption/cancel──► Terminating
-//      ▲                  │                                            │
-//      └─requeue/retry────┴────────────────────────────────────────────┤
-//                                        Succeeded | Failed | Cancelled ◄┘  (terminal)
+//   Pending ──start──► Running ──stop──► Terminating
+//    │  ▲                 │                  │
+//    │  └─requeue/retry───┴──────────────────┤
+//    │                    │                  │
+//    │                    ├──► Succeeded     │
+//    │                    ├──► Failed ◄──────┤
+//    │                    └──► Cancelled ◄───┘
+//    └───────────────────────► Cancelled          (Succeeded, Failed, Cancelled: terminal)
+//
+//   stop:              a task failed or was lost, a cancel, the deadline, a preemption, a drain
+//                      (BeginTermination: the checkpoint signal, SIGKILL after the grace period).
+//   out of Running:    every task exited 0: Succeeded. The launch failed (LaunchFailed), or at
+//                      start-up reconciliation no task was recorded (Lost): Pending to retry or
+//                      requeue, Failed once retries are exhausted, Cancelled if one was asked.
+//   out of Terminating: once no task runs, by its reason: Pending (requeued, or retried after
+//                      a backoff), Failed or Cancelled; never Succeeded.
+//   Pending -> Cancelled: cancelled before it started (the loop's AdvanceJob).
+// Every arrow out of Running or Terminating but "stop" is FinishAttempt (job_lifecycle.h).
 #pragma once
 
 #include <optional>
