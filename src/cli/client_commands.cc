@@ -12,7 +12,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "base/random.h"
 #include "base/yaml_error.h"
 #include "client/api_client.h"
 #include "client/code_version.h"
@@ -265,12 +265,14 @@ class Describer {
 
 // ---- submit ----
 
+// 32 hex digits (128 bits): a fresh idempotency key per submit.
 std::string RandomKey() {
-  std::random_device rd;
+  unsigned char bytes[16];
+  RandomBytes(bytes, sizeof bytes);
   std::string key;
-  char buf[9];
-  for (int i = 0; i < 4; ++i) {
-    std::snprintf(buf, sizeof buf, "%08x", rd());
+  char buf[3];
+  for (unsigned char b : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
     key += buf;
   }
   return key;

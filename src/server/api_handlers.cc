@@ -234,7 +234,7 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
     // this job's commit; the group commit batches concurrent submissions into one fsync.
     committed = state_.store->Write(
         {JobStore::Insert(j),
-         JobStore::AddEvent(now, id, "job/" + std::to_string(id), "Submitted", "Submitted",
+         JobStore::AddEvent(now, id, JobObjectName(id), "Submitted", "Submitted",
                             "by " + user.name + " to project " + j.project)});
     state_.jobs[id] = std::move(j);
   }
@@ -259,7 +259,7 @@ std::optional<http::Response> ApiHandlers::Admit(const UserRec& user, const api:
   if (!MayAccess(user, spec.project))
     return ErrorResponse(
         403, "user \"" + user.name + "\" is not a member of project \"" + spec.project + "\"");
-  if (!state_.FindPriorityClass(spec.priority_class)) {
+  if (!FindPriorityClass(state_.config.priority_classes, spec.priority_class)) {
     std::string known;
     for (const auto& pc : state_.config.priority_classes)
       known += (known.empty() ? "" : ", ") + pc.name;
@@ -373,8 +373,8 @@ http::Response ApiHandlers::CancelJob(const UserRec& user, int64_t id) {
                                     std::string(ToString(j.phase)) + ")");
     if (!j.cancel_requested) {
       j.cancel_requested = true;
-      state_.AddEvent(&j, "job/" + std::to_string(id), "CancelRequested", "Cancelled",
-                      "by " + user.name, state_.clock.NowSeconds());
+      state_.AddEvent(&j, JobObjectName(id), "CancelRequested", "Cancelled", "by " + user.name,
+                      state_.clock.NowSeconds());
       state_.SaveJob(j);
     }
     committed = state_.Flush();
@@ -416,7 +416,7 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
   {
     std::lock_guard<std::mutex> lock(state_.mu);
     for (const auto& [id, j] : state_.jobs)
-      if (MayAccess(user, j.project)) visible.insert("job/" + std::to_string(id));
+      if (MayAccess(user, j.project)) visible.insert(JobObjectName(id));
     flushed = state_.Flush(/*barrier=*/true);
   }
   flushed.wait();
@@ -633,7 +633,7 @@ int64_t ApiHandlers::DrainNode(const std::string& node, double now) {
     bool here = false;
     for (const TaskRec& t : j.tasks) here |= t.node == node && t.state == TaskState::kRunning;
     if (!here) continue;
-    BeginTermination(state_, j, "NodeDrained", "node " + node + " is being drained", now, true);
+    BeginTermination(state_, j, AttemptOutcome::kNodeDrained, "node " + node + " is being drained", now, true);
     ++evicted;
   }
   return evicted;

@@ -21,12 +21,12 @@ namespace {
 Status WritePrivateFile(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return Status::FailedPrecondition("cannot write " + tmp);
+  if (fd < 0) return Status::IoError("cannot write " + tmp);
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ok = ::fsync(fd) == 0 && ok;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::FailedPrecondition("cannot write " + path);
+    return Status::IoError("cannot write " + path);
   return Status::Ok();
 }
 
@@ -82,7 +82,7 @@ Status ControlPlane::OpenParts() {
   if (config.data_dir.empty()) return Status::InvalidArgument("--data-dir is required");
   std::error_code ec;
   fs::create_directories(config.data_dir + "/jobs", ec);
-  if (ec) return Status::FailedPrecondition("data dir " + config.data_dir + ": " + ec.message());
+  if (ec) return Status::IoError("data dir " + config.data_dir + ": " + ec.message());
   config.data_dir = fs::canonical(config.data_dir).string();
 
   if (config.inventory_file.empty()) {
@@ -221,11 +221,11 @@ void ControlPlane::ReconcileJob(JobRec& job,
   }
   if (job.tasks.empty()) {
     // The job was marked running but none of its tasks were recorded: the attempt is lost.
-    FinishAttempt(s, job, now, "Lost", "the server stopped while starting this attempt");
+    FinishAttempt(s, job, now, AttemptOutcome::kLost, "the server stopped while starting this attempt");
     return;
   }
   s.AddEvent(
-      &job, "job/" + std::to_string(job.id), "Reconciled", adopted ? "Adopted" : "NotRunning",
+      &job, JobObjectName(job.id), "Reconciled", adopted ? "Adopted" : "NotRunning",
       std::to_string(adopted) + " task(s) still running adopted, " + std::to_string(lost) + " lost",
       now);
   s.SaveTasks(job);

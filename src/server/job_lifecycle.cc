@@ -13,11 +13,12 @@ using nlohmann::json;
 
 namespace {
 
-std::string ObjectName(const JobRec& job) { return "job/" + std::to_string(job.id); }
+// The outcome's word, for events, the job's reason and the Result record.
+std::string Word(AttemptOutcome outcome) { return std::string(ToString(outcome)); }
 
 // The Result record: how this attempt was made and how it ended.
-json ResultRecord(const ServerState& state, const JobRec& job, double now,
-                  const std::string& outcome, const std::string& why) {
+json ResultRecord(const ServerState& state, const JobRec& job, double now, AttemptOutcome outcome,
+                  const std::string& why) {
   json tasks = json::array();
   for (const TaskRec& t : job.tasks) {
     json task = TaskJson(job, t);
@@ -36,7 +37,7 @@ json ResultRecord(const ServerState& state, const JobRec& job, double now,
   }
   return {{"job", job.id},
           {"attempt", job.attempt},
-          {"outcome", outcome},
+          {"outcome", Word(outcome)},
           {"reason", why},
           {"specSha256", job.spec_sha256},
           {"spec", job.spec_yaml},
@@ -66,10 +67,11 @@ void SaveResult(ServerState& state, const JobRec& job, const json& record) {
 
 // Failed, DeadlineExceeded, LaunchFailed: a retry after backoff * 2^(failures-1), capped, or the
 // end. Example: backoff 10 s, maxBackoff 300 s: retries after 10, 20, 40, ... 300 s.
-void FailAttempt(ServerState& state, JobRec& job, double now, const std::string& outcome,
+void FailAttempt(ServerState& state, JobRec& job, double now, AttemptOutcome outcome,
                  const std::string& why) {
   ++job.failures;
-  bool retry = outcome != "DeadlineExceeded" && job.failures <= job.spec.retry.backoff_limit;
+  bool deadline = outcome == AttemptOutcome::kDeadlineExceeded;
+  bool retry = !deadline && job.failures <= job.spec.retry.backoff_limit;
   if (retry) {
     double backoff = static_cast<double>(job.spec.retry.backoff_s) *
                      std::pow(2.0, std::min(job.failures - 1, 30));
@@ -81,17 +83,16 @@ void FailAttempt(ServerState& state, JobRec& job, double now, const std::string&
                   std::to_string(job.failures) + " of " +
                   std::to_string(job.spec.retry.backoff_limit) + " in " +
                   std::to_string(static_cast<int64_t>(backoff)) + " s";
-    state.AddEvent(&job, ObjectName(job), "Retrying", outcome, job.message, now);
+    state.AddEvent(&job, JobObjectName(job.id), "Retrying", Word(outcome), job.message, now);
     return;
   }
   job.phase = JobPhase::kFailed;
-  job.reason = outcome;
-  job.message = why + (outcome == "DeadlineExceeded"
-                           ? ""
-                           : " (retries exhausted: " + std::to_string(job.failures - 1) + " of " +
-                                 std::to_string(job.spec.retry.backoff_limit) + ")");
+  job.reason = Word(outcome);
+  job.message = why + (deadline ? ""
+                                : " (retries exhausted: " + std::to_string(job.failures - 1) +
+                                      " of " + std::to_string(job.spec.retry.backoff_limit) + ")");
   job.end_time = now;
-  state.AddEvent(&job, ObjectName(job), "Failed", outcome, job.message, now);
+  state.AddEvent(&job, JobObjectName(job.id), "Failed", job.reason, job.message, now);
 }
 
 }  // namespace
@@ -106,7 +107,7 @@ json TaskJson(const JobRec& job, const TaskRec& t) {
       {"exitCode", t.exit_code}};
 }
 
-void BeginTermination(ServerState& state, JobRec& job, const std::string& reason,
+void BeginTermination(ServerState& state, JobRec& job, AttemptOutcome reason,
                       const std::string& message, double now, bool graceful) {
   job.phase = JobPhase::kTerminating;
   job.terminate_reason = reason;
@@ -116,9 +117,9 @@ void BeginTermination(ServerState& state, JobRec& job, const std::string& reason
     // Lost tasks too: their shim died, but the command may live on in its process group.
     if (t.state != TaskState::kExited) state.executor->Signal(t.handle, sig);
   job.kill_at = now + (graceful ? static_cast<double>(job.spec.checkpoint.grace_period_s) : 0);
-  job.reason = reason;
+  job.reason = Word(reason);
   job.message = message;
-  state.AddEvent(&job, ObjectName(job), "Terminating", reason,
+  state.AddEvent(&job, JobObjectName(job.id), "Terminating", job.reason,
                  message + (graceful ? "; signal " + std::to_string(sig) + ", then SIGKILL after " +
                                            std::to_string(job.spec.checkpoint.grace_period_s) + " s"
                                      : ""),
@@ -127,7 +128,7 @@ void BeginTermination(ServerState& state, JobRec& job, const std::string& reason
   state.dirty = true;
 }
 
-void FinishAttempt(ServerState& state, JobRec& job, double now, const std::string& outcome,
+void FinishAttempt(ServerState& state, JobRec& job, double now, AttemptOutcome outcome,
                    const std::string& why) {
   if (job.attempt > 0) SaveResult(state, job, ResultRecord(state, job, now, outcome, why));
   for (const TaskRec& t : job.tasks)
@@ -136,23 +137,34 @@ void FinishAttempt(ServerState& state, JobRec& job, double now, const std::strin
   job.tasks.clear();
   job.nominated = false;
   job.reservation.clear();
-  std::string next = outcome;
-  if (job.cancel_requested && outcome != "Succeeded") next = "Cancelled";
-  if (next == "Succeeded" || next == "Cancelled") {
-    job.phase = next == "Succeeded" ? JobPhase::kSucceeded : JobPhase::kCancelled;
-    job.reason = next;
-    job.message = why;
-    job.end_time = now;
-    state.AddEvent(&job, ObjectName(job), next, next, why, now);
-  } else if (next == "Preempted" || next == "NodeDrained" || next == "Lost") {
-    job.phase = JobPhase::kPending;
-    job.reason = next;
-    job.message = "attempt " + std::to_string(job.attempt) + " " +
-                  (next == "Lost" ? "lost (" + why + ")" : "stopped (" + why + ")") +
-                  "; requeued, resumes from its checkpoint";
-    state.AddEvent(&job, ObjectName(job), "Requeued", next, job.message, now);
-  } else {
-    FailAttempt(state, job, now, next, why);
+  AttemptOutcome next = outcome;
+  if (job.cancel_requested && outcome != AttemptOutcome::kSucceeded)
+    next = AttemptOutcome::kCancelled;
+  switch (next) {
+    case AttemptOutcome::kSucceeded:
+    case AttemptOutcome::kCancelled:
+      job.phase = next == AttemptOutcome::kSucceeded ? JobPhase::kSucceeded : JobPhase::kCancelled;
+      job.reason = Word(next);
+      job.message = why;
+      job.end_time = now;
+      state.AddEvent(&job, JobObjectName(job.id), job.reason, job.reason, why, now);
+      break;
+    case AttemptOutcome::kPreempted:
+    case AttemptOutcome::kNodeDrained:
+    case AttemptOutcome::kLost:
+      job.phase = JobPhase::kPending;
+      job.reason = Word(next);
+      job.message =
+          "attempt " + std::to_string(job.attempt) + " " +
+          (next == AttemptOutcome::kLost ? "lost (" + why + ")" : "stopped (" + why + ")") +
+          "; requeued, resumes from its checkpoint";
+      state.AddEvent(&job, JobObjectName(job.id), "Requeued", job.reason, job.message, now);
+      break;
+    case AttemptOutcome::kFailed:
+    case AttemptOutcome::kDeadlineExceeded:
+    case AttemptOutcome::kLaunchFailed:
+      FailAttempt(state, job, now, next, why);
+      break;
   }
   state.SaveJob(job);
   state.dirty = true;

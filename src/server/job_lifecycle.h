@@ -2,9 +2,10 @@
 // start-up reconciliation make. Each changes the job, signals its tasks through the executor
 // and queues the writes recording it (ServerState::SaveJob, AddEvent).
 //
-// Outcomes (also the job's `reason`): Succeeded, Cancelled; Preempted, NodeDrained, Lost (the
-// job is requeued, not counted as a failure); Failed, DeadlineExceeded, LaunchFailed (counted;
-// retried with exponential backoff up to spec.retry.backoffLimit, DeadlineExceeded never).
+// Outcomes (AttemptOutcome, server/job_state.h; its word is also the job's `reason`): Succeeded,
+// Cancelled; Preempted, NodeDrained, Lost (the job is requeued, not counted as a failure);
+// Failed, DeadlineExceeded, LaunchFailed (counted; retried with exponential backoff up to
+// spec.retry.backoffLimit, DeadlineExceeded never).
 //
 // REQUIRES (both transitions): state.mu held; `now` in seconds since the epoch.
 #pragma once
@@ -24,13 +25,13 @@ nlohmann::json TaskJson(const JobRec& job, const TaskRec& task);
 
 // Running -> Terminating: the checkpoint signal now (graceful) or SIGKILL, and SIGKILL to
 // whatever is left once spec.checkpoint.gracePeriod has passed (the loop's AdvanceJob).
-void BeginTermination(ServerState& state, JobRec& job, const std::string& reason,
+void BeginTermination(ServerState& state, JobRec& job, AttemptOutcome reason,
                       const std::string& message, double now, bool graceful);
 
 // Ends the current attempt with `outcome` (a cancel requested meanwhile wins over everything
 // but Succeeded): records its Result, kills what is left of its tasks and moves the job to
 // Succeeded, Cancelled, Failed, or Pending (requeued or retrying).
-void FinishAttempt(ServerState& state, JobRec& job, double now, const std::string& outcome,
+void FinishAttempt(ServerState& state, JobRec& job, double now, AttemptOutcome outcome,
                    const std::string& why);
 
 }  // namespace kumo::server

@@ -21,6 +21,17 @@ constexpr std::array<std::pair<TaskState, std::string_view>, 3> kTaskStateNames 
     {TaskState::kLost, "lost"},
 }};
 
+constexpr std::array<std::pair<AttemptOutcome, std::string_view>, 8> kOutcomeNames = {{
+    {AttemptOutcome::kSucceeded, "Succeeded"},
+    {AttemptOutcome::kCancelled, "Cancelled"},
+    {AttemptOutcome::kPreempted, "Preempted"},
+    {AttemptOutcome::kNodeDrained, "NodeDrained"},
+    {AttemptOutcome::kLost, "Lost"},
+    {AttemptOutcome::kFailed, "Failed"},
+    {AttemptOutcome::kDeadlineExceeded, "DeadlineExceeded"},
+    {AttemptOutcome::kLaunchFailed, "LaunchFailed"},
+}};
+
 template <typename Enum, size_t N>
 std::string_view NameOf(const std::array<std::pair<Enum, std::string_view>, N>& names, Enum e) {
   for (const auto& [value, name] : names)
@@ -40,9 +51,13 @@ std::optional<Enum> ValueOf(const std::array<std::pair<Enum, std::string_view>, 
 
 std::string_view ToString(JobPhase phase) { return NameOf(kPhaseNames, phase); }
 std::string_view ToString(TaskState state) { return NameOf(kTaskStateNames, state); }
+std::string_view ToString(AttemptOutcome outcome) { return NameOf(kOutcomeNames, outcome); }
 std::optional<JobPhase> ParseJobPhase(std::string_view text) { return ValueOf(kPhaseNames, text); }
 std::optional<TaskState> ParseTaskState(std::string_view text) {
   return ValueOf(kTaskStateNames, text);
+}
+std::optional<AttemptOutcome> ParseAttemptOutcome(std::string_view text) {
+  return ValueOf(kOutcomeNames, text);
 }
 
 }  // namespace kumo::server

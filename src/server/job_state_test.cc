@@ -21,18 +21,38 @@ TEST(JobStateTest, TaskStateWordsAreTheStoredWords) {
   EXPECT_EQ(ToString(TaskState::kLost), "lost");
 }
 
+// Stored as a Terminating job's reason and shown in events and Result records (docs/api.md).
+TEST(JobStateTest, OutcomeWordsAreTheStoredWords) {
+  EXPECT_EQ(ToString(AttemptOutcome::kSucceeded), "Succeeded");
+  EXPECT_EQ(ToString(AttemptOutcome::kCancelled), "Cancelled");
+  EXPECT_EQ(ToString(AttemptOutcome::kPreempted), "Preempted");
+  EXPECT_EQ(ToString(AttemptOutcome::kNodeDrained), "NodeDrained");
+  EXPECT_EQ(ToString(AttemptOutcome::kLost), "Lost");
+  EXPECT_EQ(ToString(AttemptOutcome::kFailed), "Failed");
+  EXPECT_EQ(ToString(AttemptOutcome::kDeadlineExceeded), "DeadlineExceeded");
+  EXPECT_EQ(ToString(AttemptOutcome::kLaunchFailed), "LaunchFailed");
+}
+
 TEST(JobStateTest, ParseIsTheInverseOfToString) {
   for (JobPhase p : {JobPhase::kPending, JobPhase::kRunning, JobPhase::kTerminating,
                      JobPhase::kSucceeded, JobPhase::kFailed, JobPhase::kCancelled})
     EXPECT_EQ(ParseJobPhase(ToString(p)), p);
   for (TaskState s : {TaskState::kRunning, TaskState::kExited, TaskState::kLost})
     EXPECT_EQ(ParseTaskState(ToString(s)), s);
+  for (AttemptOutcome o :
+       {AttemptOutcome::kSucceeded, AttemptOutcome::kCancelled, AttemptOutcome::kPreempted,
+        AttemptOutcome::kNodeDrained, AttemptOutcome::kLost, AttemptOutcome::kFailed,
+        AttemptOutcome::kDeadlineExceeded, AttemptOutcome::kLaunchFailed})
+    EXPECT_EQ(ParseAttemptOutcome(ToString(o)), o);
 }
 
 TEST(JobStateTest, ParseRejectsOtherText) {
   EXPECT_EQ(ParseJobPhase("pending"), std::nullopt);
   EXPECT_EQ(ParseJobPhase(""), std::nullopt);
   EXPECT_EQ(ParseTaskState("Running"), std::nullopt);
+  EXPECT_EQ(ParseAttemptOutcome("preempted"), std::nullopt);
+  EXPECT_EQ(ParseAttemptOutcome("BackoffRetry"), std::nullopt);  // a reason, not an outcome
+  EXPECT_EQ(ParseAttemptOutcome(""), std::nullopt);
 }
 
 TEST(JobStateTest, TerminalAndAttemptPhases) {

@@ -123,9 +123,15 @@ Result<std::map<int64_t, JobRec>> JobStore::Load() {
         JobRec j = JobFromRow(r);
         auto phase = ParseJobPhase(store::AsString(r[10]));
         auto spec = api::ParseJobSpec(j.spec_yaml);
+        // A Terminating job's reason is the outcome its attempt ends with (BeginTermination).
+        auto ending =
+            phase == JobPhase::kTerminating ? ParseAttemptOutcome(j.reason) : std::nullopt;
         if (!phase) {
           bad = "job " + std::to_string(j.id) + ": unknown stored phase \"" +
                 store::AsString(r[10]) + "\"";
+        } else if (phase == JobPhase::kTerminating && !ending) {
+          bad = "job " + std::to_string(j.id) + ": Terminating with an unknown reason \"" +
+                j.reason + "\"";
         } else if (!spec) {
           bad = "job " + std::to_string(j.id) +
                 ": stored spec no longer parses: " + spec.error().message();
@@ -133,6 +139,10 @@ Result<std::map<int64_t, JobRec>> JobStore::Load() {
           j.phase = *phase;
           j.spec = std::move(*spec);
           j.durable = true;
+          if (ending) {
+            j.terminate_reason = *ending;
+            j.terminate_message = j.message;
+          }
           jobs[j.id] = std::move(j);
         }
       });

@@ -100,6 +100,26 @@ TEST_F(JobStoreTest, PhaseAndTaskStateAreStoredAsTheirWords) {
   EXPECT_EQ(state, "exited");
 }
 
+// BeginTermination stores the outcome as the job's reason and its message as the job's: after a
+// restart the attempt still ends with them.
+TEST_F(JobStoreTest, TerminatingJobLoadsItsOutcomeFromItsReason) {
+  JobRec j = Submitted(4);
+  Write({JobStore::Insert(j)});
+  j.phase = JobPhase::kTerminating;
+  j.attempt = 1;
+  j.reason = "Preempted";
+  j.message = "for job 9";
+  Write({JobStore::Update(j)});
+  auto jobs = JobStore(*store_).Load();
+  ASSERT_TRUE(jobs.has_value()) << jobs.error().message();
+  EXPECT_EQ(jobs->at(4).terminate_reason, AttemptOutcome::kPreempted);
+  EXPECT_EQ(jobs->at(4).terminate_message, "for job 9");
+
+  j.reason = "Submitted";  // not an outcome: only a damaged store says this
+  Write({JobStore::Update(j)});
+  EXPECT_FALSE(JobStore(*store_).Load().has_value());
+}
+
 TEST_F(JobStoreTest, UpdateAndTasksOfTheCurrentAttemptLoadBack) {
   JobRec j = Submitted(3);
   Write({JobStore::Insert(j)});

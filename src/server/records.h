@@ -1,6 +1,6 @@
 // The control plane's in-memory records: jobs with their current attempt's tasks, users,
 // projects, priority classes. They are the server's state (ServerState holds them under its
-// mutex) and what the job store reads and writes; plain data, no behaviour.
+// mutex) and what the job store reads and writes; plain data and two small helpers.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,15 @@ struct PriorityClass {
   bool preemptible = true;  // may be chosen as a victim
 };
 
+// The class called `name` in `classes`, or nullptr: the one lookup, for the API's check of a
+// submission and for translate (which must not see ServerState).
+inline const PriorityClass* FindPriorityClass(const std::vector<PriorityClass>& classes,
+                                              const std::string& name) {
+  for (const auto& pc : classes)
+    if (pc.name == name) return &pc;
+  return nullptr;
+}
+
 // A task of a job's current attempt.
 struct TaskRec {
   int32_t rank = 0, group = 0, replica = 0;  // group: index into spec.task_groups
@@ -33,6 +42,9 @@ struct TaskRec {
   TaskState state = TaskState::kRunning;
   int exit_code = 0, term_signal = 0;
 };
+
+// A job's name as an event's object: "job/12".
+inline std::string JobObjectName(int64_t job_id) { return "job/" + std::to_string(job_id); }
 
 struct JobRec {
   int64_t id = 0;
@@ -52,7 +64,9 @@ struct JobRec {
   bool launching = false;
   // Current attempt.
   std::vector<TaskRec> tasks;
-  std::string terminate_reason;  // why it is Terminating: Preempted Cancelled Failed ...
+  // Why it is Terminating: the outcome its attempt ends with once its tasks are gone. Stored
+  // as the job's reason (BeginTermination sets both) and parsed back from it on load.
+  AttemptOutcome terminate_reason = AttemptOutcome::kFailed;
   std::string terminate_message;
   double kill_at = 0;
   bool nominated = false;

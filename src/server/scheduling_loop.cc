@@ -20,10 +20,12 @@ namespace {
 // reservations' start times come closer.
 constexpr double kPeriodicPassSeconds = 1.0;
 
+// A pending job's reason when it asks for what no node offers: the core's word for the jobs it
+// finds unschedulable, so both kinds read the same.
+const std::string kUnschedulable = core::WaitReasonName(core::WaitReason::kUnschedulable);
+
 const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
                                      "LANG", "LC_ALL", "TMPDIR", "TZ"};
-
-std::string ObjectName(const JobRec& job) { return "job/" + std::to_string(job.id); }
 
 std::string ExitDescription(const TaskRec& t) {
   return t.term_signal ? " killed by signal " + std::to_string(t.term_signal)
@@ -130,11 +132,12 @@ void SchedulingLoop::PollJob(JobRec& job, bool full, double now) {
       t.state = TaskState::kExited;
       t.exit_code = st.exit_code;
       t.term_signal = st.term_signal;
-      state_.AddEvent(&job, ObjectName(job), "TaskExited", t.exit_code == 0 ? "Completed" : "Error",
+      state_.AddEvent(&job, JobObjectName(job.id), "TaskExited",
+                      t.exit_code == 0 ? "Completed" : "Error",
                       "task " + std::to_string(t.rank) + " on " + t.node + ExitDescription(t), now);
     } else {
       t.state = TaskState::kLost;
-      state_.AddEvent(&job, ObjectName(job), "TaskLost", "Lost",
+      state_.AddEvent(&job, JobObjectName(job.id), "TaskLost", "Lost",
                       "task " + std::to_string(t.rank) + " vanished without an exit status", now);
     }
   }
@@ -152,7 +155,7 @@ void SchedulingLoop::AdvanceJob(JobRec& job, double now) {
       job.message = "cancelled while pending";
       job.end_time = now;
       job.queue_position = 0;
-      state_.AddEvent(&job, ObjectName(job), "Cancelled", "Cancelled", job.message, now);
+      state_.AddEvent(&job, JobObjectName(job.id), "Cancelled", "Cancelled", job.message, now);
       state_.SaveJob(job);
       state_.dirty = true;
     }
@@ -172,25 +175,26 @@ void SchedulingLoop::AdvanceRunning(JobRec& job, double now) {
     if (t.state == TaskState::kExited && t.exit_code != 0 && !failed) failed = &t;
   }
   if (lost > 0) {
-    BeginTermination(state_, job, "Lost", std::to_string(lost) + " task(s) lost", now, true);
+    BeginTermination(state_, job, AttemptOutcome::kLost, std::to_string(lost) + " task(s) lost",
+                     now, true);
   } else if (failed) {
-    BeginTermination(state_, job, "Failed",
+    BeginTermination(state_, job, AttemptOutcome::kFailed,
                      "task " + std::to_string(failed->rank) + ExitDescription(*failed), now, true);
   } else if (running == 0) {
-    FinishAttempt(state_, job, now, "Succeeded", "every task exited with code 0");
+    FinishAttempt(state_, job, now, AttemptOutcome::kSucceeded, "every task exited with code 0");
   } else if (job.cancel_requested) {
-    BeginTermination(state_, job, "Cancelled", "cancelled by a user", now, true);
+    BeginTermination(state_, job, AttemptOutcome::kCancelled, "cancelled by a user", now, true);
   } else if (job.spec.max_runtime_s && now - job.start_time > *job.spec.max_runtime_s) {
     BeginTermination(
-        state_, job, "DeadlineExceeded",
+        state_, job, AttemptOutcome::kDeadlineExceeded,
         "ran longer than maxRuntime (" + std::to_string(*job.spec.max_runtime_s) + " s)", now,
         true);
   }
 }
 
 void SchedulingLoop::AdvanceTerminating(JobRec& job, double now) {
-  if (job.cancel_requested && job.terminate_reason != "Cancelled") {
-    job.terminate_reason = "Cancelled";
+  if (job.cancel_requested && job.terminate_reason != AttemptOutcome::kCancelled) {
+    job.terminate_reason = AttemptOutcome::kCancelled;
     job.terminate_message = "cancelled by a user";
   }
   int running = 0;
@@ -249,10 +253,10 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
     std::string invalid;
     core::Job cj = CoreJob(job, &invalid);
     if (pending && !invalid.empty()) {
-      if (job.reason != "Unschedulable" || job.message != invalid) {
-        job.reason = "Unschedulable";
+      if (job.reason != kUnschedulable || job.message != invalid) {
+        job.reason = kUnschedulable;
         job.message = invalid;
-        state_.AddEvent(&job, "job/" + cj.id, "Waiting", job.reason, invalid, now);
+        state_.AddEvent(&job, JobObjectName(job.id), "Waiting", job.reason, invalid, now);
         state_.SaveJob(job);
       }
       continue;
@@ -284,7 +288,7 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
   for (const auto& p : decisions.preemptions) {
     auto v = by_id.find(p.victim);
     if (v != by_id.end() && v->second->phase == JobPhase::kRunning)
-      BeginTermination(state_, *v->second, "Preempted", p.message, now, true);
+      BeginTermination(state_, *v->second, AttemptOutcome::kPreempted, p.message, now, true);
   }
   for (const auto& s : decisions.starts) {
     auto it = by_id.find(s.job);
@@ -307,7 +311,8 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
       bool new_reason = job.reason != reason;
       job.reason = reason;
       job.message = w.message;
-      if (new_reason) state_.AddEvent(&job, "job/" + w.job, "Waiting", reason, w.message, now);
+      if (new_reason)
+        state_.AddEvent(&job, JobObjectName(job.id), "Waiting", reason, w.message, now);
       state_.SaveJob(job);
     }
   }
@@ -384,11 +389,12 @@ void SchedulingLoop::CommitStart(JobRec& job, PreparedStart& start, double now) 
     nodes += (nodes.empty() ? "" : " ") + std::to_string(t.rank) + ":" + t.node +
              (d.empty() ? "" : "[gpu " + d + "]");
   }
-  state_.AddEvent(&job, ObjectName(job), "Started", "Scheduled",
+  state_.AddEvent(&job, JobObjectName(job.id), "Started", "Scheduled",
                   "attempt " + std::to_string(job.attempt) + " on " + nodes, now);
   state_.SaveJob(job);
   state_.SaveTasks(job);
-  if (!start.failure.empty()) FinishAttempt(state_, job, now, "LaunchFailed", start.failure);
+  if (!start.failure.empty())
+    FinishAttempt(state_, job, now, AttemptOutcome::kLaunchFailed, start.failure);
 }
 
 }  // namespace kumo::server

@@ -18,9 +18,8 @@ void ServerState::SaveTasks(const JobRec& job) {
 
 void ServerState::AddEvent(const JobRec* job, const std::string& object, const std::string& type,
                            const std::string& reason, const std::string& message, double now) {
-  pending_writes.push_back(
-      {"INSERT INTO events(time, job_id, object, type, reason, message) VALUES(?1,?2,?3,?4,?5,?6)",
-       {now, job ? store::Value(job->id) : store::Value(nullptr), object, type, reason, message}});
+  pending_writes.push_back(JobStore::AddEvent(
+      now, job ? std::optional<int64_t>(job->id) : std::nullopt, object, type, reason, message));
 }
 
 std::future<Status> ServerState::Flush(bool barrier) {
@@ -51,12 +50,6 @@ std::string ServerState::CreateToken(const std::string& user, double now) {
   pending_writes.push_back(
       {"INSERT INTO tokens(sha256, user, created_at) VALUES(?1, ?2, ?3)", {hash, user, now}});
   return token;
-}
-
-const PriorityClass* ServerState::FindPriorityClass(const std::string& name) const {
-  for (const auto& pc : config.priority_classes)
-    if (pc.name == name) return &pc;
-  return nullptr;
 }
 
 std::string ServerState::JobDir(int64_t id) const {

@@ -73,7 +73,6 @@ struct ServerState {
   std::string CreateToken(const std::string& user, double now);
 
   // These read only `config`: no lock needed.
-  const PriorityClass* FindPriorityClass(const std::string& name) const;
   std::string JobDir(int64_t id) const;
   std::string AttemptDir(int64_t id, int32_t attempt) const;
 };

@@ -13,12 +13,6 @@ core::TaintEffect ParseEffect(const std::string& e) {
   return core::TaintEffect::kNoSchedule;
 }
 
-const PriorityClass* FindClass(const std::vector<PriorityClass>& classes, const std::string& name) {
-  for (const auto& pc : classes)
-    if (pc.name == name) return &pc;
-  return nullptr;
-}
-
 core::TaskGroup ToCoreGroup(const api::TaskGroupSpec& g,
                             const std::vector<std::string>& extended_resources,
                             std::string* invalid) {
@@ -65,7 +59,7 @@ TranslatedJob ToCoreJob(const JobRec& job, const std::vector<PriorityClass>& cla
   cj.id = std::to_string(job.id);
   cj.project = job.project;
   cj.user = job.user;
-  const PriorityClass* pc = FindClass(classes, job.spec.priority_class);
+  const PriorityClass* pc = FindPriorityClass(classes, job.spec.priority_class);
   cj.priority = pc ? pc->value : 0;
   cj.preemptible = pc ? pc->preemptible : true;
   cj.submit_time = static_cast<core::Seconds>(job.submit_time);
