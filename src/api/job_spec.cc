@@ -727,9 +727,9 @@ Result<JobSpec> ParseJobSpec(std::string_view yaml_text) {
     return Error(YamlSyntaxError("", e));
   } catch (const std::exception& e) {
     // The text of DocumentError, with the code of a failure of ours rather than of the text.
-    return Error(Status(StatusCode::kInternal,
-                        DocumentError(1, "cannot parse the document: " + std::string(e.what()))
-                            .message()));
+    return Error(
+        Status(StatusCode::kInternal,
+               DocumentError(1, "cannot parse the document: " + std::string(e.what())).message()));
   }
 }
 
