@@ -726,8 +726,10 @@ Result<JobSpec> ParseJobSpec(std::string_view yaml_text) {
   } catch (const YAML::Exception& e) {
     return Error(YamlSyntaxError("", e));
   } catch (const std::exception& e) {
-    return Error(Status(StatusCode::kInternal,
-                        "line 1: cannot parse the document: " + std::string(e.what())));
+    // The text of DocumentError, with the code of a failure of ours rather than of the text.
+    return Error(
+        Status(StatusCode::kInternal,
+               DocumentError(1, "cannot parse the document: " + std::string(e.what())).message()));
   }
 }
 

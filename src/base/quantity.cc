@@ -1,5 +1,6 @@
 #include "base/quantity.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <string>
@@ -113,7 +114,13 @@ Result<int64_t> ParseDurationSeconds(std::string_view text) {
   static constexpr std::pair<char, int64_t> kUnits[] = {
       {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
   if (text.empty()) return Error(Invalid(text, "not a duration"));
-  if (NumberPart(text) == text) return Scale(text, text, 1, "second");
+  if (NumberPart(text) == text) {
+    // Plain seconds are an integer, as in the unit form: "90.0" and "1.000" are not durations.
+    if (text.starts_with('-')) return Error(Invalid(text, "must not be negative"));
+    if (!std::ranges::all_of(text, IsDigit))
+      return Error(Invalid(text, "not a whole number of seconds"));
+    return Scale(text, text, 1, "second");
+  }
   size_t next_unit = 0;  // units must come in descending order, each at most once
   int64_t total = 0;
   for (std::string_view rest = text; !rest.empty();) {

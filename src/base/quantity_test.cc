@@ -81,12 +81,15 @@ TEST(QuantityDuration, UnitsInDescendingOrder) {
   EXPECT_EQ(ParseDurationSeconds("9223372036854775807"), kMax);
   EXPECT_EQ(ParseDurationSeconds("106751991167300d"), int64_t{106751991167300} * 86400);
   for (const char* bad :
-       {"", "500ms", "1m1h", "1h1h", "1h30", "h", "-5", "-5s", "1.5h", "1.5", "1w", "1 h",
-        "9223372036854775808", "106751991167301d", "106751991167300d100000s"}) {
+       {"", "500ms", "1m1h", "1h1h", "1h30", "h", "-5", "-5s", "1.5h", "1.5", "90.0", "1.000",
+        "0.0", "1.", ".5", "1w", "1 h", "9223372036854775808", "106751991167301d",
+        "106751991167300d100000s"}) {
     EXPECT_FALSE(ParseDurationSeconds(bad).has_value()) << bad;
   }
   EXPECT_THAT(ParseDurationSeconds("1m1h").error().message(), HasSubstr("in that order"));
   EXPECT_THAT(ParseDurationSeconds("106751991167301d").error().message(), HasSubstr("too long"));
+  EXPECT_THAT(ParseDurationSeconds("90.0").error().message(), HasSubstr("whole number"));
+  EXPECT_THAT(ParseDurationSeconds("-5").error().message(), HasSubstr("negative"));
 }
 
 }  // namespace

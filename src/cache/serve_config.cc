@@ -11,16 +11,12 @@
 #include "base/yaml_error.h"
 
 namespace kumo::cache {
-namespace {
-
-bool IsCount(const std::string& s) {
-  if (s.empty() || s.size() > 9) return false;
-  for (char c : s)
+bool IsCount(std::string_view text) {
+  if (text.empty() || text.size() > 9) return false;
+  for (char c : text)
     if (c < '0' || c > '9') return false;
   return true;
 }
-
-}  // namespace
 
 std::optional<uint64_t> ParseByteSize(std::string_view text) {
   // The Kubernetes grammar of base/quantity.h, plus the cache's spellings from before it: "50GiB",

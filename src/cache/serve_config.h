@@ -44,6 +44,10 @@ struct ConfigFlag {
 // (now powers of 1000; "50Gi" is the old meaning). nullopt when malformed or too large.
 std::optional<uint64_t> ParseByteSize(std::string_view text);
 
+// A count flag or config value (kCount): decimal digits only, at most 9 of them, so it fits an
+// int and atoi reads it exactly. "2x", "-1", "1.5" and "" are not counts.
+bool IsCount(std::string_view text);
+
 // "maxObject" → "max-object", "authSecretFile" → "auth-secret-file"; kebab-case stays as is.
 std::string ConfigKeyToFlag(std::string_view key);
 

@@ -105,6 +105,14 @@ std::optional<int> ParseCommandFlags(const std::string& command, const std::vect
     o->type_name(f.kind == ConfigValueKind::kSize    ? "SIZE"
                  : f.kind == ConfigValueKind::kCount ? "N"
                                                      : "TEXT");
+    // The same check as a count in --config (serve_config.h), so "--workers 2x" is refused
+    // rather than read by atoi as 2.
+    if (f.kind == ConfigValueKind::kCount)
+      o->check(CLI::Validator(
+          [](std::string& v) {
+            return IsCount(v) ? std::string() : "\"" + v + "\" is not a count";
+          },
+          ""));
     options.emplace_back(f.name, o);
   }
   if (config != nullptr)
@@ -146,9 +154,13 @@ Result<ServerOptions> ServerOptionsFrom(const FlagValues& f, UringProbe* probe) 
   std::string listen = Get(f, "listen", "127.0.0.1:8470");
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return Error(Status::InvalidArgument("--listen wants HOST:PORT"));
+  std::string port = listen.substr(colon + 1);
+  if (!IsCount(port) || std::atoi(port.c_str()) > 65535)
+    return Error(Status::InvalidArgument("--listen wants HOST:PORT with a port 0..65535, not \"" +
+                                         listen + "\""));
   ServerOptions so;
   so.host = listen.substr(0, colon);
-  so.port = static_cast<uint16_t>(std::atoi(listen.c_str() + colon + 1));
+  so.port = static_cast<uint16_t>(std::atoi(port.c_str()));
   so.workers = std::atoi(Get(f, "workers", "2").c_str());
   if (so.workers < 1 || so.workers > 256)
     return Error(Status::InvalidArgument("--workers wants 1..256"));

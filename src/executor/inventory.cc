@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "api/job_spec.h"
+#include "base/quantity.h"
 #include "base/yaml_error.h"
 
 namespace kumo::executor {
@@ -25,13 +25,16 @@ constexpr size_t kMaxInventoryBytes = 4 << 20;
 constexpr int64_t kMaxNodes = 100000;
 constexpr int64_t kMaxGpusPerNode = 1024;
 
-int Line(const YAML::Node& n) {
-  const YAML::Mark m = n.Mark();
-  return m.line >= 0 ? m.line + 1 : 0;
+Status FieldError(const YAML::Node& at, const std::string& path, const std::string& message) {
+  return YamlError("", at.Mark(), path, message);
 }
 
-Status FieldError(const YAML::Node& at, const std::string& path, const std::string& message) {
-  return YamlError("", Line(at), path, message);
+// A scalar's quantity by `parse` (base/quantity.h); nullopt for a non-scalar or a bad quantity.
+std::optional<int64_t> ScalarQuantity(const YAML::Node& n,
+                                      Result<int64_t> (*parse)(std::string_view)) {
+  if (!n.IsScalar()) return std::nullopt;
+  Result<int64_t> q = parse(n.Scalar());
+  return q ? std::optional<int64_t>(*q) : std::nullopt;
 }
 
 std::string Quoted(const YAML::Node& n) {
@@ -112,7 +115,7 @@ class InventoryParser {
   Result<Inventory> Parse(const YAML::Node& root) {
     if (!root.IsMap())
       return Error(YamlError(
-          "", std::max(Line(root), 1), "",
+          "", root.Mark(), "",
           "the inventory must be a map with a `nodes` list (and optional `topologyLevels`)"));
     std::optional<YAML::Node> nodes_field;
     Status s = ForEachField(
@@ -126,7 +129,7 @@ class InventoryParser {
         });
     if (!s.ok()) return Error(s);
     // Levels first, whatever the order in the file: node topologies are checked against them.
-    if (!nodes_field) return Error(YamlError("", Line(root), "nodes", "required field missing"));
+    if (!nodes_field) return Error(YamlError("", root.Mark(), "nodes", "required field missing"));
     const YAML::Node nodes = *nodes_field;
     if (!nodes.IsSequence() || nodes.size() == 0)
       return Error(FieldError(nodes, "nodes", "must be a non-empty list of nodes"));
@@ -180,7 +183,7 @@ class InventoryParser {
             e.leaf_size = *c;
             e.leaf_size_at = v;
           } else if (name == "cpu") {
-            auto q = v.IsScalar() ? api::ParseCpuMillis(v.Scalar()) : std::nullopt;
+            std::optional<int64_t> q = ScalarQuantity(v, ParseMilli);
             if (!q || *q <= 0)
               return FieldError(
                   v, field,
@@ -188,7 +191,7 @@ class InventoryParser {
             e.node.allocatable[core::kCpu] = *q;
             has_cpu = true;
           } else if (name == "memory") {
-            auto q = v.IsScalar() ? api::ParseMemoryBytes(v.Scalar()) : std::nullopt;
+            std::optional<int64_t> q = ScalarQuantity(v, ParseBytes);
             if (!q || *q <= 0)
               return FieldError(
                   v, field, "must be a positive size like 32Gi or 512Mi (got " + Quoted(v) + ")");

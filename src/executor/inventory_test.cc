@@ -117,6 +117,10 @@ TEST(InventoryTest, ErrorsNameTheLineAndTheField) {
   EXPECT_EQ(ErrorOf("nodes:\n  - {name: a, cpu: lots, memory: 1Gi}\n"),
             "line 2: nodes[0].cpu: must be a positive number of cores like 8, 0.5 or 500m (got "
             "\"lots\")");
+  // An empty document is a null root without a mark: line 1, as YamlError counts it
+  // (base/yaml_error.h).
+  EXPECT_TRUE(ErrorOf("# only a comment\n").starts_with("line 1: the inventory must"))
+      << ErrorOf("# only a comment\n");
 }
 
 TEST(InventoryTest, RejectsBadInventories) {

@@ -104,5 +104,30 @@ TEST_F(CacheIoFlagTest, StartupLineNamesTheBackendAndTheProbe) {
   EXPECT_NE(out.find(", io uring; io_uring probe: ok (kernel "), std::string::npos) << out;
 }
 
+// Count flags are checked as a count in --config is (IsCount): atoi would read "2x" as 2 and
+// "abc" as 0. The last --workers or --listen wins, so each overrides the fixture's. (Until
+// listening: a server that took the value would serve rather than exit.)
+TEST_F(CacheIoFlagTest, CountFlagsRefuseWhatIsNotACount) {
+  std::string out;
+  EXPECT_EQ(ServeUntilListening({}, {"--workers", "2x"}, &out), 2) << out;
+  EXPECT_NE(out.find("--workers: \"2x\" is not a count"), std::string::npos) << out;
+  EXPECT_EQ(ServeUntilListening({}, {"--workers", "0"}, &out), 2) << out;
+  EXPECT_NE(out.find("--workers wants 1..256"), std::string::npos) << out;
+  EXPECT_EQ(ServeUntilListening({}, {"--listen", "127.0.0.1:80x"}, &out), 2) << out;
+  EXPECT_NE(out.find("--listen wants HOST:PORT with a port 0..65535, not \"127.0.0.1:80x\""),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(ServeUntilListening({}, {"--listen", "127.0.0.1:65536"}, &out), 2) << out;
+  EXPECT_NE(out.find("--listen wants HOST:PORT"), std::string::npos) << out;
+  std::ofstream(dir_ + "/secret") << "s3cret\n";
+  int rc =
+      test_process::RunToExit({KUMO_BINARY, "cache", "token", "--secret-file", dir_ + "/secret",
+                               "--sub", "system:serviceaccount:a:b", "--ttl-s", "abc"},
+                              Options({}));
+  out = test_process::ReadAll(dir_ + "/log");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("--ttl-s: \"abc\" is not a count"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace kumo::cache

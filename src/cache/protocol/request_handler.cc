@@ -236,7 +236,7 @@ void RequestHandler::CommitPut(Conn& c) {
   c.writer.reset();
   c.reading_body = false;
   if (!info) {
-    QueueStatus(c, info.error(), !c.keep_alive);
+    QueueStatus(c, StoreStatus(info.error()), !c.keep_alive);
     return;
   }
   std::string h = Head(c, 201, 0);

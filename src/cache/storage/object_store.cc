@@ -117,11 +117,11 @@ StoreStatus PutWriter::Append(std::string_view bytes) {
         store_->EvictForSpace())
       continue;
     if (n < 0 && errno == ENOSPC) return StoreStatus::NoRoom("no space left on device");
-    if (n <= 0) return Status(StatusCode::kInternal, ErrnoText("write " + tmp_path_));
+    if (n <= 0) return StoreStatus(Status(StatusCode::kInternal, ErrnoText("write " + tmp_path_)));
     bytes.remove_prefix(static_cast<size_t>(n));
     written_ += static_cast<uint64_t>(n);
   }
-  return Status::Ok();
+  return StoreStatus();
 }
 
 Result<ObjectInfo> PutWriter::Commit() {
@@ -338,7 +338,7 @@ StoreResult<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string nam
   int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0) {
     ReleaseReservation(reserved);
-    return Error(Status{StatusCode::kInternal, ErrnoText("create " + tmp)});
+    return std::unexpected(StoreStatus(Status(StatusCode::kInternal, ErrnoText("create " + tmp))));
   }
   // The writer owns fd, tmp and the reservation from here: any early return below discards
   // the upload.
@@ -349,7 +349,7 @@ StoreResult<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string nam
     if (StoreStatus s = Preallocate(fd, 0, header_bytes + static_cast<off_t>(*size_bytes)); !s.ok())
       return std::unexpected(s);
   if (lseek(fd, header_bytes, SEEK_SET) != header_bytes)
-    return Error(Status{StatusCode::kInternal, ErrnoText("lseek " + tmp)});
+    return std::unexpected(StoreStatus(Status(StatusCode::kInternal, ErrnoText("lseek " + tmp))));
   return w;
 }
 
@@ -360,10 +360,11 @@ StoreStatus ObjectStore::Preallocate(int fd, off_t offset, off_t len) {
     int rc = posix_fallocate(fd, offset, len);
     if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) break;
     if (rc != ENOSPC)
-      return Status(StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc)));
+      return StoreStatus(
+          Status(StatusCode::kInternal, "fallocate: " + std::string(std::strerror(rc))));
     if (!EvictForSpace()) return StoreStatus::NoRoom("no space left on device");
   }
-  return Status::Ok();
+  return StoreStatus();
 }
 
 // A streaming upload's reservation grows by kReserveStepBytes (so a 1 GiB upload takes the
@@ -376,7 +377,7 @@ StoreStatus ObjectStore::do_MakeRoom(uint64_t need, uint64_t already_held) {
   while (used_bytes_ + reserved_bytes_ - already_held + need > options_.capacity_bytes) {
     if (!do_EvictOne()) return StoreStatus::NoRoom("no space: uploads in progress hold the rest");
   }
-  return Status::Ok();
+  return StoreStatus();
 }
 
 StoreStatus ObjectStore::GrowReservation(PutWriter* w, uint64_t need) {

@@ -57,6 +57,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "base/status.h"
 #include "cache/storage/content_hash.h"
@@ -109,20 +110,28 @@ enum class Shortage {
 };
 
 // A Status of the upload path (BeginPut, Append, Origin::Fetch) that also says what ran short.
-class StoreStatus : public Status {
+// It holds its Status rather than being one: a StoreStatus does not convert to a Status (which
+// would drop the shortage and turn a 413 into a 507), nor a Status to a StoreStatus unless
+// written out (`StoreStatus(Status::NotFound(...))`); status() gives the plain Status on purpose.
+class StoreStatus {
  public:
   StoreStatus() = default;
-  StoreStatus(Status s) : Status(std::move(s)) {}  // any other outcome, as it is
+  explicit StoreStatus(Status s) : status_(std::move(s)) {}  // any other outcome, as it is
   static StoreStatus ObjectTooLarge(std::string message) {
     return {Status::ResourceExhausted(std::move(message)), Shortage::kObjectSize};
   }
   static StoreStatus NoRoom(std::string message) {
     return {Status::ResourceExhausted(std::move(message)), Shortage::kRoom};
   }
+  bool ok() const { return status_.ok(); }
+  StatusCode code() const { return status_.code(); }
+  const std::string& message() const { return status_.message(); }
   Shortage shortage() const { return shortage_; }
+  const Status& status() const { return status_; }  // without the shortage
 
  private:
-  StoreStatus(Status s, Shortage shortage) : Status(std::move(s)), shortage_(shortage) {}
+  StoreStatus(Status s, Shortage shortage) : status_(std::move(s)), shortage_(shortage) {}
+  Status status_;
   Shortage shortage_ = Shortage::kNone;
 };
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <type_traits>
 
 namespace kumo::cache {
 namespace {
@@ -36,12 +37,12 @@ std::unique_ptr<ObjectStore> OpenStore(const std::string& dir, uint64_t capacity
 
 Status Put(ObjectStore& s, const std::string& key, const std::string& bytes) {
   auto w = s.BeginPut("b", key, bytes.size());
-  if (!w) return w.error();
+  if (!w) return w.error().status();
   // In two pieces, as a socket would deliver them.
-  if (Status st = (*w)->Append(std::string_view(bytes).substr(0, bytes.size() / 2)); !st.ok())
-    return st;
-  if (Status st = (*w)->Append(std::string_view(bytes).substr(bytes.size() / 2)); !st.ok())
-    return st;
+  if (StoreStatus st = (*w)->Append(std::string_view(bytes).substr(0, bytes.size() / 2)); !st.ok())
+    return st.status();
+  if (StoreStatus st = (*w)->Append(std::string_view(bytes).substr(bytes.size() / 2)); !st.ok())
+    return st.status();
   auto info = (*w)->Commit();
   return info ? Status::Ok() : info.error();
 }
@@ -239,6 +240,18 @@ TEST(ObjectStore, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
   auto w = s->BeginPut("b", "one", 1000);
   ASSERT_TRUE(w.has_value());
   EXPECT_TRUE(s->BeginPut("b", "two", 1000).has_value());
+}
+
+// A StoreStatus is not a Status either way: passed where a Status is wanted it would lose its
+// shortage (and a 413 would be answered 507); a plain Status becomes one only when written out.
+TEST(ObjectStore, StoreStatusDoesNotSliceIntoAStatus) {
+  EXPECT_FALSE((std::is_convertible_v<StoreStatus, Status>));
+  EXPECT_FALSE((std::is_convertible_v<const StoreStatus&, const Status&>));
+  EXPECT_FALSE((std::is_convertible_v<Status, StoreStatus>));
+  StoreStatus too_large = StoreStatus::ObjectTooLarge("over");
+  EXPECT_EQ(too_large.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(too_large.shortage(), Shortage::kObjectSize);
+  EXPECT_EQ(StoreStatus(Status::NotFound("x")).shortage(), Shortage::kNone);
 }
 
 TEST(ObjectStore, StreamingPutThatCannotFitIsShortOfRoomAndEvictsWhatItCan) {

@@ -47,7 +47,7 @@ StoreStatus Origin::Fetch(std::string_view bucket, std::string_view key, ObjectS
       return f->status;
     }
     // A flight that finished between the caller's miss and here already cached it.
-    if (store->Stat(bucket, key)) return Status::Ok();
+    if (store->Stat(bucket, key)) return StoreStatus();
     flight = std::make_shared<Flight>();
     flights_.emplace(name, flight);
   }
@@ -66,7 +66,7 @@ StoreStatus Origin::Fetch(std::string_view bucket, std::string_view key, ObjectS
 StoreStatus Origin::Copy(std::string_view bucket, std::string_view key, ObjectStore* store) {
   // The server validated the name already; checked again because this one turns it into a path.
   if (!IsValidBucket(bucket) || !ValidateKey(key).ok())
-    return Status::NotFound("not a valid object name");
+    return StoreStatus(Status::NotFound("not a valid object name"));
   // Walk bucket, then each key segment, refusing symlinks at every step (see origin.h).
   std::vector<std::string> segments = {std::string(bucket)};
   for (size_t start = 0;;) {
@@ -79,17 +79,17 @@ StoreStatus Origin::Copy(std::string_view bucket, std::string_view key, ObjectSt
   int at = dir_fd_;
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
     int next = openat(at, segments[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0) return Status::NotFound("not in the origin");
+    if (next < 0) return StoreStatus(Status::NotFound("not in the origin"));
     if (dir.fd >= 0) close(dir.fd);
     dir.fd = next;
     at = next;
   }
   // O_NONBLOCK: a FIFO planted in the origin must not hang the worker in open().
   Fd file(openat(at, segments.back().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (file.fd < 0) return Status::NotFound("not in the origin");
+  if (file.fd < 0) return StoreStatus(Status::NotFound("not in the origin"));
   struct stat st {};
   if (fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode))
-    return Status::NotFound("not a regular file in the origin");
+    return StoreStatus(Status::NotFound("not a regular file in the origin"));
   uint64_t size = static_cast<uint64_t>(st.st_size);
   StoreResult<std::unique_ptr<PutWriter>> w = store->BeginPut(bucket, key, size);
   if (!w) return w.error();
@@ -100,17 +100,19 @@ StoreStatus Origin::Copy(std::string_view bucket, std::string_view key, ObjectSt
     ssize_t n = pread(file.fd, buf.data(), want, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
-      return Status(StatusCode::kInternal, std::string("origin read: ") + std::strerror(errno));
-    if (n == 0) return Status(StatusCode::kInternal, "origin file shrank while it was copied");
+      return StoreStatus(
+          Status(StatusCode::kInternal, std::string("origin read: ") + std::strerror(errno)));
+    if (n == 0)
+      return StoreStatus(Status(StatusCode::kInternal, "origin file shrank while it was copied"));
     if (StoreStatus s = (*w)->Append(std::string_view(buf.data(), static_cast<size_t>(n))); !s.ok())
       return s;  // the writer's destructor discards the upload
     off += static_cast<uint64_t>(n);
   }
   Result<ObjectInfo> info = (*w)->Commit();
-  if (!info) return info.error();
+  if (!info) return StoreStatus(info.error());
   fetches_.fetch_add(1, std::memory_order_relaxed);
   fetched_bytes_.fetch_add(size, std::memory_order_relaxed);
-  return Status::Ok();
+  return StoreStatus();
 }
 
 }  // namespace kumo::cache

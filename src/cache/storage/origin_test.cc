@@ -84,7 +84,7 @@ TEST(Origin, MissingDirectoriesAndSymlinksAreNotFound) {
            {"nobucket", "x"},
            {"data", "dir/../dir/inside.bin"},  // names are re-validated before any open
            {"..", "origin/data/dir/inside.bin"}}) {
-    Status s = origin->Fetch(bucket, key, store.get());
+    StoreStatus s = origin->Fetch(bucket, key, store.get());
     EXPECT_EQ(s.code(), StatusCode::kNotFound) << bucket << "/" << key;
     EXPECT_FALSE(store->Stat(bucket, key).has_value());
   }
