@@ -77,7 +77,8 @@ const std::vector<FlagSpec> kTokenFlags = {
     {"key", ConfigValueKind::kString, "PEM private key (RS256 or ES256)"},
     {"kid", ConfigValueKind::kString, "key id for the token's header"},
     {"sub", ConfigValueKind::kString, "subject: system:serviceaccount:NS:SA (required)"},
-    {"ttl-s", ConfigValueKind::kCount, "seconds until the token expires (default 3600)"},
+    // Signed: a negative TTL mints a token that has already expired (for expiry tests).
+    {"ttl-s", ConfigValueKind::kString, "seconds until the token expires (default 3600)"},
     {"issuer", ConfigValueKind::kString, "iss (default kumo)"},
     {"audience", ConfigValueKind::kString, "aud (default kumo-cache)"},
 };
@@ -433,7 +434,11 @@ int Token(const FlagValues& f) {
     return Fail("give --secret-file F (HS256) or --key PEM (RS256/ES256)");
   std::string sub = Get(f, "sub");
   if (sub.empty()) return Fail("--sub is required (system:serviceaccount:NS:SA)");
-  int64_t exp_s = static_cast<int64_t>(time(nullptr)) + std::atoll(Get(f, "ttl-s", "3600").c_str());
+  std::string ttl = Get(f, "ttl-s", "3600");
+  if (!IsCount(ttl.starts_with('-') ? ttl.substr(1) : ttl))
+    return Fail("--ttl-s wants whole seconds, e.g. 3600 (negative: already expired), not \"" + ttl +
+                "\"");
+  int64_t exp_s = static_cast<int64_t>(time(nullptr)) + std::atoll(ttl.c_str());
   std::string issuer = Get(f, "issuer", "kumo"), audience = Get(f, "audience", "kumo-cache");
   if (f.count("key")) {
     std::optional<std::string> pem = ReadFile(Get(f, "key"));
