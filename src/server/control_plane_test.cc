@@ -1,10 +1,10 @@
+#include "sim/test_temp_dir.h"
 #include "server/control_plane.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -30,14 +30,11 @@ spec:
 class ControlPlaneTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kumo_control_plane_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    std::ofstream(dir_ + "/inventory.yaml")
-        << "nodes:\n  - {name: node, count: 1, cpu: 4, memory: 8Gi, gpus: {count: 2, model: x}}\n";
     ServerConfig config;
-    config.data_dir = dir_ + "/data";
-    config.inventory_file = dir_ + "/inventory.yaml";
+    config.data_dir = dir_.Path("data");
+    config.inventory_file = dir_.Write(
+        "inventory.yaml",
+        "nodes:\n  - {name: node, count: 1, cpu: 4, memory: 8Gi, gpus: {count: 2, model: x}}\n");
     config.use_cgroups = false;
     auto cp = ControlPlane::Start(config, clock_);
     ASSERT_TRUE(cp.has_value()) << cp.error().message();
@@ -48,7 +45,6 @@ class ControlPlaneTest : public ::testing::Test {
   void TearDown() override {
     client_.reset();
     cp_.reset();
-    std::filesystem::remove_all(dir_);
   }
   json Call(const std::string& method, const std::string& target, const std::string& body = "") {
     auto r = client_->Call(method, target, body, {{"Authorization", "Bearer " + token_}});
@@ -57,7 +53,8 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   FakeClock clock_{1'700'000'000.0};
-  std::string dir_, token_;
+  sim::TempDir dir_;  // removed after the members below it
+  std::string token_;
   std::unique_ptr<ControlPlane> cp_;
   std::unique_ptr<http::Client> client_;
 };

@@ -1,9 +1,9 @@
+#include "sim/test_temp_dir.h"
 #include "server/job_store.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <filesystem>
 
 namespace kumo::server {
 namespace {
@@ -21,19 +21,14 @@ spec:
 class JobStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kumo_jobstore_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    auto s = store::Store::Open(dir_ + "/kumo.db");
+    auto s = store::Store::Open(dir_.Path("kumo.db"));
     ASSERT_TRUE(s.has_value()) << s.error().message();
     store_ = std::move(*s);
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
   void Write(std::vector<store::Statement> w) { ASSERT_TRUE(store_->WriteSync(std::move(w)).ok()); }
 
-  std::string dir_;
+  sim::TempDir dir_;  // removed after the store below it is closed
   std::unique_ptr<store::Store> store_;
 };
 

@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "sim/test_temp_dir.h"
 
 namespace {
 
@@ -18,10 +19,9 @@ struct CommandResult {
 
 // Runs `kumo server <args>` (args already shell-quoted where needed).
 CommandResult KumoServer(const std::string& args) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "kumo_server_cmd_XXXXXX").string();
-  std::string dir = mkdtemp(tmpl.data());
-  std::string cmd = std::string(KUMO_BINARY) + " server " + args + " >" + dir + "/out 2>" + dir +
-                    "/err </dev/null";
+  kumo::sim::TempDir dir;
+  std::string cmd = std::string(KUMO_BINARY) + " server " + args + " >" + dir.Path("out") +
+                    " 2>" + dir.Path("err") + " </dev/null";
   int status = std::system(cmd.c_str());
   auto slurp = [](const std::string& path) {
     std::ifstream f(path);
@@ -29,10 +29,8 @@ CommandResult KumoServer(const std::string& args) {
     ss << f.rdbuf();
     return ss.str();
   };
-  CommandResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir + "/out"),
-                  slurp(dir + "/err")};
-  std::filesystem::remove_all(dir);
-  return r;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.Path("out")),
+          slurp(dir.Path("err"))};
 }
 
 TEST(ServerCommandFlags, HelpListsTheFlagsAndExitsZero) {
