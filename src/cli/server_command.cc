@@ -5,11 +5,11 @@
 
 #include <climits>
 #include <cstdio>
-#include <fstream>
 #include <optional>
 
 #include "base/clock.h"
 #include "base/flags.h"
+#include "executor/private_files.h"
 #include "server/control_plane.h"
 
 namespace kumo::cli {
@@ -79,13 +79,11 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
   return std::nullopt;
 }
 
-// DIR/server.port, written atomically, for scripts that start the server with port 0.
+// DIR/server.port, written atomically (0600, like everything in the data dir), for scripts that
+// start the server with port 0.
 void WritePortFile(const std::string& data_dir, uint16_t port) {
-  {
-    std::ofstream port_file(data_dir + "/server.port.tmp");
-    port_file << port << "\n";
-  }
-  std::rename((data_dir + "/server.port.tmp").c_str(), (data_dir + "/server.port").c_str());
+  Status s = executor::WritePrivateFile(data_dir + "/server.port", std::to_string(port) + "\n");
+  if (!s.ok()) std::fprintf(stderr, "kumo server: %s\n", s.message().c_str());
 }
 
 }  // namespace

@@ -25,14 +25,30 @@
 
 namespace kumo::executor {
 
+// Who a task runs as and what of this machine's files it sees (docs/security.md). The local
+// executor's shim sets it up between fork and exec (task_sandbox.h): a new mount namespace with
+// `hidden_dir` covered by an empty tmpfs, `writable_dirs` bound back (given to uid:gid, 0700),
+// `readonly_dirs` bound read-only; procfs showing the task's own processes only; then the uid,
+// gid and groups, and no_new_privs. Off: the task runs as the server, seeing what it sees.
+struct TaskIsolation {
+  bool enabled = false;
+  uid_t uid = 0;                           // REQUIRES (enabled): not 0
+  gid_t gid = 0;                           // REQUIRES (enabled): not 0
+  std::vector<gid_t> groups;               // supplementary groups; empty: none
+  std::string hidden_dir;                  // absolute; empty: nothing hidden
+  std::vector<std::string> writable_dirs;  // absolute, existing directories (output, checkpoint)
+  std::vector<std::string> readonly_dirs;  // absolute, existing paths (datasets); issue #16's hook
+};
+
 struct TaskLaunch {
   std::vector<std::string> argv;           // argv[0] is looked up on PATH if it has no '/'
   std::string cwd;                         // must exist
   std::map<std::string, std::string> env;  // the complete environment of the task
-  std::string run_dir;                     // created if missing; holds stdout, stderr, exit
+  std::string run_dir;  // created if missing (0700); holds stdout, stderr, exit (0600)
   int64_t cpu_millis = 0;                  // CPU limit in milli-cores (0: no limit)
   int64_t memory_bytes = 0;                // memory limit in bytes (0: no limit)
   std::string cgroup_name;                 // unique name of the task, e.g. "job-12.a1.t0"
+  TaskIsolation isolation;
 };
 
 // What the caller persists to find the task again after a restart. The fields are the local

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <utility>
 
+#include "executor/private_files.h"
 #include "executor/procfs.h"
 #include "executor/shim_command_line.h"
 
@@ -93,6 +94,28 @@ Status CheckCommand(const std::string& cmd, const std::string& cwd,
 }
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// What the shim's sandbox needs and cannot check well itself (its complaints end as exit 127):
+// never root, absolute existing paths, no more binds than its command line takes.
+Status CheckIsolation(const TaskIsolation& iso) {
+  if (!iso.enabled) return Status::Ok();
+  if (iso.uid == 0 || iso.gid == 0)
+    return Status::InvalidArgument("an isolated task may not run as uid or gid 0");
+  if (iso.writable_dirs.size() > KUMO_SANDBOX_MAX_BINDS ||
+      iso.readonly_dirs.size() > KUMO_SANDBOX_MAX_BINDS || iso.groups.size() > 64)
+    return Status::InvalidArgument("too many binds or groups for the task sandbox");
+  std::vector<std::string> paths = iso.writable_dirs;
+  paths.insert(paths.end(), iso.readonly_dirs.begin(), iso.readonly_dirs.end());
+  if (!iso.hidden_dir.empty()) paths.push_back(iso.hidden_dir);
+  for (const std::string& p : paths) {
+    struct stat st;
+    if (p.empty() || p[0] != '/' || HasNul(p))
+      return Status::InvalidArgument("sandbox path \"" + p + "\" is not absolute");
+    if (stat(p.c_str(), &st) != 0)
+      return Status::NotFound("sandbox path \"" + p + "\": " + Errno(errno));
+  }
+  return Status::Ok();
+}
 
 // A cgroup leaf name becomes one directory under kumo/: no separators, and nothing that could
 // be mistaken for the kernel's "cgroup.*" files or our own ".probe-*" directory.
@@ -281,12 +304,9 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
   if (!S_ISDIR(st.st_mode))
     return Error(Status::InvalidArgument("cwd \"" + launch.cwd + "\" is not a directory"));
   if (Status s = CheckCommand(launch.argv[0], launch.cwd, launch.env); !s.ok()) return Error(s);
+  if (Status s = CheckIsolation(launch.isolation); !s.ok()) return Error(s);
 
-  std::error_code ec;
-  std::filesystem::create_directories(launch.run_dir, ec);
-  if (ec)
-    return Error(Status(StatusCode::kInternal,
-                        "cannot create run_dir \"" + launch.run_dir + "\": " + ec.message()));
+  if (Status s = MakePrivateDirs(launch.run_dir); !s.ok()) return Error(s);
   // An exit file left by an earlier attempt in the same run_dir would read as this one's.
   for (const char* name : {"/exit", "/exit.tmp"})
     if (Status s = RemoveIfPresent(launch.run_dir + name); !s.ok()) return Error(s);
@@ -322,7 +342,8 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
   }
 
   std::vector<std::string> args =
-      ShimArgv(config_.shim_binary, {launch.run_dir, launch.cwd, cgroup_path, launch.argv});
+      ShimArgv(config_.shim_binary,
+               {launch.run_dir, launch.cwd, cgroup_path, launch.argv, launch.isolation});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -18,6 +18,16 @@ constexpr char kCgroupFlag[] = "--cgroup=";
 std::vector<std::string> ShimArgv(const std::string& shim_binary, const ShimCommandLine& line) {
   std::vector<std::string> argv = {shim_binary, kShimVerb, line.run_dir, line.cwd};
   if (!line.cgroup_path.empty()) argv.push_back(kCgroupFlag + line.cgroup_path);
+  if (const TaskIsolation& iso = line.isolation; iso.enabled) {
+    argv.push_back("--uid=" + std::to_string(iso.uid));
+    argv.push_back("--gid=" + std::to_string(iso.gid));
+    std::string groups;
+    for (gid_t g : iso.groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
+    if (!groups.empty()) argv.push_back("--groups=" + groups);
+    if (!iso.hidden_dir.empty()) argv.push_back("--hide=" + iso.hidden_dir);
+    for (const std::string& d : iso.writable_dirs) argv.push_back("--rw=" + d);
+    for (const std::string& d : iso.readonly_dirs) argv.push_back("--ro=" + d);
+  }
   argv.push_back("--");
   argv.insert(argv.end(), line.command.begin(), line.command.end());
   return argv;
@@ -33,8 +43,18 @@ std::optional<ShimCommandLine> ParseShimArgv(const std::vector<std::string>& arg
   kumo_task_shim_args parsed;
   if (!kumo_parse_task_shim_args(static_cast<int>(copies.size()), args.data(), &parsed))
     return std::nullopt;
-  ShimCommandLine line{parsed.run_dir, parsed.cwd, parsed.cgroup ? parsed.cgroup : "", {}};
+  ShimCommandLine line{parsed.run_dir, parsed.cwd, parsed.cgroup ? parsed.cgroup : "", {}, {}};
   for (char** a = parsed.command; *a != nullptr; ++a) line.command.push_back(*a);
+  const kumo_task_sandbox& sb = parsed.sandbox;
+  if (!sb.enabled) return line;
+  TaskIsolation& iso = line.isolation;
+  iso = {true, sb.uid, sb.gid, {}, sb.hide ? sb.hide : "", {sb.rw, sb.rw + sb.rw_count},
+         {sb.ro, sb.ro + sb.ro_count}};
+  for (const char* p = sb.groups; p != nullptr && *p != '\0';) {
+    char* end = nullptr;
+    iso.groups.push_back(static_cast<gid_t>(std::strtoul(p, &end, 10)));
+    p = *end == ',' ? end + 1 : end;
+  }
   return line;
 }
 

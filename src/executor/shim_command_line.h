@@ -1,5 +1,6 @@
 // The local executor's shim command line, written and read in one place: Launch spawns
-// `<shim_binary> __task-shim <run_dir> <cwd> [--cgroup=<dir>] -- <command...>` (ShimArgv), and
+// `<shim_binary> __task-shim <run_dir> <cwd> [--cgroup=<dir>] [sandbox flags] -- <command...>`
+// (ShimArgv; the sandbox flags are task_sandbox.h's, from TaskIsolation), and
 // after a restart FindShims reads the same line back from /proc (ParseShimArgv, which is the
 // shim's own parser, kumo_parse_task_shim_args in task_shim.c). The run dir comes before the
 // optional flag, so a shim is found by it whether or not its task has a cgroup.
@@ -19,6 +20,7 @@ struct ShimCommandLine {
   std::string cwd;
   std::string cgroup_path;           // empty: no --cgroup (cgroups not enforced)
   std::vector<std::string> command;  // the task's argv; REQUIRES: not empty
+  TaskIsolation isolation;           // REQUIRES (enabled): at most 64 binds of each kind
 };
 
 // The shim's full argv, argv[0] = shim_binary.

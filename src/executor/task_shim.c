@@ -62,9 +62,7 @@ static void WriteAll(int fd, const char* s, size_t n) {
 }
 static void WriteStr(int fd, const char* s) { WriteAll(fd, s, strlen(s)); }
 
-/* "kumo-shim: <what> \"<arg>\": <strerror(err)>\n" with write() only: also used in the child
- * between fork and exec. */
-static void Complain(int fd, const char* what, const char* arg, int err) {
+void kumo_shim_complain(int fd, const char* what, const char* arg, int err) {
   WriteStr(fd, "kumo-shim: ");
   WriteStr(fd, what);
   WriteStr(fd, " \"");
@@ -85,12 +83,12 @@ static int JoinPath(char* out, const char* dir, const char* name) {
 static int WriteExitFile(const char* run_dir, const char* content, int err_fd) {
   char tmp[PATH_MAX], final_path[PATH_MAX];
   if (!JoinPath(tmp, run_dir, "exit.tmp") || !JoinPath(final_path, run_dir, "exit")) {
-    Complain(err_fd, "cannot write", run_dir, ENAMETOOLONG);
+    kumo_shim_complain(err_fd, "cannot write", run_dir, ENAMETOOLONG);
     return 0;
   }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    Complain(err_fd, "cannot write", tmp, errno);
+    kumo_shim_complain(err_fd, "cannot write", tmp, errno);
     return 0;
   }
   WriteAll(fd, content, strlen(content));
@@ -98,11 +96,11 @@ static int WriteExitFile(const char* run_dir, const char* content, int err_fd) {
   int fsync_err = errno;
   close(fd);
   if (!ok) {
-    Complain(err_fd, "cannot fsync", tmp, fsync_err);
+    kumo_shim_complain(err_fd, "cannot fsync", tmp, fsync_err);
     return 0;
   }
   if (rename(tmp, final_path) != 0) {
-    Complain(err_fd, "cannot rename", tmp, errno);
+    kumo_shim_complain(err_fd, "cannot rename", tmp, errno);
     return 0;
   }
   int dir = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -116,13 +114,14 @@ static int WriteExitFile(const char* run_dir, const char* content, int err_fd) {
 static int OpenLog(const char* run_dir, const char* name) {
   char path[PATH_MAX];
   if (!JoinPath(path, run_dir, name)) return -1;
-  return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  /* 0600 whatever the umask: an isolated task writes through the descriptor, never the path. */
+  return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
 /* Complains, records "exit 127" (the command never ran) and returns 127. */
 static int FailBeforeStart(const char* run_dir, int err_fd, const char* what, const char* arg,
                            int err) {
-  Complain(err_fd, what, arg, err);
+  kumo_shim_complain(err_fd, what, arg, err);
   WriteExitFile(run_dir, "exit 127\n", err_fd);
   return 127;
 }
@@ -131,13 +130,20 @@ int kumo_parse_task_shim_args(int argc, char** argv, struct kumo_task_shim_args*
   /* argv[0] is "__task-shim"; the run dir and cwd come first so that their positions do not
    * depend on the optional flag. */
   if (argc < 5 || strcmp(argv[0], "__task-shim") != 0) return 0;
+  memset(out, 0, sizeof *out);
   int i = 3;
-  const char* cgroup = NULL;
-  if (strncmp(argv[i], "--cgroup=", 9) == 0) cgroup = argv[i++] + 9;
-  if (i + 1 >= argc || strcmp(argv[i], "--") != 0) return 0;
+  if (strncmp(argv[i], "--cgroup=", 9) == 0) out->cgroup = argv[i++] + 9;
+  for (; i < argc && strcmp(argv[i], "--") != 0; ++i)
+    if (kumo_parse_sandbox_flag(argv[i], &out->sandbox) != 1) return 0;
+  if (i + 1 >= argc) return 0;
+  /* A sandbox needs a uid and a gid, neither root's; a sandbox flag without --uid would run
+   * the command unisolated while the command line says otherwise. */
+  const struct kumo_task_sandbox* sb = &out->sandbox;
+  if (sb->enabled ? sb->gid == 0
+                  : (sb->gid != 0 || sb->groups || sb->hide || sb->rw_count || sb->ro_count))
+    return 0;
   out->run_dir = argv[1];
   out->cwd = argv[2];
-  out->cgroup = cgroup;
   out->command = argv + i + 1;
   return 1;
 }
@@ -145,7 +151,9 @@ int kumo_parse_task_shim_args(int argc, char** argv, struct kumo_task_shim_args*
 int kumo_run_task_shim(int argc, char** argv) {
   struct kumo_task_shim_args args;
   if (!kumo_parse_task_shim_args(argc, argv, &args)) {
-    fputs("usage: kumo __task-shim <run_dir> <cwd> [--cgroup=<dir>] -- <command...>\n", stderr);
+    fputs("usage: kumo __task-shim <run_dir> <cwd> [--cgroup=<dir>] [--uid=<n> --gid=<n> ...] -- "
+          "<command...>\n",
+          stderr);
     return 2;
   }
   const char* run_dir = args.run_dir;
@@ -217,13 +225,15 @@ int kumo_run_task_shim(int argc, char** argv) {
     for (int k = 0; k < g_ignored_count; ++k) sigaction(g_ignored[k], &dfl, NULL);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
+    if (args.sandbox.enabled && kumo_enter_task_sandbox(&args.sandbox, 2) != 0) _exit(127);
     if (chdir(cwd) != 0) {
-      Complain(2, "cannot chdir to", cwd, errno);
-      _exit(127);
+      kumo_shim_complain(2, "cannot chdir to", cwd, errno);
+      if (!args.sandbox.enabled || chdir("/tmp") != 0) _exit(127);
+      WriteStr(2, "kumo-shim: the task runs in /tmp instead\n");
     }
     /* PATH lookup uses our environment, which Launch set to the task's. */
     execvp(command[0], command);
-    Complain(2, "cannot run", command[0], errno);
+    kumo_shim_complain(2, "cannot run", command[0], errno);
     _exit(127);
   }
   close(null_fd);
@@ -246,7 +256,7 @@ int kumo_run_task_shim(int argc, char** argv) {
     r = waitpid(child, &wstatus, 0);
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
-    Complain(err_fd, "cannot wait for", command[0], errno);
+    kumo_shim_complain(err_fd, "cannot wait for", command[0], errno);
     return 127; /* no exit file: Poll reports kLost, as we do not know how the command ended */
   }
   char content[32];

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "server/api_handlers.h"
@@ -11,22 +12,32 @@
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
 #include "executor/local_executor.h"
+#include "executor/private_files.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
 
 namespace {
 
-// Writes `text` to `path` readable by its owner only, atomically (temp file, fsync, rename).
-Status WritePrivateFile(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return Status::IoError("cannot write " + tmp);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::IoError("cannot write " + path);
+// Isolation on needs root (setuid, mount namespaces) and accounts that exist; off is allowed but
+// must not go unnoticed: every task can then read the admin token and the database.
+Status CheckIsolation(const executor::IsolationConfig& isolation) {
+  if (!isolation.enabled) {
+    std::fprintf(stderr,
+                 "kumo server: WARNING: task isolation is OFF (isolation.enabled: false): tasks "
+                 "run as this server's uid %d, unisolated, and can read the data dir (admin "
+                 "token, database, every job's files). Never use this on a shared machine.\n",
+                 static_cast<int>(::geteuid()));
+    return Status::Ok();
+  }
+  if (::geteuid() != 0)
+    return Status::FailedPrecondition(
+        "task isolation needs root (tasks run as other uids in their own mount namespace); run "
+        "as root, or set `isolation: {enabled: false}` in the server config to run tasks "
+        "unisolated as this server's uid (docs/security.md)");
+  for (const auto& [user, account] : isolation.users)
+    if (auto id = executor::AccountIdentity(account); !id)
+      return Status::InvalidArgument("isolation.users." + user + ": " + id.error().message());
   return Status::Ok();
 }
 
@@ -56,6 +67,7 @@ void ControlPlane::Stop() {
 }
 
 Status ControlPlane::Init() {
+  if (Status s = OpenDataDir(); !s.ok()) return s;
   if (Status s = OpenParts(); !s.ok()) return s;
   if (Status s = Restore(); !s.ok()) return s;
   admin_token_path_ = state_->config.data_dir + "/admin.token";
@@ -76,14 +88,27 @@ Status ControlPlane::Init() {
   return Status::Ok();
 }
 
-// The data dir, the inventory, the scheduler, the executor and the store.
-Status ControlPlane::OpenParts() {
+// Only the server's uid may enter the data dir, whatever the umask or an older version left;
+// its parents are created as usual (a task must be able to search the path to its own dirs).
+Status ControlPlane::OpenDataDir() {
   ServerConfig& config = state_->config;
   if (config.data_dir.empty()) return Status::InvalidArgument("--data-dir is required");
   std::error_code ec;
-  fs::create_directories(config.data_dir + "/jobs", ec);
+  fs::create_directories(config.data_dir, ec);
   if (ec) return Status::IoError("data dir " + config.data_dir + ": " + ec.message());
-  config.data_dir = fs::canonical(config.data_dir).string();
+  config.data_dir = fs::canonical(config.data_dir, ec).string();
+  if (ec) return Status::IoError("data dir " + config.data_dir + ": " + ec.message());
+  if (Status s = executor::MakePrivateDirs(config.data_dir); !s.ok()) return s;
+  auto lock = DataDirLock::Acquire(config.data_dir);
+  if (!lock) return lock.error();
+  lock_.emplace(std::move(*lock));
+  if (Status s = executor::MakePrivateDirs(config.data_dir + "/jobs"); !s.ok()) return s;
+  return CheckIsolation(config.isolation);
+}
+
+// The inventory, the scheduler, the executor and the store.
+Status ControlPlane::OpenParts() {
+  ServerConfig& config = state_->config;
 
   if (config.inventory_file.empty()) {
     state_->inventory = executor::DetectLocalMachine();
@@ -123,7 +148,7 @@ Status ControlPlane::Bootstrap() {
            {now}});
     }
     std::string token = s.CreateToken("admin", now);
-    if (Status w = WritePrivateFile(admin_token_path_, token + "\n"); !w.ok()) return w;
+    if (Status w = executor::WritePrivateFile(admin_token_path_, token + "\n"); !w.ok()) return w;
   }
   return s.Flush().get();
 }

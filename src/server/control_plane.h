@@ -25,11 +25,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/clock.h"
 #include "base/status.h"
 #include "http/http.h"
+#include "server/data_dir_lock.h"
 #include "server/server_config.h"
 
 namespace kumo::server {
@@ -53,6 +55,7 @@ class ControlPlane {
  private:
   ControlPlane(ServerConfig config, const Clock& clock);
   Status Init();
+  Status OpenDataDir();  // created 0700, locked (one server per dir)
   Status OpenParts();
   Status Restore();
   Status RestoreAccounts();
@@ -62,6 +65,7 @@ class ControlPlane {
   void ReconcileJob(JobRec& job, const std::map<std::string, executor::TaskHandle>& shims,
                     std::set<std::string>& claimed, double now);
 
+  std::optional<DataDirLock> lock_;  // first member: released after everything else stopped
   std::unique_ptr<ServerState> state_;
   std::unique_ptr<ApiHandlers> api_;
   std::unique_ptr<SchedulingLoop> loop_;

@@ -1,6 +1,9 @@
 #include "server/job_lifecycle.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -56,13 +59,19 @@ json ResultRecord(const ServerState& state, const JobRec& job, double now, Attem
 void SaveResult(ServerState& state, const JobRec& job, const json& record) {
   state.pending_writes.push_back(JobStore::SaveResult(job.id, job.attempt, record));
   std::string out_dir = state.AttemptDir(job.id, job.attempt) + "/output";
-  std::error_code ec;
-  if (!fs::is_directory(out_dir, ec)) return;
-  std::FILE* f = std::fopen((out_dir + "/result.json").c_str(), "w");
-  if (!f) return;
+  struct stat dir;
+  if (stat(out_dir.c_str(), &dir) != 0 || !S_ISDIR(dir.st_mode)) return;
+  // 0600, owned like the dir: the job's own uid (isolated) or the server's. The dir is the
+  // task's: whatever it left under this name (a symlink, a FIFO) is removed, and a new one
+  // made in the meantime is left alone (O_EXCL), never followed or opened.
+  const std::string path = out_dir + "/result.json";
+  ::unlink(path.c_str());
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return;
   std::string text = record.dump(2) + "\n";
-  std::fwrite(text.data(), 1, text.size(), f);
-  std::fclose(f);
+  bool ok = ::fchmod(fd, 0600) == 0 && ::fchown(fd, dir.st_uid, dir.st_gid) == 0;
+  if (ok) ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
 }
 
 // Failed, DeadlineExceeded, LaunchFailed: a retry after backoff * 2^(failures-1), capped, or the

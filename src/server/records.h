@@ -74,6 +74,7 @@ struct JobRec {
   std::unique_ptr<core::Job> core_job;  // cache for the loop's CoreJob (specs are immutable)
   std::string core_invalid;
   int64_t queue_position = 0;  // 1-based position in the last pass's order; 0 when not pending
+  uid_t task_uid = 0;  // the uid its tasks run as (isolation on); 0: not known yet
 };
 
 struct UserRec {

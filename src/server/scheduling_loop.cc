@@ -7,7 +7,9 @@
 #include <filesystem>
 
 #include "core/driver.h"
+#include "executor/private_files.h"
 #include "server/job_lifecycle.h"
+#include "server/task_isolation.h"
 #include "server/translate.h"
 #include "server/util.h"
 
@@ -354,17 +356,25 @@ SchedulingLoop::PreparedStart SchedulingLoop::PrepareStart(
   LaunchContext context;
   context.attempt_dir = state_.AttemptDir(job.id, job.attempt);
   context.checkpoint_dir = state_.JobDir(job.id) + "/checkpoint";
-  std::error_code ec;
-  fs::create_directories(context.checkpoint_dir, ec);
-  fs::create_directories(context.attempt_dir + "/output", ec);
+  const std::string output_dir = context.attempt_dir + "/output";
+  // The sandbox hands the checkpoint and output dirs to the task's uid; the rest stays 0700.
+  Status dirs = executor::MakePrivateDirs(context.checkpoint_dir);
+  if (dirs.ok()) dirs = executor::MakePrivateDirs(output_dir);
   context.master_port = FreeLoopbackPort();
   for (const char* name : kInheritedEnv)
     if (const char* v = std::getenv(name)) context.inherited_env[name] = v;
-  return {ToLaunches(job, placements, context), ""};
+  auto isolation = dirs.ok() ? IsolationForAttempt(state_, job, output_dir, context.checkpoint_dir)
+                             : Result<executor::TaskIsolation>(Error(dirs));
+  if (isolation) context.isolation = std::move(*isolation);
+  return {ToLaunches(job, placements, context), isolation ? "" : isolation.error().message()};
 }
 
 void SchedulingLoop::SpawnStart(PreparedStart& start) {
   LaunchPlan& plan = start.plan;
+  if (!start.failure.empty()) {  // nothing to run it as, or nowhere: the attempt fails
+    plan.tasks.clear();
+    return;
+  }
   for (size_t rank = 0; rank < plan.launches.size(); ++rank) {
     auto h = state_.executor->Launch(plan.launches[rank]);
     if (!h) {

@@ -8,6 +8,34 @@
 
 namespace kumo::server {
 namespace fs = std::filesystem;
+namespace {
+
+// `isolation: {enabled: true, users: {alice: alice}, uidRange: 200000-265535}`.
+Status LoadIsolation(const std::string& path, const YAML::Node& v,
+                     executor::IsolationConfig* out) {
+  if (!v.IsMap()) return YamlError(path, v.Mark(), "isolation", "expected a mapping");
+  for (auto f = v.begin(); f != v.end(); ++f) {
+    std::string k = f->first.as<std::string>();
+    const YAML::Node value = v[k];  // by key: GCC 12 misreads the iterator's proxy pair
+    if (k == "enabled") {
+      out->enabled = value.as<bool>();
+    } else if (k == "uidRange") {
+      if (Status s = executor::ParseUidRange(value.as<std::string>(), out); !s.ok())
+        return YamlError(path, value.Mark(), "isolation.uidRange", s.message());
+    } else if (k == "users") {
+      if (!value.IsMap()) return YamlError(path, value.Mark(), "isolation.users", "expected a mapping");
+      for (auto u = value.begin(); u != value.end(); ++u) {
+        std::string user = u->first.as<std::string>();
+        out->users[user] = value[user].as<std::string>();
+      }
+    } else {
+      return YamlError(path, f->first.Mark(), "isolation." + k, "unknown field");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base) {
   YAML::Node root;
@@ -42,6 +70,8 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.scheduler.preemption = v.as<bool>();
       } else if (key == "cgroups") {
         base.use_cgroups = v.as<bool>();
+      } else if (key == "isolation") {
+        if (Status st = LoadIsolation(path, v, &base.isolation); !st.ok()) return Error(st);
       } else if (key == "tickSeconds") {
         base.tick_s = v.as<double>();
         if (base.tick_s <= 0 || base.tick_s > 60) return fail(v, key, "must be in (0, 60]");

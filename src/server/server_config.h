@@ -6,6 +6,7 @@
 
 #include "base/status.h"
 #include "core/scheduler.h"
+#include "executor/task_identity.h"
 #include "server/records.h"
 
 namespace kumo::server {
@@ -23,6 +24,8 @@ struct ServerConfig {
   // instead of one pass per job (Slurm's sched_min_interval plays the same role).
   double pass_min_interval_s = 0.02;
   bool use_cgroups = true;
+  // Tasks as unprivileged uids in their own mount namespace (docs/security.md); on by default.
+  executor::IsolationConfig isolation;
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.

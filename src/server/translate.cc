@@ -132,6 +132,7 @@ LaunchPlan ToLaunches(const JobRec& job, const std::vector<core::TaskPlacement>&
     launch.memory_bytes = g.resources.memory_bytes;
     launch.cgroup_name = "job-" + std::to_string(job.id) + ".a" + std::to_string(job.attempt) +
                          ".t" + std::to_string(rank);
+    launch.isolation = context.isolation;
     plan.tasks.push_back(std::move(t));
     plan.launches.push_back(std::move(launch));
   }

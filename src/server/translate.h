@@ -38,6 +38,7 @@ struct LaunchContext {
   std::string checkpoint_dir;  // KUMO_CHECKPOINT_DIR, shared by every attempt of the job
   int master_port = 0;         // MASTER_PORT on 127.0.0.1
   std::map<std::string, std::string> inherited_env;  // the server's PATH, HOME, ... (overridable)
+  executor::TaskIsolation isolation;  // every task's (task_isolation.h)
 };
 
 // One gang start: the tasks to record and what to launch for each, both indexed by rank.

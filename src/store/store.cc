@@ -1,5 +1,11 @@
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <utility>
 
 namespace kumo::store {
@@ -164,6 +170,20 @@ Status RunStatement(sqlite3* db, const Statement& s,
   return status;
 }
 
+// The database holds every spec, env value and token hash: owner-only, whatever the umask.
+// SQLite creates the -wal and -shm files with the database file's own mode, so creating the
+// database 0600 (and tightening one an older version made 0644) covers all three.
+Status MakeOwnerOnly(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("open " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, 0600) == 0;
+  ::close(fd);
+  for (const char* suffix : {"-wal", "-shm"})
+    ok = (::chmod((path + suffix).c_str(), 0600) == 0 || errno == ENOENT) && ok;
+  if (!ok) return Status::IoError("chmod 0600 " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
 Result<sqlite3*> OpenConnection(const std::string& path) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -207,6 +227,7 @@ std::string AsString(const Value& v) {
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   std::unique_ptr<Store> store(new Store());
+  if (Status s = MakeOwnerOnly(path); !s.ok()) return Error(s);
   auto w = OpenConnection(path);
   if (!w) return Error(w.error());
   store->write_db_ = *w;

@@ -58,7 +58,11 @@ bool PwriteAll(int fd, std::string_view bytes, off_t offset) {
   return true;
 }
 
-bool MakeDir(const std::string& path) { return mkdir(path.c_str(), 0755) == 0 || errno == EEXIST; }
+// Owner-only (docs/security.md): the cache's files are its tenants' data, not the machine's.
+// chmod as well, for a directory an older version created 0755.
+bool MakeDir(const std::string& path) {
+  return (mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) && chmod(path.c_str(), 0700) == 0;
+}
 
 std::vector<std::string> ListDir(const std::string& path) {
   std::vector<std::string> names;
@@ -335,7 +339,7 @@ StoreResult<std::unique_ptr<PutWriter>> ObjectStore::StartUpload(std::string nam
                                                                  uint64_t reserved) {
   std::string tmp = options_.dir + "/tmp/" + std::to_string(getpid()) + "-" +
                     std::to_string(tmp_counter_.fetch_add(1, std::memory_order_relaxed));
-  int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+  int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
     ReleaseReservation(reserved);
     return std::unexpected(StoreStatus(Status(StatusCode::kInternal, ErrnoText("create " + tmp))));

@@ -1,0 +1,19 @@
+// Directories and files that only the server's uid may read, whatever the process umask (issue
+// #12, docs/security.md): the data dir, job and run dirs, the admin token. The modes are set
+// explicitly, not left to open()/mkdir() and the umask, and existing ones are tightened.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+
+namespace kumo::executor {
+
+// mkdir -p `path`: every directory it creates is 0700; `path` itself is chmod 0700 even if it
+// existed. Parents that existed keep their modes.
+Status MakePrivateDirs(const std::string& path);
+
+// Replaces `path` with `text` atomically (temp file, fsync, rename), mode 0600.
+Status WritePrivateFile(const std::string& path, const std::string& text);
+
+}  // namespace kumo::executor
