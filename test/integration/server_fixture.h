@@ -102,6 +102,7 @@ class ServerProcess {
     }
   }
 
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   const std::string& admin_token() const { return token_; }
   const std::string& data_dir() const { return data_dir_; }
