@@ -500,5 +500,55 @@ TEST_F(LocalExecutorTest, CgroupLimitsWhenEnforced) {
   }));
 }
 
+// Issue #12: an isolated task runs as its own uid in a mount namespace where the hidden dir
+// (here the test's 0700 temp dir, standing in for the data dir) shows nothing but its writable
+// dir and its read-only dataset; the shim itself stays outside and still records the exit.
+TEST_F(LocalExecutorTest, IsolatedTaskSeesOnlyItsOwnDirsAsItsOwnUid) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (setuid, mount namespaces)";
+  const std::string out = dir_ + "/out", data = dir_ + "/dataset";
+  std::filesystem::create_directories(out);
+  std::filesystem::create_directories(data);
+  std::ofstream(dir_ + "/secret.txt") << "s3cret-of-the-server\n";
+  std::ofstream(data + "/file") << "dataset-bytes\n";
+  TaskLaunch l = Shell(
+      "id -u > $OUT/uid; cat $SECRET; echo cat=$? > $OUT/tries; cat $DS/file > $OUT/ds; "
+      "touch $DS/new 2>/dev/null; echo touch=$? >> $OUT/tries; pwd > $OUT/pwd",
+      "isolated");
+  l.env["OUT"] = out;
+  l.env["DS"] = data;
+  l.env["SECRET"] = dir_ + "/secret.txt";
+  l.cwd = dir_ + "/work";  // exists for the server, hidden from the task
+  std::filesystem::create_directories(l.cwd);
+  l.isolation = {true, 201234, 201234, {}, dir_, {out}, {data}};
+  TaskHandle h = MustLaunch(l);
+  TaskStatus st = WaitDone(h);
+  ASSERT_EQ(st.state, TaskState::kExited) << ReadFile(l.run_dir + "/stderr");
+  EXPECT_EQ(st.exit_code, 0) << ReadFile(l.run_dir + "/stderr");
+  EXPECT_EQ(ReadFile(out + "/uid"), "201234\n");
+  EXPECT_EQ(ReadFile(out + "/tries"), "cat=1\ntouch=1\n");  // hidden; read-only
+  EXPECT_EQ(ReadFile(out + "/ds"), "dataset-bytes\n");
+  EXPECT_EQ(ReadFile(out + "/pwd"), "/tmp\n");  // its cwd is hidden: Slurm's fallback
+  EXPECT_EQ(ReadFile(l.run_dir + "/stdout").find("s3cret"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(data + "/new"));
+  struct stat o;
+  ASSERT_EQ(stat(out.c_str(), &o), 0);
+  EXPECT_EQ(o.st_uid, 201234u);
+  EXPECT_EQ(o.st_mode & 07777, 0700u);
+  struct stat log;
+  ASSERT_EQ(stat((l.run_dir + "/stdout").c_str(), &log), 0);
+  EXPECT_EQ(log.st_uid, 0u);  // the shim's, which the task cannot open
+  EXPECT_EQ(log.st_mode & 07777, 0600u);
+}
+
+TEST_F(LocalExecutorTest, IsolationNeverRunsATaskAsRoot) {
+  TaskLaunch l = Shell("true", "as-root");
+  l.isolation = {true, 0, 1000, {}, "", {}, {}};
+  auto h = exec_->Launch(l);
+  ASSERT_FALSE(h.has_value());
+  EXPECT_EQ(h.error().code(), StatusCode::kInvalidArgument);
+  l.isolation = {true, 1000, 1000, {}, "relative/dir", {}, {}};
+  EXPECT_FALSE(exec_->Launch(l).has_value());
+}
+
 }  // namespace
 }  // namespace kumo::executor

@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <vector>
 
 namespace kumo::executor {
@@ -30,6 +33,46 @@ Status ParseUidRange(const std::string& text, IsolationConfig* config) {
   config->first_uid = static_cast<uid_t>(first);
   config->uid_count = static_cast<uint32_t>(last - first + 1);
   return Status::Ok();
+}
+
+// Each line's fields split at ':'; calls on_line(line number, fields) until it returns an error.
+Status ForEachColonLine(const std::string& path,
+                        const std::function<Status(int, const std::vector<std::string>&)>& on_line) {
+  std::ifstream in(path);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::vector<std::string> fields;
+    std::istringstream split(line);
+    for (std::string f; std::getline(split, f, ':');) fields.push_back(f);
+    if (Status s = on_line(n, fields); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status CheckUidRangeIsFree(const IsolationConfig& config, const std::string& passwd_path,
+                           const std::string& subuid_path, const std::string& subgid_path) {
+  const uint64_t first = config.first_uid, end = first + config.uid_count;
+  auto taken = [&](const std::string& path, int line, const std::string& what) {
+    return Status::FailedPrecondition(path + ":" + std::to_string(line) + ": " + what +
+                                      " overlaps isolation.uidRange " + std::to_string(first) +
+                                      "-" + std::to_string(end - 1) + "; choose another range");
+  };
+  Status s = ForEachColonLine(passwd_path, [&](int n, const std::vector<std::string>& f) {
+    uint64_t uid = 0, gid = 0;
+    bool in = f.size() > 3 && ((ParseUid(f[2], &uid) && uid >= first && uid < end) ||
+                               (ParseUid(f[3], &gid) && gid >= first && gid < end));
+    return in ? taken(passwd_path, n, "account " + f[0]) : Status::Ok();
+  });
+  for (const std::string& path : {subuid_path, subgid_path}) {
+    if (!s.ok()) return s;
+    s = ForEachColonLine(path, [&](int n, const std::vector<std::string>& f) {
+      uint64_t start = 0, count = 0;
+      bool overlaps = f.size() > 2 && ParseUid(f[1], &start) && ParseUid(f[2], &count) &&
+                      start < end && first < start + count;
+      return overlaps ? taken(path, n, "the subordinate ids of " + f[0]) : Status::Ok();
+    });
+  }
+  return s;
 }
 
 Result<TaskIsolation> AccountIdentity(const std::string& unix_name) {

@@ -33,6 +33,13 @@ struct IsolationConfig {
 // InvalidArgument unless 0 < FIRST <= LAST < 2^32 - 1.
 Status ParseUidRange(const std::string& text, IsolationConfig* config);
 
+// The range must belong to kumo alone: a passwd account with a uid in it, or a subordinate range
+// (/etc/subuid, /etc/subgid: rootless containers map their uids there) overlapping it, could
+// read and signal the tasks running as those uids. FailedPrecondition naming the file, the line
+// and the account. Missing files count as empty. (Accounts only in LDAP/NSS are not seen.)
+Status CheckUidRangeIsFree(const IsolationConfig& config, const std::string& passwd_path,
+                           const std::string& subuid_path, const std::string& subgid_path);
+
 // The account's uid, gid and groups (enabled = true; no dirs). NotFound for an unknown name,
 // InvalidArgument for an account with uid or gid 0.
 Result<TaskIsolation> AccountIdentity(const std::string& unix_name);

@@ -35,6 +35,10 @@ Status CheckIsolation(const executor::IsolationConfig& isolation) {
         "task isolation needs root (tasks run as other uids in their own mount namespace); run "
         "as root, or set `isolation: {enabled: false}` in the server config to run tasks "
         "unisolated as this server's uid (docs/security.md)");
+  if (Status s = executor::CheckUidRangeIsFree(isolation, "/etc/passwd", "/etc/subuid",
+                                               "/etc/subgid");
+      !s.ok())
+    return s;
   for (const auto& [user, account] : isolation.users)
     if (auto id = executor::AccountIdentity(account); !id)
       return Status::InvalidArgument("isolation.users." + user + ": " + id.error().message());

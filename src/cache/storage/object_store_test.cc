@@ -1,6 +1,7 @@
 #include "cache/storage/object_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -338,6 +339,42 @@ TEST(ObjectStore, WithoutVerifyReadsACorruptObjectIsServedAsStored) {
   FlipStoredByte(d.path, "b/k", 0);
   EXPECT_EQ(Read(*s, "k"), "qbcdef");
   EXPECT_EQ(s->corrupt_objects(), 0u);
+}
+
+}  // namespace
+}  // namespace kumo::cache
+
+namespace kumo::cache {
+namespace {
+
+// Issue #12: the cache's files are its tenants' data. Owner-only whatever the umask, and a
+// directory an older version made 0755 is tightened on open.
+TEST(ObjectStore, DirectoriesAre0700AndObjects0600UnderUmaskZero) {
+  TempDir tmp;
+  const std::string dir = tmp.path + "/cache";
+  std::filesystem::create_directories(dir + "/objects");
+  chmod((dir + "/objects").c_str(), 0755);
+  mode_t old = umask(0);
+  {
+    auto store = OpenStore(dir, 1 << 20);
+    EXPECT_TRUE(Put(*store, "k", "bytes").ok());
+  }
+  umask(old);
+  int objects = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    struct stat st;
+    ASSERT_EQ(lstat(e.path().c_str(), &st), 0);
+    if (S_ISDIR(st.st_mode)) {
+      EXPECT_EQ(st.st_mode & 07777, 0700u) << e.path();
+    } else {
+      EXPECT_EQ(st.st_mode & 07777, 0600u) << e.path();
+      ++objects;
+    }
+  }
+  EXPECT_GE(objects, 1);
+  struct stat root;
+  ASSERT_EQ(stat(dir.c_str(), &root), 0);
+  EXPECT_EQ(root.st_mode & 07777, 0700u);
 }
 
 }  // namespace
