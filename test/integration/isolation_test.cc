@@ -3,6 +3,7 @@
 // a job of a non-admin user cannot read the admin token, the database or another project's
 // logs, and runs as neither root nor the server's uid; a second server on the same data dir
 // refuses to start naming the first one's pid; the data dir is owner-only under umask 000.
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -151,6 +152,55 @@ TEST_F(IsolationTest, TheDataDirIsOwnerOnlyUnderUmaskZero) {
   EXPECT_EQ(mode(job + "/checkpoint"), 0700u);
   EXPECT_EQ(mode(job + "/attempt-1/output"), 0700u);
   EXPECT_EQ(mode(job + "/attempt-1/output/result.json"), 0600u);
+}
+
+// Starts `kumo server` as uid/gid 65534 (nobody) on `data` with `config`, stderr to `log`.
+pid_t StartServerAsNobody(const std::string& data, const std::string& config,
+                          const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f) dup2(fileno(f), 1), dup2(fileno(f), 2);
+    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+        setresuid(65534, 65534, 65534) != 0)
+      _exit(126);
+    execl(KUMO_BINARY, KUMO_BINARY, "server", "--data-dir", data.c_str(), "--listen",
+          "127.0.0.1:0", "--no-cgroups", "--config", config.c_str(), nullptr);
+    _exit(127);
+  }
+  return pid;
+}
+
+// Isolation needs root: a non-root server with it on refuses to start and says what to do;
+// with it off it starts, and says loudly that tasks run unisolated.
+TEST_F(IsolationTest, WithoutRootIsolationRefusesToStartAndOffWarnsLoudly) {
+  const std::string home = tmp_.path() + "/nobody";
+  chmod(tmp_.path().c_str(), 0711);
+  fs::create_directories(home);
+  ASSERT_EQ(chown(home.c_str(), 65534, 65534), 0);
+  std::ofstream(home + "/on.yaml") << "isolation: {enabled: true}\n";
+  std::ofstream(home + "/off.yaml") << "isolation: {enabled: false}\n";
+
+  pid_t on = StartServerAsNobody(home + "/data-on", home + "/on.yaml", home + "/on.log");
+  int status = 0;
+  pid_t r = 0;
+  for (int i = 0; i < 1000 && (r = waitpid(on, &status, WNOHANG)) == 0; ++i) usleep(10000);
+  if (r != on) kill(on, SIGKILL), waitpid(on, &status, 0);
+  EXPECT_TRUE(r == on && WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  EXPECT_NE(ReadFile(home + "/on.log").find("task isolation needs root"), std::string::npos)
+      << ReadFile(home + "/on.log");
+
+  pid_t off = StartServerAsNobody(home + "/data-off", home + "/off.yaml", home + "/off.log");
+  bool up = false;
+  for (int i = 0; i < 1000 && !up && waitpid(off, &status, WNOHANG) == 0; ++i) {
+    up = !ReadFile(home + "/data-off/server.port").empty();
+    if (!up) usleep(10000);
+  }
+  kill(off, SIGKILL);
+  waitpid(off, &status, 0);
+  EXPECT_TRUE(up) << ReadFile(home + "/off.log");
+  EXPECT_NE(ReadFile(home + "/off.log").find("WARNING: task isolation is OFF"), std::string::npos)
+      << ReadFile(home + "/off.log");
 }
 
 }  // namespace

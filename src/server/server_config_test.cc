@@ -1,0 +1,65 @@
+#include "server/server_config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace kumo::server {
+namespace {
+
+class ServerConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kumo-server-config-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  Result<ServerConfig> Load(const std::string& yaml) {
+    std::ofstream(dir_ + "/server.yaml") << yaml;
+    return LoadServerConfig(dir_ + "/server.yaml", ServerConfig{});
+  }
+  std::string dir_;
+};
+
+TEST_F(ServerConfigTest, IsolationIsOnByDefaultWithTheDefaultRange) {
+  auto c = Load("tickSeconds: 0.5\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_TRUE(c->isolation.enabled);
+  EXPECT_EQ(c->isolation.first_uid, 200000u);
+  EXPECT_EQ(c->isolation.uid_count, 65536u);
+  EXPECT_TRUE(c->isolation.users.empty());
+}
+
+TEST_F(ServerConfigTest, IsolationReadsEnabledUsersAndRange) {
+  auto c = Load("isolation:\n  enabled: false\n  uidRange: 300000-300099\n"
+                "  users: {alice: alice, bob: bsmith}\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_FALSE(c->isolation.enabled);
+  EXPECT_EQ(c->isolation.first_uid, 300000u);
+  EXPECT_EQ(c->isolation.uid_count, 100u);
+  EXPECT_EQ(c->isolation.users, (std::map<std::string, std::string>{{"alice", "alice"},
+                                                                    {"bob", "bsmith"}}));
+}
+
+TEST_F(ServerConfigTest, IsolationErrorsNameTheFileLineAndField) {
+  const std::string file = dir_ + "/server.yaml";
+  auto bad_range = Load("tickSeconds: 1\nisolation:\n  uidRange: 5-1\n");
+  ASSERT_FALSE(bad_range.has_value());
+  EXPECT_NE(bad_range.error().message().find(file + ":3: isolation.uidRange:"), std::string::npos)
+      << bad_range.error().message();
+  auto unknown = Load("isolation: {enabled: true, uids: 5}\n");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find(file + ":1: isolation.uids: unknown field"),
+            std::string::npos)
+      << unknown.error().message();
+  auto users = Load("isolation:\n  users: [alice]\n");
+  ASSERT_FALSE(users.has_value());
+  EXPECT_NE(users.error().message().find(file + ":2: isolation.users: expected a mapping"),
+            std::string::npos)
+      << users.error().message();
+}
+
+}  // namespace
+}  // namespace kumo::server
