@@ -13,6 +13,7 @@
 # Env: THROUGHPUT_JOBS (1000) GANG_JOBS (200) TRACE_JOBS (300) TRACE_SECONDS (180) CLIENTS (16)
 #      SBATCH_CLIENTS (8) THROUGHPUT_ROUNDS (3: kumo and Slurm alternate; medians reported)
 #      WORKLOADS ("throughput gang trace") KEEP=1 (keep the temp dir for inspection)
+#      KUMO_SERVER_CONFIG (a `kumo server --config` file, e.g. `isolation: {enabled: false}`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -125,7 +126,7 @@ say "slurm up: $(sinfo -h -N -o '%N %G' | tr '\n' ' ')"
 printf 'nodes:\n  - {name: node, count: 8, cpu: 64, memory: 512Gi, gpus: {count: 8, model: fake-gpu}}\n' \
   > "$WORK/inventory.yaml"
 "$KUMO" server --data-dir "$WORK/kumo" --listen 127.0.0.1:0 --inventory "$WORK/inventory.yaml" \
-  --no-cgroups > "$WORK/kumo.log" 2>&1 &
+  --no-cgroups ${KUMO_SERVER_CONFIG:+--config "$KUMO_SERVER_CONFIG"} > "$WORK/kumo.log" 2>&1 &
 KUMO_PID=$!
 for _ in $(seq 300); do [ -s "$WORK/kumo/server.port" ] && break; sleep 0.1; done
 KPORT=$(cat "$WORK/kumo/server.port")

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string_view>

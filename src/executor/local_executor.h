@@ -30,6 +30,12 @@
 // (no PR_SET_PDEATHSIG), because it must survive the server; instead Signal still reaches the
 // orphaned group (see Signal), so the caller can clean up a lost task with SIGKILL.
 //
+// Isolation (TaskLaunch::isolation, docs/security.md): the shim's child enters the task's
+// sandbox before exec (task_sandbox.h: own mount namespace hiding the data dir, the task's dirs
+// bound back, datasets read-only, hidepid /proc, the task's uid, no_new_privs). The shim itself
+// stays this process's uid, so Signal, Poll and adoption work as for any task; run dirs are 0700
+// and the shim's files 0600, out of the task's sight.
+//
 // cgroup v2: where /sys/fs/cgroup is a writable cgroup2 mount with the memory and cpu
 // controllers delegated, each task gets its own cgroup under `kumo/` with memory.max and
 // cpu.max from its request (enforced); otherwise limits are only accounted by the scheduler.

@@ -1,8 +1,10 @@
-/* The task shim: `kumo-shim __task-shim <run_dir> <cwd> [--cgroup=<dir>] -- argv...`.
+/* The task shim: `kumo-shim __task-shim <run_dir> <cwd> [--cgroup=<dir>] [sandbox] -- argv...`.
  *
  * It sits between the server and the command so that the command's exit status is recorded
  * even when the server is gone: the shim, not the server, is the command's parent. It is kept
- * small and single-threaded; everything between fork() and exec() is async-signal-safe.
+ * small and single-threaded; between fork() and exec() the child makes system calls only (and
+ * formats numbers), which a single-threaded parent makes safe. With sandbox flags the child
+ * enters the task's sandbox there (task_sandbox.h) while the shim stays the server's uid.
  *
  * Plain C with POSIX calls only, so kumo-shim can be linked statically against musl when
  * musl-gcc is installed: glibc's start-up code probes the CPU with cpuid (cache sizes, features),
