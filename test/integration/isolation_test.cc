@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "test/integration/server_fixture.h"
@@ -35,10 +36,12 @@ class IsolationTest : public ::testing::Test {
     admin_ = std::make_unique<Api>(server_->port(), server_->admin_token());
   }
 
-  // Submits `script` (sh -c) as `api` in `project`; waits for it to end; returns its job JSON.
-  nlohmann::json Run(Api& api, const std::string& project, const std::string& script) {
+  // Submits `script` (sh -c) as `api` in `project`, with `datasets` ([{name, path}]); waits for
+  // it to end; returns its job JSON.
+  nlohmann::json Run(Api& api, const std::string& project, const std::string& script,
+                     nlohmann::json datasets = nlohmann::json::array()) {
     nlohmann::json spec = {{"apiVersion", "kumo/v1"}, {"kind", "Job"},
-                           {"spec", {{"project", project},
+                           {"spec", {{"project", project}, {"datasets", datasets},
                                      {"taskGroups", {{{"name", "main"},
                                                       {"command", {"sh", "-c", script}}}}}}}};
     auto r = api.Submit(spec.dump(), "/tmp");  // JSON is YAML
@@ -73,11 +76,13 @@ TEST_F(IsolationTest, AUsersJobCannotReadTheTokenTheDatabaseOrAnotherProjectsLog
   ASSERT_TRUE(other.is_object());
   const std::string other_dir = data_ + "/jobs/" + std::to_string(other["id"].get<int64_t>());
 
-  // Bob's job tries what the issue's attacker did, and a few more; each cat must fail.
+  // Bob's job tries what the issue's attacker did, and a few more (the server's command line
+  // names its data dir); each cat must fail.
   const std::string script =
       "id -u; for f in " + data_ + "/admin.token " + data_ + "/kumo.db " + other_dir +
       "/attempt-1/task-0/stdout " + other_dir + "/attempt-1/output/out.txt " +
-      "${KUMO_OUTPUT_DIR%%/jobs/*}/admin.token; do cat $f; echo \"status $?\"; done; "
+      "${KUMO_OUTPUT_DIR%%/jobs/*}/admin.token /proc/" + std::to_string(server_->pid()) +
+      "/cmdline; do cat $f; echo \"status $?\"; done; "
       "echo mine > $KUMO_OUTPUT_DIR/mine.txt";
   nlohmann::json mine = Run(as_bob, "vision", script);
   ASSERT_TRUE(mine.is_object());
@@ -93,7 +98,7 @@ TEST_F(IsolationTest, AUsersJobCannotReadTheTokenTheDatabaseOrAnotherProjectsLog
   size_t failures = 0;
   for (size_t at = out.find("status 1"); at != std::string::npos; at = out.find("status 1", at + 1))
     ++failures;
-  EXPECT_EQ(failures, 5u) << out << err;
+  EXPECT_EQ(failures, 6u) << out << err;  // the last: the server's process is invisible
   EXPECT_NE(err.find("No such file or directory"), std::string::npos) << err;
 
   // What it may do: write its own output dir, which belongs to its uid, 0700.
@@ -103,6 +108,22 @@ TEST_F(IsolationTest, AUsersJobCannotReadTheTokenTheDatabaseOrAnotherProjectsLog
   ASSERT_EQ(stat(output.c_str(), &st), 0);
   EXPECT_EQ(std::to_string(st.st_uid), first_line);
   EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+// A dataset is bound read-only, also where its path lies below the hidden root (here the test's
+// 0700 temp dir, which holds the data dir too).
+TEST_F(IsolationTest, ADatasetIsReadableAndReadOnly) {
+  const std::string dataset = tmp_.path() + "/mnist";
+  fs::create_directories(dataset);
+  std::ofstream(dataset + "/train.txt") << "digits\n";
+  nlohmann::json j = Run(*admin_, "default",
+                         "cat $KUMO_DATASET_MNIST/train.txt; touch $KUMO_DATASET_MNIST/x; "
+                         "echo \"touch $?\"",
+                         {{{"name", "mnist@v1"}, {"path", dataset}}});
+  ASSERT_TRUE(j.is_object());
+  const std::string out = Log(j["id"], "stdout");
+  EXPECT_EQ(out, "digits\ntouch 1\n") << Log(j["id"], "stderr");
+  EXPECT_FALSE(fs::exists(dataset + "/x"));
 }
 
 TEST_F(IsolationTest, ASecondServerOnTheSameDataDirRefusesNamingTheHoldersPid) {
