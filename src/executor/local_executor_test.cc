@@ -508,6 +508,8 @@ TEST_F(LocalExecutorTest, IsolatedTaskSeesOnlyItsOwnDirsAsItsOwnUid) {
   const std::string out = dir_ + "/out", data = dir_ + "/dataset";
   std::filesystem::create_directories(out);
   std::filesystem::create_directories(data);
+  chmod(dir_.c_str(), 0711);  // the dataset must be reachable by the task's uid itself
+  chmod(data.c_str(), 0755);
   std::ofstream(dir_ + "/secret.txt") << "s3cret-of-the-server\n";
   std::ofstream(data + "/file") << "dataset-bytes\n";
   TaskLaunch l = Shell(
@@ -538,6 +540,27 @@ TEST_F(LocalExecutorTest, IsolatedTaskSeesOnlyItsOwnDirsAsItsOwnUid) {
   ASSERT_EQ(stat((l.run_dir + "/stdout").c_str(), &log), 0);
   EXPECT_EQ(log.st_uid, 0u);  // the shim's, which the task cannot open
   EXPECT_EQ(log.st_mode & 07777, 0600u);
+}
+
+// Root binds past every directory on the way; a dataset path the task could not reach by
+// itself (here inside a 0700 directory) is refused, not bound.
+TEST_F(LocalExecutorTest, IsolatedTaskCannotGetAPathItCouldNotReachAsADataset) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (setuid, mount namespaces)";
+  const std::string locked = dir_ + "/locked", inner = locked + "/inner";
+  std::filesystem::create_directories(inner);
+  chmod(dir_.c_str(), 0711);
+  chmod(locked.c_str(), 0700);
+  chmod(inner.c_str(), 0755);
+  std::ofstream(inner + "/leak.txt") << "someone-elses-output\n";
+  chmod((inner + "/leak.txt").c_str(), 0644);
+  TaskLaunch l = Shell("cat " + inner + "/leak.txt", "locked-dataset");
+  l.isolation = {true, 201235, 201235, {}, "", {}, {inner}};
+  TaskHandle h = MustLaunch(l);
+  TaskStatus st = WaitDone(h);
+  EXPECT_EQ(st.exit_code, 127);
+  EXPECT_EQ(ReadFile(l.run_dir + "/stdout"), "");
+  EXPECT_NE(ReadFile(l.run_dir + "/stderr").find("cannot open (as the task)"), std::string::npos)
+      << ReadFile(l.run_dir + "/stderr");
 }
 
 TEST_F(LocalExecutorTest, IsolationNeverRunsATaskAsRoot) {

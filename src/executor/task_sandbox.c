@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -113,7 +114,42 @@ static int BindAt(int fd, const char* target, int ro, int err_fd) {
   return 0;
 }
 
-/* Step 1: the descriptors of every bind source, --rw dirs given to the task's uid. */
+/* The task's supplementary groups, from --groups (digits and commas: the parser checked). */
+static size_t ParseGroups(const char* p, gid_t* groups) {
+  size_t n = 0;
+  while (p != NULL && *p != '\0' && n < KUMO_SANDBOX_MAX_GROUPS) {
+    char* end = NULL;
+    groups[n++] = (gid_t)strtoul(p, &end, 10);
+    p = *end == ',' ? end + 1 : end;
+  }
+  return n;
+}
+
+/* Opens the --ro paths with the task's file-system identity (fsuid, fsgid, its groups): a bind
+ * made by root reaches past every directory on the way, so a dataset path the task could not
+ * reach itself (the data dir, another job's 0700 output dir) must fail here, not be bound.
+ * setfsuid keeps CAP_SYS_ADMIN (mounts) and gives CAP_DAC_* back on the return to 0. */
+static int OpenReadOnlySources(const struct kumo_task_sandbox* sb, int* ro_fds, int err_fd) {
+  gid_t groups[KUMO_SANDBOX_MAX_GROUPS];
+  if (setgroups(ParseGroups(sb->groups, groups), groups) != 0)
+    return kumo_shim_complain(err_fd, "cannot set", "groups", errno), -1;
+  setfsgid(sb->gid);
+  setfsuid(sb->uid);
+  int ok = (unsigned)setfsuid((uid_t)-1) == sb->uid && (unsigned)setfsgid((gid_t)-1) == sb->gid;
+  for (int i = 0; ok && i < sb->ro_count; ++i) {
+    ro_fds[i] = open(sb->ro[i], O_PATH | O_CLOEXEC);
+    if (ro_fds[i] < 0) {
+      kumo_shim_complain(err_fd, "cannot open (as the task)", sb->ro[i], errno);
+      ok = 0;
+    }
+  }
+  setfsuid(0);
+  setfsgid(0);
+  if (!ok) return -1;
+  return 0;
+}
+
+/* Step 2: the descriptors of every bind source, --rw dirs given to the task's uid. */
 static int OpenSources(const struct kumo_task_sandbox* sb, int* rw_fds, int* ro_fds, int err_fd) {
   for (int i = 0; i < sb->rw_count; ++i) {
     rw_fds[i] = open(sb->rw[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -121,14 +157,10 @@ static int OpenSources(const struct kumo_task_sandbox* sb, int* rw_fds, int* ro_
     if (fchown(rw_fds[i], sb->uid, sb->gid) != 0 || fchmod(rw_fds[i], 0700) != 0)
       return kumo_shim_complain(err_fd, "cannot give to the task", sb->rw[i], errno), -1;
   }
-  for (int i = 0; i < sb->ro_count; ++i) {
-    ro_fds[i] = open(sb->ro[i], O_PATH | O_CLOEXEC);
-    if (ro_fds[i] < 0) return kumo_shim_complain(err_fd, "cannot open", sb->ro[i], errno), -1;
-  }
-  return 0;
+  return OpenReadOnlySources(sb, ro_fds, err_fd);
 }
 
-/* Step 2. */
+/* Step 1. */
 static int EnterMountNamespace(int err_fd) {
   if (unshare(CLONE_NEWNS) != 0)
     return kumo_shim_complain(err_fd, "cannot unshare", "mount namespace", errno), -1;
@@ -155,14 +187,8 @@ static int BuildMounts(const struct kumo_task_sandbox* sb, const int* rw_fds, co
 /* Step 5: the task's identity; after setresuid the process has no capabilities left. */
 static int DropPrivileges(const struct kumo_task_sandbox* sb, int err_fd) {
   gid_t groups[KUMO_SANDBOX_MAX_GROUPS];
-  size_t n = 0;
-  const char* p = sb->groups; /* digits and commas: the parser checked */
-  while (p != NULL && *p != '\0' && n < KUMO_SANDBOX_MAX_GROUPS) {
-    char* end = NULL;
-    groups[n++] = (gid_t)strtoul(p, &end, 10);
-    p = *end == ',' ? end + 1 : end;
-  }
-  if (setgroups(n, groups) != 0) return kumo_shim_complain(err_fd, "cannot set", "groups", errno), -1;
+  if (setgroups(ParseGroups(sb->groups, groups), groups) != 0)
+    return kumo_shim_complain(err_fd, "cannot set", "groups", errno), -1;
   if (setresgid(sb->gid, sb->gid, sb->gid) != 0)
     return kumo_shim_complain(err_fd, "cannot set", "gid", errno), -1;
   if (setresuid(sb->uid, sb->uid, sb->uid) != 0)

@@ -8,7 +8,9 @@
  *   --hide=<dir>          covered by an empty, root-owned tmpfs in the task's mount namespace
  *   --rw=<dir>            (repeatable) bound back at the same path, read-write, after the
  *                         directory itself is given to uid:gid with mode 0700
- *   --ro=<path>           (repeatable) bound at the same path read-only (datasets)
+ *   --ro=<path>           (repeatable) bound at the same path read-only (datasets); opened
+ *                         with the task's file-system identity, so a path the task could not
+ *                         reach by itself is refused rather than bound
  *
  * Order of the steps, and why:
  *  1. unshare(CLONE_NEWNS) and make every mount private, so nothing below leaks to the host;

@@ -110,12 +110,16 @@ TEST_F(IsolationTest, AUsersJobCannotReadTheTokenTheDatabaseOrAnotherProjectsLog
   EXPECT_EQ(st.st_mode & 07777, 0700u);
 }
 
-// A dataset is bound read-only, also where its path lies below the hidden root (here the test's
-// 0700 temp dir, which holds the data dir too).
-TEST_F(IsolationTest, ADatasetIsReadableAndReadOnly) {
+// A dataset is bound read-only. Its path must be reachable by the task's uid: naming a dir
+// inside the data dir (every job's files) gets the attempt refused, nothing bound. (The bound
+// tree keeps its modes: binding only skips the search permission of the path's ancestors.)
+TEST_F(IsolationTest, ADatasetIsReadOnlyAndOnlyWhatTheTaskCouldReachItself) {
+  chmod(tmp_.path().c_str(), 0711);
   const std::string dataset = tmp_.path() + "/mnist";
   fs::create_directories(dataset);
+  chmod(dataset.c_str(), 0755);
   std::ofstream(dataset + "/train.txt") << "digits\n";
+  chmod((dataset + "/train.txt").c_str(), 0644);
   nlohmann::json j = Run(*admin_, "default",
                          "cat $KUMO_DATASET_MNIST/train.txt; touch $KUMO_DATASET_MNIST/x; "
                          "echo \"touch $?\"",
@@ -124,6 +128,24 @@ TEST_F(IsolationTest, ADatasetIsReadableAndReadOnly) {
   const std::string out = Log(j["id"], "stdout");
   EXPECT_EQ(out, "digits\ntouch 1\n") << Log(j["id"], "stderr");
   EXPECT_FALSE(fs::exists(dataset + "/x"));
+
+  nlohmann::json spec = {{"apiVersion", "kumo/v1"}, {"kind", "Job"},
+                         {"spec", {{"project", "default"},
+                                   {"datasets", {{{"name", "stolen@v1"},
+                                                  {"path", data_ + "/jobs"}}}},
+                                   {"taskGroups", {{{"name", "main"},
+                                                    {"command", {"sh", "-c",
+                                                                 "cat $KUMO_DATASET_STOLEN/1/"
+                                                                 "attempt-1/task-0/stdout"}}}}}}}};
+  auto r = admin_->Submit(spec.dump(), "/tmp");
+  ASSERT_EQ(r.status, 201) << r.text;
+  const std::string run = data_ + "/jobs/" + std::to_string(r.body["id"].get<int64_t>()) +
+                          "/attempt-1/task-0/";
+  for (int i = 0; i < 1000 && !fs::exists(run + "exit"); ++i) usleep(10000);
+  EXPECT_EQ(ReadFile(run + "exit"), "exit 127\n");
+  EXPECT_EQ(ReadFile(run + "stdout"), "");
+  EXPECT_NE(ReadFile(run + "stderr").find("cannot open (as the task)"), std::string::npos)
+      << ReadFile(run + "stderr");
 }
 
 TEST_F(IsolationTest, ASecondServerOnTheSameDataDirRefusesNamingTheHoldersPid) {
