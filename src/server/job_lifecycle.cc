@@ -1,23 +1,48 @@
 #include "server/job_lifecycle.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
+#include <optional>
 
 namespace kumo::server {
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
 // The outcome's word, for events, the job's reason and the Result record.
 std::string Word(AttemptOutcome outcome) { return std::string(ToString(outcome)); }
+
+// The size of `path` inside `dir` if it is a regular file reached without following a symlink
+// and without leaving `dir`: the dir is the task's, and the server reading it is root, so a
+// symlink the task planted (model.txt -> /root/...) must not be followed (openat2, Linux 5.6).
+std::optional<uint64_t> OutputSize(const std::string& dir, const std::string& path) {
+  int dir_fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return std::nullopt;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  // Paths are relative to the output dir, as they always were ("/m.txt" is <dir>/m.txt).
+  size_t start = path.find_first_not_of('/');
+  int fd = start == std::string::npos
+               ? -1
+               : static_cast<int>(
+                     ::syscall(SYS_openat2, dir_fd, path.c_str() + start, &how, sizeof how));
+  ::close(dir_fd);
+  if (fd < 0) return std::nullopt;
+  struct stat st;
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular) return std::nullopt;
+  return static_cast<uint64_t>(st.st_size);
+}
 
 // The Result record: how this attempt was made and how it ended.
 json ResultRecord(const ServerState& state, const JobRec& job, double now, AttemptOutcome outcome,
@@ -34,9 +59,8 @@ json ResultRecord(const ServerState& state, const JobRec& job, double now, Attem
   std::string out_dir = state.AttemptDir(job.id, job.attempt) + "/output";
   json outputs = json::array();
   for (const auto& o : job.spec.outputs) {
-    std::error_code ec;
-    auto size = fs::file_size(out_dir + "/" + o, ec);
-    outputs.push_back({{"path", o}, {"exists", !ec}, {"bytes", ec ? 0 : size}});
+    std::optional<uint64_t> size = OutputSize(out_dir, o);
+    outputs.push_back({{"path", o}, {"exists", size.has_value()}, {"bytes", size.value_or(0)}});
   }
   return {{"job", job.id},
           {"attempt", job.attempt},

@@ -148,6 +148,30 @@ TEST_F(IsolationTest, ADatasetIsReadOnlyAndOnlyWhatTheTaskCouldReachItself) {
       << ReadFile(run + "stderr");
 }
 
+// The server (root) reads the task's output dir to describe its outputs: a symlink the task
+// planted there is not followed (it would tell the size of any file on the machine).
+TEST_F(IsolationTest, OutputsAreNotFollowedThroughTheTasksSymlinks) {
+  nlohmann::json spec = {
+      {"apiVersion", "kumo/v1"}, {"kind", "Job"},
+      {"spec", {{"project", "default"}, {"outputs", {"model.txt", "token", "sub/passwd"}},
+                {"taskGroups", {{{"name", "main"},
+                                 {"command", {"sh", "-c",
+                                              "echo weights > $KUMO_OUTPUT_DIR/model.txt; "
+                                              "ln -s " + data_ + "/admin.token $KUMO_OUTPUT_DIR/token; "
+                                              "ln -s /etc $KUMO_OUTPUT_DIR/sub"}}}}}}}};
+  auto r = admin_->Submit(spec.dump(), "/tmp");
+  ASSERT_EQ(r.status, 201) << r.text;
+  const int64_t id = r.body["id"];
+  ASSERT_EQ(admin_->WaitPhase(id, "Succeeded", 60).value("phase", ""), "Succeeded");
+  auto results = admin_->Call("GET", "/v1/jobs/" + std::to_string(id) + "/results").body["items"];
+  ASSERT_EQ(results.size(), 1u);
+  const nlohmann::json& outputs = results[0]["outputs"];
+  ASSERT_EQ(outputs.size(), 3u);
+  EXPECT_EQ(outputs[0], (nlohmann::json{{"path", "model.txt"}, {"exists", true}, {"bytes", 8}}));
+  EXPECT_EQ(outputs[1], (nlohmann::json{{"path", "token"}, {"exists", false}, {"bytes", 0}}));
+  EXPECT_EQ(outputs[2], (nlohmann::json{{"path", "sub/passwd"}, {"exists", false}, {"bytes", 0}}));
+}
+
 TEST_F(IsolationTest, ASecondServerOnTheSameDataDirRefusesNamingTheHoldersPid) {
   const std::string log = tmp_.path() + "/second.log";
   pid_t second = fork();
