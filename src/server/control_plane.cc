@@ -21,7 +21,7 @@ namespace {
 
 // Isolation on needs root (setuid, mount namespaces) and accounts that exist; off is allowed but
 // must not go unnoticed: every task can then read the admin token and the database.
-Status CheckIsolation(const executor::IsolationConfig& isolation) {
+Status CheckIsolationConfig(const executor::IsolationConfig& isolation) {
   if (!isolation.enabled) {
     std::fprintf(stderr,
                  "kumo server: WARNING: task isolation is OFF (isolation.enabled: false): tasks "
@@ -107,7 +107,7 @@ Status ControlPlane::OpenDataDir() {
   if (!lock) return lock.error();
   lock_.emplace(std::move(*lock));
   if (Status s = executor::MakePrivateDirs(config.data_dir + "/jobs"); !s.ok()) return s;
-  return CheckIsolation(config.isolation);
+  return CheckIsolationConfig(config.isolation);
 }
 
 // The inventory, the scheduler, the executor and the store.
