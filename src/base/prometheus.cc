@@ -50,8 +50,7 @@ std::string FormatValue(double v) {
 }
 
 std::vector<double> LatencyBoundsSeconds() {
-  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-          0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
 
 void TextWriter::Family(std::string_view name, Type type, std::string_view help) {

@@ -23,6 +23,13 @@ struct ServerConfig {
   // instead of one pass per job (Slurm's sched_min_interval plays the same role).
   double pass_min_interval_s = 0.02;
   bool use_cgroups = true;
+  // GET /metrics (docs/observability.md): an admin token always reads it; the token in
+  // metrics_token_file (one line) reads it and nothing else; metrics_public: anybody.
+  std::string metrics_token_file;
+  bool metrics_public = false;
+  // Usage history: one sample every history_interval_s, kept for history_retention_s.
+  double history_interval_s = 60;
+  double history_retention_s = 30 * 86400;
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.
