@@ -16,18 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 std::optional<int64_t> ParseId(const std::string& s) {
   if (s.empty() || s.size() > 18) return std::nullopt;
   int64_t v = 0;
@@ -155,7 +143,8 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
     if (auto r = RouteJob(user, p, req)) return *r;
   if (p.size() == 1 && p[0] == "events")
     return m == "GET" ? ListEvents(user, req) : method_not_allowed();
-  if (p.size() == 1 && p[0] == "queue") return m == "GET" ? Queue(user) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "queue")
+    return m == "GET" ? Queue(user, req) : method_not_allowed();
   if (p.size() == 1 && p[0] == "top") return m == "GET" ? Top(user) : method_not_allowed();
   if (p.size() == 1 && p[0] == "history") return ServeHistory(state_, user, req);
   if (p.size() == 1 && p[0] == "nodes") return m == "GET" ? ListNodes(user) : method_not_allowed();
@@ -540,7 +529,14 @@ http::Response ApiHandlers::JobLogs(const UserRec& user, int64_t id, const http:
           {}};
 }
 
-http::Response ApiHandlers::Queue(const UserRec& user) {
+// `limit=N`: only the first N jobs of the queue (a page of the dashboard); `total` counts all.
+http::Response ApiHandlers::Queue(const UserRec& user, const http::Request& req) {
+  size_t limit = SIZE_MAX;
+  if (auto it = req.query.find("limit"); it != req.query.end()) {
+    auto n = ParseId(it->second);
+    if (!n) return ErrorResponse(400, "limit: expected a number of jobs");
+    limit = static_cast<size_t>(*n);
+  }
   std::lock_guard<std::mutex> lock(state_.mu);
   std::vector<const JobRec*> pending;
   for (const auto& [id, j] : state_.jobs)
@@ -552,8 +548,9 @@ http::Response ApiHandlers::Queue(const UserRec& user) {
     return pa < pb;
   });
   json items = json::array();
-  for (const JobRec* j : pending) items.push_back(JobJson(*j, false));
-  return JsonResponse(200, {{"items", items}});
+  for (size_t i = 0; i < pending.size() && i < limit; ++i)
+    items.push_back(JobJson(*pending[i], false));
+  return JsonResponse(200, {{"items", items}, {"total", pending.size()}});
 }
 
 http::Response ApiHandlers::Top(const UserRec& user) {

@@ -47,7 +47,7 @@ class ApiHandlers {
   http::Response JobLogs(const UserRec& user, int64_t id, const http::Request& req);
   http::Response ListEvents(const UserRec& user, const http::Request& req);
   http::Response LatestEvent();
-  http::Response Queue(const UserRec& user);
+  http::Response Queue(const UserRec& user, const http::Request& req);
   http::Response Top(const UserRec& user);
   http::Response ListNodes(const UserRec& user);
   http::Response NodeAction(const UserRec& user, const std::string& name,

@@ -84,5 +84,23 @@ TEST_F(ControlPlaneTest, TimesComeFromTheInjectedClock) {
   EXPECT_EQ(events["items"][0]["time"].get<double>(), 1'700'000'000.0);
 }
 
+// The dashboard's page of the queue: the head only, and how many wait in all.
+TEST_F(ControlPlaneTest, QueueLimitGivesTheHeadAndTheTotal) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Call("POST", "/v1/jobs", kTooBig).contains("id"));
+  clock_.Advance(1);  // a pass gives them their queue positions
+  json page;
+  for (int i = 0; i < 500; ++i) {  // ~5 s at most
+    page = Call("GET", "/v1/queue?limit=2");
+    if (page["items"].size() == 2 && page["items"][1].contains("queuePosition")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(page["items"].size(), 2u) << page.dump();
+  EXPECT_EQ(page["total"], 3);
+  EXPECT_EQ(page["items"][0]["queuePosition"], 1);
+  EXPECT_EQ(page["items"][1]["queuePosition"], 2);
+  EXPECT_EQ(Call("GET", "/v1/queue")["items"].size(), 3u);
+  EXPECT_EQ(Call("GET", "/v1/queue?limit=few")["code"], 400);
+}
+
 }  // namespace
 }  // namespace kumo::server

@@ -8,6 +8,7 @@
 #include "base/sha256.h"
 #include "server/http_json.h"
 #include "server/server_state.h"
+#include "server/util.h"
 
 namespace kumo::server {
 namespace {
@@ -15,18 +16,6 @@ namespace {
 using prometheus::Labels;
 using prometheus::TextWriter;
 using prometheus::Type;
-
-std::vector<std::string> Segments(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 // The jobs by (project, phase) and the pending ones by (project, reason).
 void WriteJobs(TextWriter& w, const ServerState& state) {
@@ -141,7 +130,7 @@ std::string RouteTemplate(const std::string& path) {
                                                  "cordon", "uncordon", "drain"};
   if (path == "/metrics") return path;
   if (path == "/ui" || path.starts_with("/ui/")) return "/ui";
-  std::vector<std::string> s = Segments(path);
+  std::vector<std::string> s = SplitPath(path);
   if (s.size() < 2 || s.size() > 4 || s[0] != "v1" || !kCollections.count(s[1])) return "other";
   std::string out = "/v1/" + s[1];
   if (s.size() >= 3) out += s[1] == "jobs" ? "/{id}" : "/{name}";
