@@ -1,14 +1,12 @@
-#include "sim/test_temp_dir.h"
-#include "server/control_plane.h"
-
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <chrono>
-#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+#include "server/control_plane_test_fixture.h"
 
 namespace kumo::server {
 namespace {
@@ -27,37 +25,7 @@ spec:
       resources: {gpu: 64}
 )";
 
-class ControlPlaneTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ServerConfig config;
-    config.data_dir = dir_.Path("data");
-    config.inventory_file = dir_.Write(
-        "inventory.yaml",
-        "nodes:\n  - {name: node, count: 1, cpu: 4, memory: 8Gi, gpus: {count: 2, model: x}}\n");
-    config.use_cgroups = false;
-    auto cp = ControlPlane::Start(config, clock_);
-    ASSERT_TRUE(cp.has_value()) << cp.error().message();
-    cp_ = std::move(*cp);
-    std::ifstream(cp_->admin_token_path()) >> token_;
-    client_ = std::make_unique<http::Client>("127.0.0.1", cp_->port());
-  }
-  void TearDown() override {
-    client_.reset();
-    cp_.reset();
-  }
-  json Call(const std::string& method, const std::string& target, const std::string& body = "") {
-    auto r = client_->Call(method, target, body, {{"Authorization", "Bearer " + token_}});
-    EXPECT_TRUE(r.has_value());
-    return r ? json::parse(r->body, nullptr, false) : json();
-  }
-
-  FakeClock clock_{1'700'000'000.0};
-  sim::TempDir dir_;  // removed after the members below it
-  std::string token_;
-  std::unique_ptr<ControlPlane> cp_;
-  std::unique_ptr<http::Client> client_;
-};
+using ControlPlaneTest = ControlPlaneFixture;
 
 // Every timestamp comes from the injected clock: the submission's, and the end the scheduling
 // loop records when it cancels the pending job.

@@ -6,13 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "server/control_plane.h"
-#include "sim/test_temp_dir.h"
+#include "server/control_plane_test_fixture.h"
 
 namespace kumo::server {
 namespace {
@@ -21,41 +19,20 @@ using nlohmann::json;
 constexpr double kFirstSlot = 1'700'000'040.0;  // a multiple of 60
 constexpr double kStart = kFirstSlot + 10;      // 10 s into that minute
 
-class HistoryTest : public ::testing::Test {
+class HistoryTest : public ControlPlaneFixture {
  protected:
-  void SetUp() override {
-    ServerConfig config;
-    config.data_dir = dir_.Path("data");
-    config.inventory_file = dir_.Write(
-        "inventory.yaml",
-        "nodes:\n  - {name: node, count: 1, cpu: 4, memory: 8Gi, gpus: {count: 2, model: x}}\n");
-    config.use_cgroups = false;
+  void Configure(ServerConfig& config) override {
+    clock_.Set(kStart);
     config.shim_binary = KUMO_SHIM_BINARY;
     config.history_retention_s = 600;
-    auto cp = ControlPlane::Start(config, clock_);
-    ASSERT_TRUE(cp.has_value()) << cp.error().message();
-    cp_ = std::move(*cp);
-    std::ifstream(cp_->admin_token_path()) >> admin_;
-    client_ = std::make_unique<http::Client>("127.0.0.1", cp_->port());
   }
   void TearDown() override {
     if (job_ > 0) {  // end the task process: cancel, then wait (bounded) for the job to end
-      Call(admin_, "POST", "/v1/jobs/" + std::to_string(job_) + "/cancel");
-      WaitFor([&] {
-        return Call(admin_, "GET", "/v1/jobs/" + std::to_string(job_))["phase"] == "Cancelled";
-      });
+      Call("POST", "/v1/jobs/" + std::to_string(job_) + "/cancel");
+      WaitFor(
+          [&] { return Call("GET", "/v1/jobs/" + std::to_string(job_))["phase"] == "Cancelled"; });
     }
-    client_.reset();
-    cp_.reset();
-  }
-  json Call(const std::string& token, const std::string& method, const std::string& target,
-            const std::string& body = "") {
-    auto r = client_->Call(method, target, body, {{"Authorization", "Bearer " + token}});
-    EXPECT_TRUE(r.has_value());
-    if (!r) return json();
-    json j = json::parse(r->body, nullptr, false);
-    if (j.is_object()) j["status"] = r->status;
-    return j;
+    ControlPlaneFixture::TearDown();
   }
   // Polls `done` every 10 ms for at most ~10 s of real time.
   template <typename F>
@@ -73,16 +50,11 @@ class HistoryTest : public ::testing::Test {
     return nullptr;
   }
 
-  FakeClock clock_{kStart};
-  sim::TempDir dir_;  // removed after the members below it
-  std::string admin_;
-  int64_t job_ = 0;
-  std::unique_ptr<ControlPlane> cp_;
-  std::unique_ptr<http::Client> client_;
+  int64_t job_ = 0;  // a job whose task TearDown ends
 };
 
 TEST_F(HistoryTest, AMinuteOfARunningJobIsASample) {
-  json job = Call(admin_, "POST", "/v1/jobs", R"(apiVersion: kumo/v1
+  json job = Call("POST", "/v1/jobs", R"(apiVersion: kumo/v1
 kind: Job
 spec:
   project: default
@@ -97,13 +69,13 @@ spec:
   // The loop runs a pass only once the (fake) clock moved past the pass interval.
   clock_.Advance(1);
   ASSERT_TRUE(WaitFor([&] {
-    job = Call(admin_, "GET", "/v1/jobs/" + std::to_string(job_));
+    job = Call("GET", "/v1/jobs/" + std::to_string(job_));
     return job["phase"] == "Running";
   })) << job.dump();
   clock_.Advance(60);  // the next minute: the loop's next tick records its slot
   json history;
   ASSERT_TRUE(WaitFor([&] {
-    history = Call(admin_, "GET", "/v1/history");
+    history = Call("GET", "/v1/history");
     return !ClusterAt(history, kFirstSlot + 60).is_null();
   })) << history.dump();
   json sample = ClusterAt(history, kFirstSlot + 60);
@@ -122,42 +94,42 @@ spec:
 }
 
 TEST_F(HistoryTest, ProjectSeriesOnlyForMembers) {
-  json other = Call(admin_, "POST", "/v1/projects", R"({"name": "other"})");
+  json other = Call("POST", "/v1/projects", R"({"name": "other"})");
   ASSERT_EQ(other["status"], 201) << other.dump();
-  json bob = Call(admin_, "POST", "/v1/users", R"({"name": "bob", "projects": ["other"]})");
+  json bob = Call("POST", "/v1/users", R"({"name": "bob", "projects": ["other"]})");
   ASSERT_EQ(bob["status"], 201) << bob.dump();
   std::string token = bob["token"];
   json history;
   ASSERT_TRUE(WaitFor([&] {
-    history = Call(token, "GET", "/v1/history");
+    history = CallAs(token, "GET", "/v1/history");
     return !history["cluster"].empty();
   })) << history.dump();
   EXPECT_TRUE(history["projects"].contains("other"));
   EXPECT_FALSE(history["projects"].contains("default")) << history.dump();
-  EXPECT_EQ(Call(token, "GET", "/v1/history?project=default")["status"], 403);
-  EXPECT_EQ(Call(token, "GET", "/v1/history?project=nope")["status"], 404);
-  EXPECT_TRUE(Call(admin_, "GET", "/v1/history")["projects"].contains("default"));
+  EXPECT_EQ(CallAs(token, "GET", "/v1/history?project=default")["status"], 403);
+  EXPECT_EQ(CallAs(token, "GET", "/v1/history?project=nope")["status"], 404);
+  EXPECT_TRUE(Call("GET", "/v1/history")["projects"].contains("default"));
 }
 
 TEST_F(HistoryTest, BadRangesAreRefusedByName) {
-  json r = Call(admin_, "GET", "/v1/history?since=yesterday");
+  json r = Call("GET", "/v1/history?since=yesterday");
   EXPECT_EQ(r["status"], 400);
   EXPECT_NE(r["error"].get<std::string>().find("since"), std::string::npos) << r.dump();
-  EXPECT_EQ(Call(admin_, "GET", "/v1/history?since=10&until=5")["status"], 400);
-  r = Call(admin_, "GET", "/v1/history?since=0&until=1000000000&step=60");
+  EXPECT_EQ(Call("GET", "/v1/history?since=10&until=5")["status"], 400);
+  r = Call("GET", "/v1/history?since=0&until=1000000000&step=60");
   EXPECT_EQ(r["status"], 400);
   EXPECT_NE(r["error"].get<std::string>().find("step"), std::string::npos) << r.dump();
-  EXPECT_EQ(Call(admin_, "POST", "/v1/history")["status"], 405);
+  EXPECT_EQ(Call("POST", "/v1/history")["status"], 405);
 }
 
 TEST_F(HistoryTest, SamplesOlderThanTheRetentionGo) {
-  ASSERT_TRUE(WaitFor(
-      [&] { return !ClusterAt(Call(admin_, "GET", "/v1/history"), kFirstSlot).is_null(); }));
+  ASSERT_TRUE(
+      WaitFor([&] { return !ClusterAt(Call("GET", "/v1/history"), kFirstSlot).is_null(); }));
   clock_.Advance(700);  // beyond the 600 s retention
   double slot = kFirstSlot + 660;
   json history;
   ASSERT_TRUE(WaitFor([&] {
-    history = Call(admin_, "GET", "/v1/history");
+    history = Call("GET", "/v1/history");
     return !ClusterAt(history, slot).is_null();
   })) << history.dump();
   EXPECT_TRUE(ClusterAt(history, kFirstSlot).is_null()) << history.dump();
@@ -165,14 +137,13 @@ TEST_F(HistoryTest, SamplesOlderThanTheRetentionGo) {
 
 TEST_F(HistoryTest, StepAveragesSamples) {
   // Two samples a minute apart; a 120 s step folds them into one point.
-  ASSERT_TRUE(WaitFor(
-      [&] { return !ClusterAt(Call(admin_, "GET", "/v1/history"), kFirstSlot).is_null(); }));
+  ASSERT_TRUE(
+      WaitFor([&] { return !ClusterAt(Call("GET", "/v1/history"), kFirstSlot).is_null(); }));
   clock_.Advance(60);
-  ASSERT_TRUE(WaitFor(
-      [&] { return !ClusterAt(Call(admin_, "GET", "/v1/history"), kFirstSlot + 60).is_null(); }));
-  json folded = Call(admin_, "GET",
-                     "/v1/history?since=" + std::to_string(kFirstSlot) +
-                         "&until=" + std::to_string(kFirstSlot + 119) + "&step=120");
+  ASSERT_TRUE(
+      WaitFor([&] { return !ClusterAt(Call("GET", "/v1/history"), kFirstSlot + 60).is_null(); }));
+  json folded = Call("GET", "/v1/history?since=" + std::to_string(kFirstSlot) +
+                                "&until=" + std::to_string(kFirstSlot + 119) + "&step=120");
   ASSERT_EQ(folded["cluster"].size(), 1u) << folded.dump();
   EXPECT_EQ(folded["cluster"][0]["time"], kFirstSlot);
   EXPECT_EQ(folded["step"], 120);
