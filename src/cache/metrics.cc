@@ -1,7 +1,6 @@
 #include "cache/metrics.h"
 
-#include <cstdio>
-
+#include "base/prometheus.h"
 #include "cache/storage/object_store.h"
 
 namespace kumo::cache {
@@ -29,28 +28,25 @@ void WorkerMetrics::Record(Method method, int status, uint64_t latency_us) {
 
 std::string RenderMetrics(const std::vector<const WorkerMetrics*>& workers,
                           const ObjectStore& store) {
-  std::string out;
-  char line[256];
-  out += "# HELP kumo_cache_requests_total Requests answered, by method and status code.\n";
-  out += "# TYPE kumo_cache_requests_total counter\n";
+  using prometheus::Type;
+  prometheus::TextWriter w;
+  w.Family("kumo_cache_requests_total", Type::kCounter,
+           "Requests answered, by method and status code.");
   for (int m = 0; m < 5; ++m) {
     for (size_t c = 0; c < kStatusCodes.size(); ++c) {
       uint64_t n = 0;
-      for (const WorkerMetrics* w : workers) n += Load(w->requests[m][c]);
+      for (const WorkerMetrics* wm : workers) n += Load(wm->requests[m][c]);
       if (n == 0) continue;
       std::string code = kStatusCodes[c] == 0 ? "other" : std::to_string(kStatusCodes[c]);
-      std::snprintf(line, sizeof line,
-                    "kumo_cache_requests_total{method=\"%s\",code=\"%s\"} %llu\n", kMethodNames[m],
-                    code.c_str(), static_cast<unsigned long long>(n));
-      out += line;
+      w.Sample("kumo_cache_requests_total", {{"method", kMethodNames[m]}, {"code", code}},
+               static_cast<double>(n));
     }
   }
   auto counter = [&](const char* name, const char* help, auto field) {
     uint64_t n = 0;
-    for (const WorkerMetrics* w : workers) n += Load(w->*field);
-    std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
-                  name, static_cast<unsigned long long>(n));
-    out += line;
+    for (const WorkerMetrics* wm : workers) n += Load(wm->*field);
+    w.Family(name, Type::kCounter, help);
+    w.Sample(name, {}, static_cast<double>(n));
   };
   counter("kumo_cache_received_bytes_total", "Bytes read from clients.", &WorkerMetrics::bytes_in);
   counter("kumo_cache_sent_bytes_total", "Bytes written to clients.", &WorkerMetrics::bytes_out);
@@ -58,39 +54,34 @@ std::string RenderMetrics(const std::vector<const WorkerMetrics*>& workers,
   counter("kumo_cache_misses_total", "GET/HEAD of an absent object.", &WorkerMetrics::misses);
   counter("kumo_cache_connections_total", "Connections accepted.",
           &WorkerMetrics::connections_accepted);
-  std::snprintf(line, sizeof line,
-                "# HELP kumo_cache_evictions_total Objects evicted for room.\n"
-                "# TYPE kumo_cache_evictions_total counter\nkumo_cache_evictions_total %llu\n",
-                static_cast<unsigned long long>(store.evictions()));
-  out += line;
-  std::snprintf(line, sizeof line,
-                "# TYPE kumo_cache_used_bytes gauge\nkumo_cache_used_bytes %llu\n"
-                "# TYPE kumo_cache_capacity_bytes gauge\nkumo_cache_capacity_bytes %llu\n"
-                "# TYPE kumo_cache_objects gauge\nkumo_cache_objects %zu\n",
-                static_cast<unsigned long long>(store.used_bytes()),
-                static_cast<unsigned long long>(store.capacity_bytes()), store.object_count());
-  out += line;
-  out += "# HELP kumo_cache_request_duration_seconds From request head parsed to response sent.\n";
-  out += "# TYPE kumo_cache_request_duration_seconds histogram\n";
-  uint64_t cumulative = 0, sum_us = 0;
-  for (const WorkerMetrics* w : workers) sum_us += Load(w->latency_sum_us);
-  for (size_t b = 0; b <= kLatencyBoundsUs.size(); ++b) {
-    for (const WorkerMetrics* w : workers) cumulative += Load(w->latency_buckets[b]);
-    if (b < kLatencyBoundsUs.size())
-      std::snprintf(line, sizeof line,
-                    "kumo_cache_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                    static_cast<double>(kLatencyBoundsUs[b]) / 1e6,
-                    static_cast<unsigned long long>(cumulative));
-    else
-      std::snprintf(line, sizeof line,
-                    "kumo_cache_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-                    "kumo_cache_request_duration_seconds_sum %.6f\n"
-                    "kumo_cache_request_duration_seconds_count %llu\n",
-                    static_cast<unsigned long long>(cumulative), static_cast<double>(sum_us) / 1e6,
-                    static_cast<unsigned long long>(cumulative));
-    out += line;
+  auto one = [&](const char* name, Type type, const char* help, double value) {
+    w.Family(name, type, help);
+    w.Sample(name, {}, value);
+  };
+  one("kumo_cache_evictions_total", Type::kCounter, "Objects evicted for room.",
+      static_cast<double>(store.evictions()));
+  one("kumo_cache_used_bytes", Type::kGauge, "Bytes of resident objects.",
+      static_cast<double>(store.used_bytes()));
+  one("kumo_cache_capacity_bytes", Type::kGauge, "Bytes the store may hold.",
+      static_cast<double>(store.capacity_bytes()));
+  one("kumo_cache_objects", Type::kGauge, "Resident objects.",
+      static_cast<double>(store.object_count()));
+  // The workers' buckets are in microseconds; the exposition's unit is the second.
+  prometheus::HistogramValue latency;
+  for (uint64_t bound_us : kLatencyBoundsUs)
+    latency.bounds.push_back(static_cast<double>(bound_us) / 1e6);
+  latency.counts.assign(kLatencyBoundsUs.size() + 1, 0);
+  uint64_t sum_us = 0;
+  for (const WorkerMetrics* wm : workers) {
+    sum_us += Load(wm->latency_sum_us);
+    for (size_t b = 0; b <= kLatencyBoundsUs.size(); ++b)
+      latency.counts[b] += Load(wm->latency_buckets[b]);
   }
-  return out;
+  latency.sum = static_cast<double>(sum_us) / 1e6;
+  w.Family("kumo_cache_request_duration_seconds", Type::kHistogram,
+           "From request head parsed to response sent.");
+  w.Histogram("kumo_cache_request_duration_seconds", {}, latency);
+  return w.Take();
 }
 
 }  // namespace kumo::cache

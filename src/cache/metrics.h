@@ -1,6 +1,6 @@
-// Counters for /metrics (Prometheus text exposition format 0.0.4). Each worker thread owns one
-// WorkerMetrics and bumps it with relaxed atomics (no sharing on the hot path); a scrape sums
-// them. Thread safety: increments from the owning worker, reads from any thread.
+// Counters for /metrics, written in the Prometheus text format by base/prometheus.h. Each worker
+// thread owns one WorkerMetrics and bumps it with relaxed atomics (no sharing on the hot path); a
+// scrape sums them. Thread safety: increments from the owning worker, reads from any thread.
 #pragma once
 
 #include <array>

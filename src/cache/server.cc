@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/prometheus.h"
 #include "cache/io/io_worker.h"
 
 namespace kumo::cache {
@@ -66,60 +67,44 @@ void CacheServer::Stop() {
 }
 
 std::string CacheServer::MetricsText() const {
+  using prometheus::Type;
   std::vector<const WorkerMetrics*> all;
   for (const auto& w : workers_) all.push_back(&w->metrics());
   std::string out = RenderMetrics(all, *store_);
-  out +=
-      "# HELP kumo_cache_io_backend The socket I/O backend the workers use (1 = in use).\n"
-      "# TYPE kumo_cache_io_backend gauge\n";
+  prometheus::TextWriter w;
+  auto one = [&](const char* name, Type type, const char* help, double value) {
+    w.Family(name, type, help);
+    w.Sample(name, {}, value);
+  };
+  w.Family("kumo_cache_io_backend", Type::kGauge,
+           "The socket I/O backend the workers use (1 = in use).");
   for (IoBackend b : {IoBackend::kEpoll, IoBackend::kUring})
-    out += std::string("kumo_cache_io_backend{backend=\"") + IoBackendName(b) + "\"} " +
-           (b == io_ ? "1" : "0") + "\n";
-  out +=
-      "# HELP kumo_cache_corrupt_total Objects whose bytes did not match their ETag when "
-      "verified (removed).\n"
-      "# TYPE kumo_cache_corrupt_total counter\n"
-      "kumo_cache_corrupt_total " +
-      std::to_string(store_->corrupt_objects()) + "\n";
-  if (origin_ != nullptr)
-    out +=
-        "# HELP kumo_cache_origin_fetches_total Objects copied from --origin on a miss.\n"
-        "# TYPE kumo_cache_origin_fetches_total counter\n"
-        "kumo_cache_origin_fetches_total " +
-        std::to_string(origin_->fetches()) +
-        "\n"
-        "# HELP kumo_cache_origin_fetched_bytes_total Bytes copied from --origin.\n"
-        "# TYPE kumo_cache_origin_fetched_bytes_total counter\n"
-        "kumo_cache_origin_fetched_bytes_total " +
-        std::to_string(origin_->fetched_bytes()) +
-        "\n"
-        "# HELP kumo_cache_origin_errors_total Origin copies that failed (no room, I/O).\n"
-        "# TYPE kumo_cache_origin_errors_total counter\n"
-        "kumo_cache_origin_errors_total " +
-        std::to_string(origin_->errors()) + "\n";
+    w.Sample("kumo_cache_io_backend", {{"backend", IoBackendName(b)}}, b == io_ ? 1 : 0);
+  one("kumo_cache_corrupt_total", Type::kCounter,
+      "Objects whose bytes did not match their ETag when verified (removed).",
+      static_cast<double>(store_->corrupt_objects()));
+  if (origin_ != nullptr) {
+    one("kumo_cache_origin_fetches_total", Type::kCounter, "Objects copied from --origin on a miss.",
+        static_cast<double>(origin_->fetches()));
+    one("kumo_cache_origin_fetched_bytes_total", Type::kCounter, "Bytes copied from --origin.",
+        static_cast<double>(origin_->fetched_bytes()));
+    one("kumo_cache_origin_errors_total", Type::kCounter,
+        "Origin copies that failed (no room, I/O).", static_cast<double>(origin_->errors()));
+  }
   if (router_ != nullptr) {
     std::shared_ptr<const ClusterView> view = router_->Load();
     uint64_t redirects = 0;
-    for (const auto& w : workers_)
-      redirects += w->metrics().redirects.load(std::memory_order_relaxed);
+    for (const auto& worker : workers_)
+      redirects += worker->metrics().redirects.load(std::memory_order_relaxed);
     size_t members = view && view->table ? view->table->members().size() : 0;
-    out +=
-        "# HELP kumo_cache_cluster_members Members in the current Maglev table.\n"
-        "# TYPE kumo_cache_cluster_members gauge\n"
-        "kumo_cache_cluster_members " +
-        std::to_string(members) +
-        "\n"
-        "# HELP kumo_cache_cluster_generation Member lists loaded since start.\n"
-        "# TYPE kumo_cache_cluster_generation counter\n"
-        "kumo_cache_cluster_generation " +
-        std::to_string(view ? view->generation : 0) +
-        "\n"
-        "# HELP kumo_cache_redirects_total Object requests answered 307 to their owner.\n"
-        "# TYPE kumo_cache_redirects_total counter\n"
-        "kumo_cache_redirects_total " +
-        std::to_string(redirects) + "\n";
+    one("kumo_cache_cluster_members", Type::kGauge, "Members in the current Maglev table.",
+        static_cast<double>(members));
+    one("kumo_cache_cluster_generation", Type::kCounter, "Member lists loaded since start.",
+        static_cast<double>(view ? view->generation : 0));
+    one("kumo_cache_redirects_total", Type::kCounter,
+        "Object requests answered 307 to their owner.", static_cast<double>(redirects));
   }
-  return out;
+  return out + w.Take();
 }
 
 }  // namespace kumo::cache

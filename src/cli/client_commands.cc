@@ -10,11 +10,13 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +27,7 @@
 #include "client/code_version.h"
 #include "client/config.h"
 #include "client/format.h"
+#include "cli/watch.h"
 #include "http/http.h"
 
 namespace kumo::cli {
@@ -354,8 +357,19 @@ std::string NodeStatus(const json& n) {
   return Str(n, "cordonReason", "").starts_with("drained") ? "Drained" : "Cordoned";
 }
 
+int WatchJobs(Ctx& c, const std::vector<json>& listed, int64_t since);
+
 int GetJobs(Ctx& c, const std::vector<std::string>& names) {
   double now = SystemClock().NowSeconds();
+  bool watch = c.args.Has("--watch");
+  int64_t since = 0;
+  if (watch) {
+    if (!names.empty()) return c.Usage("-w watches the job list: give no job IDs");
+    if (!c.Connect()) return kFailed;
+    auto latest = LatestEventSeq(*c.api);  // before listing: no change falls between the two
+    if (!latest) return c.Fail(latest.error().message() + c.TransportHint());
+    since = *latest;
+  }
   if (!names.empty()) {
     // Named jobs: each fetched directly, so a missing one is an error (exit 1), as in kubectl.
     std::vector<json> jobs;
@@ -382,11 +396,48 @@ int GetJobs(Ctx& c, const std::vector<std::string>& names) {
                now - j["endTime"].get<double>() > kRecentJobWindowS;
     if (all || !old) jobs.push_back(j);
   }
+  if (watch) return WatchJobs(c, jobs, since);
   c.Print(json{{"items", jobs}}, [&] {
     if (jobs.empty()) return std::string("No jobs found.\n");
     return JobsTable(jobs, now);
   });
   return kOk;
+}
+
+// A job's row (or JSON line with -o json) whenever an event shows it changed, as `kubectl get
+// -w` prints; runs until interrupted, or until the server stays unreachable for ~30 s.
+int WatchJobs(Ctx& c, const std::vector<json>& listed, int64_t since) {
+  std::map<int64_t, std::string> shown;  // job id -> the phase/reason/attempt last printed
+  auto print = [&](const json& j, bool header) {
+    std::string state = Str(j, "phase") + "/" + Str(j, "reason") + "/" + Str(j, "attempt");
+    std::string& last = shown[Int(j, "id")];
+    if (last == state) return;
+    last = state;
+    std::string text = c.output == "json"
+                           ? j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"
+                           : JobsTable({j}, SystemClock().NowSeconds());
+    if (c.output != "json" && !header) text = text.substr(text.find('\n') + 1);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  };
+  bool header = true;
+  if (listed.empty() && c.output != "json") std::fprintf(stderr, "No jobs found.\n");
+  for (const json& j : listed) print(j, std::exchange(header, false));
+  Status s = FollowEvents(*c.api, since, [&](const json& e) {
+    std::string object = Str(e, "object", "");
+    if (!object.starts_with("job/")) return true;
+    std::string id = object.substr(4);
+    // A start shows as Pending/Starting until it has committed: wait that moment out (bounded).
+    std::optional<client::ApiResponse> r;
+    for (int i = 0; i < 100; ++i) {
+      r = c.Raw("GET", "/v1/jobs/" + id);
+      if (!r || !r->ok() || Str(r->body, "reason") != "Starting") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (r && r->ok()) print(r->body, std::exchange(header, false));
+    return true;
+  });
+  return c.Fail(s.message());
 }
 
 int GetNodes(Ctx& c, const std::vector<std::string>& names) {
@@ -622,6 +673,55 @@ int Logs(Ctx& c) {
   return kOk;
 }
 
+// ---- events ----
+
+std::string EventsTable(const std::vector<json>& events, bool header) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : events)
+    rows.push_back({Str(e, "seq"), client::FormatTime(e["time"]), Str(e, "object"), Str(e, "type"),
+                    Str(e, "reason"), Str(e, "message")});
+  std::string text =
+      client::FormatTable({"SEQ", "TIME", "OBJECT", "TYPE", "REASON", "MESSAGE"}, rows);
+  return header ? text : text.substr(text.find('\n') + 1);
+}
+
+// The event log since --since (default: all of it that the caller may see); -w then follows it.
+int Events(Ctx& c) {
+  if (!c.args.positional.empty()) return c.Usage("takes no arguments");
+  std::string since_text = c.args.Get("--since", "0");
+  auto since = ParseJobId(since_text);
+  if (!since) return c.Usage("--since: expected an event sequence number");
+  std::vector<json> events;
+  for (;;) {  // the server pages by 1000
+    auto v = c.Call("GET", "/v1/events?since=" + std::to_string(*since));
+    if (!v) return kFailed;
+    if (Items(*v).empty()) break;
+    for (const auto& e : Items(*v)) events.push_back(e);
+    *since = Int(*v, "next");
+  }
+  if (!c.args.Has("--watch")) {
+    c.Print(json{{"items", events}}, [&] { return EventsTable(events, true); });
+    return kOk;
+  }
+  bool header = true;
+  auto print = [&](const std::vector<json>& page) {
+    std::string text;
+    if (c.output == "json")
+      for (const auto& e : page)
+        text += e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    else
+      text = EventsTable(page, std::exchange(header, false));
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  };
+  if (!events.empty()) print(events);
+  Status s = FollowEvents(*c.api, *since, [&](const json& e) {
+    print({e});
+    return true;
+  });
+  return c.Fail(s.message());
+}
+
 // ---- cancel ----
 
 int Cancel(Ctx& c) {
@@ -822,15 +922,23 @@ const std::vector<CommandDef>& Commands() {
        true,
        Submit},
       {"get",
-       "usage: kumo get jobs [ID...] [--project P] [--phase PHASE] [--all] [-o FMT]\n"
+       "usage: kumo get jobs [ID...] [--project P] [--phase PHASE] [--all] [-w] [-o FMT]\n"
        "       kumo get nodes [NAME...] [-o FMT]\n"
        "       kumo get projects [NAME...] [-o FMT]\n",
        "",
        {{{"--project"}, true, "only this project's jobs"},
         {{"--phase"}, true, "only jobs in this phase (Pending, Running, Succeeded, ...)"},
-        {{"--all", "-A"}, false, "also jobs that ended more than an hour ago"}},
+        {{"--all", "-A"}, false, "also jobs that ended more than an hour ago"},
+        {{"--watch", "-w"}, false, "then print each job again whenever it changes (until ^C)"}},
        true,
        Get},
+      {"events",
+       "usage: kumo events [--since SEQ] [-w] [-o FMT]\n",
+       "The event log (jobs, nodes, projects) that you may see, oldest first.",
+       {{{"--since"}, true, "only events after this sequence number"},
+        {{"--watch", "-w"}, false, "then print new events as they happen (until ^C)"}},
+       true,
+       Events},
       {"describe",
        "usage: kumo describe job ID [-o FMT]\n",
        "Everything about a job: phase and why, attempts, tasks with nodes and GPUs, each "

@@ -28,6 +28,7 @@ void Usage(FILE* f) {
                "  get        list jobs, nodes or projects: kumo get jobs|nodes|projects [-o json]\n"
                "  describe   everything about a job (tasks, results, provenance, events)\n"
                "  logs       a task's output: kumo logs ID [-f] [--task N] [--stderr]\n"
+               "  events     the event log: kumo events [--since SEQ] [-w]\n"
                "  cancel     cancel jobs: kumo cancel ID...\n"
                "  queue      pending jobs in scheduling order, with why each waits\n"
                "  top        GPU use per node and per project\n"
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   if (cmd == "sim") return kumo::cli::RunSim(args);
   if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
   if (cmd == "cache") return kumo::cli::RunCacheCommand(args);
-  // submit get describe logs cancel queue top project node user whoami
+  // submit get describe logs events cancel queue top project node user whoami
   if (kumo::cli::IsClientCommand(cmd)) return kumo::cli::RunClientCommand(std::string(cmd), args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     Usage(stdout);

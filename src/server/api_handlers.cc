@@ -1,36 +1,20 @@
 #include "server/api_handlers.h"
 
+#include <chrono>
 #include <filesystem>
 
 #include "base/random.h"
 #include "base/sha256.h"
+#include "server/history.h"
+#include "server/http_json.h"
 #include "server/job_lifecycle.h"
+#include "server/ui.h"
 #include "server/util.h"
 
 namespace kumo::server {
 using nlohmann::json;
 
 namespace {
-
-http::Response JsonResponse(int status, const json& body) {
-  return {status, "application/json", body.dump() + "\n", {}};
-}
-
-http::Response ErrorResponse(int status, const std::string& message) {
-  return JsonResponse(status, {{"code", status}, {"error", message}});
-}
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 std::optional<int64_t> ParseId(const std::string& s) {
   if (s.empty() || s.size() > 18) return std::nullopt;
@@ -124,18 +108,28 @@ http::Response MethodNotAllowed(const http::Request& req) {
 }  // namespace
 
 http::Response ApiHandlers::Handle(const http::Request& req) {
+  http::Response r = Serve(req);
+  state_.metrics.RecordRequest(req, r.status);
+  return r;
+}
+
+http::Response ApiHandlers::Serve(const http::Request& req) {
+  if (req.path == "/ui" || req.path.starts_with("/ui/")) return ServeUi(req);  // no token: a page
+  Result<UserRec> user = Authenticate(req);
+  if (req.path == "/metrics") return ServeMetrics(state_, user ? &*user : nullptr, req);
+  if (!user) return ErrorResponse(401, user.error().message());
+  return Route(*user, req);
+}
+
+Result<UserRec> ApiHandlers::Authenticate(const http::Request& req) {
   std::string auth = req.Header("authorization");
   if (!auth.starts_with("Bearer ") || auth.size() <= 7)
-    return ErrorResponse(401, "missing bearer token (Authorization: Bearer <token>)");
+    return Error(Status::Unauthenticated("missing bearer token (Authorization: Bearer <token>)"));
   std::string hash = Sha256Hex(auth.substr(7));
-  UserRec user;
-  {
-    std::lock_guard<std::mutex> lock(state_.mu);
-    auto t = state_.tokens.find(hash);
-    if (t == state_.tokens.end()) return ErrorResponse(401, "invalid token");
-    user = state_.users[t->second];
-  }
-  return Route(user, req);
+  std::lock_guard<std::mutex> lock(state_.mu);
+  auto t = state_.tokens.find(hash);
+  if (t == state_.tokens.end()) return Error(Status::Unauthenticated("invalid token"));
+  return state_.users[t->second];
 }
 
 http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req) {
@@ -149,8 +143,10 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
     if (auto r = RouteJob(user, p, req)) return *r;
   if (p.size() == 1 && p[0] == "events")
     return m == "GET" ? ListEvents(user, req) : method_not_allowed();
-  if (p.size() == 1 && p[0] == "queue") return m == "GET" ? Queue(user) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "queue")
+    return m == "GET" ? Queue(user, req) : method_not_allowed();
   if (p.size() == 1 && p[0] == "top") return m == "GET" ? Top(user) : method_not_allowed();
+  if (p.size() == 1 && p[0] == "history") return ServeHistory(state_, user, req);
   if (p.size() == 1 && p[0] == "nodes") return m == "GET" ? ListNodes(user) : method_not_allowed();
   if (p.size() == 3 && p[0] == "nodes")
     return m == "POST" ? NodeAction(user, p[1], p[2]) : method_not_allowed();
@@ -200,6 +196,7 @@ http::Response ApiHandlers::WhoAmI(const UserRec& user) {
 }
 
 http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& req) {
+  auto arrived = std::chrono::steady_clock::now();
   auto spec = api::ParseJobSpec(req.body);
   if (!spec) return ErrorResponse(400, spec.error().message());
   std::string submit_dir = req.Header("x-kumo-submit-dir");
@@ -249,6 +246,9 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   }
   it->second.durable = true;
   state_.Kick();
+  state_.metrics.submissions.Add({{"project", it->second.project}});
+  state_.metrics.submit_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
   return JsonResponse(201, JobJson(it->second, false));
 }
 
@@ -407,33 +407,67 @@ http::Response ApiHandlers::JobEvents(const UserRec& user, int64_t id) {
   return JsonResponse(200, {{"items", items}});
 }
 
+// `wait=S` (at most 60): a long poll. With nothing new to show, the answer waits until an
+// event this user may see is recorded, or S seconds passed (then an empty page), so a watcher
+// (`kumo events -w`) asks again at once instead of polling on a timer.
 http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request& req) {
   int64_t since = 0;
-  if (auto it = req.query.find("since"); it != req.query.end())
+  if (auto it = req.query.find("since"); it != req.query.end()) {
+    if (it->second == "latest") return LatestEvent();
     since = ParseId(it->second).value_or(0);
-  std::set<std::string> visible;
+  }
+  double wait_s = 0;
+  if (auto it = req.query.find("wait"); it != req.query.end()) {
+    auto w = ParseId(it->second);
+    if (!w || *w > 60) return ErrorResponse(400, "wait: whole seconds from 0 to 60");
+    wait_s = static_cast<double>(*w);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_s);
+  for (;;) {
+    std::set<std::string> visible;
+    std::future<Status> flushed;
+    int64_t seen;
+    {
+      std::lock_guard<std::mutex> lock(state_.mu);
+      for (const auto& [id, j] : state_.jobs)
+        if (MayAccess(user, j.project)) visible.insert(JobObjectName(id));
+      seen = state_.changes;
+      flushed = state_.Flush(/*barrier=*/true);
+    }
+    flushed.wait();
+    auto events = state_.job_store->EventsAfter(since, 1000);
+    if (!events) return ErrorResponse(500, events.error().message());
+    json items = json::array();
+    for (const EventRow& e : *events) {
+      since = e.seq;
+      if (!user.admin && !visible.count(e.object)) continue;
+      json item = EventJson(e);
+      item["object"] = e.object;
+      items.push_back(std::move(item));
+    }
+    // `next`: pass it as `since` to continue. It moves past events this user may not see, so a
+    // page of only invisible events still makes progress.
+    if (!items.empty() || std::chrono::steady_clock::now() >= deadline)
+      return JsonResponse(200, {{"items", items}, {"next", since}});
+    std::unique_lock<std::mutex> lock(state_.mu);
+    state_.changed.wait_until(lock, deadline,
+                              [&] { return state_.changes != seen || state_.stopping; });
+    if (state_.stopping) return JsonResponse(200, {{"items", items}, {"next", since}});
+  }
+}
+
+// Where a watcher that just listed the current state starts (`kumo get jobs -w`): no items,
+// `next` the newest event's sequence number.
+http::Response ApiHandlers::LatestEvent() {
   std::future<Status> flushed;
   {
     std::lock_guard<std::mutex> lock(state_.mu);
-    for (const auto& [id, j] : state_.jobs)
-      if (MayAccess(user, j.project)) visible.insert(JobObjectName(id));
     flushed = state_.Flush(/*barrier=*/true);
   }
   flushed.wait();
-  auto events = state_.job_store->EventsAfter(since, 1000);
-  if (!events) return ErrorResponse(500, events.error().message());
-  json items = json::array();
-  int64_t scanned = since;
-  for (const EventRow& e : *events) {
-    scanned = e.seq;
-    if (!user.admin && !visible.count(e.object)) continue;
-    json item = EventJson(e);
-    item["object"] = e.object;
-    items.push_back(std::move(item));
-  }
-  // `next`: pass it as `since` to continue. It moves past events this user may not see, so a
-  // page of only invisible events still makes progress.
-  return JsonResponse(200, {{"items", items}, {"next", scanned}});
+  auto last = state_.job_store->LastEventSeq();
+  if (!last) return ErrorResponse(500, last.error().message());
+  return JsonResponse(200, {{"items", json::array()}, {"next", *last}});
 }
 
 http::Response ApiHandlers::JobResults(const UserRec& user, int64_t id) {
@@ -495,7 +529,14 @@ http::Response ApiHandlers::JobLogs(const UserRec& user, int64_t id, const http:
           {}};
 }
 
-http::Response ApiHandlers::Queue(const UserRec& user) {
+// `limit=N`: only the first N jobs of the queue (a page of the dashboard); `total` counts all.
+http::Response ApiHandlers::Queue(const UserRec& user, const http::Request& req) {
+  size_t limit = SIZE_MAX;
+  if (auto it = req.query.find("limit"); it != req.query.end()) {
+    auto n = ParseId(it->second);
+    if (!n) return ErrorResponse(400, "limit: expected a number of jobs");
+    limit = static_cast<size_t>(*n);
+  }
   std::lock_guard<std::mutex> lock(state_.mu);
   std::vector<const JobRec*> pending;
   for (const auto& [id, j] : state_.jobs)
@@ -507,8 +548,9 @@ http::Response ApiHandlers::Queue(const UserRec& user) {
     return pa < pb;
   });
   json items = json::array();
-  for (const JobRec* j : pending) items.push_back(JobJson(*j, false));
-  return JsonResponse(200, {{"items", items}});
+  for (size_t i = 0; i < pending.size() && i < limit; ++i)
+    items.push_back(JobJson(*pending[i], false));
+  return JsonResponse(200, {{"items", items}, {"total", pending.size()}});
 }
 
 http::Response ApiHandlers::Top(const UserRec& user) {

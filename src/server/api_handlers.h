@@ -23,9 +23,13 @@ namespace kumo::server {
 class ApiHandlers {
  public:
   explicit ApiHandlers(ServerState& state) : state_(state) {}
+  // Serves the request and counts it in state.metrics (route template, method, code).
   http::Response Handle(const http::Request& req);
 
  private:
+  http::Response Serve(const http::Request& req);
+  // The user whose bearer token the request carries; kUnauthenticated without one.
+  Result<UserRec> Authenticate(const http::Request& req);
   http::Response Route(const UserRec& user, const http::Request& req);
   std::optional<http::Response> RouteJob(const UserRec& user, const std::vector<std::string>& path,
                                          const http::Request& req);
@@ -42,7 +46,8 @@ class ApiHandlers {
   http::Response JobResults(const UserRec& user, int64_t id);
   http::Response JobLogs(const UserRec& user, int64_t id, const http::Request& req);
   http::Response ListEvents(const UserRec& user, const http::Request& req);
-  http::Response Queue(const UserRec& user);
+  http::Response LatestEvent();
+  http::Response Queue(const UserRec& user, const http::Request& req);
   http::Response Top(const UserRec& user);
   http::Response ListNodes(const UserRec& user);
   http::Response NodeAction(const UserRec& user, const std::string& name,

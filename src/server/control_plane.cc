@@ -59,6 +59,12 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ServerConfig config, c
 ControlPlane::~ControlPlane() { Stop(); }
 
 void ControlPlane::Stop() {
+  {
+    // Ends the long polls first (/v1/events?wait=), so the HTTP threads can be joined at once.
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stopping = true;
+  }
+  state_->changed.notify_all();
   if (http_) http_->Stop();
   if (loop_) loop_->Stop();
   std::future<Status> last;
@@ -73,6 +79,7 @@ void ControlPlane::Stop() {
 Status ControlPlane::Init() {
   if (Status s = OpenDataDir(); !s.ok()) return s;
   if (Status s = OpenParts(); !s.ok()) return s;
+  if (Status s = LoadMetricsToken(*state_); !s.ok()) return s;
   if (Status s = Restore(); !s.ok()) return s;
   admin_token_path_ = state_->config.data_dir + "/admin.token";
   if (Status s = Bootstrap(); !s.ok()) return s;

@@ -117,6 +117,7 @@ void FailAttempt(ServerState& state, JobRec& job, double now, AttemptOutcome out
                   std::to_string(job.spec.retry.backoff_limit) + " in " +
                   std::to_string(static_cast<int64_t>(backoff)) + " s";
     state.AddEvent(&job, JobObjectName(job.id), "Retrying", Word(outcome), job.message, now);
+    state.metrics.retries.Add({{"project", job.project}});
     return;
   }
   job.phase = JobPhase::kFailed;

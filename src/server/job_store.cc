@@ -207,4 +207,12 @@ Result<std::vector<EventRow>> JobStore::EventsAfter(int64_t after, int64_t limit
   return rows;
 }
 
+Result<int64_t> JobStore::LastEventSeq() {
+  int64_t seq = 0;
+  Status s = store_.Query("SELECT COALESCE(MAX(seq), 0) FROM events", {},
+                          [&](const store::Row& r) { seq = store::AsInt(r[0]); });
+  if (!s.ok()) return Error(s);
+  return seq;
+}
+
 }  // namespace kumo::server

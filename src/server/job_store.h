@@ -58,6 +58,8 @@ class JobStore {
   Result<std::vector<EventRow>> JobEvents(int64_t job_id);
   // At most `limit` events after sequence number `after`, in order.
   Result<std::vector<EventRow>> EventsAfter(int64_t after, int64_t limit);
+  // The newest event's sequence number; 0 when there is none.
+  Result<int64_t> LastEventSeq();
 
  private:
   Status LoadTasks(std::map<int64_t, JobRec>& jobs);

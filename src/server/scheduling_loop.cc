@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -109,6 +110,7 @@ void SchedulingLoop::Tick(Lock& lock) {
     last_pass_ = now;
     RunPass(now, lock);
   }
+  history_.Record(state_, now);
 }
 
 void SchedulingLoop::PollTasks(double now) {
@@ -214,7 +216,11 @@ void SchedulingLoop::RunPass(double now, Lock& lock) {
   std::map<std::string, JobRec*> by_id;
   core::Snapshot snap = BuildSnapshot(now, by_id);
   lock.unlock();
+  auto pass_start = std::chrono::steady_clock::now();
   auto decisions = scheduler_.Schedule(snap);
+  state_.metrics.pass_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_start).count());
+  state_.metrics.passes.Add({});
   lock.lock();
   // Meanwhile the API may have cancelled jobs or cordoned nodes: starts of cancelled jobs are
   // dropped (the next pass decides again); a start on a node cordoned during the pass stands,
@@ -289,8 +295,10 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
       core::CarryForward(decided.Find(id), job->nominated, job->reservation);
   for (const auto& p : decisions.preemptions) {
     auto v = by_id.find(p.victim);
-    if (v != by_id.end() && v->second->phase == JobPhase::kRunning)
+    if (v != by_id.end() && v->second->phase == JobPhase::kRunning) {
       BeginTermination(state_, *v->second, AttemptOutcome::kPreempted, p.message, now, true);
+      state_.metrics.preemptions.Add({{"reason", core::PreemptionReasonName(p.reason)}});
+    }
   }
   for (const auto& s : decisions.starts) {
     auto it = by_id.find(s.job);
@@ -302,7 +310,8 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
   for (const auto& id : decisions.order) {
     auto it = by_id.find(id);
     if (it != by_id.end())
-      it->second->queue_position = it->second->phase == JobPhase::kPending ? ++pos : 0;
+      it->second->queue_position =
+          it->second->phase == JobPhase::kPending && !it->second->launching ? ++pos : 0;
   }
   for (const auto& w : decisions.waiting) {
     auto it = by_id.find(w.job);
@@ -387,6 +396,8 @@ void SchedulingLoop::SpawnStart(PreparedStart& start) {
 }
 
 void SchedulingLoop::CommitStart(JobRec& job, PreparedStart& start, double now) {
+  if (job.start_time == 0) state_.metrics.wait_seconds.Observe(now - job.submit_time);
+  state_.metrics.starts.Add({{"project", job.project}});
   job.tasks = std::move(start.plan.tasks);
   job.start_time = now;
   job.phase = JobPhase::kRunning;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/scheduler.h"
+#include "server/history.h"
 #include "server/server_state.h"
 
 namespace kumo::server {
@@ -77,6 +78,7 @@ class SchedulingLoop {
   size_t launched_ = 0;          // gangs launched so far; guarded by state_.mu
   double last_full_poll_ = 0;    // when PollTasks last looked at every task; guarded by state_.mu
   std::set<pid_t> exited_pids_;  // shims the executor saw end, not yet polled; guarded by mu
+  HistoryRecorder history_;      // guarded by state_.mu
   std::thread loop_;
   std::thread exit_watcher_;
 };

@@ -75,6 +75,18 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
       } else if (key == "tickSeconds") {
         base.tick_s = v.as<double>();
         if (base.tick_s <= 0 || base.tick_s > 60) return fail(v, key, "must be in (0, 60]");
+      } else if (key == "metricsTokenFile") {
+        base.metrics_token_file = v.as<std::string>();
+        std::string& file = base.metrics_token_file;
+        if (!file.empty() && file[0] != '/') file = (fs::path(path).parent_path() / file).string();
+      } else if (key == "metricsPublic") {
+        base.metrics_public = v.as<bool>();
+      } else if (key == "historyIntervalSeconds") {
+        base.history_interval_s = v.as<double>();
+        if (base.history_interval_s < 1) return fail(v, key, "must be >= 1");
+      } else if (key == "historyRetentionDays") {
+        base.history_retention_s = v.as<double>() * 86400;
+        if (base.history_retention_s <= 0) return fail(v, key, "must be > 0");
       } else if (key == "priorityClasses") {
         if (!v.IsSequence()) return fail(v, key, "expected a list");
         base.priority_classes.clear();

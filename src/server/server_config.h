@@ -26,6 +26,13 @@ struct ServerConfig {
   bool use_cgroups = true;
   // Tasks as unprivileged uids in their own mount namespace (docs/security.md); on by default.
   executor::IsolationConfig isolation;
+  // GET /metrics (docs/observability.md): an admin token always reads it; the token in
+  // metrics_token_file (one line) reads it and nothing else; metrics_public: anybody.
+  std::string metrics_token_file;
+  bool metrics_public = false;
+  // Usage history: one sample every history_interval_s, kept for history_retention_s.
+  double history_interval_s = 60;
+  double history_retention_s = 30 * 86400;
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.

@@ -8,6 +8,8 @@ namespace kumo::server {
 void ServerState::Kick() {
   dirty = true;
   cv.notify_all();
+  ++changes;
+  changed.notify_all();
 }
 
 void ServerState::SaveJob(const JobRec& job) { pending_writes.push_back(JobStore::Update(job)); }
@@ -20,6 +22,8 @@ void ServerState::AddEvent(const JobRec* job, const std::string& object, const s
                            const std::string& reason, const std::string& message, double now) {
   pending_writes.push_back(JobStore::AddEvent(
       now, job ? std::optional<int64_t>(job->id) : std::nullopt, object, type, reason, message));
+  ++changes;
+  changed.notify_all();
 }
 
 std::future<Status> ServerState::Flush(bool barrier) {

@@ -29,6 +29,7 @@
 #include "executor/inventory.h"
 #include "executor/executor.h"
 #include "server/job_store.h"
+#include "server/metrics.h"
 #include "server/records.h"
 #include "server/server_config.h"
 #include "store/store.h"
@@ -44,9 +45,14 @@ struct ServerState {
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<executor::Executor> executor;
   executor::Inventory inventory;
+  ServerMetrics metrics;  // thread-safe instruments: no lock needed
 
   mutable std::mutex mu;
   std::condition_variable cv;      // the loop waits on it; Kick wakes it
+  // Long polls (/v1/events?wait=S) wait on `changed` for `changes` to move: every Kick and
+  // every event moves it.
+  std::condition_variable changed;
+  int64_t changes = 0;             // guarded by mu
   bool dirty = true;               // guarded by mu: something changed since the last pass
   bool stopping = false;           // guarded by mu
   std::map<int64_t, JobRec> jobs;  // guarded by mu
@@ -58,7 +64,7 @@ struct ServerState {
   std::vector<store::Statement> pending_writes;  // guarded by mu
   int64_t next_job_id = 1;                       // guarded by mu
 
-  // Marks the state changed and wakes the loop.
+  // Marks the state changed and wakes the loop and the long polls.
   void Kick();
   // Queue the statements recording a job, its current attempt's tasks, an event.
   void SaveJob(const JobRec& job);

@@ -40,4 +40,16 @@ std::string ReadFileRange(const std::string& path, int64_t offset, int64_t max, 
   return out;
 }
 
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace kumo::server

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -99,6 +100,19 @@ CREATE TABLE nodes (
   cordoned INTEGER NOT NULL DEFAULT 0,
   reason TEXT NOT NULL DEFAULT ''
 );
+)sql",
+    // 2: usage history (server/history.h): one row per sample time and project.
+    R"sql(
+CREATE TABLE usage_history (
+  time REAL NOT NULL,                    -- a multiple of the sampling interval
+  project TEXT NOT NULL,                 -- '' for the whole cluster
+  gpus_capacity REAL NOT NULL,           -- cluster: GPUs on schedulable nodes; project: guaranteed
+  gpus_allocated REAL NOT NULL,
+  running_jobs INTEGER NOT NULL,
+  pending_jobs INTEGER NOT NULL,
+  PRIMARY KEY (project, time)
+);
+CREATE INDEX usage_history_by_time ON usage_history(time);
 )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -304,6 +318,7 @@ void Store::WriterLoop() {
       batch.swap(queue_);
     }
     std::vector<Status> results(batch.size());
+    auto started = std::chrono::steady_clock::now();
     Status begin = Exec(write_db_, "BEGIN IMMEDIATE");
     for (size_t i = 0; i < batch.size() && begin.ok(); ++i) {
       Exec(write_db_, "SAVEPOINT w");
@@ -315,6 +330,8 @@ void Store::WriterLoop() {
     }
     Status commit = begin.ok() ? Exec(write_db_, "COMMIT") : begin;
     if (!commit.ok()) Exec(write_db_, "ROLLBACK");
+    commit_seconds_.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (commit.ok()) ++commits_;

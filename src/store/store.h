@@ -33,6 +33,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/prometheus.h"
 #include "base/status.h"
 
 namespace kumo::store {
@@ -67,6 +68,8 @@ class Store {
 
   int schema_version() const { return schema_version_; }
   int64_t commits() const;  // transactions committed so far (for benchmarks and tests)
+  // Seconds each group commit took, BEGIN to COMMIT (fsync included), for /metrics.
+  const prometheus::Histogram& commit_seconds() const { return commit_seconds_; }
 
  private:
   Store() = default;
@@ -86,6 +89,7 @@ class Store {
   std::deque<Pending> queue_;  // guarded by mu_
   bool stopping_ = false;      // guarded by mu_
   int64_t commits_ = 0;        // guarded by mu_
+  prometheus::Histogram commit_seconds_{prometheus::LatencyBoundsSeconds()};
   std::thread writer_;
 };
 
