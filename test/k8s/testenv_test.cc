@@ -7,7 +7,12 @@
 // exactly these behaviours.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <filesystem>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "test/support/k8s_testenv.h"
 
@@ -184,6 +189,32 @@ TEST_F(K8sTestEnvTest, AServiceAccountTokenIsAcceptedByTheCacheThroughTheCluster
   };
   EXPECT_EQ(put(token), 201) << cache.Log();
   EXPECT_EQ(put(wrong), 401) << cache.Log();
+}
+
+// Stop ends every process Start began (the PIDs that DIR/env lists), and a second start in a
+// directory that still holds a control plane is refused rather than sharing its ports.
+TEST(K8sTestEnvLifecycleTest, StopEndsEveryProcessItStarted) {
+  K8sTestEnv env;
+  ASSERT_TRUE(env.Start());
+  std::string dir = env.dir();
+  std::string env_file = tp::ReadAll(dir + "/env");
+  size_t at = env_file.find("KUMO_K8S_PIDS=");
+  ASSERT_NE(at, std::string::npos) << env_file;
+  std::istringstream pids(env_file.substr(at + 14, env_file.find('\n', at) - at - 14));
+  std::vector<pid_t> started;
+  for (pid_t pid; pids >> pid;) started.push_back(pid);
+  ASSERT_EQ(started.size(), 4u) << env_file;  // kwok, controller manager, apiserver, etcd
+  for (pid_t pid : started) EXPECT_EQ(kill(pid, 0), 0) << pid;
+
+  tp::SpawnOptions o;
+  o.stdout_path = dir + "/second-start.log";
+  EXPECT_NE(tp::RunToExit({K8S_TESTENV_SCRIPT, "start", dir}, o), 0);
+  EXPECT_NE(tp::ReadAll(o.stdout_path).find("already holds a control plane"), std::string::npos)
+      << tp::ReadAll(o.stdout_path);
+
+  env.Stop();
+  for (pid_t pid : started) EXPECT_NE(kill(pid, 0), 0) << pid << " still runs";
+  EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
 }  // namespace
