@@ -117,6 +117,7 @@ class K8sTestEnv {
   std::string ca_file() const { return Get("KUMO_K8S_CA_FILE"); }
   std::string admin_token() const { return Get("KUMO_K8S_TOKEN"); }  // group system:masters
   std::string kube_scheduler() const { return Get("KUMO_K8S_KUBE_SCHEDULER"); }
+  std::string kubectl() const { return Get("KUMO_K8S_KUBECTL"); }
   // A component's log (kube-apiserver, kube-controller-manager, kwok, etcd), for failures.
   std::string Log(const std::string& component) const {
     return ReadAll(dir_ + "/" + component + ".log");
