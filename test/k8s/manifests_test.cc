@@ -82,32 +82,45 @@ TEST_F(ManifestsTest, KumoCanRunPodsInItsJobNamespaceButReadsNoSecret) {
                          &out),
             0)
       << out;
-  // What the executor needs, each verb of deploy/kubernetes/20-rbac.yaml.
-  for (const char* verb : {"create", "delete", "get", "list", "watch"})
-    EXPECT_EQ(CanI(kKumo, verb, "pods", "kumo-jobs"), "yes") << verb << " pods";
-  EXPECT_EQ(CanI(kKumo, "create", "pods/binding", "kumo-jobs"), "yes");
-  EXPECT_EQ(CanI(kKumo, "patch", "pods/status", "kumo-jobs"), "yes");
-  EXPECT_EQ(CanI(kKumo, "create", "services", "kumo-jobs"), "yes");
-  EXPECT_EQ(CanI(kKumo, "create", "events", "kumo-jobs"), "yes");
-  EXPECT_EQ(CanI(kKumo, "get", "persistentvolumeclaims", "kumo-jobs"), "yes");
-  for (const char* verb : {"get", "list", "watch"})
-    EXPECT_EQ(CanI(kKumo, verb, "nodes", ""), "yes") << verb << " nodes";
-  EXPECT_EQ(CanI(kKumo, "list", "pods", ""), "yes");  // other pods use capacity too
-
-  // And nothing more.
-  for (const char* verb : {"get", "list", "watch"}) {
-    EXPECT_EQ(CanI(kKumo, verb, "secrets", "kumo-jobs"), "no") << verb << " secrets";
-    EXPECT_EQ(CanI(kKumo, verb, "secrets", "kumo"), "no") << verb << " secrets";
-    EXPECT_EQ(CanI(kKumo, verb, "secrets", ""), "no") << verb << " secrets";
-  }
-  EXPECT_EQ(CanI(kKumo, "create", "pods", "default"), "no");
-  EXPECT_EQ(CanI(kKumo, "delete", "pods", "default"), "no");
-  EXPECT_EQ(CanI(kKumo, "update", "pods", "kumo-jobs"), "no");
-  EXPECT_EQ(CanI(kKumo, "update", "nodes", ""), "no");
-  EXPECT_EQ(CanI(kKumo, "delete", "nodes", ""), "no");
-  EXPECT_EQ(CanI(kKumo, "create", "pods/exec", "kumo-jobs"), "no");
-  EXPECT_EQ(CanI(kKumo, "create", "persistentvolumeclaims", "kumo-jobs"), "no");
-  EXPECT_EQ(CanI(kKumo, "create", "rolebindings", "kumo-jobs"), "no");
+  struct Question {
+    const char *verb, *resource, *ns, *answer;  // ns "": every namespace
+  };
+  const Question kQuestions[] = {
+      // What the executor needs: each verb of deploy/kubernetes/20-rbac.yaml.
+      {"create", "pods", "kumo-jobs", "yes"},
+      {"delete", "pods", "kumo-jobs", "yes"},
+      {"get", "pods", "kumo-jobs", "yes"},
+      {"list", "pods", "kumo-jobs", "yes"},
+      {"watch", "pods", "kumo-jobs", "yes"},
+      {"create", "pods/binding", "kumo-jobs", "yes"},
+      {"patch", "pods/status", "kumo-jobs", "yes"},
+      {"create", "services", "kumo-jobs", "yes"},
+      {"delete", "services", "kumo-jobs", "yes"},
+      {"create", "events", "kumo-jobs", "yes"},
+      {"get", "persistentvolumeclaims", "kumo-jobs", "yes"},
+      {"get", "nodes", "", "yes"},
+      {"list", "nodes", "", "yes"},
+      {"watch", "nodes", "", "yes"},
+      {"list", "pods", "", "yes"},  // other pods use capacity too
+      // And nothing more: above all, no Secret anywhere.
+      {"get", "secrets", "kumo-jobs", "no"},
+      {"list", "secrets", "kumo-jobs", "no"},
+      {"watch", "secrets", "kumo-jobs", "no"},
+      {"get", "secrets", "kumo", "no"},
+      {"list", "secrets", "", "no"},
+      {"watch", "secrets", "", "no"},
+      {"create", "pods", "default", "no"},
+      {"delete", "pods", "default", "no"},
+      {"update", "pods", "kumo-jobs", "no"},
+      {"update", "nodes", "", "no"},
+      {"delete", "nodes", "", "no"},
+      {"create", "pods/exec", "kumo-jobs", "no"},
+      {"create", "persistentvolumeclaims", "kumo-jobs", "no"},
+      {"create", "rolebindings", "kumo-jobs", "no"},
+  };
+  for (const Question& q : kQuestions)
+    EXPECT_EQ(CanI(kKumo, q.verb, q.resource, q.ns), q.answer)
+        << "can kumo " << q.verb << " " << q.resource << " in '" << q.ns << "'?";
 
   // The cache's refresher: its endpoints and the cluster's keys, nothing else.
   EXPECT_EQ(CanI(kCache, "list", "endpointslices.discovery.k8s.io", "kumo"), "yes");
