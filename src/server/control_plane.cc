@@ -7,10 +7,10 @@
 #include <filesystem>
 
 #include "server/api_handlers.h"
+#include "server/executor_factory.h"
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
-#include "executor/local_executor.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
@@ -85,18 +85,12 @@ Status ControlPlane::OpenParts() {
   if (ec) return Status::IoError("data dir " + config.data_dir + ": " + ec.message());
   config.data_dir = fs::canonical(config.data_dir).string();
 
-  if (config.inventory_file.empty()) {
-    state_->inventory = executor::DetectLocalMachine();
-  } else {
-    auto inv = executor::LoadInventoryFile(config.inventory_file);
-    if (!inv) return inv.error();
-    state_->inventory = std::move(*inv);
-  }
   auto sched = core::Scheduler::Create(config.scheduler);
   if (!sched) return sched.error();
+  auto exec = MakeExecutor(config, state_->clock, &state_->inventory);
+  if (!exec) return exec.error();
+  state_->executor = std::move(*exec);
   loop_ = std::make_unique<SchedulingLoop>(*state_, std::move(*sched));
-  state_->executor = std::make_unique<executor::LocalExecutor>(
-      executor::ExecutorConfig{config.shim_binary, config.use_cgroups});
 
   auto st = store::Store::Open(config.data_dir + "/kumo.db");
   if (!st) return st.error();

@@ -6,6 +6,7 @@
 
 #include "base/status.h"
 #include "core/scheduler.h"
+#include "executor/kubernetes/kubernetes_config.h"
 #include "server/records.h"
 
 namespace kumo::server {
@@ -23,6 +24,10 @@ struct ServerConfig {
   // instead of one pass per job (Slurm's sched_min_interval plays the same role).
   double pass_min_interval_s = 0.02;
   bool use_cgroups = true;
+  // Where tasks run: "local" (processes on this machine, nodes from inventory_file) or
+  // "kubernetes" (pods, nodes from the cluster's Node objects; docs/kubernetes.md).
+  std::string executor = "local";
+  executor::kube::KubernetesConfig kubernetes;
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.
