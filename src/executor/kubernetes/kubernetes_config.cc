@@ -67,6 +67,9 @@ Status ParseKubernetesConfig(const YAML::Node& section, const std::string& file,
     } else if (key == "notReadyGraceSeconds") {
       c->not_ready_grace_s = v.as<double>();
       if (c->not_ready_grace_s < 0) return YamlError(file, v.Mark(), field, "must be >= 0");
+    } else if (key == "endedPodTtlSeconds") {
+      c->ended_pod_ttl_s = v.as<double>();
+      if (c->ended_pod_ttl_s < 0) return YamlError(file, v.Mark(), field, "must be >= 0");
     } else {
       return YamlError(file, it->first.Mark(), field, "unknown field");
     }

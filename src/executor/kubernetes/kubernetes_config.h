@@ -14,6 +14,7 @@
 //     topology: [{level: zone, label: topology.kubernetes.io/zone}, {level: leaf, label: example.org/leaf}]
 //     extendedResources: [rdma/hca]
 //     notReadyGraceSeconds: 40
+//     endedPodTtlSeconds: 300
 //
 // Errors are YamlError's: "FILE:LINE: kubernetes.topology[1].label: required".
 #pragma once
@@ -36,6 +37,7 @@ struct KubernetesConfig {
   std::vector<std::string> topology_levels;  // the core's level names, one per topology label
   double not_ready_grace_s = 40;  // a NotReady node's tasks are lost after this long (seconds)
   double sync_timeout_s = 30;     // the executor waits this long for its first lists (seconds)
+  double ended_pod_ttl_s = 300;   // pods of ended tasks are deleted after this long (seconds)
 };
 
 // Reads the `kubernetes:` mapping over `config`; `file` names the config file in errors.

@@ -23,6 +23,7 @@ TEST(KubernetesConfig, EveryField) {
   topology: [{level: zone, label: topology.kubernetes.io/zone}, {level: leaf, label: example.org/leaf}]
   extendedResources: [rdma/hca]
   notReadyGraceSeconds: 5
+  endedPodTtlSeconds: 60
 )",
                    &c);
   ASSERT_TRUE(s.ok()) << s.message();
@@ -40,6 +41,7 @@ TEST(KubernetesConfig, EveryField) {
             (std::vector<std::string>{"topology.kubernetes.io/zone", "example.org/leaf"}));
   EXPECT_EQ(c.cluster.extended_resources, std::vector<std::string>{"rdma/hca"});
   EXPECT_EQ(c.not_ready_grace_s, 5);
+  EXPECT_EQ(c.ended_pod_ttl_s, 60);
 }
 
 TEST(KubernetesConfig, ErrorsNameFileLineAndField) {

@@ -191,11 +191,34 @@ void KubernetesExecutor::Signal(const TaskHandle& handle, int sig) {
   cv_.notify_all();
 }
 
+// Pods of ended tasks stay ended_pod_ttl_s (their status is read, recorded and committed by then,
+// and `kubectl logs` works meanwhile), then go, as a Job's ttlSecondsAfterFinished has them go.
+// REQUIRES: mu_ held.
+void KubernetesExecutor::CollectEndedPodsLocked(const std::map<std::string, json>& pods) {
+  double now = clock_.NowSeconds();
+  std::map<std::string, double> still;
+  for (const auto& [key, pod] : pods) {
+    if (!IsManagedPod(pod) || !PodEnded(pod)) continue;
+    if (pod["metadata"].value("namespace", "") != config_.pods.namespace_name) continue;
+    std::string name = NameOf(pod);
+    auto it = ended_since_.find(name);
+    double since = it == ended_since_.end() ? now : it->second;
+    still[name] = since;
+    if (now - since >= config_.ended_pod_ttl_s && !deletes_.count(name)) deletes_[name] = 0;
+  }
+  ended_since_ = std::move(still);
+}
+
 // Sends the queued deletes, outside the callers' locks; a failed one is retried a second later.
 void KubernetesExecutor::RunDeleter() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !deletes_.empty(); });
+    if (stopping_) break;
+    lock.unlock();
+    std::map<std::string, json> pods = pods_->Items();
+    lock.lock();
+    CollectEndedPodsLocked(pods);
     std::map<std::string, int64_t> batch;
     batch.swap(deletes_);
     lock.unlock();

@@ -15,6 +15,7 @@
 //                with the job's grace (the pod's terminationGracePeriodSeconds): the kubelet
 //                sends SIGTERM, the checkpoint signal on Kubernetes, then SIGKILL after the
 //                grace. Deletes run on a worker thread: callers hold the server's lock
+//   clean-up     pods of ended tasks are deleted ended_pod_ttl_s after they ended
 //   FindRunningTasks  every pod kumo created in the namespace, by its run-dir annotation (the
 //                server deletes those no attempt claims: a gang caught half-bound by a crash,
 //                pods of attempts that ended)
@@ -76,6 +77,7 @@ class KubernetesExecutor final : public Executor {
   bool NodeLost(const std::string& node);
   std::optional<nlohmann::json> FindPod(const std::string& run_dir, bool* deleted);
   void RunDeleter();
+  void CollectEndedPodsLocked(const std::map<std::string, nlohmann::json>& pods);
 
   const KubernetesConfig config_;
   const Clock& clock_;
@@ -89,6 +91,7 @@ class KubernetesExecutor final : public Executor {
   std::set<std::string> killed_;                   // pods deleted with grace 0; mu_
   std::map<std::string, nlohmann::json> created_;  // run dir -> pod as created, until the
                                                    // informer has it; mu_
+  std::map<std::string, double> ended_since_;      // ended pod -> when first seen ended; mu_
   bool stopping_ = false;                          // mu_
   std::thread deleter_;
 };
