@@ -42,6 +42,14 @@ std::map<std::string, int64_t> PodRequests(const json& pod) {
   return sum;
 }
 
+// Taints the node lifecycle controller derives from what kumo reads itself (the Ready condition,
+// spec.unschedulable): counting them again would only go stale where that controller lags or
+// does not run.
+bool DerivedTaint(const std::string& key) {
+  return key == "node.kubernetes.io/not-ready" || key == "node.kubernetes.io/unreachable" ||
+         key == "node.kubernetes.io/unschedulable";
+}
+
 std::optional<core::TaintEffect> Effect(const std::string& e) {
   if (e == "NoSchedule") return core::TaintEffect::kNoSchedule;
   if (e == "PreferNoSchedule") return core::TaintEffect::kPreferNoSchedule;
@@ -68,7 +76,7 @@ core::Node NodeFromObject(const json& node, const ClusterOptions& o) {
     if (it->is_string()) n.labels.push_back({it.key(), it->get<std::string>()});
   const json& spec = Field(node, "spec");
   for (const json& t : Field(spec, "taints").is_array() ? spec["taints"] : json::array())
-    if (auto e = Effect(t.value("effect", "")))
+    if (auto e = Effect(t.value("effect", "")); e && !DerivedTaint(t.value("key", "")))
       n.taints.push_back({t.value("key", ""), t.value("value", ""), *e});
   for (const std::string& level : o.topology_labels) n.topology.push_back(labels.value(level, "none"));
   n.unschedulable = spec.value("unschedulable", false) || !NodeReady(node);

@@ -13,7 +13,8 @@
 //                 by unmanaged pods are removed from the top indices (the device plugin, not
 //                 kumo, picks the device: kumo's indices only count)
 //   labels        metadata.labels; taints from spec.taints (NoSchedule, PreferNoSchedule,
-//                 NoExecute)
+//                 NoExecute), except node.kubernetes.io/{not-ready,unreachable,unschedulable}:
+//                 the node lifecycle controller derives those from the two fields below
 //   topology      one domain per options.topology_labels entry (the label's value; "none" when
 //                 the node lacks it)
 //   unschedulable spec.unschedulable (cordoned), or the Ready condition not True (NotReady:

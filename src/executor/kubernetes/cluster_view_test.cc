@@ -61,6 +61,10 @@ TEST(ClusterView, CordonedAndNotReadyNodesTakeNoNewWork) {
   EXPECT_TRUE(nodes[0].unschedulable);
   EXPECT_TRUE(nodes[1].unschedulable);
   EXPECT_FALSE(nodes[2].unschedulable);
+  // The lifecycle controller's taints for the same facts are not counted twice.
+  json tainted = Node("e");
+  tainted["spec"]["taints"].push_back({{"key", "node.kubernetes.io/not-ready"}, {"effect", "NoSchedule"}});
+  EXPECT_EQ(NodesFromObjects({tainted}, {}, Options())[0].taints.size(), 1u);  // "dedicated" only
   json no_conditions = Node("d");
   no_conditions["status"].erase("conditions");
   EXPECT_FALSE(NodeReady(no_conditions));

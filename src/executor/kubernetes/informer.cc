@@ -119,7 +119,14 @@ void Informer::Sleep(double seconds) {
 void Informer::Run() {
   double backoff_s = 0.2;
   while (!stopping_) {
-    bool ok = resource_version_.empty() ? List() : WatchOnce();
+    bool ok = false;
+    try {
+      ok = resource_version_.empty() ? List() : WatchOnce();
+    } catch (const json::exception& e) {
+      // An object of an unexpected shape: start over from a list rather than end the thread.
+      std::fprintf(stderr, "kumo kubernetes: %s: %s\n", collection_.c_str(), e.what());
+      resource_version_.clear();
+    }
     if (stopping_) return;
     if (ok) {
       backoff_s = 0.2;
@@ -139,7 +146,10 @@ bool Informer::List() {
     return false;
   }
   std::map<std::string, json> fresh;
-  for (json& item : r->body["items"]) fresh[KeyOf(item)] = std::move(item);
+  for (json& item : r->body["items"]) {
+    std::string key = KeyOf(item);  // before the move: `a[k(x)] = std::move(x)` moves x first
+    fresh[key] = std::move(item);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [key, old] : items_)

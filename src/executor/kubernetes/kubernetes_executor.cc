@@ -157,7 +157,12 @@ std::vector<core::Node> KubernetesExecutor::Nodes(const std::vector<core::Node>&
   std::vector<json> nodes, pods;
   for (auto& [key, n] : nodes_->Items()) nodes.push_back(std::move(n));
   for (auto& [key, p] : pods_->Items()) pods.push_back(std::move(p));
-  return NodesFromObjects(nodes, pods, config_.cluster);
+  try {
+    return NodesFromObjects(nodes, pods, config_.cluster);
+  } catch (const json::exception& e) {
+    std::fprintf(stderr, "kumo kubernetes: nodes: %s\n", e.what());
+    return {};  // no node this pass; the next pass reads them again
+  }
 }
 
 // The informer's copy of the task's pod; until the informer has seen a pod this executor just
@@ -259,7 +264,12 @@ TaskStatus KubernetesExecutor::Poll(const TaskHandle& handle) {
     lost.reason = "no pod";
     return lost;
   }
-  return StatusOfPod(*pod, deleted, !deleted && NodeLost(NodeOf(*pod)));
+  try {
+    return StatusOfPod(*pod, deleted, !deleted && NodeLost(NodeOf(*pod)));
+  } catch (const json::exception& e) {
+    std::fprintf(stderr, "kumo kubernetes: pod of %s: %s\n", handle.run_dir.c_str(), e.what());
+    return TaskStatus{};  // as it was: the next change of the pod is read again
+  }
 }
 
 std::vector<pid_t> KubernetesExecutor::WaitForExits(int timeout_ms) {
