@@ -3,13 +3,14 @@
 #                the control plane: server, CLI, DDP gang, retry, preemption with resume)
 # make test   -- install missing Debian packages, build, run every test (Release, then ASan+UBSan)
 # make fuzz   -- build the libFuzzer targets with clang-14 and fuzz the HTTP parser for 60 s
+# make test-k8s -- only the tests against the real Kubernetes test control plane (ctest -L k8s)
 JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo demo-sim test test-release test-asan fuzz bench-core format clean
+.PHONY: all deps build demo demo-sim test test-release test-asan test-k8s k8s-testenv fuzz bench-core format clean
 
 all: build
 
@@ -33,8 +34,16 @@ demo: build
 demo-sim: build
 	$(BUILD)/bin/kumo sim --trace philly --load 1.2 --trace-dir "$(TRACES)"
 
-test-release: build
+# The Kubernetes test control plane's binaries (built with go into a cache outside the repo
+# unless already there; docs/kubernetes.md), so no k8s test spends its timeout building them.
+k8s-testenv:
+	@scripts/k8s-testenv build >/dev/null
+
+test-release: build k8s-testenv
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-k8s: build k8s-testenv
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L k8s
 
 $(ASAN_BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKUMO_SANITIZE=ON
