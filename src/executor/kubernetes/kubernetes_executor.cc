@@ -38,13 +38,15 @@ Result<std::unique_ptr<KubernetesExecutor>> KubernetesExecutor::Create(Kubernete
   auto kc = config.kubeconfig.empty() ? InClusterConfig() : LoadKubeconfig(config.kubeconfig);
   if (!kc) return Error(kc.error());
   auto client = std::make_unique<KubeClient>(*kc);
-  // One call first, so that a wrong address or credential is an error now, not a log line.
-  auto version = client->Call(Verb::kGet, "/api/v1/namespaces/" + config.pods.namespace_name);
-  if (!version) return Error(version.error());
-  if (!version->ok())
+  // One call first, so that a wrong address, credential or namespace is an error now, not a
+  // log line: listing the namespace's pods is something kumo may do anyway (RBAC).
+  auto probe = client->Call(
+      Verb::kGet, "/api/v1/namespaces/" + config.pods.namespace_name + "/pods?limit=1");
+  if (!probe) return Error(probe.error());
+  if (!probe->ok())
     return Error(Status::FailedPrecondition("kubernetes namespace " +
                                             config.pods.namespace_name + ": " +
-                                            ErrorText(*version)));
+                                            ErrorText(*probe)));
   std::unique_ptr<KubernetesExecutor> e(
       new KubernetesExecutor(std::move(config), clock, std::move(client)));
   if (!e->nodes_->WaitSynced(e->config_.sync_timeout_s) ||
