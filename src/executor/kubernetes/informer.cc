@@ -51,11 +51,6 @@ Informer::~Informer() { Stop(); }
 
 void Informer::Start() { thread_ = std::thread([this] { Run(); }); }
 
-void Informer::StartFrom(std::string resource_version) {
-  resource_version_ = std::move(resource_version);
-  Start();
-}
-
 void Informer::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -180,10 +175,7 @@ bool Informer::WatchOnce() {
         return !relist && !stopping_;
       },
       watch_timeout_s_ + 30);
-  if (status && *status == 410) {
-    ++expired_;
-    relist = true;
-  }
+  if (status && *status == 410) relist = true;
   if (relist) {
     resource_version_.clear();
     return true;
@@ -203,7 +195,6 @@ void Informer::Apply(const json& event, bool* relist) {
   if (type == "ERROR") {
     // A Status object; 410 (Expired / Gone): the resourceVersion fell out of the history.
     if (object.value("code", 0) == 410) {
-      ++expired_;
       *relist = true;
     } else {
       std::fprintf(stderr, "kumo kubernetes: watch %s: %s\n", collection_.c_str(),

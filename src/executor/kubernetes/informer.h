@@ -48,9 +48,6 @@ class Informer {
   Informer& operator=(const Informer&) = delete;
 
   void Start();
-  // Resumes from a resourceVersion remembered from earlier instead of listing first; the copy
-  // is empty and not synced until a list (after a 410, or Stop/Start) fills it.
-  void StartFrom(std::string resource_version);
   // Ends the watch and joins the thread. REQUIRES: the client's CancelWatches is called by the
   // owner too when several informers share a client (Stop calls it itself).
   void Stop();
@@ -67,8 +64,7 @@ class Informer {
   std::optional<nlohmann::json> Tombstone(const std::string& key) const;
   // How many times the informer listed (1 after the first sync; each 410 adds one).
   uint64_t lists() const { return lists_; }
-  // How many watches were answered 410 (resourceVersion too old).
-  uint64_t expired() const { return expired_; }
+
 
   static std::string KeyOf(const nlohmann::json& object);
 
@@ -95,7 +91,7 @@ class Informer {
   static constexpr size_t kMaxTombstones = 4096;
   std::string resource_version_;                      // the informer thread's only
   std::atomic<bool> synced_{false}, stopping_{false};
-  std::atomic<uint64_t> lists_{0}, expired_{0};
+  std::atomic<uint64_t> lists_{0};
   std::thread thread_;
 };
 
