@@ -4,6 +4,7 @@
 // volume, cordon, NotReady nodes, kill -9 during binding, watches resumed without a lost event.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 
@@ -285,6 +286,55 @@ TEST_F(KubernetesExecutorTest, InformerResumesWatchesWithoutLosingATransition) {
   EXPECT_EQ(pods->lists(), 1u);  // never relisted: every watch resumed where the last ended
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(phases, (std::vector<std::string>{"Pending", "Running", "Succeeded"}));
+}
+
+// A watch that expires: the informer's resourceVersion is compacted away in etcd between two of
+// its watches (events are not in the apiserver's watch cache, so the watch reaches etcd), the
+// apiserver answers with an ERROR event of code 410, and the informer lists again: nothing
+// written before or after is missing.
+TEST_F(KubernetesExecutorTest, WatchExpiry410IsRecoveredByARelist) {
+  // etcd's address, from the apiserver's command line.
+  int apiserver = std::stoi(ReadFile(env_.dir() + "/kube-apiserver.pid"));
+  std::string cmdline = ReadFile("/proc/" + std::to_string(apiserver) + "/cmdline");
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  size_t at = cmdline.find("--etcd-servers http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << cmdline;
+  http::Client etcd("127.0.0.1", static_cast<uint16_t>(std::stoi(cmdline.substr(at + 32))));
+  auto compact_all = [&] {
+    auto rev = etcd.Call("POST", "/v3/kv/range", R"({"key":"AA=="})", {});
+    ASSERT_TRUE(rev && rev->status == 200);
+    std::string revision = json::parse(rev->body)["header"]["revision"];
+    auto c = etcd.Call("POST", "/v3/kv/compaction", R"({"revision":")" + revision + R"("})", {});
+    ASSERT_TRUE(c && c->status == 200) << (c ? c->body : c.error().message());
+  };
+  auto event = [&](const std::string& name) {
+    std::string out;
+    ASSERT_EQ(env_.ApplyYaml("apiVersion: v1\nkind: Event\nmetadata: {name: " + name +
+                                 ", namespace: default}\ninvolvedObject: {kind: Pod, name: x, "
+                                 "namespace: default}\nreason: Test\nmessage: m\ntype: Normal\n",
+                             &out),
+              0)
+        << out;
+  };
+  auto kc = executor::kube::LoadKubeconfig(env_.kubeconfig());
+  ASSERT_TRUE(kc) << kc.error().message();
+  executor::kube::KubeClient client(*kc);
+  executor::kube::Informer events(client, "/api/v1/namespaces/default/events", "", nullptr,
+                                  /*watch_timeout_s=*/1);
+  events.Start();
+  ASSERT_TRUE(events.WaitSynced(30));
+  event("before");
+  ASSERT_TRUE(Eventually([&] { return events.Get("default/before").has_value(); }));
+  // Writes elsewhere move etcd's revision past the informer's; compaction forgets them.
+  std::string out;
+  ASSERT_EQ(env_.Kubectl({"create", "configmap", "bump-1"}, &out), 0) << out;
+  ASSERT_EQ(env_.Kubectl({"create", "configmap", "bump-2"}, &out), 0) << out;
+  compact_all();
+  event("after");
+  ASSERT_TRUE(Eventually([&] { return events.Get("default/after").has_value(); }));
+  EXPECT_GE(events.lists(), 2u);  // the 410 made it list again
+  EXPECT_TRUE(events.Get("default/before").has_value());
+  events.Stop();
 }
 
 }  // namespace
