@@ -18,7 +18,8 @@ namespace {
 struct ServerFlags {
   std::string data_dir, listen, config_file, inventory;
   bool no_cgroups = false;
-  std::string executor, kubeconfig, namespace_name;  // empty: the config file's, or the default
+  // Empty: the config file's, or the default.
+  std::string executor, kubeconfig, namespace_name, data_claim;
 };
 
 // Returns the exit code when the command should stop now (--help, a usage error).
@@ -49,6 +50,9 @@ std::optional<int> ParseServerFlags(const std::vector<std::string>& args, CLI::A
   app.add_option("--namespace", flags->namespace_name,
                  "namespace of the pods kumo creates (kubernetes executor; default: default)")
       ->type_name("NS");
+  app.add_option("--data-claim", flags->data_claim,
+                 "PVC mounted in every pod for checkpoints and outputs (kubernetes executor)")
+      ->type_name("PVC");
   return ParseFlags(app, args);
 }
 
@@ -90,6 +94,7 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
   if (!flags.executor.empty()) config->executor = flags.executor;
   if (!flags.kubeconfig.empty()) config->kubernetes.kubeconfig = flags.kubeconfig;
   if (!flags.namespace_name.empty()) config->kubernetes.pods.namespace_name = flags.namespace_name;
+  if (!flags.data_claim.empty()) config->kubernetes.pods.data_claim = flags.data_claim;
   return std::nullopt;
 }
 

@@ -190,9 +190,8 @@ void KubernetesExecutor::Signal(const TaskHandle& handle, int sig) {
   int64_t grace =
       sig == SIGKILL ? 0 : pod->value("spec", json::object()).value("terminationGracePeriodSeconds", 30);
   std::lock_guard<std::mutex> lock(mu_);
-  if (killed_.count(name)) return;  // already deleted at once
-  if (grace == 0) killed_.insert(name);
-  // A pending delete with a shorter grace stands; the kubelet only ever shortens a grace.
+  // A pending delete with a shorter grace stands. A repeated delete is harmless: the API server
+  // only ever shortens a pod's remaining grace.
   auto it = deletes_.find(name);
   if (it == deletes_.end() || grace < it->second) deletes_[name] = grace;
   cv_.notify_all();

@@ -33,7 +33,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,7 +87,6 @@ class KubernetesExecutor final : public Executor {
   std::condition_variable cv_;
   std::map<std::string, double> not_ready_since_;  // node -> when first seen NotReady; mu_
   std::map<std::string, int64_t> deletes_;         // pod -> grace (s) to delete with; mu_
-  std::set<std::string> killed_;                   // pods deleted with grace 0; mu_
   std::map<std::string, nlohmann::json> created_;  // run dir -> pod as created, until the
                                                    // informer has it; mu_
   std::map<std::string, double> ended_since_;      // ended pod -> when first seen ended; mu_
