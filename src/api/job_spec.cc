@@ -462,6 +462,7 @@ Status SpecParser::Metadata(const At& at) {
   const FieldRule rules[] = {
       {"name", Str(&spec_.name, DnsLabel())},
       {"labels", StrMap(&spec_.labels, LabelKey(), LabelValue())},
+      {"annotations", StrMap(&spec_.annotations, LabelKey(), {})},
   };
   return Walk(at, rules);
 }
@@ -628,6 +629,7 @@ Status SpecParser::TaskGroup(const At& at) {
       {"replicas", Int(&g.replicas, 1, kMaxReplicas)},
       {"command", StrList(&g.command, {}, /*non_empty=*/true), true},
       {"workingDir", Str(&g.working_dir)},
+      {"image", Str(&g.image, NonEmpty())},
       {"env", StrMap(&g.env, EnvName(), {})},
       {"resources", [this, &g](const At& a) { return Resources(a, g.resources); }},
   };
@@ -689,7 +691,8 @@ nlohmann::json ResourcesToJson(const ResourceRequest& r) {
 nlohmann::json TaskGroupToJson(const TaskGroupSpec& g) {
   return {{"name", g.name},       {"replicas", g.replicas},
           {"command", g.command}, {"workingDir", g.working_dir},
-          {"env", g.env},         {"resources", ResourcesToJson(g.resources)}};
+          {"image", g.image},     {"env", g.env},
+          {"resources", ResourcesToJson(g.resources)}};
 }
 
 }  // namespace
@@ -771,7 +774,7 @@ std::optional<int64_t> ParseDurationSeconds(std::string_view text) {
 }
 
 nlohmann::json JobSpecToJson(const JobSpec& spec) {
-  nlohmann::json metadata = {{"labels", spec.labels}};
+  nlohmann::json metadata = {{"labels", spec.labels}, {"annotations", spec.annotations}};
   if (!spec.name.empty()) metadata["name"] = spec.name;
 
   nlohmann::json s = {

@@ -30,7 +30,7 @@
 // Example:
 //   apiVersion: kumo/v1
 //   kind: Job
-//   metadata: {name: ddp-train, labels: {team: vision}}
+//   metadata: {name: ddp-train, labels: {team: vision}, annotations: {example.org/owner: ada}}
 //   spec:
 //     project: vision
 //     priorityClass: normal          # default "normal"
@@ -49,6 +49,7 @@
 //         replicas: 2
 //         command: ["/usr/bin/python3", "train.py"]
 //         workingDir: /home/me/proj       # default: the submit directory (set by the CLI)
+//         image: pytorch/pytorch:2.3.0     # Kubernetes executor only (required there)
 //         env: {FOO: bar}
 //         resources: {cpu: 1, memory: 2Gi, gpu: 4, gpuModels: [A100], extended: {rdma: 1}}
 #pragma once
@@ -80,6 +81,9 @@ struct TaskGroupSpec {
   int32_t replicas = 1;                    // 1..4096
   std::vector<std::string> command;        // argv; required, non-empty
   std::string working_dir;                 // empty: the server uses the submit directory
+  // Container image, e.g. "pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime": required by the
+  // Kubernetes executor (each task is a pod), ignored by the local one. Empty: none given.
+  std::string image;
   std::map<std::string, std::string> env;  // names [A-Za-z_][A-Za-z0-9_]*; KUMO_*/RANK/... reserved
   ResourceRequest resources;
 };
@@ -116,6 +120,9 @@ struct DatasetRef {
 struct JobSpec {
   std::string name;  // metadata.name: optional, DNS-label rules as task group names
   std::map<std::string, std::string> labels;
+  // Kubernetes-style annotations (keys: label-key syntax, values: any string); the Kubernetes
+  // executor puts them on every pod of the job, the local one ignores them.
+  std::map<std::string, std::string> annotations;
   std::string project;  // required
   std::string priority_class = "normal";
   std::optional<int32_t> min_available;    // unset: every task (must be <= total tasks, >= 1)

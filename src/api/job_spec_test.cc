@@ -39,6 +39,7 @@ spec:
       replicas: 2
       command: ["/usr/bin/python3", "train.py"]
       workingDir: /home/me/proj
+      image: pytorch/pytorch:2.3.0
       env: {FOO: bar}
       resources: {cpu: 1, memory: 2Gi, gpu: 4, gpuModels: [A100], extended: {rdma: 1}}
 )";
@@ -372,6 +373,7 @@ TEST(JobSpecJson, CanonicalForm) {
   EXPECT_EQ(j["apiVersion"], "kumo/v1");
   EXPECT_EQ(j["kind"], "Job");
   EXPECT_EQ(j["metadata"]["name"], "ddp-train");
+  EXPECT_EQ(j["metadata"]["annotations"], nlohmann::json::object());
   EXPECT_EQ(j["metadata"]["labels"]["team"], "vision");
   const nlohmann::json& s = j["spec"];
   EXPECT_EQ(s["project"], "vision");
@@ -392,6 +394,7 @@ TEST(JobSpecJson, CanonicalForm) {
   EXPECT_EQ(g["replicas"], 2);
   EXPECT_EQ(g["command"], nlohmann::json::array({"/usr/bin/python3", "train.py"}));
   EXPECT_EQ(g["workingDir"], "/home/me/proj");
+  EXPECT_EQ(g["image"], "pytorch/pytorch:2.3.0");
   EXPECT_EQ(g["env"]["FOO"], "bar");
   EXPECT_EQ(g["resources"], (nlohmann::json{{"cpuMillis", 1000},
                                             {"memoryBytes", int64_t{2} << 30},

@@ -18,6 +18,8 @@ namespace {
 struct ServerFlags {
   std::string data_dir, listen, config_file, inventory;
   bool no_cgroups = false;
+  // Empty: the config file's, or the default.
+  std::string executor, kubeconfig, namespace_name, data_claim;
 };
 
 // Returns the exit code when the command should stop now (--help, a usage error).
@@ -38,6 +40,19 @@ std::optional<int> ParseServerFlags(const std::vector<std::string>& args, CLI::A
                  "emulated nodes (YAML); default: this machine as one node")
       ->type_name("FILE");
   app.add_flag("--no-cgroups", flags->no_cgroups, "do not create cgroups for tasks (account only)");
+  app.add_option("--executor", flags->executor,
+                 "where tasks run: local (processes here) or kubernetes (pods; docs/kubernetes.md)")
+      ->check(CLI::IsMember({"local", "kubernetes"}))
+      ->type_name("KIND");
+  app.add_option("--kubeconfig", flags->kubeconfig,
+                 "kubeconfig of the cluster (kubernetes executor; default: in-cluster account)")
+      ->type_name("FILE");
+  app.add_option("--namespace", flags->namespace_name,
+                 "namespace of the pods kumo creates (kubernetes executor; default: default)")
+      ->type_name("NS");
+  app.add_option("--data-claim", flags->data_claim,
+                 "PVC mounted in every pod for checkpoints and outputs (kubernetes executor)")
+      ->type_name("PVC");
   return ParseFlags(app, args);
 }
 
@@ -76,6 +91,10 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
   if (!flags.listen.empty()) config->listen = flags.listen;
   if (!flags.inventory.empty()) config->inventory_file = flags.inventory;
   if (flags.no_cgroups) config->use_cgroups = false;
+  if (!flags.executor.empty()) config->executor = flags.executor;
+  if (!flags.kubeconfig.empty()) config->kubernetes.kubeconfig = flags.kubeconfig;
+  if (!flags.namespace_name.empty()) config->kubernetes.pods.namespace_name = flags.namespace_name;
+  if (!flags.data_claim.empty()) config->kubernetes.pods.data_claim = flags.data_claim;
   return std::nullopt;
 }
 

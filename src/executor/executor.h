@@ -1,8 +1,8 @@
 // Executor: what the server drives to run a gang's tasks somewhere and learn how they ended.
 //
-// LocalExecutor (local_executor.h) runs each task as a process on this machine; a Kubernetes
-// executor (one pod per task) is meant to implement the same interface. The server launches
-// every task of a gang, persists each TaskHandle, polls (or is woken by WaitForExits), signals
+// LocalExecutor (local_executor.h) runs each task as a process on this machine;
+// KubernetesExecutor (kubernetes/kubernetes_executor.h) runs each task as a pod bound to the node
+// the core chose. The server launches a gang at once (LaunchGang), persists each TaskHandle, polls (or is woken by WaitForExits), signals
 // for checkpoints and kills, and after its own restart adopts what is still running: handles it
 // had persisted (Poll + Watch) and tasks it had launched but not yet persisted
 // (FindRunningTasks, by run dir).
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/snapshot.h"
 
 namespace kumo::executor {
 
@@ -49,10 +50,23 @@ struct TaskLaunch {
   int64_t memory_bytes = 0;                // memory limit in bytes (0: no limit)
   std::string cgroup_name;                 // unique name of the task, e.g. "job-12.a1.t0"
   TaskIsolation isolation;
+
+  // What an executor that runs tasks on other machines needs besides (Kubernetes); the local
+  // executor runs every task here and ignores them.
+  std::string node;          // the node the scheduling core chose
+  std::string image;         // container image (the task group's `image`)
+  std::map<std::string, std::string> annotations;  // the job's metadata.annotations
+  int64_t gpu_milli = 0;     // GPUs: a multiple of 1000 (whole devices) or a share 1..999
+  std::map<std::string, int64_t> extended;  // whole units of named devices, e.g. {"rdma/hca": 1}
+  int64_t grace_period_s = 30;  // the job's checkpoint grace: SIGTERM, then this long to exit
+  int64_t job_id = 0;
+  int32_t attempt = 0;
+  int32_t rank = 0;
 };
 
-// What the caller persists to find the task again after a restart. The fields are the local
-// executor's today; any executor must tell a task apart from a later one in the same run dir.
+// What the caller persists to find the task again after a restart. run_dir names the task to
+// every executor (the Kubernetes executor finds its pod by it); pid, start_ticks and
+// cgroup_path are the local executor's and stay 0 / empty elsewhere.
 struct TaskHandle {
   pid_t pid = 0;            // the task's process group id (the local shim's pid)
   int64_t start_ticks = 0;  // field 22 of /proc/<pid>/stat at launch: tells a recycled pid apart
@@ -66,6 +80,8 @@ struct TaskStatus {
   TaskState state = TaskState::kRunning;
   int exit_code = 0;    // kExited: the command's exit code, or 128+signal if killed by one
   int term_signal = 0;  // kExited: the signal that killed it, 0 if it exited
+  std::string reason;   // why, when the executor knows more than the code: "OOMKilled",
+                        // "Evicted", "ErrImagePull", "NodeNotReady"; empty otherwise
 };
 
 class Executor {
@@ -77,6 +93,20 @@ class Executor {
   // with exit code 127. The previous attempt's exit status in run_dir is discarded first;
   // stdout/stderr are appended to, so attempts accumulate in one log.
   virtual Result<TaskHandle> Launch(const TaskLaunch& launch) = 0;
+
+  // Starts every task of a gang, all or nothing: the handles by the launches' order, or an
+  // error after whatever had started is stopped again. kUnavailable: the cluster refused for
+  // now (a binding conflict, the API server down) and the gang may simply be requeued; any
+  // other code: the launch itself is wrong (a missing image, a command not found). The default
+  // launches one task after another and kills those started before a failure.
+  virtual Result<std::vector<TaskHandle>> LaunchGang(const std::vector<TaskLaunch>& launches);
+
+  // The nodes to place tasks on now. Executors that run what the server's inventory declares
+  // (the local one) return `configured` as it is; the Kubernetes executor returns its Node
+  // objects instead (capacity net of pods kumo does not manage, NotReady nodes unschedulable).
+  virtual std::vector<core::Node> Nodes(const std::vector<core::Node>& configured) {
+    return configured;
+  }
 
   // Sends the POSIX signal `sig` to all of the task's processes: SIGTERM (or the job's
   // checkpoint signal) asks it to save and exit, SIGKILL ends it. Never reaches anything but the

@@ -415,6 +415,24 @@ TEST_F(LocalExecutorTest, LaunchErrors) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/run-e1/exit"));
 }
 
+// The gang launch every executor inherits: all or nothing.
+TEST_F(LocalExecutorTest, LaunchGangIsAllOrNothing) {
+  auto gang = exec_->LaunchGang({Shell("sleep 30", "g0"), Shell("sleep 30", "g1")});
+  ASSERT_TRUE(gang.has_value()) << gang.error().message();
+  ASSERT_EQ(gang->size(), 2u);
+  handles_.insert(handles_.end(), gang->begin(), gang->end());
+  EXPECT_EQ((*gang)[0].run_dir, dir_ + "/run-g0");
+  EXPECT_EQ((*gang)[1].run_dir, dir_ + "/run-g1");
+  EXPECT_EQ(exec_->Poll((*gang)[1]).state, TaskState::kRunning);
+
+  // Rank 1 cannot start: rank 0, already running, is killed again and the error names rank 1.
+  auto broken = exec_->LaunchGang({Shell("sleep 30", "b0"), Task({"no-such-command-kumo"}, "b1")});
+  ASSERT_FALSE(broken.has_value());
+  EXPECT_EQ(broken.error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(broken.error().message().rfind("task 1: ", 0), 0u) << broken.error().message();
+  EXPECT_TRUE(WaitFor([&] { return exec_->FindRunningTasks(dir_ + "/run-b").empty(); }));
+}
+
 TEST_F(LocalExecutorTest, ExecFailureIsExitCode127WithAMessage) {
   // Passes Launch's checks (an executable file) but exec fails: its interpreter is missing.
   const std::string script = dir_ + "/bad.sh";

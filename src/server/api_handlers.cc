@@ -582,7 +582,7 @@ http::Response ApiHandlers::Top(const UserRec& user) {
     }
   }
   json nodes = json::array();
-  for (const auto& n : state_.inventory.nodes)
+  for (const auto& n : state_.executor->Nodes(state_.inventory.nodes))
     nodes.push_back({{"name", n.name},
                      {"gpus", n.gpus.size()},
                      {"gpuMilliUsed", gpu_used[n.name]},
@@ -607,7 +607,7 @@ http::Response ApiHandlers::ListNodes(const UserRec& user) {
         ++tasks[t.node];
       }
   json items = json::array();
-  for (const auto& n : state_.inventory.nodes) {
+  for (const auto& n : state_.executor->Nodes(state_.inventory.nodes)) {
     json gpus = json::array();
     for (const auto& g : n.gpus) gpus.push_back({{"index", g.index}, {"model", g.model}});
     json labels = json::object();
@@ -637,7 +637,7 @@ http::Response ApiHandlers::NodeAction(const UserRec& user, const std::string& n
   {
     std::lock_guard<std::mutex> lock(state_.mu);
     bool known = false;
-    for (const auto& n : state_.inventory.nodes) known |= n.name == name;
+    for (const auto& n : state_.executor->Nodes(state_.inventory.nodes)) known |= n.name == name;
     if (!known) return ErrorResponse(404, "node \"" + name + "\" not found");
     double now = state_.clock.NowSeconds();
     if (action == "uncordon") {

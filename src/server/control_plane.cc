@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "server/api_handlers.h"
+#include "server/executor_factory.h"
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
@@ -121,18 +122,12 @@ Status ControlPlane::OpenDataDir() {
 Status ControlPlane::OpenParts() {
   ServerConfig& config = state_->config;
 
-  if (config.inventory_file.empty()) {
-    state_->inventory = executor::DetectLocalMachine();
-  } else {
-    auto inv = executor::LoadInventoryFile(config.inventory_file);
-    if (!inv) return inv.error();
-    state_->inventory = std::move(*inv);
-  }
   auto sched = core::Scheduler::Create(config.scheduler);
   if (!sched) return sched.error();
+  auto exec = MakeExecutor(config, state_->clock, &state_->inventory);
+  if (!exec) return exec.error();
+  state_->executor = std::move(*exec);
   loop_ = std::make_unique<SchedulingLoop>(*state_, std::move(*sched));
-  state_->executor = std::make_unique<executor::LocalExecutor>(
-      executor::ExecutorConfig{config.shim_binary, config.use_cgroups});
 
   auto st = store::Store::Open(config.data_dir + "/kumo.db");
   if (!st) return st.error();

@@ -23,6 +23,9 @@ namespace {
 // reservations' start times come closer.
 constexpr double kPeriodicPassSeconds = 1.0;
 
+// How long a gang the executor refused for now (LaunchGang's kUnavailable) waits to be retried.
+constexpr double kRefusedStartDelaySeconds = 2.0;
+
 // A pending job's reason when it asks for what no node offers: the core's word for the jobs it
 // finds unschedulable, so both kinds read the same.
 const std::string kUnschedulable = core::WaitReasonName(core::WaitReason::kUnschedulable);
@@ -35,11 +38,17 @@ std::string ExitDescription(const TaskRec& t) {
                        : " exited with code " + std::to_string(t.exit_code);
 }
 
+// " (OOMKilled)": what the executor knows beyond the exit code.
+std::string Why(const executor::TaskStatus& st) {
+  return st.reason.empty() ? "" : " (" + st.reason + ")";
+}
+
 }  // namespace
 
 struct SchedulingLoop::PreparedStart {
   LaunchPlan plan;      // tasks by rank, handles set by SpawnStart
-  std::string failure;  // set by SpawnStart: the first launch that failed
+  std::string failure;  // set by SpawnStart: why the gang could not start
+  AttemptOutcome outcome = AttemptOutcome::kLaunchFailed;  // how the attempt ends on a failure
 };
 
 void SchedulingLoop::Start() {
@@ -138,11 +147,14 @@ void SchedulingLoop::PollJob(JobRec& job, bool full, double now) {
       t.term_signal = st.term_signal;
       state_.AddEvent(&job, JobObjectName(job.id), "TaskExited",
                       t.exit_code == 0 ? "Completed" : "Error",
-                      "task " + std::to_string(t.rank) + " on " + t.node + ExitDescription(t), now);
+                      "task " + std::to_string(t.rank) + " on " + t.node + ExitDescription(t) +
+                          Why(st),
+                      now);
     } else {
       t.state = TaskState::kLost;
       state_.AddEvent(&job, JobObjectName(job.id), "TaskLost", "Lost",
-                      "task " + std::to_string(t.rank) + " vanished without an exit status", now);
+                      "task " + std::to_string(t.rank) + " vanished without an exit status" + Why(st),
+                      now);
     }
   }
   if (changed) {
@@ -240,7 +252,7 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
   snap.now = static_cast<core::Seconds>(now);
   snap.topology_levels = state_.inventory.topology_levels;
   snap.extended_resources = state_.inventory.extended_resources;
-  snap.nodes = state_.inventory.nodes;
+  snap.nodes = state_.executor->Nodes(state_.inventory.nodes);
   for (auto& n : snap.nodes)
     if (state_.cordoned.count(n.name)) n.unschedulable = true;
   for (const auto& [name, p] : state_.projects) {
@@ -384,15 +396,16 @@ void SchedulingLoop::SpawnStart(PreparedStart& start) {
     plan.tasks.clear();
     return;
   }
-  for (size_t rank = 0; rank < plan.launches.size(); ++rank) {
-    auto h = state_.executor->Launch(plan.launches[rank]);
-    if (!h) {
-      start.failure = "task " + std::to_string(rank) + ": " + h.error().message();
-      plan.tasks.resize(rank);  // those launched; FinishAttempt kills them
-      return;
-    }
-    plan.tasks[rank].handle = *h;
+  auto handles = state_.executor->LaunchGang(plan.launches);
+  if (!handles) {
+    // All or nothing: the executor stopped whatever it had started. A cluster that refused for
+    // now (kUnavailable: a binding conflict) requeues the job without counting a failure.
+    start.failure = handles.error().message();
+    if (handles.error().code() == StatusCode::kUnavailable) start.outcome = AttemptOutcome::kLost;
+    plan.tasks.clear();
+    return;
   }
+  for (size_t rank = 0; rank < plan.tasks.size(); ++rank) plan.tasks[rank].handle = (*handles)[rank];
 }
 
 void SchedulingLoop::CommitStart(JobRec& job, PreparedStart& start, double now) {
@@ -414,8 +427,11 @@ void SchedulingLoop::CommitStart(JobRec& job, PreparedStart& start, double now) 
                   "attempt " + std::to_string(job.attempt) + " on " + nodes, now);
   state_.SaveJob(job);
   state_.SaveTasks(job);
-  if (!start.failure.empty())
-    FinishAttempt(state_, job, now, AttemptOutcome::kLaunchFailed, start.failure);
+  if (start.failure.empty()) return;
+  FinishAttempt(state_, job, now, start.outcome, start.failure);
+  // A refused gang (kLost: requeued, no failure counted) waits a moment before the next try, so
+  // a conflict that persists is not retried at the loop's pace.
+  if (start.outcome == AttemptOutcome::kLost) job.not_before = now + kRefusedStartDelaySeconds;
 }
 
 }  // namespace kumo::server

@@ -72,6 +72,13 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.use_cgroups = v.as<bool>();
       } else if (key == "isolation") {
         if (Status st = LoadIsolation(path, v, &base.isolation); !st.ok()) return Error(st);
+      } else if (key == "executor") {
+        base.executor = v.as<std::string>();
+        if (base.executor != "local" && base.executor != "kubernetes")
+          return fail(v, key, "must be local or kubernetes");
+      } else if (key == "kubernetes") {
+        if (Status s = executor::kube::ParseKubernetesConfig(v, path, &base.kubernetes); !s.ok())
+          return Error(s);
       } else if (key == "tickSeconds") {
         base.tick_s = v.as<double>();
         if (base.tick_s <= 0 || base.tick_s > 60) return fail(v, key, "must be in (0, 60]");

@@ -7,6 +7,7 @@
 #include "base/status.h"
 #include "core/scheduler.h"
 #include "executor/task_identity.h"
+#include "executor/kubernetes/kubernetes_config.h"
 #include "server/records.h"
 
 namespace kumo::server {
@@ -33,6 +34,10 @@ struct ServerConfig {
   // Usage history: one sample every history_interval_s, kept for history_retention_s.
   double history_interval_s = 60;
   double history_retention_s = 30 * 86400;
+  // Where tasks run: "local" (processes on this machine, nodes from inventory_file) or
+  // "kubernetes" (pods, nodes from the cluster's Node objects; docs/kubernetes.md).
+  std::string executor = "local";
+  executor::kube::KubernetesConfig kubernetes;
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.

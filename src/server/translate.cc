@@ -133,6 +133,15 @@ LaunchPlan ToLaunches(const JobRec& job, const std::vector<core::TaskPlacement>&
     launch.cgroup_name = "job-" + std::to_string(job.id) + ".a" + std::to_string(job.attempt) +
                          ".t" + std::to_string(rank);
     launch.isolation = context.isolation;
+    launch.node = p.node;
+    launch.image = g.image;
+    launch.annotations = job.spec.annotations;
+    launch.gpu_milli = g.resources.gpu_milli;
+    launch.extended = g.resources.extended;
+    launch.grace_period_s = job.spec.checkpoint.grace_period_s;
+    launch.job_id = job.id;
+    launch.attempt = job.attempt;
+    launch.rank = rank;
     plan.tasks.push_back(std::move(t));
     plan.launches.push_back(std::move(launch));
   }

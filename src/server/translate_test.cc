@@ -153,6 +153,13 @@ TEST(TranslateTest, LaunchDirectoriesCommandAndLimits) {
   EXPECT_EQ(w.cwd, "/home/ada/proj");  // no workingDir: the submit directory
   EXPECT_EQ(w.run_dir, "/d/jobs/12/attempt-3/task-2");
   EXPECT_EQ(w.cgroup_name, "job-12.a3.t2");
+  // Where and what, for an executor that runs the task on the chosen node (Kubernetes).
+  EXPECT_EQ(w.node, plan.tasks[2].node);
+  EXPECT_EQ(w.gpu_milli, 2000);
+  EXPECT_EQ(w.job_id, 12);
+  EXPECT_EQ(w.attempt, 3);
+  EXPECT_EQ(w.rank, 2);
+  EXPECT_EQ(w.grace_period_s, 30);
 }
 
 TEST(TranslateTest, EnvironmentOfATask) {

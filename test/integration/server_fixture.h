@@ -43,7 +43,10 @@ class TempDir {
 class ServerProcess {
  public:
   ServerProcess(std::string data_dir, std::string inventory)
-      : data_dir_(std::move(data_dir)), inventory_(std::move(inventory)) {}
+      : data_dir_(std::move(data_dir)), args_{"--inventory", std::move(inventory), "--no-cgroups"} {}
+  // With other flags than an inventory (e.g. --config FILE for another executor).
+  ServerProcess(std::string data_dir, std::vector<std::string> args)
+      : data_dir_(std::move(data_dir)), args_(std::move(args)) {}
   ~ServerProcess() {
     Kill(SIGKILL);
     KillTasks();
@@ -60,9 +63,9 @@ class ServerProcess {
         dup2(fileno(f), 1);
         dup2(fileno(f), 2);
       }
-      std::vector<std::string> args = {KUMO_BINARY, "server",      "--data-dir",
-                                        data_dir_,   "--listen",    "127.0.0.1:0",
-                                        "--inventory", inventory_, "--no-cgroups"};
+      std::vector<std::string> args = {KUMO_BINARY, "server", "--data-dir", data_dir_, "--listen",
+                                       "127.0.0.1:0"};
+      args.insert(args.end(), args_.begin(), args_.end());
       args.insert(args.end(), extra_args_.begin(), extra_args_.end());
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
@@ -116,7 +119,8 @@ class ServerProcess {
   const std::string& data_dir() const { return data_dir_; }
 
  private:
-  std::string data_dir_, inventory_;
+  std::string data_dir_;
+  std::vector<std::string> args_;
   std::vector<std::string> extra_args_;
   pid_t pid_ = 0;
   uint16_t port_ = 0;

@@ -1,0 +1,216 @@
+#include "executor/kubernetes/kube_client.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace kumo::executor::kube {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+http::verb ToBeast(Verb v) {
+  switch (v) {
+    case Verb::kGet: return http::verb::get;
+    case Verb::kPost: return http::verb::post;
+    case Verb::kPut: return http::verb::put;
+    case Verb::kPatch: return http::verb::patch;
+    case Verb::kDelete: return http::verb::delete_;
+  }
+  return http::verb::get;
+}
+
+// Blocking socket calls give up after `seconds` (asio's sync calls have no deadline of their
+// own); a timed-out read surfaces as an error and the connection is dropped.
+void SetSocketTimeouts(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+nlohmann::json ParseBody(const std::string& text) {
+  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+}  // namespace
+
+std::string ErrorText(const KubeResponse& r) {
+  if (r.body.is_object() && r.body.value("kind", "") == "Status" && r.body.contains("message"))
+    return r.body["message"].get<std::string>() + " (HTTP " + std::to_string(r.status) + ")";
+  return "HTTP " + std::to_string(r.status);
+}
+
+struct KubeClient::Connection {
+  asio::io_context io;
+  asio::ssl::context tls{asio::ssl::context::tls_client};
+  std::optional<asio::ssl::stream<tcp::socket>> stream;  // made once `tls` is configured
+  beast::flat_buffer buffer;
+  int fd() { return stream->lowest_layer().native_handle(); }
+};
+
+KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {}
+KubeClient::~KubeClient() = default;
+
+std::string KubeClient::BearerToken() const {
+  if (config_.token_file.empty()) return config_.token;
+  std::ifstream in(config_.token_file);
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
+// A TLS context with the CA and the client certificate, in `c->tls`.
+Status KubeClient::ConfigureTls(Connection* c) const {
+  beast::error_code ec;
+  c->tls.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  if (!config_.insecure_skip_verify) {
+    if (config_.ca_pem.empty())
+      c->tls.set_default_verify_paths(ec);
+    else
+      c->tls.add_certificate_authority(asio::buffer(config_.ca_pem), ec);
+    if (ec) return Status::InvalidArgument("kubernetes CA: " + ec.message());
+  }
+  if (!config_.client_cert_pem.empty()) {
+    c->tls.use_certificate_chain(asio::buffer(config_.client_cert_pem), ec);
+    if (!ec)
+      c->tls.use_private_key(asio::buffer(config_.client_key_pem), asio::ssl::context::pem, ec);
+    if (ec) return Status::InvalidArgument("kubernetes client certificate: " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<KubeClient::Connection>> KubeClient::Connect(int timeout_s) {
+  auto c = std::make_unique<Connection>();
+  if (Status s = ConfigureTls(c.get()); !s.ok()) return Error(s);
+  c->stream.emplace(c->io, c->tls);
+  if (config_.insecure_skip_verify) {
+    c->stream->set_verify_mode(asio::ssl::verify_none);
+  } else {
+    c->stream->set_verify_mode(asio::ssl::verify_peer);
+    c->stream->set_verify_callback(asio::ssl::host_name_verification(config_.host));
+  }
+  // SNI for names, not for IP addresses (RFC 6066 §3).
+  boost::system::error_code ec;
+  asio::ip::make_address(config_.host, ec);
+  if (ec) SSL_set_tlsext_host_name(c->stream->native_handle(), config_.host.c_str());
+  ec = {};
+  tcp::resolver resolver(c->io);
+  auto endpoints = resolver.resolve(config_.host, config_.port, ec);
+  if (!ec) asio::connect(c->stream->next_layer(), endpoints, ec);
+  if (ec)
+    return Error(Status::Unavailable("kubernetes API " + config_.host + ":" + config_.port + ": " +
+                                     ec.message()));
+  SetSocketTimeouts(c->fd(), timeout_s);
+  c->stream->handshake(asio::ssl::stream_base::client, ec);
+  if (ec) return Error(Status::Unavailable("kubernetes API TLS handshake: " + ec.message()));
+  return c;
+}
+
+Result<KubeResponse> KubeClient::Call(Verb verb, const std::string& target,
+                                      const nlohmann::json* body, int timeout_s) {
+  auto conn = Connect(timeout_s);
+  if (!conn) return Error(conn.error());
+  Connection& c = **conn;
+  http::request<http::string_body> req{ToBeast(verb), target, 11};
+  req.set(http::field::host, config_.host);
+  req.set(http::field::accept, "application/json");
+  req.set(http::field::user_agent, "kumo");
+  if (std::string token = BearerToken(); !token.empty())
+    req.set(http::field::authorization, "Bearer " + token);
+  if (body) {
+    req.set(http::field::content_type, verb == Verb::kPatch ? "application/merge-patch+json"
+                                                            : "application/json");
+    req.body() = body->dump();
+  }
+  req.prepare_payload();
+  beast::error_code ec;
+  http::write(*c.stream, req, ec);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  if (!ec) http::read(*c.stream, c.buffer, parser, ec);
+  if (ec)
+    return Error(Status::Unavailable("kubernetes API " + std::string(http::to_string(req.method())) +
+                                     " " + target + ": " + ec.message()));
+  KubeResponse r;
+  r.status = static_cast<int>(parser.get().result_int());
+  r.body = ParseBody(parser.get().body());
+  return r;
+}
+
+Result<int> KubeClient::Watch(const std::string& target,
+                              const std::function<bool(const nlohmann::json&)>& on_event,
+                              int idle_timeout_s) {
+  auto conn = Connect(idle_timeout_s);
+  if (!conn) return Error(conn.error());
+  Connection& c = **conn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watch_fds_.insert(c.fd());
+  }
+  struct Unregister {
+    KubeClient* self;
+    int fd;
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->watch_fds_.erase(fd);
+    }
+  } unregister{this, c.fd()};
+
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, config_.host);
+  req.set(http::field::accept, "application/json");
+  req.set(http::field::user_agent, "kumo");
+  if (std::string token = BearerToken(); !token.empty())
+    req.set(http::field::authorization, "Bearer " + token);
+  beast::error_code ec;
+  http::write(*c.stream, req, ec);
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  if (!ec) http::read_header(*c.stream, c.buffer, parser, ec);
+  if (ec) return Error(Status::Unavailable("kubernetes watch " + target + ": " + ec.message()));
+  int status = static_cast<int>(parser.get().result_int());
+  std::string pending;  // bytes of an event whose newline has not arrived yet
+  char chunk[16384];
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    http::read_some(*c.stream, c.buffer, parser, ec);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) break;
+    pending.append(chunk, sizeof chunk - parser.get().body().size);
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+      nlohmann::json event = ParseBody(pending.substr(0, nl));
+      pending.erase(0, nl + 1);
+      if (status != 200) continue;  // an error status's body is one Status object, not events
+      if (!event.is_object() || !on_event(event)) return status;
+    }
+  }
+  if (status != 200) return status;
+  bool cancelled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled = cancelling_;
+  }
+  if (ec && !cancelled)
+    return Error(Status::Unavailable("kubernetes watch " + target + ": " + ec.message()));
+  return status;
+}
+
+void KubeClient::CancelWatches() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelling_ = true;
+  for (int fd : watch_fds_) ::shutdown(fd, SHUT_RDWR);
+}
+
+}  // namespace kumo::executor::kube
