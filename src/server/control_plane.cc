@@ -115,6 +115,8 @@ Status ControlPlane::OpenDataDir() {
   if (!lock) return lock.error();
   lock_.emplace(std::move(*lock));
   if (Status s = executor::MakePrivateDirs(config.data_dir + "/jobs"); !s.ok()) return s;
+  // Pods are isolated by their container runtime; the sandbox is the local executor's.
+  if (config.executor == "kubernetes") return Status::Ok();
   return CheckIsolationConfig(config.isolation);
 }
 
