@@ -3,8 +3,10 @@
 // Idempotency-Keys scoped per user.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "test/integration/server_fixture.h"
@@ -89,6 +91,36 @@ TEST_F(AuthorizationTest, RotatedAndRevokedTokensAreRefusedEvenAfterARestart) {
   EXPECT_EQ(Api(server_->port(), new_token).Call("GET", "/v1/whoami").status, 401);
   EXPECT_EQ(Api(server_->port(), old_token).Call("GET", "/v1/whoami").status, 401);
   EXPECT_EQ(Api(server_->port(), server_->admin_token()).Call("GET", "/v1/whoami").status, 200);
+}
+
+// `kumo user token rotate|revoke` as a user would run them; returns stdout, *rc the exit code.
+std::string Kumo(uint16_t port, const std::string& token, const std::string& args, int* rc) {
+  std::string cmd = "KUMO_SERVER=127.0.0.1:" + std::to_string(port) + " KUMO_TOKEN=" + token +
+                    " KUMO_TOKEN_FILE= " + KUMO_BINARY + " " + args + " 2>/dev/null";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[512];
+  for (size_t n; p != nullptr && (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int status = p != nullptr ? pclose(p) : -1;
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+TEST_F(AuthorizationTest, TheCliRotatesAndRevokesTheCallersTokens) {
+  std::string old_token = User("heidi", "default");
+  int rc = -1;
+  std::string rotated = Kumo(server_->port(), old_token, "user token rotate --ttl 1h", &rc);
+  ASSERT_EQ(rc, 0) << rotated;
+  while (!rotated.empty() && rotated.back() == '\n') rotated.pop_back();
+  EXPECT_TRUE(rotated.starts_with("kumo_")) << rotated;
+  EXPECT_EQ(Api(server_->port(), old_token).Call("GET", "/v1/whoami").status, 401);
+  EXPECT_EQ(Api(server_->port(), rotated).Call("GET", "/v1/whoami").status, 200);
+  Kumo(server_->port(), rotated, "user token rotate --ttl soon", &rc);
+  EXPECT_EQ(rc, 2);  // a usage error, and nothing changed
+  EXPECT_EQ(Api(server_->port(), rotated).Call("GET", "/v1/whoami").status, 200);
+  Kumo(server_->port(), server_->admin_token(), "user token revoke heidi", &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(Api(server_->port(), rotated).Call("GET", "/v1/whoami").status, 401);
 }
 
 TEST_F(AuthorizationTest, ATokenWithATtlExpires) {
