@@ -73,7 +73,10 @@ struct HttpServerOptions {
   size_t max_unauthenticated_per_ip = 256;
   size_t max_connections = 1024;  // authenticated connections (503 beyond)
   int io_threads = 2;
-  int worker_threads = 16;  // handlers running at once; more requests wait their turn
+  // Handlers running at once; more requests wait their turn. Submissions block on the store's
+  // group commit, and the more wait together the more one fsync covers: as many workers as the
+  // busiest benchmark has clients (bench/server.sh: 32), with room.
+  int worker_threads = 64;
 };
 
 class HttpServer {
