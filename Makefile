@@ -2,7 +2,7 @@
 # make demo   -- install missing Debian packages, build, run the demo (a scheduling pass, then
 #                the control plane: server, CLI, DDP gang, retry, preemption with resume)
 # make test   -- install missing Debian packages, build, run every test (Release, then ASan+UBSan)
-# make fuzz   -- build the libFuzzer targets with clang-14 and fuzz the HTTP parser for 60 s
+# make fuzz   -- build the libFuzzer targets with clang-16 and run each for FUZZ_SECONDS (60)
 # make test-k8s -- only the tests against the real Kubernetes test control plane (ctest -L k8s)
 JOBS ?= 2
 BUILD ?= build
@@ -50,20 +50,24 @@ $(ASAN_BUILD)/CMakeCache.txt: | deps
 
 test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests property_tests integration_tests cache_integration_tests kumo \
-	    fuzz_http_parser_replay
+	    fuzz_http_parser_replay fuzz_job_spec_replay fuzz_jwt_replay fuzz_control_plane_head_replay
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
 test: test-release test-asan
 
-# New inputs go to $(FUZZ_BUILD)/corpus (the checked-in seeds in fuzz/corpus stay hand-written);
-# a crash leaves crash-<sha1> in the current directory and fails the target.
+# Every libFuzzer target (fuzz/*_fuzz.cc) for FUZZ_SECONDS each. New inputs go to
+# $(FUZZ_BUILD)/corpus/<target> (the checked-in seeds in fuzz/corpus stay hand-written); a crash
+# leaves crash-<sha1> in the current directory and stops here.
+FUZZ_TARGETS ?= http_parser job_spec jwt control_plane_head
 fuzz: deps
-	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DKUMO_FUZZ=ON -DKUMO_BUILD_TESTS=OFF
-	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target http_parser_fuzz
-	mkdir -p $(FUZZ_BUILD)/corpus/http_parser
-	$(FUZZ_BUILD)/bin/http_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=20000 \
-	    $(FUZZ_BUILD)/corpus/http_parser fuzz/corpus/http_parser
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  $(FUZZ_BUILD)/bin/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=20000 \
+	      $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t; \
+	done
 
 bench-core: build
 	bench/core.sh

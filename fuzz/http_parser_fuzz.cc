@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "cache/protocol/http_parser.h"
+#include "fuzz_check.h"
 
 namespace {
 
@@ -35,15 +36,6 @@ using kumo::cache::ParserLimits;
 using kumo::cache::ParseState;
 using kumo::cache::RangeOutcome;
 using kumo::cache::RequestHead;
-
-// abort() with the broken invariant: libFuzzer saves the input as a crash file.
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 bool Inside(std::string_view part, std::string_view whole) {
   if (part.empty()) return true;

@@ -6,7 +6,13 @@
 //
 // Mutations are what libFuzzer's do first: overwrite, insert, erase, duplicate a span, splice
 // two inputs, truncate; each input stays at most 20,000 bytes (the parser's limit is 16 KiB).
+// An input that breaks an invariant or runs over 10 s is saved as crash-replay-input in the
+// current directory.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -22,11 +28,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 namespace {
 
 constexpr size_t kMaxInputBytes = 20000;
+constexpr unsigned kSecondsPerInput = 10;
+
+// The input being run, kept where an abort or a timeout can still find it.
+const std::string* g_current = nullptr;
+
+// On abort (a broken invariant, an escaped exception) or an input's timeout: the input to crash-replay-input in the
+// current directory, as libFuzzer's crash-<sha1> would be. Only async-signal-safe calls.
+void SaveInputOnAbort(int sig) {
+  if (g_current != nullptr) {
+    int fd = ::open("crash-replay-input", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ssize_t ignored = ::write(fd, g_current->data(), g_current->size());
+      (void)ignored;
+      ::close(fd);
+    }
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
 
 void Run(const std::string& input) {
   // A copy in its own allocation, so ASan sees a read past the end.
   std::vector<uint8_t> bytes(input.begin(), input.end());
+  g_current = &input;
+  ::alarm(kSecondsPerInput);  // a hang is a finding too (libFuzzer's -timeout)
   LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+  ::alarm(0);
+  g_current = nullptr;
 }
 
 std::string Mutate(std::string s, const std::vector<std::string>& corpus, std::mt19937_64& rng) {
@@ -78,6 +107,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   long mutations = argc > 2 ? std::atol(argv[2]) : 100000;
+  std::signal(SIGABRT, SaveInputOnAbort);
+  std::signal(SIGALRM, SaveInputOnAbort);
   std::vector<std::filesystem::path> paths;
   for (const auto& e : std::filesystem::directory_iterator(argv[1]))
     if (e.is_regular_file()) paths.push_back(e.path());

@@ -3,6 +3,7 @@
 // missing keys in one place, so the per-field code below is only about values.
 #include "api/job_spec.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "base/quantity.h"
@@ -15,6 +16,7 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -677,6 +679,48 @@ Status SpecParser::Resources(const At& at, ResourceRequest& r) {
   return {};
 }
 
+// Counts document starts and remembers where the last two began.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    previous_ = last_;
+    last_ = mark.pos;
+    line_ = mark.line;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  bool stalled() const { return previous_ >= 0 && previous_ == last_; }
+  int line() const { return line_ + 1; }
+
+ private:
+  int previous_ = -1, last_ = -1, line_ = 0;
+};
+
+// yaml-cpp 0.7's LoadAll never returns on some malformed flow mappings (a stray `},` line after
+// one): its parser keeps reporting a new, empty document at the same position, and LoadAll
+// collects them until memory runs out. Found by fuzz/job_spec_fuzz.cc (the seed pretty.json
+// with a line duplicated). The documents are walked first, without building nodes; the line
+// where they stop advancing is reported, so only text on which LoadAll terminates reaches it.
+// Throws YAML::Exception on a syntax error, as LoadAll would.
+std::optional<int> LineWhereParsingStalls(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  while (parser.HandleNextDocument(starts))
+    if (starts.stalled()) return starts.line();
+  return std::nullopt;
+}
+
 // ============================================================================================
 // JSON
 
@@ -713,7 +757,11 @@ Result<JobSpec> ParseJobSpec(std::string_view yaml_text) {
                                       " bytes, above the limit of 1 MiB"));
   }
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml_text));
+    std::string text(yaml_text);
+    if (std::optional<int> line = LineWhereParsingStalls(text))
+      return Error(DocumentError(*line, "malformed document: parsing does not advance past here "
+                                        "(an unbalanced '}' or ']'?)"));
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
     // An empty document (a trailing `---`, a file of comments) carries nothing: skip it.
     std::erase_if(docs, [](const YAML::Node& d) { return d.IsNull(); });
     if (docs.empty()) return Error(DocumentError(1, "the document is empty: expected a Job"));

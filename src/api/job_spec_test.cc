@@ -160,6 +160,10 @@ const ErrorCase kErrorCases[] = {
     {"scalar document", "hello\n", "line 1: the document must be a mapping (got \"hello\")"},
     {"two documents", Spec("") + "---\n" + Spec(""), "line 9: expected one YAML document, found 2"},
     {"syntax error", "apiVersion: kumo/v1\nkind: [Job\n", "line 3: invalid YAML"},
+    // yaml-cpp 0.7 would produce empty documents for ever here (found by fuzz/job_spec_fuzz.cc).
+    {"stray closing brace", "{\"apiVersion\": \"kumo/v1\",\n \"spec\": {\"retry\": {\"a\": 0},\n\"b\": 0},\n"
+     "\"c\": 0},\n \"kind\": \"Job\"}\n",
+     "line 4: malformed document: parsing does not advance past here"},
     {"bad indentation", "a: 1\n b: 2\n", "line 2: invalid YAML: illegal map value"},
     {"too large", Spec("") + "#" + std::string(kMaxJobSpecBytes, 'x') + "\n",
      "line 1: the document is 1048676 bytes, above the limit of 1 MiB"},

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "base/quantity.h"
 #include "base/random.h"
 #include "base/yaml_error.h"
 #include "client/api_client.h"
@@ -838,8 +839,19 @@ int Project(Ctx& c) {
     if (!n) return c.Usage(std::string(f.flag) + ": expected a number, got \"" + text + "\"");
     body[f.field] = *n;
   }
+  if (c.args.Has("--priority-classes")) {
+    std::string list = c.args.Get("--priority-classes");
+    json classes = json::array();
+    for (size_t i = 0; list != "default" && i <= list.size();) {
+      size_t j = std::min(list.find(',', i), list.size());
+      if (j > i) classes.push_back(list.substr(i, j - i));
+      i = j + 1;
+    }
+    body["priorityClasses"] = classes;
+  }
   if (!create && body.empty())
-    return c.Usage("nothing to set: give --weight, --guaranteed-gpus or --max-gpus");
+    return c.Usage(
+        "nothing to set: give --weight, --guaranteed-gpus, --max-gpus or --priority-classes");
   auto r = create ? c.Call("POST", "/v1/projects", "project \"" + name + "\"", body.dump())
                   : c.Call("PATCH", "/v1/projects/" + http::PercentEncode(name),
                            "project \"" + name + "\"", body.dump());
@@ -870,10 +882,46 @@ int Node(Ctx& c) {
 
 // ---- user ----
 
+// kumo user token rotate|revoke [NAME] [--ttl DURATION]: NAME defaults to the caller.
+int UserToken(Ctx& c) {
+  auto& pos = c.args.positional;
+  if (pos.size() < 2 || pos.size() > 3 || (pos[1] != "rotate" && pos[1] != "revoke"))
+    return c.Usage("expected 'kumo user token rotate|revoke [NAME] [--ttl DURATION]'");
+  bool rotate = pos[1] == "rotate";
+  json body = json::object();
+  if (c.args.Has("--ttl")) {
+    if (!rotate) return c.Usage("--ttl: only with rotate");
+    auto ttl = ParseDurationSeconds(c.args.Get("--ttl"));
+    if (!ttl || *ttl <= 0)
+      return c.Usage("--ttl: expected a duration > 0 such as 90m or 7d, got \"" +
+                     c.args.Get("--ttl") + "\"");
+    body["ttlSeconds"] = *ttl;
+  }
+  std::string name;
+  if (pos.size() == 3) {
+    name = pos[2];
+  } else {
+    auto me = c.Call("GET", "/v1/whoami");
+    if (!me) return kFailed;
+    name = Str(*me, "user");
+  }
+  auto r = c.Call(rotate ? "POST" : "DELETE", "/v1/users/" + http::PercentEncode(name) + "/tokens",
+                  "user \"" + name + "\"", rotate ? body.dump() : "");
+  if (!r) return kFailed;
+  // rotate: only the new token on stdout (TOKEN=$(kumo user token rotate)); shown only once.
+  c.Print(*r, [&] {
+    return rotate ? Str(*r, "token") + "\n"
+                  : "revoked " + Str(*r, "revoked", "0") + " token(s) of " + name + "\n";
+  });
+  return kOk;
+}
+
 int User(Ctx& c) {
   auto& pos = c.args.positional;
+  if (!pos.empty() && pos[0] == "token") return UserToken(c);
   if (pos.size() != 2 || pos[0] != "create")
-    return c.Usage("expected 'kumo user create NAME --projects a,b [--admin]'");
+    return c.Usage("expected 'kumo user create NAME --projects a,b [--admin]' or "
+                   "'kumo user token rotate|revoke [NAME] [--ttl DURATION]'");
   json projects = json::array();
   std::string list = c.args.Get("--projects");
   size_t i = 0;
@@ -971,11 +1019,16 @@ const std::vector<CommandDef>& Commands() {
        Top},
       {"project",
        "usage: kumo project create NAME [--weight W] [--guaranteed-gpus N] [--max-gpus N]\n"
-       "       kumo project set NAME [--weight W] [--guaranteed-gpus N] [--max-gpus N|none]\n",
+       "                           [--priority-classes a,b]\n"
+       "       kumo project set NAME [--weight W] [--guaranteed-gpus N] [--max-gpus N|none]\n"
+       "                           [--priority-classes a,b|default]\n",
        "",
        {{{"--weight"}, true, "fair-share weight (> 0, default 1)"},
         {{"--guaranteed-gpus"}, true, "GPUs the project gets before others borrow (default 0)"},
-        {{"--max-gpus"}, true, "cap on the project's GPUs; none: no cap (default)"}},
+        {{"--max-gpus"}, true, "cap on the project's GPUs; none: no cap (default)"},
+        {{"--priority-classes"},
+         true,
+         "classes members may submit with (comma-separated); default: all but admin-only ones"}},
        true,
        Project},
       {"node",
@@ -985,10 +1038,14 @@ const std::vector<CommandDef>& Commands() {
        true,
        Node},
       {"user",
-       "usage: kumo user create NAME --projects a,b [--admin]\n",
-       "Prints the new token (only once).",
+       "usage: kumo user create NAME --projects a,b [--admin]\n"
+       "       kumo user token rotate [NAME] [--ttl DURATION]\n"
+       "       kumo user token revoke [NAME]\n",
+       "create and rotate print the new token (only once); rotate and revoke end every other "
+       "token of the user (NAME: yourself by default; another user's: admins only).",
        {{{"--projects"}, true, "projects the user may submit to (comma-separated)"},
-        {{"--admin"}, false, "may manage projects, users and nodes"}},
+        {{"--admin"}, false, "may manage projects, users and nodes"},
+        {{"--ttl"}, true, "rotate: the new token expires after this long (90m, 7d; default never)"}},
        true,
        User},
       {"whoami", "usage: kumo whoami [-o FMT]\n", "", {}, true, WhoAmI},

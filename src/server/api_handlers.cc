@@ -60,9 +60,33 @@ uint64_t RandomSeed() {
   return r & ((uint64_t{1} << 53) - 1);
 }
 
+// priorityClasses of a project body: known class names, none admin-only (only an admin may
+// use those, whatever a project says), null or [] for the default.
+std::optional<http::Response> ApplyPriorityClasses(const json& v,
+                                                   const std::vector<PriorityClass>& known,
+                                                   ProjectRec* p) {
+  std::vector<std::string> names;
+  if (!v.is_null() && !v.is_array())
+    return ErrorResponse(400, "priorityClasses: expected a list of class names or null");
+  for (size_t i = 0; v.is_array() && i < v.size(); ++i) {
+    std::string field = "priorityClasses[" + std::to_string(i) + "]";
+    if (!v[i].is_string()) return ErrorResponse(400, field + ": expected a class name");
+    const PriorityClass* pc = FindPriorityClass(known, v[i].get<std::string>());
+    if (!pc) return ErrorResponse(400, field + ": unknown class \"" + v[i].get<std::string>() + "\"");
+    if (pc->admin_only)
+      return ErrorResponse(400, field + ": \"" + pc->name + "\" is for admins only");
+    names.push_back(pc->name);
+  }
+  p->priority_classes = std::move(names);
+  return std::nullopt;
+}
+
 // The fields of a project's PUT/POST body over `p`: weight (> 0), guaranteedGpus and maxGpus
-// (GPUs, stored in milli-GPU; maxGpus null: no maximum). A bad field gives the 400 answer.
-std::optional<http::Response> ApplyProjectFields(const json& body, ProjectRec* p) {
+// (GPUs, stored in milli-GPU; maxGpus null: no maximum), priorityClasses. A bad field gives the
+// 400 answer.
+std::optional<http::Response> ApplyProjectFields(const json& body,
+                                                 const std::vector<PriorityClass>& classes,
+                                                 ProjectRec* p) {
   auto milli = [](const json& v) { return static_cast<int64_t>(v.get<double>() * 1000 + 0.5); };
   for (auto& [k, v] : body.items()) {
     if (k == "name") continue;
@@ -78,8 +102,11 @@ std::optional<http::Response> ApplyProjectFields(const json& body, ProjectRec* p
       if (!v.is_null() && (!v.is_number() || v.get<double>() < 0))
         return ErrorResponse(400, "maxGpus: must be a number >= 0 or null");
       p->max_gpu_milli = v.is_null() ? -1 : milli(v);
+    } else if (k == "priorityClasses") {
+      if (auto bad = ApplyPriorityClasses(v, classes, p)) return bad;
     } else {
-      return ErrorResponse(400, k + ": unknown field (known: weight, guaranteedGpus, maxGpus)");
+      return ErrorResponse(
+          400, k + ": unknown field (known: weight, guaranteedGpus, maxGpus, priorityClasses)");
     }
   }
   return std::nullopt;
@@ -89,7 +116,8 @@ json ProjectJson(const ProjectRec& p) {
   return {{"name", p.name},
           {"weight", p.weight},
           {"guaranteedGpus", p.guaranteed_gpu_milli / 1000.0},
-          {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)}};
+          {"maxGpus", p.max_gpu_milli < 0 ? json(nullptr) : json(p.max_gpu_milli / 1000.0)},
+          {"priorityClasses", p.priority_classes.empty() ? json(nullptr) : json(p.priority_classes)}};
 }
 
 // An event as the API shows it (without its object: a job's events are all about the job).
@@ -101,11 +129,25 @@ json EventJson(const EventRow& e) {
           {"message", e.message}};
 }
 
+bool IsPublicPath(const std::string& path) {
+  return path == "/metrics" || path == "/ui" || path.starts_with("/ui/");
+}
+
 http::Response MethodNotAllowed(const http::Request& req) {
   return ErrorResponse(405, req.method + " not allowed on " + req.path);
 }
 
 }  // namespace
+
+std::optional<http::Response> ApiHandlers::CheckHead(const http::Request& head) const {
+  // The dashboard's pages need no token and /metrics checks its own (a metrics token is not a
+  // user's); both are reads, so a body is never theirs to read.
+  if (IsPublicPath(head.path))
+    return head.method == "GET" ? std::nullopt : std::optional(MethodNotAllowed(head));
+  auto user = Authenticate(head);
+  if (!user) return ErrorResponse(401, user.error().message());
+  return std::nullopt;
+}
 
 http::Response ApiHandlers::Handle(const http::Request& req) {
   http::Response r = Serve(req);
@@ -113,15 +155,16 @@ http::Response ApiHandlers::Handle(const http::Request& req) {
   return r;
 }
 
+// Authenticates again, though the head passed CheckHead: the token may have been revoked since.
 http::Response ApiHandlers::Serve(const http::Request& req) {
-  if (req.path == "/ui" || req.path.starts_with("/ui/")) return ServeUi(req);  // no token: a page
+  if (req.path != "/metrics" && IsPublicPath(req.path)) return ServeUi(req);  // a page: no token
   Result<UserRec> user = Authenticate(req);
   if (req.path == "/metrics") return ServeMetrics(state_, user ? &*user : nullptr, req);
   if (!user) return ErrorResponse(401, user.error().message());
   return Route(*user, req);
 }
 
-Result<UserRec> ApiHandlers::Authenticate(const http::Request& req) {
+Result<UserRec> ApiHandlers::Authenticate(const http::Request& req) const {
   std::string auth = req.Header("authorization");
   if (!auth.starts_with("Bearer ") || auth.size() <= 7)
     return Error(Status::Unauthenticated("missing bearer token (Authorization: Bearer <token>)"));
@@ -129,7 +172,9 @@ Result<UserRec> ApiHandlers::Authenticate(const http::Request& req) {
   std::lock_guard<std::mutex> lock(state_.mu);
   auto t = state_.tokens.find(hash);
   if (t == state_.tokens.end()) return Error(Status::Unauthenticated("invalid token"));
-  return state_.users[t->second];
+  if (t->second.expires_at > 0 && state_.clock.NowSeconds() >= t->second.expires_at)
+    return Error(Status::Unauthenticated("token expired"));
+  return state_.users.at(t->second.user);
 }
 
 http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req) {
@@ -164,6 +209,7 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
     return m == "PATCH" ? PutProject(user, p[1], req, false) : method_not_allowed();
   if (p.size() == 1 && p[0] == "users")
     return m == "POST" ? CreateUser(user, req) : method_not_allowed();
+  if (p.size() == 3 && p[0] == "users" && p[2] == "tokens") return UserTokens(user, p[1], req);
   return ErrorResponse(404, "no such path: " + req.path);
 }
 
@@ -226,7 +272,7 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
     j.submit_time = now;
     j.spec = std::move(*spec);
     j.reason = "Submitted";
-    if (!key.empty()) state_.idempotency[key] = id;
+    if (!key.empty()) state_.idempotency[IdempotencyScope(user.name, key)] = id;
     // Written on their own (not with the loop's pending writes) so the 201 waits for exactly
     // this job's commit; the group commit batches concurrent submissions into one fsync.
     committed = state_.store->Write(
@@ -240,7 +286,7 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   auto it = state_.jobs.find(id);
   if (!s.ok()) {
     if (it != state_.jobs.end() && !it->second.idempotency_key.empty())
-      state_.idempotency.erase(it->second.idempotency_key);
+      state_.idempotency.erase(IdempotencyScope(user.name, it->second.idempotency_key));
     state_.jobs.erase(id);
     return ErrorResponse(500, "store: " + s.message());
   }
@@ -259,20 +305,35 @@ std::optional<http::Response> ApiHandlers::Admit(const UserRec& user, const api:
   if (!MayAccess(user, spec.project))
     return ErrorResponse(
         403, "user \"" + user.name + "\" is not a member of project \"" + spec.project + "\"");
-  if (!FindPriorityClass(state_.config.priority_classes, spec.priority_class)) {
+  if (auto refused = AdmitPriorityClass(user, spec)) return refused;
+  if (key.empty()) return std::nullopt;
+  auto it = state_.idempotency.find(IdempotencyScope(user.name, key));
+  if (it == state_.idempotency.end()) return std::nullopt;
+  const JobRec& prior = state_.jobs[it->second];
+  if (prior.durable) return JsonResponse(200, JobJson(prior, false));
+  return ErrorResponse(409, "a submission with this Idempotency-Key is in progress");
+}
+
+std::optional<http::Response> ApiHandlers::AdmitPriorityClass(const UserRec& user,
+                                                              const api::JobSpec& spec) {
+  const auto& classes = state_.config.priority_classes;
+  const PriorityClass* pc = FindPriorityClass(classes, spec.priority_class);
+  if (!pc) {
     std::string known;
-    for (const auto& pc : state_.config.priority_classes)
-      known += (known.empty() ? "" : ", ") + pc.name;
+    for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c.name;
     return ErrorResponse(400, "spec.priorityClass: unknown class \"" + spec.priority_class +
                                   "\" (known: " + known + ")");
   }
-  if (key.empty()) return std::nullopt;
-  auto it = state_.idempotency.find(key);
-  if (it == state_.idempotency.end()) return std::nullopt;
-  const JobRec& prior = state_.jobs[it->second];
-  if (prior.user != user.name) return ErrorResponse(409, "Idempotency-Key already used");
-  if (prior.durable) return JsonResponse(200, JobJson(prior, false));
-  return ErrorResponse(409, "a submission with this Idempotency-Key is in progress");
+  if (user.admin) return std::nullopt;
+  if (pc->admin_only)
+    return ErrorResponse(403, "spec.priorityClass: \"" + pc->name + "\" is for admins only");
+  const auto& allowed = state_.projects.at(spec.project).priority_classes;
+  if (allowed.empty() || std::find(allowed.begin(), allowed.end(), pc->name) != allowed.end())
+    return std::nullopt;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  return ErrorResponse(403, "spec.priorityClass: project \"" + spec.project + "\" allows only " +
+                                list + ", not \"" + pc->name + "\"");
 }
 
 json ApiHandlers::JobJson(const JobRec& j, bool detail) const {
@@ -715,17 +776,19 @@ http::Response ApiHandlers::PutProject(const UserRec& user, const std::string& n
     if (!create && it == state_.projects.end())
       return ErrorResponse(404, "project \"" + name + "\" not found");
     ProjectRec p = create ? ProjectRec{name, 1, 0, -1} : it->second;
-    if (auto bad = ApplyProjectFields(body, &p)) return *bad;
+    if (auto bad = ApplyProjectFields(body, state_.config.priority_classes, &p)) return *bad;
     if (p.max_gpu_milli >= 0 && p.guaranteed_gpu_milli > p.max_gpu_milli)
       return ErrorResponse(400, "guaranteedGpus: larger than maxGpus");
     state_.projects[name] = p;
     double now = state_.clock.NowSeconds();
     state_.pending_writes.push_back(
-        {"INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at) "
-         "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE SET weight=?2, "
-         "guaranteed_gpu_milli=?3, max_gpu_milli=?4",
+        {"INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at, "
+         "priority_classes) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO UPDATE SET "
+         "weight=?2, guaranteed_gpu_milli=?3, max_gpu_milli=?4, priority_classes=?6",
          {name, p.weight, p.guaranteed_gpu_milli,
-          p.max_gpu_milli < 0 ? store::Value(nullptr) : store::Value(p.max_gpu_milli), now}});
+          p.max_gpu_milli < 0 ? store::Value(nullptr) : store::Value(p.max_gpu_milli), now,
+          p.priority_classes.empty() ? store::Value(nullptr)
+                                     : store::Value(json(p.priority_classes).dump())}});
     state_.AddEvent(nullptr, "project/" + name, create ? "Created" : "Updated", "",
                     "by " + user.name, now);
     committed = state_.Flush();

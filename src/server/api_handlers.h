@@ -23,13 +23,17 @@ namespace kumo::server {
 class ApiHandlers {
  public:
   explicit ApiHandlers(ServerState& state) : state_(state) {}
+  // The HTTP server's HeadCheck: 401 unless the head carries a valid token (or names a public
+  // path: /ui/ pages, /metrics), so the body of an unauthenticated request is never read.
+  // Takes state_.mu briefly.
+  std::optional<http::Response> CheckHead(const http::Request& head) const;
   // Serves the request and counts it in state.metrics (route template, method, code).
   http::Response Handle(const http::Request& req);
 
  private:
   http::Response Serve(const http::Request& req);
-  // The user whose bearer token the request carries; kUnauthenticated without one.
-  Result<UserRec> Authenticate(const http::Request& req);
+  // The user whose bearer token `req` carries; kUnauthenticated otherwise. Takes state_.mu.
+  Result<UserRec> Authenticate(const http::Request& req) const;
   http::Response Route(const UserRec& user, const http::Request& req);
   std::optional<http::Response> RouteJob(const UserRec& user, const std::vector<std::string>& path,
                                          const http::Request& req);
@@ -39,6 +43,9 @@ class ApiHandlers {
   // REQUIRES: state_.mu held.
   std::optional<http::Response> Admit(const UserRec& user, const api::JobSpec& spec,
                                       const std::string& idempotency_key);
+  // 400 for an unknown class; 403 when `user` may not use it in the spec's project.
+  // REQUIRES: state_.mu held; the project exists.
+  std::optional<http::Response> AdmitPriorityClass(const UserRec& user, const api::JobSpec& spec);
   http::Response ListJobs(const UserRec& user, const http::Request& req);
   http::Response GetJob(const UserRec& user, int64_t id);
   http::Response CancelJob(const UserRec& user, int64_t id);
@@ -56,6 +63,9 @@ class ApiHandlers {
   http::Response PutProject(const UserRec& user, const std::string& name, const http::Request& req,
                             bool create);
   http::Response CreateUser(const UserRec& user, const http::Request& req);
+  // POST rotates, DELETE revokes the tokens of user `name` (user_handlers.cc).
+  http::Response UserTokens(const UserRec& caller, const std::string& name,
+                            const http::Request& req);
   http::Response WhoAmI(const UserRec& user);
 
   // The job as the API shows it; a job whose start is being made shows as Pending.

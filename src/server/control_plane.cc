@@ -92,8 +92,9 @@ Status ControlPlane::Init() {
   opts.host = hp->first;
   opts.port = hp->second;
   api_ = std::make_unique<ApiHandlers>(*state_);
-  auto h =
-      http::HttpServer::Start(opts, [this](const http::Request& r) { return api_->Handle(r); });
+  auto h = http::HttpServer::Start(
+      opts, [this](const http::Request& r) { return api_->Handle(r); },
+      [this](const http::Request& head) { return api_->CheckHead(head); });
   if (!h) return h.error();
   http_ = std::move(*h);
   loop_->Start();
@@ -169,7 +170,8 @@ Status ControlPlane::Restore() {
   if (!jobs) return jobs.error();
   std::lock_guard<std::mutex> lock(state_->mu);
   for (auto& [id, j] : *jobs) {
-    if (!j.idempotency_key.empty()) state_->idempotency[j.idempotency_key] = id;
+    if (!j.idempotency_key.empty())
+      state_->idempotency[IdempotencyScope(j.user, j.idempotency_key)] = id;
     state_->next_job_id = std::max(state_->next_job_id, id + 1);
   }
   state_->jobs = std::move(*jobs);
@@ -181,13 +183,20 @@ Status ControlPlane::RestoreAccounts() {
   ServerState& st = *state_;
   store::Store& db = *st.store;
   std::lock_guard<std::mutex> lock(st.mu);
-  Status s = db.Query("SELECT name, weight, guaranteed_gpu_milli, max_gpu_milli FROM projects", {},
-                      [&](const store::Row& r) {
-                        ProjectRec p{
-                            store::AsString(r[0]), store::AsDouble(r[1]), store::AsInt(r[2]),
-                            std::holds_alternative<std::nullptr_t>(r[3]) ? -1 : store::AsInt(r[3])};
-                        st.projects[p.name] = p;
-                      });
+  auto is_null = [](const store::Value& v) { return std::holds_alternative<std::nullptr_t>(v); };
+  Status s = db.Query(
+      "SELECT name, weight, guaranteed_gpu_milli, max_gpu_milli, priority_classes FROM projects",
+      {}, [&](const store::Row& r) {
+        ProjectRec p{store::AsString(r[0]), store::AsDouble(r[1]), store::AsInt(r[2]),
+                     is_null(r[3]) ? -1 : store::AsInt(r[3])};
+        // Written by PutProject as a JSON list of names; anything else reads as the default.
+        auto classes = nlohmann::json::parse(is_null(r[4]) ? "[]" : store::AsString(r[4]),
+                                             nullptr, false);
+        if (classes.is_array())
+          for (const auto& c : classes)
+            if (c.is_string()) p.priority_classes.push_back(c.get<std::string>());
+        st.projects[p.name] = p;
+      });
   if (!s.ok()) return s;
   s = db.Query("SELECT name, admin FROM users", {}, [&](const store::Row& r) {
     st.users[store::AsString(r[0])] = UserRec{store::AsString(r[0]), store::AsInt(r[1]) != 0, {}};
@@ -197,8 +206,9 @@ Status ControlPlane::RestoreAccounts() {
     st.users[store::AsString(r[0])].projects.insert(store::AsString(r[1]));
   });
   if (!s.ok()) return s;
-  s = db.Query("SELECT sha256, user FROM tokens", {}, [&](const store::Row& r) {
-    st.tokens[store::AsString(r[0])] = store::AsString(r[1]);
+  s = db.Query("SELECT sha256, user, expires_at FROM tokens", {}, [&](const store::Row& r) {
+    st.tokens[store::AsString(r[0])] =
+        TokenRec{store::AsString(r[1]), is_null(r[2]) ? 0 : store::AsDouble(r[2])};
   });
   if (!s.ok()) return s;
   return db.Query("SELECT name, reason FROM nodes WHERE cordoned=1", {}, [&](const store::Row& r) {

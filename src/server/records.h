@@ -22,6 +22,7 @@ struct PriorityClass {
   std::string name;
   int32_t value = 0;
   bool preemptible = true;  // may be chosen as a victim
+  bool admin_only = false;  // only an admin may submit with it (`system`)
 };
 
 // The class called `name` in `classes`, or nullptr: the one lookup, for the API's check of a
@@ -77,6 +78,12 @@ struct JobRec {
   uid_t task_uid = 0;  // the uid its tasks run as (isolation on); 0: not known yet
 };
 
+// A bearer token, known by its SHA-256 (the token itself is never stored).
+struct TokenRec {
+  std::string user;
+  double expires_at = 0;  // seconds since the epoch; 0: never
+};
+
 struct UserRec {
   std::string name;
   bool admin = false;
@@ -88,6 +95,9 @@ struct ProjectRec {
   double weight = 1;
   int64_t guaranteed_gpu_milli = 0;
   int64_t max_gpu_milli = -1;  // -1: none
+  // The classes its members may submit with; empty: every class that is not admin_only. An
+  // admin may submit with any class; nobody else with an admin_only one.
+  std::vector<std::string> priority_classes;
 };
 
 }  // namespace kumo::server

@@ -107,6 +107,8 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
               pc.value = f->second.as<int32_t>();
             else if (k == "preemptible")
               pc.preemptible = f->second.as<bool>();
+            else if (k == "adminOnly")
+              pc.admin_only = f->second.as<bool>();
             else
               return fail(f->first, key + "[" + std::to_string(i) + "]." + k, "unknown field");
           }

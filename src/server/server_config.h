@@ -19,7 +19,7 @@ struct ServerConfig {
   std::string shim_binary;     // the task shim: kumo-shim, or the kumo binary (`__task-shim`)
   core::SchedulerConfig scheduler;
   std::vector<PriorityClass> priority_classes = {
-      {"low", 0, true}, {"normal", 100, true}, {"high", 1000, true}, {"system", 10000, false}};
+      {"low", 0, true}, {"normal", 100, true}, {"high", 1000, true}, {"system", 10000, false, true}};
   double tick_s = 0.2;  // loop period while nothing happens
   // At most one pass per this interval: under a burst of submissions one pass takes many jobs
   // instead of one pass per job (Slurm's sched_min_interval plays the same role).

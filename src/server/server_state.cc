@@ -40,7 +40,7 @@ std::future<Status> ServerState::Flush(bool barrier) {
   return store->Write(std::move(w));
 }
 
-std::string ServerState::CreateToken(const std::string& user, double now) {
+std::string ServerState::CreateToken(const std::string& user, double now, double ttl_s) {
   std::string token = "kumo_";
   static const char* alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   while (token.size() < 45) {  // 40 characters, uniform: bytes >= 248 (= 4 * 62) are dropped
@@ -50,10 +50,26 @@ std::string ServerState::CreateToken(const std::string& user, double now) {
       if (c < 248 && token.size() < 45) token.push_back(alphabet[c % 62]);
   }
   std::string hash = Sha256Hex(token);
-  tokens[hash] = user;
+  double expires_at = ttl_s > 0 ? now + ttl_s : 0;
+  tokens[hash] = TokenRec{user, expires_at};
   pending_writes.push_back(
-      {"INSERT INTO tokens(sha256, user, created_at) VALUES(?1, ?2, ?3)", {hash, user, now}});
+      {"INSERT INTO tokens(sha256, user, created_at, expires_at) VALUES(?1, ?2, ?3, ?4)",
+       {hash, user, now, expires_at > 0 ? store::Value(expires_at) : store::Value(nullptr)}});
   return token;
+}
+
+int ServerState::RevokeTokens(const std::string& user) {
+  int revoked = 0;
+  for (auto it = tokens.begin(); it != tokens.end();) {
+    if (it->second.user != user) {
+      ++it;
+      continue;
+    }
+    it = tokens.erase(it);
+    ++revoked;
+  }
+  pending_writes.push_back({"DELETE FROM tokens WHERE user=?1", {user}});
+  return revoked;
 }
 
 std::string ServerState::JobDir(int64_t id) const {

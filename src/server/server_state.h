@@ -56,9 +56,9 @@ struct ServerState {
   bool dirty = true;               // guarded by mu: something changed since the last pass
   bool stopping = false;           // guarded by mu
   std::map<int64_t, JobRec> jobs;  // guarded by mu
-  std::map<std::string, int64_t> idempotency;    // key -> job id; guarded by mu
+  std::map<std::string, int64_t> idempotency;    // IdempotencyScope -> job id; guarded by mu
   std::map<std::string, UserRec> users;          // guarded by mu
-  std::map<std::string, std::string> tokens;     // sha256 -> user; guarded by mu
+  std::map<std::string, TokenRec> tokens;        // sha256 -> token; guarded by mu
   std::map<std::string, ProjectRec> projects;    // guarded by mu
   std::map<std::string, std::string> cordoned;   // node -> reason; guarded by mu
   std::vector<store::Statement> pending_writes;  // guarded by mu
@@ -76,12 +76,20 @@ struct ServerState {
   // write has committed too (for reads that must see what the loop recorded).
   std::future<Status> Flush(bool barrier = false);
   // A new bearer token for `user` ("kumo_" + 40 random alphanumerics); only its hash is kept.
-  std::string CreateToken(const std::string& user, double now);
+  // ttl_s > 0: it expires ttl_s seconds after `now`.
+  std::string CreateToken(const std::string& user, double now, double ttl_s = 0);
+  // Forgets every token of `user` (queues the delete); returns how many there were.
+  int RevokeTokens(const std::string& user);
 
   // These read only `config`: no lock needed.
   std::string JobDir(int64_t id) const;
   std::string AttemptDir(int64_t id, int32_t attempt) const;
 };
+
+// Idempotency-Keys are the submitter's: two users' equal keys name two jobs.
+inline std::string IdempotencyScope(const std::string& user, const std::string& key) {
+  return user + '\n' + key;  // '\n' cannot occur in a header value nor in a user name
+}
 
 inline bool MayAccess(const UserRec& user, const std::string& project) {
   return user.admin || user.projects.count(project) > 0;

@@ -114,6 +114,40 @@ CREATE TABLE usage_history (
 );
 CREATE INDEX usage_history_by_time ON usage_history(time);
 )sql",
+    // 3: token expiry; the priority classes a project's members may use; Idempotency-Keys
+    // unique per user, not globally (SQLite cannot drop a column's UNIQUE: the table is
+    // rebuilt, as https://sqlite.org/lang_altertable.html §7 describes).
+    R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at REAL;            -- seconds since the epoch; NULL: never
+ALTER TABLE projects ADD COLUMN priority_classes TEXT;    -- JSON list of names; NULL: default
+CREATE TABLE jobs_v2 (
+  id INTEGER PRIMARY KEY,
+  project TEXT NOT NULL,
+  user TEXT NOT NULL,
+  name TEXT NOT NULL,
+  spec_yaml TEXT NOT NULL,
+  spec_sha256 TEXT NOT NULL,
+  submit_dir TEXT NOT NULL,
+  code_version TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  submit_time REAL NOT NULL,
+  phase TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  attempt INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  not_before REAL NOT NULL DEFAULT 0,
+  start_time REAL,
+  end_time REAL,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  idempotency_key TEXT,                  -- a retried submission returns the job it made
+  UNIQUE (user, idempotency_key)
+);
+INSERT INTO jobs_v2 SELECT * FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_by_phase ON jobs(phase);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 

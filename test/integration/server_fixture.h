@@ -115,6 +115,7 @@ class ServerProcess {
   // More flags for the next Start (e.g. {"--config", path}).
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& admin_token() const { return token_; }
   const std::string& data_dir() const { return data_dir_; }
 
@@ -146,6 +147,7 @@ class Api {
   Reply Submit(const std::string& yaml, const std::string& dir) {
     return Call("POST", "/v1/jobs", yaml, {{"X-Kumo-Submit-Dir", dir}});
   }
+  const std::string& token() const { return token_; }
   nlohmann::json Job(int64_t id) { return Call("GET", "/v1/jobs/" + std::to_string(id)).body; }
   // Polls until the job reaches `phase` (bounded: ~timeout_s); returns the last job JSON.
   nlohmann::json WaitPhase(int64_t id, const std::string& phase, int timeout_s = 120) {

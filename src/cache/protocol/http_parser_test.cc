@@ -356,9 +356,14 @@ TEST(ObjectPath, ValidatesBucketAndKey) {
            "/v1/objects/b/a//c", "/v1/objects/b/../x", "/v1/objects/b/a/%2e%2e/x",
            "/v1/objects/b/a/./x", "/v1/objects/b/a%00", "/v1/objects/b/a%zz", "/v1/objects/b/a%2",
            "/v1/objects/b/k?x=1", "/v1/objects/" + std::string(64, 'a') + "/k",
-           "/v1/objects/b/" + std::string(1025, 'k')})
+           "/v1/objects/b/" + std::string(1025, 'k'), "/v1/objects/b/a%5Cb", "/v1/objects/b/a\\b",
+           "/v1/objects/b/a%0Ab", "/v1/objects/b/a%1fb", "/v1/objects/b/a%7Fb",
+           "/v1/objects/b/a%09b"})
     EXPECT_FALSE(ParseObjectTarget(bad).has_value()) << bad;
   EXPECT_TRUE(ParseObjectTarget("/v1/objects/b/" + std::string(1024, 'k')).has_value());
+  // Bytes at and above 0x80 (UTF-8) and the other printable ASCII stay allowed.
+  EXPECT_TRUE(ParseObjectTarget("/v1/objects/b/%C3%A9t%C3%A9~!$&'()*+,;=:@").has_value());
+  EXPECT_EQ(ParseObjectTarget("/v1/objects/b/a%1Fb").error().message(), "control byte 0x1f in key");
 }
 
 }  // namespace

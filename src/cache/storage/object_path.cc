@@ -1,5 +1,7 @@
 #include "cache/storage/object_path.h"
 
+#include <cstdio>
+
 namespace kumo::cache {
 namespace {
 
@@ -39,7 +41,17 @@ bool IsValidBucket(std::string_view bucket) {
 Status ValidateKey(std::string_view key) {
   if (key.empty()) return Status::InvalidArgument("empty key");
   if (key.size() > kMaxKeyBytes) return Status::InvalidArgument("key longer than 1024 bytes");
-  if (key.find('\0') != std::string_view::npos) return Status::InvalidArgument("NUL in key");
+  // Control bytes (C0 and DEL) would reach log lines and terminals raw; a backslash is a path
+  // separator to Windows clients and an escape to shells: neither names an object sanely.
+  for (char c : key) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", b);
+      return Status::InvalidArgument(std::string("control byte ") + hex + " in key");
+    }
+    if (c == '\\') return Status::InvalidArgument("backslash in key");
+  }
   size_t start = 0;
   while (true) {
     size_t slash = key.find('/', start);

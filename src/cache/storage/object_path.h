@@ -1,8 +1,8 @@
 // Object names from request targets: "/v1/objects/{bucket}/{key}" where the key may contain '/'.
 //
 // Rules (checked after percent-decoding, so "%2e%2e" is caught too): bucket matches
-// [a-z0-9-]{1,63}; key is 1..1024 bytes, has no NUL, no empty segment ("a//b", "/a", "a/"),
-// and no "." or ".." segment. A query string is not allowed (objects have no parameters).
+// [a-z0-9-]{1,63}; key is 1..1024 bytes, has no control byte (C0 0x00-0x1f, DEL 0x7f) and no
+// backslash, no empty segment ("a//b", "/a", "a/"), and no "." or ".." segment. A query string is not allowed (objects have no parameters).
 // Thread safety: pure functions.
 #pragma once
 
