@@ -7,7 +7,7 @@
 // The user themself or an admin may do either. Answered after the change committed: a
 // revoked token, once the client heard so, is refused even after kill -9 and a restart.
 #include "server/api_handlers.h"
-#include "server/api_answers.h"
+#include "server/http_json.h"
 
 namespace kumo::server {
 using nlohmann::json;
