@@ -18,7 +18,10 @@ class ServerConfigTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
   Result<ServerConfig> Load(const std::string& yaml) {
     std::ofstream(dir_ + "/server.yaml") << yaml;
-    return LoadServerConfig(dir_ + "/server.yaml", ServerConfig{});
+    // A named default (not a temporary): gcc 12 -O2 misreads the temporary's maps as
+    // maybe-uninitialized once the config holds several of them.
+    ServerConfig defaults;
+    return LoadServerConfig(dir_ + "/server.yaml", std::move(defaults));
   }
   std::string dir_;
 };

@@ -115,7 +115,6 @@ class ServerProcess {
   // More flags for the next Start (e.g. {"--config", path}).
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
   const std::string& admin_token() const { return token_; }
   const std::string& data_dir() const { return data_dir_; }
 
