@@ -55,6 +55,8 @@ def one_round(mode, r):
 def main():
     os.makedirs(OUT)
     os.makedirs(DATASET)
+    os.chmod(DATASET, 0o755)
+    os.chmod(WORK, 0o711)  # the task opens its dataset with its own uid: the path must let it
     os.chmod(DATA, 0o700)
     modes = ["plain", "isolated"] + (["bwrap"] if BWRAP and SETPRIV else [])
     wall = {m: [] for m in modes}
