@@ -9,6 +9,7 @@
 
 #include "cli/cache_command.h"
 #include "cli/client_commands.h"
+#include "cli/dataset_command.h"
 #include "cli/schedule_command.h"
 #include "cli/server_command.h"
 #include "cli/sim_command.h"
@@ -36,6 +37,7 @@ void Usage(FILE* f) {
                "  user       create a user and print its token: kumo user create NAME ...\n"
                "  whoami     the user the token belongs to\n"
                "  cache      node-local dataset cache: kumo cache serve|token [...]\n"
+               "  dataset    versioned datasets: kumo dataset push|ls|describe|pull|rm|grant\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");
 }
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   if (cmd == "sim") return kumo::cli::RunSim(args);
   if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
   if (cmd == "cache") return kumo::cli::RunCacheCommand(args);
+  if (cmd == "dataset") return kumo::cli::RunDatasetCommand(args);
   // submit get describe logs cancel queue top project node user whoami
   if (kumo::cli::IsClientCommand(cmd)) return kumo::cli::RunClientCommand(std::string(cmd), args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -18,6 +18,7 @@ namespace {
 struct ServerFlags {
   std::string data_dir, listen, config_file, inventory;
   bool no_cgroups = false;
+  std::vector<std::string> cache_servers;
 };
 
 // Returns the exit code when the command should stop now (--help, a usage error).
@@ -37,6 +38,11 @@ std::optional<int> ParseServerFlags(const std::vector<std::string>& args, CLI::A
   app.add_option("--inventory", flags->inventory,
                  "emulated nodes (YAML); default: this machine as one node")
       ->type_name("FILE");
+  app.add_option("--cache", flags->cache_servers,
+                 "kumo cache server(s) holding dataset bytes (docs/datasets.md)")
+      ->type_name("HOST:PORT")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--no-cgroups", flags->no_cgroups, "do not create cgroups for tasks (account only)");
   return ParseFlags(app, args);
 }
@@ -76,6 +82,7 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
   if (!flags.listen.empty()) config->listen = flags.listen;
   if (!flags.inventory.empty()) config->inventory_file = flags.inventory;
   if (flags.no_cgroups) config->use_cgroups = false;
+  if (!flags.cache_servers.empty()) config->cache_servers = flags.cache_servers;
   return std::nullopt;
 }
 

@@ -4,6 +4,7 @@
 
 #include "base/random.h"
 #include "base/sha256.h"
+#include "server/api_util.h"
 #include "server/job_lifecycle.h"
 #include "server/util.h"
 
@@ -11,45 +12,6 @@ namespace kumo::server {
 using nlohmann::json;
 
 namespace {
-
-http::Response JsonResponse(int status, const json& body) {
-  return {status, "application/json", body.dump() + "\n", {}};
-}
-
-http::Response ErrorResponse(int status, const std::string& message) {
-  return JsonResponse(status, {{"code", status}, {"error", message}});
-}
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-std::optional<int64_t> ParseId(const std::string& s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-bool ValidName(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
-      return false;
-  return s.front() != '-' && s.back() != '-';
-}
 
 std::optional<http::Response> CheckLocalInputs(const api::JobSpec& spec,
                                                const std::string& submit_dir) {
@@ -145,6 +107,7 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
   p.erase(p.begin());
   auto method_not_allowed = [&] { return MethodNotAllowed(req); };
   if (p.size() == 1 && p[0] == "whoami") return WhoAmI(user);
+  if (auto r = datasets_.Route(user, p, req)) return *r;
   if (p.size() >= 1 && p[0] == "jobs")
     if (auto r = RouteJob(user, p, req)) return *r;
   if (p.size() == 1 && p[0] == "events")

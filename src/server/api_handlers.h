@@ -16,13 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "http/http.h"
+#include "server/dataset_handlers.h"
 #include "server/server_state.h"
 
 namespace kumo::server {
 
 class ApiHandlers {
  public:
-  explicit ApiHandlers(ServerState& state) : state_(state) {}
+  explicit ApiHandlers(ServerState& state) : state_(state), datasets_(state) {}
   http::Response Handle(const http::Request& req);
 
  private:
@@ -67,6 +68,7 @@ class ApiHandlers {
   int64_t DrainNode(const std::string& node, double now);
 
   ServerState& state_;
+  DatasetHandlers datasets_;  // /v1/datasets, /v1/cache (dataset_handlers.h)
 };
 
 }  // namespace kumo::server

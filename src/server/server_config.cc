@@ -40,6 +40,9 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.scheduler.backfill = *m;
       } else if (key == "preemption") {
         base.scheduler.preemption = v.as<bool>();
+      } else if (key == "cacheServers") {
+        if (!v.IsSequence()) return fail(v, key, "expected a list of HOST:PORT");
+        base.cache_servers = v.as<std::vector<std::string>>();
       } else if (key == "cgroups") {
         base.use_cgroups = v.as<bool>();
       } else if (key == "tickSeconds") {

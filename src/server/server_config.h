@@ -23,6 +23,10 @@ struct ServerConfig {
   // instead of one pass per job (Slurm's sched_min_interval plays the same role).
   double pass_min_interval_s = 0.02;
   bool use_cgroups = true;
+  // kumo cache servers ("host:port") that hold the datasets' bytes (docs/datasets.md); empty:
+  // the dataset API answers 503.
+  std::vector<std::string> cache_servers;
+  int64_t cache_token_ttl_s = 900;  // lifetime of the cache tokens the server mints
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.

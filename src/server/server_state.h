@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "executor/inventory.h"
 #include "executor/executor.h"
+#include "server/cache_token_issuer.h"
 #include "server/job_store.h"
 #include "server/records.h"
 #include "server/server_config.h"
@@ -42,6 +43,7 @@ struct ServerState {
   const Clock& clock;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<JobStore> job_store;
+  std::unique_ptr<CacheTokenIssuer> cache_tokens;  // signs the cache tokens of datasets
   std::unique_ptr<executor::Executor> executor;
   executor::Inventory inventory;
 
