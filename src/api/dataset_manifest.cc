@@ -46,8 +46,10 @@ int64_t DatasetManifest::TotalBytes() const {
 
 json ManifestJson(const DatasetManifest& m) {
   json files = json::array();
-  for (const auto& f : m.files)
+  for (const auto& f : m.files) {
     files.push_back({{"path", f.path}, {"size", f.size_bytes}, {"sha256", f.sha256}});
+    if (f.executable) files.back()["executable"] = true;
+  }
   return {{"files", std::move(files)}};
 }
 
@@ -68,8 +70,8 @@ Result<DatasetManifest> ParseManifest(const json& body) {
     const json& f = files[i];
     if (!f.is_object()) return Error(Field(i, "path", "expected {path, size, sha256}"));
     for (auto& [k, v] : f.items())
-      if (k != "path" && k != "size" && k != "sha256")
-        return Error(Field(i, k.c_str(), "unknown field (known: path, size, sha256)"));
+      if (k != "path" && k != "size" && k != "sha256" && k != "executable")
+        return Error(Field(i, k.c_str(), "unknown field (known: path, size, sha256, executable)"));
     if (!f.contains("path") || !f["path"].is_string()) return Error(Field(i, "path", "required"));
     ManifestFile e;
     e.path = f["path"].get<std::string>();
@@ -81,6 +83,10 @@ Result<DatasetManifest> ParseManifest(const json& body) {
         !IsLowerHex64(f["sha256"].get<std::string>()))
       return Error(Field(i, "sha256", "64 lower-case hex digits are required"));
     e.sha256 = f["sha256"].get<std::string>();
+    if (f.contains("executable")) {
+      if (!f["executable"].is_boolean()) return Error(Field(i, "executable", "true or false"));
+      e.executable = f["executable"].get<bool>();
+    }
     m.files.push_back(std::move(e));
   }
   std::sort(m.files.begin(), m.files.end(),

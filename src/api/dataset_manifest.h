@@ -3,6 +3,7 @@
 //
 // Wire form (the API body of a push, and what `describe`/`pull` return):
 //   {"files": [{"path": "train/0001.png", "size": 1234, "sha256": "9f86d0..."}, ...]}
+// and, for code snapshots, "executable": true on a file that must be run directly.
 // Canonical form: the files sorted by path (bytewise), each object's keys in the order path,
 // sha256, size as nlohmann::json dumps them (sorted), no spaces. Digest = "sha256:" + hex
 // SHA-256 of the canonical form, so two pushes of the same tree give the same digest whatever
@@ -32,6 +33,9 @@ struct ManifestFile {
   std::string path;
   int64_t size_bytes = 0;
   std::string sha256;  // 64 lower-case hex digits
+  // Written "executable": true, and only when true, so manifests of data (where it is never
+  // set) keep one canonical form. Code snapshots set it for files with the owner's x bit.
+  bool executable = false;
 };
 
 struct DatasetManifest {

@@ -30,6 +30,15 @@ TEST(DatasetManifest, DigestIgnoresListingOrderButNotContent) {
   EXPECT_NE(size->Digest(), m1->Digest());
   EXPECT_NE(sha->Digest(), m1->Digest());
   EXPECT_NE(path->Digest(), m1->Digest());
+  // The executable bit is part of the identity; false is the absent field.
+  json exec = File("a", 1, kA);
+  exec["executable"] = true;
+  auto x = ParseManifest({{"files", {exec, File("b/x", 2, kB)}}});
+  ASSERT_TRUE(x.has_value());
+  EXPECT_TRUE(x->files[0].executable);
+  EXPECT_NE(x->Digest(), m1->Digest());
+  exec["executable"] = false;
+  EXPECT_EQ(ParseManifest({{"files", {exec, File("b/x", 2, kB)}}})->Digest(), m1->Digest());
   // The wire form parses back to the same manifest.
   auto again = ParseManifest(ManifestJson(*m1));
   ASSERT_TRUE(again.has_value());

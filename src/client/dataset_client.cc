@@ -83,7 +83,8 @@ std::pair<std::string, std::string> SplitNameVersion(const std::string& text,
   return {text.substr(0, at), text.substr(at + 1)};
 }
 
-Result<std::vector<LocalFile>> ListTree(const std::string& dir) {
+Result<std::vector<LocalFile>> ListTree(const std::string& dir,
+                                        std::vector<std::string>* skipped) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return Error(Status::InvalidArgument(dir + ": not a directory"));
@@ -92,15 +93,27 @@ Result<std::vector<LocalFile>> ListTree(const std::string& dir) {
   for (; !ec && it != end; it.increment(ec)) {
     fs::file_status st = it->symlink_status(ec);
     if (ec) break;
-    if (fs::is_directory(st)) continue;
     std::string rel = fs::relative(it->path(), dir, ec).generic_string();
+    if (fs::is_directory(st)) {
+      if (skipped != nullptr && it->path().filename() == ".git") {
+        it.disable_recursion_pending();
+        skipped->push_back(rel + "/");
+      }
+      continue;
+    }
+    if (!fs::is_regular_file(st) && skipped != nullptr) {
+      skipped->push_back(rel);
+      continue;
+    }
     if (!fs::is_regular_file(st))
       return Error(Status::InvalidArgument(
           it->path().string() + ": not a regular file (symlinks and special files are refused: a "
                                 "version must be the same bytes for every reader)"));
     if (Status s = api::ValidateManifestPath(rel); !s.ok())
       return Error(Status::InvalidArgument(it->path().string() + ": " + s.message()));
-    out.push_back({rel, it->path().string(), static_cast<int64_t>(fs::file_size(it->path(), ec))});
+    bool exec = (st.permissions() & fs::perms::owner_exec) != fs::perms::none;
+    out.push_back(
+        {rel, it->path().string(), static_cast<int64_t>(fs::file_size(it->path(), ec)), exec});
   }
   if (ec) return Error(Status::IoError(dir + ": " + ec.message()));
   std::sort(out.begin(), out.end(),

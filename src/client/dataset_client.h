@@ -32,11 +32,15 @@ struct LocalFile {
   std::string path;  // relative to the directory, '/'-separated
   std::string abs;   // as opened
   int64_t size_bytes = 0;
+  bool executable = false;  // the owner's x bit
 };
 
 // The regular files under `dir`, sorted by path. InvalidArgument names a symlink, a special
-// file or a name the manifest cannot hold.
-Result<std::vector<LocalFile>> ListTree(const std::string& dir);
+// file or a name the manifest cannot hold — unless `skipped` is given: then symlinks and
+// special files, and ".git" directories, are left out and their paths appended to it (code
+// snapshots, which take a work tree as it is).
+Result<std::vector<LocalFile>> ListTree(const std::string& dir,
+                                        std::vector<std::string>* skipped = nullptr);
 // Hex SHA-256 of the file's bytes, streamed.
 Result<std::string> HashFile(const std::string& path);
 

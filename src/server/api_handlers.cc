@@ -108,6 +108,7 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
   auto method_not_allowed = [&] { return MethodNotAllowed(req); };
   if (p.size() == 1 && p[0] == "whoami") return WhoAmI(user);
   if (auto r = datasets_.Route(user, p, req)) return *r;
+  if (auto r = snapshots_.Route(user, p, req)) return *r;
   if (p.size() >= 1 && p[0] == "jobs")
     if (auto r = RouteJob(user, p, req)) return *r;
   if (p.size() == 1 && p[0] == "events")
@@ -171,6 +172,17 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   std::string key = req.Header("idempotency-key");
   if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
   if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
+  // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
+  // an id; the tasks run there (snapshot_store.h).
+  std::string snapshot = req.Header("x-kumo-snapshot");
+  std::optional<StagedTree> code;
+  if (!snapshot.empty()) {
+    auto staged = StagedTree::Stage(*state_.snapshots, snapshot, state_.config.data_dir + "/jobs");
+    if (!staged)
+      return ErrorResponse(staged.error().code() == StatusCode::kIoError ? 500 : 400,
+                           "X-Kumo-Snapshot: " + staged.error().message());
+    code.emplace(std::move(*staged));
+  }
   double now = state_.clock.NowSeconds();
   int64_t id;
   std::future<Status> committed;
@@ -187,6 +199,13 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
     j.spec_sha256 = Sha256Hex(req.body);
     j.submit_dir = submit_dir;
     j.code_version = code_version;
+    if (code) {
+      j.submit_dir = state_.JobDir(id) + "/code";
+      if (Status moved = code->MoveTo(j.submit_dir); !moved.ok())
+        return ErrorResponse(500, moved.message());
+      j.code_version["snapshot"] = snapshot;
+      j.code_version["submitDir"] = submit_dir;
+    }
     j.idempotency_key = key;
     j.seed = spec->seed ? *spec->seed : RandomSeed();
     j.submit_time = now;

@@ -17,13 +17,15 @@
 
 #include "http/http.h"
 #include "server/dataset_handlers.h"
+#include "server/snapshot_handlers.h"
 #include "server/server_state.h"
 
 namespace kumo::server {
 
 class ApiHandlers {
  public:
-  explicit ApiHandlers(ServerState& state) : state_(state), datasets_(state) {}
+  explicit ApiHandlers(ServerState& state)
+      : state_(state), datasets_(state), snapshots_(*state.snapshots) {}
   http::Response Handle(const http::Request& req);
 
  private:
@@ -68,7 +70,8 @@ class ApiHandlers {
   int64_t DrainNode(const std::string& node, double now);
 
   ServerState& state_;
-  DatasetHandlers datasets_;  // /v1/datasets, /v1/cache (dataset_handlers.h)
+  DatasetHandlers datasets_;    // /v1/datasets, /v1/cache (dataset_handlers.h)
+  SnapshotHandlers snapshots_;  // /v1/snapshots (snapshot_handlers.h)
 };
 
 }  // namespace kumo::server

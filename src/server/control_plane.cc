@@ -107,6 +107,8 @@ Status ControlPlane::OpenParts() {
   auto issuer = CacheTokenIssuer::Open(config.data_dir);
   if (!issuer) return issuer.error();
   state_->cache_tokens = std::move(*issuer);
+  state_->snapshots =
+      std::make_unique<SnapshotStore>(config.data_dir + "/snapshots", config.snapshot_max_bytes);
   return Status::Ok();
 }
 

@@ -27,6 +27,7 @@ struct ServerConfig {
   // the dataset API answers 503.
   std::vector<std::string> cache_servers;
   int64_t cache_token_ttl_s = 900;  // lifetime of the cache tokens the server mints
+  int64_t snapshot_max_bytes = int64_t{64} << 20;  // the largest code snapshot accepted
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.

@@ -30,6 +30,7 @@
 #include "executor/executor.h"
 #include "server/cache_token_issuer.h"
 #include "server/job_store.h"
+#include "server/snapshot_store.h"
 #include "server/records.h"
 #include "server/server_config.h"
 #include "store/store.h"
@@ -44,6 +45,7 @@ struct ServerState {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<CacheTokenIssuer> cache_tokens;  // signs the cache tokens of datasets
+  std::unique_ptr<SnapshotStore> snapshots;        // code snapshots (DATA_DIR/snapshots)
   std::unique_ptr<executor::Executor> executor;
   executor::Inventory inventory;
 

@@ -60,8 +60,14 @@ class ServerProcess {
         dup2(fileno(f), 1);
         dup2(fileno(f), 2);
       }
-      execl(KUMO_BINARY, KUMO_BINARY, "server", "--data-dir", data_dir_.c_str(), "--listen",
-            "127.0.0.1:0", "--inventory", inventory_.c_str(), "--no-cgroups", nullptr);
+      std::vector<std::string> args = {KUMO_BINARY,  "server",      "--data-dir",
+                                       data_dir_,    "--listen",    "127.0.0.1:0",
+                                       "--inventory", inventory_,   "--no-cgroups"};
+      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(KUMO_BINARY, argv.data());
       _exit(127);
     }
     for (int i = 0; i < 3000; ++i) {
@@ -104,10 +110,13 @@ class ServerProcess {
 
   uint16_t port() const { return port_; }
   const std::string& admin_token() const { return token_; }
+  // Flags added after the fixed ones on every Start (e.g. {"--config", FILE}).
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   const std::string& data_dir() const { return data_dir_; }
 
  private:
   std::string data_dir_, inventory_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = 0;
   uint16_t port_ = 0;
   std::string token_;
