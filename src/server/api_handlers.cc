@@ -109,6 +109,7 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
   if (p.size() == 1 && p[0] == "whoami") return WhoAmI(user);
   if (auto r = datasets_.Route(user, p, req)) return *r;
   if (auto r = snapshots_.Route(user, p, req)) return *r;
+  if (auto r = results_.Route(user, p, req)) return *r;
   if (p.size() >= 1 && p[0] == "jobs")
     if (auto r = RouteJob(user, p, req)) return *r;
   if (p.size() == 1 && p[0] == "events")
@@ -174,6 +175,14 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
   // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
   // an id; the tasks run there (snapshot_store.h).
+  // kumo rerun names the job it repeats and pins that job's seed.
+  std::optional<int64_t> rerun_of, rerun_seed;
+  if (!req.Header("x-kumo-rerun-of").empty()) {
+    rerun_of = ParseId(req.Header("x-kumo-rerun-of"));
+    rerun_seed = ParseId(req.Header("x-kumo-seed"));
+    if (!rerun_of || !rerun_seed)
+      return ErrorResponse(400, "X-Kumo-Rerun-Of and X-Kumo-Seed: decimal integers");
+  }
   std::string snapshot = req.Header("x-kumo-snapshot");
   std::optional<StagedTree> code;
   if (!snapshot.empty()) {
@@ -208,6 +217,8 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
     }
     j.idempotency_key = key;
     j.seed = spec->seed ? *spec->seed : RandomSeed();
+    if (rerun_seed) j.seed = *rerun_seed;  // kumo rerun: the seed of the Result it repeats
+    if (rerun_of) j.code_version["rerunOf"] = *rerun_of;
     j.submit_time = now;
     j.spec = std::move(*spec);
     j.reason = "Submitted";

@@ -17,6 +17,7 @@
 
 #include "http/http.h"
 #include "server/dataset_handlers.h"
+#include "server/result_handlers.h"
 #include "server/snapshot_handlers.h"
 #include "server/server_state.h"
 
@@ -25,7 +26,7 @@ namespace kumo::server {
 class ApiHandlers {
  public:
   explicit ApiHandlers(ServerState& state)
-      : state_(state), datasets_(state), snapshots_(*state.snapshots) {}
+      : state_(state), datasets_(state), snapshots_(*state.snapshots), results_(state) {}
   http::Response Handle(const http::Request& req);
 
  private:
@@ -72,6 +73,7 @@ class ApiHandlers {
   ServerState& state_;
   DatasetHandlers datasets_;    // /v1/datasets, /v1/cache (dataset_handlers.h)
   SnapshotHandlers snapshots_;  // /v1/snapshots (snapshot_handlers.h)
+  ResultHandlers results_;      // /v1/jobs/ID/outputs (result_handlers.h)
 };
 
 }  // namespace kumo::server

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "server/result_metrics.h"
+
 namespace kumo::server {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -49,6 +51,7 @@ json ResultRecord(const ServerState& state, const JobRec& job, double now, Attem
           {"endTime", now},
           {"outputDir", out_dir},
           {"outputs", outputs},
+          {"metrics", ReadMetrics(out_dir)},
           {"checkpointDir", state.JobDir(job.id) + "/checkpoint"}};
 }
 

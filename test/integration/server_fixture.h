@@ -2,6 +2,7 @@
 // integration tests; kills it by PID and removes the temp dir at the end.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,7 +102,15 @@ class ServerProcess {
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       std::string name = entry.path().filename();
       if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-      std::string cmd = ReadFile(entry.path().string() + "/cmdline");
+      // Not ReadFile: libstdc++'s filebuf throws when read(2) fails, and reading the cmdline
+      // of a process that just exited fails with ESRCH.
+      std::string cmd;
+      int fd = ::open((entry.path().string() + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) cmd.append(buf, static_cast<size_t>(n));
+      ::close(fd);
       if (cmd.find("__task-shim") != std::string::npos &&
           cmd.find(data_dir_ + "/") != std::string::npos)
         kill(-std::stoi(name), SIGKILL);
