@@ -25,7 +25,8 @@ const char kUsageText[] =
     "usage: kumo dataset push NAME DIR [--project P] [--parallel N]\n"
     "       kumo dataset ls [-o table|json]\n"
     "       kumo dataset describe NAME[@VERSION] [-o table|json]\n"
-    "       kumo dataset pull NAME[@VERSION] DIR [--parallel N]   (VERSION default: latest)\n"
+    "       kumo dataset pull NAME[@VERSION] DIR [--parallel N] [--node-store STORE]\n"
+    "         (VERSION default: latest; with a node store the files are read-only hard links)\n"
     "       kumo dataset rm NAME@VERSION [--force]                (--force: admins only)\n"
     "       kumo dataset grant NAME --project P                   (P may read NAME)\n"
     "  common: --server HOST:PORT, --token T (or KUMO_SERVER, KUMO_TOKEN, the config file)\n";
@@ -101,6 +102,7 @@ int Pull(Invocation& c) {
   auto [name, version] = client::SplitNameVersion(c.args.positional[0], "latest");
   client::TransferOptions o;
   o.parallel = c.Parallel();
+  o.node_store = c.args.Get("--node-store");
   if (o.parallel < 1 || o.parallel > 256) return c.Usage("--parallel wants 1..256");
   auto r = client::PullDataset(*c.api, name, version, c.args.positional[1], o);
   if (!r) return c.Fail(r.error().message());
@@ -213,6 +215,7 @@ int RunDatasetCommand(const std::vector<std::string>& args) {
       {{"--project"}, true, "push: the owner project of a new dataset; grant: who may read"},
       {{"--parallel"}, true, "push, pull: files in flight (default 8)"},
       {{"--output", "-o"}, true, "ls, describe: table or json"},
+      {{"--node-store"}, true, "pull: content-addressed store to link from and fetch into"},
       {{"--force"}, false, "rm: remove even when Results name the version (admins)"}};
   CLI::App app(std::string(kUsageText), c.prog);
   std::vector<std::string> rest(args.begin() + 1, args.end());

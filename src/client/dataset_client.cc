@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/dataset_manifest.h"
 #include "base/sha256.h"
 #include "cache/client/client.h"
+#include "client/node_store.h"
 #include "client/progress_bar.h"
 #include "http/http.h"
 
@@ -250,12 +252,33 @@ Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
   report.version.erase("cache");
   report.files = manifest->files.size();
   report.bytes = static_cast<uint64_t>(manifest->TotalBytes());
+  std::optional<NodeStore> store;
+  if (!options.node_store.empty()) {
+    auto opened = NodeStore::Open(options.node_store);
+    if (!opened) return Error(opened.error());
+    store.emplace(std::move(*opened));
+  }
   std::atomic<uint64_t> got_files{0}, got_bytes{0};
   ProgressBar bar("pull " + name, report.files, report.bytes, options.progress && isatty(2));
   Status s = ForEachParallel(manifest->files.size(), options.parallel, [&](size_t i) -> Status {
     const api::ManifestFile& f = manifest->files[i];
     std::string path = dir + "/" + f.path;
     uint64_t size = static_cast<uint64_t>(f.size_bytes);
+    if (store) {
+      bool fetch = !store->Has(f.sha256, f.size_bytes);
+      if (fetch) {
+        std::string tmp = store->TempPath();
+        auto got = (*cache)->GetToFile(bucket, prefix + f.sha256, tmp);
+        if (!got)
+          return Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
+        if (Status st = store->Adopt(tmp, f.sha256); !st.ok())
+          return Status(st.code(), f.path + ": " + st.message());
+        got_files.fetch_add(1);
+        got_bytes.fetch_add(size);
+      }
+      bar.Add(1, size, fetch ? size : 0);
+      return store->LinkTo(f.sha256, path);
+    }
     if (AlreadyThere(path, f.size_bytes, f.sha256)) {
       bar.Add(1, size, 0);
       return Status::Ok();

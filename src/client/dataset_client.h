@@ -47,6 +47,10 @@ Result<std::string> HashFile(const std::string& path);
 struct TransferOptions {
   int parallel = 8;        // files in flight
   bool progress = true;    // a bar on stderr when it is a terminal
+  // Pull: a node store directory (node_store.h). Files come from it by hard link when present,
+  // and are fetched into it otherwise; the pulled tree shares its read-only inodes. Empty: the
+  // files are fetched straight into the destination as independent copies.
+  std::string node_store;
 };
 
 struct TransferReport {

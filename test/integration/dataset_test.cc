@@ -143,6 +143,19 @@ TEST_F(DatasetTest, PushVersionsPullAclGrantRemove) {
   EXPECT_EQ(Slurp(out2 + "/labels.txt"), "a\nb\nc\n");
   EXPECT_EQ(Slurp(out2 + "/train/c.bin"), "sea");
 
+  // Through a node store: the first pull fetches, the second only links the same inodes.
+  std::string store = dir_.path() + "/store";
+  Run s1 = Kumo(alice_, {"pull", "mnist@2", dir_.path() + "/s1", "--node-store", store});
+  ASSERT_EQ(s1.rc, 0) << s1.out;
+  EXPECT_NE(s1.out.find("4 fetched"), std::string::npos) << s1.out;
+  Run s2 = Kumo(alice_, {"pull", "mnist@2", dir_.path() + "/s2", "--node-store", store});
+  ASSERT_EQ(s2.rc, 0) << s2.out;
+  EXPECT_NE(s2.out.find("0 fetched"), std::string::npos) << s2.out;
+  EXPECT_EQ(Slurp(dir_.path() + "/s2/train/c.bin"), "sea");
+  EXPECT_EQ(fs::hard_link_count(dir_.path() + "/s2/train/a.bin"), 3u);  // store, s1, s2
+  EXPECT_EQ(fs::status(dir_.path() + "/s2/labels.txt").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+
   // Another project: 403 from the server ...
   Run denied = Kumo(bob_, {"pull", "mnist@2", dir_.path() + "/bob"});
   EXPECT_EQ(denied.rc, 1);
