@@ -7,8 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/api_client.h"
-#include "client/config.h"
+#include "cli/invocation.h"
 #include "client/dataset_client.h"
 #include "client/format.h"
 #include "http/http.h"
@@ -19,7 +18,7 @@ namespace {
 using client::FlagDef;
 using nlohmann::json;
 
-constexpr int kOk = 0, kFailed = 1, kUsage = 2;
+constexpr int kOk = kExitOk, kFailed = kExitFailed, kUsage = kExitUsage;
 
 const char kUsageText[] =
     "usage: kumo dataset push NAME DIR [--project P] [--parallel N]\n"
@@ -31,44 +30,7 @@ const char kUsageText[] =
     "       kumo dataset grant NAME --project P                   (P may read NAME)\n"
     "  common: --server HOST:PORT, --token T (or KUMO_SERVER, KUMO_TOKEN, the config file)\n";
 
-struct Invocation {
-  std::string sub, prog;
-  client::ParsedArgs args;
-  std::unique_ptr<client::ApiClient> api;
-
-  int Fail(const std::string& msg) const {
-    std::fprintf(stderr, "%s: %s\n", prog.c_str(), msg.c_str());
-    return kFailed;
-  }
-  int Usage(const std::string& msg) const {
-    std::fprintf(stderr, "%s: %s\n%s", prog.c_str(), msg.c_str(), kUsageText);
-    return kUsage;
-  }
-  bool Connect() {
-    client::ConnectionFlags flags;
-    if (args.Has("--server")) flags.server = args.Get("--server");
-    if (args.Has("--token")) flags.token = args.Get("--token");
-    auto config = client::ResolveConfig(flags, client::ProcessEnv());
-    if (!config) return Fail(config.error().message()), false;
-    if (config->token.empty())
-      return Fail("no API token: pass --token, set KUMO_TOKEN or put token: in the config file"),
-             false;
-    auto a = client::ApiClient::Create(*config);
-    if (!a) return Fail(a.error().message()), false;
-    api = std::move(*a);
-    return true;
-  }
-  // A 2xx answer's JSON, else the error reported and nullopt.
-  std::optional<json> Call(const std::string& method, const std::string& target,
-                           const std::string& body = "") {
-    auto r = api->Call(method, target, body);
-    if (!r) return Fail(r.error().message() + " (server " + api->config().server + ")"), std::nullopt;
-    if (!r->ok()) return Fail(r->ErrorMessage()), std::nullopt;
-    return r->body;
-  }
-  bool Json() const { return args.Get("--output", "table") == "json"; }
-  int Parallel() const { return std::atoi(args.Get("--parallel", "8").c_str()); }
-};
+int Parallel(const Invocation& c) { return std::atoi(c.args.Get("--parallel", "8").c_str()); }
 
 std::string Path(const std::string& name) { return "/v1/datasets/" + http::PercentEncode(name); }
 
@@ -84,7 +46,7 @@ void PrintReport(const char* verb, const client::TransferReport& r, double mb_s)
 int Push(Invocation& c) {
   if (c.args.positional.size() != 2) return c.Usage("push wants NAME DIR");
   client::TransferOptions o;
-  o.parallel = c.Parallel();
+  o.parallel = Parallel(c);
   if (o.parallel < 1 || o.parallel > 256) return c.Usage("--parallel wants 1..256");
   auto r = client::PushDataset(*c.api, c.args.positional[0], c.args.positional[1],
                                c.args.Get("--project"), o);
@@ -101,7 +63,7 @@ int Pull(Invocation& c) {
   if (c.args.positional.size() != 2) return c.Usage("pull wants NAME[@VERSION] DIR");
   auto [name, version] = client::SplitNameVersion(c.args.positional[0], "latest");
   client::TransferOptions o;
-  o.parallel = c.Parallel();
+  o.parallel = Parallel(c);
   o.node_store = c.args.Get("--node-store");
   if (o.parallel < 1 || o.parallel > 256) return c.Usage("--parallel wants 1..256");
   auto r = client::PullDataset(*c.api, name, version, c.args.positional[1], o);
@@ -207,8 +169,8 @@ int RunDatasetCommand(const std::vector<std::string>& args) {
     return kUsage;
   }
   Invocation c;
-  c.sub = args[0];
-  c.prog = "kumo dataset " + c.sub;
+  c.prog = "kumo dataset " + args[0];
+  c.usage = kUsageText;
   std::vector<FlagDef> defs = {
       {{"--server"}, true, "HOST:PORT of the kumo server"},
       {{"--token"}, true, "API token"},

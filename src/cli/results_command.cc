@@ -13,8 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/random.h"
-#include "client/api_client.h"
-#include "client/config.h"
+#include "cli/invocation.h"
 #include "client/format.h"
 #include "client/progress_bar.h"
 #include "http/http.h"
@@ -26,51 +25,7 @@ namespace fs = std::filesystem;
 using client::FlagDef;
 using nlohmann::json;
 
-constexpr int kOk = 0, kFailed = 1, kUsage = 2;
-
-struct Invocation {
-  std::string prog;
-  client::ParsedArgs args;
-  std::unique_ptr<client::ApiClient> api;
-
-  int Fail(const std::string& msg) const {
-    std::fprintf(stderr, "%s: %s\n", prog.c_str(), msg.c_str());
-    return kFailed;
-  }
-  int Usage(const std::string& msg) const {
-    std::fprintf(stderr, "%s: %s\nRun '%s --help' for its flags.\n", prog.c_str(), msg.c_str(),
-                 prog.c_str());
-    return kUsage;
-  }
-  bool Connect() {
-    client::ConnectionFlags flags;
-    if (args.Has("--server")) flags.server = args.Get("--server");
-    if (args.Has("--token")) flags.token = args.Get("--token");
-    auto config = client::ResolveConfig(flags, client::ProcessEnv());
-    if (!config) return Fail(config.error().message()), false;
-    if (config->token.empty())
-      return Fail("no API token: pass --token, set KUMO_TOKEN or put token: in the config file"),
-             false;
-    auto a = client::ApiClient::Create(*config);
-    if (!a) return Fail(a.error().message()), false;
-    api = std::move(*a);
-    return true;
-  }
-  std::optional<client::ApiResponse> Raw(
-      const std::string& method, const std::string& target, const std::string& body = "",
-      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    auto r = api->Call(method, target, body, headers);
-    if (!r) return Fail(r.error().message() + " (server " + api->config().server + ")"), std::nullopt;
-    if (!r->ok()) return Fail(r->ErrorMessage()), std::nullopt;
-    return *r;
-  }
-  std::optional<json> Call(const std::string& method, const std::string& target) {
-    auto r = Raw(method, target);
-    if (!r) return std::nullopt;
-    return r->body;
-  }
-  bool Json() const { return args.Get("--output", "table") == "json"; }
-};
+constexpr int kOk = kExitOk, kFailed = kExitFailed;
 
 std::string Text(const json& v) {
   if (v.is_null()) return "-";
@@ -301,6 +256,7 @@ int RunResultsCommand(const std::string& cmd, const std::vector<std::string>& ar
   const Command& command = Commands().at(name);
   Invocation c;
   c.prog = cmd == "get" ? "kumo get results" : "kumo " + cmd;
+  c.usage = std::string(command.usage) + "Run '" + c.prog + " --help' for its flags.\n";
   std::vector<FlagDef> defs = {{{"--server"}, true, "HOST:PORT of the kumo server"},
                                {{"--token"}, true, "API token"},
                                {{"--output", "-o"}, true, "table or json"},

@@ -12,24 +12,12 @@
 #include <sstream>
 
 #include "base/sha256.h"
+#include "server/util.h"
 
 namespace kumo::server {
 namespace {
 
 using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-
-// Writes `text` to `path` with `mode`, atomically (temp file, fsync, rename).
-Status WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
-  if (fd < 0) return Status::IoError("cannot write " + tmp);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::IoError("cannot write " + path);
-  return Status::Ok();
-}
 
 // A coordinate of the EC public key, big-endian, padded to 32 bytes (RFC 7518 §6.2.1.2).
 std::string Coordinate(EVP_PKEY* key, const char* name) {
@@ -57,7 +45,7 @@ Result<std::string> LoadOrCreateKey(const std::string& path) {
   long len = BIO_get_mem_data(bio, &data);
   std::string pem(data, static_cast<size_t>(len));
   BIO_free(bio);
-  if (Status s = WriteFileAtomically(path, pem, 0600); !s.ok()) return Error(s);
+  if (Status s = WriteFileDurably(path, pem, 0600); !s.ok()) return Error(s);
   return pem;
 }
 
@@ -84,7 +72,7 @@ Result<std::unique_ptr<CacheTokenIssuer>> CacheTokenIssuer::Open(const std::stri
                         {"use", "sig"}};
   std::string jwks = nlohmann::json{{"keys", {jwk}}}.dump(2) + "\n";
   std::string jwks_path = data_dir + "/cache-jwks.json";
-  if (Status s = WriteFileAtomically(jwks_path, jwks, 0644); !s.ok()) return Error(s);
+  if (Status s = WriteFileDurably(jwks_path, jwks, 0644); !s.ok()) return Error(s);
   return std::unique_ptr<CacheTokenIssuer>(
       new CacheTokenIssuer(std::move(*signer), kid, jwks, jwks_path));
 }

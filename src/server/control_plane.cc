@@ -10,27 +10,11 @@
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
+#include "server/util.h"
 #include "executor/local_executor.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
-
-namespace {
-
-// Writes `text` to `path` readable by its owner only, atomically (temp file, fsync, rename).
-Status WritePrivateFile(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return Status::IoError("cannot write " + tmp);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::IoError("cannot write " + path);
-  return Status::Ok();
-}
-
-}  // namespace
 
 ControlPlane::ControlPlane(ServerConfig config, const Clock& clock)
     : state_(std::make_unique<ServerState>(std::move(config), clock)) {}
@@ -130,7 +114,7 @@ Status ControlPlane::Bootstrap() {
            {now}});
     }
     std::string token = s.CreateToken("admin", now);
-    if (Status w = WritePrivateFile(admin_token_path_, token + "\n"); !w.ok()) return w;
+    if (Status w = WriteFileDurably(admin_token_path_, token + "\n", 0600); !w.ok()) return w;
   }
   return s.Flush().get();
 }

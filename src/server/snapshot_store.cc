@@ -13,40 +13,10 @@
 #include "base/random.h"
 #include "base/sha256.h"
 #include "client/format.h"
+#include "server/util.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
-
-namespace {
-
-// Writes `bytes` to `path` durably: temp file, fsync, rename, directory fsync.
-Status WriteDurably(const std::string& path, std::string_view bytes, mode_t mode) {
-  uint64_t r;
-  RandomBytes(&r, sizeof r);
-  std::string tmp = path + ".tmp-" + std::to_string(r);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  bool ok = done == bytes.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::IoError(path + ": cannot write");
-  }
-  int dfd = ::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 SnapshotStore::SnapshotStore(std::string dir, int64_t max_bytes)
     : dir_(std::move(dir)), max_bytes_(max_bytes) {
@@ -74,7 +44,7 @@ Status SnapshotStore::PutBlob(const std::string& sha256, std::string_view bytes)
   if (actual != sha256)
     return Status::InvalidArgument("blob " + sha256 + ": the bytes hash to " + actual);
   if (fs::exists(BlobPath(sha256))) return Status::Ok();
-  return WriteDurably(BlobPath(sha256), bytes, 0444);
+  return WriteFileDurably(BlobPath(sha256), bytes, 0444);
 }
 
 Status SnapshotStore::Record(const api::DatasetManifest& m) {
@@ -86,7 +56,7 @@ Status SnapshotStore::Record(const api::DatasetManifest& m) {
   std::vector<std::string> missing = Missing(m);
   if (!missing.empty())
     return Status::FailedPrecondition("blob " + missing[0] + " was not uploaded");
-  return WriteDurably(ManifestPath(m.Digest()), m.Canonical(), 0444);
+  return WriteFileDurably(ManifestPath(m.Digest()), m.Canonical(), 0444);
 }
 
 Result<api::DatasetManifest> SnapshotStore::Get(const std::string& digest) const {

@@ -1,8 +1,13 @@
 // Small OS helpers for the server: ports, file ranges.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "base/status.h"
 
 namespace kumo::server {
 
@@ -10,5 +15,8 @@ namespace kumo::server {
 int FreeLoopbackPort();
 // Bytes [offset, offset+max) of a file; "" when missing.
 std::string ReadFileRange(const std::string& path, int64_t offset, int64_t max, int64_t* size);
+// Writes `bytes` to `path` with `mode` so that it survives kill -9 and power loss once this
+// returns: a uniquely named temp file beside it, fsync, rename, fsync of the directory.
+Status WriteFileDurably(const std::string& path, std::string_view bytes, mode_t mode);
 
 }  // namespace kumo::server

@@ -20,17 +20,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::Api;
 using testing::TempDir;
+using testing::WriteFile;
 namespace test_process = cache::test_process;
-
-void WriteFile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 class DatasetTest : public ::testing::Test {
  protected:
@@ -97,7 +88,7 @@ class DatasetTest : public ::testing::Test {
     test_process::SpawnOptions o;
     o.stdout_path = dir_.path() + "/cli.log";
     int rc = test_process::RunToExit(args, o);
-    return {rc, Slurp(o.stdout_path)};
+    return {rc, testing::ReadFile(o.stdout_path)};
   }
 
   TempDir dir_;
@@ -135,13 +126,13 @@ TEST_F(DatasetTest, PushVersionsPullAclGrantRemove) {
   std::string out1 = dir_.path() + "/out1";
   Run p1 = Kumo(alice_, {"pull", "mnist@1", out1});
   ASSERT_EQ(p1.rc, 0) << p1.out;
-  EXPECT_EQ(Slurp(out1 + "/labels.txt"), "a\nb\n");
-  EXPECT_EQ(Slurp(out1 + "/train/a.bin"), std::string(300000, 'a'));
+  EXPECT_EQ(testing::ReadFile(out1 + "/labels.txt"), "a\nb\n");
+  EXPECT_EQ(testing::ReadFile(out1 + "/train/a.bin"), std::string(300000, 'a'));
   EXPECT_FALSE(fs::exists(out1 + "/train/c.bin"));
   std::string out2 = dir_.path() + "/out2";
   ASSERT_EQ(Kumo(alice_, {"pull", "mnist", out2}).rc, 0);
-  EXPECT_EQ(Slurp(out2 + "/labels.txt"), "a\nb\nc\n");
-  EXPECT_EQ(Slurp(out2 + "/train/c.bin"), "sea");
+  EXPECT_EQ(testing::ReadFile(out2 + "/labels.txt"), "a\nb\nc\n");
+  EXPECT_EQ(testing::ReadFile(out2 + "/train/c.bin"), "sea");
 
   // Through a node store: the first pull fetches, the second only links the same inodes.
   std::string store = dir_.path() + "/store";
@@ -151,7 +142,7 @@ TEST_F(DatasetTest, PushVersionsPullAclGrantRemove) {
   Run s2 = Kumo(alice_, {"pull", "mnist@2", dir_.path() + "/s2", "--node-store", store});
   ASSERT_EQ(s2.rc, 0) << s2.out;
   EXPECT_NE(s2.out.find("0 fetched"), std::string::npos) << s2.out;
-  EXPECT_EQ(Slurp(dir_.path() + "/s2/train/c.bin"), "sea");
+  EXPECT_EQ(testing::ReadFile(dir_.path() + "/s2/train/c.bin"), "sea");
   EXPECT_EQ(fs::hard_link_count(dir_.path() + "/s2/train/a.bin"), 3u);  // store, s1, s2
   EXPECT_EQ(fs::status(dir_.path() + "/s2/labels.txt").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
@@ -186,7 +177,7 @@ TEST_F(DatasetTest, PushVersionsPullAclGrantRemove) {
   ASSERT_EQ(Kumo(alice_, {"grant", "mnist", "--project", "team-b"}).rc, 0);
   Run granted = Kumo(bob_, {"pull", "mnist@2", dir_.path() + "/bob"});
   ASSERT_EQ(granted.rc, 0) << granted.out;
-  EXPECT_EQ(Slurp(dir_.path() + "/bob/labels.txt"), "a\nb\nc\n");
+  EXPECT_EQ(testing::ReadFile(dir_.path() + "/bob/labels.txt"), "a\nb\nc\n");
   EXPECT_EQ(Kumo(bob_, {"push", "mnist", src}).rc, 1);
   Run listed = Kumo(bob_, {"ls", "-o", "json"});
   EXPECT_NE(listed.out.find("\"mnist\""), std::string::npos) << listed.out;

@@ -18,27 +18,8 @@ using nlohmann::json;
 using testing::Api;
 using testing::ServerProcess;
 using testing::TempDir;
-
-void WriteFile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::pair<int, std::string> Shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::WriteFile;
+using testing::Shell;
 
 std::string Job(const std::string& name, const std::string& command) {
   return "apiVersion: kumo/v1\nkind: Job\nmetadata: {name: " + name +
@@ -91,13 +72,13 @@ TEST_F(ResultsTest, MetricsResultsAndCpFromAnotherTree) {
   std::string dest = client_dir_.path() + "/got";
   auto [crc, cp] = Kumo(client_dir_.path(), "cp 1 " + dest);
   ASSERT_EQ(crc, 0) << cp;
-  std::string big = Slurp(dest + "/big.bin");
+  std::string big = testing::ReadFile(dest + "/big.bin");
   EXPECT_EQ(big.size(), 20000000u);  // three pieces of at most 8 MiB
-  EXPECT_EQ(Slurp(dest + "/big.sha").substr(0, 64), Sha256Hex(big));
-  EXPECT_EQ(Slurp(dest + "/sub/notes.txt"), "hi\n");
+  EXPECT_EQ(testing::ReadFile(dest + "/big.sha").substr(0, 64), Sha256Hex(big));
+  EXPECT_EQ(testing::ReadFile(dest + "/sub/notes.txt"), "hi\n");
   auto [frc, one] = Kumo(client_dir_.path(), "cp 1:sub/notes.txt notes.copy");
   ASSERT_EQ(frc, 0) << one;
-  EXPECT_EQ(Slurp(client_dir_.path() + "/notes.copy"), "hi\n");
+  EXPECT_EQ(testing::ReadFile(client_dir_.path() + "/notes.copy"), "hi\n");
   auto [mrc, missing] = Kumo(client_dir_.path(), "cp 1:nope x");
   EXPECT_EQ(mrc, 1);
   EXPECT_NE(missing.find("no output \"nope\""), std::string::npos) << missing;
@@ -148,7 +129,7 @@ with open(out + "/metrics.json", "w") as f:
   EXPECT_EQ(r2["metrics"], r1["metrics"]);
   ASSERT_EQ(Kumo(client_dir_.path(), "cp 1:model.pt m1.pt").first, 0);
   ASSERT_EQ(Kumo(client_dir_.path(), "cp 2:model.pt m2.pt").first, 0);
-  std::string m1 = Slurp(client_dir_.path() + "/m1.pt"), m2 = Slurp(client_dir_.path() + "/m2.pt");
+  std::string m1 = testing::ReadFile(client_dir_.path() + "/m1.pt"), m2 = testing::ReadFile(client_dir_.path() + "/m2.pt");
   EXPECT_GT(m1.size(), 0u);
   EXPECT_EQ(Sha256Hex(m1), Sha256Hex(m2));
 }
