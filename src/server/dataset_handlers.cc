@@ -143,8 +143,15 @@ http::Response DatasetHandlers::GetVersion(const UserRec& user, const std::strin
 std::optional<std::string> DatasetHandlers::WriteProject(const UserRec& user,
                                                          const std::string& name,
                                                          const std::string& requested,
-                                                         const std::optional<DatasetRec>& existing,
+                                                         std::optional<DatasetRec>* found,
                                                          http::Response* denied) {
+  auto got = store_.Get(name);
+  if (!got) {
+    *denied = StoreError(got.error());
+    return std::nullopt;
+  }
+  *found = std::move(*got);
+  const std::optional<DatasetRec>& existing = *found;
   std::string project = requested;
   if (existing) {
     if (!project.empty() && project != existing->project) {
@@ -207,10 +214,9 @@ http::Response DatasetHandlers::StartUpload(const UserRec& user, const std::stri
   if (!body.is_object()) return ErrorResponse(400, "body: expected {\"project\": ...}");
   std::string requested = body.value("project", "");
   std::lock_guard<std::mutex> lock(write_mu_);
-  auto existing = store_.Get(name);
-  if (!existing) return StoreError(existing.error());
+  std::optional<DatasetRec> existing;
   http::Response denied;
-  auto project = WriteProject(user, name, requested, *existing, &denied);
+  auto project = WriteProject(user, name, requested, &existing, &denied);
   if (!project) return denied;
   auto access = CacheAccess(user.name, *project, name, /*write=*/true, &denied);
   if (!access) return denied;
@@ -255,13 +261,12 @@ http::Response DatasetHandlers::CreateVersion(const UserRec& user, const std::st
   auto manifest = api::ParseManifest(body);
   if (!manifest) return ErrorResponse(400, manifest.error().message());
   std::lock_guard<std::mutex> lock(write_mu_);
-  auto existing = store_.Get(name);
-  if (!existing) return StoreError(existing.error());
+  std::optional<DatasetRec> existing;
   http::Response denied;
-  auto project = WriteProject(user, name, requested, *existing, &denied);
+  auto project = WriteProject(user, name, requested, &existing, &denied);
   if (!project) return denied;
   std::string digest = manifest->Digest();
-  if (*existing) {
+  if (existing) {
     auto latest = store_.Version(name, 0);
     if (!latest) return StoreError(latest.error());
     if (*latest && (*latest)->digest == digest) {
@@ -281,7 +286,7 @@ http::Response DatasetHandlers::CreateVersion(const UserRec& user, const std::st
                          uploaded.message());
   double now = state_.clock.NowSeconds();
   DatasetVersionRec v{name,
-                      *existing ? (*existing)->next_version : 1,
+                      existing ? existing->next_version : 1,
                       digest,
                       manifest->Canonical(),
                       static_cast<int64_t>(manifest->files.size()),
@@ -289,7 +294,7 @@ http::Response DatasetHandlers::CreateVersion(const UserRec& user, const std::st
                       user.name,
                       now};
   std::vector<store::Statement> writes;
-  if (!*existing) writes.push_back(DatasetStore::Create({name, *project, user.name, now, 1, {}}));
+  if (!existing) writes.push_back(DatasetStore::Create({name, *project, user.name, now, 1, {}}));
   for (auto& s : DatasetStore::AddVersion(v)) writes.push_back(std::move(s));
   writes.push_back(JobStore::AddEvent(now, std::nullopt, "dataset/" + name, "VersionCreated", "",
                                       name + "@" + std::to_string(v.version) + " " + digest +

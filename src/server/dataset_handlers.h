@@ -72,11 +72,12 @@ class DatasetHandlers {
   http::Response Grant(const UserRec& user, const std::string& name, const http::Request& req);
 
   // The project a write to `name` goes to: the owner when the dataset exists (a different
-  // `requested` is a 409), else `requested`, else the user's only project. On failure the
-  // answer is in *denied. REQUIRES: write_mu_ held.
+  // `requested` is a 409), else `requested`, else the user's only project. *found is set to
+  // the dataset (nullopt: a new one). On failure the answer is in *denied.
+  // REQUIRES: write_mu_ held.
   std::optional<std::string> WriteProject(const UserRec& user, const std::string& name,
                                           const std::string& requested,
-                                          const std::optional<DatasetRec>& existing,
+                                          std::optional<DatasetRec>* found,
                                           http::Response* denied);
   // {"servers", "bucket", "prefix", "token", "expiresAt"} for `project`/`name`.
   std::optional<nlohmann::json> CacheAccess(const std::string& principal,
