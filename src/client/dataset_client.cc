@@ -221,6 +221,36 @@ Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std:
   return Status::Ok();
 }
 
+// Fetches one object into the node store, hashing the bytes as they are written (one pass: a
+// large file is not read back to be checked).
+Status FetchIntoStore(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
+                      const api::ManifestFile& f, NodeStore& store) {
+  std::string tmp = store.TempPath();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
+  Sha256 h;
+  auto got = cache.GetToSink(bucket, key, [&](std::string_view piece) {
+    h.Update(piece);
+    for (size_t done = 0; done < piece.size();) {
+      ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
+      if (n <= 0) return Status::IoError(tmp + ": write failed");
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  });
+  ::close(fd);
+  std::string sha = got ? h.FinishHex() : "";
+  if (!got || sha != f.sha256 || static_cast<int64_t>(*got) != f.size_bytes) {
+    ::unlink(tmp.c_str());
+    if (!got) return Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
+    return Status::Internal(f.path + ": the cache's bytes do not match the manifest (sha256 " +
+                            sha + ", want " + f.sha256 + ")");
+  }
+  if (Status st = store.Adopt(tmp, f.sha256); !st.ok())
+    return Status(st.code(), f.path + ": " + st.message());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
@@ -267,12 +297,8 @@ Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
     if (store) {
       bool fetch = !store->Has(f.sha256, f.size_bytes);
       if (fetch) {
-        std::string tmp = store->TempPath();
-        auto got = (*cache)->GetToFile(bucket, prefix + f.sha256, tmp);
-        if (!got)
-          return Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
-        if (Status st = store->Adopt(tmp, f.sha256); !st.ok())
-          return Status(st.code(), f.path + ": " + st.message());
+        if (Status st = FetchIntoStore(**cache, bucket, prefix + f.sha256, f, *store); !st.ok())
+          return st;
         got_files.fetch_add(1);
         got_bytes.fetch_add(size);
       }

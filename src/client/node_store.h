@@ -28,8 +28,8 @@ class NodeStore {
   bool Has(const std::string& sha256, int64_t size) const;
   // A fresh temp path on the store's filesystem for a download.
   std::string TempPath() const;
-  // Hashes `tmp`, then renames it to the object's place (InvalidArgument when it hashes to
-  // something else; `tmp` is removed either way).
+  // Renames `tmp` into the object's place, read-only. REQUIRES: the caller hashed the bytes it
+  // wrote to `tmp` and they are `sha256` (the store never holds an unchecked object).
   Status Adopt(const std::string& tmp, const std::string& sha256);
   // Makes `dest` a hard link to the object (replacing what was there), unless it already is.
   Status LinkTo(const std::string& sha256, const std::string& dest) const;
