@@ -28,6 +28,7 @@
 #include "client/code_version.h"
 #include "client/config.h"
 #include "client/format.h"
+#include "client/snapshot_client.h"
 #include "cli/watch.h"
 #include "http/http.h"
 
@@ -314,6 +315,14 @@ int Submit(Ctx& c) {
       {"X-Kumo-Code-Version", code_version.dump(-1, ' ', true, json::error_handler_t::replace)},
       {"Idempotency-Key", key}};
   if (!c.Connect()) return kFailed;
+  if (!c.args.Has("--no-snapshot")) {
+    auto snapshot = client::UploadSnapshot(*c.api, cwd);
+    if (!snapshot) return c.Fail(snapshot.error().message());
+    for (const auto& s : snapshot->skipped)
+      std::fprintf(stderr, "%s: not in the snapshot (symlink, special file or .git): %s\n",
+                   c.prog.c_str(), s.c_str());
+    headers.emplace_back("X-Kumo-Snapshot", snapshot->digest);
+  }
   Result<client::ApiResponse> r = Error(Status(StatusCode::kInternal, "not tried"));
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500 * attempt));
@@ -964,9 +973,12 @@ int WhoAmI(Ctx& c) {
 const std::vector<CommandDef>& Commands() {
   static const std::vector<CommandDef> kCommands = {
       {"submit",
-       "usage: kumo submit -f FILE [-o table|json|yaml]\n",
-       "The submit directory (the current one) and its git commit/diff are recorded with the job.",
-       {{{"--filename", "-f"}, true, "the job spec (YAML); - reads standard input"}},
+       "usage: kumo submit -f FILE [--no-snapshot] [-o table|json|yaml]\n",
+       "The submit directory (the current one) is uploaded as an immutable code snapshot and the "
+       "tasks run in a copy of it (git: tracked and untracked files, .gitignore honoured); its "
+       "git commit/diff are recorded with the job.",
+       {{{"--filename", "-f"}, true, "the job spec (YAML); - reads standard input"},
+        {{"--no-snapshot"}, false, "run in the submit directory itself, as it is at start"}},
        true,
        Submit},
       {"get",

@@ -9,6 +9,8 @@
 
 #include "cli/cache_command.h"
 #include "cli/client_commands.h"
+#include "cli/dataset_command.h"
+#include "cli/results_command.h"
 #include "cli/schedule_command.h"
 #include "cli/server_command.h"
 #include "cli/sim_command.h"
@@ -37,6 +39,10 @@ void Usage(FILE* f) {
                "  user       create a user and print its token: kumo user create NAME ...\n"
                "  whoami     the user the token belongs to\n"
                "  cache      node-local dataset cache: kumo cache serve|token [...]\n"
+               "  dataset    versioned datasets: kumo dataset push|ls|describe|pull|rm|grant\n"
+               "  results    a job's Result records: kumo results ID; kumo get results [--project P]\n"
+               "  cp         a job's outputs over the API: kumo cp ID[:PATH] DEST\n"
+               "  rerun      the same spec, code snapshot and seed as a new job: kumo rerun ID\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");
 }
@@ -57,6 +63,10 @@ int main(int argc, char** argv) {
   if (cmd == "sim") return kumo::cli::RunSim(args);
   if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
   if (cmd == "cache") return kumo::cli::RunCacheCommand(args);
+  if (cmd == "dataset") return kumo::cli::RunDatasetCommand(args);
+  // Before the client commands: `get results` is here, `get jobs|nodes|projects` there.
+  if (kumo::cli::IsResultsCommand(cmd, args))
+    return kumo::cli::RunResultsCommand(std::string(cmd), args);
   // submit get describe logs events cancel queue top project node user whoami
   if (kumo::cli::IsClientCommand(cmd)) return kumo::cli::RunClientCommand(std::string(cmd), args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

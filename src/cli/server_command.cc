@@ -20,6 +20,7 @@ struct ServerFlags {
   bool no_cgroups = false;
   // Empty: the config file's, or the default.
   std::string executor, kubeconfig, namespace_name, data_claim;
+  std::vector<std::string> cache_servers;
 };
 
 // Returns the exit code when the command should stop now (--help, a usage error).
@@ -39,6 +40,11 @@ std::optional<int> ParseServerFlags(const std::vector<std::string>& args, CLI::A
   app.add_option("--inventory", flags->inventory,
                  "emulated nodes (YAML); default: this machine as one node")
       ->type_name("FILE");
+  app.add_option("--cache", flags->cache_servers,
+                 "kumo cache server(s) holding dataset bytes (docs/datasets.md)")
+      ->type_name("HOST:PORT")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--no-cgroups", flags->no_cgroups, "do not create cgroups for tasks (account only)");
   app.add_option("--executor", flags->executor,
                  "where tasks run: local (processes here) or kubernetes (pods; docs/kubernetes.md)")
@@ -95,6 +101,7 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
   if (!flags.kubeconfig.empty()) config->kubernetes.kubeconfig = flags.kubeconfig;
   if (!flags.namespace_name.empty()) config->kubernetes.pods.namespace_name = flags.namespace_name;
   if (!flags.data_claim.empty()) config->kubernetes.pods.data_claim = flags.data_claim;
+  if (!flags.cache_servers.empty()) config->cache_servers = flags.cache_servers;
   return std::nullopt;
 }
 

@@ -5,6 +5,7 @@
 
 #include "base/random.h"
 #include "base/sha256.h"
+#include "server/api_util.h"
 #include "server/history.h"
 #include "server/http_json.h"
 #include "server/job_lifecycle.h"
@@ -15,25 +16,6 @@ namespace kumo::server {
 using nlohmann::json;
 
 namespace {
-
-std::optional<int64_t> ParseId(const std::string& s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-bool ValidName(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
-      return false;
-  return s.front() != '-' && s.back() != '-';
-}
 
 std::optional<http::Response> CheckLocalInputs(const api::JobSpec& spec,
                                                const std::string& submit_dir) {
@@ -184,6 +166,9 @@ http::Response ApiHandlers::Route(const UserRec& user, const http::Request& req)
   p.erase(p.begin());
   auto method_not_allowed = [&] { return MethodNotAllowed(req); };
   if (p.size() == 1 && p[0] == "whoami") return WhoAmI(user);
+  if (auto r = datasets_.Route(user, p, req)) return *r;
+  if (auto r = snapshots_.Route(user, p, req)) return *r;
+  if (auto r = results_.Route(user, p, req)) return *r;
   if (p.size() >= 1 && p[0] == "jobs")
     if (auto r = RouteJob(user, p, req)) return *r;
   if (p.size() == 1 && p[0] == "events")
@@ -251,6 +236,25 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   std::string key = req.Header("idempotency-key");
   if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
   if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
+  // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
+  // an id; the tasks run there (snapshot_store.h).
+  // kumo rerun names the job it repeats and pins that job's seed.
+  std::optional<int64_t> rerun_of, rerun_seed;
+  if (!req.Header("x-kumo-rerun-of").empty()) {
+    rerun_of = ParseId(req.Header("x-kumo-rerun-of"));
+    rerun_seed = ParseId(req.Header("x-kumo-seed"));
+    if (!rerun_of || !rerun_seed)
+      return ErrorResponse(400, "X-Kumo-Rerun-Of and X-Kumo-Seed: decimal integers");
+  }
+  std::string snapshot = req.Header("x-kumo-snapshot");
+  std::optional<StagedTree> code;
+  if (!snapshot.empty()) {
+    auto staged = StagedTree::Stage(*state_.snapshots, snapshot, state_.config.data_dir + "/jobs");
+    if (!staged)
+      return ErrorResponse(staged.error().code() == StatusCode::kIoError ? 500 : 400,
+                           "X-Kumo-Snapshot: " + staged.error().message());
+    code.emplace(std::move(*staged));
+  }
   double now = state_.clock.NowSeconds();
   int64_t id;
   std::future<Status> committed;
@@ -267,8 +271,17 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
     j.spec_sha256 = Sha256Hex(req.body);
     j.submit_dir = submit_dir;
     j.code_version = code_version;
+    if (code) {
+      j.submit_dir = state_.JobDir(id) + "/code";
+      if (Status moved = code->MoveTo(j.submit_dir); !moved.ok())
+        return ErrorResponse(500, moved.message());
+      j.code_version["snapshot"] = snapshot;
+      j.code_version["submitDir"] = submit_dir;
+    }
     j.idempotency_key = key;
     j.seed = spec->seed ? *spec->seed : RandomSeed();
+    if (rerun_seed) j.seed = *rerun_seed;  // kumo rerun: the seed of the Result it repeats
+    if (rerun_of) j.code_version["rerunOf"] = *rerun_of;
     j.submit_time = now;
     j.spec = std::move(*spec);
     j.reason = "Submitted";

@@ -16,13 +16,17 @@
 #include <nlohmann/json.hpp>
 
 #include "http/http.h"
+#include "server/dataset_handlers.h"
+#include "server/result_handlers.h"
+#include "server/snapshot_handlers.h"
 #include "server/server_state.h"
 
 namespace kumo::server {
 
 class ApiHandlers {
  public:
-  explicit ApiHandlers(ServerState& state) : state_(state) {}
+  explicit ApiHandlers(ServerState& state)
+      : state_(state), datasets_(state), snapshots_(*state.snapshots), results_(state) {}
   // The HTTP server's HeadCheck: 401 unless the head carries a valid token (or names a public
   // path: /ui/ pages, /metrics), so the body of an unauthenticated request is never read.
   // Takes state_.mu briefly.
@@ -82,6 +86,9 @@ class ApiHandlers {
   int64_t DrainNode(const std::string& node, double now);
 
   ServerState& state_;
+  DatasetHandlers datasets_;    // /v1/datasets, /v1/cache (dataset_handlers.h)
+  SnapshotHandlers snapshots_;  // /v1/snapshots (snapshot_handlers.h)
+  ResultHandlers results_;      // /v1/jobs/ID/outputs (result_handlers.h)
 };
 
 }  // namespace kumo::server

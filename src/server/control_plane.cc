@@ -12,6 +12,7 @@
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
+#include "server/util.h"
 #include "executor/local_executor.h"
 #include "executor/private_files.h"
 
@@ -91,6 +92,8 @@ Status ControlPlane::Init() {
   http::HttpServerOptions opts;
   opts.host = hp->first;
   opts.port = hp->second;
+  // A dataset version's manifest is one body: ~100 bytes a file, so 10^5 files ≈ 10 MiB.
+  opts.max_body_bytes = 64 << 20;
   api_ = std::make_unique<ApiHandlers>(*state_);
   auto h = http::HttpServer::Start(
       opts, [this](const http::Request& r) { return api_->Handle(r); },
@@ -136,6 +139,11 @@ Status ControlPlane::OpenParts() {
   if (!st) return st.error();
   state_->store = std::move(*st);
   state_->job_store = std::make_unique<JobStore>(*state_->store);
+  auto issuer = CacheTokenIssuer::Open(config.data_dir);
+  if (!issuer) return issuer.error();
+  state_->cache_tokens = std::move(*issuer);
+  state_->snapshots =
+      std::make_unique<SnapshotStore>(config.data_dir + "/snapshots", config.snapshot_max_bytes);
   return Status::Ok();
 }
 

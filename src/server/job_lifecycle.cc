@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <optional>
 
+#include "server/result_metrics.h"
+
 namespace kumo::server {
 using nlohmann::json;
 
@@ -76,6 +78,7 @@ json ResultRecord(const ServerState& state, const JobRec& job, double now, Attem
           {"endTime", now},
           {"outputDir", out_dir},
           {"outputs", outputs},
+          {"metrics", ReadMetrics(out_dir)},
           {"checkpointDir", state.JobDir(job.id) + "/checkpoint"}};
 }
 

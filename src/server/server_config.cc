@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "base/quantity.h"
 #include "base/yaml_error.h"
 
 namespace kumo::server {
@@ -68,6 +69,13 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.scheduler.backfill = *m;
       } else if (key == "preemption") {
         base.scheduler.preemption = v.as<bool>();
+      } else if (key == "cacheServers") {
+        if (!v.IsSequence()) return fail(v, key, "expected a list of HOST:PORT");
+        base.cache_servers = v.as<std::vector<std::string>>();
+      } else if (key == "snapshotMaxBytes") {
+        auto bytes = ParseBytes(v.as<std::string>());
+        if (!bytes || *bytes <= 0) return fail(v, key, "a size > 0, e.g. 64Mi");
+        base.snapshot_max_bytes = *bytes;
       } else if (key == "cgroups") {
         base.use_cgroups = v.as<bool>();
       } else if (key == "isolation") {

@@ -38,6 +38,11 @@ struct ServerConfig {
   // "kubernetes" (pods, nodes from the cluster's Node objects; docs/kubernetes.md).
   std::string executor = "local";
   executor::kube::KubernetesConfig kubernetes;
+  // kumo cache servers ("host:port") that hold the datasets' bytes (docs/datasets.md); empty:
+  // the dataset API answers 503.
+  std::vector<std::string> cache_servers;
+  int64_t cache_token_ttl_s = 900;  // lifetime of the cache tokens the server mints
+  int64_t snapshot_max_bytes = int64_t{64} << 20;  // the largest code snapshot accepted
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.

@@ -28,8 +28,10 @@
 #include "base/clock.h"
 #include "executor/inventory.h"
 #include "executor/executor.h"
+#include "server/cache_token_issuer.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
+#include "server/snapshot_store.h"
 #include "server/records.h"
 #include "server/server_config.h"
 #include "store/store.h"
@@ -43,6 +45,8 @@ struct ServerState {
   const Clock& clock;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<JobStore> job_store;
+  std::unique_ptr<CacheTokenIssuer> cache_tokens;  // signs the cache tokens of datasets
+  std::unique_ptr<SnapshotStore> snapshots;        // code snapshots (DATA_DIR/snapshots)
   std::unique_ptr<executor::Executor> executor;
   executor::Inventory inventory;
   ServerMetrics metrics;  // thread-safe instruments: no lock needed

@@ -1,10 +1,16 @@
 #include "server/util.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+
+#include "base/random.h"
 
 namespace kumo::server {
 
@@ -50,6 +56,33 @@ std::vector<std::string> SplitPath(const std::string& path) {
     i = j + 1;
   }
   return out;
+}
+
+Status WriteFileDurably(const std::string& path, std::string_view bytes, mode_t mode) {
+  uint64_t r;
+  RandomBytes(&r, sizeof r);
+  std::string tmp = path + ".tmp-" + std::to_string(r);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bool ok = done == bytes.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::IoError("cannot write " + path);
+  }
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
 }
 
 }  // namespace kumo::server

@@ -148,6 +148,33 @@ DROP TABLE jobs;
 ALTER TABLE jobs_v2 RENAME TO jobs;
 CREATE INDEX jobs_by_phase ON jobs(phase);
 )sql",
+    // 4: datasets (server/dataset_store.h). Versions are never renumbered: next_version only
+    // grows, so "mnist@3" names one manifest for ever, even after version 3 is removed.
+    R"sql(
+CREATE TABLE datasets (
+  name TEXT PRIMARY KEY,
+  project TEXT NOT NULL REFERENCES projects(name),  -- the owner: reads and writes
+  created_by TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  next_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE dataset_versions (
+  name TEXT NOT NULL REFERENCES datasets(name),
+  version INTEGER NOT NULL,
+  digest TEXT NOT NULL,                  -- "sha256:" + hex of the canonical manifest
+  manifest TEXT NOT NULL,                -- canonical JSON (api/dataset_manifest.h)
+  files INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE dataset_grants (            -- projects that may read a dataset
+  name TEXT NOT NULL REFERENCES datasets(name),
+  project TEXT NOT NULL REFERENCES projects(name),
+  PRIMARY KEY (name, project)
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 

@@ -2,6 +2,7 @@
 // integration tests; kills it by PID and removes the temp dir at the end.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +20,26 @@
 namespace kumo::testing {
 
 inline std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
+  std::ifstream f(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// Writes `text` to `path`, creating its directories.
+inline void WriteFile(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Runs `cmd` with /bin/sh; its exit code (-1: killed) and its stdout and stderr together.
+inline std::pair<int, std::string> Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 class TempDir {
@@ -104,7 +123,15 @@ class ServerProcess {
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       std::string name = entry.path().filename();
       if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-      std::string cmd = ReadFile(entry.path().string() + "/cmdline");
+      // Not ReadFile: libstdc++'s filebuf throws when read(2) fails, and reading the cmdline
+      // of a process that just exited fails with ESRCH.
+      std::string cmd;
+      int fd = ::open((entry.path().string() + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) cmd.append(buf, static_cast<size_t>(n));
+      ::close(fd);
       if (cmd.find("__task-shim") != std::string::npos &&
           cmd.find(data_dir_ + "/") != std::string::npos)
         kill(-std::stoi(name), SIGKILL);

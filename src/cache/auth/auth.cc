@@ -37,12 +37,46 @@ bool Grants(const std::set<std::string>& buckets, std::string_view bucket) {
   return buckets.count("*") > 0 || buckets.count(std::string(bucket)) > 0;
 }
 
-// The registered claims every token carries (RFC 7519 §4.1), as the JWS payload.
+// The registered claims every token carries (RFC 7519 §4.1), and kumo_scope when given, as the
+// JWS payload.
 std::string ClaimsPayload(const std::string& sub, const std::string& issuer,
-                          const std::string& audience, int64_t exp_s, int64_t nbf_s) {
+                          const std::string& audience, int64_t exp_s, int64_t nbf_s,
+                          const TokenScope* scope = nullptr) {
   nlohmann::json payload = {{"sub", sub}, {"iss", issuer}, {"aud", audience}, {"exp", exp_s}};
   if (nbf_s != 0) payload["nbf"] = nbf_s;
+  if (scope != nullptr) payload["kumo_scope"] = {{"read", scope->read}, {"write", scope->write}};
   return Base64UrlEncode(payload.dump());
+}
+
+// kumo_scope's two lists of prefixes; nullopt when it is not {"read": [str...], "write": [...]}.
+std::optional<TokenScope> ParseScope(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  TokenScope scope;
+  for (auto& [name, list] : j.items()) {
+    if (name != "read" && name != "write") return std::nullopt;
+    if (!list.is_array()) return std::nullopt;
+    for (const auto& e : list) {
+      if (!e.is_string() || e.get_ref<const std::string&>().empty()) return std::nullopt;
+      (name == "read" ? scope.read : scope.write).push_back(e.get<std::string>());
+    }
+  }
+  return scope;
+}
+
+// Whether some prefix in `prefixes` starts "bucket/key" (compared piecewise: nothing is built
+// on the request path).
+bool ScopeAllows(const std::vector<std::string>& prefixes, std::string_view bucket,
+                 std::string_view key) {
+  for (std::string_view p : prefixes) {
+    if (p.size() <= bucket.size()) {
+      if (bucket.starts_with(p)) return true;
+      continue;
+    }
+    if (p.starts_with(bucket) && p[bucket.size()] == '/' &&
+        key.starts_with(p.substr(bucket.size() + 1)))
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -94,11 +128,12 @@ std::string MakeHs256Token(const std::string& secret, const std::string& sub,
 
 Result<std::string> MakeSignedToken(const JwsSigner& signer, const std::string& kid,
                                     const std::string& sub, const std::string& issuer,
-                                    const std::string& audience, int64_t exp_s, int64_t nbf_s) {
+                                    const std::string& audience, int64_t exp_s, int64_t nbf_s,
+                                    const TokenScope* scope) {
   nlohmann::json header = {{"alg", JwsAlgName(signer.alg())}, {"typ", "JWT"}};
   if (!kid.empty()) header["kid"] = kid;
-  std::string signing_input =
-      Base64UrlEncode(header.dump()) + "." + ClaimsPayload(sub, issuer, audience, exp_s, nbf_s);
+  std::string signing_input = Base64UrlEncode(header.dump()) + "." +
+                              ClaimsPayload(sub, issuer, audience, exp_s, nbf_s, scope);
   Result<std::string> sig = signer.Sign(signing_input);
   if (!sig) return Error(sig.error());
   return signing_input + "." + Base64UrlEncode(*sig);
@@ -212,11 +247,16 @@ Result<Claims> Authenticator::Verify(std::string_view token) const {
   if (colon == std::string::npos || colon == kPrefix.size() || colon + 1 == s.size())
     return bad("sub is not system:serviceaccount:NS:SA");
   c.ns = s.substr(kPrefix.size(), colon - kPrefix.size());
+  if (auto scope = p.find("kumo_scope"); scope != p.end()) {
+    c.scope = ParseScope(*scope);
+    if (!c.scope) return bad("kumo_scope is not {\"read\": [prefix...], \"write\": [...]}");
+  }
   return c;
 }
 
 AuthResult Authenticator::Check(std::string_view authorization, std::string_view bucket,
-                                Access access, int64_t now_s, TokenCache* cache) const {
+                                std::string_view key, Access access, int64_t now_s,
+                                TokenCache* cache) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer))
     return AuthResult::kUnauthenticated;
@@ -243,7 +283,12 @@ AuthResult Authenticator::Check(std::string_view authorization, std::string_view
   if (grants == acl_.end()) return AuthResult::kForbidden;
   const std::set<std::string>& allowed =
       access == Access::kRead ? grants->second.read : grants->second.write;
-  return Grants(allowed, bucket) ? AuthResult::kAllowed : AuthResult::kForbidden;
+  if (!Grants(allowed, bucket)) return AuthResult::kForbidden;
+  if (claims->scope &&
+      !ScopeAllows(access == Access::kRead ? claims->scope->read : claims->scope->write, bucket,
+                   key))
+    return AuthResult::kForbidden;
+  return AuthResult::kAllowed;
 }
 
 }  // namespace kumo::cache

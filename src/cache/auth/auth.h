@@ -21,6 +21,14 @@
 //       write: [imagenet]
 // write implies nothing about read: list a bucket under both for read-write.
 //
+// Scope (tokens the kumo server mints, docs/datasets.md): a token may carry a claim
+//   "kumo_scope": {"read": ["datasets/team-a/mnist/"], "write": [...]}
+// whose entries are prefixes of "bucket/key". It only narrows: a request is allowed when the ACL
+// allows its namespace the bucket AND some entry of the scope for that access is a prefix of
+// "bucket/key". So one ACL line for the server's namespace ("kumo: {read: [datasets], write:
+// [datasets]}") and per-token scopes give each job and user its own datasets, with no shared
+// secret handed out. A malformed kumo_scope makes the token invalid (401), never unscoped.
+//
 // Outcome: 401 for a missing, malformed, forged, expired or not-yet-valid token or a wrong
 // issuer/audience; 403 for a valid token whose namespace may not do this to this bucket.
 //
@@ -37,6 +45,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/auth/jwks.h"
 #include "base/status.h"
@@ -46,8 +55,14 @@ namespace kumo::cache {
 enum class Access { kRead, kWrite };
 enum class AuthResult { kAllowed, kUnauthenticated, kForbidden };
 
+// Prefixes of "bucket/key" a token is limited to (see Scope above).
+struct TokenScope {
+  std::vector<std::string> read, write;
+};
+
 struct Claims {
   std::string ns;  // from sub
+  std::optional<TokenScope> scope;  // absent: the namespace's ACL alone decides
   int64_t exp_s = 0;
   int64_t nbf_s = 0;             // 0: absent
   uint64_t jwks_generation = 0;  // key set it verified against; a newer one re-verifies it
@@ -74,9 +89,10 @@ using TokenCache = std::unordered_map<std::string, Claims>;
 class Authenticator {
  public:
   static Result<Authenticator> Load(AuthOptions options, const std::string& acl_yaml_text);
-  // `authorization` is the raw header value ("Bearer eyJ..."); `now_s` Unix seconds.
-  AuthResult Check(std::string_view authorization, std::string_view bucket, Access access,
-                   int64_t now_s, TokenCache* cache) const;
+  // `authorization` is the raw header value ("Bearer eyJ..."); `now_s` Unix seconds; `key` is
+  // checked against the token's scope, if it has one.
+  AuthResult Check(std::string_view authorization, std::string_view bucket, std::string_view key,
+                   Access access, int64_t now_s, TokenCache* cache) const;
   // Signature and claim-shape checks only (no time, no ACL). Unauthenticated-type failures.
   Result<Claims> Verify(std::string_view token) const;
   // Swaps in a re-read JWKS (non-null). Tokens verified against the old set are verified again
@@ -101,10 +117,11 @@ std::string MakeHs256Token(const std::string& secret, const std::string& sub,
                            int64_t nbf_s = 0);
 
 // Builds an RS256 or ES256 token (the signer's key decides), with `kid` in the header when not
-// empty.
+// empty, and a kumo_scope claim when `scope` is not null.
 Result<std::string> MakeSignedToken(const JwsSigner& signer, const std::string& kid,
                                     const std::string& sub, const std::string& issuer,
-                                    const std::string& audience, int64_t exp_s, int64_t nbf_s = 0);
+                                    const std::string& audience, int64_t exp_s, int64_t nbf_s = 0,
+                                    const TokenScope* scope = nullptr);
 
 // Base64url without padding (RFC 7515 §2); Decode returns nullopt on any other byte.
 std::string Base64UrlEncode(std::string_view bytes);

@@ -37,9 +37,9 @@ std::string Bearer(const std::string& sub, int64_t exp = kNow + 600,
 }
 
 AuthResult Check(const Authenticator& a, const std::string& authz, const std::string& bucket,
-                 Access access = Access::kRead) {
+                 Access access = Access::kRead, const std::string& key = "k") {
   TokenCache cache;
-  return a.Check(authz, bucket, access, kNow, &cache);
+  return a.Check(authz, bucket, key, access, kNow, &cache);
 }
 
 TEST(Auth, ValidTokenReadsAndWritesItsBuckets) {
@@ -77,9 +77,9 @@ TEST(Auth, CachedTokenStillExpires) {
   Authenticator a = Make();
   std::string t = Bearer("system:serviceaccount:team-a:t", kNow + 10);
   TokenCache cache;
-  EXPECT_EQ(a.Check(t, "data", Access::kRead, kNow, &cache), AuthResult::kAllowed);
+  EXPECT_EQ(a.Check(t, "data", "k", Access::kRead, kNow, &cache), AuthResult::kAllowed);
   EXPECT_EQ(cache.size(), 1u);
-  EXPECT_EQ(a.Check(t, "data", Access::kRead, kNow + 100, &cache), AuthResult::kUnauthenticated);
+  EXPECT_EQ(a.Check(t, "data", "k", Access::kRead, kNow + 100, &cache), AuthResult::kUnauthenticated);
 }
 
 TEST(Auth, ShortSecretAndBadAclAreRefused) {
@@ -196,6 +196,48 @@ TEST(AuthJwks, WrongNamespaceIsForbidden) {
   EXPECT_EQ(Check(a, Signed(EcKey(), "ec-1"), "shared", Access::kWrite), AuthResult::kForbidden);
 }
 
+// kumo_scope narrows what the namespace's ACL allows to prefixes of "bucket/key", per access.
+TEST(AuthJwks, ScopeLimitsTheTokenToItsPrefixes) {
+  Authenticator a = MakeJwks();
+  TokenScope scope{{"data/team-a/mnist/", "shared"}, {"data/team-a/mnist/"}};
+  Result<std::string> t =
+      MakeSignedToken(Signer(EcKey()), "ec-1", kSub, kK8sIssuer, "kumo-cache", kNow + 600, 0,
+                      &scope);
+  ASSERT_TRUE(t.has_value());
+  std::string bearer = "Bearer " + *t;
+  EXPECT_EQ(Check(a, bearer, "data", Access::kRead, "team-a/mnist/abc"), AuthResult::kAllowed);
+  EXPECT_EQ(Check(a, bearer, "data", Access::kWrite, "team-a/mnist/abc"), AuthResult::kAllowed);
+  EXPECT_EQ(Check(a, bearer, "shared", Access::kRead, "any/key"), AuthResult::kAllowed);
+  // Outside the prefixes: another dataset, a look-alike name, the write side of "shared".
+  EXPECT_EQ(Check(a, bearer, "data", Access::kRead, "team-a/other/abc"), AuthResult::kForbidden);
+  EXPECT_EQ(Check(a, bearer, "data", Access::kRead, "team-a/mnist2/abc"),
+            AuthResult::kForbidden);
+  EXPECT_EQ(Check(a, bearer, "shared", Access::kWrite, "any/key"), AuthResult::kForbidden);
+  // The scope never widens the ACL: team-a may not write "shared" whatever the token says.
+  TokenScope wide{{"*"}, {"shared/"}};
+  t = MakeSignedToken(Signer(EcKey()), "ec-1", kSub, kK8sIssuer, "kumo-cache", kNow + 600, 0,
+                      &wide);
+  EXPECT_EQ(Check(a, "Bearer " + *t, "shared", Access::kWrite, "x"), AuthResult::kForbidden);
+  EXPECT_EQ(Check(a, "Bearer " + *t, "data", Access::kRead, "x"), AuthResult::kForbidden);
+}
+
+TEST(AuthJwks, MalformedScopeIsUnauthenticated) {
+  Authenticator a = MakeJwks();
+  for (const nlohmann::json& bad :
+       {nlohmann::json("data/"), nlohmann::json({{"read", "data/"}}),
+        nlohmann::json({{"read", {1}}}), nlohmann::json({{"delete", {"data/"}}})}) {
+    nlohmann::json payload = {{"aud", "kumo-cache"}, {"exp", kNow + 600}, {"iss", kK8sIssuer},
+                              {"sub", kSub},         {"kumo_scope", bad}};
+    std::string input =
+        Base64UrlEncode(R"({"alg":"ES256","kid":"ec-1"})") + "." + Base64UrlEncode(payload.dump());
+    Result<std::string> sig = Signer(EcKey()).Sign(input);
+    ASSERT_TRUE(sig.has_value());
+    EXPECT_EQ(Check(a, "Bearer " + input + "." + Base64UrlEncode(*sig), "data"),
+              AuthResult::kUnauthenticated)
+        << bad.dump();
+  }
+}
+
 TEST(AuthJwks, BadTokensAreUnauthenticated) {
   Authenticator a = MakeJwks();
   std::string rs = Signed(RsaKey(), "rsa-1");
@@ -282,10 +324,10 @@ TEST(AuthJwks, ReplacedKeySetRetiresCachedTokens) {
   Authenticator a = MakeJwks();
   std::string old_key = Signed(RsaKey(), "rsa-1");
   TokenCache cache;
-  EXPECT_EQ(a.Check(old_key, "data", Access::kRead, kNow, &cache), AuthResult::kAllowed);
+  EXPECT_EQ(a.Check(old_key, "data", "k", Access::kRead, kNow, &cache), AuthResult::kAllowed);
   a.ReplaceJwks(Jwks({EcKey().public_jwk}));
-  EXPECT_EQ(a.Check(old_key, "data", Access::kRead, kNow, &cache), AuthResult::kUnauthenticated);
-  EXPECT_EQ(a.Check(Signed(EcKey(), "ec-1"), "data", Access::kRead, kNow, &cache),
+  EXPECT_EQ(a.Check(old_key, "data", "k", Access::kRead, kNow, &cache), AuthResult::kUnauthenticated);
+  EXPECT_EQ(a.Check(Signed(EcKey(), "ec-1"), "data", "k", Access::kRead, kNow, &cache),
             AuthResult::kAllowed);
 }
 

@@ -923,18 +923,23 @@ Result<std::string> CacheClient::Get(std::string_view bucket, std::string_view k
   return std::move(a->body);
 }
 
-Result<uint64_t> CacheClient::GetToFd(std::string_view bucket, std::string_view key, int fd) {
-  uint64_t written = 0;
-  std::function<Status(std::string_view)> sink = [&](std::string_view piece) {
-    written += piece.size();
-    return WriteAllFd(fd, piece);
+Result<uint64_t> CacheClient::GetToSink(std::string_view bucket, std::string_view key,
+                                        const std::function<Status(std::string_view)>& sink) {
+  uint64_t handed = 0;
+  std::function<Status(std::string_view)> counting = [&](std::string_view piece) {
+    handed += piece.size();
+    return sink(piece);
   };
   Outgoing req;
   req.method = "GET";
-  req.sink = &sink;
+  req.sink = &counting;
   Result<Answer> a = impl_->Execute(bucket, key, req);
   if (!a) return Error(a.error());
-  return written;
+  return handed;
+}
+
+Result<uint64_t> CacheClient::GetToFd(std::string_view bucket, std::string_view key, int fd) {
+  return GetToSink(bucket, key, [fd](std::string_view piece) { return WriteAllFd(fd, piece); });
 }
 
 Result<uint64_t> CacheClient::GetToFile(std::string_view bucket, std::string_view key,

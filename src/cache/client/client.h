@@ -36,6 +36,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,6 +133,10 @@ class CacheClient {
   // Writes the object's bytes to `fd` as they arrive; returns how many. A failure after some
   // bytes were written leaves them written.
   Result<uint64_t> GetToFd(std::string_view bucket, std::string_view key, int fd);
+  // Hands the object's bytes to `sink` as they arrive (e.g. to hash and write them in one pass);
+  // a sink error stops the download and is returned. Returns how many bytes were handed over.
+  Result<uint64_t> GetToSink(std::string_view bucket, std::string_view key,
+                             const std::function<Status(std::string_view)>& sink);
   // Writes PATH.kumo-partial, then renames it to `path`: a failed download leaves no file.
   Result<uint64_t> GetToFile(std::string_view bucket, std::string_view key,
                              const std::string& path);

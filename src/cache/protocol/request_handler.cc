@@ -377,7 +377,8 @@ void RequestHandler::Dispatch(Conn& c, const RequestHead& head) {
   }
   if (auth_ != nullptr) {
     Access access = (is_put || head.method == Method::kDelete) ? Access::kWrite : Access::kRead;
-    AuthResult a = auth_->Check(head.authorization, name->bucket, access, now_s_, &tokens_);
+    AuthResult a = auth_->Check(head.authorization, name->bucket, name->key, access, now_s_,
+                                 &tokens_);
     if (a == AuthResult::kUnauthenticated) {
       QueueSimple(c, 401, "missing, invalid or expired token\n", false,
                   "WWW-Authenticate: Bearer realm=\"kumo-cache\"\r\n");

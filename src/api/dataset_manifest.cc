@@ -1,0 +1,111 @@
+#include "api/dataset_manifest.h"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_set>
+
+#include "base/sha256.h"
+
+namespace kumo::api {
+using nlohmann::json;
+
+namespace {
+
+bool IsLowerHex64(const std::string& s) {
+  if (s.size() != 64) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Status Field(size_t i, const char* field, const std::string& why) {
+  return Status::InvalidArgument("files[" + std::to_string(i) + "]." + field + ": " + why);
+}
+
+}  // namespace
+
+Status ValidateManifestPath(const std::string& path) {
+  if (path.empty() || path.size() > 1024) return Status::InvalidArgument("1..1024 bytes");
+  if (path.find('\0') != std::string::npos) return Status::InvalidArgument("contains NUL");
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string_view seg(path.data() + i, j - i);
+    if (seg.empty()) return Status::InvalidArgument("empty segment (leading, trailing or //)");
+    if (seg == "." || seg == "..") return Status::InvalidArgument("\"" + std::string(seg) + "\" segment");
+    i = j + 1;
+  }
+  return Status::Ok();
+}
+
+int64_t DatasetManifest::TotalBytes() const {
+  int64_t total = 0;
+  for (const auto& f : files) total += f.size_bytes;
+  return total;
+}
+
+json ManifestJson(const DatasetManifest& m) {
+  json files = json::array();
+  for (const auto& f : m.files) {
+    files.push_back({{"path", f.path}, {"size", f.size_bytes}, {"sha256", f.sha256}});
+    if (f.executable) files.back()["executable"] = true;
+  }
+  return {{"files", std::move(files)}};
+}
+
+std::string DatasetManifest::Canonical() const { return ManifestJson(*this).dump(); }
+
+std::string DatasetManifest::Digest() const { return "sha256:" + Sha256Hex(Canonical()); }
+
+Result<DatasetManifest> ParseManifest(const json& body) {
+  if (!body.is_object() || !body.contains("files") || !body["files"].is_array())
+    return Error(Status::InvalidArgument("files: expected a list of {path, size, sha256}"));
+  const json& files = body["files"];
+  if (files.size() > kMaxManifestFiles)
+    return Error(Status::InvalidArgument("files: more than " +
+                                         std::to_string(kMaxManifestFiles) + " entries"));
+  DatasetManifest m;
+  m.files.reserve(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    const json& f = files[i];
+    if (!f.is_object()) return Error(Field(i, "path", "expected {path, size, sha256}"));
+    for (auto& [k, v] : f.items())
+      if (k != "path" && k != "size" && k != "sha256" && k != "executable")
+        return Error(Field(i, k.c_str(), "unknown field (known: path, size, sha256, executable)"));
+    if (!f.contains("path") || !f["path"].is_string()) return Error(Field(i, "path", "required"));
+    ManifestFile e;
+    e.path = f["path"].get<std::string>();
+    if (Status s = ValidateManifestPath(e.path); !s.ok()) return Error(Field(i, "path", s.message()));
+    if (!f.contains("size") || !f["size"].is_number_integer() || f["size"].get<int64_t>() < 0)
+      return Error(Field(i, "size", "an integer >= 0 is required"));
+    e.size_bytes = f["size"].get<int64_t>();
+    if (!f.contains("sha256") || !f["sha256"].is_string() ||
+        !IsLowerHex64(f["sha256"].get<std::string>()))
+      return Error(Field(i, "sha256", "64 lower-case hex digits are required"));
+    e.sha256 = f["sha256"].get<std::string>();
+    if (f.contains("executable")) {
+      if (!f["executable"].is_boolean()) return Error(Field(i, "executable", "true or false"));
+      e.executable = f["executable"].get<bool>();
+    }
+    m.files.push_back(std::move(e));
+  }
+  std::sort(m.files.begin(), m.files.end(),
+            [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; });
+  // Sorted, a duplicate is the next entry. A file that is also another's directory ("a" and
+  // "a/b") need not be adjacent ("a-b" sorts between them), so ancestors are looked up.
+  std::unordered_set<std::string_view> paths;
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    const std::string& cur = m.files[i].path;
+    if (i > 0 && cur == m.files[i - 1].path)
+      return Error(Status::InvalidArgument("files: \"" + cur + "\" listed twice"));
+    paths.insert(cur);
+  }
+  for (const auto& f : m.files)
+    for (size_t j = f.path.find('/'); j != std::string::npos; j = f.path.find('/', j + 1))
+      if (paths.count(std::string_view(f.path).substr(0, j)))
+        return Error(Status::InvalidArgument("files: \"" + f.path.substr(0, j) +
+                                             "\" is a file and a directory"));
+  return m;
+}
+
+}  // namespace kumo::api

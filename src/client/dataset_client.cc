@@ -1,0 +1,326 @@
+#include "client/dataset_client.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "api/dataset_manifest.h"
+#include "base/sha256.h"
+#include "cache/client/client.h"
+#include "client/node_store.h"
+#include "client/progress_bar.h"
+#include "http/http.h"
+
+namespace kumo::client {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Runs fn(i) for i in [0, n) on `parallel` threads; the first error stops the others from
+// taking new items and is returned.
+Status ForEachParallel(size_t n, int parallel, const std::function<Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  Status first;
+  auto work = [&] {
+    for (size_t i; !failed.load() && (i = next.fetch_add(1)) < n;) {
+      Status s = fn(i);
+      if (s.ok()) continue;
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failed.exchange(true)) first = s;
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t count = std::min<size_t>(static_cast<size_t>(std::max(parallel, 1)), std::max<size_t>(n, 1));
+  for (size_t t = 1; t < count; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  return first;
+}
+
+// A cache client for the server's {"servers", "token", ...} answer.
+Result<std::unique_ptr<cache::CacheClient>> CacheFor(const json& access) {
+  if (!access.is_object() || !access.contains("servers") || !access.contains("token"))
+    return Error(Status::Internal("the server's answer has no cache access"));
+  cache::ClientOptions o;
+  o.servers = access["servers"].get<std::vector<std::string>>();
+  o.token = access["token"].get<std::string>();
+  return cache::CacheClient::Create(o);
+}
+
+// The answer's JSON when it is a 2xx, else its error as a Status of the matching kind.
+Result<json> Expect(Result<ApiResponse> r, const std::string& what) {
+  if (!r) return Error(r.error());
+  if (r->ok()) return r->body;
+  std::string msg = what + ": " + r->ErrorMessage();
+  switch (r->status) {
+    case 400: return Error(Status::InvalidArgument(msg));
+    case 401: return Error(Status::Unauthenticated(msg));
+    case 403: return Error(Status::PermissionDenied(msg));
+    case 404: return Error(Status::NotFound(msg));
+    case 409: return Error(Status::FailedPrecondition(msg));
+    case 503: return Error(Status::Unavailable(msg));
+    default: return Error(Status::Internal(msg));
+  }
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> SplitNameVersion(const std::string& text,
+                                                     const std::string& default_version) {
+  size_t at = text.find('@');
+  if (at == std::string::npos) return {text, default_version};
+  return {text.substr(0, at), text.substr(at + 1)};
+}
+
+Result<std::vector<LocalFile>> ListTree(const std::string& dir,
+                                        std::vector<std::string>* skipped) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return Error(Status::InvalidArgument(dir + ": not a directory"));
+  std::vector<LocalFile> out;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    std::string rel = fs::relative(it->path(), dir, ec).generic_string();
+    if (fs::is_directory(st)) {
+      if (skipped != nullptr && it->path().filename() == ".git") {
+        it.disable_recursion_pending();
+        skipped->push_back(rel + "/");
+      }
+      continue;
+    }
+    if (!fs::is_regular_file(st) && skipped != nullptr) {
+      skipped->push_back(rel);
+      continue;
+    }
+    if (!fs::is_regular_file(st))
+      return Error(Status::InvalidArgument(
+          it->path().string() + ": not a regular file (symlinks and special files are refused: a "
+                                "version must be the same bytes for every reader)"));
+    if (Status s = api::ValidateManifestPath(rel); !s.ok())
+      return Error(Status::InvalidArgument(it->path().string() + ": " + s.message()));
+    bool exec = (st.permissions() & fs::perms::owner_exec) != fs::perms::none;
+    out.push_back(
+        {rel, it->path().string(), static_cast<int64_t>(fs::file_size(it->path(), ec)), exec});
+  }
+  if (ec) return Error(Status::IoError(dir + ": " + ec.message()));
+  std::sort(out.begin(), out.end(),
+            [](const LocalFile& a, const LocalFile& b) { return a.path < b.path; });
+  return out;
+}
+
+Result<std::string> HashFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(Status::IoError(path + ": " + std::strerror(errno)));
+  Sha256 h;
+  std::string buf(1 << 20, '\0');
+  ssize_t n;
+  while ((n = ::read(fd, buf.data(), buf.size())) > 0)
+    h.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return Error(Status::IoError(path + ": " + std::strerror(err)));
+  return h.FinishHex();
+}
+
+Result<TransferReport> PushDataset(ApiClient& api, const std::string& name,
+                                   const std::string& dir, const std::string& project,
+                                   const TransferOptions& options) {
+  auto files = ListTree(dir);
+  if (!files) return Error(files.error());
+  json start_body = json::object();
+  if (!project.empty()) start_body["project"] = project;
+  std::string base = "/v1/datasets/" + http::PercentEncode(name);
+  auto started = Expect(api.Call("POST", base + "/uploads", start_body.dump()), "dataset " + name);
+  if (!started) return Error(started.error());
+  auto cache = CacheFor((*started)["cache"]);
+  if (!cache) return Error(cache.error());
+  std::string bucket = (*started)["cache"]["bucket"];
+  std::string prefix = (*started)["cache"]["prefix"];
+
+  TransferReport report;
+  for (const auto& f : *files) report.bytes += static_cast<uint64_t>(f.size_bytes);
+  report.files = files->size();
+  std::vector<std::string> digests(files->size());
+  std::atomic<uint64_t> sent_files{0}, sent_bytes{0};
+  ProgressBar bar("push " + name, files->size(), report.bytes, options.progress && isatty(2));
+  Status s = ForEachParallel(files->size(), options.parallel, [&](size_t i) -> Status {
+    const LocalFile& f = (*files)[i];
+    auto sha = HashFile(f.abs);
+    if (!sha) return sha.error();
+    digests[i] = *sha;
+    std::string key = prefix + *sha;
+    auto st = (*cache)->Stat(bucket, key);
+    uint64_t size = static_cast<uint64_t>(f.size_bytes);
+    if (st && st->size_bytes == size) {
+      bar.Add(1, size, 0);
+      return Status::Ok();
+    }
+    if (!st && st.error().code() != StatusCode::kNotFound)
+      return Status(st.error().code(), "kumo cache: " + st.error().message());
+    auto put = (*cache)->PutFile(bucket, key, f.abs);
+    if (!put) return Status(put.error().code(), f.path + ": kumo cache: " + put.error().message());
+    sent_files.fetch_add(1);
+    sent_bytes.fetch_add(size);
+    bar.Add(1, size, size);
+    return Status::Ok();
+  });
+  bar.Finish();
+  if (!s.ok()) return Error(s);
+  json manifest = json::array();
+  for (size_t i = 0; i < files->size(); ++i)
+    manifest.push_back(
+        {{"path", (*files)[i].path}, {"size", (*files)[i].size_bytes}, {"sha256", digests[i]}});
+  json body = {{"files", std::move(manifest)}};
+  if (!project.empty()) body["project"] = project;
+  auto version = Expect(api.Call("POST", base + "/versions", body.dump()), "dataset " + name);
+  if (!version) return Error(version.error());
+  report.version = *version;
+  report.moved_files = sent_files.load();
+  report.moved_bytes = sent_bytes.load();
+  report.seconds = bar.ElapsedSeconds();
+  return report;
+}
+
+namespace {
+
+// Whether `path` already holds `size` bytes hashing to `sha256`.
+bool AlreadyThere(const std::string& path, int64_t size, const std::string& sha256) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != size) return false;
+  auto h = HashFile(path);
+  return h && *h == sha256;
+}
+
+// Fetches one file of the manifest into `path`, checked against its digest.
+Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
+                const api::ManifestFile& f, const std::string& path) {
+  auto got = cache.GetToFile(bucket, key, path);
+  if (!got) return Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
+  auto h = HashFile(path);
+  if (!h) return h.error();
+  if (*h != f.sha256 || static_cast<int64_t>(*got) != f.size_bytes) {
+    ::unlink(path.c_str());
+    return Status::Internal(f.path + ": the cache's bytes do not match the manifest (sha256 " +
+                            *h + ", want " + f.sha256 + ")");
+  }
+  return Status::Ok();
+}
+
+// Fetches one object into the node store, hashing the bytes as they are written (one pass: a
+// large file is not read back to be checked).
+Status FetchIntoStore(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
+                      const api::ManifestFile& f, NodeStore& store) {
+  std::string tmp = store.TempPath();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
+  Sha256 h;
+  auto got = cache.GetToSink(bucket, key, [&](std::string_view piece) {
+    h.Update(piece);
+    for (size_t done = 0; done < piece.size();) {
+      ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
+      if (n <= 0) return Status::IoError(tmp + ": write failed");
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  });
+  ::close(fd);
+  std::string sha = got ? h.FinishHex() : "";
+  if (!got || sha != f.sha256 || static_cast<int64_t>(*got) != f.size_bytes) {
+    ::unlink(tmp.c_str());
+    if (!got) return Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
+    return Status::Internal(f.path + ": the cache's bytes do not match the manifest (sha256 " +
+                            sha + ", want " + f.sha256 + ")");
+  }
+  if (Status st = store.Adopt(tmp, f.sha256); !st.ok())
+    return Status(st.code(), f.path + ": " + st.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
+                                   const std::string& version, const std::string& dir,
+                                   const TransferOptions& options) {
+  auto v = Expect(api.Call("GET", "/v1/datasets/" + http::PercentEncode(name) + "/versions/" +
+                                      http::PercentEncode(version)),
+                  "dataset " + name + "@" + version);
+  if (!v) return Error(v.error());
+  auto manifest = api::ParseManifest((*v)["manifest"]);
+  if (!manifest) return Error(Status::Internal("the server's manifest: " + manifest.error().message()));
+  if (manifest->Digest() != (*v)["digest"].get<std::string>())
+    return Error(Status::Internal("the server's manifest does not hash to its digest"));
+  auto cache = CacheFor((*v)["cache"]);
+  if (!cache) return Error(cache.error());
+  std::string bucket = (*v)["cache"]["bucket"];
+  std::string prefix = (*v)["cache"]["prefix"];
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  for (const auto& f : manifest->files) {
+    fs::path parent = fs::path(dir) / fs::path(f.path).parent_path();
+    if (!ec) fs::create_directories(parent, ec);
+  }
+  if (ec) return Error(Status::IoError(dir + ": " + ec.message()));
+
+  TransferReport report;
+  report.version = *v;
+  report.version.erase("manifest");
+  report.version.erase("cache");
+  report.files = manifest->files.size();
+  report.bytes = static_cast<uint64_t>(manifest->TotalBytes());
+  std::optional<NodeStore> store;
+  if (!options.node_store.empty()) {
+    auto opened = NodeStore::Open(options.node_store);
+    if (!opened) return Error(opened.error());
+    store.emplace(std::move(*opened));
+  }
+  std::atomic<uint64_t> got_files{0}, got_bytes{0};
+  ProgressBar bar("pull " + name, report.files, report.bytes, options.progress && isatty(2));
+  Status s = ForEachParallel(manifest->files.size(), options.parallel, [&](size_t i) -> Status {
+    const api::ManifestFile& f = manifest->files[i];
+    std::string path = dir + "/" + f.path;
+    uint64_t size = static_cast<uint64_t>(f.size_bytes);
+    if (store) {
+      bool fetch = !store->Has(f.sha256, f.size_bytes);
+      if (fetch) {
+        if (Status st = FetchIntoStore(**cache, bucket, prefix + f.sha256, f, *store); !st.ok())
+          return st;
+        got_files.fetch_add(1);
+        got_bytes.fetch_add(size);
+      }
+      bar.Add(1, size, fetch ? size : 0);
+      return store->LinkTo(f.sha256, path);
+    }
+    if (AlreadyThere(path, f.size_bytes, f.sha256)) {
+      bar.Add(1, size, 0);
+      return Status::Ok();
+    }
+    if (Status st = FetchOne(**cache, bucket, prefix + f.sha256, f, path); !st.ok()) return st;
+    got_files.fetch_add(1);
+    got_bytes.fetch_add(size);
+    bar.Add(1, size, size);
+    return Status::Ok();
+  });
+  bar.Finish();
+  if (!s.ok()) return Error(s);
+  report.moved_files = got_files.load();
+  report.moved_bytes = got_bytes.load();
+  report.seconds = bar.ElapsedSeconds();
+  return report;
+}
+
+}  // namespace kumo::client

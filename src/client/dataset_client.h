@@ -1,0 +1,76 @@
+// The client side of datasets (docs/datasets.md): push a directory as a new version, pull a
+// version into a directory. The API (ApiClient) carries only metadata; the bytes go straight
+// between this process and kumo cache, with the short-lived token the server hands out.
+//
+// Push: list DIR (regular files and directories only: a symlink or a device is an error naming
+// it, since a version must be the same bytes for every reader), then on `parallel` threads hash
+// each file (SHA-256, streamed) and HEAD its object "<prefix><sha256>"; only objects that are
+// missing (or have another size) are uploaded. Finally the manifest is posted and the server,
+// having checked that every object is there, numbers the version. An interrupted push leaves
+// its uploaded objects in the cache, so running it again sends only the rest.
+//
+// Pull: every file of the manifest is fetched into DIR/path through a temp file renamed into
+// place, and its SHA-256 checked against the manifest (a mismatch is an error and leaves no
+// file). A file already in DIR with the manifest's size and digest is kept, so an interrupted
+// pull resumes. Files in DIR that the manifest does not name are left alone.
+//
+// Thread safety: one call at a time per ApiClient.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "client/api_client.h"
+
+namespace kumo::client {
+
+struct LocalFile {
+  std::string path;  // relative to the directory, '/'-separated
+  std::string abs;   // as opened
+  int64_t size_bytes = 0;
+  bool executable = false;  // the owner's x bit
+};
+
+// The regular files under `dir`, sorted by path. InvalidArgument names a symlink, a special
+// file or a name the manifest cannot hold — unless `skipped` is given: then symlinks and
+// special files, and ".git" directories, are left out and their paths appended to it (code
+// snapshots, which take a work tree as it is).
+Result<std::vector<LocalFile>> ListTree(const std::string& dir,
+                                        std::vector<std::string>* skipped = nullptr);
+// Hex SHA-256 of the file's bytes, streamed.
+Result<std::string> HashFile(const std::string& path);
+
+struct TransferOptions {
+  int parallel = 8;        // files in flight
+  bool progress = true;    // a bar on stderr when it is a terminal
+  // Pull: a node store directory (node_store.h). Files come from it by hard link when present,
+  // and are fetched into it otherwise; the pulled tree shares its read-only inodes. Empty: the
+  // files are fetched straight into the destination as independent copies.
+  std::string node_store;
+};
+
+struct TransferReport {
+  nlohmann::json version;  // the server's description of the version
+  uint64_t files = 0, bytes = 0;
+  uint64_t moved_files = 0, moved_bytes = 0;  // sent (push) or fetched (pull)
+  double seconds = 0;
+};
+
+// `project` may be empty: the dataset's owner, or the user's only project for a new dataset.
+Result<TransferReport> PushDataset(ApiClient& api, const std::string& name,
+                                   const std::string& dir, const std::string& project,
+                                   const TransferOptions& options);
+// `version`: "3" or "latest".
+Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
+                                   const std::string& version, const std::string& dir,
+                                   const TransferOptions& options);
+
+// "mnist@3" -> {"mnist", "3"}; "mnist" -> {"mnist", default_version}.
+std::pair<std::string, std::string> SplitNameVersion(const std::string& text,
+                                                     const std::string& default_version);
+
+}  // namespace kumo::client

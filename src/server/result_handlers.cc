@@ -1,0 +1,114 @@
+#include "server/result_handlers.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
+
+#include "api/dataset_manifest.h"
+#include "server/api_util.h"
+#include "server/server_state.h"
+
+namespace kumo::server {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::optional<http::Response> ResultHandlers::Route(const UserRec& user,
+                                                    const std::vector<std::string>& p,
+                                                    const http::Request& req) {
+  if (p.size() < 3 || p[0] != "jobs" || p[2] != "outputs") return std::nullopt;
+  if (req.method != "GET") return ErrorResponse(405, req.method + " not allowed on " + req.path);
+  auto id = ParseId(p[1]);
+  if (!id) return ErrorResponse(404, "job \"" + p[1] + "\" not found");
+  int32_t attempt = 0;
+  http::Response denied;
+  auto dir = OutputDir(user, *id, req, &attempt, &denied);
+  if (!dir) return denied;
+  if (p.size() == 3) return List(*dir, attempt);
+  std::string path;
+  for (size_t i = 3; i < p.size(); ++i) path += (i > 3 ? "/" : "") + p[i];
+  return Read(*dir, path, req);
+}
+
+std::optional<std::string> ResultHandlers::OutputDir(const UserRec& user, int64_t id,
+                                                     const http::Request& req, int32_t* attempt,
+                                                     http::Response* denied) {
+  std::lock_guard<std::mutex> lock(state_.mu);
+  auto it = state_.jobs.find(id);
+  if (it == state_.jobs.end() || !it->second.durable) {
+    *denied = ErrorResponse(404, "job " + std::to_string(id) + " not found");
+    return std::nullopt;
+  }
+  if (!MayAccess(user, it->second.project)) {
+    *denied = ErrorResponse(403, "user \"" + user.name + "\" may not see job " +
+                                     std::to_string(id));
+    return std::nullopt;
+  }
+  *attempt = it->second.attempt;
+  if (auto a = req.query.find("attempt"); a != req.query.end()) {
+    auto n = ParseId(a->second);
+    if (!n || *n < 1 || *n > it->second.attempt) {
+      *denied = ErrorResponse(400, "attempt: 1.." + std::to_string(it->second.attempt));
+      return std::nullopt;
+    }
+    *attempt = static_cast<int32_t>(*n);
+  }
+  if (*attempt == 0) {
+    *denied = ErrorResponse(404, "job " + std::to_string(id) + " has not started: no outputs");
+    return std::nullopt;
+  }
+  return state_.AttemptDir(id, *attempt) + "/output";
+}
+
+http::Response ResultHandlers::List(const std::string& dir, int32_t attempt) {
+  json files = json::array();
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    fs::file_status st = it->symlink_status(ec);
+    if (ec || !fs::is_regular_file(st)) continue;  // directories, symlinks, fifos
+    files.push_back({{"path", fs::relative(it->path(), dir, ec).generic_string()},
+                     {"size", fs::file_size(it->path(), ec)}});
+  }
+  std::sort(files.begin(), files.end(),
+            [](const json& a, const json& b) { return a["path"] < b["path"]; });
+  return JsonResponse(200, {{"attempt", attempt}, {"files", files}});
+}
+
+http::Response ResultHandlers::Read(const std::string& dir, const std::string& path,
+                                    const http::Request& req) {
+  if (Status s = api::ValidateManifestPath(path); !s.ok())
+    return ErrorResponse(400, "path: " + s.message());
+  int64_t offset = 0;
+  if (auto o = req.query.find("offset"); o != req.query.end()) {
+    auto n = ParseId(o->second);
+    if (!n) return ErrorResponse(400, "offset: an integer >= 0");
+    offset = *n;
+  }
+  int fd = ::open((dir + "/" + path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return ErrorResponse(404, "output \"" + path + "\" not found");
+  // The task may have made a directory of the path a symlink: where the file really is.
+  char real[PATH_MAX];
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(link.c_str(), real, sizeof real - 1);
+  std::error_code ec;
+  std::string root = fs::canonical(dir, ec).string() + "/";
+  struct stat st;
+  if (n <= 0 || ec || std::string_view(real, static_cast<size_t>(n)).substr(0, root.size()) != root ||
+      ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return ErrorResponse(404, "output \"" + path + "\" not found");
+  }
+  int64_t size = st.st_size;
+  int64_t length = std::max<int64_t>(0, std::min(kOutputChunkBytes, size - offset));
+  std::string body(static_cast<size_t>(length), '\0');
+  ssize_t got = length > 0 ? ::pread(fd, body.data(), body.size(), offset) : 0;
+  ::close(fd);
+  if (got < 0) return ErrorResponse(500, "output \"" + path + "\": read failed");
+  body.resize(static_cast<size_t>(got));
+  return {200, "application/octet-stream", std::move(body), {{"X-Kumo-Size", std::to_string(size)}}};
+}
+
+}  // namespace kumo::server

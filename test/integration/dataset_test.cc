@@ -1,0 +1,227 @@
+// Datasets end to end (docs/datasets.md): the real `kumo server` with its cache signing key,
+// the real `kumo cache serve` trusting the server's JWKS, and the real `kumo dataset` CLI, on
+// loopback in a temp dir. Push, versions, immutability, dedup and resumed pushes, ACL (403 from
+// the server and from the cache), grants, removal.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/sha256.h"
+#include "cache/client/client.h"
+#include "server/util.h"
+#include "test/integration/server_fixture.h"
+#include "test/support/test_process.h"
+
+namespace kumo {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::Api;
+using testing::TempDir;
+using testing::WriteFile;
+namespace test_process = cache::test_process;
+
+class DatasetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.path() + "/server";
+    fs::create_directories(data_);
+    WriteFile(dir_.path() + "/inv.yaml", "nodes:\n  - {name: n, cpu: 4, memory: 8Gi}\n");
+    // The cache's address is decided first: the server only hands it out, and the cache reads
+    // the JWKS that the server writes when it starts.
+    cache_port_ = server::FreeLoopbackPort();
+    test_process::SpawnOptions so;
+    so.stdout_path = dir_.path() + "/server.log";
+    server_pid_ = test_process::Spawn(
+        {KUMO_BINARY, "server", "--data-dir", data_, "--listen", "127.0.0.1:0", "--inventory",
+         dir_.path() + "/inv.yaml", "--no-cgroups", "--cache",
+         "127.0.0.1:" + std::to_string(cache_port_)},
+        so);
+    for (int i = 0; i < 600 && server_port_ == 0; ++i) {
+      std::string p = testing::ReadFile(data_ + "/server.port");
+      if (!p.empty()) server_port_ = static_cast<uint16_t>(std::stoi(p));
+      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_NE(server_port_, 0) << testing::ReadFile(so.stdout_path);
+    admin_ = testing::ReadFile(data_ + "/admin.token");
+    while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
+
+    WriteFile(dir_.path() + "/acl.yaml",
+              "namespaces:\n  kumo:\n    read: [datasets]\n    write: [datasets]\n");
+    test_process::SpawnOptions co;
+    co.stdout_path = dir_.path() + "/cache.log";
+    fs::create_directories(dir_.path() + "/cache");
+    std::string port_file = dir_.path() + "/cache.port";
+    cache_pid_ = test_process::Spawn(
+        {KUMO_BINARY, "cache", "serve", "--listen", "127.0.0.1:" + std::to_string(cache_port_),
+         "--port-file", port_file, "--dir", dir_.path() + "/cache", "--capacity", "256Mi",
+         "--jwks", data_ + "/cache-jwks.json", "--acl", dir_.path() + "/acl.yaml"},
+        co);
+    for (int i = 0; i < 400 && testing::ReadFile(port_file).empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_FALSE(testing::ReadFile(port_file).empty()) << testing::ReadFile(co.stdout_path);
+
+    Api admin(server_port_, admin_);
+    ASSERT_EQ(admin.Call("POST", "/v1/projects", R"({"name": "team-a"})").status, 201);
+    ASSERT_EQ(admin.Call("POST", "/v1/projects", R"({"name": "team-b"})").status, 201);
+    alice_ = admin.Call("POST", "/v1/users", R"({"name": "alice", "projects": ["team-a"]})")
+                 .body["token"];
+    bob_ = admin.Call("POST", "/v1/users", R"({"name": "bob", "projects": ["team-b"]})")
+               .body["token"];
+  }
+  void TearDown() override {
+    test_process::StopProcess(cache_pid_);
+    test_process::StopProcess(server_pid_);
+  }
+
+  struct Run {
+    int rc;
+    std::string out;
+  };
+  // `kumo dataset ARGS...` as the user with `token`.
+  Run Kumo(const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {KUMO_BINARY, "dataset"});
+    args.insert(args.end(), {"--server", "127.0.0.1:" + std::to_string(server_port_), "--token",
+                             token});
+    test_process::SpawnOptions o;
+    o.stdout_path = dir_.path() + "/cli.log";
+    int rc = test_process::RunToExit(args, o);
+    return {rc, testing::ReadFile(o.stdout_path)};
+  }
+
+  TempDir dir_;
+  std::string data_, admin_, alice_, bob_;
+  int cache_port_ = 0;
+  uint16_t server_port_ = 0;
+  pid_t server_pid_ = -1, cache_pid_ = -1;
+};
+
+TEST_F(DatasetTest, PushVersionsPullAclGrantRemove) {
+  std::string src = dir_.path() + "/src";
+  WriteFile(src + "/train/a.bin", std::string(300000, 'a'));
+  WriteFile(src + "/train/b.bin", "bee");
+  WriteFile(src + "/labels.txt", "a\nb\n");
+
+  Run v1 = Kumo(alice_, {"push", "mnist", src, "--project", "team-a"});
+  ASSERT_EQ(v1.rc, 0) << v1.out;
+  EXPECT_NE(v1.out.find("mnist@1 sha256:"), std::string::npos) << v1.out;
+  EXPECT_NE(v1.out.find("3 files"), std::string::npos) << v1.out;
+  EXPECT_NE(v1.out.find("3 sent"), std::string::npos) << v1.out;
+
+  // Version 2: one file changed, one added. Only those two travel; version 1 stays as it was.
+  WriteFile(src + "/labels.txt", "a\nb\nc\n");
+  WriteFile(src + "/train/c.bin", "sea");
+  Run v2 = Kumo(alice_, {"push", "mnist", src});
+  ASSERT_EQ(v2.rc, 0) << v2.out;
+  EXPECT_NE(v2.out.find("mnist@2 sha256:"), std::string::npos) << v2.out;
+  EXPECT_NE(v2.out.find("2 sent"), std::string::npos) << v2.out;
+  Run again = Kumo(alice_, {"push", "mnist", src});
+  ASSERT_EQ(again.rc, 0) << again.out;
+  EXPECT_NE(again.out.find("mnist@2 sha256:"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("(unchanged)"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("0 sent"), std::string::npos) << again.out;
+
+  std::string out1 = dir_.path() + "/out1";
+  Run p1 = Kumo(alice_, {"pull", "mnist@1", out1});
+  ASSERT_EQ(p1.rc, 0) << p1.out;
+  EXPECT_EQ(testing::ReadFile(out1 + "/labels.txt"), "a\nb\n");
+  EXPECT_EQ(testing::ReadFile(out1 + "/train/a.bin"), std::string(300000, 'a'));
+  EXPECT_FALSE(fs::exists(out1 + "/train/c.bin"));
+  std::string out2 = dir_.path() + "/out2";
+  ASSERT_EQ(Kumo(alice_, {"pull", "mnist", out2}).rc, 0);
+  EXPECT_EQ(testing::ReadFile(out2 + "/labels.txt"), "a\nb\nc\n");
+  EXPECT_EQ(testing::ReadFile(out2 + "/train/c.bin"), "sea");
+
+  // Through a node store: the first pull fetches, the second only links the same inodes.
+  std::string store = dir_.path() + "/store";
+  Run s1 = Kumo(alice_, {"pull", "mnist@2", dir_.path() + "/s1", "--node-store", store});
+  ASSERT_EQ(s1.rc, 0) << s1.out;
+  EXPECT_NE(s1.out.find("4 fetched"), std::string::npos) << s1.out;
+  Run s2 = Kumo(alice_, {"pull", "mnist@2", dir_.path() + "/s2", "--node-store", store});
+  ASSERT_EQ(s2.rc, 0) << s2.out;
+  EXPECT_NE(s2.out.find("0 fetched"), std::string::npos) << s2.out;
+  EXPECT_EQ(testing::ReadFile(dir_.path() + "/s2/train/c.bin"), "sea");
+  EXPECT_EQ(fs::hard_link_count(dir_.path() + "/s2/train/a.bin"), 3u);  // store, s1, s2
+  EXPECT_EQ(fs::status(dir_.path() + "/s2/labels.txt").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+
+  // Another project: 403 from the server ...
+  Run denied = Kumo(bob_, {"pull", "mnist@2", dir_.path() + "/bob"});
+  EXPECT_EQ(denied.rc, 1);
+  EXPECT_NE(denied.out.find("may not read dataset \"mnist\""), std::string::npos) << denied.out;
+  EXPECT_EQ(Kumo(bob_, {"push", "mnist", src}).rc, 1);
+  // ... and from the cache: bob's own token does not reach team-a's objects.
+  std::string bsrc = dir_.path() + "/bsrc";
+  WriteFile(bsrc + "/x", "x");
+  ASSERT_EQ(Kumo(bob_, {"push", "bobdata", bsrc}).rc, 0);
+  json bob_version = Api(server_port_, bob_).Call("GET", "/v1/datasets/bobdata/versions/1").body;
+  json alice_version = Api(server_port_, alice_).Call("GET", "/v1/datasets/mnist/versions/2").body;
+  std::string key = alice_version["cache"]["prefix"].get<std::string>() +
+                    alice_version["manifest"]["files"][0]["sha256"].get<std::string>();
+  auto as = [&](const json& version) {
+    cache::ClientOptions o;
+    o.servers = {"127.0.0.1:" + std::to_string(cache_port_)};
+    o.token = version["cache"]["token"];
+    return std::move(*cache::CacheClient::Create(o));
+  };
+  auto bob_read = as(bob_version)->Get("datasets", key);
+  ASSERT_FALSE(bob_read.has_value());
+  EXPECT_EQ(cache::HttpStatusOf(bob_read.error()), 403);
+  EXPECT_TRUE(as(alice_version)->Get("datasets", key).has_value());
+  // A read token does not write, even its own dataset.
+  EXPECT_EQ(cache::HttpStatusOf(as(alice_version)->Put("datasets", key, "evil").error()), 403);
+
+  // A grant lets team-b read (not write).
+  ASSERT_EQ(Kumo(alice_, {"grant", "mnist", "--project", "team-b"}).rc, 0);
+  Run granted = Kumo(bob_, {"pull", "mnist@2", dir_.path() + "/bob"});
+  ASSERT_EQ(granted.rc, 0) << granted.out;
+  EXPECT_EQ(testing::ReadFile(dir_.path() + "/bob/labels.txt"), "a\nb\nc\n");
+  EXPECT_EQ(Kumo(bob_, {"push", "mnist", src}).rc, 1);
+  Run listed = Kumo(bob_, {"ls", "-o", "json"});
+  EXPECT_NE(listed.out.find("\"mnist\""), std::string::npos) << listed.out;
+
+  // Removing version 1 leaves version 2 and never reuses the number.
+  ASSERT_EQ(Kumo(alice_, {"rm", "mnist@1"}).rc, 0);
+  EXPECT_EQ(Kumo(alice_, {"describe", "mnist@1"}).rc, 1);
+  EXPECT_EQ(Kumo(alice_, {"describe", "mnist@2"}).rc, 0);
+  WriteFile(src + "/labels.txt", "z\n");
+  Run v3 = Kumo(alice_, {"push", "mnist", src});
+  EXPECT_NE(v3.out.find("mnist@3 sha256:"), std::string::npos) << v3.out;
+}
+
+// A push that died after some uploads sends only the rest when run again; a manifest naming
+// bytes that were never uploaded is refused.
+TEST_F(DatasetTest, InterruptedPushResumesAndMissingObjectsAreRefused) {
+  std::string src = dir_.path() + "/src";
+  for (int i = 0; i < 5; ++i) WriteFile(src + "/f" + std::to_string(i), std::string(1000 + i, 'x'));
+  Api alice(server_port_, alice_);
+  Api::Reply started = alice.Call("POST", "/v1/datasets/cifar/uploads", R"({"project":"team-a"})");
+  ASSERT_EQ(started.status, 200) << started.text;
+  cache::ClientOptions o;
+  o.servers = started.body["cache"]["servers"].get<std::vector<std::string>>();
+  o.token = started.body["cache"]["token"];
+  auto client = std::move(*cache::CacheClient::Create(o));
+  std::string prefix = started.body["cache"]["prefix"];
+  // What the first, interrupted push got through: two of the five files.
+  for (int i = 0; i < 2; ++i) {
+    std::string bytes(1000 + i, 'x');
+    ASSERT_TRUE(client->Put("datasets", prefix + Sha256Hex(bytes), bytes).has_value());
+  }
+  json bogus = {{"files", {{{"path", "f0"}, {"size", 1000}, {"sha256", std::string(64, 'e')}}}}};
+  Api::Reply refused = alice.Call("POST", "/v1/datasets/cifar/versions", bogus.dump());
+  EXPECT_EQ(refused.status, 409) << refused.text;
+  EXPECT_NE(refused.text.find("was not uploaded"), std::string::npos) << refused.text;
+
+  Run resumed = Kumo(alice_, {"push", "cifar", src});
+  ASSERT_EQ(resumed.rc, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("cifar@1"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("3 sent"), std::string::npos) << resumed.out;
+  // The JWKS the cache trusts is the one the API publishes.
+  EXPECT_EQ(alice.Call("GET", "/v1/cache/jwks").body,
+            json::parse(testing::ReadFile(data_ + "/cache-jwks.json")));
+}
+
+}  // namespace
+}  // namespace kumo
