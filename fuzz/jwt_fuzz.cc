@@ -74,11 +74,11 @@ void CheckToken(std::string_view token) {
   if (verified) FUZZ_CHECK(verified->ns == "team-a");
   kumo::cache::TokenCache cache;
   std::string header = "Bearer " + std::string(token);
-  AuthResult first = auth.Check(header, "bucket", Access::kRead, kNow, &cache);
-  AuthResult warm = auth.Check(header, "bucket", Access::kRead, kNow, &cache);
+  AuthResult first = auth.Check(header, "bucket", "key", Access::kRead, kNow, &cache);
+  AuthResult warm = auth.Check(header, "bucket", "key", Access::kRead, kNow, &cache);
   FUZZ_CHECK(first == warm);
   if (first == AuthResult::kAllowed) FUZZ_CHECK(verified.has_value());
-  FUZZ_CHECK(auth.Check(header, "bucket", Access::kWrite, kNow, &cache) != AuthResult::kAllowed);
+  FUZZ_CHECK(auth.Check(header, "bucket", "key", Access::kWrite, kNow, &cache) != AuthResult::kAllowed);
 }
 
 // `header_json` as the header of a token over kPayload with a valid HMAC-SHA256 signature.
