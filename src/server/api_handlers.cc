@@ -5,6 +5,7 @@
 #include "base/random.h"
 #include "base/sha256.h"
 #include "server/job_lifecycle.h"
+#include "server/submit_feasibility.h"
 #include "server/util.h"
 
 namespace kumo::server {
@@ -208,6 +209,7 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   std::string key = req.Header("idempotency-key");
   if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
   if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
+  if (auto never = NeverFitsMessage(state_, *spec)) return ErrorResponse(400, *never);
   double now = state_.clock.NowSeconds();
   int64_t id;
   std::future<Status> committed;

@@ -40,6 +40,8 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.scheduler.backfill = *m;
       } else if (key == "preemption") {
         base.scheduler.preemption = v.as<bool>();
+      } else if (key == "waitForNodes") {
+        base.wait_for_nodes = v.as<bool>();
       } else if (key == "cgroups") {
         base.use_cgroups = v.as<bool>();
       } else if (key == "tickSeconds") {

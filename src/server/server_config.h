@@ -23,6 +23,9 @@ struct ServerConfig {
   // instead of one pass per job (Slurm's sched_min_interval plays the same role).
   double pass_min_interval_s = 0.02;
   bool use_cgroups = true;
+  // Accept jobs that no node of the inventory could ever hold (nodes may be added later);
+  // false: refuse them at submit (submit_feasibility.h).
+  bool wait_for_nodes = false;
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.
