@@ -47,18 +47,45 @@ namespace {
 
 // The compared policies (see simulator.h), one row each.
 struct NamedPolicyRow {
+  // Which preemption policies run (core/preemption/): none; priority only (LAS queues are
+  // priorities); priority and reclaim without defragmenting moves; all three.
+  enum class Preempt { kNone, kPriority, kNoMoves, kAll };
   const char* name;
   const char* queue_order;
   core::BackfillMode backfill;
-  bool preemption;
+  Preempt preemption;
   bool las;
+  bool oracle = false;
 };
+using Preempt = NamedPolicyRow::Preempt;
 constexpr NamedPolicyRow kPolicies[] = {
-    {"fifo", "fifo", core::BackfillMode::kNone, false, false},
-    {"fifo-backfill", "fifo", core::BackfillMode::kEasy, false, false},
-    {"drf", "drf", core::BackfillMode::kGreedy, false, false},
-    {"kumo", "drf", core::BackfillMode::kEasy, true, true},
+    {"fifo", "fifo", core::BackfillMode::kNone, Preempt::kNone, false},
+    {"fifo-backfill", "fifo", core::BackfillMode::kEasy, Preempt::kNone, false},
+    {"drf", "drf", core::BackfillMode::kGreedy, Preempt::kNone, false},
+    {"kumo", "drf", core::BackfillMode::kEasy, Preempt::kAll, true},
+    // Bounds and baselines: the non-preemptive SJF oracle; Tiresias' discretised 2D-LAS (Gu et
+    // al., NSDI'19): LAS queues, FIFO inside a queue, blocked jobs skipped, preemption by queue.
+    {"sjf-oracle", "shortest", core::BackfillMode::kEasy, Preempt::kNone, false, true},
+    {"tiresias", "fifo", core::BackfillMode::kGreedy, Preempt::kPriority, true},
+    // Ablations: kumo without one of its parts.
+    {"kumo-no-las", "drf", core::BackfillMode::kEasy, Preempt::kAll, false},
+    {"kumo-no-preemption", "drf", core::BackfillMode::kEasy, Preempt::kNone, true},
+    {"kumo-no-moves", "drf", core::BackfillMode::kEasy, Preempt::kNoMoves, true},
 };
+
+core::PreemptionPolicyNames PreemptionOf(Preempt p) {
+  switch (p) {
+    case Preempt::kNone:
+      return false;
+    case Preempt::kPriority:
+      return {"priority"};
+    case Preempt::kNoMoves:
+      return {"priority", "reclaim"};
+    case Preempt::kAll:
+      break;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -76,12 +103,15 @@ Result<SimConfig> NamedPolicy(const std::string& name) {
     c.scheduler.placement = "binpack";
     c.scheduler.queue_order = row.queue_order;
     c.scheduler.backfill = row.backfill;
-    c.scheduler.preemption = row.preemption;
+    c.scheduler.preemption = PreemptionOf(row.preemption);
     c.las.enabled = row.las;
+    c.oracle_runtimes = row.oracle;
     return c;
   }
-  return Error(Status::InvalidArgument("unknown policy \"" + name +
-                                       "\" (known: fifo, fifo-backfill, drf, kumo, all)"));
+  std::string known;
+  for (const std::string& n : PolicyNames()) known += n + ", ";
+  return Error(
+      Status::InvalidArgument("unknown policy \"" + name + "\" (known: " + known + "all)"));
 }
 
 namespace {
@@ -495,7 +525,7 @@ void Replay::Activate(int32_t j) {
   cj.priority = sj.priority;
   cj.submit_time = sj.submit;
   cj.groups = sj.groups;
-  cj.max_runtime = sj.max_runtime;
+  cj.max_runtime = cfg_.oracle_runtimes ? sj.duration : sj.max_runtime;
   cj.min_runtime = cfg_.min_runtime;
   cj.checkpointable = sj.checkpointable;
   if (st_[j].tasks > 1 && has_leaf_)

@@ -38,6 +38,9 @@ struct SimConfig {
   core::Seconds preemption_grace = 30;  // signal -> exit
   core::Seconds restart_overhead = 60;  // added to every attempt after the first
   core::Seconds min_runtime = 600;      // running jobs are not preempted before this
+  // The scheduler is told every job's true duration as its maxRuntime (an oracle: a bound to
+  // compare with, not a policy anyone can run).
+  bool oracle_runtimes = false;
   // Offered-load scaling was applied to the trace by the caller; recorded for the report.
   double load = 0;
 };
@@ -119,6 +122,11 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& config);
 //   fifo-backfill  FIFO with EASY backfill on users' maxRuntime estimates (Slurm-like)
 //   drf            weighted DRF order, blocked jobs skipped, no preemption
 //   kumo           DRF + EASY backfill + preemption + Tiresias-style LAS queues
+//   sjf-oracle     shortest true duration first, EASY backfill on true durations, no preemption
+//                  (the non-preemptive SJF bound)
+//   tiresias       Tiresias' discretised 2D-LAS: LAS queues, FIFO within, blocked jobs skipped,
+//                  priority preemption
+//   kumo-no-las, kumo-no-preemption, kumo-no-moves   ablations of kumo
 Result<SimConfig> NamedPolicy(const std::string& name);
 std::vector<std::string> PolicyNames();
 
