@@ -578,6 +578,16 @@ Status SpecParser::Retry(const At& at) {
 Status SpecParser::Checkpoint(const At& at) {
   CheckpointSpec& c = spec_.checkpoint;
   const FieldRule rules[] = {
+      {"enabled",
+       [&c](const At& a) -> Status {
+         Result<std::string> text = ScalarText(a, "true or false");
+         if (!text) return text.error();
+         if (*text != "true" && *text != "false")
+           return Fail(a, "must be true or false (got " + Quote(*text) + ")");
+         c.enabled = *text == "true";
+         return {};
+       }},
+      {"intervalSeconds", Int(&c.interval_s, 1, 10LL * 365 * 24 * 3600)},  // <= 10 years
       {"signal",
        [&c](const At& a) -> Status {
          Result<std::string> text = ScalarText(a, "a signal name");
@@ -837,13 +847,16 @@ nlohmann::json JobSpecToJson(const JobSpec& spec) {
         {"backoffSeconds", spec.retry.backoff_s},
         {"maxBackoffSeconds", spec.retry.max_backoff_s}}},
       {"checkpoint",
-       {{"signal", spec.checkpoint.signal},
+       {{"enabled", spec.checkpoint.enabled},
+        {"signal", spec.checkpoint.signal},
         {"gracePeriodSeconds", spec.checkpoint.grace_period_s}}},
       {"outputs", spec.outputs},
   };
   if (spec.seed) s["seed"] = *spec.seed;
   if (spec.min_available) s["gang"] = {{"minAvailable", *spec.min_available}};
   if (spec.max_runtime_s) s["maxRuntimeSeconds"] = *spec.max_runtime_s;
+  if (spec.checkpoint.interval_s)
+    s["checkpoint"]["intervalSeconds"] = *spec.checkpoint.interval_s;
   s["tolerations"] = nlohmann::json::array();
   for (const TolerationSpec& t : spec.tolerations) {
     s["tolerations"].push_back(

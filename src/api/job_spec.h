@@ -41,7 +41,7 @@
 //     tolerations: [{key: dedicated, operator: Equal, value: ml, effect: NoSchedule}]
 //     maxRuntime: 2h
 //     retry: {backoffLimit: 2, backoff: 10s, maxBackoff: 5m}
-//     checkpoint: {signal: SIGTERM, gracePeriod: 30s}
+//     checkpoint: {enabled: true, intervalSeconds: 1800, signal: SIGTERM, gracePeriod: 30s}
 //     datasets: [{name: mnist@v1, path: /data/mnist}]
 //     outputs: [model.pt]
 //     taskGroups:
@@ -107,6 +107,11 @@ struct RetrySpec {
 };
 
 struct CheckpointSpec {
+  // Whether the job saves its state to KUMO_CHECKPOINT_DIR and resumes from it. false (the
+  // default, and what an absent `checkpoint` means): a requeued attempt restarts from zero, so
+  // the scheduler never moves the job to defragment and preempts it only for priority or quota.
+  bool enabled = false;
+  std::optional<int64_t> interval_s;  // how often it saves, seconds (1..); unset: not said
   int signal = 15;              // sent on preemption/cancel (SIGTERM default; names like SIGUSR1)
   int64_t grace_period_s = 30;  // then SIGKILL (0..3600)
 };

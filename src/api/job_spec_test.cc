@@ -109,6 +109,8 @@ TEST(JobSpecParse, DefaultsOfAMinimalJob) {
   EXPECT_FALSE(s.topology.required);
   EXPECT_EQ(s.retry.backoff_limit, 0);
   EXPECT_EQ(s.checkpoint.signal, SIGTERM);
+  EXPECT_FALSE(s.checkpoint.enabled);  // absent: the job does not checkpoint
+  EXPECT_FALSE(s.checkpoint.interval_s.has_value());
   ASSERT_EQ(s.task_groups.size(), 1u);
   EXPECT_EQ(s.task_groups[0].replicas, 1);
   EXPECT_EQ(s.task_groups[0].resources.cpu_millis, 1000);
@@ -131,6 +133,9 @@ TEST(JobSpecParse, AcceptsJsonNullsSharesAndTrailingEmptyDocument) {
   // A default cap below the asked first delay is raised to it.
   EXPECT_EQ(MustParse(Spec("  retry: {backoff: 10m}\n")).retry.max_backoff_s, 600);
   EXPECT_EQ(MustParse(Spec("  checkpoint: {signal: 10}\n")).checkpoint.signal, 10);
+  const JobSpec ckpt = MustParse(Spec("  checkpoint: {enabled: true, intervalSeconds: 600}\n"));
+  EXPECT_TRUE(ckpt.checkpoint.enabled);
+  EXPECT_EQ(ckpt.checkpoint.interval_s, 600);
   EXPECT_FALSE(MustParse(Spec("  topology: {level: spine}\n")).topology.required);
   EXPECT_EQ(MustParse(Spec("  tolerations: [{operator: Exists}]\n")).tolerations[0].op, "Exists");
 }
@@ -279,6 +284,10 @@ const ErrorCase kErrorCases[] = {
      "line 5: spec.checkpoint.signal: must be a signal like"},
     {"uncatchable signal", Spec("  checkpoint: {signal: KILL}\n"),
      "line 5: spec.checkpoint.signal: cannot be caught"},
+    {"checkpoint enabled not a bool", Spec("  checkpoint: {enabled: yes please}\n"),
+     "line 5: spec.checkpoint.enabled: must be true or false (got \"yes please\")"},
+    {"checkpoint interval zero", Spec("  checkpoint: {enabled: true, intervalSeconds: 0}\n"),
+     "line 5: spec.checkpoint.intervalSeconds: must be between 1 and"},
     {"grace period too long", Spec("  checkpoint: {gracePeriod: 2h}\n"),
      "line 5: spec.checkpoint.gracePeriod: must be a duration of at most 1h"},
     {"bad operator", Spec("  tolerations:\n    - {key: a, operator: In}\n"),
@@ -388,7 +397,8 @@ TEST(JobSpecJson, CanonicalForm) {
   EXPECT_EQ(
       s["retry"],
       (nlohmann::json{{"backoffLimit", 2}, {"backoffSeconds", 10}, {"maxBackoffSeconds", 300}}));
-  EXPECT_EQ(s["checkpoint"], (nlohmann::json{{"signal", SIGTERM}, {"gracePeriodSeconds", 30}}));
+  EXPECT_EQ(s["checkpoint"], (nlohmann::json{
+                                 {"enabled", false}, {"signal", SIGTERM}, {"gracePeriodSeconds", 30}}));
   EXPECT_EQ(s["tolerations"][0]["operator"], "Equal");
   EXPECT_EQ(s["datasets"][0],
             (nlohmann::json{{"name", "mnist"}, {"version", "v1"}, {"path", "/data/mnist"}}));

@@ -10,6 +10,8 @@
 #include "base/flags.h"
 #include "core/queue_order.h"
 #include "core/scheduler.h"
+#include "executor/inventory.h"
+#include "sim/job_csv.h"
 #include "sim/packing.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
@@ -21,6 +23,7 @@ namespace {
 // Everything `kumo sim` takes from its flags.
 struct SimFlags {
   std::string trace = "philly";
+  std::string cluster;  // NxG or an inventory file; empty: the trace's own cluster
   std::string policies = "all";       // comma-separated names, or all
   std::vector<double> loads = {1.2};  // several make a sweep; 0 replays the recorded arrivals
   std::string json_path, plots_dir;
@@ -74,7 +77,8 @@ CLI::Validator Check(std::string (*error_of)(const std::string&), std::string va
 
 std::string UnknownTrace(const std::string& v) {
   if (v == "philly" || v == "openb" || v == "synthetic") return "";
-  return "unknown trace \"" + v + "\" (known: philly, openb, synthetic)";
+  if (v.rfind("csv:", 0) == 0) return v.size() > 4 ? "" : "csv: needs a path (csv:PATH)";
+  return "unknown trace \"" + v + "\" (known: philly, openb, synthetic, csv:PATH)";
 }
 
 std::string UnknownPolicy(const std::string& text) {
@@ -97,9 +101,14 @@ std::string NotAFraction(const std::string& v) {
 void AddTraceFlags(CLI::App& app, SimFlags& f) {
   app.add_option("--trace", f.trace,
                  "philly (Microsoft Philly multi-GPU subset on its 8-GPU machines), openb "
-                 "(Alibaba PAI openb 2023 pods on its 1,523 nodes), or synthetic (seeded)")
-      ->check(Check(UnknownTrace, "philly|openb|synthetic"))
+                 "(Alibaba PAI openb 2023 pods on its 1,523 nodes), synthetic (seeded), or "
+                 "csv:PATH (columns submit_s,gpus,duration_s and optionally project,user,"
+                 "max_runtime_s,gpu_model,priority,checkpoint; needs --cluster)")
+      ->check(Check(UnknownTrace, "philly|openb|synthetic|csv:PATH"))
       ->capture_default_str();
+  app.add_option("--cluster", f.cluster,
+                 "the cluster instead of the trace's own: NxG (N nodes of G GPUs) or an inventory "
+                 "file (the format `kumo server --inventory` reads)");
   app.add_option("--trace-dir", f.trace_dir,
                  "where the traces are (default $KUMO_TRACE_DIR or ../shared/traces)");
   app.add_option("--openb-pods", f.openb_pods, "openb pod list: gpuspec33, default, multigpu50")
@@ -129,7 +138,8 @@ void AddTraceFlags(CLI::App& app, SimFlags& f) {
 
 void AddPolicyFlags(CLI::App& app, SimFlags& f) {
   app.add_option("--policy", f.policies,
-                 "comma-separated names among fifo, fifo-backfill, drf, kumo, or all")
+                 "comma-separated names among fifo, fifo-backfill, drf, kumo, sjf-oracle, "
+                 "tiresias, kumo-no-las, kumo-no-preemption, kumo-no-moves, or all")
       ->check(Check(UnknownPolicy, "NAMES"))
       ->capture_default_str();
   app.add_option_function<std::string>(
@@ -162,8 +172,8 @@ void AddPolicyFlags(CLI::App& app, SimFlags& f) {
   seconds("--restart-overhead", f.restart_overhead_s,
           "override: seconds added to every attempt after the first");
   seconds("--pass-interval", f.pass_interval_s,
-          "at most one scheduling pass per S seconds of virtual time (default 10, as a "
-          "production loop; 0: a pass at every event)");
+          "at most one scheduling pass per S seconds of virtual time (default: the trace's "
+          "median job duration / 360, within 1..10 s; 0: a pass at every event)");
 }
 
 void AddOutputFlags(CLI::App& app, SimFlags& f) {
@@ -180,8 +190,9 @@ void AddOutputFlags(CLI::App& app, SimFlags& f) {
       ->capture_default_str();
 }
 
-// The named policies with the flags' overrides.
-std::vector<sim::SimConfig> PolicyConfigs(const SimFlags& f) {
+// The named policies with the flags' overrides; the pass interval follows the trace's time
+// scale unless given.
+std::vector<sim::SimConfig> PolicyConfigs(const SimFlags& f, const sim::Trace& trace) {
   std::vector<sim::SimConfig> configs;
   for (const std::string& name : f.policies == "all" ? sim::PolicyNames() : SplitList(f.policies)) {
     sim::SimConfig c = *sim::NamedPolicy(name);  // the flag's validator knows every name
@@ -193,16 +204,48 @@ std::vector<sim::SimConfig> PolicyConfigs(const SimFlags& f) {
     if (f.grace_s) c.preemption_grace = static_cast<core::Seconds>(*f.grace_s);
     if (f.restart_overhead_s)
       c.restart_overhead = static_cast<core::Seconds>(*f.restart_overhead_s);
+    sim::FitTimeScale(trace, c);
     if (f.pass_interval_s) c.pass_interval = static_cast<core::Seconds>(*f.pass_interval_s);
     configs.push_back(std::move(c));
   }
   return configs;
 }
 
-// The trace the flags name, cut to --max-jobs.
+// --cluster into the trace: NxG, or an inventory file's nodes and topology levels.
+Status SetCluster(const std::string& cluster, sim::Trace& trace) {
+  if (auto shape = sim::ParseClusterShape(cluster)) {
+    sim::SetUniformCluster(*shape, trace);
+    return Status::Ok();
+  }
+  if (cluster.find_first_of("/.") == std::string::npos)
+    return sim::ParseClusterShape(cluster).error();
+  auto inventory = executor::LoadInventoryFile(cluster);
+  if (!inventory) return inventory.error();
+  trace.nodes = std::move(inventory->nodes);
+  trace.topology_levels = std::move(inventory->topology_levels);
+  return Status::Ok();
+}
+
+// A job CSV on the --cluster it names.
+Result<sim::Trace> LoadCsvTrace(const SimFlags& f) {
+  sim::Trace trace;
+  trace.name = f.trace.substr(4);
+  if (f.cluster.empty())
+    return Error(Status::InvalidArgument("--trace csv:PATH needs --cluster NxG or FILE"));
+  if (Status st = SetCluster(f.cluster, trace); !st.ok()) return Error(st);
+  if (trace.GpuCapacityMilli() == 0)
+    return Error(Status::InvalidArgument("--cluster " + f.cluster + ": no node has a GPU"));
+  if (Status st = sim::ReadJobCsv(trace.name, trace); !st.ok()) return Error(st);
+  return trace;
+}
+
+// The trace the flags name, on --cluster if given, cut to --max-jobs. An empty trace or a
+// cluster without GPUs is an error: every figure of a run would be 0 or NaN.
 Result<sim::Trace> LoadTrace(const SimFlags& f) {
   Result<sim::Trace> trace = Error(Status::InvalidArgument("unknown trace " + f.trace));
-  if (f.trace == "philly") {
+  if (f.trace.rfind("csv:", 0) == 0) {
+    trace = LoadCsvTrace(f);
+  } else if (f.trace == "philly") {
     sim::PhillyOptions o;
     o.jobs_csv = f.trace_dir + "/philly-subset-marwage/philly_ge4gpu_pass_jobs.csv";
     o.machines_csv = f.trace_dir + "/cluster-configs/philly_cluster_machine_list.csv";
@@ -220,8 +263,14 @@ Result<sim::Trace> LoadTrace(const SimFlags& f) {
     o.seed = f.seed;
     trace = sim::MakeSyntheticTrace(o);
   }
-  if (trace && f.max_jobs > 0 && static_cast<int64_t>(trace->jobs.size()) > f.max_jobs)
+  if (!trace) return trace;
+  if (!f.cluster.empty() && f.trace.rfind("csv:", 0) != 0)
+    if (Status st = SetCluster(f.cluster, *trace); !st.ok()) return Error(st);
+  if (f.max_jobs > 0 && static_cast<int64_t>(trace->jobs.size()) > f.max_jobs)
     trace->jobs.resize(f.max_jobs);
+  if (trace->jobs.empty()) return Error(Status::InvalidArgument("trace " + f.trace + ": no jobs"));
+  if (trace->GpuCapacityMilli() == 0)
+    return Error(Status::InvalidArgument("trace " + f.trace + ": the cluster has no GPU"));
   return trace;
 }
 
@@ -229,7 +278,7 @@ Result<sim::Trace> LoadTrace(const SimFlags& f) {
 // cluster to 1.2, so by default a replay keeps 1/8 of its nodes (same model mix).
 double ClusterFraction(const SimFlags& f) {
   if (f.cluster_fraction) return *f.cluster_fraction;
-  return f.trace == "openb" && !f.packing ? 0.125 : 1.0;
+  return f.trace == "openb" && !f.packing && f.cluster.empty() ? 0.125 : 1.0;
 }
 
 bool WriteTextFile(const std::string& path, const std::string& text) {
@@ -286,6 +335,16 @@ int RunPacking(const sim::Trace& trace, const SimFlags& f) {
   return 0;
 }
 
+// Usage error: --load asks for more than the trace can offer on this cluster.
+int LoadUnreachable(const sim::Trace& trace, double load) {
+  std::fprintf(stderr,
+               "kumo sim: --load %.2f: trace %s cannot reach it on %lld GPUs (at most %.2f, with "
+               "every arrival at once)\n",
+               load, trace.name.c_str(), static_cast<long long>(trace.GpuCapacityMilli() / 1000),
+               sim::MaxOfferedLoad(trace));
+  return 2;
+}
+
 // Load sweep: the same policies at every load; a table per load, metric-vs-load plots.
 int RunSweep(const sim::Trace& trace, const std::vector<sim::SimConfig>& configs,
              const SimFlags& f) {
@@ -295,7 +354,7 @@ int RunSweep(const sim::Trace& trace, const std::vector<sim::SimConfig>& configs
   for (size_t li = 0; li < f.loads.size(); ++li) {
     const double load = f.loads[li];
     sim::Trace scaled = trace;
-    if (load > 0) sim::ScaleToLoad(scaled, load);
+    if (load > 0 && !sim::ScaleToLoad(scaled, load)) return LoadUnreachable(trace, load);
     auto run = RunPolicies(scaled, configs, load > 0 ? load : recorded_load);
     if (!run) return 1;
     std::fputs(sim::FormatTable(*run).c_str(), stdout);
@@ -333,16 +392,29 @@ void PrintTraceSummary(const sim::Trace& trace, double recorded_load, double loa
     std::printf("  ... and %zu more invalid rows\n", trace.invalid.size() - 5);
 }
 
+// Jobs each policy found it could never run (a few per policy), with the core's reason.
+void PrintUnschedulable(const std::vector<sim::SimReport>& run) {
+  for (const sim::SimReport& r : run) {
+    for (size_t i = 0; i < r.unschedulable_jobs.size() && i < 3; ++i)
+      std::printf("  %s: unschedulable: %s: %s\n", r.policy.c_str(),
+                  r.unschedulable_jobs[i].id.c_str(), r.unschedulable_jobs[i].why.c_str());
+    if (r.unschedulable_jobs.size() > 3)
+      std::printf("  %s: ... and %zu more unschedulable jobs\n", r.policy.c_str(),
+                  r.unschedulable_jobs.size() - 3);
+  }
+}
+
 // One load: a summary of the trace, the policy table, and the JSON and plots if asked for.
 int RunReplay(sim::Trace& trace, const std::vector<sim::SimConfig>& configs, const SimFlags& f,
               size_t nodes_before) {
   const double recorded_load = sim::OfferedLoad(trace);
   const double load = f.loads.front();
-  if (load > 0) sim::ScaleToLoad(trace, load);
+  if (load > 0 && !sim::ScaleToLoad(trace, load)) return LoadUnreachable(trace, load);
   if (!f.quiet) PrintTraceSummary(trace, recorded_load, load, nodes_before, ClusterFraction(f));
   auto run = RunPolicies(trace, configs, load > 0 ? load : recorded_load);
   if (!run) return 1;
   std::fputs(sim::FormatTable(*run).c_str(), stdout);
+  PrintUnschedulable(*run);
   if (!f.json_path.empty() && !WriteTextFile(f.json_path, sim::ReportsToJson(trace, *run)))
     return 1;
   if (!f.plots_dir.empty() && !PlotsDone(sim::WritePlots(f.plots_dir, *run), f.plots_dir, f.quiet))
@@ -363,15 +435,15 @@ int RunSim(const std::vector<std::string>& args) {
   AddOutputFlags(app, flags);
   if (std::optional<int> exit = ParseFlags(app, args)) return *exit;
 
-  const std::vector<sim::SimConfig> configs = PolicyConfigs(flags);
   Result<sim::Trace> trace = LoadTrace(flags);
   if (!trace) {
     std::fprintf(stderr, "kumo sim: %s\n", trace.error().message().c_str());
-    return 1;
+    return 2;
   }
   const size_t nodes_before = trace->nodes.size();
   sim::ShrinkCluster(*trace, ClusterFraction(flags), sim::TopologyOptions{});
   if (flags.packing) return RunPacking(*trace, flags);
+  const std::vector<sim::SimConfig> configs = PolicyConfigs(flags, *trace);
   if (flags.loads.size() > 1) return RunSweep(*trace, configs, flags);
   return RunReplay(*trace, configs, flags, nodes_before);
 }

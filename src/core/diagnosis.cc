@@ -1,10 +1,33 @@
 #include "core/diagnosis.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "core/text.h"
 
 namespace kumo::core::internal {
+namespace {
+
+// GPUs of the node whose model `model_ok` accepts (nullptr: any model).
+int64_t UsableGpus(const NodeRt& node, const std::vector<uint8_t>* model_ok) {
+  int64_t usable = 0;
+  for (const GpuSlot& s : node.gpus) usable += model_ok == nullptr || (*model_ok)[s.model];
+  return usable;
+}
+
+// How many tasks like `t` the node holds when it is empty (selectors and taints aside: the
+// caller counts eligible nodes only). A kind the task does not ask for does not bound it.
+int64_t TasksPerEmptyNode(const NodeRt& node, const TaskDemand& t) {
+  int64_t fit = INT64_MAX;
+  for (int k = 0; k < kNumResourceKinds; ++k)
+    if (k != kGpu && t.res[k] > 0) fit = std::min(fit, node.capacity[k] / t.res[k]);
+  const int64_t usable = UsableGpus(node, t.model_ok);
+  if (t.whole > 0) fit = std::min(fit, usable / t.whole);
+  if (t.share > 0) fit = std::min(fit, usable * (kMilliPerGpu / t.share));
+  return fit;
+}
+
+}  // namespace
 
 std::optional<std::string> Diagnosis::StaticallyUnschedulable(int32_t j) {
   const JobRt& jr = pass_.jobs[j];
@@ -33,30 +56,103 @@ std::optional<std::string> Diagnosis::StaticallyUnschedulable(int32_t j) {
     static_cache_.emplace(key, verdict);
     if (verdict) return verdict;
   }
-  return DomainTooSmall(jr);
+  return GangTooLarge(jr);
 }
 
-// A required topology level none of whose domains has as many GPUs as the gang.
-std::optional<std::string> Diagnosis::DomainTooSmall(const JobRt& jr) {
-  if (!jr.gang.required || jr.gang.level <= 0 || jr.gang.total[kGpu] <= 0) return std::nullopt;
+// Whether the nodes at topology positions [begin, end), all empty, could hold the whole gang:
+// every group's tasks counted node by node (a node holds floor(capacity / request) of them on
+// its tightest kind), and the gang's total of every kind against what the nodes some task may
+// use have in all. Both are necessary conditions, so "no" is a proof; "yes" leaves the rest to
+// the search. On "no", *why says what is short. Example: 256 tasks of 8 GPUs on 231 nodes of
+// 8 GPUs -> at most 231 of them.
+bool Diagnosis::GangFitsEmpty(const JobRt& jr, int32_t begin, int32_t end,
+                              std::string* why) const {
   const ClusterState& s = pass_.cluster;
-  const std::vector<std::string>& level_names = pass_.nodes.level_names();
-  if (max_domain_gpu_.empty()) {
-    max_domain_gpu_.assign(level_names.size(), 0);
-    for (size_t level = 1; level < level_names.size(); ++level)
-      for (int32_t d : s.level_domains[level]) {
-        const Domain& dom = s.domains[d];
-        int64_t gpus = 0;
-        for (int32_t pos = dom.node_begin; pos < dom.node_end; ++pos)
-          gpus += s.nodes[s.order[pos]].capacity[kGpu];
-        max_domain_gpu_[level] = std::max(max_domain_gpu_[level], gpus);
-      }
+  const Job& job = *jr.job;
+  // One task per group (the gang lists every replica).
+  std::vector<const TaskDemand*> rep(job.groups.size(), nullptr);
+  for (const TaskDemand& t : jr.gang.tasks) rep[t.group] = &t;
+  std::vector<int64_t> held(job.groups.size(), 0);
+  ResourceVector total;  // what the nodes some task may use have
+  for (int32_t pos = begin; pos < end; ++pos) {
+    const NodeRt& node = s.nodes[s.order[pos]];
+    bool any = false;
+    int64_t gpus = 0;
+    for (size_t gi = 0; gi < rep.size(); ++gi) {
+      if (!(*rep[gi]->eligible)[s.order[pos]]) continue;
+      any = true;
+      gpus = std::max(gpus, UsableGpus(node, rep[gi]->model_ok));
+      const int64_t room = job.groups[gi].replicas - held[gi];
+      held[gi] += std::min(room, TasksPerEmptyNode(node, *rep[gi]));
+    }
+    if (!any) continue;
+    total += node.capacity;
+    total[kGpu] = total[kGpu] - node.capacity[kGpu] + gpus * kMilliPerGpu;
   }
-  const int64_t largest = max_domain_gpu_[jr.gang.level];
-  if (largest >= jr.gang.total[kGpu]) return std::nullopt;
-  const char* level = level_names[jr.gang.level].c_str();
-  return Fmt("needs %s within one %s; the largest %s has %s in all",
-             Gpus(jr.gang.total[kGpu]).c_str(), level, level, Gpus(largest).c_str());
+  for (size_t gi = 0; gi < rep.size(); ++gi) {
+    const TaskGroup& g = job.groups[gi];
+    if (held[gi] >= g.replicas) continue;
+    const std::string what = g.name.empty() ? Fmt("group %zu", gi) : "group \"" + g.name + "\"";
+    *why = Fmt("%s needs %d tasks of %s at once; the nodes it may use hold at most %lld even "
+               "when empty",
+               what.c_str(), g.replicas, Gpus(g.resources[kGpu]).c_str(),
+               static_cast<long long>(held[gi]));
+    return false;
+  }
+  for (int k = 0; k < kNumResourceKinds; ++k) {
+    if (jr.request[k] <= total[k]) continue;
+    *why = Fmt("needs %s of %s at once (%s); the nodes it may use have %s in all",
+               FormatQuantity(k, jr.request[k]).c_str(),
+               ResourceName(k, pass_.snap.extended_resources).c_str(),
+               pass_.JobTasksText(jr).c_str(), FormatQuantity(k, total[k]).c_str());
+    return false;
+  }
+  return true;
+}
+
+// The whole gang against the empty cluster, or against every domain of its required topology
+// level (a "node" level: every node). Memoized per gang shape.
+std::optional<std::string> Diagnosis::GangTooLarge(const JobRt& jr) {
+  auto cached = gang_cache_.find(jr.shape);
+  if (cached != gang_cache_.end()) return cached->second;
+  const ClusterState& s = pass_.cluster;
+  std::optional<std::string> verdict;
+  std::string why;
+  if (!jr.gang.required || jr.gang.level == 0) {
+    if (!GangFitsEmpty(jr, 0, static_cast<int32_t>(s.order.size()), &why)) verdict = why;
+  } else if (jr.gang.level == GangRequest::kNodeLevel) {
+    bool any = false;
+    for (int32_t pos = 0; pos < static_cast<int32_t>(s.order.size()) && !any; ++pos)
+      any = GangFitsEmpty(jr, pos, pos + 1, &why);
+    if (!any)
+      verdict = Fmt("needs all of %s on one node; no node could hold them even when empty",
+                    pass_.JobTasksText(jr).c_str());
+  } else {
+    verdict = DomainTooSmall(jr);
+  }
+  gang_cache_.emplace(jr.shape, verdict);
+  return verdict;
+}
+
+// A required topology level none of whose domains could hold the gang even when empty.
+std::optional<std::string> Diagnosis::DomainTooSmall(const JobRt& jr) const {
+  const ClusterState& s = pass_.cluster;
+  const char* level = pass_.nodes.level_names()[jr.gang.level].c_str();
+  int64_t largest = 0;
+  std::string why;
+  for (int32_t d : s.level_domains[jr.gang.level]) {
+    const Domain& dom = s.domains[d];
+    if (GangFitsEmpty(jr, dom.node_begin, dom.node_end, &why)) return std::nullopt;
+    int64_t gpus = 0;
+    for (int32_t pos = dom.node_begin; pos < dom.node_end; ++pos)
+      gpus += s.nodes[s.order[pos]].capacity[kGpu];
+    largest = std::max(largest, gpus);
+  }
+  if (largest < jr.gang.total[kGpu])
+    return Fmt("needs %s within one %s; the largest %s has %s in all",
+               Gpus(jr.gang.total[kGpu]).c_str(), level, level, Gpus(largest).c_str());
+  return Fmt("needs %s within one %s; no %s could hold its tasks even when empty",
+             pass_.JobTasksText(jr).c_str(), level, level);
 }
 
 std::optional<std::string> Diagnosis::GroupUnschedulable(const TaskGroup& g, size_t gi,
@@ -67,9 +163,7 @@ std::optional<std::string> Diagnosis::GroupUnschedulable(const TaskGroup& g, siz
     if (!(*t.eligible)[n]) continue;
     ++matching;
     const NodeRt& node = pass_.cluster.nodes[n];
-    int32_t usable = 0;
-    for (const GpuSlot& s : node.gpus)
-      if (t.model_ok == nullptr || (*t.model_ok)[s.model]) ++usable;
+    const int64_t usable = UsableGpus(node, t.model_ok);
     if (t.whole > usable || (t.share > 0 && usable == 0)) continue;
     ++with_gpus;
     bool fits = true;

@@ -1,8 +1,9 @@
 // Diagnosis: why a pending job does not start, in words (internal to the core).
 //
 // Two questions, asked by the pass's job loop:
-//  - can the job never run, even on an empty cluster (no node matches it, no node is big enough,
-//    no domain of its required topology level is)? Answers are memoized per task shape, since
+//  - can the job never run, even on an empty cluster (no node matches a task, no node is big
+//    enough for one, the whole gang does not fit the cluster or any domain of its required
+//    topology level)? Answers are memoized per task shape, since
 //    many jobs share them;
 //  - what is it short of now: GPUs, cpu or memory on the nodes it may use, a large enough
 //    domain, or usable pieces (fragmentation)?
@@ -35,13 +36,15 @@ class Diagnosis {
  private:
   std::optional<std::string> GroupUnschedulable(const TaskGroup& g, size_t gi,
                                                 const TaskDemand& t) const;
-  std::optional<std::string> DomainTooSmall(const JobRt& jr);
+  std::optional<std::string> GangTooLarge(const JobRt& jr);
+  bool GangFitsEmpty(const JobRt& jr, int32_t begin, int32_t end, std::string* why) const;
+  std::optional<std::string> DomainTooSmall(const JobRt& jr) const;
   std::string ShortOfCapacity(const TaskGroup& g, const TaskDemand& t) const;
   WaitExplanation ExplainShape(const JobRt& jr, Use use, int64_t free_gpu) const;
 
   const PassState& pass_;
   std::unordered_map<std::string, std::optional<std::string>> static_cache_;
-  std::vector<int64_t> max_domain_gpu_;  // by level: GPUs of the largest domain
+  std::unordered_map<std::string, std::optional<std::string>> gang_cache_;  // by gang shape
 };
 
 }  // namespace kumo::core::internal

@@ -63,7 +63,7 @@ std::vector<QueueEntry> Pass::Queue(Decisions* out) {
       continue;
     }
     QueueEntry e{j,           jr.job->priority, jr.project, jr.user, jr.job->submit_time,
-                 &jr.job->id, jr.request};
+                 &jr.job->id, jr.request,  jr.job->max_runtime};
     entry_of_.emplace(j, e);
     if (jr.job->nominated) {
       first_.push_back(j);

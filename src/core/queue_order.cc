@@ -17,8 +17,9 @@ double WeightedDominantShare(const ResourceVector& usage, const ResourceVector& 
 Result<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name) {
   if (name == "fifo") return MakeFifoOrder();
   if (name == "drf") return MakeDrfOrder();
+  if (name == "shortest") return MakeShortestOrder();
   return Error(Status::InvalidArgument("unknown queue order \"" + std::string(name) +
-                                       "\" (known: fifo, drf)"));
+                                       "\" (known: fifo, drf, shortest)"));
 }
 
 }  // namespace kumo::core

@@ -6,6 +6,8 @@
 //             "Dominant Resource Fairness", NSDI'11), then users' dominant shares inside the
 //             project, then submit time, then job id. Shares are recomputed as jobs are admitted
 //             during the pass, as in Mesos' DRF sorter.
+//   "shortest" -- then the shortest maxRuntime (none: last), then submit time, then job id
+//             (shortest-job-first on estimates; with true runtimes, the simulator's SJF oracle).
 #pragma once
 
 #include <memory>
@@ -27,6 +29,7 @@ struct QueueEntry {
   Seconds submit_time = 0;
   const std::string* id = nullptr;  // tie-break; outlives the pass
   ResourceVector request;           // total over the job's tasks
+  Seconds max_runtime = kNever;     // the job's maxRuntime (kNever: none given)
 };
 
 struct QueueContext {
@@ -58,5 +61,6 @@ double WeightedDominantShare(const ResourceVector& usage, const ResourceVector& 
 Result<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name);
 std::unique_ptr<QueueOrder> MakeFifoOrder();
 std::unique_ptr<QueueOrder> MakeDrfOrder();
+std::unique_ptr<QueueOrder> MakeShortestOrder();
 
 }  // namespace kumo::core

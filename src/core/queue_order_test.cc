@@ -89,6 +89,10 @@ struct DrfOrderType {
   static std::unique_ptr<QueueOrder> Make() { return MakeDrfOrder(); }
   static constexpr const char* kName = "drf";
 };
+struct ShortestOrderType {
+  static std::unique_ptr<QueueOrder> Make() { return MakeShortestOrder(); }
+  static constexpr const char* kName = "shortest";
+};
 
 template <typename T>
 class QueueOrderContract : public ::testing::Test {};
@@ -99,7 +103,7 @@ struct OrderNames {
     return T::kName;
   }
 };
-using AllOrders = ::testing::Types<FifoOrderType, DrfOrderType>;
+using AllOrders = ::testing::Types<FifoOrderType, DrfOrderType, ShortestOrderType>;
 TYPED_TEST_SUITE(QueueOrderContract, AllOrders, OrderNames);
 
 // A mixed queue: 3 projects (project 2 weight 4), 4 users, 3 priorities, varied submit times and
@@ -213,7 +217,7 @@ TEST(QueueOrderFactory, UnknownNameIsAnError) {
   auto order = MakeQueueOrder("lifo");
   ASSERT_FALSE(order.has_value());
   EXPECT_EQ(order.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(order.error().message(), "unknown queue order \"lifo\" (known: fifo, drf)");
+  EXPECT_EQ(order.error().message(), "unknown queue order \"lifo\" (known: fifo, drf, shortest)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +233,21 @@ TEST(FifoOrder, IgnoresSharesAndAdmission) {
   auto ctx = Context({1.0, 1.0}, {Use(60), Use(0)}, {Use(60), Use(0)});
   EXPECT_EQ(q.Drain(*order, ctx, true),
             (std::vector<std::string>{"rich-old", "poor-new", "rich-newer"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// shortest specifics
+
+TEST(ShortestOrder, ShortestMaxRuntimeFirstWithinPriorityNoneLast) {
+  Queue q;
+  q.Add("long", 0, 0, 0, 1).Add("none", 0, 0, 0, 0).Add("short", 0, 0, 0, 3).Add("urgent", 5, 0, 0, 9);
+  std::vector<QueueEntry> entries = q.entries();
+  entries[0].max_runtime = 7200;
+  entries[2].max_runtime = 600;
+  entries[3].max_runtime = 86400;
+  auto order = MakeShortestOrder();
+  EXPECT_EQ(q.Drain(*order, Context({1.0}, {Use(0)}, {Use(0)}), true, entries),
+            (std::vector<std::string>{"urgent", "short", "long", "none"}));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "server/history.h"
 #include "server/http_json.h"
 #include "server/job_lifecycle.h"
+#include "server/submit_feasibility.h"
 #include "server/ui.h"
 #include "server/util.h"
 
@@ -236,6 +237,7 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   std::string key = req.Header("idempotency-key");
   if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
   if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
+  if (auto never = NeverFitsMessage(state_, *spec)) return ErrorResponse(400, *never);
   // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
   // an id; the tasks run there (snapshot_store.h).
   // kumo rerun names the job it repeats and pins that job's seed.

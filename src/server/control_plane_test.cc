@@ -12,8 +12,8 @@ namespace kumo::server {
 namespace {
 using nlohmann::json;
 
-// A job no node can hold (more GPUs than the inventory has): it stays pending, so no task
-// process is ever started by these tests.
+// A job no node can hold (more GPUs than the inventory has): with waitForNodes it stays
+// pending, so no task process is ever started by these tests; without, it is refused.
 constexpr char kTooBig[] = R"(apiVersion: kumo/v1
 kind: Job
 spec:
@@ -25,7 +25,12 @@ spec:
       resources: {gpu: 64}
 )";
 
-using ControlPlaneTest = ControlPlaneFixture;
+// The tests below keep kTooBig pending, so the server must accept it.
+class ControlPlaneTest : public ControlPlaneFixture {
+ protected:
+  void Configure(ServerConfig& config) override { config.wait_for_nodes = WaitForNodes(); }
+  virtual bool WaitForNodes() const { return true; }
+};
 
 // Every timestamp comes from the injected clock: the submission's, and the end the scheduling
 // loop records when it cancels the pending job.
@@ -68,6 +73,37 @@ TEST_F(ControlPlaneTest, QueueLimitGivesTheHeadAndTheTotal) {
   EXPECT_EQ(page["items"][1]["queuePosition"], 2);
   EXPECT_EQ(Call("GET", "/v1/queue")["items"].size(), 3u);
   EXPECT_EQ(Call("GET", "/v1/queue?limit=few")["code"], 400);
+}
+
+// Without waitForNodes, what no node could ever hold is refused at submit with the core's
+// sentence, naming the resource, and nothing is stored.
+class RefusingControlPlaneTest : public ControlPlaneTest {
+ protected:
+  bool WaitForNodes() const override { return false; }
+};
+
+TEST_F(RefusingControlPlaneTest, JobThatCanNeverRunIsRefusedNamingTheResource) {
+  auto submit = [&](const std::string& resources, int replicas) {
+    std::string spec = kTooBig;
+    spec.replace(spec.find("{gpu: 64}"), 9, resources);
+    spec.replace(spec.find("- name: main"), 12,
+                 "- name: main\n      replicas: " + std::to_string(replicas));
+    return client_->Call("POST", "/v1/jobs", spec, {{"Authorization", "Bearer " + admin_}});
+  };
+  auto gpus = submit("{gpu: 64}", 1);
+  ASSERT_TRUE(gpus.has_value());
+  EXPECT_EQ(gpus->status, 400);
+  EXPECT_NE(gpus->body.find("no node has 64 GPUs"), std::string::npos) << gpus->body;
+  auto memory = submit("{memory: 100Gi}", 1);
+  ASSERT_TRUE(memory.has_value());
+  EXPECT_EQ(memory->status, 400);
+  EXPECT_NE(memory->body.find("100 GiB (largest node: 8 GiB)"), std::string::npos)
+      << memory->body;
+  auto gang = submit("{gpu: 2}", 2);  // one node of 2 GPUs: each task fits, the gang never
+  ASSERT_TRUE(gang.has_value());
+  EXPECT_EQ(gang->status, 400);
+  EXPECT_NE(gang->body.find("needs 2 tasks of 2 GPUs at once"), std::string::npos) << gang->body;
+  EXPECT_TRUE(Call("GET", "/v1/jobs")["items"].empty());
 }
 
 }  // namespace

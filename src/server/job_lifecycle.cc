@@ -8,16 +8,44 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "server/result_metrics.h"
 
 namespace kumo::server {
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
+
+// What the next attempt starts from, in words that are true: a job that does not checkpoint
+// restarts from zero; one that does resumes from the newest file of its checkpoint directory
+// (KUMO_CHECKPOINT_DIR), if it wrote any.
+std::string ResumesFrom(const ServerState& state, const JobRec& job) {
+  if (!job.spec.checkpoint.enabled) return "restarts from zero (it does not checkpoint)";
+  std::error_code ec;
+  std::optional<fs::file_time_type> newest;
+  for (fs::recursive_directory_iterator it(state.JobDir(job.id) + "/checkpoint", ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::error_code file_ec;
+    if (!it->is_regular_file(file_ec)) continue;
+    const fs::file_time_type t = it->last_write_time(file_ec);
+    if (!file_ec && (!newest || t > *newest)) newest = t;
+  }
+  if (!newest) return "restarts from zero (it has written no checkpoint yet)";
+  const std::time_t when =
+      std::chrono::system_clock::to_time_t(std::chrono::file_clock::to_sys(*newest));
+  std::tm utc{};
+  gmtime_r(&when, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return std::string("resumes from its checkpoint written at ") + text;
+}
 
 // The outcome's word, for events, the job's reason and the Result record.
 std::string Word(AttemptOutcome outcome) { return std::string(ToString(outcome)); }
@@ -194,7 +222,7 @@ void FinishAttempt(ServerState& state, JobRec& job, double now, AttemptOutcome o
       job.message =
           "attempt " + std::to_string(job.attempt) + " " +
           (next == AttemptOutcome::kLost ? "lost (" + why + ")" : "stopped (" + why + ")") +
-          "; requeued, resumes from its checkpoint";
+          "; requeued, " + ResumesFrom(state, job);
       state.AddEvent(&job, JobObjectName(job.id), "Requeued", job.reason, job.message, now);
       break;
     case AttemptOutcome::kFailed:

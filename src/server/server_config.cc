@@ -76,6 +76,8 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         auto bytes = ParseBytes(v.as<std::string>());
         if (!bytes || *bytes <= 0) return fail(v, key, "a size > 0, e.g. 64Mi");
         base.snapshot_max_bytes = *bytes;
+      } else if (key == "waitForNodes") {
+        base.wait_for_nodes = v.as<bool>();
       } else if (key == "cgroups") {
         base.use_cgroups = v.as<bool>();
       } else if (key == "isolation") {

@@ -43,6 +43,9 @@ struct ServerConfig {
   std::vector<std::string> cache_servers;
   int64_t cache_token_ttl_s = 900;  // lifetime of the cache tokens the server mints
   int64_t snapshot_max_bytes = int64_t{64} << 20;  // the largest code snapshot accepted
+  // Accept jobs that no node of the inventory could ever hold (nodes may be added later);
+  // false: refuse them at submit (submit_feasibility.h).
+  bool wait_for_nodes = false;
 };
 
 // Reads a server config file (YAML; see docs/control-plane.md) over the defaults in `base`.

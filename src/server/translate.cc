@@ -81,7 +81,7 @@ TranslatedJob ToCoreJob(const JobRec& job, const std::vector<PriorityClass>& cla
                                                   : core::TopologyConstraint::Mode::kPreferred;
   }
   if (job.spec.max_runtime_s) cj.max_runtime = *job.spec.max_runtime_s;
-  cj.checkpointable = true;
+  cj.checkpointable = job.spec.checkpoint.enabled;
   return out;
 }
 

@@ -47,7 +47,7 @@ TEST(TranslateTest, CoreJobCarriesIdentityPriorityAndResources) {
   EXPECT_EQ(t.job.priority, 10000);
   EXPECT_FALSE(t.job.preemptible);
   EXPECT_EQ(t.job.submit_time, static_cast<core::Seconds>(1700000000.5));
-  EXPECT_TRUE(t.job.checkpointable);
+  EXPECT_FALSE(t.job.checkpointable);  // no `checkpoint: {enabled: true}`: restarts from zero
   EXPECT_EQ(t.job.max_runtime, core::kNever);
   ASSERT_EQ(t.job.groups.size(), 2u);
   EXPECT_EQ(t.job.groups[0].name, "ps");
@@ -57,6 +57,8 @@ TEST(TranslateTest, CoreJobCarriesIdentityPriorityAndResources) {
   EXPECT_EQ(t.job.groups[1].replicas, 2);
   EXPECT_EQ(t.job.groups[1].resources[core::kGpu], 2000);
   EXPECT_EQ(t.job.groups[1].gpu_models, std::vector<std::string>{"A100"});
+  job.spec.checkpoint.enabled = true;
+  EXPECT_TRUE(ToCoreJob(job, kClasses, {}).job.checkpointable);
 }
 
 TEST(TranslateTest, UnknownPriorityClassIsZeroAndPreemptible) {

@@ -25,4 +25,8 @@ Result<CsvTable> ParseCsv(std::string_view text);
 
 Result<std::string> ReadFile(const std::string& path);
 
+// A whole field as a base-10 integer / a finite number; false (and *out unchanged) otherwise.
+bool ParseInt(const std::string& s, int64_t* out);
+bool ParseDouble(const std::string& s, double* out);
+
 }  // namespace kumo::sim

@@ -125,13 +125,21 @@ void SimMetrics::Sample(Seconds now) {
   series_.push_back(SeriesPoint{now, pending_jobs_, allocated_});
 }
 
+void SimMetrics::Lost(Seconds at, double gpu_milli_s) {
+  if (at >= t0_ && at <= last_arrival_) window_lost_ += gpu_milli_s;
+}
+
 void SimMetrics::Completed(const JobOutcome& o) {
   const double jct = static_cast<double>(o.end - o.submit);
   const double wait = static_cast<double>(o.first_start - o.submit);
+  const char* size = GangClass(o.gpu_milli);
   jct_.push_back(jct);
   wait_.push_back(wait);
-  jct_by_class_[GangClass(o.gpu_milli)].push_back(jct);
-  wait_by_class_[GangClass(o.gpu_milli)].push_back(wait);
+  queue_.push_back(static_cast<double>(o.queued));
+  if (o.fair_alone_s > 0) rho_.push_back(jct / o.fair_alone_s);
+  jct_by_class_[size].push_back(jct);
+  wait_by_class_[size].push_back(wait);
+  queue_by_class_[size].push_back(static_cast<double>(o.queued));
   slowdown_[o.project].push_back(jct / static_cast<double>(std::max<Seconds>(1, o.duration)));
   last_end_ = std::max(last_end_, o.end);
 }
@@ -139,6 +147,11 @@ void SimMetrics::Completed(const JobOutcome& o) {
 void SimMetrics::Finish(SimReport& rep) const {
   rep.jct_s = Summarize(jct_);
   rep.wait_s = Summarize(wait_);
+  rep.queue_s = Summarize(queue_);
+  for (const auto& [k, v] : queue_by_class_) rep.queue_by_class[k] = Summarize(v);
+  const Distribution rho = Summarize(rho_);
+  rep.ftf_rho_mean = rho.mean;
+  rep.ftf_rho_max = rho_.empty() ? 0 : *std::max_element(rho_.begin(), rho_.end());
   for (const auto& [k, v] : jct_by_class_) rep.jct_by_class[k] = Summarize(v);
   for (const auto& [k, v] : wait_by_class_) rep.wait_by_class[k] = Summarize(v);
   for (const auto& [k, v] : slowdown_) rep.slowdown_by_project[k] = Summarize(v).mean;
@@ -152,6 +165,9 @@ void SimMetrics::Finish(SimReport& rep) const {
       last_arrival_ > t0_
           ? window_alloc_integral_ / (capacity_ * static_cast<double>(last_arrival_ - t0_))
           : rep.gpu_allocation_makespan;
+  rep.goodput = last_arrival_ > t0_ ? (window_alloc_integral_ - window_lost_) /
+                                         (capacity_ * static_cast<double>(last_arrival_ - t0_))
+                                   : rep.gpu_allocation;
   rep.contended_hours = contended_time_ / 3600.0;
   rep.jain_fairness = jain_time_ > 0 ? jain_integral_ / jain_time_ : 1.0;
   rep.passes = static_cast<int64_t>(pass_ms_.size());

@@ -43,6 +43,9 @@ class SimMetrics {
   void RecordPassTime(double pass_ms);
   // The queue and allocation after the pass at `now` (the report's time series).
   void Sample(core::Seconds now);
+  // Work that did not count, GPU-seconds x 1000 (milli-GPU x s), at time `at` (a preemption
+  // throwing work away, a restart's overhead): subtracted from goodput inside the window.
+  void Lost(core::Seconds at, double gpu_milli_s);
   // A job that completed (end >= 0).
   void Completed(const JobOutcome& outcome);
 
@@ -64,10 +67,12 @@ class SimMetrics {
   double alloc_integral_ = 0, window_alloc_integral_ = 0;     // milli-GPU x s
   double contended_alloc_integral_ = 0, contended_time_ = 0;  // while some job waits
   double jain_integral_ = 0, jain_time_ = 0;                  // Jain index x s, s
+  double window_lost_ = 0;                                    // milli-GPU x s
   std::vector<double> pass_ms_;
   std::vector<SeriesPoint> series_;
-  std::vector<double> jct_, wait_;
-  std::map<std::string, std::vector<double>> jct_by_class_, wait_by_class_, slowdown_;
+  std::vector<double> jct_, wait_, queue_, rho_;
+  std::map<std::string, std::vector<double>> jct_by_class_, wait_by_class_, queue_by_class_,
+      slowdown_;
   core::Seconds last_end_;
 };
 

@@ -75,6 +75,17 @@ std::string FormatTable(const std::vector<SimReport>& reports) {
         static_cast<long long>(r.partial_gangs), r.pass_ms_mean, r.pass_ms_p99, r.wall_s);
     o << line;
   }
+  o << "\nqueueing delay (all time pending, also after preemption), goodput (allocation minus "
+       "work lost and restarts, over the arrival window), finish-time fairness (Themis rho):\n";
+  std::snprintf(line, sizeof line, "%-14s %9s %9s %8s %8s %8s %9s\n", "policy", "meanQueue",
+                "p99Queue", "goodput", "rhoMean", "rhoMax", "GPUhRestart");
+  o << line;
+  for (const SimReport& r : reports) {
+    std::snprintf(line, sizeof line, "%-14s %9s %9s %7.1f%% %8.2f %8.2f %9.1f\n",
+                  r.policy.c_str(), Hours(r.queue_s.mean).c_str(), Hours(r.queue_s.p99).c_str(),
+                  100.0 * r.goodput, r.ftf_rho_mean, r.ftf_rho_max, r.gpu_hours_restart);
+    o << line;
+  }
   o << "\nmean JCT by gang size (GPUs), hours:\n";
   std::vector<std::string> classes = {"1", "2-8", "9-32", ">32"};
   std::snprintf(line, sizeof line, "%-14s", "policy");
@@ -121,7 +132,12 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
       << ",\"gpu_allocation_contended\":" << Num(r.gpu_allocation_contended)
       << ",\"contended_hours\":" << Num(r.contended_hours) << ",\"makespan_s\":" << r.makespan_s
       << ",\"jain_fairness\":" << Num(r.jain_fairness) << ",\"preemptions\":" << r.preemptions
-      << ",\"gpu_hours_lost\":" << Num(r.gpu_hours_lost) << ",\"partial_gangs\":" << r.partial_gangs
+      << ",\"gpu_hours_lost\":" << Num(r.gpu_hours_lost)
+      << ",\"gpu_hours_restart\":" << Num(r.gpu_hours_restart)
+      << ",\"queueing_delay_mean_s\":" << Num(r.queue_s.mean)
+      << ",\"queueing_delay_p99_s\":" << Num(r.queue_s.p99) << ",\"goodput\":" << Num(r.goodput)
+      << ",\"ftf_rho_max\":" << Num(r.ftf_rho_max) << ",\"ftf_rho_mean\":" << Num(r.ftf_rho_mean)
+      << ",\"partial_gangs\":" << r.partial_gangs
       << ",\"jobs\":" << r.jobs << ",\"completed\":" << r.completed
       << ",\"unschedulable\":" << r.unschedulable << ",\"passes\":" << r.passes
       << ",\"pass_ms_mean\":" << Num(r.pass_ms_mean) << ",\"pass_ms_p99\":" << Num(r.pass_ms_p99)
@@ -134,6 +150,12 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
     o << "},\"wait_by_gang_gpus\":{";
     first = true;
     for (const auto& [k, d] : r.wait_by_class) {
+      o << (first ? "" : ",") << "\"" << Esc(k) << "\":" << DistJson(d);
+      first = false;
+    }
+    o << "},\"queueing_delay_by_gang_gpus\":{";
+    first = true;
+    for (const auto& [k, d] : r.queue_by_class) {
       o << (first ? "" : ",") << "\"" << Esc(k) << "\":" << DistJson(d);
       first = false;
     }

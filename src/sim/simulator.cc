@@ -33,22 +33,59 @@ Distribution Summarize(std::vector<double> v) {
   return d;
 }
 
+void FitTimeScale(const Trace& trace, SimConfig& config) {
+  if (trace.jobs.empty()) return;
+  std::vector<Seconds> d;
+  for (const SimJob& j : trace.jobs) d.push_back(j.duration);
+  std::nth_element(d.begin(), d.begin() + static_cast<ptrdiff_t>(d.size() / 2), d.end());
+  const Seconds median = d[d.size() / 2];
+  config.pass_interval = std::clamp<Seconds>(median / 360, 1, 10);
+  config.period = std::clamp<Seconds>(median / 12, config.pass_interval, 300);
+}
+
 namespace {
 
 // The compared policies (see simulator.h), one row each.
 struct NamedPolicyRow {
+  // Which preemption policies run (core/preemption/): none; priority only (LAS queues are
+  // priorities); priority and reclaim without defragmenting moves; all three.
+  enum class Preempt { kNone, kPriority, kNoMoves, kAll };
   const char* name;
   const char* queue_order;
   core::BackfillMode backfill;
-  bool preemption;
+  Preempt preemption;
   bool las;
+  bool oracle = false;
 };
+using Preempt = NamedPolicyRow::Preempt;
 constexpr NamedPolicyRow kPolicies[] = {
-    {"fifo", "fifo", core::BackfillMode::kNone, false, false},
-    {"fifo-backfill", "fifo", core::BackfillMode::kEasy, false, false},
-    {"drf", "drf", core::BackfillMode::kGreedy, false, false},
-    {"kumo", "drf", core::BackfillMode::kEasy, true, true},
+    {"fifo", "fifo", core::BackfillMode::kNone, Preempt::kNone, false},
+    {"fifo-backfill", "fifo", core::BackfillMode::kEasy, Preempt::kNone, false},
+    {"drf", "drf", core::BackfillMode::kGreedy, Preempt::kNone, false},
+    {"kumo", "drf", core::BackfillMode::kEasy, Preempt::kAll, true},
+    // Bounds and baselines: the non-preemptive SJF oracle; Tiresias' discretised 2D-LAS (Gu et
+    // al., NSDI'19): LAS queues, FIFO inside a queue, blocked jobs skipped, preemption by queue.
+    {"sjf-oracle", "shortest", core::BackfillMode::kEasy, Preempt::kNone, false, true},
+    {"tiresias", "fifo", core::BackfillMode::kGreedy, Preempt::kPriority, true},
+    // Ablations: kumo without one of its parts.
+    {"kumo-no-las", "drf", core::BackfillMode::kEasy, Preempt::kAll, false},
+    {"kumo-no-preemption", "drf", core::BackfillMode::kEasy, Preempt::kNone, true},
+    {"kumo-no-moves", "drf", core::BackfillMode::kEasy, Preempt::kNoMoves, true},
 };
+
+core::PreemptionPolicyNames PreemptionOf(Preempt p) {
+  switch (p) {
+    case Preempt::kNone:
+      return false;
+    case Preempt::kPriority:
+      return {"priority"};
+    case Preempt::kNoMoves:
+      return {"priority", "reclaim"};
+    case Preempt::kAll:
+      break;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -66,12 +103,15 @@ Result<SimConfig> NamedPolicy(const std::string& name) {
     c.scheduler.placement = "binpack";
     c.scheduler.queue_order = row.queue_order;
     c.scheduler.backfill = row.backfill;
-    c.scheduler.preemption = row.preemption;
+    c.scheduler.preemption = PreemptionOf(row.preemption);
     c.las.enabled = row.las;
+    c.oracle_runtimes = row.oracle;
     return c;
   }
-  return Error(Status::InvalidArgument("unknown policy \"" + name +
-                                       "\" (known: fifo, fifo-backfill, drf, kumo, all)"));
+  std::string known;
+  for (const std::string& n : PolicyNames()) known += n + ", ";
+  return Error(
+      Status::InvalidArgument("unknown policy \"" + name + "\" (known: " + known + "all)"));
 }
 
 namespace {
@@ -89,6 +129,8 @@ struct JobState {
   Seconds end = -1;
   int32_t attempts = 0;
   int32_t preemptions = 0;
+  Seconds queued = 0;       // pending time of finished waits (see JobOutcome::queued)
+  double fair_alone_s = 0;  // JobOutcome::fair_alone_s
   uint64_t epoch = 0;         // invalidates stale completion events
   double attained_gpu_s = 0;  // GPU-seconds of service received (Tiresias' 2D attained service)
   int64_t gpu_milli = 0;
@@ -139,6 +181,8 @@ class Replay {
   void Apply(const core::Decisions& d);
   void StartAttempt(int32_t j, const core::StartDecision& s);
   void DropUnschedulable(const std::vector<core::WaitExplanation>& waiting);
+  void DropStuck(const std::vector<core::WaitExplanation>& waiting);
+  void Drop(const std::string& id, const std::string& why);
   void Preempt(int32_t v);
   void Activate(int32_t j);
   void Deactivate(int32_t j);
@@ -152,9 +196,10 @@ class Replay {
   SimMetrics metrics_;
   struct {
     int64_t partial_gangs = 0, unschedulable = 0, preemptions = 0;
-    double gpu_hours_lost = 0;
+    double gpu_hours_lost = 0, gpu_hours_restart = 0;
   } counters_;
   std::vector<JobState> st_;
+  std::vector<UnschedulableJob> unschedulable_;
   std::unordered_map<std::string, int32_t> job_index_;
   // Active jobs live in snap_.jobs (pos_: trace index -> slot, owner_: slot -> trace index);
   // swap-remove keeps the vector dense.
@@ -165,6 +210,8 @@ class Replay {
   size_t next_arrival_ = 0;
   Seconds now_, last_t_, next_tick_ = core::kNever, last_pass_ = core::kNever;
   bool dirty_ = true;  // the cluster changed since the last pass
+  // Gangs prefer one leaf when the cluster has leaves (an inventory file may declare none).
+  const bool has_leaf_;
 };
 
 std::vector<double> ProjectWeights(const std::vector<core::Project>& projects) {
@@ -183,7 +230,9 @@ Replay::Replay(const Trace& trace, const SimConfig& cfg, const core::Scheduler& 
       st_(n_),
       pos_(n_, -1),
       now_(trace.jobs.front().submit),
-      last_t_(now_) {
+      last_t_(now_),
+      has_leaf_(std::find(trace.topology_levels.begin(), trace.topology_levels.end(), "leaf") !=
+                trace.topology_levels.end()) {
   snap_.topology_levels = trace.topology_levels;
   snap_.nodes = trace.nodes;
   snap_.projects = trace.projects;
@@ -248,6 +297,12 @@ void Replay::AdmitArrivals() {
     st_[j].phase = Phase::kPending;
     st_[j].pending_since = now_;
     metrics_.StartsWaiting(st_[j].project, st_[j].gpu_milli);
+    // Themis' N: the jobs contending now, this one included.
+    const double n = static_cast<double>(metrics_.pending_jobs()) +
+                     static_cast<double>(running_.size());
+    const double share = static_cast<double>(trace_.GpuCapacityMilli()) / std::max(1.0, n);
+    st_[j].fair_alone_s = static_cast<double>(trace_.jobs[j].duration) *
+                          std::max(1.0, static_cast<double>(st_[j].gpu_milli) / share);
     Activate(j);
     dirty_ = true;
   }
@@ -347,6 +402,8 @@ Status Replay::Pass() {
   Apply(*d);
   metrics_.Sample(now_);
   dirty_ = false;
+  if (running_.empty() && events_.empty() && next_arrival_ == n_ && d->starts.empty())
+    DropStuck(d->waiting);
   // Time alone changes decisions only through attained service (LAS) and minimum run times
   // (preemption); other policies need a pass only when an event changed the cluster.
   if (cfg_.las.enabled || cfg_.scheduler.preemption)
@@ -379,10 +436,17 @@ void Replay::Apply(const core::Decisions& d) {
 void Replay::StartAttempt(int32_t j, const core::StartDecision& s) {
   JobState& js = st_[j];
   if (static_cast<int32_t>(s.tasks.size()) != js.tasks) ++counters_.partial_gangs;
-  if (js.phase == Phase::kPending) metrics_.StopsWaiting(js.project, js.gpu_milli);
+  if (js.phase == Phase::kPending) {
+    metrics_.StopsWaiting(js.project, js.gpu_milli);
+    js.queued += now_ - js.pending_since;
+  }
   js.phase = Phase::kRunning;
   js.attempt_start = now_;
   js.overhead = js.attempts > 0 ? cfg_.restart_overhead : 0;
+  const double overhead_milli_s =
+      static_cast<double>(js.overhead) * static_cast<double>(js.gpu_milli);
+  counters_.gpu_hours_restart += overhead_milli_s / 1000.0 / 3600.0;
+  metrics_.Lost(now_, overhead_milli_s);
   ++js.attempts;
   if (js.first_start < 0) js.first_start = now_;
   ++js.epoch;
@@ -394,17 +458,34 @@ void Replay::StartAttempt(int32_t j, const core::StartDecision& s) {
 // Jobs that can never run here (no node could ever hold them, or an invalid spec) leave the
 // queue: they would otherwise count as "waiting" forever and hide every policy's behaviour.
 void Replay::DropUnschedulable(const std::vector<core::WaitExplanation>& waiting) {
+  for (const core::WaitExplanation& w : waiting)
+    if (w.reason == core::WaitReason::kUnschedulable || w.reason == core::WaitReason::kInvalid)
+      Drop(w.job, w.message);
+}
+
+// The cluster is empty and nothing will arrive or end, yet the pass started nothing: a job it
+// tried (any capacity reason) fits nowhere even now, so it never will -- the static check's
+// necessary conditions passed, the search did not. Dropping it ends the run instead of ticking
+// forever; jobs behind it (strict order, backfill depth) get the next pass.
+void Replay::DropStuck(const std::vector<core::WaitExplanation>& waiting) {
   for (const core::WaitExplanation& w : waiting) {
-    if (w.reason != core::WaitReason::kUnschedulable && w.reason != core::WaitReason::kInvalid)
+    if (w.reason == core::WaitReason::kBehindBlockedJob ||
+        w.reason == core::WaitReason::kNotConsidered)
       continue;
-    const int32_t j = job_index_.at(w.job);
-    if (st_[j].phase != Phase::kPending) continue;
-    st_[j].phase = Phase::kDone;
-    st_[j].end = -1;
-    metrics_.StopsWaiting(st_[j].project, st_[j].gpu_milli);
-    ++counters_.unschedulable;
-    Deactivate(j);
+    Drop(w.job, "does not fit even on the empty cluster");
+    dirty_ = true;
   }
+}
+
+void Replay::Drop(const std::string& id, const std::string& why) {
+  const int32_t j = job_index_.at(id);
+  if (st_[j].phase != Phase::kPending) return;
+  st_[j].phase = Phase::kDone;
+  st_[j].end = -1;
+  metrics_.StopsWaiting(st_[j].project, st_[j].gpu_milli);
+  ++counters_.unschedulable;
+  unschedulable_.push_back({id, why});
+  Deactivate(j);
 }
 
 // The victim exits after the grace period, losing the work since its last checkpoint.
@@ -425,8 +506,9 @@ void Replay::Preempt(int32_t v) {
   const Seconds saved = sj.checkpointable && sj.checkpoint_interval > 0
                             ? worked / sj.checkpoint_interval * sj.checkpoint_interval
                             : 0;
-  counters_.gpu_hours_lost +=
-      static_cast<double>(worked - saved) * static_cast<double>(js.gpu_milli) / 1000.0 / 3600.0;
+  const double lost_milli_s = static_cast<double>(worked - saved) * static_cast<double>(js.gpu_milli);
+  counters_.gpu_hours_lost += lost_milli_s / 1000.0 / 3600.0;
+  metrics_.Lost(now_, lost_milli_s);
   js.remaining -= saved;
   ++js.epoch;
   ++js.preemptions;
@@ -443,10 +525,11 @@ void Replay::Activate(int32_t j) {
   cj.priority = sj.priority;
   cj.submit_time = sj.submit;
   cj.groups = sj.groups;
-  cj.max_runtime = sj.max_runtime;
+  cj.max_runtime = cfg_.oracle_runtimes ? sj.duration : sj.max_runtime;
   cj.min_runtime = cfg_.min_runtime;
   cj.checkpointable = sj.checkpointable;
-  if (st_[j].tasks > 1) cj.topology = {"leaf", core::TopologyConstraint::Mode::kPreferred};
+  if (st_[j].tasks > 1 && has_leaf_)
+    cj.topology = {"leaf", core::TopologyConstraint::Mode::kPreferred};
   pos_[j] = static_cast<int32_t>(snap_.jobs.size());
   snap_.jobs.push_back(std::move(cj));
   owner_.push_back(j);
@@ -474,8 +557,9 @@ void Replay::Finish(SimReport& rep) {
   for (size_t j = 0; j < n_; ++j) {
     const JobState& js = st_[j];
     const SimJob& sj = trace_.jobs[j];
-    const JobOutcome o{sj.id,          sj.project, js.gpu_milli, sj.submit,
-                       js.first_start, js.end,     sj.duration,  js.preemptions};
+    const JobOutcome o{sj.id,          sj.project, js.gpu_milli,  sj.submit,
+                       js.first_start, js.end,     sj.duration,   js.preemptions,
+                       js.queued,      js.fair_alone_s};
     rep.outcomes.push_back(o);
     if (js.phase != Phase::kDone || js.end < 0) continue;
     ++rep.completed;
@@ -484,8 +568,10 @@ void Replay::Finish(SimReport& rep) {
   metrics_.Finish(rep);
   rep.partial_gangs = counters_.partial_gangs;
   rep.unschedulable = counters_.unschedulable;
+  rep.unschedulable_jobs = std::move(unschedulable_);
   rep.preemptions = counters_.preemptions;
   rep.gpu_hours_lost = counters_.gpu_hours_lost;
+  rep.gpu_hours_restart = counters_.gpu_hours_restart;
 }
 
 }  // namespace

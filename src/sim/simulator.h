@@ -38,6 +38,9 @@ struct SimConfig {
   core::Seconds preemption_grace = 30;  // signal -> exit
   core::Seconds restart_overhead = 60;  // added to every attempt after the first
   core::Seconds min_runtime = 600;      // running jobs are not preempted before this
+  // The scheduler is told every job's true duration as its maxRuntime (an oracle: a bound to
+  // compare with, not a policy anyone can run).
+  bool oracle_runtimes = false;
   // Offered-load scaling was applied to the trace by the caller; recorded for the report.
   double load = 0;
 };
@@ -48,6 +51,15 @@ struct JobOutcome {
   int64_t gpu_milli = 0;
   core::Seconds submit = 0, first_start = -1, end = -1, duration = 0;
   int32_t preemptions = 0;
+  core::Seconds queued = 0;  // all time pending: before the first start and after preemptions
+  // Themis' T_id: how long it would take on an equal 1/N share of the cluster, N = the jobs
+  // active (pending or running, itself included) when it arrived: duration x max(1, gpus / (C/N)).
+  double fair_alone_s = 0;
+};
+
+struct UnschedulableJob {
+  std::string id;
+  std::string why;  // the core's sentence
 };
 
 struct SeriesPoint {
@@ -67,11 +79,21 @@ struct SimReport {
   double load = 0;
   int64_t jobs = 0;
   int64_t completed = 0;
-  int64_t unschedulable =
-      0;  // jobs no node of the cluster could ever hold (removed from the queue)
+  // Jobs no node of the cluster could ever hold (removed from the queue), and why.
+  int64_t unschedulable = 0;
+  std::vector<UnschedulableJob> unschedulable_jobs;
   Distribution jct_s, wait_s;
-  std::map<std::string, Distribution> jct_by_class,
-      wait_by_class;  // "1", "2-8", "9-32", ">32" GPUs
+  // Queueing delay: all time a job spent pending, before its first start and after every
+  // preemption (wait_s counts only the first).
+  Distribution queue_s;
+  std::map<std::string, Distribution> jct_by_class, wait_by_class,
+      queue_by_class;  // "1", "2-8", "9-32", ">32" GPUs
+  // Goodput over the arrival window: allocated GPU-time minus work that did not count (thrown
+  // away by preemption since the last checkpoint, and restart overhead), over capacity x window.
+  double goodput = 0;
+  // Finish-time fairness (Themis, Mahajan et al., NSDI'20): rho = JCT / T_id (JobOutcome's
+  // fair_alone_s); rho > 1 means the job did worse than on its own 1/N of the cluster.
+  double ftf_rho_max = 0, ftf_rho_mean = 0;
   // Time-average allocated GPUs / capacity over the arrival window [first arrival, last
   // arrival]: the period the offered load refers to, the same for every policy.
   double gpu_allocation = 0;
@@ -84,6 +106,7 @@ struct SimReport {
   std::map<std::string, double> slowdown_by_project;  // mean JCT / duration
   int64_t preemptions = 0;
   double gpu_hours_lost = 0;  // work thrown away by preemption (since last checkpoint)
+  double gpu_hours_restart = 0;  // restart overhead of attempts after the first
   int64_t partial_gangs = 0;  // starts with fewer placements than tasks (must be 0)
   int64_t passes = 0;
   double pass_ms_mean = 0, pass_ms_p99 = 0;
@@ -99,9 +122,20 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& config);
 //   fifo-backfill  FIFO with EASY backfill on users' maxRuntime estimates (Slurm-like)
 //   drf            weighted DRF order, blocked jobs skipped, no preemption
 //   kumo           DRF + EASY backfill + preemption + Tiresias-style LAS queues
+//   sjf-oracle     shortest true duration first, EASY backfill on true durations, no preemption
+//                  (the non-preemptive SJF bound)
+//   tiresias       Tiresias' discretised 2D-LAS: LAS queues, FIFO within, blocked jobs skipped,
+//                  priority preemption
+//   kumo-no-las, kumo-no-preemption, kumo-no-moves   ablations of kumo
 Result<SimConfig> NamedPolicy(const std::string& name);
 std::vector<std::string> PolicyNames();
 
 Distribution Summarize(std::vector<double> values);
+
+// Fits the loop's periods to the trace's time scale (its median job duration D): one pass per
+// D/360 at most (within 1..10 s) and a periodic pass every D/12 (within that..300 s). Philly's
+// jobs (D ~ 14 h) keep 10 s and 300 s; a workload of 2-minute jobs gets 1 s and 10 s, as a
+// real scheduler's loop is short next to its jobs.
+void FitTimeScale(const Trace& trace, SimConfig& config);
 
 }  // namespace kumo::sim

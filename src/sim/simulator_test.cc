@@ -167,7 +167,20 @@ TEST(SummarizeTest, NearestRankPercentiles) {
 // Named policies and errors
 
 TEST(SimPolicies, NamedPolicies) {
-  EXPECT_EQ(PolicyNames(), (std::vector<std::string>{"fifo", "fifo-backfill", "drf", "kumo"}));
+  EXPECT_EQ(PolicyNames(),
+            (std::vector<std::string>{"fifo", "fifo-backfill", "drf", "kumo", "sjf-oracle",
+                                      "tiresias", "kumo-no-las", "kumo-no-preemption",
+                                      "kumo-no-moves"}));
+  EXPECT_EQ(Policy("tiresias").scheduler.preemption.names, std::vector<std::string>{"priority"});
+  EXPECT_TRUE(Policy("tiresias").las.enabled);
+  EXPECT_FALSE(Policy("kumo-no-las").las.enabled);
+  EXPECT_FALSE(Policy("kumo-no-preemption").scheduler.preemption);
+  EXPECT_EQ(Policy("kumo-no-moves").scheduler.preemption.names,
+            (std::vector<std::string>{"priority", "reclaim"}));
+  SimConfig sjf = Policy("sjf-oracle");
+  EXPECT_EQ(sjf.scheduler.queue_order, "shortest");
+  EXPECT_TRUE(sjf.oracle_runtimes);
+  EXPECT_FALSE(sjf.scheduler.preemption);
   SimConfig fifo = Policy("fifo");
   EXPECT_EQ(fifo.scheduler.queue_order, "fifo");
   EXPECT_EQ(fifo.scheduler.backfill, core::BackfillMode::kNone);
@@ -526,6 +539,18 @@ TEST(SimFairness, JainIndexWhileTwoProjectsWant) {
 
 // =============================================================================================
 // Jobs that can never run
+
+TEST(SimPolicies, SjfOracleRunsTheShortestTrueDurationFirst) {
+  // One 4-GPU node. X (50 s) runs from 0; L (500 s) and S (10 s) arrive together at 1 (L
+  // first). The oracle knows S is shorter, so S gets the reservation: X, S, L. FIFO with
+  // backfill: X, L, S. (Had L arrived alone first, its EASY reservation would stand.)
+  Trace t = MakeTrace({GpuNode("n0", 4)},
+                      {Job("X", 0, 4, 50), Job("L", 1, 4, 500), Job("S", 1, 4, 10)});
+  SimConfig sjf = Policy("sjf-oracle"), fifo = Policy("fifo-backfill");
+  sjf.pass_interval = fifo.pass_interval = 1;
+  EXPECT_EQ(Schedule(MustSimulate(t, sjf)), "X:0-50 L:60-560 S:50-60");
+  EXPECT_EQ(Schedule(MustSimulate(t, fifo)), "X:0-50 L:50-550 S:550-560");
+}
 
 TEST(SimUnschedulable, JobThatNoNodeCanHoldLeavesTheQueue) {
   // An 8-GPU job on a 4-GPU cluster can never start: the first pass that sees it (t=5 with

@@ -42,38 +42,10 @@ uint64_t Fnv1a(const std::string& s, uint64_t seed) {
   return h;
 }
 
-bool ParseInt(const std::string& s, int64_t* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (*end != '\0' || errno == ERANGE) return false;
-  *out = v;
-  return true;
-}
-
-bool ParseDouble(const std::string& s, double* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (*end != '\0' || !std::isfinite(v)) return false;
-  *out = v;
-  return true;
-}
-
 std::string Pad(const char* prefix, int64_t i, int width) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s-%0*lld", prefix, width, static_cast<long long>(i));
   return buf;
-}
-
-// Leaves of nodes_per_leaf consecutive nodes (in list order), spines of leaves_per_spine leaves.
-void AssignTopology(std::vector<core::Node>& nodes, const TopologyOptions& t) {
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    int64_t leaf = static_cast<int64_t>(i) / std::max(1, t.nodes_per_leaf);
-    int64_t spine = leaf / std::max(1, t.leaves_per_spine);
-    nodes[i].topology = {Pad("spine", spine, 3), Pad("leaf", leaf, 4)};
-  }
 }
 
 Seconds Estimate(const SimJob& j, const EstimateModel& m) {
@@ -95,13 +67,21 @@ core::TaskGroup Group(const std::string& name, int32_t replicas, int64_t cpu_mil
   return g;
 }
 
+}  // namespace
+
 void SortJobs(std::vector<SimJob>& jobs) {
   std::stable_sort(jobs.begin(), jobs.end(), [](const SimJob& a, const SimJob& b) {
     return a.submit != b.submit ? a.submit < b.submit : a.id < b.id;
   });
 }
 
-}  // namespace
+void AssignTopology(std::vector<core::Node>& nodes, const TopologyOptions& t) {
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    int64_t leaf = static_cast<int64_t>(i) / std::max(1, t.nodes_per_leaf);
+    int64_t spine = leaf / std::max(1, t.leaves_per_spine);
+    nodes[i].topology = {Pad("spine", spine, 3), Pad("leaf", leaf, 4)};
+  }
+}
 
 Result<Trace> ReadPhilly(const PhillyOptions& opt) {
   Trace t;
@@ -461,12 +441,17 @@ double OfferedLoad(const Trace& t) {
   return LoadWithGapFactor(t, 1.0);
 }
 
-void ScaleToLoad(Trace& t, double target) {
-  if (t.jobs.empty() || target <= 0 || t.GpuCapacityMilli() == 0) return;
+double MaxOfferedLoad(const Trace& t) {
+  if (t.jobs.empty() || t.GpuCapacityMilli() == 0) return 0;
+  return LoadWithGapFactor(t, 1e-6);
+}
+
+bool ScaleToLoad(Trace& t, double target) {
+  if (t.jobs.empty() || target <= 0 || t.GpuCapacityMilli() == 0) return false;
   // LoadWithGapFactor decreases as gaps grow: bisect on log(m).
   double lo = std::log(1e-6), hi = std::log(1e6);
   if (LoadWithGapFactor(t, std::exp(hi)) > target || LoadWithGapFactor(t, std::exp(lo)) < target)
-    return;
+    return false;
   for (int i = 0; i < 100; ++i) {
     double mid = 0.5 * (lo + hi);
     if (LoadWithGapFactor(t, std::exp(mid)) > target) {
@@ -479,6 +464,7 @@ void ScaleToLoad(Trace& t, double target) {
   const Seconds first = t.jobs.front().submit;
   for (SimJob& j : t.jobs)
     j.submit = static_cast<Seconds>(std::llround(static_cast<double>(j.submit - first) * m));
+  return true;
 }
 
 }  // namespace kumo::sim

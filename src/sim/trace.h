@@ -57,6 +57,13 @@ struct TopologyOptions {
   int32_t leaves_per_spine = 8;
 };
 
+// By submit time, then id (the order Trace::jobs keeps).
+void SortJobs(std::vector<SimJob>& jobs);
+
+// Leaves of nodes_per_leaf consecutive nodes (in list order), spines of leaves_per_spine leaves:
+// node.topology = {"spine-NNN", "leaf-NNNN"} (levels "spine", "leaf").
+void AssignTopology(std::vector<core::Node>& nodes, const TopologyOptions& t);
+
 // Runtime estimate model (what users write as maxRuntime): the true duration times a factor
 // drawn uniformly from [1, max_overestimate], rounded up to a whole hour. Deterministic per job
 // id and seed. max_overestimate <= 0 disables estimates (maxRuntime = none).
@@ -118,7 +125,10 @@ void ShrinkCluster(Trace& t, double fraction, const TopologyOptions& topology);
 // span. (Clipping each job to the window keeps months-long services from dominating.)
 double OfferedLoad(const Trace& t);
 // Scales inter-arrival gaps by one factor so that OfferedLoad == target (first arrival at 0).
-// A trace whose load cannot reach the target (e.g. all jobs longer than any window) is left as is.
-void ScaleToLoad(Trace& t, double target);
+// A trace whose load cannot reach the target (e.g. all jobs longer than any window) is left as is,
+// and the answer is false.
+bool ScaleToLoad(Trace& t, double target);
+// The most any compression of arrivals gives: every job clipped to a vanishing window.
+double MaxOfferedLoad(const Trace& t);
 
 }  // namespace kumo::sim

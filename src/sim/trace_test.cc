@@ -652,13 +652,14 @@ TEST(TraceLoad, UnreachableTargetLeavesTraceAsIs) {
   // For 200m < 50 every job is clipped to the span: load = (2000 + 4000 + 1000) x 200m /
   // (8000 x 200m) = 0.875, the most any compression gives. 1.0 cannot be reached.
   Trace t = LoadTrace(1000);
-  ScaleToLoad(t, 1.0);
+  EXPECT_FALSE(ScaleToLoad(t, 1.0));
+  EXPECT_NEAR(MaxOfferedLoad(t), 0.875, 1e-6);
   EXPECT_EQ(Submits(t), (std::vector<Seconds>{1000, 1100, 1200}));
   // Target <= 0: nothing either.
   ScaleToLoad(t, 0);
   EXPECT_EQ(Submits(t), (std::vector<Seconds>{1000, 1100, 1200}));
   // Just below the ceiling is reachable.
-  ScaleToLoad(t, 0.87);
+  EXPECT_TRUE(ScaleToLoad(t, 0.87));
   EXPECT_EQ(t.jobs.front().submit, 0);
   EXPECT_NEAR(OfferedLoad(t), 0.87, 0.02);  // submits are rounded to whole seconds
 }

@@ -20,7 +20,10 @@
 //   [UnderMaxQuota]                 is not later than the reservation (without / with max quotas)
 //   Deterministic                   equal snapshots give equal decisions
 //   SoleJobStartsWhenItFits         a job of identical tasks alone on an empty cluster starts if
-//                                   any valid placement exists (exhaustive search)
+//                                   any valid placement exists (exhaustive search), and is never
+//                                   called Unschedulable then
+//   InfeasibleGangBlocksNobody      a gang larger than the cluster is Unschedulable and leaves
+//                                   every other decision of the pass as it is without it
 //
 // CoreRegressions.* are minimal, deterministic reproductions of the failures these properties
 // found; they fail until the core is fixed (see the comment on each).
@@ -1217,6 +1220,47 @@ RC_GTEST_PROP(CoreProperties, Deterministic, ()) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7b. A job that no empty cluster could hold -- here a gang of one more 1-GPU task than the
+// cluster has GPUs, at the head of the queue (highest priority, first submitted) -- waits as
+// Unschedulable and changes nothing for anyone else: every other decision is what the pass
+// decides without it. (The pass returning at all is the other half: it once looped forever.)
+// Backfill depth stays unlimited (GenConfig), since a job tried after a reservation counts
+// against the depth whatever it is.
+
+RC_GTEST_PROP(CoreProperties, InfeasibleGangBlocksNobody, ()) {
+  const Scenario sc = *GenScenario();
+  Snapshot with = sc.snap;
+  Job big;
+  big.id = "BIG";
+  big.project = with.projects.front().name;
+  big.user = "u0";
+  big.priority = 1000;
+  big.submit_time = -1;
+  TaskGroup g;
+  g.name = "w";
+  g.replicas = static_cast<int32_t>(TotalGpus(with)) + 1;
+  g.resources = ResourceVector::Of(0, 0, kMilliPerGpu);
+  big.groups = {g};
+  if (Chance(1, 2)) big.topology = {"node", TopologyConstraint::Mode::kPreferred};
+  with.jobs.push_back(big);
+  const Decisions d_with = MustSchedule(sc.cfg, with);
+  const Decisions d_without = MustSchedule(sc.cfg, sc.snap);
+  Decisions others = d_with;
+  std::string reason;
+  for (const WaitExplanation& w : others.waiting)
+    if (w.job == "BIG") reason = WaitReasonName(w.reason);
+  std::erase_if(others.waiting, [](const WaitExplanation& w) { return w.job == "BIG"; });
+  std::erase(others.order, "BIG");
+  RC_CLASSIFY(reason == "Unschedulable", "reached");
+  if (reason != "Unschedulable" && reason != "QuotaMax" && reason != "BehindBlockedJob")
+    FailWith("BIG waits as \"" + reason + "\", not Unschedulable", with, d_with);
+  if (DecisionsText(others) != DecisionsText(d_without)) {
+    RC_LOG() << "without BIG:\n" << DecisionsText(d_without);
+    FailWith("an infeasible job changed other jobs' decisions", with, d_with);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 8. Completeness of gang placement: a job alone on an otherwise empty cluster starts whenever
 // some valid placement exists (found here by exhaustive search). Not one of the documented
 // guarantees by name, but "InsufficientCapacity/Fragmented: no reservation possible" for a job
@@ -1335,6 +1379,9 @@ RC_GTEST_PROP(CoreProperties, SoleJobStartsWhenItFits, ()) {
     FailWith("J fits the empty cluster (exhaustive search) but does not start", sc.snap, d);
   if (!fits && !d.starts.empty())
     FailWith("J started although no valid placement exists", sc.snap, d);
+  // Unschedulable claims a proof that no placement exists, even with every node free.
+  if (fits && !d.waiting.empty() && d.waiting.front().reason == WaitReason::kUnschedulable)
+    FailWith("J fits the empty cluster but is called Unschedulable", sc.snap, d);
 }
 
 // ---------------------------------------------------------------------------------------------
