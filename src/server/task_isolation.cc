@@ -53,6 +53,11 @@ Result<executor::TaskIsolation> IsolationForAttempt(ServerState& state, JobRec& 
   job.task_uid = iso->uid;
   iso->hidden_dir = executor::HiddenRoot(state.config.data_dir);
   iso->writable_dirs = {output_dir, checkpoint_dir};
+  // A job submitted with a code snapshot runs in its own extracted copy inside the hidden data
+  // dir (snapshot_store.h): that copy is given to the task like its output dir. (Read-only binds
+  // are opened with the task's identity, which cannot pass the data dir's 0700.)
+  if (job.submit_dir.starts_with(state.JobDir(job.id) + "/"))
+    iso->writable_dirs.push_back(job.submit_dir);
   for (const auto& d : job.spec.datasets) {
     if (d.path.empty()) continue;
     iso->readonly_dirs.push_back(d.path[0] == '/' ? d.path : job.submit_dir + "/" + d.path);
