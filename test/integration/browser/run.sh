@@ -38,8 +38,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# waitForNodes: the queue page must show a job that no node can hold (Unschedulable, with the
+# scheduler's sentence) rather than have it refused at submit.
+echo "waitForNodes: true" >"$tmp/server.yaml"
 "$kumo" server --data-dir "$tmp/data" --listen 127.0.0.1:0 --inventory "$examples/inventory-2x4.yaml" \
-  --no-cgroups >"$tmp/server.log" 2>&1 &
+  --config "$tmp/server.yaml" --no-cgroups >"$tmp/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 300); do [ -s "$tmp/data/server.port" ] && break; sleep 0.1; done
 [ -s "$tmp/data/server.port" ] || { cat "$tmp/server.log"; exit 1; }
