@@ -6,7 +6,9 @@
 namespace kumo::server {
 
 std::optional<std::string> NeverFitsMessage(const ServerState& state, const api::JobSpec& spec) {
-  if (state.config.wait_for_nodes) return std::nullopt;
+  // On Kubernetes the nodes are the cluster's Node objects: they come and go (autoscalers) and
+  // are known only once the informer has synced, so such a job waits as Unschedulable instead.
+  if (state.config.wait_for_nodes || state.config.executor == "kubernetes") return std::nullopt;
   JobRec rec;
   rec.project = spec.project;
   rec.spec = spec;

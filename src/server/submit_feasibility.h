@@ -3,7 +3,8 @@
 // the resource: "no node has 16 GPUs for one task of group ...", "needs 100 GiB ... (largest
 // node: 8 GiB)", "group \"worker\" needs 5 tasks of 8 GPUs at once ..."), instead of being
 // accepted to wait forever. A cluster whose nodes come and go says `waitForNodes: true` in its
-// config, and such jobs are accepted (the scheduler then shows them as Unschedulable).
+// config, and such jobs are accepted (the scheduler then shows them as Unschedulable); so does
+// the Kubernetes executor, whose nodes are the cluster's.
 #pragma once
 
 #include <optional>
