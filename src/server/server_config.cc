@@ -54,7 +54,7 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
   try {
     for (auto it = root.begin(); it != root.end(); ++it) {
       std::string key = it->first.as<std::string>();
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy: `it->` is a temporary proxy
       if (key == "inventory") {
         base.inventory_file = v.as<std::string>();
         if (!base.inventory_file.empty() && base.inventory_file[0] != '/')

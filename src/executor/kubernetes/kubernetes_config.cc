@@ -36,7 +36,7 @@ Status ParseKubernetesConfig(const YAML::Node& section, const std::string& file,
   if (!section.IsMap()) return YamlError(file, section.Mark(), "kubernetes", "expected a mapping");
   for (auto it = section.begin(); it != section.end(); ++it) {
     std::string key = it->first.as<std::string>();
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: `it->` is a temporary proxy
     const std::string field = "kubernetes." + key;
     if (key == "kubeconfig") {
       c->kubeconfig = v.as<std::string>();
