@@ -5,6 +5,7 @@
 #include <set>
 
 #include "executor/task_identity.h"
+#include "server/job_datasets.h"
 #include "server/job_state.h"
 
 namespace kumo::server {
@@ -53,10 +54,8 @@ Result<executor::TaskIsolation> IsolationForAttempt(ServerState& state, JobRec& 
   job.task_uid = iso->uid;
   iso->hidden_dir = executor::HiddenRoot(state.config.data_dir);
   iso->writable_dirs = {output_dir, checkpoint_dir};
-  for (const auto& d : job.spec.datasets) {
-    if (d.path.empty()) continue;
-    iso->readonly_dirs.push_back(d.path[0] == '/' ? d.path : job.submit_dir + "/" + d.path);
-  }
+  for (const auto& d : job.spec.datasets)
+    iso->readonly_binds.push_back({DatasetDir(state.config.data_dir, d.digest), d.mount_path});
   return iso;
 }
 
