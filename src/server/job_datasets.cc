@@ -56,15 +56,8 @@ Status Materialize(ServerState& state, const api::DatasetRef& d, const std::stri
   if (state.config.cache_servers.empty())
     return Status::Unavailable("this server has no kumo cache (kumo server --cache HOST:PORT)");
   const std::string prefix = DatasetKeyPrefix((*owner)->project, d.name);
-  cache::TokenScope scope;
-  scope.read = {std::string(kDatasetBucket) + "/" + prefix};
-  int64_t now = static_cast<int64_t>(state.clock.NowSeconds());
-  auto token = state.cache_tokens->Mint("server", scope, now, state.config.cache_token_ttl_s);
-  if (!token) return token.error();
-  cache::ClientOptions o;
-  o.servers = state.config.cache_servers;
-  o.token = *token;
-  auto cache = cache::CacheClient::Create(o);
+  auto cache =
+      ServerDatasetReader(state, (*owner)->project, d.name, state.config.cache_token_ttl_s);
   if (!cache) return cache.error();
   auto store = client::NodeStore::Open(state.config.data_dir + "/node-store");
   if (!store) return store.error();
