@@ -155,5 +155,26 @@ TEST_F(JobDatasetTest, AnotherProjectsDatasetIsRefusedAtSubmit) {
   EXPECT_EQ(granted.status, 201) << granted.text;
 }
 
+// The cache gone when the job starts: the attempt fails, its reason naming the dataset.
+TEST_F(JobDatasetTest, AnUnreachableCacheFailsTheAttemptNamingTheDataset) {
+  dataset_testing::test_process::StopProcess(cache_pid_);
+  cache_pid_ = -1;
+  json spec = {{"apiVersion", "kumo/v1"}, {"kind", "Job"},
+               {"spec", {{"project", "team-a"}, {"retry", {{"backoffLimit", 0}}},
+                         {"datasets", {{{"name", "mnist"}, {"mountPath", mount_}}}},
+                         {"taskGroups", {{{"name", "main"}, {"command", {"true"}}}}}}}};
+  Api alice(server_port_, alice_);
+  auto r = alice.Submit(spec.dump(), "/tmp");
+  ASSERT_EQ(r.status, 201) << r.text;
+  const int64_t id = r.body["id"];
+  ASSERT_EQ(alice.WaitPhase(id, "Failed", 120).value("phase", ""), "Failed");
+  auto results = alice.Call("GET", "/v1/jobs/" + std::to_string(id) + "/results").body["items"];
+  ASSERT_EQ(results.size(), 1u);
+  const std::string reason = results[0]["reason"];
+  EXPECT_NE(reason.find("dataset mnist@1 (sha256:"), std::string::npos) << reason;
+  EXPECT_FALSE(fs::exists(data_ + "/datasets/" +
+                          Version(1)["digest"].get<std::string>().substr(7)));
+}
+
 }  // namespace
 }  // namespace kumo
