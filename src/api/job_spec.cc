@@ -93,12 +93,6 @@ bool IsEnvName(std::string_view s) {
   return std::ranges::all_of(s, [](char c) { return IsAlnum(c) || c == '_'; });
 }
 
-bool IsDatasetPart(std::string_view s) {
-  return !s.empty() && std::ranges::all_of(s, [](char c) {
-    return IsAlnum(c) || c == '.' || c == '_' || c == '-';
-  });
-}
-
 // ============================================================================================
 // The walker
 
@@ -254,6 +248,7 @@ class SpecParser {
   JobSpec spec_;
   std::optional<At> min_available_at_;
   std::map<std::string, std::string> group_paths_;  // name -> path of the group that has it
+  std::map<std::string, std::string> dataset_names_, dataset_mounts_;  // -> path of the item
   // Aliases let a small document expand into a huge tree (the "billion laughs"). Without them,
   // 1 MiB holds at most ~512Ki entries ("[a,a,..." or "{a,b,...}": 2 bytes each), so twice that
   // never rejects a document that is merely large.
@@ -387,6 +382,23 @@ Check OneOf(std::vector<std::string_view> allowed) {
     std::string list;
     for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + Quote(a);
     return "must be one of " + list + " (got " + Quote(s) + ")";
+  };
+}
+
+// An absolute path without "." or ".." segments or ':' (the sandbox's --ro=SOURCE:TARGET):
+// where a dataset appears to the task.
+Check AbsolutePath() {
+  return [](std::string_view s) -> std::optional<std::string> {
+    bool ok = s.size() > 1 && s.front() == '/';
+    for (size_t b = 1; ok && b <= s.size();) {
+      size_t e = std::min(s.find('/', b), s.size());
+      std::string_view part = s.substr(b, e - b);
+      ok = !part.empty() && part != "." && part != ".." && part.find(':') == part.npos;
+      b = e + 1;
+    }
+    if (ok) return std::nullopt;
+    return "must be an absolute path like \"/data/mnist\" without ':' or empty, \".\" or \"..\" "
+           "segments (got " + Quote(s) + ")";
   };
 }
 
@@ -611,26 +623,22 @@ Status SpecParser::Checkpoint(const At& at) {
 
 Status SpecParser::Dataset(const At& at) {
   DatasetRef& d = spec_.datasets.emplace_back();
+  Seen seen;
   const FieldRule rules[] = {
-      {"name",
-       [&d](const At& a) -> Status {
-         Result<std::string> text = ScalarText(a, "a string");
-         if (!text) return text.error();
-         size_t at_sign = text->find('@');
-         std::string_view name = std::string_view(*text).substr(0, at_sign);
-         std::string_view version =
-             at_sign == std::string::npos ? "" : std::string_view(*text).substr(at_sign + 1);
-         if (!IsDatasetPart(name) || !IsDatasetPart(version)) {
-           return Fail(a, "must be \"name@version\" like \"mnist@v1\" (got " + Quote(*text) + ")");
-         }
-         d.name = name;
-         d.version = version;
-         return {};
-       },
-       true},
-      {"path", Str(&d.path, NonEmpty()), true},
+      {"name", Str(&d.name, DnsLabel()), true},
+      {"version", Int(&d.version, 1, std::numeric_limits<int64_t>::max())},
+      {"mountPath", Str(&d.mount_path, AbsolutePath()), true},
   };
-  return Walk(at, rules);
+  if (Status s = Walk(at, rules, &seen); !s.ok()) return s;
+  auto [it, inserted] = dataset_names_.emplace(d.name, at.path);
+  if (!inserted)
+    return Fail(seen.at("name"),
+                "duplicate dataset " + Quote(d.name) + " (also " + it->second + ")");
+  auto [mit, mount_inserted] = dataset_mounts_.emplace(d.mount_path, at.path);
+  if (!mount_inserted)
+    return Fail(seen.at("mountPath"),
+                "duplicate mountPath " + Quote(d.mount_path) + " (also " + mit->second + ")");
+  return {};
 }
 
 Status SpecParser::TaskGroup(const At& at) {
@@ -864,7 +872,10 @@ nlohmann::json JobSpecToJson(const JobSpec& spec) {
   }
   s["datasets"] = nlohmann::json::array();
   for (const DatasetRef& d : spec.datasets) {
-    s["datasets"].push_back({{"name", d.name}, {"version", d.version}, {"path", d.path}});
+    s["datasets"].push_back({{"name", d.name},
+                             {"version", d.version ? nlohmann::json(d.version) : nullptr},
+                             {"mountPath", d.mount_path}});
+    if (!d.digest.empty()) s["datasets"].back()["digest"] = d.digest;
   }
   s["taskGroups"] = nlohmann::json::array();
   for (const TaskGroupSpec& g : spec.task_groups) s["taskGroups"].push_back(TaskGroupToJson(g));

@@ -42,7 +42,7 @@
 //     maxRuntime: 2h
 //     retry: {backoffLimit: 2, backoff: 10s, maxBackoff: 5m}
 //     checkpoint: {enabled: true, intervalSeconds: 1800, signal: SIGTERM, gracePeriod: 30s}
-//     datasets: [{name: mnist@v1, path: /data/mnist}]
+//     datasets: [{name: mnist, version: 3, mountPath: /data/mnist}]   # version: default latest
 //     outputs: [model.pt]
 //     taskGroups:
 //       - name: worker
@@ -116,10 +116,13 @@ struct CheckpointSpec {
   int64_t grace_period_s = 30;  // then SIGKILL (0..3600)
 };
 
+// A dataset version the job reads (docs/datasets.md). The server pins `version` at submit (the
+// latest then, when omitted) and records the pinned version's manifest digest.
 struct DatasetRef {
-  std::string name;     // "mnist"
-  std::string version;  // "v1" (from "mnist@v1"; required)
-  std::string path;     // a local directory until the dataset registry exists; required
+  std::string name;        // "mnist": a dataset of the server's registry; required
+  int64_t version = 0;     // >= 1; 0: not given (the server pins the latest at submit)
+  std::string mount_path;  // absolute, no "."/".." segments: where the task reads it; required
+  std::string digest;      // set by the server when it pins the version: "sha256:..."
 };
 
 struct JobSpec {

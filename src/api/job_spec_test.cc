@@ -32,7 +32,7 @@ spec:
   maxRuntime: 2h
   retry: {backoffLimit: 2, backoff: 10s, maxBackoff: 5m}
   checkpoint: {signal: SIGTERM, gracePeriod: 30s}
-  datasets: [{name: mnist@v1, path: /data/mnist}]
+  datasets: [{name: mnist, version: 3, mountPath: /data/mnist}]
   outputs: [model.pt]
   taskGroups:
     - name: worker
@@ -80,8 +80,8 @@ TEST(JobSpecParse, FullExample) {
   EXPECT_EQ(s.checkpoint.grace_period_s, 30);
   ASSERT_EQ(s.datasets.size(), 1u);
   EXPECT_EQ(s.datasets[0].name, "mnist");
-  EXPECT_EQ(s.datasets[0].version, "v1");
-  EXPECT_EQ(s.datasets[0].path, "/data/mnist");
+  EXPECT_EQ(s.datasets[0].version, 3);
+  EXPECT_EQ(s.datasets[0].mount_path, "/data/mnist");
   EXPECT_EQ(s.outputs, std::vector<std::string>{"model.pt"});
   ASSERT_EQ(s.task_groups.size(), 1u);
   const TaskGroupSpec& g = s.task_groups[0];
@@ -305,10 +305,20 @@ const ErrorCase kErrorCases[] = {
      "line 5: spec.topology.level: required field is missing"},
     {"empty topology level", Spec("  topology: {level: \"\"}\n"),
      "line 5: spec.topology.level: must not be empty"},
-    {"dataset without version", Spec("  datasets: [{name: mnist, path: /d}]\n"),
-     "line 5: spec.datasets[0].name: must be \"name@version\""},
-    {"dataset without path", Spec("  datasets:\n    - name: mnist@v1\n"),
-     "line 6: spec.datasets[0].path: required field is missing"},
+    {"dataset name with a version", Spec("  datasets: [{name: mnist@1, mountPath: /d}]\n"),
+     "line 5: spec.datasets[0].name: must be a DNS label"},
+    {"dataset version 0", Spec("  datasets: [{name: mnist, version: 0, mountPath: /d}]\n"),
+     "line 5: spec.datasets[0].version: must be between 1 and"},
+    {"dataset without mountPath", Spec("  datasets:\n    - name: mnist\n"),
+     "line 6: spec.datasets[0].mountPath: required field is missing"},
+    {"relative mountPath", Spec("  datasets: [{name: mnist, mountPath: data}]\n"),
+     "line 5: spec.datasets[0].mountPath: must be an absolute path"},
+    {"mountPath with ..", Spec("  datasets: [{name: mnist, mountPath: /data/../etc}]\n"),
+     "line 5: spec.datasets[0].mountPath: must be an absolute path"},
+    {"dataset twice", Spec("  datasets: [{name: a, mountPath: /a}, {name: a, mountPath: /b}]\n"),
+     "line 5: spec.datasets[1].name: duplicate dataset \"a\" (also spec.datasets[0])"},
+    {"mountPath twice", Spec("  datasets: [{name: a, mountPath: /a}, {name: b, mountPath: /a}]\n"),
+     "line 5: spec.datasets[1].mountPath: duplicate mountPath \"/a\" (also spec.datasets[0])"},
     {"absolute output", Spec("  outputs: [/etc/passwd]\n"),
      "line 5: spec.outputs[0]: must be relative to KUMO_OUTPUT_DIR"},
     {"output escapes", Spec("  outputs:\n    - ok.txt\n    - a/../../b\n"),
@@ -401,7 +411,7 @@ TEST(JobSpecJson, CanonicalForm) {
                                  {"enabled", false}, {"signal", SIGTERM}, {"gracePeriodSeconds", 30}}));
   EXPECT_EQ(s["tolerations"][0]["operator"], "Equal");
   EXPECT_EQ(s["datasets"][0],
-            (nlohmann::json{{"name", "mnist"}, {"version", "v1"}, {"path", "/data/mnist"}}));
+            (nlohmann::json{{"name", "mnist"}, {"version", 3}, {"mountPath", "/data/mnist"}}));
   EXPECT_EQ(s["outputs"], nlohmann::json::array({"model.pt"}));
   const nlohmann::json& g = s["taskGroups"][0];
   EXPECT_EQ(g["name"], "worker");

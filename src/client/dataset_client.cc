@@ -253,6 +253,40 @@ Status FetchIntoStore(cache::CacheClient& cache, const std::string& bucket, cons
 
 }  // namespace
 
+Status FetchVersion(cache::CacheClient& cache, const std::string& bucket,
+                    const std::string& prefix, const api::DatasetManifest& manifest,
+                    const std::string& dir, NodeStore* store, int parallel,
+                    const std::function<void(uint64_t bytes, bool fetched)>& on_file) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  for (const auto& f : manifest.files) {
+    fs::path parent = fs::path(dir) / fs::path(f.path).parent_path();
+    if (!ec) fs::create_directories(parent, ec);
+  }
+  if (ec) return Status::IoError(dir + ": " + ec.message());
+  return ForEachParallel(manifest.files.size(), parallel, [&](size_t i) -> Status {
+    const api::ManifestFile& f = manifest.files[i];
+    std::string path = dir + "/" + f.path;
+    uint64_t size = static_cast<uint64_t>(f.size_bytes);
+    if (store) {
+      bool fetch = !store->Has(f.sha256, f.size_bytes);
+      if (fetch) {
+        if (Status st = FetchIntoStore(cache, bucket, prefix + f.sha256, f, *store); !st.ok())
+          return st;
+      }
+      on_file(size, fetch);
+      return store->LinkTo(f.sha256, path);
+    }
+    if (AlreadyThere(path, f.size_bytes, f.sha256)) {
+      on_file(size, false);
+      return Status::Ok();
+    }
+    if (Status st = FetchOne(cache, bucket, prefix + f.sha256, f, path); !st.ok()) return st;
+    on_file(size, true);
+    return Status::Ok();
+  });
+}
+
 Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
                                    const std::string& version, const std::string& dir,
                                    const TransferOptions& options) {
@@ -268,14 +302,6 @@ Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
   if (!cache) return Error(cache.error());
   std::string bucket = (*v)["cache"]["bucket"];
   std::string prefix = (*v)["cache"]["prefix"];
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  for (const auto& f : manifest->files) {
-    fs::path parent = fs::path(dir) / fs::path(f.path).parent_path();
-    if (!ec) fs::create_directories(parent, ec);
-  }
-  if (ec) return Error(Status::IoError(dir + ": " + ec.message()));
-
   TransferReport report;
   report.version = *v;
   report.version.erase("manifest");
@@ -290,31 +316,14 @@ Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
   }
   std::atomic<uint64_t> got_files{0}, got_bytes{0};
   ProgressBar bar("pull " + name, report.files, report.bytes, options.progress && isatty(2));
-  Status s = ForEachParallel(manifest->files.size(), options.parallel, [&](size_t i) -> Status {
-    const api::ManifestFile& f = manifest->files[i];
-    std::string path = dir + "/" + f.path;
-    uint64_t size = static_cast<uint64_t>(f.size_bytes);
-    if (store) {
-      bool fetch = !store->Has(f.sha256, f.size_bytes);
-      if (fetch) {
-        if (Status st = FetchIntoStore(**cache, bucket, prefix + f.sha256, f, *store); !st.ok())
-          return st;
-        got_files.fetch_add(1);
-        got_bytes.fetch_add(size);
-      }
-      bar.Add(1, size, fetch ? size : 0);
-      return store->LinkTo(f.sha256, path);
-    }
-    if (AlreadyThere(path, f.size_bytes, f.sha256)) {
-      bar.Add(1, size, 0);
-      return Status::Ok();
-    }
-    if (Status st = FetchOne(**cache, bucket, prefix + f.sha256, f, path); !st.ok()) return st;
-    got_files.fetch_add(1);
-    got_bytes.fetch_add(size);
-    bar.Add(1, size, size);
-    return Status::Ok();
-  });
+  Status s = FetchVersion(**cache, bucket, prefix, *manifest, dir, store ? &*store : nullptr,
+                          options.parallel, [&](uint64_t size, bool fetched) {
+                            if (fetched) {
+                              got_files.fetch_add(1);
+                              got_bytes.fetch_add(size);
+                            }
+                            bar.Add(1, size, fetched ? size : 0);
+                          });
   bar.Finish();
   if (!s.ok()) return Error(s);
   report.moved_files = got_files.load();

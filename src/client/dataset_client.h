@@ -18,13 +18,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "api/dataset_manifest.h"
+#include "cache/client/client.h"
 #include "client/api_client.h"
+#include "client/node_store.h"
 
 namespace kumo::client {
 
@@ -68,6 +72,15 @@ Result<TransferReport> PushDataset(ApiClient& api, const std::string& name,
 Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
                                    const std::string& version, const std::string& dir,
                                    const TransferOptions& options);
+
+// Fetches the files of `manifest` (objects `prefix` + sha256 in `bucket`) into `dir` — through
+// `store` by hard link when it is not null (node_store.h), else as checked copies — on
+// `parallel` threads; `on_file` is called once per file (from any of them) with its size and
+// whether its bytes came from the cache. PullDataset and the server's job datasets use it.
+Status FetchVersion(cache::CacheClient& cache, const std::string& bucket,
+                    const std::string& prefix, const api::DatasetManifest& manifest,
+                    const std::string& dir, NodeStore* store, int parallel,
+                    const std::function<void(uint64_t bytes, bool fetched)>& on_file);
 
 // "mnist@3" -> {"mnist", "3"}; "mnist" -> {"mnist", default_version}.
 std::pair<std::string, std::string> SplitNameVersion(const std::string& text,

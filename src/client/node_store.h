@@ -1,5 +1,5 @@
 // NodeStore: a node's content-addressed copy of dataset files, DIR/objects/<aa>/<sha256>, shared
-// by every pull (and, next, every job) on the node. A version already pulled once is
+// by every pull and every job's datasets (server/job_datasets.h) on the node. A version already pulled once is
 // materialised again with hard links only — no bytes move — which is why a warm pull beats
 // `cp -r` (bench/datasets.sh).
 //

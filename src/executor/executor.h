@@ -29,8 +29,15 @@ namespace kumo::executor {
 // Who a task runs as and what of this machine's files it sees (docs/security.md). The local
 // executor's shim sets it up between fork and exec (task_sandbox.h): a new mount namespace with
 // `hidden_dir` covered by an empty tmpfs, `writable_dirs` bound back (given to uid:gid, 0700),
-// `readonly_dirs` bound read-only; procfs showing the task's own processes only; then the uid,
+// each of `readonly_binds` bound read-only at its target; procfs showing the task's own processes only; then the uid,
 // gid and groups, and no_new_privs. Off: the task runs as the server, seeing what it sees.
+// A tree the server made (a dataset version), shown to the task read-only at `target`.
+struct ReadOnlyBind {
+  std::string source;  // absolute, an existing directory
+  std::string target;  // absolute, without ':'; made (empty, 0755) if missing
+  bool operator==(const ReadOnlyBind&) const = default;
+};
+
 struct TaskIsolation {
   bool enabled = false;
   uid_t uid = 0;                           // REQUIRES (enabled): not 0
@@ -38,7 +45,7 @@ struct TaskIsolation {
   std::vector<gid_t> groups;               // supplementary groups; empty: none
   std::string hidden_dir;                  // absolute; empty: nothing hidden
   std::vector<std::string> writable_dirs;  // absolute, existing directories (output, checkpoint)
-  std::vector<std::string> readonly_dirs;  // absolute, existing paths (datasets); issue #16's hook
+  std::vector<ReadOnlyBind> readonly_binds;  // a job's datasets at their mountPaths
 };
 
 struct TaskLaunch {

@@ -101,10 +101,16 @@ Status CheckIsolation(const TaskIsolation& iso) {
   if (iso.uid == 0 || iso.gid == 0)
     return Status::InvalidArgument("an isolated task may not run as uid or gid 0");
   if (iso.writable_dirs.size() > KUMO_SANDBOX_MAX_BINDS ||
-      iso.readonly_dirs.size() > KUMO_SANDBOX_MAX_BINDS || iso.groups.size() > 64)
+      iso.readonly_binds.size() > KUMO_SANDBOX_MAX_BINDS || iso.groups.size() > 64)
     return Status::InvalidArgument("too many binds or groups for the task sandbox");
   std::vector<std::string> paths = iso.writable_dirs;
-  paths.insert(paths.end(), iso.readonly_dirs.begin(), iso.readonly_dirs.end());
+  for (const ReadOnlyBind& b : iso.readonly_binds) {
+    if (b.target.size() < 2 || b.target[0] != '/' || HasNul(b.target) ||
+        b.target.find(':') != std::string::npos)
+      return Status::InvalidArgument("sandbox mount point \"" + b.target +
+                                     "\" is not an absolute path without ':'");
+    paths.push_back(b.source);
+  }
   if (!iso.hidden_dir.empty()) paths.push_back(iso.hidden_dir);
   for (const std::string& p : paths) {
     struct stat st;

@@ -26,7 +26,8 @@ std::vector<std::string> ShimArgv(const std::string& shim_binary, const ShimComm
     if (!groups.empty()) argv.push_back("--groups=" + groups);
     if (!iso.hidden_dir.empty()) argv.push_back("--hide=" + iso.hidden_dir);
     for (const std::string& d : iso.writable_dirs) argv.push_back("--rw=" + d);
-    for (const std::string& d : iso.readonly_dirs) argv.push_back("--ro=" + d);
+    for (const ReadOnlyBind& b : iso.readonly_binds)
+      argv.push_back("--ro=" + b.source + ":" + b.target);
   }
   argv.push_back("--");
   argv.insert(argv.end(), line.command.begin(), line.command.end());
@@ -48,8 +49,8 @@ std::optional<ShimCommandLine> ParseShimArgv(const std::vector<std::string>& arg
   const kumo_task_sandbox& sb = parsed.sandbox;
   if (!sb.enabled) return line;
   TaskIsolation& iso = line.isolation;
-  iso = {true, sb.uid, sb.gid, {}, sb.hide ? sb.hide : "", {sb.rw, sb.rw + sb.rw_count},
-         {sb.ro, sb.ro + sb.ro_count}};
+  iso = {true, sb.uid, sb.gid, {}, sb.hide ? sb.hide : "", {sb.rw, sb.rw + sb.rw_count}, {}};
+  for (int i = 0; i < sb.ro_count; ++i) iso.readonly_binds.push_back({sb.ro[i], sb.ro_at[i]});
   for (const char* p = sb.groups; p != nullptr && *p != '\0';) {
     char* end = nullptr;
     iso.groups.push_back(static_cast<gid_t>(std::strtoul(p, &end, 10)));

@@ -59,12 +59,12 @@ TEST(ShimCommandLineTest, ParseRejectsOtherCommandLines) {
 TEST(ShimCommandLineTest, SandboxFlagsRoundTrip) {
   ShimCommandLine line{"/d/jobs/7/attempt-1/task-0", "/home/u", "/cg/kumo/t", {"python3", "x.py"}, {}};
   line.isolation = {true, 200006, 200006, {27, 1001}, "/d", {"/d/jobs/7/attempt-1/output",
-                    "/d/jobs/7/checkpoint"}, {"/datasets/mnist"}};
+                    "/d/jobs/7/checkpoint"}, {{"/d/datasets/3b1f", "/data/mnist"}}};
   Argv argv = ShimArgv("kumo-shim", line);
   EXPECT_EQ(argv, (Argv{"kumo-shim", "__task-shim", "/d/jobs/7/attempt-1/task-0", "/home/u",
                         "--cgroup=/cg/kumo/t", "--uid=200006", "--gid=200006", "--groups=27,1001",
                         "--hide=/d", "--rw=/d/jobs/7/attempt-1/output", "--rw=/d/jobs/7/checkpoint",
-                        "--ro=/datasets/mnist", "--", "python3", "x.py"}));
+                        "--ro=/d/datasets/3b1f:/data/mnist", "--", "python3", "x.py"}));
   auto parsed = ParseShimArgv(argv);
   ASSERT_TRUE(parsed.has_value());
   const TaskIsolation& iso = parsed->isolation;
@@ -74,7 +74,7 @@ TEST(ShimCommandLineTest, SandboxFlagsRoundTrip) {
   EXPECT_EQ(iso.groups, (std::vector<gid_t>{27, 1001}));
   EXPECT_EQ(iso.hidden_dir, "/d");
   EXPECT_EQ(iso.writable_dirs, line.isolation.writable_dirs);
-  EXPECT_EQ(iso.readonly_dirs, line.isolation.readonly_dirs);
+  EXPECT_EQ(iso.readonly_binds, line.isolation.readonly_binds);
   EXPECT_EQ(parsed->command, line.command);
   EXPECT_EQ(parsed->run_dir, line.run_dir);
 }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +53,20 @@ static int AddBind(const char* arg, const char* prefix, const char** list, int* 
   return 1;
 }
 
+/* "--ro=<source>:<target>", both absolute: split at the last ':' into fresh strings. */
+static int AddReadOnlyBind(const char* arg, struct kumo_task_sandbox* sb) {
+  const char* value = NULL;
+  int r = ParsePath(arg, "--ro=", &value);
+  if (r <= 0) return r;
+  const char* colon = strrchr(value, ':');
+  if (colon == NULL || colon[1] != '/' || sb->ro_count >= KUMO_SANDBOX_MAX_BINDS) return -1;
+  char* source = strndup(value, (size_t)(colon - value));
+  if (source == NULL) return -1;
+  sb->ro[sb->ro_count] = source;
+  sb->ro_at[sb->ro_count++] = colon + 1;
+  return 1;
+}
+
 int kumo_parse_sandbox_flag(const char* arg, struct kumo_task_sandbox* sb) {
   int r = ParseId(arg, "--uid=", &sb->uid);
   if (r == 1) {
@@ -74,12 +87,13 @@ int kumo_parse_sandbox_flag(const char* arg, struct kumo_task_sandbox* sb) {
   }
   if ((r = ParsePath(arg, "--hide=", &sb->hide)) != 0) return r;
   if ((r = AddBind(arg, "--rw=", sb->rw, &sb->rw_count)) != 0) return r;
-  return AddBind(arg, "--ro=", sb->ro, &sb->ro_count);
+  return AddReadOnlyBind(arg, sb);
 }
 
 /* mkdir -p of path's components (0755, root's: the tmpfs is only a skeleton); the last one is
  * a directory, or an empty file when `file` (a mount point for a single-file bind). Components
- * outside the tmpfs exist already (their sources were opened), so EEXIST is the common case. */
+ * outside the tmpfs mostly exist already, so EEXIST is the common case; a --ro target's missing
+ * ones are made on the host (root's, 0755, empty). */
 static int MakeMountPoint(const char* path, int file) {
   char buf[PATH_MAX];
   size_t len = strlen(path);
@@ -125,30 +139,6 @@ static size_t ParseGroups(const char* p, gid_t* groups) {
   return n;
 }
 
-/* Opens the --ro paths with the task's file-system identity (fsuid, fsgid, its groups): a bind
- * made by root reaches past every directory on the way, so a dataset path the task could not
- * reach itself (the data dir, another job's 0700 output dir) must fail here, not be bound.
- * setfsuid keeps CAP_SYS_ADMIN (mounts) and gives CAP_DAC_* back on the return to 0. */
-static int OpenReadOnlySources(const struct kumo_task_sandbox* sb, int* ro_fds, int err_fd) {
-  gid_t groups[KUMO_SANDBOX_MAX_GROUPS];
-  if (setgroups(ParseGroups(sb->groups, groups), groups) != 0)
-    return kumo_shim_complain(err_fd, "cannot set", "groups", errno), -1;
-  setfsgid(sb->gid);
-  setfsuid(sb->uid);
-  int ok = (unsigned)setfsuid((uid_t)-1) == sb->uid && (unsigned)setfsgid((gid_t)-1) == sb->gid;
-  for (int i = 0; ok && i < sb->ro_count; ++i) {
-    ro_fds[i] = open(sb->ro[i], O_PATH | O_CLOEXEC);
-    if (ro_fds[i] < 0) {
-      kumo_shim_complain(err_fd, "cannot open (as the task)", sb->ro[i], errno);
-      ok = 0;
-    }
-  }
-  setfsuid(0);
-  setfsgid(0);
-  if (!ok) return -1;
-  return 0;
-}
-
 /* Step 2: the descriptors of every bind source, --rw dirs given to the task's uid. */
 static int OpenSources(const struct kumo_task_sandbox* sb, int* rw_fds, int* ro_fds, int err_fd) {
   for (int i = 0; i < sb->rw_count; ++i) {
@@ -157,7 +147,11 @@ static int OpenSources(const struct kumo_task_sandbox* sb, int* rw_fds, int* ro_
     if (fchown(rw_fds[i], sb->uid, sb->gid) != 0 || fchmod(rw_fds[i], 0700) != 0)
       return kumo_shim_complain(err_fd, "cannot give to the task", sb->rw[i], errno), -1;
   }
-  return OpenReadOnlySources(sb, ro_fds, err_fd);
+  for (int i = 0; i < sb->ro_count; ++i) {
+    ro_fds[i] = open(sb->ro[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (ro_fds[i] < 0) return kumo_shim_complain(err_fd, "cannot open", sb->ro[i], errno), -1;
+  }
+  return 0;
 }
 
 /* Step 1. */
@@ -178,7 +172,7 @@ static int BuildMounts(const struct kumo_task_sandbox* sb, const int* rw_fds, co
   for (int i = 0; i < sb->rw_count; ++i)
     if (BindAt(rw_fds[i], sb->rw[i], 0, err_fd) != 0) return -1;
   for (int i = 0; i < sb->ro_count; ++i)
-    if (BindAt(ro_fds[i], sb->ro[i], 1, err_fd) != 0) return -1;
+    if (BindAt(ro_fds[i], sb->ro_at[i], 1, err_fd) != 0) return -1;
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0)
     return kumo_shim_complain(err_fd, "cannot mount", "/proc", errno), -1;
   return 0;

@@ -8,9 +8,12 @@
  *   --hide=<dir>          covered by an empty, root-owned tmpfs in the task's mount namespace
  *   --rw=<dir>            (repeatable) bound back at the same path, read-write, after the
  *                         directory itself is given to uid:gid with mode 0700
- *   --ro=<path>           (repeatable) bound at the same path read-only (datasets); opened
- *                         with the task's file-system identity, so a path the task could not
- *                         reach by itself is refused rather than bound
+ *   --ro=<source>:<target> (repeatable) <source> bound read-only at <target> (a job's dataset
+ *                         at its mountPath). The source is a tree the server made (a dataset
+ *                         version from the node store), opened as root; the split is at the
+ *                         last ':' (targets hold none). A target outside the --hide dir that
+ *                         does not exist is made as an empty root-owned directory (0755) on
+ *                         the host, like a container runtime's mount point
  *
  * Order of the steps, and why:
  *  1. unshare(CLONE_NEWNS) and make every mount private, so nothing below leaks to the host;
@@ -40,7 +43,8 @@ struct kumo_task_sandbox {
   const char* hide;   /* NULL: nothing hidden */
   const char* rw[KUMO_SANDBOX_MAX_BINDS];
   int rw_count;
-  const char* ro[KUMO_SANDBOX_MAX_BINDS];
+  const char* ro[KUMO_SANDBOX_MAX_BINDS];    /* sources */
+  const char* ro_at[KUMO_SANDBOX_MAX_BINDS]; /* their targets */
   int ro_count;
 };
 

@@ -8,6 +8,7 @@
 #include "server/api_util.h"
 #include "server/history.h"
 #include "server/http_json.h"
+#include "server/job_datasets.h"
 #include "server/job_lifecycle.h"
 #include "server/submit_feasibility.h"
 #include "server/ui.h"
@@ -26,13 +27,6 @@ std::optional<http::Response> CheckLocalInputs(const api::JobSpec& spec,
     return ErrorResponse(400,
                          "spec.taskGroups[].workingDir: not set, and the request has no absolute "
                          "X-Kumo-Submit-Dir header to default to");
-  for (size_t i = 0; i < spec.datasets.size(); ++i) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(spec.datasets[i].path, ec))
-      return ErrorResponse(400, "spec.datasets[" + std::to_string(i) + "].path: \"" +
-                                    spec.datasets[i].path +
-                                    "\" is not a directory on this machine");
-  }
   return std::nullopt;
 }
 
@@ -238,6 +232,11 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
   if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
   if (auto never = NeverFitsMessage(state_, *spec)) return ErrorResponse(400, *never);
+  if (Status pinned = PinDatasets(state_, *spec); !pinned.ok())
+    return ErrorResponse(pinned.code() == StatusCode::kInvalidArgument     ? 400
+                         : pinned.code() == StatusCode::kPermissionDenied ? 403
+                                                                          : 500,
+                         pinned.message());
   // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
   // an id; the tasks run there (snapshot_store.h).
   // kumo rerun names the job it repeats and pins that job's seed.

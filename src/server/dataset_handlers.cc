@@ -223,18 +223,25 @@ http::Response DatasetHandlers::StartUpload(const UserRec& user, const std::stri
   return JsonResponse(200, {{"name", name}, {"project", *project}, {"cache", *access}});
 }
 
+Result<std::unique_ptr<cache::CacheClient>> ServerDatasetReader(ServerState& state,
+                                                                const std::string& project,
+                                                                const std::string& name,
+                                                                int64_t ttl_s) {
+  cache::TokenScope scope;
+  scope.read = {std::string(kDatasetBucket) + "/" + DatasetKeyPrefix(project, name)};
+  int64_t now = static_cast<int64_t>(state.clock.NowSeconds());
+  auto token = state.cache_tokens->Mint("server", scope, now, ttl_s);
+  if (!token) return Error(token.error());
+  cache::ClientOptions o;
+  o.servers = state.config.cache_servers;
+  o.token = *token;
+  return cache::CacheClient::Create(o);
+}
+
 Status DatasetHandlers::CheckObjectsUploaded(
     const std::string& project, const std::string& name,
     const std::vector<std::pair<std::string, int64_t>>& objects) {
-  cache::TokenScope scope;
-  scope.read = {std::string(kDatasetBucket) + "/" + DatasetKeyPrefix(project, name)};
-  int64_t now = static_cast<int64_t>(state_.clock.NowSeconds());
-  auto token = state_.cache_tokens->Mint("server", scope, now, 600);
-  if (!token) return token.error();
-  cache::ClientOptions o;
-  o.servers = state_.config.cache_servers;
-  o.token = *token;
-  auto client = cache::CacheClient::Create(o);
+  auto client = ServerDatasetReader(state_, project, name, 600);
   if (!client) return client.error();
   for (const auto& [sha, size] : objects) {
     auto st = (*client)->Stat(kDatasetBucket, DatasetKeyPrefix(project, name) + sha);

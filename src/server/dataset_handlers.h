@@ -28,6 +28,7 @@
 // Thread safety: Route may be called from any number of connection threads.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,6 +36,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
+#include "cache/client/client.h"
 #include "http/http.h"
 #include "server/dataset_store.h"
 #include "server/records.h"
@@ -49,6 +52,13 @@ inline constexpr char kDatasetBucket[] = "datasets";
 inline std::string DatasetKeyPrefix(const std::string& project, const std::string& name) {
   return project + "/" + name + "/";
 }
+
+// A cache client that reads the objects of dataset `name` (owned by `project`), with a token the
+// server mints for itself, valid ttl_s seconds: for checking uploads and materialising versions.
+Result<std::unique_ptr<cache::CacheClient>> ServerDatasetReader(ServerState& state,
+                                                                const std::string& project,
+                                                                const std::string& name,
+                                                                int64_t ttl_s);
 
 class DatasetHandlers {
  public:

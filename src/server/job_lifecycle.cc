@@ -85,7 +85,10 @@ json ResultRecord(const ServerState& state, const JobRec& job, double now, Attem
   }
   json datasets = json::array();
   for (const auto& d : job.spec.datasets)
-    datasets.push_back({{"name", d.name}, {"version", d.version}, {"path", d.path}});
+    datasets.push_back({{"name", d.name},
+                        {"version", d.version},
+                        {"digest", d.digest},
+                        {"mountPath", d.mount_path}});
   std::string out_dir = state.AttemptDir(job.id, job.attempt) + "/output";
   json outputs = json::array();
   for (const auto& o : job.spec.outputs) {

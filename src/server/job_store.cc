@@ -1,5 +1,7 @@
 #include "server/job_store.h"
 
+#include "server/job_datasets.h"
+
 namespace kumo::server {
 namespace {
 using nlohmann::json;
@@ -63,12 +65,13 @@ EventRow EventFromRow(const store::Row& r) {
 store::Statement JobStore::Insert(const JobRec& j) {
   return {
       "INSERT INTO jobs(id, project, user, name, spec_yaml, spec_sha256, submit_dir, "
-      "code_version, seed, submit_time, phase, reason, idempotency_key) VALUES(?1, ?2, ?3, "
-      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+      "code_version, seed, submit_time, phase, reason, idempotency_key, datasets) VALUES(?1, "
+      "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
       {j.id, j.project, j.user, j.name, j.spec_yaml, j.spec_sha256, j.submit_dir,
        j.code_version.dump(), static_cast<int64_t>(j.seed), j.submit_time, Text(ToString(j.phase)),
        j.reason,
-       j.idempotency_key.empty() ? store::Value(nullptr) : store::Value(j.idempotency_key)}};
+       j.idempotency_key.empty() ? store::Value(nullptr) : store::Value(j.idempotency_key),
+       PinsJson(j.spec).dump()}};
 }
 
 store::Statement JobStore::Update(const JobRec& j) {
@@ -117,12 +120,14 @@ Result<std::map<int64_t, JobRec>> JobStore::Load() {
   Status s = store_.Query(
       "SELECT id, project, user, name, spec_yaml, spec_sha256, submit_dir, code_version, seed, "
       "submit_time, phase, reason, message, attempt, failures, not_before, start_time, end_time, "
-      "cancel_requested, idempotency_key FROM jobs ORDER BY id",
+      "cancel_requested, idempotency_key, datasets FROM jobs ORDER BY id",
       {}, [&](const store::Row& r) {
         if (!bad.empty()) return;
         JobRec j = JobFromRow(r);
         auto phase = ParseJobPhase(store::AsString(r[10]));
         auto spec = api::ParseJobSpec(j.spec_yaml);
+        Status pins = spec ? ApplyPins(json::parse(store::AsString(r[20]), nullptr, false), *spec)
+                           : Status::Ok();
         // A Terminating job's reason is the outcome its attempt ends with (BeginTermination).
         auto ending =
             phase == JobPhase::kTerminating ? ParseAttemptOutcome(j.reason) : std::nullopt;
@@ -135,6 +140,8 @@ Result<std::map<int64_t, JobRec>> JobStore::Load() {
         } else if (!spec) {
           bad = "job " + std::to_string(j.id) +
                 ": stored spec no longer parses: " + spec.error().message();
+        } else if (!pins.ok()) {
+          bad = "job " + std::to_string(j.id) + ": " + pins.message();
         } else {
           j.phase = *phase;
           j.spec = std::move(*spec);

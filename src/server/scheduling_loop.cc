@@ -9,6 +9,7 @@
 
 #include "core/driver.h"
 #include "executor/private_files.h"
+#include "server/job_datasets.h"
 #include "server/job_lifecycle.h"
 #include "server/task_isolation.h"
 #include "server/translate.h"
@@ -346,7 +347,7 @@ void SchedulingLoop::StartGangs(std::vector<std::pair<JobRec*, PreparedStart>>& 
   // Jobs are never removed once durable, so the pointers stay valid while mu is released; a
   // cancel meanwhile is seen by the next tick (the job is Running by then and terminates).
   lock.unlock();
-  for (auto& [job, start] : starts) SpawnStart(start);
+  for (auto& [job, start] : starts) SpawnStart(*job, start);
   lock.lock();
   for (auto& [job, start] : starts) CommitStart(*job, start, now);
 }
@@ -387,12 +388,20 @@ SchedulingLoop::PreparedStart SchedulingLoop::PrepareStart(
   auto isolation = dirs.ok() ? IsolationForAttempt(state_, job, output_dir, context.checkpoint_dir)
                              : Result<executor::TaskIsolation>(Error(dirs));
   if (isolation) context.isolation = std::move(*isolation);
+  for (const auto& d : job.spec.datasets)  // isolated: bound at mountPath; else the tree itself
+    context.dataset_paths[d.name] = context.isolation.enabled
+                                        ? d.mount_path
+                                        : DatasetDir(state_.config.data_dir, d.digest);
   return {ToLaunches(job, placements, context), isolation ? "" : isolation.error().message()};
 }
 
-void SchedulingLoop::SpawnStart(PreparedStart& start) {
+void SchedulingLoop::SpawnStart(const JobRec& job, PreparedStart& start) {
   LaunchPlan& plan = start.plan;
-  if (!start.failure.empty()) {  // nothing to run it as, or nowhere: the attempt fails
+  if (start.failure.empty()) {
+    // Off mu: a cold version moves its bytes from the cache here (job_datasets.h).
+    if (Status s = MaterializeDatasets(state_, job.spec); !s.ok()) start.failure = s.message();
+  }
+  if (!start.failure.empty()) {  // nothing to run it as, nowhere, no data: the attempt fails
     plan.tasks.clear();
     return;
   }

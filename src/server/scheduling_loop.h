@@ -46,7 +46,7 @@ class SchedulingLoop {
  private:
   // A gang start, in three steps so that spawning processes (milliseconds each on a busy
   // machine) never holds mu: PrepareStart under mu (attempt, directories, environments),
-  // SpawnStart without it (the executor only), CommitStart under mu (Running, or LaunchFailed).
+  // SpawnStart without it (datasets materialised, the executor), CommitStart under mu (Running, or LaunchFailed).
   struct PreparedStart;
   using Lock = std::unique_lock<std::mutex>;
 
@@ -69,7 +69,8 @@ class SchedulingLoop {
   // job asks for something no node offers.
   const core::Job& CoreJob(JobRec& job, std::string* invalid);
   PreparedStart PrepareStart(JobRec& job, const std::vector<core::TaskPlacement>& placements);
-  void SpawnStart(PreparedStart& start);
+  // `job`'s spec only is read (immutable after submit): its datasets are materialised first.
+  void SpawnStart(const JobRec& job, PreparedStart& start);
   void CommitStart(JobRec& job, PreparedStart& start, double now);
 
   ServerState& state_;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "executor/task_identity.h"
+#include "server/job_datasets.h"
 #include "server/job_state.h"
 
 namespace kumo::server {
@@ -58,10 +59,8 @@ Result<executor::TaskIsolation> IsolationForAttempt(ServerState& state, JobRec& 
   // are opened with the task's identity, which cannot pass the data dir's 0700.)
   if (job.submit_dir.starts_with(state.JobDir(job.id) + "/"))
     iso->writable_dirs.push_back(job.submit_dir);
-  for (const auto& d : job.spec.datasets) {
-    if (d.path.empty()) continue;
-    iso->readonly_dirs.push_back(d.path[0] == '/' ? d.path : job.submit_dir + "/" + d.path);
-  }
+  for (const auto& d : job.spec.datasets)
+    iso->readonly_binds.push_back({DatasetDir(state.config.data_dir, d.digest), d.mount_path});
   return iso;
 }
 

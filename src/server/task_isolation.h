@@ -16,7 +16,8 @@ namespace kumo::server {
 // names one, else a uid of the range for the job's whole life (the owner of its checkpoint dir
 // if it already has one, never one a running job holds); the data dir (or its unsearchable
 // ancestor) hidden; `output_dir`, `checkpoint_dir` and the job's own code snapshot copy
-// writable; the spec's dataset paths read-only (relative ones under job.submit_dir). Records the uid in job.task_uid.
+// writable; each pinned dataset's tree (job_datasets.h) bound read-only at its mountPath.
+// Records the uid in job.task_uid.
 // REQUIRES: state.mu held; output_dir and checkpoint_dir exist.
 Result<executor::TaskIsolation> IsolationForAttempt(ServerState& state, JobRec& job,
                                                     const std::string& output_dir,

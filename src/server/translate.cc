@@ -122,7 +122,7 @@ LaunchPlan ToLaunches(const JobRec& job, const std::vector<core::TaskPlacement>&
     env["KUMO_NODE"] = p.node;
     env["KUMO_TASK_GROUP"] = g.name;
     env["KUMO_TASK_INDEX"] = std::to_string(p.index);
-    for (const auto& d : job.spec.datasets) env[DatasetVariable(d.name)] = d.path;
+    for (const auto& [name, path] : context.dataset_paths) env[DatasetVariable(name)] = path;
     executor::TaskLaunch launch;
     launch.argv = g.command;
     launch.cwd = g.working_dir.empty() ? job.submit_dir : g.working_dir;

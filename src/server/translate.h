@@ -39,6 +39,7 @@ struct LaunchContext {
   int master_port = 0;         // MASTER_PORT on 127.0.0.1
   std::map<std::string, std::string> inherited_env;  // the server's PATH, HOME, ... (overridable)
   executor::TaskIsolation isolation;  // every task's (task_isolation.h)
+  std::map<std::string, std::string> dataset_paths;  // dataset name -> where the task reads it
 };
 
 // One gang start: the tasks to record and what to launch for each, both indexed by rank.

@@ -33,7 +33,7 @@ JobRec TwoGroupJob() {
   worker.resources.gpu_milli = 2000;
   worker.resources.gpu_models = {"A100"};
   job.spec.task_groups = {ps, worker};
-  job.spec.datasets = {{"mnist-v1.2", "v1", "/data/mnist"}};
+  job.spec.datasets = {{"mnist-v1-2", 1, "/data/mnist", "sha256:ab"}};
   return job;
 }
 
@@ -114,7 +114,9 @@ LaunchContext Context() {
   return {"/d/jobs/12/attempt-3",
           "/d/jobs/12/checkpoint",
           29500,
-          {{"PATH", "/usr/bin"}, {"HOME", "/home/ada"}}};
+          {{"PATH", "/usr/bin"}, {"HOME", "/home/ada"}},
+          {},
+          {{"mnist-v1-2", "/data/mnist"}}};
 }
 
 // The core may list placements in any order: ranks follow (group, replica).
@@ -185,7 +187,7 @@ TEST(TranslateTest, EnvironmentOfATask) {
   EXPECT_EQ(env.at("KUMO_NODE"), "node-1");
   EXPECT_EQ(env.at("KUMO_TASK_GROUP"), "worker");
   EXPECT_EQ(env.at("KUMO_TASK_INDEX"), "1");
-  EXPECT_EQ(env.at("KUMO_DATASET_MNIST_V1_2"), "/data/mnist");
+  EXPECT_EQ(env.at("KUMO_DATASET_MNIST_V1_2"), "/data/mnist");  // where the context says
 }
 
 TEST(TranslateTest, LocalRankCountsPerNode) {

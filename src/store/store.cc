@@ -175,6 +175,10 @@ CREATE TABLE dataset_grants (            -- projects that may read a dataset
   PRIMARY KEY (name, project)
 );
 )sql",
+    // 5: the dataset versions a job reads, pinned at submit (server/job_datasets.h).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN datasets TEXT;  -- JSON [{name, version, digest}]; NULL: none
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 

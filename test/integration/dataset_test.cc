@@ -10,6 +10,7 @@
 #include "base/sha256.h"
 #include "cache/client/client.h"
 #include "server/util.h"
+#include "test/integration/dataset_fixture.h"
 #include "test/integration/server_fixture.h"
 #include "test/support/test_process.h"
 
@@ -22,81 +23,7 @@ using testing::Api;
 using testing::TempDir;
 using testing::WriteFile;
 namespace test_process = cache::test_process;
-
-class DatasetTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    data_ = dir_.path() + "/server";
-    fs::create_directories(data_);
-    WriteFile(dir_.path() + "/inv.yaml", "nodes:\n  - {name: n, cpu: 4, memory: 8Gi}\n");
-    // The cache's address is decided first: the server only hands it out, and the cache reads
-    // the JWKS that the server writes when it starts.
-    cache_port_ = server::FreeLoopbackPort();
-    test_process::SpawnOptions so;
-    so.stdout_path = dir_.path() + "/server.log";
-    server_pid_ = test_process::Spawn(
-        {KUMO_BINARY, "server", "--data-dir", data_, "--listen", "127.0.0.1:0", "--inventory",
-         dir_.path() + "/inv.yaml", "--no-cgroups", "--cache",
-         "127.0.0.1:" + std::to_string(cache_port_)},
-        so);
-    for (int i = 0; i < 600 && server_port_ == 0; ++i) {
-      std::string p = testing::ReadFile(data_ + "/server.port");
-      if (!p.empty()) server_port_ = static_cast<uint16_t>(std::stoi(p));
-      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_NE(server_port_, 0) << testing::ReadFile(so.stdout_path);
-    admin_ = testing::ReadFile(data_ + "/admin.token");
-    while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
-
-    WriteFile(dir_.path() + "/acl.yaml",
-              "namespaces:\n  kumo:\n    read: [datasets]\n    write: [datasets]\n");
-    test_process::SpawnOptions co;
-    co.stdout_path = dir_.path() + "/cache.log";
-    fs::create_directories(dir_.path() + "/cache");
-    std::string port_file = dir_.path() + "/cache.port";
-    cache_pid_ = test_process::Spawn(
-        {KUMO_BINARY, "cache", "serve", "--listen", "127.0.0.1:" + std::to_string(cache_port_),
-         "--port-file", port_file, "--dir", dir_.path() + "/cache", "--capacity", "256Mi",
-         "--jwks", data_ + "/cache-jwks.json", "--acl", dir_.path() + "/acl.yaml"},
-        co);
-    for (int i = 0; i < 400 && testing::ReadFile(port_file).empty(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_FALSE(testing::ReadFile(port_file).empty()) << testing::ReadFile(co.stdout_path);
-
-    Api admin(server_port_, admin_);
-    ASSERT_EQ(admin.Call("POST", "/v1/projects", R"({"name": "team-a"})").status, 201);
-    ASSERT_EQ(admin.Call("POST", "/v1/projects", R"({"name": "team-b"})").status, 201);
-    alice_ = admin.Call("POST", "/v1/users", R"({"name": "alice", "projects": ["team-a"]})")
-                 .body["token"];
-    bob_ = admin.Call("POST", "/v1/users", R"({"name": "bob", "projects": ["team-b"]})")
-               .body["token"];
-  }
-  void TearDown() override {
-    test_process::StopProcess(cache_pid_);
-    test_process::StopProcess(server_pid_);
-  }
-
-  struct Run {
-    int rc;
-    std::string out;
-  };
-  // `kumo dataset ARGS...` as the user with `token`.
-  Run Kumo(const std::string& token, std::vector<std::string> args) {
-    args.insert(args.begin(), {KUMO_BINARY, "dataset"});
-    args.insert(args.end(), {"--server", "127.0.0.1:" + std::to_string(server_port_), "--token",
-                             token});
-    test_process::SpawnOptions o;
-    o.stdout_path = dir_.path() + "/cli.log";
-    int rc = test_process::RunToExit(args, o);
-    return {rc, testing::ReadFile(o.stdout_path)};
-  }
-
-  TempDir dir_;
-  std::string data_, admin_, alice_, bob_;
-  int cache_port_ = 0;
-  uint16_t server_port_ = 0;
-  pid_t server_pid_ = -1, cache_pid_ = -1;
-};
+using dataset_testing::DatasetTest;
 
 TEST_F(DatasetTest, PushVersionsPullAclGrantRemove) {
   std::string src = dir_.path() + "/src";

@@ -189,12 +189,12 @@ spec:
 kind: Job
 spec:
   project: default
-  datasets: [{name: mnist@v1, path: /nonexistent/mnist}]
+  datasets: [{name: nosuch, mountPath: /data/nosuch}]
   taskGroups: [{name: main, command: ["true"]}]
 )",
                                  "/tmp");
   EXPECT_EQ(no_dataset.status, 400);
-  EXPECT_NE(no_dataset.body.value("error", "").find("spec.datasets[0].path"), std::string::npos)
+  EXPECT_NE(no_dataset.body.value("error", "").find("spec.datasets[0].name: no dataset \"nosuch\""), std::string::npos)
       << no_dataset.text;
   EXPECT_EQ(api_->Submit(R"(apiVersion: kumo/v1
 kind: Job
