@@ -12,13 +12,13 @@
 
 #include "client/config.h"
 #include "client/format.h"
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::client {
 namespace {
 
 using nlohmann::json;
-using sim::TempDir;
+using ::kumo::testing::TempDir;
 
 EnvLookup MapEnv(std::map<std::string, std::string> vars) {
   return [vars](const std::string& k) -> std::optional<std::string> {
@@ -45,9 +45,9 @@ struct Parsed {
 Parsed Parse(const std::vector<std::string>& args) {
   CLI::App app("test", "kumo test");
   Parsed p;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   p.exit_code = ParseArgs(app, args, kDefs, &p.args);
-  p.err = testing::internal::GetCapturedStderr();
+  p.err = ::testing::internal::GetCapturedStderr();
   return p;
 }
 
@@ -96,9 +96,9 @@ TEST(ParseArgs, ErrorsExitTwoNamingTheFlag) {
 TEST(ParseArgs, HelpExitsZeroListingTheFlags) {
   CLI::App app("test", "kumo test");
   ParsedArgs args;
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   EXPECT_EQ(ParseArgs(app, {"--help"}, kDefs, &args), 0);
-  std::string out = testing::internal::GetCapturedStdout();
+  std::string out = ::testing::internal::GetCapturedStdout();
   for (const char* flag : {"--output", "--server", "--follow", "--filename"})
     EXPECT_NE(out.find(flag), std::string::npos) << flag << "\n" << out;
 }

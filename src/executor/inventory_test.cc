@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include "test/support/temp_dir.h"
 
 namespace kumo::executor {
 namespace {
@@ -178,9 +179,8 @@ TEST(InventoryTest, RejectsBadInventories) {
 }
 
 TEST(InventoryTest, LoadInventoryFileReadsAndPrefixesThePath) {
-  char pattern[] = "/tmp/kumo_inventory_test_XXXXXX";
-  ASSERT_NE(mkdtemp(pattern), nullptr);
-  const std::string dir = pattern;
+  ::kumo::testing::TempDir tmp("kumo-inventory");
+  const std::string& dir = tmp.path();
   const std::string good = dir + "/good.yaml", bad = dir + "/bad.yaml";
   std::ofstream(good) << "nodes:\n  - {name: a, count: 2, cpu: 2, memory: 4Gi}\n";
   std::ofstream(bad) << "nodes:\n  - {name: a, cpu: 2}\n";
@@ -193,7 +193,6 @@ TEST(InventoryTest, LoadInventoryFileReadsAndPrefixesThePath) {
   auto missing = LoadInventoryFile(dir + "/missing.yaml");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(InventoryTest, DetectLocalMachineDescribesThisHost) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "test/support/temp_dir.h"
 
 namespace kumo::executor {
 namespace {
@@ -66,9 +67,6 @@ bool Alive(pid_t pid) {
 class LocalExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/kumo_exec_test_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     config_.shim_binary = KUMO_SHIM_BINARY;  // the one the server uses (static, starts fast)
     exec_ = std::make_unique<LocalExecutor>(config_);
   }
@@ -89,8 +87,6 @@ class LocalExecutorTest : public ::testing::Test {
       });
     }
     exec_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   TaskLaunch Task(std::vector<std::string> argv, const std::string& name) {
@@ -138,7 +134,8 @@ class LocalExecutorTest : public ::testing::Test {
     return pid;
   }
 
-  std::string dir_;
+  ::kumo::testing::TempDir tmp_{"kumo-exec"};  // removed after TearDown stopped every task
+  const std::string dir_ = tmp_.path();
   ExecutorConfig config_;
   std::unique_ptr<LocalExecutor> exec_;
   std::vector<TaskHandle> handles_;

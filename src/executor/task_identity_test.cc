@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include "test/support/temp_dir.h"
 
 namespace kumo::executor {
 namespace {
@@ -44,8 +45,8 @@ TEST(TaskIdentityTest, PickRangeUidKeepsAJobsUidAndSkipsThoseInUse) {
 }
 
 TEST(TaskIdentityTest, HiddenRootIsTheHighestAncestorOthersCannotSearch) {
-  char tmpl[] = "/tmp/kumo-identity-XXXXXX";
-  std::string top = mkdtemp(tmpl);  // 0700
+  ::kumo::testing::TempDir tmp("kumo-identity");
+  const std::string& top = tmp.path();  // 0700
   std::filesystem::create_directories(top + "/a/data");
   chmod((top + "/a").c_str(), 0755);
   chmod((top + "/a/data").c_str(), 0755);
@@ -56,7 +57,6 @@ TEST(TaskIdentityTest, HiddenRootIsTheHighestAncestorOthersCannotSearch) {
   EXPECT_EQ(HiddenRoot(top + "/a/data"), top + "/a/data");
   chmod((top + "/a").c_str(), 0750);
   EXPECT_EQ(HiddenRoot(top + "/a/data"), top + "/a");
-  std::filesystem::remove_all(top);
 }
 
 TEST(TaskIdentityTest, AccountIdentityRefusesRootAndUnknownAccounts) {
@@ -74,8 +74,8 @@ TEST(TaskIdentityTest, AccountIdentityRefusesRootAndUnknownAccounts) {
 }
 
 TEST(TaskIdentityTest, TheRangeMustNotHoldAccountsOrSubordinateIds) {
-  char tmpl[] = "/tmp/kumo-identity-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  ::kumo::testing::TempDir tmp("kumo-identity");
+  const std::string& dir = tmp.path();
   const std::string passwd = dir + "/passwd", subuid = dir + "/subuid", subgid = dir + "/subgid";
   std::ofstream(passwd) << "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
   std::ofstream(subuid) << "alice:100000:65536\n";
@@ -91,7 +91,6 @@ TEST(TaskIdentityTest, TheRangeMustNotHoldAccountsOrSubordinateIds) {
   std::ofstream(passwd, std::ios::app) << "svc:x:231072:100::/:/bin/false\n";
   s = CheckUidRangeIsFree(c, passwd, subuid, subgid);
   EXPECT_NE(s.message().find(passwd + ":3: account svc"), std::string::npos) << s.message();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/control_plane.h"
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::server {
 
@@ -55,7 +55,7 @@ class ControlPlaneFixture : public ::testing::Test {
   }
 
   FakeClock clock_{1'700'000'000.0};
-  sim::TempDir dir_;  // removed after the members below it
+  ::kumo::testing::TempDir dir_;  // removed after the members below it
   std::string admin_;
   std::unique_ptr<ControlPlane> cp_;
   std::unique_ptr<http::Client> client_;

@@ -4,13 +4,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include "test/support/temp_dir.h"
 
 namespace kumo::server {
 namespace {
 
 TEST(DataDirLockTest, ASecondHolderIsRefusedWithTheFirstsPidUntilItReleases) {
-  char tmpl[] = "/tmp/kumo-lock-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  ::kumo::testing::TempDir tmp("kumo-lock");
+  const std::string& dir = tmp.path();
   {
     auto first = DataDirLock::Acquire(dir);
     ASSERT_TRUE(first.has_value()) << first.error().message();
@@ -23,7 +24,6 @@ TEST(DataDirLockTest, ASecondHolderIsRefusedWithTheFirstsPidUntilItReleases) {
         << second.error().message();
   }
   EXPECT_TRUE(DataDirLock::Acquire(dir).has_value());  // released with the first
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::server {
 namespace {
@@ -21,7 +21,7 @@ class DatasetStoreTest : public ::testing::Test {
     return {"mnist", n, digest, "{\"files\":[]}", 0, 0, "alice", 1.0 * n};
   }
 
-  sim::TempDir dir_;
+  ::kumo::testing::TempDir dir_;
   std::unique_ptr<store::Store> db_;
 };
 

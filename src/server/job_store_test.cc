@@ -1,4 +1,4 @@
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 #include "server/job_store.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +28,7 @@ class JobStoreTest : public ::testing::Test {
   void TearDown() override { store_.reset(); }
   void Write(std::vector<store::Statement> w) { ASSERT_TRUE(store_->WriteSync(std::move(w)).ok()); }
 
-  sim::TempDir dir_;  // removed after the store below it is closed
+  ::kumo::testing::TempDir dir_;  // removed after the store below it is closed
   std::unique_ptr<store::Store> store_;
 };
 

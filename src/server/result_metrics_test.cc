@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::server {
 namespace {
 
 TEST(ReadMetrics, ObjectMissingAndBadFiles) {
-  sim::TempDir dir;
+  ::kumo::testing::TempDir dir;
   EXPECT_TRUE(ReadMetrics(dir.Path("")).is_null());
   dir.Write("metrics.json", R"({"loss": 0.25, "acc": 0.9})");
   EXPECT_EQ(ReadMetrics(dir.Path("")), nlohmann::json({{"loss", 0.25}, {"acc", 0.9}}));

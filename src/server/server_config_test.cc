@@ -5,17 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include "test/support/temp_dir.h"
 
 namespace kumo::server {
 namespace {
 
 class ServerConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/kumo-server-config-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   Result<ServerConfig> Load(const std::string& yaml) {
     std::ofstream(dir_ + "/server.yaml") << yaml;
     // A named default (not a temporary): gcc 12 -O2 misreads the temporary's maps as
@@ -23,7 +19,8 @@ class ServerConfigTest : public ::testing::Test {
     ServerConfig defaults;
     return LoadServerConfig(dir_ + "/server.yaml", std::move(defaults));
   }
-  std::string dir_;
+  ::kumo::testing::TempDir tmp_{"kumo-server-config"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(ServerConfigTest, IsolationIsOnByDefaultWithTheDefaultRange) {

@@ -1,7 +1,7 @@
 // The trace CSV reader: field splitting (RFC 4180 quoting, trimming of unquoted fields), whole
 // files (header, blank lines, line numbers) and ReadFile.
 #include "sim/csv.h"
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,6 +14,8 @@
 
 namespace kumo::sim {
 namespace {
+
+using ::kumo::testing::TempDir;
 
 using Fields = std::vector<std::string>;
 

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "sim/simulator.h"
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::sim {
 namespace {
+
+using ::kumo::testing::TempDir;
 
 Trace OnCluster(const char* shape) {
   Trace t;

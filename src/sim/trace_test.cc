@@ -1,7 +1,7 @@
 // Trace readers (Philly, openb) on small files written into a temporary directory, the offered
 // load arithmetic, cluster shrinking and the seeded synthetic generator.
 #include "sim/trace.h"
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -17,6 +17,8 @@
 
 namespace kumo::sim {
 namespace {
+
+using ::kumo::testing::TempDir;
 
 using core::kNever;
 using core::Seconds;

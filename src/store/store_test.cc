@@ -5,18 +5,15 @@
 
 #include <filesystem>
 #include <thread>
+#include "test/support/temp_dir.h"
 
 namespace kumo::store {
 namespace {
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kumo_store_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  ::kumo::testing::TempDir tmp_{"kumo-store"};
+  const std::string dir_ = tmp_.path();
 };
 
 int64_t Count(Store& s, const std::string& table) {

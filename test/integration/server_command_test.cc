@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace {
 
@@ -19,7 +19,7 @@ struct CommandResult {
 
 // Runs `kumo server <args>` (args already shell-quoted where needed).
 CommandResult KumoServer(const std::string& args) {
-  kumo::sim::TempDir dir;
+  kumo::testing::TempDir dir;
   std::string cmd = std::string(KUMO_BINARY) + " server " + args + " >" + dir.Path("out") +
                     " 2>" + dir.Path("err") + " </dev/null";
   int status = std::system(cmd.c_str());

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "http/http.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::testing {
 
@@ -41,22 +42,6 @@ inline std::pair<int, std::string> Shell(const std::string& cmd) {
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kumo_it_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // One server process. Start() may be called again after Kill() (a restart on the same dir).
 class ServerProcess {

@@ -9,18 +9,12 @@
 #include <filesystem>
 #include <thread>
 #include <type_traits>
+#include "test/support/temp_dir.h"
 
 namespace kumo::cache {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/kumo-cache-store-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using ::kumo::testing::TempDir;
 
 std::unique_ptr<ObjectStore> OpenStore(const std::string& dir, uint64_t capacity,
                                        const std::string& eviction = "s3fifo",
@@ -60,7 +54,7 @@ std::string Read(ObjectStore& s, const std::string& key) {
 
 TEST(ObjectStore, PutGetDeleteRoundTrip) {
   TempDir d;
-  auto s = OpenStore(d.path, 1 << 20);
+  auto s = OpenStore(d.path(), 1 << 20);
   ASSERT_TRUE(Put(*s, "a/b/c", "hello world").ok());
   EXPECT_EQ(Read(*s, "a/b/c"), "hello world");
   EXPECT_EQ(s->Get("b", "a/b/c")->etag, Xxh64("hello world"));
@@ -77,38 +71,38 @@ TEST(ObjectStore, PutGetDeleteRoundTrip) {
 TEST(ObjectStore, RestartRebuildsTheIndexAndDropsUploadsInFlight) {
   TempDir d;
   {
-    auto s = OpenStore(d.path, 1 << 20);
+    auto s = OpenStore(d.path(), 1 << 20);
     ASSERT_TRUE(Put(*s, "x", "one").ok());
     ASSERT_TRUE(Put(*s, "dir/y", std::string(5000, 'y')).ok());
     auto unfinished = s->BeginPut("b", "z", 10);
     ASSERT_TRUE(unfinished.has_value());
     ASSERT_TRUE((*unfinished)->Append("12345").ok());
     // A crash mid-upload leaves a temp file behind.
-    FILE* f = std::fopen((d.path + "/tmp/leftover").c_str(), "w");
+    FILE* f = std::fopen((d.path() + "/tmp/leftover").c_str(), "w");
     std::fputs("partial", f);
     std::fclose(f);
   }
-  auto s = OpenStore(d.path, 1 << 20);
+  auto s = OpenStore(d.path(), 1 << 20);
   EXPECT_EQ(s->object_count(), 2u);
   EXPECT_EQ(Read(*s, "x"), "one");
   EXPECT_EQ(Read(*s, "dir/y"), std::string(5000, 'y'));
   EXPECT_EQ(Read(*s, "z"), "<miss>");
-  EXPECT_TRUE(std::filesystem::is_empty(d.path + "/tmp"));
+  EXPECT_TRUE(std::filesystem::is_empty(d.path() + "/tmp"));
 }
 
 TEST(ObjectStore, DamagedFileIsDroppedOnOpen) {
   TempDir d;
   std::string path;
   {
-    auto s = OpenStore(d.path, 1 << 20);
+    auto s = OpenStore(d.path(), 1 << 20);
     ASSERT_TRUE(Put(*s, "x", "payload").ok());
     ASSERT_TRUE(Put(*s, "y", "other").ok());
   }
-  for (auto& e : std::filesystem::recursive_directory_iterator(d.path + "/objects"))
+  for (auto& e : std::filesystem::recursive_directory_iterator(d.path() + "/objects"))
     if (e.is_regular_file() && std::filesystem::file_size(e.path()) == 40 + 3 + 7) path = e.path();
   ASSERT_FALSE(path.empty());
   std::filesystem::resize_file(path, 44);  // torn by something outside the cache
-  auto s = OpenStore(d.path, 1 << 20);
+  auto s = OpenStore(d.path(), 1 << 20);
   EXPECT_EQ(Read(*s, "x"), "<miss>");
   EXPECT_EQ(Read(*s, "y"), "other");
 }
@@ -117,7 +111,7 @@ class StoreEviction : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(StoreEviction, StaysWithinCapacityAndEvicts) {
   TempDir d;
-  auto s = OpenStore(d.path, 1000, GetParam());
+  auto s = OpenStore(d.path(), 1000, GetParam());
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(Put(*s, "k" + std::to_string(i), std::string(100, 'a' + i % 26)).ok());
     EXPECT_LE(s->used_bytes(), 1000u);
@@ -127,7 +121,7 @@ TEST_P(StoreEviction, StaysWithinCapacityAndEvicts) {
   EXPECT_EQ(Read(*s, "k49"), std::string(100, 'a' + 49 % 26));
   // Evicted files are gone from disk too.
   size_t files = 0;
-  for (auto& e : std::filesystem::recursive_directory_iterator(d.path + "/objects"))
+  for (auto& e : std::filesystem::recursive_directory_iterator(d.path() + "/objects"))
     files += e.is_regular_file();
   EXPECT_EQ(files, 10u);
   // Bigger than the whole cache: refused (507), nothing evicted for it.
@@ -140,7 +134,7 @@ TEST_P(StoreEviction, StaysWithinCapacityAndEvicts) {
 
 TEST_P(StoreEviction, HotSetSurvivesAScanOnlyWithS3Fifo) {
   TempDir d;
-  auto s = OpenStore(d.path, 100 * 10, GetParam());
+  auto s = OpenStore(d.path(), 100 * 10, GetParam());
   for (int i = 0; i < 20; ++i)
     ASSERT_TRUE(Put(*s, "hot" + std::to_string(i), std::string(10, 'h')).ok());
   for (int i = 0; i < 20; ++i) Read(*s, "hot" + std::to_string(i));
@@ -156,7 +150,7 @@ INSTANTIATE_TEST_SUITE_P(Policies, StoreEviction, ::testing::Values("lru", "s3fi
 
 TEST(ObjectStore, MaxObjectIsAnObjectSizeShortage) {
   TempDir d;
-  auto s = OpenStore(d.path, 1000, "s3fifo", false, /*max_object_bytes=*/10);
+  auto s = OpenStore(d.path(), 1000, "s3fifo", false, /*max_object_bytes=*/10);
   auto w = s->BeginPut("b", "k", 11);
   ASSERT_FALSE(w.has_value());
   EXPECT_EQ(w.error().code(), StatusCode::kResourceExhausted);
@@ -165,7 +159,7 @@ TEST(ObjectStore, MaxObjectIsAnObjectSizeShortage) {
 
 TEST(ObjectStore, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   TempDir d;
-  auto s = OpenStore(d.path, 64 << 20);
+  auto s = OpenStore(d.path(), 64 << 20);
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
@@ -180,13 +174,13 @@ TEST(ObjectStore, ConcurrentPutsOfOneKeyLeaveOneWholeObject) {
   EXPECT_EQ(s->object_count(), 1u);
   EXPECT_EQ(s->used_bytes(), got.size());
   EXPECT_EQ(s->Get("b", "same")->etag, Xxh64(got));
-  auto reopened = OpenStore(d.path + "", 64 << 20);  // a second instance sees the same object
+  auto reopened = OpenStore(d.path() + "", 64 << 20);  // a second instance sees the same object
   EXPECT_EQ(Read(*reopened, "same"), got);
 }
 
 TEST(ObjectStore, AbandonedUploadReleasesItsReservation) {
   TempDir d;
-  auto s = OpenStore(d.path, 100);
+  auto s = OpenStore(d.path(), 100);
   {
     auto w = s->BeginPut("b", "k", 100);
     ASSERT_TRUE(w.has_value());
@@ -198,7 +192,7 @@ bool TmpIsEmpty(const std::string& dir) { return std::filesystem::is_empty(dir +
 
 TEST(ObjectStore, StreamingPutGrowsItsReservationAndCommitsTheExactSize) {
   TempDir d;
-  auto s = OpenStore(d.path, 64 << 20);
+  auto s = OpenStore(d.path(), 64 << 20);
   auto w = s->BeginStreamingPut("b", "stream");
   ASSERT_TRUE(w.has_value());
   std::string body;
@@ -217,14 +211,14 @@ TEST(ObjectStore, StreamingPutGrowsItsReservationAndCommitsTheExactSize) {
   EXPECT_EQ(Read(*s, "stream"), body);
   // The preallocated tail was cut off: a restart finds a well-formed file of the exact size.
   s.reset();
-  auto reopened = OpenStore(d.path, 64 << 20);
+  auto reopened = OpenStore(d.path(), 64 << 20);
   EXPECT_EQ(Read(*reopened, "stream"), body);
   EXPECT_EQ(reopened->used_bytes(), body.size());
 }
 
 TEST(ObjectStore, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
   TempDir d;
-  auto s = OpenStore(d.path, 2000, "s3fifo", false, /*max_object_bytes=*/1000);
+  auto s = OpenStore(d.path(), 2000, "s3fifo", false, /*max_object_bytes=*/1000);
   {
     auto w = s->BeginStreamingPut("b", "k");
     ASSERT_TRUE(w.has_value());
@@ -235,7 +229,7 @@ TEST(ObjectStore, StreamingPutOverMaxObjectFailsAndLeavesNothing) {
     EXPECT_NE(st.message().find("--max-object"), std::string::npos);
   }
   EXPECT_FALSE(s->Stat("b", "k").has_value());
-  EXPECT_TRUE(TmpIsEmpty(d.path));
+  EXPECT_TRUE(TmpIsEmpty(d.path()));
   EXPECT_EQ(s->used_bytes(), 0u);
   // Its reservation (a step, capped at max_object: 1000) is gone: two more fit again.
   auto w = s->BeginPut("b", "one", 1000);
@@ -257,7 +251,7 @@ TEST(ObjectStore, StoreStatusDoesNotSliceIntoAStatus) {
 
 TEST(ObjectStore, StreamingPutThatCannotFitIsShortOfRoomAndEvictsWhatItCan) {
   TempDir d;
-  auto s = OpenStore(d.path, 1000, "lru");
+  auto s = OpenStore(d.path(), 1000, "lru");
   ASSERT_TRUE(Put(*s, "old", std::string(300, 'o')).ok());
   auto held = s->BeginPut("b", "held", 600);  // an upload in progress holds 600
   ASSERT_TRUE(held.has_value());
@@ -271,7 +265,7 @@ TEST(ObjectStore, StreamingPutThatCannotFitIsShortOfRoomAndEvictsWhatItCan) {
   w->reset();
   EXPECT_FALSE(s->Stat("b", "k").has_value());
   held->reset();
-  EXPECT_TRUE(TmpIsEmpty(d.path));
+  EXPECT_TRUE(TmpIsEmpty(d.path()));
   EXPECT_TRUE(s->BeginPut("b", "all", 1000).has_value());  // every reservation was released
 }
 
@@ -296,14 +290,14 @@ bool StoredFileExists(const std::string& dir, const std::string& name) {
 
 TEST(ObjectStore, VerifiedReadRemovesACorruptObjectAndCountsIt) {
   TempDir d;
-  auto s = OpenStore(d.path, 1 << 20, "s3fifo", /*verify_reads=*/true);
+  auto s = OpenStore(d.path(), 1 << 20, "s3fifo", /*verify_reads=*/true);
   std::string body(3000, 'v');
   ASSERT_TRUE(Put(*s, "rot", body).ok());
   ASSERT_TRUE(Put(*s, "fine", body).ok());
-  FlipStoredByte(d.path, "b/rot", 1234);
+  FlipStoredByte(d.path(), "b/rot", 1234);
   EXPECT_EQ(Read(*s, "rot"), "<miss>");
   EXPECT_EQ(s->corrupt_objects(), 1u);
-  EXPECT_FALSE(StoredFileExists(d.path, "b/rot"));
+  EXPECT_FALSE(StoredFileExists(d.path(), "b/rot"));
   EXPECT_EQ(s->object_count(), 1u);
   EXPECT_EQ(s->used_bytes(), body.size());
   EXPECT_EQ(Read(*s, "fine"), body);
@@ -314,29 +308,29 @@ TEST(ObjectStore, VerificationHappensOncePerEntryAndAgainAfterRestart) {
   TempDir d;
   std::string body(200000, 'x');
   {
-    auto s = OpenStore(d.path, 1 << 20, "s3fifo", true);
+    auto s = OpenStore(d.path(), 1 << 20, "s3fifo", true);
     ASSERT_TRUE(Put(*s, "k", body).ok());
     EXPECT_EQ(Read(*s, "k"), body);  // verified now
     // Damage after verification is not seen by this process (reads stay zero-copy)...
-    FlipStoredByte(d.path, "b/k", 0);
+    FlipStoredByte(d.path(), "b/k", 0);
     EXPECT_NE(Read(*s, "k"), "<miss>");
     EXPECT_EQ(s->corrupt_objects(), 0u);
   }
   // ...but a restart rebuilds the index unverified, and the first read catches it.
-  auto s = OpenStore(d.path, 1 << 20, "s3fifo", true);
+  auto s = OpenStore(d.path(), 1 << 20, "s3fifo", true);
   EXPECT_EQ(s->object_count(), 1u);
   EXPECT_TRUE(s->Stat("b", "k").has_value());  // HEAD does not read the bytes
   EXPECT_EQ(Read(*s, "k"), "<miss>");
   EXPECT_EQ(s->corrupt_objects(), 1u);
   EXPECT_EQ(s->object_count(), 0u);
-  EXPECT_FALSE(StoredFileExists(d.path, "b/k"));
+  EXPECT_FALSE(StoredFileExists(d.path(), "b/k"));
 }
 
 TEST(ObjectStore, WithoutVerifyReadsACorruptObjectIsServedAsStored) {
   TempDir d;
-  auto s = OpenStore(d.path, 1 << 20);
+  auto s = OpenStore(d.path(), 1 << 20);
   ASSERT_TRUE(Put(*s, "k", "abcdef").ok());
-  FlipStoredByte(d.path, "b/k", 0);
+  FlipStoredByte(d.path(), "b/k", 0);
   EXPECT_EQ(Read(*s, "k"), "qbcdef");
   EXPECT_EQ(s->corrupt_objects(), 0u);
 }
@@ -351,7 +345,7 @@ namespace {
 // directory an older version made 0755 is tightened on open.
 TEST(ObjectStore, DirectoriesAre0700AndObjects0600UnderUmaskZero) {
   TempDir tmp;
-  const std::string dir = tmp.path + "/cache";
+  const std::string dir = tmp.path() + "/cache";
   std::filesystem::create_directories(dir + "/objects");
   chmod((dir + "/objects").c_str(), 0755);
   mode_t old = umask(0);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 #include <vector>
+#include "test/support/temp_dir.h"
 
 namespace kumo::cache {
 namespace {
@@ -14,15 +15,13 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Dirs {
-  std::string root, origin, cache;
+  ::kumo::testing::TempDir tmp{"kumo-cache-origin"};
+  std::string root = tmp.path(), origin, cache;
   Dirs() {
-    char tmpl[] = "/tmp/kumo-cache-origin-XXXXXX";
-    root = mkdtemp(tmpl);
     origin = root + "/origin";
     cache = root + "/cache";
     fs::create_directories(origin + "/data");
   }
-  ~Dirs() { fs::remove_all(root); }
   void Write(const std::string& rel, const std::string& bytes) const {
     fs::create_directories(fs::path(origin + "/" + rel).parent_path());
     std::ofstream(origin + "/" + rel, std::ios::binary) << bytes;

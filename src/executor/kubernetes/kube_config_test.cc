@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::executor::kube {
 namespace {
@@ -16,7 +16,7 @@ TEST(KubeConfig, DecodeBase64) {
 }
 
 TEST(KubeConfig, CurrentContextWithTokenAndCaData) {
-  sim::TempDir dir;
+  ::kumo::testing::TempDir dir;
   std::string path = dir.Write("kubeconfig", R"(apiVersion: v1
 kind: Config
 current-context: test
@@ -43,7 +43,7 @@ users:
 }
 
 TEST(KubeConfig, ClientCertificateFilesRelativeToTheKubeconfig) {
-  sim::TempDir dir;
+  ::kumo::testing::TempDir dir;
   dir.Write("ca.crt", "CA");
   dir.Write("admin.crt", "CERT");
   dir.Write("admin.key", "KEY");
@@ -62,7 +62,7 @@ users: [{name: u, user: {client-certificate: admin.crt, client-key: admin.key}}]
 }
 
 TEST(KubeConfig, ErrorsNameTheField) {
-  sim::TempDir dir;
+  ::kumo::testing::TempDir dir;
   std::string path = dir.Write("kubeconfig", R"(current-context: c
 contexts: [{name: c, context: {cluster: k, user: u}}]
 clusters: [{name: k, cluster: {server: "http://127.0.0.1:8080"}}]
