@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "base/durable_file.h"
 #include "base/clock.h"
 #include "base/flags.h"
 #include "executor/private_files.h"
@@ -108,7 +109,7 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
 // DIR/server.port, written atomically (0600, like everything in the data dir), for scripts that
 // start the server with port 0.
 void WritePortFile(const std::string& data_dir, uint16_t port) {
-  Status s = executor::WritePrivateFile(data_dir + "/server.port", std::to_string(port) + "\n");
+  Status s = WriteFileDurably(data_dir + "/server.port", std::to_string(port) + "\n", 0600);
   if (!s.ok()) std::fprintf(stderr, "kumo server: %s\n", s.message().c_str());
 }
 

@@ -25,18 +25,4 @@ Status MakePrivateDirs(const std::string& path) {
   return Status::Ok();
 }
 
-Status WritePrivateFile(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot write " + tmp + ": " + std::strerror(errno));
-  // A temp file left by an older version may have been created with a wider mode.
-  bool ok = ::fchmod(fd, 0600) == 0;
-  ok = ok && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::IoError("cannot write " + path);
-  return Status::Ok();
-}
-
 }  // namespace kumo::executor

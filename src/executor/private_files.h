@@ -13,7 +13,6 @@ namespace kumo::executor {
 // existed. Parents that existed keep their modes.
 Status MakePrivateDirs(const std::string& path);
 
-// Replaces `path` with `text` atomically (temp file, fsync, rename), mode 0600.
-Status WritePrivateFile(const std::string& path, const std::string& text);
+// Files: WriteFileDurably(path, bytes, 0600) (base/durable_file.h).
 
 }  // namespace kumo::executor

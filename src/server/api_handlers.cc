@@ -5,7 +5,6 @@
 
 #include "base/random.h"
 #include "base/sha256.h"
-#include "server/api_util.h"
 #include "server/history.h"
 #include "server/http_json.h"
 #include "server/job_datasets.h"

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/durable_file.h"
 #include "base/sha256.h"
 #include "server/util.h"
 

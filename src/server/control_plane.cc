@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/durable_file.h"
 #include "server/api_handlers.h"
 #include "server/executor_factory.h"
 #include "server/job_lifecycle.h"
@@ -165,7 +166,7 @@ Status ControlPlane::Bootstrap() {
            {now}});
     }
     std::string token = s.CreateToken("admin", now);
-    if (Status w = executor::WritePrivateFile(admin_token_path_, token + "\n"); !w.ok()) return w;
+    if (Status w = WriteFileDurably(admin_token_path_, token + "\n", 0600); !w.ok()) return w;
   }
   return s.Flush().get();
 }

@@ -2,8 +2,9 @@
 
 #include "api/dataset_manifest.h"
 #include "cache/client/client.h"
-#include "server/api_util.h"
+#include "server/http_json.h"
 #include "server/server_state.h"
+#include "server/util.h"
 
 namespace kumo::server {
 using nlohmann::json;

@@ -8,8 +8,9 @@
 #include <filesystem>
 
 #include "api/dataset_manifest.h"
-#include "server/api_util.h"
+#include "server/http_json.h"
 #include "server/server_state.h"
+#include "server/util.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;

@@ -1,8 +1,9 @@
 #include "server/snapshot_handlers.h"
 
 #include "api/dataset_manifest.h"
-#include "server/api_util.h"
+#include "server/http_json.h"
 #include "server/snapshot_store.h"
+#include "server/util.h"
 
 namespace kumo::server {
 using nlohmann::json;

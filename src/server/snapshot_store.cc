@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/durable_file.h"
 #include "base/random.h"
 #include "base/sha256.h"
 #include "client/format.h"

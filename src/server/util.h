@@ -1,9 +1,11 @@
-// Small helpers for the server: ports, file ranges, paths.
+// Small helpers for the server: ports, file ranges, paths, ids and names. (JSON answers:
+// http_json.h.)
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -18,8 +20,10 @@ int FreeLoopbackPort();
 std::string ReadFileRange(const std::string& path, int64_t offset, int64_t max, int64_t* size);
 // A URL path's non-empty segments: "/v1/jobs/12/" -> {"v1", "jobs", "12"}.
 std::vector<std::string> SplitPath(const std::string& path);
-// Writes `bytes` to `path` with `mode` so that it survives kill -9 and power loss once this
-// returns: a uniquely named temp file beside it, fsync, rename, fsync of the directory.
-Status WriteFileDurably(const std::string& path, std::string_view bytes, mode_t mode);
+// A decimal id of at most 18 digits; nullopt for anything else.
+std::optional<int64_t> ParseId(const std::string& s);
+// A user, project or dataset name: lower-case letters, digits and '-', 1..63, not starting or
+// ending with '-' (a DNS label, so it can be part of a cache key or a Kubernetes name).
+bool ValidName(const std::string& s);
 
 }  // namespace kumo::server
