@@ -14,10 +14,8 @@
 # Leaves nothing behind.
 set -euo pipefail
 
-if [ -z "${KUMO_BENCH_LOCKED:-}" ]; then
-  export KUMO_BENCH_LOCKED=1
-  exec flock /tmp/kumo-bench.lock "$0" "$@"
-fi
+source "$(dirname "$0")/lib.sh"
+bench_lock "$@"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 KUMO="${KUMO:-$ROOT/build/bin/kumo}"
@@ -40,17 +38,7 @@ fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$KUMO" ] || { echo "build kumo first: cmake --build build -j2 --target kumo" >&2; exit 1; }
 
-WORK="$(mktemp -d /tmp/kumo-cache-bench.XXXXXX)"
-chmod 755 "$WORK"  # nginx workers run as an unprivileged user when started by root
-NGINX_PID="" KUMO_PID=""
-cleanup() {
-  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
-  [ -n "$KUMO_PID" ] && kill "$KUMO_PID" 2>/dev/null && wait "$KUMO_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_workdir kumo-cache-bench
 
 # ---- data: the same bytes for both servers, at the same URL paths ----
 FILES="$WORK/files/v1/objects/data"
@@ -99,7 +87,7 @@ http {
 }
 NGX
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
-NGINX_PID=$!
+bench_track $!
 
 # ---- kumo: auth on, objects PUT first ----
 KPORT="$(free_port)"
@@ -109,7 +97,7 @@ TOKEN="$("$KUMO" cache token --secret-file "$WORK/secret" --sub system:serviceac
 start_kumo() {
   "$KUMO" cache serve --listen "127.0.0.1:$KPORT" --dir "$WORK/kumo" --capacity 8Gi --workers 2 \
     --auth-secret-file "$WORK/secret" --acl "$WORK/acl.yaml" "$@" > "$WORK/kumo.log" 2>&1 &
-  KUMO_PID=$!
+  KUMO_PID=$!; bench_track $!
   for _ in $(seq 100); do grep -q listening "$WORK/kumo.log" 2>/dev/null && return; sleep 0.1; done
   cat "$WORK/kumo.log" >&2; exit 1
 }

@@ -14,10 +14,8 @@
 # and whether kumo's page loaded under 1 s.
 set -euo pipefail
 
-if [ -z "${KUMO_BENCH_LOCKED:-}" ]; then
-  export KUMO_BENCH_LOCKED=1
-  exec flock /tmp/kumo-bench.lock "$0" "$@"
-fi
+source "$(dirname "$0")/lib.sh"
+bench_lock "$@"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BUILD:-$ROOT/build}"
@@ -31,21 +29,12 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -f "$MODULES/node_modules/playwright-core/package.json" ] ||
   { echo "needs playwright-core in $MODULES: run 'cd $BUILD && ctest -L browser' once" >&2; exit 1; }
 
-WORK="$(mktemp -d /tmp/kumo-ui-bench.XXXXXX)"
-chmod 755 "$WORK"  # nginx workers run as an unprivileged user when started by root
-KUMO_PID="" NGINX_PID=""
-cleanup() {
-  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
-  [ -n "$KUMO_PID" ] && kill "$KUMO_PID" 2>/dev/null && wait "$KUMO_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_workdir kumo-ui-bench
 
 # ---- kumo server with JOBS pending jobs (each asks for more GPUs than a node has: they wait) ----
 "$KUMO" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
   --inventory "$ROOT/examples/inventory-2x4.yaml" --no-cgroups >"$WORK/server.log" 2>&1 &
-KUMO_PID=$!
+bench_track $!
 for _ in $(seq 300); do [ -s "$WORK/data/server.port" ] && break; sleep 0.1; done
 KUMO_PORT="$(cat "$WORK/data/server.port")"
 TOKEN="$(cat "$WORK/data/admin.token")"
@@ -87,7 +76,7 @@ http {
 }
 EOF
 "$NGINX" -c "$WORK/nginx.conf" &
-NGINX_PID=$!
+bench_track $!
 sleep 0.5
 
 # ---- rounds: the page in Chromium, and the /v1/queue call alone ----
