@@ -13,13 +13,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/test_temp_dir.h"
+#include "test/integration/server_fixture.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::client {
 namespace {
 
 using nlohmann::json;
-using sim::TempDir;
+using ::kumo::testing::TempDir;
 
 struct RunResult {
   int rc = -1;
@@ -46,21 +47,6 @@ std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-// Kills the server even when an assertion ends the test early.
-struct ServerProcess {
-  pid_t pid = -1;
-  ~ServerProcess() {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 50; ++i) {
-      if (waitpid(pid, nullptr, WNOHANG) == pid) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-  }
-};
-
 TEST(ClientCommandsEndToEnd, SubmitGetDescribeLogs) {
   TempDir dir;
   const std::string bin = KUMO_BINARY;
@@ -76,29 +62,10 @@ TEST(ClientCommandsEndToEnd, SubmitGetDescribeLogs) {
             "    - name: main\n      command: [x]\n      resources: {gpu: 1.5}\n");
   std::string data = dir.Path("data");
 
-  ServerProcess server;
-  server.pid = fork();
-  ASSERT_GE(server.pid, 0);
-  if (server.pid == 0) {
-    std::string log = dir.Path("server.log");
-    FILE* f = std::fopen(log.c_str(), "w");
-    if (f != nullptr) {
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-    }
-    execl(bin.c_str(), bin.c_str(), "server", "--data-dir", data.c_str(), "--listen", "127.0.0.1:0",
-          "--inventory", inv.c_str(), "--no-cgroups", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string port;
-  for (int i = 0; i < 200 && port.empty(); ++i) {  // bounded: 20 s
-    port = Slurp(data + "/server.port");
-    while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
-    if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_FALSE(port.empty()) << Slurp(dir.Path("server.log"));
-  std::string token = Slurp(data + "/admin.token");
-  while (!token.empty() && token.back() == '\n') token.pop_back();
+  ::kumo::testing::ServerProcess server(data, inv);
+  ASSERT_TRUE(server.Start()) << Slurp(data + ".log");
+  const std::string port = std::to_string(server.port());
+  const std::string token = server.admin_token();
 
   // Connection via the environment; the config file is pointed at nothing so ~ cannot leak in.
   std::string kumo = "cd " + dir.Path("") + " && KUMO_CONFIG= HOME=" + dir.Path("") +

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,21 +33,12 @@ class DatasetTest : public ::testing::Test {
     // The cache's address is decided first: the server only hands it out, and the cache reads
     // the JWKS that the server writes when it starts.
     cache_port_ = server::FreeLoopbackPort();
-    test_process::SpawnOptions so;
-    so.stdout_path = dir_.path() + "/server.log";
-    server_pid_ = test_process::Spawn(
-        {KUMO_BINARY, "server", "--data-dir", data_, "--listen", "127.0.0.1:0", "--inventory",
-         dir_.path() + "/inv.yaml", "--no-cgroups", "--cache",
-         "127.0.0.1:" + std::to_string(cache_port_)},
-        so);
-    for (int i = 0; i < 600 && server_port_ == 0; ++i) {
-      std::string p = testing::ReadFile(data_ + "/server.port");
-      if (!p.empty()) server_port_ = static_cast<uint16_t>(std::stoi(p));
-      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_NE(server_port_, 0) << testing::ReadFile(so.stdout_path);
-    admin_ = testing::ReadFile(data_ + "/admin.token");
-    while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
+    server_ = std::make_unique<testing::ServerProcess>(
+        data_, std::vector<std::string>{"--inventory", dir_.path() + "/inv.yaml", "--no-cgroups",
+                                        "--cache", "127.0.0.1:" + std::to_string(cache_port_)});
+    ASSERT_TRUE(server_->Start()) << testing::ReadFile(data_ + ".log");
+    server_port_ = server_->port();
+    admin_ = server_->admin_token();
 
     WriteFile(dir_.path() + "/acl.yaml",
               "namespaces:\n  kumo:\n    read: [datasets]\n    write: [datasets]\n");
@@ -73,7 +65,7 @@ class DatasetTest : public ::testing::Test {
   }
   void TearDown() override {
     test_process::StopProcess(cache_pid_);
-    test_process::StopProcess(server_pid_);
+    server_.reset();
   }
 
   struct Run {
@@ -95,7 +87,8 @@ class DatasetTest : public ::testing::Test {
   std::string data_, admin_, alice_, bob_;
   int cache_port_ = 0;
   uint16_t server_port_ = 0;
-  pid_t server_pid_ = -1, cache_pid_ = -1;
+  std::unique_ptr<testing::ServerProcess> server_;
+  pid_t cache_pid_ = -1;
 };
 
 }  // namespace kumo::dataset_testing
