@@ -9,6 +9,7 @@
 
 #include "server/api_handlers.h"
 #include "server/executor_factory.h"
+#include "server/job_datasets.h"
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
@@ -239,6 +240,7 @@ void ControlPlane::Reconcile() {
   for (const auto& [run_dir, handle] : shims) {
     if (!claimed.count(run_dir)) s.executor->Signal(handle, SIGKILL);
   }
+  EndUnsupportedJobs(s, now);
   s.Flush().wait();
 }
 

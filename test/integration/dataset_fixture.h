@@ -37,7 +37,7 @@ class DatasetTest : public ::testing::Test {
     server_pid_ = test_process::Spawn(
         {KUMO_BINARY, "server", "--data-dir", data_, "--listen", "127.0.0.1:0", "--inventory",
          dir_.path() + "/inv.yaml", "--no-cgroups", "--cache",
-         "127.0.0.1:" + std::to_string(cache_port_)},
+         "127.0.0.1:" + std::to_string(cache_port_), "--config", ServerConfigFile()},
         so);
     for (int i = 0; i < 600 && server_port_ == 0; ++i) {
       std::string p = testing::ReadFile(data_ + "/server.port");
@@ -70,6 +70,11 @@ class DatasetTest : public ::testing::Test {
                  .body["token"];
     bob_ = admin.Call("POST", "/v1/users", R"({"name": "bob", "projects": ["team-b"]})")
                .body["token"];
+  }
+  // The server's --config file; a test with settings of its own writes them in its override.
+  virtual std::string ServerConfigFile() {
+    WriteFile(dir_.path() + "/server.yaml", "{}\n");
+    return dir_.path() + "/server.yaml";
   }
   void TearDown() override {
     test_process::StopProcess(cache_pid_);
