@@ -1,6 +1,6 @@
 // Jobs stored before the dataset registry (schema 4) with `datasets: [{name: x@v1, path: DIR}]`:
-// a server started on such a database loads, fails the pending one with an event saying why,
-// keeps a finished one's history, and runs new jobs (job_datasets.h, LegacyDatasetsFree).
+// a server started on such a database loads, fails the pending one and cancels the running one
+// with an event saying why, keeps a finished one's history, and runs new jobs (job_datasets.h, LegacyDatasetsFree).
 #include "server/job_datasets.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "base/sha256.h"
 #include "server/control_plane_test_fixture.h"
@@ -57,11 +58,17 @@ class LegacyDatasetsTest : public ControlPlaneFixture {
         "', 'admin', 0);"
         "INSERT INTO projects(name, weight, guaranteed_gpu_milli, max_gpu_milli, created_at) "
         "VALUES('default', 1, 0, NULL, 0);";
-    for (auto [id, phase] : {std::pair{1, "Pending"}, std::pair{2, "Succeeded"}})
+    for (auto [id, phase] :
+         {std::pair{1, "Pending"}, std::pair{2, "Succeeded"}, std::pair{3, "Running"}})
       sql += "INSERT INTO jobs(id, project, user, name, spec_yaml, spec_sha256, submit_dir, "
-             "code_version, seed, submit_time, phase, reason) VALUES(" +
+             "code_version, seed, submit_time, phase, reason, attempt, start_time) VALUES(" +
              std::to_string(id) + ", 'default', 'ada', 'old-" + std::to_string(id) + "', '" +
-             spec + "', 'x', '/home/ada', '{}', 7, 100, '" + phase + "', 'Submitted');";
+             spec + "', 'x', '/home/ada', '{}', 7, 100, '" + phase + "', 'Submitted', " +
+             (id == 3 ? "1, 100" : "0, 0") + ");";
+    // Job 3's task: its process is gone (the server was down), so the restart finds it lost.
+    sql += "INSERT INTO tasks(job_id, attempt, rank, grp, replica, node, gpus, run_dir, state) "
+           "VALUES(3, 1, 0, 0, 0, 'node-0', '[]', '" + config.data_dir +
+           "/jobs/3/attempt-1/task-0', 'running');";
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
         << (err ? err : "");
@@ -83,6 +90,19 @@ TEST_F(LegacyDatasetsTest, ServerLoadsFailsThePendingJobAndKeepsTheFinishedOne) 
     said_why = said_why || (e["reason"] == "SpecUnsupported" &&
                             e["message"].get<std::string>().find("mountPath") != std::string::npos);
   EXPECT_TRUE(said_why) << events.dump();
+  // The running one is cancelled, not retried: its spec cannot start another attempt.
+  nlohmann::json running;
+  for (int i = 0; i < 500; ++i) {  // ~5 s at most
+    running = Call("GET", "/v1/jobs/3");
+    if (running["phase"] == "Cancelled") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(running["phase"], "Cancelled") << running.dump();
+  nlohmann::json events_3 = Call("GET", "/v1/jobs/3/events");
+  bool said_why_3 = false;
+  for (const auto& e : events_3["items"])
+    said_why_3 = said_why_3 || e["reason"] == "SpecUnsupported";
+  EXPECT_TRUE(said_why_3) << events_3.dump();
   nlohmann::json done = Call("GET", "/v1/jobs/2");
   EXPECT_EQ(done["phase"], "Succeeded") << done.dump();
   nlohmann::json fresh = Call("POST", "/v1/jobs", R"(apiVersion: kumo/v1
@@ -92,7 +112,7 @@ spec:
   taskGroups: [{name: main, workingDir: /tmp, command: ["true"]}]
 )");
   EXPECT_EQ(fresh["status"], 201) << fresh.dump();
-  EXPECT_EQ(fresh["id"], 3);
+  EXPECT_EQ(fresh["id"], 4);
 }
 
 }  // namespace
