@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -591,6 +593,64 @@ TEST_P(CacheServerOriginTest, OnlyTheOwnerReadsThrough) {
             404);
   EXPECT_EQ(origin_->fetches(), 0u);
   EXPECT_EQ(c.Call("GET", "/v1/objects/data/" + mine, "", a).body, "mine");
+  EXPECT_EQ(origin_->fetches(), 1u);
+}
+
+// The read-through copy runs off the I/O worker (origin.h). With one worker and the copy of
+// slow.bin held at its start (a slow origin), that worker still answers another connection;
+// the parked connection's pipelined request waits its turn; a second miss of the same name
+// shares the one copy. Ordering, not timing: the held copy is released only after the other
+// connection's answers are in.
+TEST_P(CacheServerOriginTest, SlowFillDoesNotBlockTheWorkersOtherConnections) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  int started = 0;
+  OriginOptions o;
+  o.before_copy = [&](const std::string& name) {
+    if (name != "data/slow.bin") return;
+    std::unique_lock<std::mutex> lock(mu);
+    ++started;
+    cv.notify_all();
+    cv.wait(lock, [&] { return released; });
+  };
+  origin_ = std::move(*Origin::Open(origin_dir_, o));
+  options_.workers = 1;
+  Start(64 << 20, 0, nullptr, origin_.get());
+  std::string slow = RandomBytes(300000, 21), resident = RandomBytes(1000, 22);
+  WriteOrigin("slow.bin", slow);
+  const std::string a = Auth("team-a");
+  Client other(port());
+  ASSERT_EQ(other.Call("PUT", "/v1/objects/data/resident", resident, a).status, 201);
+
+  Client parked(port()), second(port());
+  std::string get = "GET /v1/objects/data/slow.bin HTTP/1.1\r\nHost: t\r\n" + a + "\r\n";
+  parked.Send(get + "GET /v1/objects/data/resident HTTP/1.1\r\nHost: t\r\n" + a + "\r\n");
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started == 1; });  // the copy is in flight and held
+  }
+  second.Send(get);
+  Response r = other.Call("GET", "/v1/objects/data/resident", "", a);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, resident);
+  EXPECT_EQ(other.Call("GET", "/v1/objects/data/none", "", a).status, 404);  // another miss
+  EXPECT_EQ(other.Call("GET", "/healthz").status, 200);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  r = parked.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, slow);
+  r = parked.Read();  // the pipelined request, answered after the parked one
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, resident);
+  r = second.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, slow);
+  EXPECT_EQ(started, 1);
   EXPECT_EQ(origin_->fetches(), 1u);
 }
 

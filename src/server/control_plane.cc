@@ -10,6 +10,7 @@
 #include "base/durable_file.h"
 #include "server/api_handlers.h"
 #include "server/executor_factory.h"
+#include "server/job_datasets.h"
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
 #include "server/server_state.h"
@@ -240,6 +241,7 @@ void ControlPlane::Reconcile() {
   for (const auto& [run_dir, handle] : shims) {
     if (!claimed.count(run_dir)) s.executor->Signal(handle, SIGKILL);
   }
+  EndUnsupportedJobs(s, now);
   s.Flush().wait();
 }
 

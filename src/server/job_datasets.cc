@@ -1,5 +1,6 @@
 #include "server/job_datasets.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -7,12 +8,15 @@
 #include <cstring>
 #include <filesystem>
 
+#include <yaml-cpp/yaml.h>
+
 #include "api/dataset_manifest.h"
 #include "cache/client/client.h"
 #include "client/dataset_client.h"
 #include "client/node_store.h"
 #include "server/dataset_handlers.h"
 #include "server/dataset_store.h"
+#include "server/node_store_gc.h"
 #include "server/server_state.h"
 
 namespace kumo::server {
@@ -131,16 +135,97 @@ std::string DatasetDir(const std::string& data_dir, const std::string& digest) {
 }
 
 Status MaterializeDatasets(ServerState& state, const api::JobSpec& spec) {
-  for (const auto& d : spec.datasets) {
-    const std::string dir = DatasetDir(state.config.data_dir, d.digest);
-    std::error_code ec;
-    if (fs::is_directory(dir, ec)) continue;  // complete: trees appear by rename only
-    fs::create_directories(state.config.data_dir + "/datasets", ec);
-    Status s = ec ? Status::IoError(ec.message()) : Materialize(state, d, dir);
-    if (!s.ok())
-      return Status(s.code(), "dataset " + Label(d) + " (" + d.digest + "): " + s.message());
+  {
+    std::shared_lock<std::shared_mutex> lock(state.node_store_mu);
+    for (const auto& d : spec.datasets) {
+      const std::string dir = DatasetDir(state.config.data_dir, d.digest);
+      std::error_code ec;
+      // A tree that exists is complete (trees appear by rename only); its mtime says when a
+      // job last got it, for the node store's LRU (node_store_gc.h).
+      if (fs::is_directory(dir, ec)) {
+        ::utimensat(AT_FDCWD, dir.c_str(), nullptr, 0);
+        continue;
+      }
+      fs::create_directories(state.config.data_dir + "/datasets", ec);
+      Status s = ec ? Status::IoError(ec.message()) : Materialize(state, d, dir);
+      if (!s.ok())
+        return Status(s.code(), "dataset " + Label(d) + " (" + d.digest + "): " + s.message());
+    }
   }
+  if (!spec.datasets.empty() && state.config.node_store_max_bytes > 0) CollectUnused(state);
   return Status::Ok();
+}
+
+void CollectUnused(ServerState& state) {
+  std::unique_lock<std::shared_mutex> exclusive(state.node_store_mu);
+  std::set<std::string> in_use;
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    for (const auto& [id, job] : state.jobs)
+      if (job.phase == JobPhase::kPending || job.phase == JobPhase::kRunning ||
+          job.phase == JobPhase::kTerminating)
+        for (const auto& d : job.spec.datasets)
+          in_use.insert(fs::path(DatasetDir("", d.digest)).filename().string());
+  }
+  auto u = CollectNodeStore(state.config.data_dir, state.config.node_store_max_bytes, in_use);
+  if (!u) {
+    std::fprintf(stderr, "kumo server: node store collection: %s\n", u.error().message().c_str());
+  } else if (u->trees_removed > 0 || u->objects_removed > 0) {
+    std::fprintf(stderr,
+                 "kumo server: node store %lld -> %lld bytes (cap %lld): %d dataset trees and "
+                 "%lld objects removed\n",
+                 static_cast<long long>(u->bytes_before), static_cast<long long>(u->bytes_after),
+                 static_cast<long long>(state.config.node_store_max_bytes), u->trees_removed,
+                 static_cast<long long>(u->objects_removed));
+  }
+}
+
+}  // namespace kumo::server
+
+namespace kumo::server {
+
+const char* const kLegacyDatasetsMessage =
+    "spec.datasets uses the form removed with the dataset registry ({name: NAME@LABEL, path: "
+    "DIR}: a local directory, neither pinned nor read-only); resubmit it with {name, version, "
+    "mountPath} naming a pushed dataset (docs/datasets.md)";
+
+std::optional<std::string> LegacyDatasetsFree(const std::string& spec_yaml) {
+  try {
+    YAML::Node doc = YAML::Load(spec_yaml);
+    YAML::Node spec = doc.IsMap() ? doc["spec"] : YAML::Node();
+    YAML::Node datasets = spec.IsMap() ? spec["datasets"] : YAML::Node();
+    if (!datasets.IsSequence()) return std::nullopt;
+    bool legacy = false;
+    for (const YAML::Node& d : datasets) legacy = legacy || (d.IsMap() && d["path"]);
+    if (!legacy) return std::nullopt;
+    spec.remove("datasets");
+    YAML::Emitter out;
+    out << doc;
+    return std::string(out.c_str());
+  } catch (const YAML::Exception&) {
+    return std::nullopt;  // not YAML at all: the parser's own error says so
+  }
+}
+
+void EndUnsupportedJobs(ServerState& state, double now) {
+  for (auto& [id, job] : state.jobs) {
+    if (job.spec_unsupported.empty()) continue;
+    if (job.phase == JobPhase::kPending) {
+      job.phase = JobPhase::kFailed;
+      job.reason = "SpecUnsupported";
+      job.message = job.spec_unsupported;
+      job.end_time = now;
+      state.AddEvent(&job, JobObjectName(id), "Failed", job.reason, job.message, now);
+      state.SaveJob(job);
+    } else if ((job.phase == JobPhase::kRunning || job.phase == JobPhase::kTerminating) &&
+               !job.cancel_requested) {
+      job.cancel_requested = true;
+      state.AddEvent(&job, JobObjectName(id), "Cancelling", "SpecUnsupported",
+                     job.spec_unsupported + "; its running attempt is cancelled", now);
+      state.SaveJob(job);
+    }
+  }
+  state.dirty = true;
 }
 
 }  // namespace kumo::server

@@ -12,8 +12,9 @@
 // tree is built under a temp name and renamed into place whole, so a tree that exists is
 // complete, and jobs reading the same version share it. Tasks find it in KUMO_DATASET_<NAME>.
 //
-// Thread safety: the functions touch no ServerState field guarded by mu; they may run on any
-// thread, concurrently (materialising the same version twice is harmless: one rename wins).
+// Thread safety: only CollectUnused (and so MaterializeDatasets, with a node-store cap) takes
+// ServerState::mu, briefly; call none of them holding it. They may run on any thread,
+// concurrently (materialising the same version twice is harmless: one rename wins).
 #pragma once
 
 #include <optional>
@@ -38,6 +39,21 @@ Status PinDatasets(ServerState& state, api::JobSpec& spec);
 nlohmann::json PinsJson(const api::JobSpec& spec);
 Status ApplyPins(const nlohmann::json& pins, api::JobSpec& spec);
 
+// Jobs stored before the registry (schema < 5) name datasets as `{name: mnist@v1, path: DIR}`:
+// a free-text label and a local directory, nothing pinned or read-only. That form no longer
+// parses, and one such job must not stop the server from loading all the others.
+//
+// LegacyDatasetsFree: `spec_yaml` with spec.datasets left out when some entry has that form (a
+// `path` field), so the job's record and history still load; nullopt otherwise (the spec is
+// not of that kind: its parse error stands).
+std::optional<std::string> LegacyDatasetsFree(const std::string& spec_yaml);
+// Why such a job cannot run: what the caller records in JobRec::spec_unsupported.
+extern const char* const kLegacyDatasetsMessage;
+// At start-up, after the running tasks were reconciled: a Pending job whose spec is unsupported
+// fails now; a Running or Terminating one is cancelled (its current tasks may have read the old
+// directory; no new attempt can). Each gets an event saying why. REQUIRES: state.mu held.
+void EndUnsupportedJobs(ServerState& state, double now);
+
 // DATA_DIR/datasets/<hex>: where the version with manifest digest `digest` is materialised.
 std::string DatasetDir(const std::string& data_dir, const std::string& digest);
 
@@ -45,5 +61,10 @@ std::string DatasetDir(const std::string& data_dir, const std::string& digest);
 // cache is unreachable or its bytes do not match the manifest; nothing partial is left where a
 // tree is looked for. REQUIRES: the spec's datasets are pinned.
 Status MaterializeDatasets(ServerState& state, const api::JobSpec& spec);
+// With ServerConfig::node_store_max_bytes set, MaterializeDatasets ends with this: the node
+// store is collected down to the cap, keeping every version a pending, running or terminating
+// job reads (node_store_gc.h). Errors are logged, not returned (the job has its data). Takes
+// state.mu briefly; REQUIRES: the caller does not hold it.
+void CollectUnused(ServerState& state);
 
 }  // namespace kumo::server

@@ -126,6 +126,12 @@ Result<std::map<int64_t, JobRec>> JobStore::Load() {
         JobRec j = JobFromRow(r);
         auto phase = ParseJobPhase(store::AsString(r[10]));
         auto spec = api::ParseJobSpec(j.spec_yaml);
+        if (!spec)
+          if (std::optional<std::string> v = LegacyDatasetsFree(j.spec_yaml))
+            if (auto older = api::ParseJobSpec(*v)) {
+              spec = std::move(older);
+              j.spec_unsupported = kLegacyDatasetsMessage;
+            }
         Status pins = spec ? ApplyPins(json::parse(store::AsString(r[20]), nullptr, false), *spec)
                            : Status::Ok();
         // A Terminating job's reason is the outcome its attempt ends with (BeginTermination).

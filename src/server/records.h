@@ -76,6 +76,9 @@ struct JobRec {
   std::string core_invalid;
   int64_t queue_position = 0;  // 1-based position in the last pass's order; 0 when not pending
   uid_t task_uid = 0;  // the uid its tasks run as (isolation on); 0: not known yet
+  // Non-empty: its stored spec has a form this kumo no longer runs (job_datasets.h, legacy
+  // datasets); loaded for its history, and ended at start-up if still live.
+  std::string spec_unsupported;
 };
 
 // A bearer token, known by its SHA-256 (the token itself is never stored).

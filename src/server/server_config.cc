@@ -76,6 +76,10 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         auto bytes = ParseBytes(v.as<std::string>());
         if (!bytes || *bytes <= 0) return fail(v, key, "a size > 0, e.g. 64Mi");
         base.snapshot_max_bytes = *bytes;
+      } else if (key == "nodeStoreMaxBytes") {
+        auto bytes = ParseBytes(v.as<std::string>());
+        if (!bytes || *bytes < 0) return fail(v, key, "a size >= 0, e.g. 500Gi (0: no cap)");
+        base.node_store_max_bytes = *bytes;
       } else if (key == "waitForNodes") {
         base.wait_for_nodes = v.as<bool>();
       } else if (key == "cgroups") {

@@ -43,6 +43,9 @@ struct ServerConfig {
   std::vector<std::string> cache_servers;
   int64_t cache_token_ttl_s = 900;  // lifetime of the cache tokens the server mints
   int64_t snapshot_max_bytes = int64_t{64} << 20;  // the largest code snapshot accepted
+  // The node store's cap (DATA_DIR/node-store, node_store_gc.h): past it, the dataset trees no
+  // live job reads are removed, least recently used first. 0: no cap.
+  int64_t node_store_max_bytes = 0;
   // Accept jobs that no node of the inventory could ever hold (nodes may be added later);
   // false: refuse them at submit (submit_feasibility.h).
   bool wait_for_nodes = false;

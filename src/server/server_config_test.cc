@@ -61,5 +61,18 @@ TEST_F(ServerConfigTest, IsolationErrorsNameTheFileLineAndField) {
       << users.error().message();
 }
 
+TEST_F(ServerConfigTest, NodeStoreMaxBytesIsASizeZeroMeaningNoCap) {
+  ServerConfig defaults;
+  EXPECT_EQ(defaults.node_store_max_bytes, 0);
+  auto c = Load("nodeStoreMaxBytes: 500Gi\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->node_store_max_bytes, int64_t{500} << 30);
+  auto bad = Load("tickSeconds: 1\nnodeStoreMaxBytes: lots\n");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find(dir_ + "/server.yaml:2: nodeStoreMaxBytes:"),
+            std::string::npos)
+      << bad.error().message();
+}
+
 }  // namespace
 }  // namespace kumo::server

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct ServerState {
   ServerMetrics metrics;  // thread-safe instruments: no lock needed
 
   mutable std::mutex mu;
+  // Shared while a job's datasets are materialised and linked; exclusive while the node store is
+  // collected (node_store_gc.h), so a tree is never removed as it is being given to a job.
+  std::shared_mutex node_store_mu;
   std::condition_variable cv;      // the loop waits on it; Kick wakes it
   // Long polls (/v1/events?wait=S) wait on `changed` for `changes` to move: every Kick and
   // every event moves it.

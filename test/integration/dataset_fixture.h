@@ -35,7 +35,8 @@ class DatasetTest : public ::testing::Test {
     cache_port_ = server::FreeLoopbackPort();
     server_ = std::make_unique<testing::ServerProcess>(
         data_, std::vector<std::string>{"--inventory", dir_.path() + "/inv.yaml", "--no-cgroups",
-                                        "--cache", "127.0.0.1:" + std::to_string(cache_port_)});
+                                        "--cache", "127.0.0.1:" + std::to_string(cache_port_),
+                                        "--config", ServerConfigFile()});
     ASSERT_TRUE(server_->Start()) << testing::ReadFile(data_ + ".log");
     server_port_ = server_->port();
     admin_ = server_->admin_token();
@@ -62,6 +63,11 @@ class DatasetTest : public ::testing::Test {
                  .body["token"];
     bob_ = admin.Call("POST", "/v1/users", R"({"name": "bob", "projects": ["team-b"]})")
                .body["token"];
+  }
+  // The server's --config file; a test with settings of its own writes them in its override.
+  virtual std::string ServerConfigFile() {
+    WriteFile(dir_.path() + "/server.yaml", "{}\n");
+    return dir_.path() + "/server.yaml";
   }
   void TearDown() override {
     test_process::StopProcess(cache_pid_);

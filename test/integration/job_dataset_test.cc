@@ -176,5 +176,54 @@ TEST_F(JobDatasetTest, AnUnreachableCacheFailsTheAttemptNamingTheDataset) {
                           Version(1)["digest"].get<std::string>().substr(7)));
 }
 
+// The node store capped at 300 KiB (nodeStoreMaxBytes): mnist@1 (a.bin 200,000 bytes + labels)
+// and mnist@2 (another a.bin + the same labels) do not both fit. While a job reads @1 its tree
+// stays, over the cap; once no live job reads it, the next materialisation removes it and its
+// a.bin, and keeps the labels object that @2 shares.
+class NodeStoreCapTest : public JobDatasetTest {
+ protected:
+  std::string ServerConfigFile() override {
+    WriteFile(dir_.path() + "/server.yaml", "nodeStoreMaxBytes: 300Ki\n");
+    return dir_.path() + "/server.yaml";
+  }
+  std::string Tree(int version) {
+    return data_ + "/datasets/" + Version(version)["digest"].get<std::string>().substr(7);
+  }
+};
+
+TEST_F(NodeStoreCapTest, UnusedVersionsGoLeastRecentlyUsedFirstAndLiveOnesStay) {
+  Api alice(server_port_, alice_);
+  auto holder = Submit(alice_, "team-a", {{"name", "mnist"}, {"version", 1}, {"mountPath", mount_}},
+                       "sleep 600");
+  ASSERT_EQ(holder.status, 201) << holder.text;
+  const int64_t holder_id = holder.body["id"];
+  ASSERT_EQ(alice.WaitPhase(holder_id, "Running", 60).value("phase", ""), "Running");
+  WriteFile(src_ + "/train/a.bin", std::string(200000, 'b'));
+  ASSERT_EQ(Kumo(alice_, {"push", "mnist", src_}).rc, 0);
+
+  auto reader = [&] {
+    auto r = Submit(alice_, "team-a", {{"name", "mnist"}, {"version", 2}, {"mountPath", mount_}},
+                    "head -c 1 " + mount_ + "/train/a.bin");
+    EXPECT_EQ(r.status, 201) << r.text;
+    const int64_t id = r.body["id"];
+    json j = alice.WaitPhase(id, "Succeeded", 60);
+    EXPECT_EQ(j.value("phase", ""), "Succeeded") << j.dump() << Log(id, "stderr");
+    EXPECT_EQ(Log(id, "stdout"), "b");
+  };
+  reader();
+  EXPECT_TRUE(fs::exists(Tree(1)));  // in use: kept, though the store is over its cap
+  EXPECT_TRUE(fs::exists(Tree(2)));
+  EXPECT_EQ(NodeStore().size(), 3u);
+
+  ASSERT_EQ(alice.Call("POST", "/v1/jobs/" + std::to_string(holder_id) + "/cancel").status, 202);
+  ASSERT_EQ(alice.WaitPhase(holder_id, "Cancelled", 60).value("phase", ""), "Cancelled");
+  reader();
+  EXPECT_FALSE(fs::exists(Tree(1)));
+  EXPECT_TRUE(fs::exists(Tree(2)));
+  std::map<std::string, std::string> store = NodeStore();
+  ASSERT_EQ(store.size(), 2u);  // @2's a.bin and the shared labels
+  for (const auto& [path, bytes] : store) EXPECT_NE(bytes, std::string(200000, 'a')) << path;
+}
+
 }  // namespace
 }  // namespace kumo

@@ -203,22 +203,19 @@ class Wire {
  public:
   explicit Wire(int fd) : fd_(fd) {}
   bool got_bytes() const { return got_bytes_; }
-  bool drained() const { return pos_ == buf_.size(); }
+  bool drained() const { return pos_ == end_; }
 
   Status Fill() {
-    if (pos_ == buf_.size()) {
-      buf_.clear();
-      pos_ = 0;
-    }
-    size_t old = buf_.size();
-    buf_.resize(old + kIoChunkBytes);
+    if (pos_ == end_) pos_ = end_ = 0;
+    // buf_ only grows (zero-filled once), so a body read chunk by chunk is not memset each time.
+    if (buf_.size() < end_ + kIoChunkBytes) buf_.resize(end_ + kIoChunkBytes);
     ssize_t n;
     do {
-      n = recv(fd_, buf_.data() + old, kIoChunkBytes, 0);
+      n = recv(fd_, buf_.data() + end_, kIoChunkBytes, 0);
     } while (n < 0 && errno == EINTR);
-    buf_.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
     if (n == 0) return {StatusCode::kInternal, "connection closed by the server"};
     if (n < 0) return Errno("receive", errno);
+    end_ += static_cast<size_t>(n);
     got_bytes_ = true;
     return Status::Ok();
   }
@@ -227,7 +224,7 @@ class Wire {
     while (true) {
       ResponseHead head;
       std::string error;
-      std::string_view view(buf_.data() + pos_, buf_.size() - pos_);
+      std::string_view view(buf_.data() + pos_, end_ - pos_);
       ResponseParse p = ParseResponseHead(view, &head, &error);
       if (p == ResponseParse::kDone) {
         pos_ += head.head_bytes;
@@ -242,9 +239,9 @@ class Wire {
   // Hands exactly `length` bytes to `sink` in pieces.
   Status ReadBody(uint64_t length, const std::function<Status(std::string_view)>& sink) {
     while (length > 0) {
-      if (pos_ == buf_.size())
+      if (pos_ == end_)
         if (Status s = Fill(); !s.ok()) return s;
-      size_t n = static_cast<size_t>(std::min<uint64_t>(length, buf_.size() - pos_));
+      size_t n = static_cast<size_t>(std::min<uint64_t>(length, end_ - pos_));
       if (Status s = sink(std::string_view(buf_.data() + pos_, n)); !s.ok()) return s;
       pos_ += n;
       length -= n;
@@ -255,7 +252,7 @@ class Wire {
  private:
   int fd_;
   std::string buf_;
-  size_t pos_ = 0;
+  size_t pos_ = 0, end_ = 0;  // unread bytes: buf_[pos_, end_)
   bool got_bytes_ = false;
 };
 

@@ -1,5 +1,7 @@
 // The epoll backend: level-triggered readiness, then read/send/sendfile syscalls. EPOLLOUT is
 // armed only while a response is blocked; reading stops meanwhile (request_handler.h, step 3).
+// A connection parked on an origin fill (step 5) watches nothing (EPOLLHUP and EPOLLERR still
+// arrive and close it); the handler's fill eventfd resumes it.
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,8 +14,11 @@
 namespace kumo::cache {
 namespace {
 
+// What a connection's epoll entry waits for.
+enum class Interest { kRead, kWrite, kNothing };
+
 struct EpollConn : Conn {
-  bool writable_armed = false;
+  Interest interest = Interest::kRead;
 };
 
 class EpollWorker final : public IoWorker {
@@ -23,7 +28,9 @@ class EpollWorker final : public IoWorker {
       : IoWorker(options, server, store, auth, listen_fd), epoll_fd_(epoll_fd) {}
   ~EpollWorker() override { close(epoll_fd_); }
 
-  bool WatchListenerAndWake() { return Watch(listen_fd_) && Watch(wake_fd_); }
+  bool WatchListenerAndWake() {
+    return Watch(listen_fd_) && Watch(wake_fd_) && Watch(handler_.fill_fd());
+  }
 
   void Run() override {
     epoll_event events[256];
@@ -36,6 +43,10 @@ class EpollWorker final : public IoWorker {
         if (fd == wake_fd_) return;
         if (fd == listen_fd_) {
           Accept();
+          continue;
+        }
+        if (fd == handler_.fill_fd()) {
+          ResumeFilled();
           continue;
         }
         EpollConn* c = conns_.Find(static_cast<uint64_t>(fd));
@@ -63,7 +74,8 @@ class EpollWorker final : public IoWorker {
     while (true) {
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;  // EAGAIN, or EMFILE: try again on the next wake-up
-      Adopt(conns_.Add(static_cast<uint64_t>(fd), std::make_unique<EpollConn>()), fd);
+      Adopt(conns_.Add(static_cast<uint64_t>(fd), std::make_unique<EpollConn>()), fd,
+            static_cast<uint64_t>(fd));
       Watch(fd);
     }
   }
@@ -74,14 +86,27 @@ class EpollWorker final : public IoWorker {
     conns_.Erase(static_cast<uint64_t>(fd));
   }
 
-  void SetWritable(EpollConn& c, bool on) {
-    if (c.writable_armed == on) return;
-    c.writable_armed = on;
+  void SetInterest(EpollConn& c, Interest interest) {
+    if (c.interest == interest) return;
+    c.interest = interest;
     epoll_event ev{};
-    // While a response is blocked we stop reading, so pipelined input waits in the kernel.
-    ev.events = on ? EPOLLOUT : EPOLLIN;
+    // While a response is blocked or a fill is awaited we stop reading, so pipelined input
+    // waits in the kernel.
+    ev.events = interest == Interest::kRead    ? uint32_t{EPOLLIN}
+                : interest == Interest::kWrite ? uint32_t{EPOLLOUT}
+                                               : 0u;
     ev.data.fd = c.fd;
     epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+
+  // Fills landed (request_handler.h, step 5): every connection still parked on one goes on.
+  void ResumeFilled() {
+    for (const FillCompletion& done : handler_.TakeFills()) {
+      EpollConn* c = conns_.Find(done.conn_key);
+      if (c == nullptr || !handler_.OnFillDone(*c, done)) continue;
+      Drive(*c);
+      if (c->closing) CloseConn(c->fd);
+    }
   }
 
   void OnReadable(EpollConn& c) {
@@ -109,9 +134,11 @@ class EpollWorker final : public IoWorker {
           if (SendHead(c)) continue;
           return;
         case PumpStep::kWaitWritable:
-          return SetWritable(c, true);
+          return SetInterest(c, Interest::kWrite);
         case PumpStep::kRead:
-          return SetWritable(c, false);
+          return SetInterest(c, Interest::kRead);
+        case PumpStep::kWaitFill:
+          return SetInterest(c, Interest::kNothing);
         case PumpStep::kClose:
           return;
       }
@@ -125,7 +152,7 @@ class EpollWorker final : public IoWorker {
       ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, flags);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) {
-        SetWritable(c, true);
+        SetInterest(c, Interest::kWrite);
         return false;
       }
       if (n <= 0) {

@@ -25,10 +25,11 @@ void IoWorker::Wake() {
   (void)!write(wake_fd_, &one, sizeof one);
 }
 
-void IoWorker::Adopt(Conn& c, int fd) {
+void IoWorker::Adopt(Conn& c, int fd, uint64_t key) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c.fd = fd;
+  c.key = key;
   c.last_active_s = handler_.now_s();
   handler_.metrics().connections_accepted.fetch_add(1, std::memory_order_relaxed);
 }

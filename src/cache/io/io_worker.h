@@ -33,8 +33,9 @@ class IoWorker {
   // Takes ownership of `listen_fd` (bound, listening, non-blocking).
   IoWorker(const ServerOptions& options, const CacheServer* server, ObjectStore* store,
            const Authenticator* auth, int listen_fd);
-  // A connection just accepted on `fd`: TCP_NODELAY, its idle clock started, counted.
-  void Adopt(Conn& c, int fd);
+  // A connection just accepted on `fd`, kept under `key` in the backend's ConnTable:
+  // TCP_NODELAY, its idle clock started, counted.
+  void Adopt(Conn& c, int fd, uint64_t key);
 
   const ServerOptions options_;  // before handler_, which refers to it
   RequestHandler handler_;

@@ -34,7 +34,15 @@ namespace {
 constexpr unsigned kRingEntries = 1024;
 
 // user_data = connection id << 3 | operation.
-enum Op : uint64_t { kIgnore = 0, kAccept = 1, kWake = 2, kRecv = 3, kSend = 4, kPollOut = 5 };
+enum Op : uint64_t {
+  kIgnore = 0,
+  kAccept = 1,
+  kWake = 2,
+  kRecv = 3,
+  kSend = 4,
+  kPollOut = 5,
+  kFilled = 6,  // the handler's fill eventfd is readable (request_handler.h, step 5)
+};
 constexpr uint64_t Tag(uint64_t id, Op op) { return id << 3 | op; }
 
 struct UringConn : Conn {
@@ -80,6 +88,7 @@ class UringWorker final : public IoWorker {
     ArmAccept();
     io_uring_prep_poll_add(Sqe(), wake_fd_, POLLIN);
     last_sqe_->user_data = Tag(0, kWake);
+    ArmFilled();
     while (!stopping_) WaitAndDispatch();
     // Stop: cancel everything and wait for the kernel to hand back every buffer.
     if (accept_armed_) {
@@ -136,6 +145,7 @@ class UringWorker final : public IoWorker {
       return;
     }
     if (op == kAccept) return OnAccept(res, flags);
+    if (op == kFilled) return ResumeFilled();
     UringConn* found = conns_.Find(user_data >> 3);
     if (found == nullptr) return;
     UringConn& c = *found;
@@ -157,6 +167,22 @@ class UringWorker final : public IoWorker {
     }
   }
 
+  void ArmFilled() {
+    io_uring_prep_poll_add(Sqe(), handler_.fill_fd(), POLLIN);
+    last_sqe_->user_data = Tag(0, kFilled);
+  }
+
+  // Every connection still parked on a fill that landed goes on; a parked connection has no
+  // operation in flight, so Advance may submit its next one.
+  void ResumeFilled() {
+    for (const FillCompletion& done : handler_.TakeFills()) {
+      UringConn* c = conns_.Find(done.conn_key);
+      if (c == nullptr || c->closing || !handler_.OnFillDone(*c, done)) continue;
+      Advance(*c);
+    }
+    if (!stopping_) ArmFilled();
+  }
+
   void OnAccept(int res, unsigned flags) {
     if (!(flags & IORING_CQE_F_MORE)) accept_armed_ = false;
     if (res == -EINVAL && multishot_accept_) {
@@ -168,7 +194,7 @@ class UringWorker final : public IoWorker {
       uint64_t id = next_id_++;
       UringConn& c = conns_.Add(id, std::make_unique<UringConn>());
       c.id = id;
-      Adopt(c, res);
+      Adopt(c, res, id);
       Advance(c);
     }
     // EMFILE and friends end a multishot accept: re-arm, as epoll would retry on its next wake.
@@ -192,6 +218,8 @@ class UringWorker final : public IoWorker {
         return SubmitRecv(c);
       case PumpStep::kClose:
         return BeginClose(c);
+      case PumpStep::kWaitFill:
+        return;  // ResumeFilled advances it
     }
   }
 

@@ -60,6 +60,8 @@ const char* Reason(int status) {
       return "Internal Server Error";
     case 501:
       return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
     case 505:
       return "HTTP Version Not Supported";
     case 507:
@@ -143,6 +145,7 @@ SendProgress RequestHandler::SendFileBody(Conn& c) {
 }
 
 bool RequestHandler::CheckTimeout(Conn& c) {
+  if (c.fill_ticket != 0) return false;
   int64_t idle = now_s_ - c.last_active_s;
   if (c.response_pending) return idle > options_.idle_timeout_s;  // the reader stopped reading
   if (c.reading_body) return idle > options_.body_timeout_s;
@@ -165,10 +168,20 @@ void RequestHandler::SendNowAndForget(Conn& c) {
   c.closing = true;
 }
 
+bool RequestHandler::OnFillDone(Conn& c, const FillCompletion& done) {
+  if (c.fill_ticket == 0 || c.fill_ticket != done.ticket) return false;
+  c.fill_ticket = 0;
+  c.fill_outcome = done.status;
+  c.last_active_s = now_s_;
+  return true;
+}
+
 PumpStep RequestHandler::Pump(Conn& c) {
   while (!c.closing) {
+    if (c.fill_ticket != 0) return PumpStep::kWaitFill;
     if (!c.response_pending) {
       Process(c);
+      if (c.fill_ticket != 0) return PumpStep::kWaitFill;
       if (!c.response_pending) return c.closing ? PumpStep::kClose : PumpStep::kRead;
       continue;
     }
@@ -217,7 +230,7 @@ void RequestHandler::Process(Conn& c) {
     RequestHead head;
     ParseResult r = ParseRequestHead(buf, options_.limits, &head);
     if (r.state == ParseState::kIncomplete) return;
-    c.request_start_us = NowMicros();
+    if (!c.fill_outcome) c.request_start_us = NowMicros();  // a resumed head keeps its start
     if (r.state == ParseState::kError) {
       c.method = Method::kOther;
       QueueSimple(c, r.error_status, std::string(r.error_reason) + "\n", true);
@@ -226,6 +239,11 @@ void RequestHandler::Process(Conn& c) {
     c.method = head.method;
     c.keep_alive = head.keep_alive;
     Dispatch(c, head);  // reads views into c.in: consume the head only afterwards
+    if (c.fill_ticket != 0) {  // parked: the head is dispatched again when the fill lands
+      c.discard_left = 0;
+      return;
+    }
+    c.fill_outcome.reset();  // it answered this head (or auth did, if the token expired since)
     c.in_start += head.head_bytes;
   }
 }
@@ -463,29 +481,43 @@ void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName
   }
 }
 
-void RequestHandler::Read(Conn& c, const RequestHead& head, const ObjectName& name, bool owner) {
-  bool is_get = head.method == Method::kGet;
+// A GET miss with an origin parks the connection (step 5) the first time; the second dispatch
+// of the same head finds the fill's outcome and answers from the store.
+std::optional<ObjectInfo> RequestHandler::Lookup(Conn& c, bool is_get, const ObjectName& name,
+                                                 bool owner) {
   std::optional<ObjectInfo> info =
       is_get ? store_->Get(name.bucket, name.key) : store_->Stat(name.bucket, name.key);
-  if (!info && is_get && owner && options_.origin != nullptr) {
-    metrics_.misses.fetch_add(1, std::memory_order_relaxed);
-    StoreStatus s = options_.origin->Fetch(name.bucket, name.key, store_);
-    if (s.ok()) info = store_->Get(name.bucket, name.key);
-    if (!s.ok() && s.code() != StatusCode::kNotFound) {
-      QueueStatus(c, s, false);
-      return;
-    }
-    if (!info) {
+  if (const std::optional<StoreStatus>& filled = c.fill_outcome) {  // a miss when it parked
+    if (info) return info;
+    if (!filled->ok() && filled->code() != StatusCode::kNotFound) {
+      QueueStatus(c, *filled, false);
+    } else if (filled->ok()) {
+      QueueSimple(c, 503, "evicted as soon as it was copied from the origin; retry\n", false);
+    } else {
       QueueSimple(c, 404, "no such object (not in the origin either)\n", false);
-      return;
     }
-  } else if (!info) {
-    metrics_.misses.fetch_add(1, std::memory_order_relaxed);
-    QueueSimple(c, 404, "no such object\n", false);
-    return;
-  } else {
-    metrics_.hits.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
   }
+  if (info) {
+    metrics_.hits.fetch_add(1, std::memory_order_relaxed);
+    return info;
+  }
+  metrics_.misses.fetch_add(1, std::memory_order_relaxed);
+  if (is_get && owner && options_.origin != nullptr) {
+    c.fill_ticket = ++last_ticket_;
+    options_.origin->Fill(name.bucket, name.key, store_,
+                          [fills = fills_, key = c.key, ticket = c.fill_ticket](
+                              const StoreStatus& s) { fills->Post({key, ticket, s}); });
+    return std::nullopt;
+  }
+  QueueSimple(c, 404, "no such object\n", false);
+  return std::nullopt;
+}
+
+void RequestHandler::Read(Conn& c, const RequestHead& head, const ObjectName& name, bool owner) {
+  bool is_get = head.method == Method::kGet;
+  std::optional<ObjectInfo> info = Lookup(c, is_get, name, owner);
+  if (!info) return;
   std::string etag = Quoted(info->etag);
   // If-None-Match is evaluated before Range (RFC 9110 §13.2.2).
   if (!head.if_none_match.empty() && IfNoneMatchMatches(head.if_none_match, etag)) {

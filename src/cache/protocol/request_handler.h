@@ -12,6 +12,13 @@
 //      Complete(), and back to 2. While a response is pending nothing is read, so pipelined
 //      input waits in the kernel and memory per connection stays bounded.
 //   4. `closing` set anywhere means: close the connection (after what was sent).
+//   5. A GET that misses with an origin (origin.h) parks the connection: the copy is handed to
+//      the origin's fill threads and Pump answers kWaitFill, the request head still buffered.
+//      The backend reads nothing more from it (as while a response is pending) and watches
+//      fill_fd(); when that is readable it calls TakeFills, then, for each completion whose
+//      connection it still has, OnFillDone and Pump. The head is then dispatched again and
+//      answered from the store (or with the fill's error). The worker serves its other
+//      connections meanwhile.
 //
 // Pump() runs 2-4 for every backend and stops at the first step only the backend can take
 // (PumpStep): read, send the head, wait until the socket is writable, or close.
@@ -27,10 +34,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cache/auth/auth.h"
+#include "cache/io/fill_mailbox.h"
 #include "cache/metrics.h"
 #include "cache/protocol/http_parser.h"
 #include "cache/server.h"
@@ -67,6 +76,9 @@ struct Conn {
   int status = 0;
   int64_t request_start_us = 0;
   int64_t last_active_s = 0;
+  uint64_t key = 0;          // the backend's ConnTable key (fill completions name it)
+  uint64_t fill_ticket = 0;  // non-zero while parked on an origin fill (step 5)
+  std::optional<StoreStatus> fill_outcome;  // the landed fill, for the head's second dispatch
 };
 
 // Outcome of a non-blocking send step.
@@ -77,6 +89,7 @@ enum class PumpStep {
   kRead,          // nothing pending: read more into InputSpace(), then OnInput() and Pump()
   kSend,          // send out[out_off..] (MSG_MORE while file_left > 0), OnSent(), then Pump()
   kWaitWritable,  // the file body would block: Pump() again once the socket is writable
+  kWaitFill,      // parked on an origin fill: read nothing; OnFillDone() and Pump() when it lands
   kClose,         // `closing`: close the connection
 };
 
@@ -103,7 +116,15 @@ class RequestHandler {
 
   // Header/body/idle timeouts (ServerOptions): true when the connection must be closed. A head
   // that timed out has been answered 408 already (SendNowAndForget).
+  // A parked connection never times out: it waits for its fill.
   bool CheckTimeout(Conn& c);
+
+  // Step 5: the eventfd that is readable while fill completions wait, and the batch.
+  int fill_fd() const { return fills_->fd(); }
+  std::vector<FillCompletion> TakeFills() { return fills_->Take(); }
+  // False when `c` is not parked on `done.ticket` (it parked again since, or is another
+  // connection on a reused key): then there is nothing to do.
+  bool OnFillDone(Conn& c, const FillCompletion& done);
 
  private:
   // One non-blocking send of what is queued (no body file), then Complete; for answers that
@@ -126,6 +147,8 @@ class RequestHandler {
   void CommitPut(Conn& c);
   bool ContinueChunkedBody(Conn& c);
   void Read(Conn& c, const RequestHead& head, const ObjectName& name, bool owner);
+  // The object for a read, or nullopt when an answer was queued or the connection parked.
+  std::optional<ObjectInfo> Lookup(Conn& c, bool is_get, const ObjectName& name, bool owner);
 
   const ServerOptions& options_;
   const CacheServer* server_;
@@ -133,6 +156,8 @@ class RequestHandler {
   const Authenticator* auth_;
   WorkerMetrics metrics_;
   TokenCache tokens_;
+  std::shared_ptr<FillMailbox> fills_ = std::make_shared<FillMailbox>();
+  uint64_t last_ticket_ = 0;
   int64_t now_s_ = 0;
   std::string date_;  // "Date: ...\r\n", refreshed each second (RFC 9110 §6.6.1)
 };

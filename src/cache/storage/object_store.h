@@ -109,7 +109,7 @@ enum class Shortage {
   kRoom,        // the capacity or the disk cannot hold it, even after evicting
 };
 
-// A Status of the upload path (BeginPut, Append, Origin::Fetch) that also says what ran short.
+// A Status of the upload path (BeginPut, Append, Origin::Fill) that also says what ran short.
 // It holds its Status rather than being one: a StoreStatus does not convert to a Status (which
 // would drop the shortage and turn a 413 into a 507), nor a Status to a StoreStatus unless
 // written out (`StoreStatus(Status::NotFound(...))`); status() gives the plain Status on purpose.

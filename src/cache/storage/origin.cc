@@ -26,41 +26,77 @@ struct Fd {
 
 }  // namespace
 
-Result<std::unique_ptr<Origin>> Origin::Open(const std::string& dir) {
+Result<std::unique_ptr<Origin>> Origin::Open(const std::string& dir, OriginOptions options) {
+  if (options.fill_threads < 1)
+    return Error(Status::InvalidArgument("origin fill threads must be at least 1"));
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return Error(Status::FailedPrecondition("--origin " + dir + ": " + std::strerror(errno)));
-  return std::unique_ptr<Origin>(new Origin(fd));
+  return std::unique_ptr<Origin>(new Origin(fd, std::move(options)));
 }
 
-Origin::~Origin() { close(dir_fd_); }
+Origin::Origin(int dir_fd, OriginOptions options) : dir_fd_(dir_fd), options_(std::move(options)) {
+  for (int i = 0; i < options_.fill_threads; ++i) threads_.emplace_back([this] { FillLoop(); });
+}
 
-StoreStatus Origin::Fetch(std::string_view bucket, std::string_view key, ObjectStore* store) {
-  std::string name = std::string(bucket) + "/" + std::string(key);
-  std::shared_ptr<Flight> flight;
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    auto it = flights_.find(name);
-    if (it != flights_.end()) {  // someone is copying it: wait for that copy
-      std::shared_ptr<Flight> f = it->second;
-      landed_.wait(lock, [&] { return f->done; });
-      return f->status;
-    }
-    // A flight that finished between the caller's miss and here already cached it.
-    if (store->Stat(bucket, key)) return StoreStatus();
-    flight = std::make_shared<Flight>();
-    flights_.emplace(name, flight);
-  }
-  StoreStatus s = Copy(bucket, key, store);
-  if (!s.ok() && s.code() != StatusCode::kNotFound) errors_.fetch_add(1, std::memory_order_relaxed);
+Origin::~Origin() {
+  std::deque<Job> abandoned;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    flight->status = s;
-    flight->done = true;
-    flights_.erase(name);
+    stopping_ = true;
+    abandoned.swap(queue_);
   }
-  landed_.notify_all();
-  return s;
+  queued_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  for (const Job& j : abandoned)
+    Land(j.bucket + "/" + j.key, StoreStatus(Status::Unavailable("the cache is shutting down")));
+  close(dir_fd_);
+}
+
+void Origin::Fill(std::string_view bucket, std::string_view key, ObjectStore* store,
+                  FillDone done) {
+  std::string name = std::string(bucket) + "/" + std::string(key);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, first] = flights_.try_emplace(name);
+    it->second.push_back(std::move(done));
+    if (!first) return;  // a copy of this name is queued or running: wait for it
+    queue_.push_back({std::string(bucket), std::string(key), store});
+  }
+  queued_.notify_one();
+}
+
+void Origin::FillLoop() {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::string name = job.bucket + "/" + job.key;
+    if (options_.before_copy) options_.before_copy(name);
+    // A flight that finished between the caller's miss and here already cached it.
+    StoreStatus s = job.store->Stat(job.bucket, job.key) ? StoreStatus()
+                                                         : Copy(job.bucket, job.key, job.store);
+    if (!s.ok() && s.code() != StatusCode::kNotFound)
+      errors_.fetch_add(1, std::memory_order_relaxed);
+    Land(name, s);
+  }
+}
+
+void Origin::Land(const std::string& name, const StoreStatus& s) {
+  std::vector<FillDone> waiters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = flights_.find(name);
+    if (it == flights_.end()) return;
+    waiters = std::move(it->second);
+    flights_.erase(it);
+  }
+  for (FillDone& done : waiters) done(s);
 }
 
 StoreStatus Origin::Copy(std::string_view bucket, std::string_view key, ObjectStore* store) {
