@@ -1,11 +1,10 @@
 #include "cli/kube_scheduler_command.h"
 
-#include <signal.h>
-
 #include <cstdio>
 #include <optional>
 
 #include "base/flags.h"
+#include "cli/stop_signals.h"
 #include "kubesched/kube_scheduler.h"
 
 namespace kumo::cli {
@@ -51,13 +50,7 @@ int RunKubeScheduler(const std::vector<std::string>& args) {
   kubesched::KubeSchedulerConfig config;
   if (auto exit_code = BuildConfig(args, &config)) return *exit_code;
 
-  // Block the stop signals before any thread starts, then wait for one of them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop = BlockStopSignals();
 
   auto scheduler = kubesched::KubeScheduler::Create(std::move(config), SystemClock());
   if (!scheduler) {
@@ -67,8 +60,7 @@ int RunKubeScheduler(const std::vector<std::string>& args) {
   (*scheduler)->Start();
   std::printf("kube-scheduler ready\n");
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  int sig = WaitForStopSignal(stop);
   std::printf("kumo kube-scheduler: stopping (signal %d)\n", sig);
   (*scheduler)->Stop();
   return 0;

@@ -35,13 +35,6 @@ void RunParallel(const std::vector<std::function<void()>>& calls, int workers) {
   for (std::thread& t : threads) t.join();
 }
 
-std::vector<json> Values(const std::map<std::string, json>& items) {
-  std::vector<json> out;
-  out.reserve(items.size());
-  for (const auto& [key, object] : items) out.push_back(object);
-  return out;
-}
-
 std::string NodeOf(const json& pod) {
   const json spec = pod.value("spec", json::object());
   return spec.value("nodeName", "");
@@ -141,30 +134,49 @@ void KubeScheduler::Loop() {
   }
 }
 
+// The watches' objects for one pass. Pods that ended hold nothing and are skipped; the others
+// are kept as SlimPod, rebuilt only when their resourceVersion changed, so a pass copies a few
+// fields per pod and never a whole object.
 ClusterObjects KubeScheduler::Collect() {
   ClusterObjects o;
-  std::map<std::string, json> pods = pods_->Items();
-  std::erase_if(assumed_, [&](const auto& a) {
-    auto it = pods.find(a.first);
-    return it == pods.end() || !NodeOf(it->second).empty();
+  pods_->ForEach([&](const std::string& key, const json& pod) {
+    if (executor::kube::PodEnded(pod)) return;
+    const json& md = pod["metadata"];
+    std::string rv = md.value("resourceVersion", "");
+    SlimEntry& e = slim_[key];
+    if (e.pod.is_null() || e.resource_version != rv) {
+      e.resource_version = std::move(rv);
+      e.pod = SlimPod(pod);
+    }
+    e.seen = true;
   });
-  std::erase_if(deleting_, [&](const std::string& p) { return !pods.count(p); });
-  notices_.ForgetUnless([&](const std::string& p) {
-    auto it = pods.find(p);
-    return it != pods.end() && NodeOf(it->second).empty() && !assumed_.count(p);
-  });
-  o.pods = Values(pods);
-  o.nodes = Values(nodes_->Items());
-  o.pod_groups = Values(pod_groups_->Items());
-  o.priority_classes = Values(priority_classes_->Items());
+  for (auto it = slim_.begin(); it != slim_.end();)
+    it = std::exchange(it->second.seen, false) ? std::next(it) : slim_.erase(it);
+  auto bound = [&](const std::string& p) {
+    auto it = slim_.find(p);
+    return it != slim_.end() && !NodeOf(it->second.pod).empty();
+  };
+  std::erase_if(assumed_, [&](const auto& a) { return !slim_.count(a.first) || bound(a.first); });
+  std::erase_if(deleting_, [&](const std::string& p) { return !slim_.count(p); });
+  notices_.ForgetUnless([&](const std::string& p) { return slim_.count(p) && !bound(p) && !assumed_.count(p); });
+  o.pods.reserve(slim_.size());
+  for (const auto& [key, e] : slim_) o.pods.push_back(e.pod);
+  auto all = [](const Informer& i, std::vector<json>& out) {
+    i.ForEach([&](const std::string&, const json& object) { out.push_back(object); });
+  };
+  all(*nodes_, o.nodes);
+  all(*pod_groups_, o.pod_groups);
+  all(*priority_classes_, o.priority_classes);
   o.assumed = assumed_;
   return o;
 }
 
 void KubeScheduler::Pass() {
+  auto t0 = std::chrono::steady_clock::now();
   ClusterObjects objects = Collect();
   core::Seconds now = static_cast<core::Seconds>(clock_.NowSeconds());
   SchedulingView view = BuildView(objects, config_.view, now);
+  auto t1 = std::chrono::steady_clock::now();
   for (core::Job& job : view.snapshot.jobs) {
     auto c = carried_.find(job.id);
     if (job.phase != core::JobPhase::kPending || c == carried_.end()) continue;
@@ -176,10 +188,21 @@ void KubeScheduler::Pass() {
     Log("pass failed: " + decisions.error().message());
     return;
   }
+  auto t2 = std::chrono::steady_clock::now();
   Bind(*decisions, view, objects);
+  auto t3 = std::chrono::steady_clock::now();
   Preempt(*decisions, view, objects);
   Explain(*decisions, view, objects);
   CarryForward(*decisions, view);
+  if (!decisions->starts.empty() || !decisions->preemptions.empty()) {
+    auto ms = [](auto a, auto b) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+    };
+    Log("pass: " + std::to_string(view.snapshot.jobs.size()) + " jobs, " +
+        std::to_string(decisions->starts.size()) + " started, " +
+        std::to_string(decisions->preemptions.size()) + " preempted; view " + ms(t0, t1) +
+        " ms, core " + ms(t1, t2) + " ms, bindings " + ms(t2, t3) + " ms");
+  }
 }
 
 std::string KubeScheduler::PodPath(const std::string& key) const {

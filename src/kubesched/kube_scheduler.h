@@ -84,6 +84,12 @@ class KubeScheduler {
 
   // The loop thread's only:
   std::map<std::string, std::string> assumed_;  // pod -> node: bound by kumo, not yet seen so
+  struct SlimEntry {
+    std::string resource_version;
+    nlohmann::json pod;  // SlimPod of that version
+    bool seen = false;   // in the current Collect
+  };
+  std::map<std::string, SlimEntry> slim_;  // live pods that have not ended, by key
   std::set<std::string> deleting_;              // pods kumo deleted, until they are gone
   struct Carried {
     bool nominated = false;

@@ -264,6 +264,26 @@ bool IsOurs(const json& pod, const ViewOptions& options) {
   return std::find(options.namespaces.begin(), options.namespaces.end(), ns) != options.namespaces.end();
 }
 
+json SlimPod(const json& pod) {
+  auto copy = [](const json& from, json& to, std::initializer_list<const char*> fields) {
+    for (const char* f : fields)
+      if (const json& v = At(from, f); !v.empty()) to[f] = v;  // a scalar is never empty
+  };
+  json slim = {{"metadata", json::object()}, {"spec", json::object()}, {"status", json::object()}};
+  copy(At(pod, "metadata"), slim["metadata"], {"name", "namespace", "uid", "resourceVersion", "labels",
+                                               "creationTimestamp", "deletionTimestamp"});
+  const json& spec = At(pod, "spec");
+  copy(spec, slim["spec"], {"schedulerName", "nodeName", "nodeSelector", "tolerations", "priorityClassName",
+                            "priority", "preemptionPolicy", "activeDeadlineSeconds",
+                            "terminationGracePeriodSeconds"});
+  json containers = json::array();
+  for (const json& c : At(spec, "containers").is_array() ? spec["containers"] : json::array())
+    containers.push_back({{"resources", {{"requests", At(At(c, "resources"), "requests")}}}});
+  slim["spec"]["containers"] = std::move(containers);
+  copy(At(pod, "status"), slim["status"], {"phase", "startTime", "conditions"});
+  return slim;
+}
+
 std::string KeyOf(const json& object) {
   const json& md = At(object, "metadata");
   return Str(md, "namespace") + "/" + Str(md, "name");

@@ -73,6 +73,12 @@ struct SchedulingView {
 };
 
 bool IsOurs(const nlohmann::json& pod, const ViewOptions& options);
+
+// The fields of a pod that BuildView and pod_writes.h read, and nothing else (no managedFields,
+// no container statuses): what the driver keeps per pod between passes, so that a pass over ten
+// thousand pods copies a few fields of each instead of whole objects. BuildView gives the same
+// view of a pod and of its slim form.
+nlohmann::json SlimPod(const nlohmann::json& pod);
 // The "NS/NAME" key of any namespaced object.
 std::string KeyOf(const nlohmann::json& object);
 

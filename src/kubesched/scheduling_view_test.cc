@@ -208,6 +208,47 @@ TEST(SchedulingViewTest, EndedPodsHoldNothing) {
   EXPECT_EQ(v.snapshot.nodes[0].gpus.size(), 8u);
 }
 
+TEST(SchedulingViewTest, ASlimPodGivesTheSameView) {
+  json pod = InGroup(Pod("a", "g-0", 2), "g");
+  pod["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}, {"operation", "Update"}}});
+  pod["metadata"]["uid"] = "u-1";
+  pod["spec"]["nodeSelector"] = {{"pool", "a100"}};
+  pod["spec"]["tolerations"] = json::array({{{"key", "k"}, {"operator", "Exists"}}});
+  pod["spec"]["priorityClassName"] = "urgent";
+  pod["spec"]["activeDeadlineSeconds"] = 60;
+  pod["spec"]["terminationGracePeriodSeconds"] = 5;
+  pod["spec"]["containers"][0]["image"] = "registry.example/train:1";
+  pod["status"]["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", "False"}}});
+  pod["status"]["containerStatuses"] = json::array({{{"name", "main"}}});
+  json slim = SlimPod(pod);
+  EXPECT_FALSE(slim["metadata"].contains("managedFields"));
+  EXPECT_FALSE(slim["status"].contains("containerStatuses"));
+  EXPECT_EQ(slim["metadata"]["uid"], "u-1");
+  EXPECT_EQ(slim["spec"]["terminationGracePeriodSeconds"], 5);
+  EXPECT_EQ(slim["status"]["conditions"], pod["status"]["conditions"]);
+
+  ClusterObjects full, thin;
+  full.nodes = thin.nodes = {Node("n0", 8)};
+  full.pod_groups = thin.pod_groups = {PodGroup("a", "g", 1)};
+  full.priority_classes = thin.priority_classes = {{{"metadata", {{"name", "urgent"}}}, {"value", 9}}};
+  full.pods = {pod, Bound(Pod("x", "theirs", 3, "other"), "n0")};
+  thin.pods = {slim, SlimPod(full.pods[1])};
+  SchedulingView a = BuildView(full, {}, 1000), b = BuildView(thin, {}, 1000);
+  ASSERT_EQ(a.snapshot.jobs.size(), 1u);
+  ASSERT_EQ(b.snapshot.jobs.size(), 1u);
+  const core::Job &x = a.snapshot.jobs[0], &y = b.snapshot.jobs[0];
+  EXPECT_EQ(x.id, y.id);
+  EXPECT_EQ(x.priority, y.priority);
+  EXPECT_EQ(x.priority, 9);
+  EXPECT_EQ(x.groups[0].resources, y.groups[0].resources);
+  EXPECT_EQ(x.node_selector, y.node_selector);
+  EXPECT_EQ(x.tolerations.size(), y.tolerations.size());
+  EXPECT_EQ(x.max_runtime, y.max_runtime);
+  EXPECT_EQ(x.submit_time, y.submit_time);
+  EXPECT_EQ(a.snapshot.nodes[0].gpus.size(), b.snapshot.nodes[0].gpus.size());
+  EXPECT_EQ(b.snapshot.nodes[0].gpus.size(), 5u);
+}
+
 TEST(SchedulingViewTest, Timestamps) {
   EXPECT_EQ(ParseTimestamp("1970-01-01T00:01:40Z"), 100);
   EXPECT_EQ(ParseTimestamp("1970-01-01T00:01:40.123456Z"), 100);
