@@ -83,14 +83,9 @@ Status LoadField(const std::string& key, const YAML::Node& v, const Fail& fail,
 }  // namespace
 
 Result<KubeSchedulerConfig> LoadKubeSchedulerConfig(const std::string& path, KubeSchedulerConfig base) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile& e) {
-    return Error(Status::InvalidArgument(path + ": " + e.what()));
-  } catch (const YAML::Exception& e) {
-    return Error(YamlSyntaxError(path, e));
-  }
+  auto loaded = LoadYamlFile(path);
+  if (!loaded) return Error(loaded.error());
+  YAML::Node root = *loaded;
   Fail fail = [&](const YAML::Node& n, const std::string& field, const std::string& message) {
     return YamlError(path, n.Mark(), field, message);
   };
