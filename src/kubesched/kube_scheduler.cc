@@ -252,8 +252,11 @@ void KubeScheduler::Bind(const core::Decisions& d, const SchedulingView& view,
     calls.push_back([this, &t] {
       json body = BindingBody(NameOf(t.pod), t.node);
       Result<KubeResponse> r = client_->Call(Verb::kPost, PodPath(t.pod) + "/binding", &body);
-      if (!r) r = client_->Call(Verb::kPost, PodPath(t.pod) + "/binding", &body);
-      t.bound = r && r->ok();
+      bool retried = !r;
+      if (retried) r = client_->Call(Verb::kPost, PodPath(t.pod) + "/binding", &body);
+      // After a call without an answer, 409 (already bound) means the first one got through:
+      // only kumo binds pods of its scheduler name.
+      t.bound = r && (r->ok() || (retried && r->status == 409));
       if (!t.bound) t.error = r ? ErrorText(*r) : r.error().message();
     });
   }

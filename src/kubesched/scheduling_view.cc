@@ -123,7 +123,9 @@ SchedulingView Builder::Build() {
       others.push_back(pod);
       continue;
     }
-    if (kube::PodEnded(pod)) continue;
+    // A gated pod is not ready to be scheduled (spec.schedulingGates: Kueue and others hold pods
+    // back this way until they admit them); it holds nothing and is told nothing.
+    if (kube::PodEnded(pod) || !At(At(pod, "spec"), "schedulingGates").empty()) continue;
     PodFacts f{&pod, KeyOf(pod), Str(At(pod, "metadata"), "namespace"),
                Str(At(At(pod, "metadata"), "labels"), kPodGroupLabel), Str(At(pod, "spec"), "nodeName"),
                At(pod, "metadata").contains("deletionTimestamp")};
@@ -273,7 +275,7 @@ json SlimPod(const json& pod) {
   copy(At(pod, "metadata"), slim["metadata"], {"name", "namespace", "uid", "resourceVersion", "labels",
                                                "creationTimestamp", "deletionTimestamp"});
   const json& spec = At(pod, "spec");
-  copy(spec, slim["spec"], {"schedulerName", "nodeName", "nodeSelector", "tolerations", "priorityClassName",
+  copy(spec, slim["spec"], {"schedulerName", "nodeName", "schedulingGates", "nodeSelector", "tolerations", "priorityClassName",
                             "priority", "preemptionPolicy", "activeDeadlineSeconds",
                             "terminationGracePeriodSeconds"});
   json containers = json::array();

@@ -11,6 +11,7 @@
 //
 // Jobs (core/snapshot.h), one task group of one replica per pod (task group i <-> pods[i]):
 //   pending, single  a pod of ours without a node and without the pod-group label: job "NS/NAME"
+//                    (a pod with spec.schedulingGates is not pending yet: it is left alone)
 //   pending, gang    the unbound pods of ours labelled scheduling.x-k8s.io/pod-group: G, with a
 //                    PodGroup NS/G (scheduling.x-k8s.io/v1alpha1) whose spec.minMember pods exist
 //                    (bound or not): one job "pg:NS/G", all of its unbound pods, all or nothing.

@@ -195,6 +195,17 @@ TEST(SchedulingViewTest, NamespacesFilterAndProjectWeights) {
   EXPECT_EQ(v.snapshot.projects[1].weight, 1.0);
 }
 
+TEST(SchedulingViewTest, AGatedPodIsLeftAlone) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  json gated = Pod("a", "gated", 1);
+  gated["spec"]["schedulingGates"] = json::array({{{"name", "kueue.x-k8s.io/admission"}}});
+  o.pods = {SlimPod(gated)};
+  SchedulingView v = BuildView(o, {}, 1000);
+  EXPECT_TRUE(v.snapshot.jobs.empty());
+  EXPECT_TRUE(v.waits.empty());
+}
+
 TEST(SchedulingViewTest, EndedPodsHoldNothing) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};
