@@ -114,23 +114,27 @@ void KubeScheduler::Stop() {
     if (i) i->Stop();
 }
 
+// Passes follow changes, but the gap after a pass is at least as long as the pass itself (and
+// min_pass_interval_s): under a storm of pod events kumo takes at most about half a core, leaving
+// the rest to the API server it shares the machine with, and each pass takes a bigger batch.
 void KubeScheduler::Loop() {
+  using Clock = std::chrono::steady_clock;
   using std::chrono::duration;
-  auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  Clock::time_point due = Clock::now();
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, duration<double>(config_.max_pass_interval_s),
                    [&] { return dirty_ || stopping_; });
-      if (stopping_) return;
-      auto due = last + duration<double>(config_.min_pass_interval_s);
-      if (cv_.wait_until(lock, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due),
-                         [&] { return stopping_; }))
-        return;
+      if (stopping_ || cv_.wait_until(lock, due, [&] { return stopping_; })) return;
       dirty_ = false;
     }
-    last = std::chrono::steady_clock::now();
+    Clock::time_point start = Clock::now();
     Pass();
+    Clock::time_point end = Clock::now();
+    due = end + std::max(std::chrono::duration_cast<Clock::duration>(
+                             duration<double>(config_.min_pass_interval_s)),
+                         end - start);
   }
 }
 

@@ -7,7 +7,8 @@
 //     PodGroups (scheduling.x-k8s.io/v1alpha1), PriorityClasses         keeps nothing on disk
 //        │ on_change wakes the loop
 //        ▼
-//   one pass (at most every min_pass_interval_s, at least every max_pass_interval_s):
+//   one pass (at least every max_pass_interval_s; after a pass, a gap of min_pass_interval_s or
+//   the pass's own duration, whichever is longer):
 //     BuildView (scheduling_view.h) on the watches' copies — never a list — plus `assumed_`
 //     core::Scheduler::Schedule
 //     starts      -> pods/binding, in parallel (bind_workers connections), the whole batch of

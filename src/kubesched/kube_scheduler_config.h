@@ -28,7 +28,7 @@ struct KubeSchedulerConfig {
   ViewOptions view;        // scheduler name, namespaces, cluster options, projects
   core::SchedulerConfig scheduler = DefaultSchedulerConfig();
   int32_t bind_workers = 8;
-  double min_pass_interval_s = 0.02;  // at most one pass per this interval
+  double min_pass_interval_s = 0.02;  // the least gap between passes (see kube_scheduler.h)
   double max_pass_interval_s = 1.0;   // at least one pass per this interval
   int64_t notice_interval_s = 60;     // a waiting pod is told at most once per this, on change
   double sync_timeout_s = 60;         // the first lists of the watches
