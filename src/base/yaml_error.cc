@@ -1,5 +1,7 @@
 #include "base/yaml_error.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <string>
 
 namespace kumo {
@@ -19,6 +21,16 @@ Status YamlError(std::string_view file, const YAML::Mark& mark, std::string_view
 
 Status YamlSyntaxError(std::string_view file, const YAML::Exception& e) {
   return YamlError(file, e.mark, "", "invalid YAML: " + e.msg);
+}
+
+Result<YAML::Node> LoadYamlFile(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile& e) {
+    return Error(Status::InvalidArgument(path + ": " + e.what()));
+  } catch (const YAML::Exception& e) {
+    return Error(YamlSyntaxError(path, e));
+  }
 }
 
 Status InYamlFile(std::string_view file, const Status& error) {

@@ -15,7 +15,9 @@
 
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
+#include <yaml-cpp/node/node.h>
 
+#include <string>
 #include <string_view>
 
 #include "base/status.h"
@@ -33,6 +35,9 @@ Status YamlError(std::string_view file, const YAML::Mark& mark, std::string_view
 
 // yaml-cpp's parse error, at its mark: "FILE:LINE: invalid YAML: <yaml-cpp's message>".
 Status YamlSyntaxError(std::string_view file, const YAML::Exception& e);
+
+// The YAML document in `path`, or "PATH: bad file: ..." (cannot read it) / YamlSyntaxError.
+Result<YAML::Node> LoadYamlFile(const std::string& path);
 
 // An error of a document parsed without its file name ("line 4: nodes: ...", as from
 // YamlError("", ...)) placed in `file`: "FILE:4: nodes: ...". Other messages get "FILE: ".

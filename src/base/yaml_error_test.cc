@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
+#include <fstream>
+
 namespace kumo {
 namespace {
 
@@ -42,6 +45,25 @@ TEST(YamlErrorTest, InYamlFileMovesTheLineIntoTheFileForm) {
   EXPECT_EQ(InYamlFile("inv.yaml", Status::Internal("line x: no")).message(),
             "inv.yaml: line x: no");
   EXPECT_EQ(InYamlFile("inv.yaml", Status::Internal("line 1: x")).code(), StatusCode::kInternal);
+}
+
+TEST(YamlErrorTest, LoadYamlFileNamesTheFileOnEveryError) {
+  std::string dir = ::testing::TempDir();
+  std::string good = dir + "/yaml-error-good.yaml", bad = dir + "/yaml-error-bad.yaml";
+  std::ofstream(good) << "a: 1\n";
+  std::ofstream(bad) << "a: [1\n";
+  auto loaded = LoadYamlFile(good);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ((*loaded)["a"].as<int>(), 1);
+  auto missing = LoadYamlFile(dir + "/yaml-error-missing.yaml");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message().rfind(dir + "/yaml-error-missing.yaml: ", 0), 0u);
+  auto broken = LoadYamlFile(bad);
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().message().find("yaml-error-bad.yaml:"), std::string::npos);
+  EXPECT_NE(broken.error().message().find("invalid YAML"), std::string::npos);
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "cli/server_command.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <climits>
@@ -10,6 +9,7 @@
 #include "base/durable_file.h"
 #include "base/clock.h"
 #include "base/flags.h"
+#include "cli/stop_signals.h"
 #include "executor/private_files.h"
 #include "server/control_plane.h"
 
@@ -123,13 +123,7 @@ int RunServer(const std::vector<std::string>& args, const char* argv0) {
   if (auto exit_code = BuildConfig(flags, app, &config)) return *exit_code;
   config.shim_binary = ShimBinary(argv0);
 
-  // Block the stop signals before any thread starts, then wait for one of them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop = BlockStopSignals();
 
   auto srv = server::ControlPlane::Start(config, SystemClock());
   if (!srv) {
@@ -141,8 +135,7 @@ int RunServer(const std::vector<std::string>& args, const char* argv0) {
   std::printf("kumo server: listening on %s:%u (admin token in %s)\n", hp.c_str(), (*srv)->port(),
               (*srv)->admin_token_path().c_str());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  int sig = WaitForStopSignal(stop);
   std::printf("kumo server: stopping (signal %d); running tasks keep running\n", sig);
   (*srv)->Stop();
   return 0;

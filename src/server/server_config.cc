@@ -39,14 +39,9 @@ Status LoadIsolation(const std::string& path, const YAML::Node& v,
 }  // namespace
 
 Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile& e) {
-    return Error(Status::InvalidArgument(path + ": " + e.what()));
-  } catch (const YAML::Exception& e) {
-    return Error(YamlSyntaxError(path, e));
-  }
+  auto loaded = LoadYamlFile(path);
+  if (!loaded) return Error(loaded.error());
+  YAML::Node root = *loaded;
   if (!root.IsMap()) return Error(YamlError(path, root.Mark(), "", "expected a mapping"));
   auto fail = [&](const YAML::Node& n, const std::string& field, const std::string& message) {
     return Error(YamlError(path, n.Mark(), field, message));

@@ -76,6 +76,11 @@ bool Informer::WaitSynced(double timeout_s) {
          synced_;
 }
 
+void Informer::ForEach(const std::function<void(const std::string&, const json&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, object] : items_) fn(key, object);
+}
+
 std::map<std::string, json> Informer::Items() const {
   std::lock_guard<std::mutex> lock(mu_);
   return items_;

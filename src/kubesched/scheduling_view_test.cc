@@ -1,0 +1,272 @@
+#include "kubesched/scheduling_view.h"
+
+#include <gtest/gtest.h>
+
+namespace kumo::kubesched {
+namespace {
+using nlohmann::json;
+
+json Node(const std::string& name, int gpus) {
+  return {{"metadata", {{"name", name}}},
+          {"status",
+           {{"allocatable", {{"cpu", "32"}, {"memory", "256Gi"}, {"nvidia.com/gpu", std::to_string(gpus)}}},
+            {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
+}
+
+json Pod(const std::string& ns, const std::string& name, int gpus, const std::string& scheduler = "kumo") {
+  return {{"metadata", {{"namespace", ns}, {"name", name}, {"creationTimestamp", "2026-12-06T10:00:00Z"}}},
+          {"spec",
+           {{"schedulerName", scheduler},
+            {"containers",
+             json::array({{{"name", "c"},
+                           {"resources",
+                            {{"requests", {{"cpu", "500m"}, {"memory", "1Gi"}, {"nvidia.com/gpu", std::to_string(gpus)}}}}}}})}}},
+          {"status", {{"phase", "Pending"}}}};
+}
+
+json InGroup(json pod, const std::string& group) {
+  pod["metadata"]["labels"][kPodGroupLabel] = group;
+  return pod;
+}
+
+json Bound(json pod, const std::string& node) {
+  pod["spec"]["nodeName"] = node;
+  pod["status"]["phase"] = "Running";
+  return pod;
+}
+
+json PodGroup(const std::string& ns, const std::string& name, int min_member) {
+  return {{"metadata", {{"namespace", ns}, {"name", name}}}, {"spec", {{"minMember", min_member}}}};
+}
+
+const core::Job* FindJob(const SchedulingView& v, const std::string& id) {
+  for (const core::Job& j : v.snapshot.jobs)
+    if (j.id == id) return &j;
+  return nullptr;
+}
+
+TEST(SchedulingViewTest, APendingPodIsAOneTaskJobWithItsRequests) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  json pod = Pod("team-a", "p", 2);
+  pod["spec"]["nodeSelector"] = {{"pool", "a100"}};
+  pod["spec"]["tolerations"] = json::array({{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}}});
+  pod["spec"]["activeDeadlineSeconds"] = 600;
+  o.pods = {pod};
+  SchedulingView v = BuildView(o, {}, 1000);
+  ASSERT_EQ(v.snapshot.jobs.size(), 1u);
+  const core::Job& j = v.snapshot.jobs[0];
+  EXPECT_EQ(j.id, "team-a/p");
+  EXPECT_EQ(j.project, "team-a");
+  EXPECT_EQ(j.phase, core::JobPhase::kPending);
+  ASSERT_EQ(j.groups.size(), 1u);
+  EXPECT_EQ(j.groups[0].resources, core::ResourceVector::Of(500, int64_t{1} << 30, 2000));
+  ASSERT_EQ(j.node_selector.size(), 1u);
+  EXPECT_EQ(j.node_selector[0], (core::Label{"pool", "a100"}));
+  ASSERT_EQ(j.tolerations.size(), 1u);
+  EXPECT_EQ(j.tolerations[0].op, core::Toleration::Operator::kExists);
+  EXPECT_EQ(j.max_runtime, 600);
+  EXPECT_EQ(j.submit_time, ParseTimestamp("2026-12-06T10:00:00Z"));
+  EXPECT_EQ(v.pods_of_job[0], std::vector<std::string>{"team-a/p"});
+  ASSERT_EQ(v.snapshot.projects.size(), 1u);
+  EXPECT_EQ(v.snapshot.projects[0].name, "team-a");
+  EXPECT_EQ(v.snapshot.projects[0].weight, 1.0);
+}
+
+TEST(SchedulingViewTest, OtherSchedulersPodsTakeCapacityOursRunAsJobs) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  o.pods = {Bound(Pod("x", "theirs", 3, "default-scheduler"), "n0"), Bound(Pod("a", "ours", 2), "n0"),
+            Pod("x", "theirs-pending", 1, "default-scheduler")};
+  SchedulingView v = BuildView(o, {}, 1000);
+  ASSERT_EQ(v.snapshot.nodes.size(), 1u);
+  EXPECT_EQ(v.snapshot.nodes[0].gpus.size(), 5u);  // 8 - 3 of the other scheduler's pod
+  ASSERT_EQ(v.snapshot.jobs.size(), 1u);           // the other pending pod is not kumo's
+  const core::Job& j = v.snapshot.jobs[0];
+  EXPECT_EQ(j.phase, core::JobPhase::kRunning);
+  ASSERT_EQ(j.placements.size(), 1u);
+  EXPECT_EQ(j.placements[0].node, "n0");
+  ASSERT_EQ(j.placements[0].gpus.size(), 2u);
+  EXPECT_EQ(j.placements[0].gpus[0].gpu_index, 0);
+  EXPECT_EQ(j.placements[0].gpus[1].gpu_index, 1);
+}
+
+TEST(SchedulingViewTest, AnAssumedPodCountsAsBoundAndADeletedOneAsTerminating) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  json deleting = Bound(Pod("a", "old", 1), "n0");
+  deleting["metadata"]["deletionTimestamp"] = "2026-12-06T10:00:05Z";
+  o.pods = {Pod("a", "new", 2), deleting};
+  o.assumed = {{"a/new", "n0"}};
+  SchedulingView v = BuildView(o, {}, 1000);
+  ASSERT_EQ(v.snapshot.jobs.size(), 2u);
+  EXPECT_EQ(FindJob(v, "a/new")->phase, core::JobPhase::kRunning);
+  EXPECT_EQ(FindJob(v, "a/new")->placements[0].node, "n0");
+  EXPECT_EQ(FindJob(v, "a/old")->phase, core::JobPhase::kTerminating);
+}
+
+TEST(SchedulingViewTest, PriorityFromThePriorityClass) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  json high = Pod("a", "high", 1);
+  high["spec"]["priorityClassName"] = "urgent";
+  high["spec"]["priority"] = 5;  // the class wins: it is what the name says now
+  json polite = Pod("a", "polite", 1);
+  polite["spec"]["priorityClassName"] = "polite";
+  json plain = Pod("a", "plain", 1);
+  plain["spec"]["priority"] = 7;
+  o.pods = {high, polite, plain};
+  o.priority_classes = {{{"metadata", {{"name", "urgent"}}}, {"value", 1000}},
+                        {{"metadata", {{"name", "polite"}}}, {"value", 500}, {"preemptionPolicy", "Never"}}};
+  SchedulingView v = BuildView(o, {}, 1000);
+  EXPECT_EQ(FindJob(v, "a/high")->priority, 1000);
+  EXPECT_TRUE(FindJob(v, "a/high")->may_preempt);
+  EXPECT_EQ(FindJob(v, "a/polite")->priority, 500);
+  EXPECT_FALSE(FindJob(v, "a/polite")->may_preempt);
+  EXPECT_EQ(FindJob(v, "a/plain")->priority, 7);
+}
+
+TEST(SchedulingViewTest, AGangIsOneJobOnlyOnceMinMemberPodsExist) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  o.pod_groups = {PodGroup("a", "g", 3)};
+  o.pods = {InGroup(Pod("a", "g-0", 1), "g"), InGroup(Pod("a", "g-1", 1), "g")};
+  SchedulingView v = BuildView(o, {}, 1000);
+  EXPECT_TRUE(v.snapshot.jobs.empty());
+  ASSERT_EQ(v.waits.size(), 2u);
+  EXPECT_EQ(v.waits[0].message,
+            "PodGroup a/g has fewer pods than its minMember 3; kumo binds none of them until all exist");
+
+  o.pods.push_back(InGroup(Pod("a", "g-2", 2), "g"));
+  v = BuildView(o, {}, 1000);
+  EXPECT_TRUE(v.waits.empty());
+  ASSERT_EQ(v.snapshot.jobs.size(), 1u);
+  EXPECT_EQ(v.snapshot.jobs[0].id, "pg:a/g");
+  ASSERT_EQ(v.snapshot.jobs[0].groups.size(), 3u);
+  EXPECT_EQ(v.snapshot.jobs[0].groups[2].resources.gpu_milli(), 2000);
+  EXPECT_EQ(v.pods_of_job[0], (std::vector<std::string>{"a/g-0", "a/g-1", "a/g-2"}));
+}
+
+TEST(SchedulingViewTest, BoundPodsOfAGangCountTowardsMinMember) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  o.pod_groups = {PodGroup("a", "g", 3)};
+  o.pods = {Bound(InGroup(Pod("a", "g-0", 1), "g"), "n0"), Bound(InGroup(Pod("a", "g-1", 1), "g"), "n0"),
+            InGroup(Pod("a", "g-2", 1), "g")};
+  SchedulingView v = BuildView(o, {}, 1000);
+  ASSERT_EQ(v.snapshot.jobs.size(), 2u);
+  EXPECT_EQ(FindJob(v, "pg:a/g+bound")->phase, core::JobPhase::kRunning);
+  EXPECT_EQ(FindJob(v, "pg:a/g+bound")->placements.size(), 2u);
+  EXPECT_EQ(FindJob(v, "pg:a/g")->groups.size(), 1u);
+}
+
+TEST(SchedulingViewTest, AGangWaitsForItsPodGroupAndForAgreeingPods) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  o.pods = {InGroup(Pod("a", "g-0", 1), "g")};
+  SchedulingView v = BuildView(o, {}, 1000);
+  ASSERT_EQ(v.waits.size(), 1u);
+  EXPECT_EQ(v.waits[0].message, "waiting for its PodGroup a/g (scheduling.x-k8s.io/v1alpha1)");
+
+  o.pod_groups = {PodGroup("a", "g", 2)};
+  json other = InGroup(Pod("a", "g-1", 1), "g");
+  other["spec"]["nodeSelector"] = {{"zone", "b"}};
+  o.pods.push_back(other);
+  v = BuildView(o, {}, 1000);
+  EXPECT_TRUE(v.snapshot.jobs.empty());
+  ASSERT_EQ(v.waits.size(), 2u);
+  EXPECT_NE(v.waits[1].message.find("differ in nodeSelector or tolerations"), std::string::npos);
+}
+
+TEST(SchedulingViewTest, NamespacesFilterAndProjectWeights) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  o.pods = {Pod("a", "p", 1), Pod("b", "q", 1), Pod("c", "r", 1)};
+  ViewOptions options;
+  options.namespaces = {"a", "b"};
+  options.projects = {core::Project{.name = "a", .weight = 2}};
+  SchedulingView v = BuildView(o, options, 1000);
+  ASSERT_EQ(v.snapshot.jobs.size(), 2u);
+  EXPECT_EQ(FindJob(v, "c/r"), nullptr);
+  ASSERT_EQ(v.snapshot.projects.size(), 2u);
+  EXPECT_EQ(v.snapshot.projects[0].name, "a");
+  EXPECT_EQ(v.snapshot.projects[0].weight, 2.0);
+  EXPECT_EQ(v.snapshot.projects[1].name, "b");
+  EXPECT_EQ(v.snapshot.projects[1].weight, 1.0);
+}
+
+TEST(SchedulingViewTest, AGatedPodIsLeftAlone) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  json gated = Pod("a", "gated", 1);
+  gated["spec"]["schedulingGates"] = json::array({{{"name", "kueue.x-k8s.io/admission"}}});
+  o.pods = {SlimPod(gated)};
+  SchedulingView v = BuildView(o, {}, 1000);
+  EXPECT_TRUE(v.snapshot.jobs.empty());
+  EXPECT_TRUE(v.waits.empty());
+}
+
+TEST(SchedulingViewTest, EndedPodsHoldNothing) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  json done = Bound(Pod("a", "done", 8), "n0");
+  done["status"]["phase"] = "Succeeded";
+  json theirs = Bound(Pod("x", "theirs", 8, "other"), "n0");
+  theirs["status"]["phase"] = "Failed";
+  o.pods = {done, theirs};
+  SchedulingView v = BuildView(o, {}, 1000);
+  EXPECT_TRUE(v.snapshot.jobs.empty());
+  EXPECT_EQ(v.snapshot.nodes[0].gpus.size(), 8u);
+}
+
+TEST(SchedulingViewTest, ASlimPodGivesTheSameView) {
+  json pod = InGroup(Pod("a", "g-0", 2), "g");
+  pod["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}, {"operation", "Update"}}});
+  pod["metadata"]["uid"] = "u-1";
+  pod["spec"]["nodeSelector"] = {{"pool", "a100"}};
+  pod["spec"]["tolerations"] = json::array({{{"key", "k"}, {"operator", "Exists"}}});
+  pod["spec"]["priorityClassName"] = "urgent";
+  pod["spec"]["activeDeadlineSeconds"] = 60;
+  pod["spec"]["terminationGracePeriodSeconds"] = 5;
+  pod["spec"]["containers"][0]["image"] = "registry.example/train:1";
+  pod["status"]["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", "False"}}});
+  pod["status"]["containerStatuses"] = json::array({{{"name", "main"}}});
+  json slim = SlimPod(pod);
+  EXPECT_FALSE(slim["metadata"].contains("managedFields"));
+  EXPECT_FALSE(slim["status"].contains("containerStatuses"));
+  EXPECT_EQ(slim["metadata"]["uid"], "u-1");
+  EXPECT_EQ(slim["spec"]["terminationGracePeriodSeconds"], 5);
+  EXPECT_EQ(slim["status"]["conditions"], pod["status"]["conditions"]);
+
+  ClusterObjects full, thin;
+  full.nodes = thin.nodes = {Node("n0", 8)};
+  full.pod_groups = thin.pod_groups = {PodGroup("a", "g", 1)};
+  full.priority_classes = thin.priority_classes = {{{"metadata", {{"name", "urgent"}}}, {"value", 9}}};
+  full.pods = {pod, Bound(Pod("x", "theirs", 3, "other"), "n0")};
+  thin.pods = {slim, SlimPod(full.pods[1])};
+  SchedulingView a = BuildView(full, {}, 1000), b = BuildView(thin, {}, 1000);
+  ASSERT_EQ(a.snapshot.jobs.size(), 1u);
+  ASSERT_EQ(b.snapshot.jobs.size(), 1u);
+  const core::Job &x = a.snapshot.jobs[0], &y = b.snapshot.jobs[0];
+  EXPECT_EQ(x.id, y.id);
+  EXPECT_EQ(x.priority, y.priority);
+  EXPECT_EQ(x.priority, 9);
+  EXPECT_EQ(x.groups[0].resources, y.groups[0].resources);
+  EXPECT_EQ(x.node_selector, y.node_selector);
+  EXPECT_EQ(x.tolerations.size(), y.tolerations.size());
+  EXPECT_EQ(x.max_runtime, y.max_runtime);
+  EXPECT_EQ(x.submit_time, y.submit_time);
+  EXPECT_EQ(a.snapshot.nodes[0].gpus.size(), b.snapshot.nodes[0].gpus.size());
+  EXPECT_EQ(b.snapshot.nodes[0].gpus.size(), 5u);
+}
+
+TEST(SchedulingViewTest, Timestamps) {
+  EXPECT_EQ(ParseTimestamp("1970-01-01T00:01:40Z"), 100);
+  EXPECT_EQ(ParseTimestamp("1970-01-01T00:01:40.123456Z"), 100);
+  EXPECT_EQ(ParseTimestamp("yesterday"), -1);
+  EXPECT_EQ(FormatTimestamp(100), "1970-01-01T00:01:40Z");
+  EXPECT_EQ(ParseTimestamp(FormatTimestamp(1796548800)), 1796548800);
+}
+
+}  // namespace
+}  // namespace kumo::kubesched

@@ -1,0 +1,311 @@
+// `kumo kube-scheduler` (kumo as the schedulerName of pods it did not create) against the real
+// test control plane (kube-apiserver, etcd, KWOK nodes and pod lifecycles;
+// test/support/k8s_testenv.h), with the PodGroup CRD of sigs.k8s.io/scheduler-plugins: a gang
+// binds all of its minMember pods or none and says why; a pod kumo cannot place carries kumo's
+// sentence in its PodScheduled condition and a FailedScheduling Event; two namespaces weighted
+// 2:1 share a full cluster about 2:1 over time; a higher-priority pod preempts with the victims'
+// grace period; the deployment's ServiceAccount may do what the mode needs and no more.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "test/support/k8s_testenv.h"
+
+namespace kumo::testing {
+namespace {
+using nlohmann::json;
+namespace tp = cache::test_process;
+
+// Polls `pred` every 200 ms for up to `timeout_s` seconds.
+template <typename Pred>
+bool Eventually(Pred pred, int timeout_s = 60) {
+  for (int i = 0; i < timeout_s * 5; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return pred();
+}
+
+struct PodOptions {
+  std::string ns = "default";
+  int gpus = 1;
+  std::string group;      // the scheduling.x-k8s.io/pod-group label
+  std::string run;        // KWOK's run duration ("" : until deleted)
+  std::string scheduler = "kumo";
+  std::string node;       // spec.nodeName: bound at creation, no scheduler involved
+  std::string priority_class;
+  int grace_s = -1;       // terminationGracePeriodSeconds (-1: the API's default)
+};
+
+std::string PodYaml(const std::string& name, const PodOptions& o) {
+  std::string y = "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\n  namespace: " + o.ns + "\n";
+  if (!o.group.empty()) y += "  labels: {scheduling.x-k8s.io/pod-group: " + o.group + "}\n";
+  if (!o.run.empty()) y += "  annotations: {kumo.test/run-duration: \"" + o.run + "\"}\n";
+  y += "spec:\n  schedulerName: " + o.scheduler + "\n";
+  if (!o.node.empty()) y += "  nodeName: " + o.node + "\n";
+  if (!o.priority_class.empty()) y += "  priorityClassName: " + o.priority_class + "\n";
+  if (o.grace_s >= 0) y += "  terminationGracePeriodSeconds: " + std::to_string(o.grace_s) + "\n";
+  std::string g = std::to_string(o.gpus);
+  y += "  containers:\n  - name: main\n    image: registry.example/train:1\n    resources:\n"
+       "      requests: {cpu: 100m, memory: 1Gi, nvidia.com/gpu: \"" + g + "\"}\n"
+       "      limits: {nvidia.com/gpu: \"" + g + "\"}\n";
+  return y;
+}
+
+std::string PodGroupYaml(const std::string& name, int min_member, const std::string& ns = "default") {
+  return "---\napiVersion: scheduling.x-k8s.io/v1alpha1\nkind: PodGroup\nmetadata: {name: " + name +
+         ", namespace: " + ns + "}\nspec: {minMember: " + std::to_string(min_member) + "}\n";
+}
+
+class KubeSchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(env_.Start()); }
+  void TearDown() override {
+    tp::StopProcess(pid_);
+    if (HasFailure()) std::fprintf(stderr, "kumo kube-scheduler log:\n%s\n", tp::ReadAll(log_).c_str());
+  }
+
+  // The PodGroup CRD of sigs.k8s.io/scheduler-plugins (scripts/k8s-testenv podgroups).
+  void InstallPodGroups() {
+    std::string log = env_.dir() + "/podgroups.log";
+    ASSERT_EQ(tp::RunToExit({K8S_TESTENV_SCRIPT, "podgroups", env_.dir()}, {.stdout_path = log}), 0)
+        << tp::ReadAll(log);
+  }
+
+  // The PodGroup CRD, then `kumo kube-scheduler` until it says it is ready.
+  void StartScheduler(const std::string& config_yaml = "") {
+    InstallPodGroups();
+    std::vector<std::string> args = {KUMO_BINARY, "kube-scheduler", "--kubeconfig", env_.kubeconfig()};
+    if (!config_yaml.empty()) {
+      std::string config = env_.dir() + "/kube-scheduler.yaml";
+      std::ofstream(config) << config_yaml;
+      args.insert(args.end(), {"--config", config});
+    }
+    log_ = env_.dir() + "/kube-scheduler.log";
+    pid_ = tp::Spawn(args, {.stdout_path = log_});
+    ASSERT_GT(pid_, 0);
+    ASSERT_TRUE(Eventually([&] { return tp::ReadAll(log_).find("kube-scheduler ready") != std::string::npos; }))
+        << tp::ReadAll(log_);
+  }
+
+  void Apply(const std::string& yaml) {
+    std::string out;
+    ASSERT_EQ(env_.ApplyYaml(yaml, &out), 0) << out;
+  }
+
+  json Get(const std::vector<std::string>& args) {
+    std::string out;
+    std::vector<std::string> a = {"get"};
+    a.insert(a.end(), args.begin(), args.end());
+    a.insert(a.end(), {"-o", "json"});
+    if (env_.Kubectl(a, &out) != 0) return json();
+    return json::parse(out, nullptr, false);
+  }
+
+  // The pod's PodScheduled condition (null when it has none).
+  json PodScheduled(const std::string& name, const std::string& ns = "default") {
+    json pod = Get({"pod", name, "-n", ns});
+    if (!pod.is_object()) return json();
+    for (const json& c : pod["status"].value("conditions", json::array()))
+      if (c.value("type", "") == "PodScheduled") return c;
+    return json();
+  }
+
+  std::string NodeOf(const std::string& name, const std::string& ns = "default") {
+    json pod = Get({"pod", name, "-n", ns});
+    return pod.is_object() ? pod["spec"].value("nodeName", "") : "";
+  }
+
+  test::K8sTestEnv env_;
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+TEST_F(KubeSchedulerTest, AGangBindsAllOfItsPodsOrNoneAndSaysWhy) {
+  ASSERT_TRUE(env_.AddNodes({.prefix = "gpu-", .count = 1, .gpus = 4}));
+  // Another scheduler's pod holds one of the 4 GPUs: room for 3.
+  Apply(PodYaml("other", {.scheduler = "default-scheduler", .node = "gpu-0"}));
+  StartScheduler();
+  std::string gang = PodGroupYaml("gang", 4);
+  for (int i = 0; i < 4; ++i) gang += PodYaml("gang-" + std::to_string(i), {.group = "gang"});
+  Apply(gang);
+
+  json condition;
+  ASSERT_TRUE(Eventually([&] {
+    condition = PodScheduled("gang-3");
+    return condition.is_object() && condition.value("status", "") == "False";
+  })) << condition.dump();
+  EXPECT_EQ(condition["reason"], "Unschedulable");
+  const std::string why = condition.value("message", "");
+  EXPECT_NE(why.find("GPU"), std::string::npos) << why;
+  // The pass that wrote the reason bound nothing, and later passes do not either.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(NodeOf("gang-" + std::to_string(i)), "") << i;
+  // The Event says the same (a pod created before the others may first have been told that
+  // its gang was incomplete).
+  json events = Get({"events", "-n", "default", "--field-selector", "involvedObject.name=gang-3,reason=FailedScheduling"});
+  ASSERT_TRUE(events.is_object());
+  bool told = false;
+  for (const json& e : events["items"]) told |= e["message"] == why && e["type"] == "Warning";
+  EXPECT_TRUE(told) << events.dump();
+
+  // Room for 4: all four are bound.
+  std::string out;
+  ASSERT_EQ(env_.Kubectl({"delete", "pod", "other", "-n", "default", "--grace-period=0", "--force"}, &out), 0) << out;
+  ASSERT_TRUE(Eventually([&] {
+    for (int i = 0; i < 4; ++i)
+      if (NodeOf("gang-" + std::to_string(i)) != "gpu-0") return false;
+    return true;
+  }));
+  EXPECT_EQ(PodScheduled("gang-0").value("status", ""), "True");
+}
+
+TEST_F(KubeSchedulerTest, APodKumoCannotPlaceCarriesKumosSentence) {
+  ASSERT_TRUE(env_.AddNodes({.prefix = "gpu-", .count = 2, .gpus = 8}));
+  StartScheduler();
+  Apply(PodYaml("huge", {.gpus = 16}) + PodYaml("fits", {.gpus = 8}) +
+        PodGroupYaml("short", 3) + PodYaml("short-0", {.group = "short"}));
+  json condition;
+  ASSERT_TRUE(Eventually([&] {
+    condition = PodScheduled("huge");
+    return condition.is_object() && condition.value("status", "") == "False";
+  })) << condition.dump();
+  EXPECT_EQ(condition["reason"], "Unschedulable");
+  EXPECT_EQ(condition["message"],
+            "no node has 16 GPUs for one task of group \"default/huge\" (2 nodes match its "
+            "selector and tolerations)");
+  ASSERT_TRUE(Eventually([&] { return !NodeOf("fits").empty(); }));
+  // A gang short of its minMember waits with kumo's reason too, and binds nothing.
+  ASSERT_TRUE(Eventually([&] { return PodScheduled("short-0").is_object(); }));
+  EXPECT_EQ(PodScheduled("short-0")["message"],
+            "PodGroup default/short has fewer pods than its minMember 3; kumo binds none of them "
+            "until all exist");
+  EXPECT_EQ(NodeOf("short-0"), "");
+}
+
+// Two namespaces with weights 2:1 and more work than fits: weighted DRF gives the first twice the
+// GPUs of the second whenever both wait. KWOK ends each pod 3 s after it starts, so the cluster
+// turns over several times; the ratio is of GPU-samples (pods running at each sample, summed).
+TEST_F(KubeSchedulerTest, TwoNamespacesWeightedTwoToOneShareAFullClusterTwoToOne) {
+  ASSERT_TRUE(env_.AddNodes({.prefix = "gpu-", .count = 1, .gpus = 6}));
+  std::string out;
+  for (const char* ns : {"team-a", "team-b"}) ASSERT_EQ(env_.Kubectl({"create", "namespace", ns}, &out), 0) << out;
+  StartScheduler("projects:\n- {namespace: team-a, weight: 2}\n- {namespace: team-b, weight: 1}\n");
+  std::string pods;
+  for (int i = 0; i < 40; ++i)
+    for (const char* ns : {"team-a", "team-b"})
+      pods += PodYaml("p" + std::to_string(i), {.ns = ns, .run = "3s"});
+  Apply(pods);
+
+  std::map<std::string, int> running;  // namespace -> pods running, summed over the samples
+  int samples = 0;
+  for (int s = 0; s < 40 && samples < 20; ++s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    json all = Get({"pods", "-A"});
+    if (!all.is_object()) continue;
+    std::map<std::string, int> now, pending;
+    for (const json& p : all["items"]) {
+      std::string ns = p["metadata"].value("namespace", "");
+      std::string phase = p["status"].value("phase", "");
+      if (phase == "Pending" && p["spec"].value("nodeName", "").empty()) ++pending[ns];
+      else if (phase == "Running" || phase == "Pending") ++now[ns];
+    }
+    // Only while both have work waiting: then the split is the policy's, not the workload's.
+    if (pending["team-a"] == 0 || pending["team-b"] == 0) break;
+    if (now["team-a"] + now["team-b"] < 6) continue;  // between a pod's end and the next pass
+    running["team-a"] += now["team-a"];
+    running["team-b"] += now["team-b"];
+    ++samples;
+  }
+  ASSERT_GE(samples, 5);
+  ASSERT_GT(running["team-b"], 0);
+  double ratio = static_cast<double>(running["team-a"]) / running["team-b"];
+  EXPECT_GT(ratio, 1.6) << running["team-a"] << " : " << running["team-b"];
+  EXPECT_LT(ratio, 2.5) << running["team-a"] << " : " << running["team-b"];
+}
+
+// A pod of a higher PriorityClass preempts the fewest pods kumo placed, deleting them with their
+// own grace period, and is bound once they are gone.
+TEST_F(KubeSchedulerTest, AHigherPriorityPodPreemptsWithTheVictimsGracePeriod) {
+  ASSERT_TRUE(env_.AddNodes({.prefix = "gpu-", .count = 1, .gpus = 4}));
+  Apply("apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: low}\nvalue: 10\n"
+        "---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000\n");
+  StartScheduler();
+  std::string low;
+  for (int i = 0; i < 4; ++i)
+    low += PodYaml("low-" + std::to_string(i), {.priority_class = "low", .grace_s = 8});
+  Apply(low);
+  ASSERT_TRUE(Eventually([&] {
+    for (int i = 0; i < 4; ++i)
+      if (NodeOf("low-" + std::to_string(i)).empty()) return false;
+    return true;
+  }));
+  Apply(PodYaml("high", {.gpus = 2, .priority_class = "high"}));
+
+  // Two victims, deleted with their 8 s grace (the kubelet's SIGTERM, then SIGKILL after it).
+  int deleting = 0;
+  ASSERT_TRUE(Eventually([&] {
+    json pods = Get({"pods", "-n", "default"});
+    deleting = 0;
+    for (const json& p : pods.is_object() ? pods["items"] : json::array()) {
+      if (!p["metadata"].contains("deletionTimestamp")) continue;
+      ++deleting;
+      EXPECT_EQ(p["metadata"].value("deletionGracePeriodSeconds", -1), 8) << p["metadata"].dump();
+    }
+    return deleting > 0;
+  }, 30));
+  ASSERT_TRUE(Eventually([&] { return NodeOf("high") == "gpu-0"; }, 60)) << tp::ReadAll(log_);
+  json pods = Get({"pods", "-n", "default"});
+  int low_left = 0;
+  for (const json& p : pods["items"])
+    low_left += p["metadata"].value("name", "").rfind("low-", 0) == 0;
+  EXPECT_EQ(low_left, 2);  // the fewest victims: two 1-GPU pods for a 2-GPU pod
+  EXPECT_NE(tp::ReadAll(log_).find("preempting default/low-"), std::string::npos);
+}
+
+// deploy/kubernetes/50-kube-scheduler.yaml gives kumo-kube-scheduler what the mode needs and no
+// more (the whole directory's dry run is manifests_test.cc's).
+TEST_F(KubeSchedulerTest, ItsServiceAccountMayDoWhatTheModeNeedsAndNoMore) {
+  InstallPodGroups();  // so that kubectl knows the resource podgroups.scheduling.x-k8s.io
+  std::string out;
+  ASSERT_EQ(env_.Kubectl({"apply", "-f", std::string(KUMO_DEPLOY_DIR) + "/00-namespaces.yaml", "-f",
+                          std::string(KUMO_DEPLOY_DIR) + "/50-kube-scheduler.yaml"}, &out), 0) << out;
+  // A subresource ("pods/binding") goes as --subresource: kubectl would read "pods/binding" as
+  // the pod named "binding".
+  auto can = [&](const std::string& verb, const std::string& resource, const std::string& ns) {
+    size_t slash = resource.find('/');
+    std::vector<std::string> a = {"auth", "can-i", verb, resource.substr(0, slash), "--as",
+                                  "system:serviceaccount:kumo:kumo-kube-scheduler"};
+    if (slash != std::string::npos) a.push_back("--subresource=" + resource.substr(slash + 1));
+    if (ns.empty()) a.push_back("--all-namespaces");
+    else a.insert(a.end(), {"-n", ns});
+    std::string o;
+    env_.Kubectl(a, &o);  // exit code 1 means "no"; the answer is on stdout
+    return o.rfind("yes", 0) == 0;
+  };
+  for (const char* verb : {"get", "list", "watch"}) {
+    EXPECT_TRUE(can(verb, "nodes", "")) << verb;
+    EXPECT_TRUE(can(verb, "pods", "")) << verb;
+    EXPECT_TRUE(can(verb, "podgroups.scheduling.x-k8s.io", "")) << verb;
+    EXPECT_TRUE(can(verb, "priorityclasses.scheduling.k8s.io", "")) << verb;
+  }
+  EXPECT_TRUE(can("create", "pods/binding", "team-a"));
+  EXPECT_TRUE(can("patch", "pods/status", "team-a"));
+  EXPECT_TRUE(can("delete", "pods", "team-a"));
+  EXPECT_TRUE(can("create", "events", "team-a"));
+  EXPECT_TRUE(can("create", "events.events.k8s.io", "team-a"));
+  EXPECT_FALSE(can("create", "pods", "team-a"));
+  EXPECT_FALSE(can("update", "pods", "team-a"));
+  EXPECT_FALSE(can("patch", "nodes", ""));
+  EXPECT_FALSE(can("get", "secrets", "kumo"));
+  EXPECT_FALSE(can("list", "secrets", ""));
+  EXPECT_FALSE(can("create", "pods/exec", "team-a"));
+}
+
+}  // namespace
+}  // namespace kumo::testing
