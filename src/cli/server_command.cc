@@ -97,7 +97,7 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
   if (!flags.listen.empty()) config->listen = flags.listen;
   if (!flags.inventory.empty()) config->inventory_file = flags.inventory;
   if (flags.no_cgroups) config->use_cgroups = false;
-  if (!flags.executor.empty()) config->executor = flags.executor;
+  if (!flags.executor.empty()) config->executor = *server::ParseExecutorKind(flags.executor);  // checked by IsMember
   if (!flags.kubeconfig.empty()) config->kubernetes.kubeconfig = flags.kubeconfig;
   if (!flags.namespace_name.empty()) config->kubernetes.pods.namespace_name = flags.namespace_name;
   if (!flags.data_claim.empty()) config->kubernetes.pods.data_claim = flags.data_claim;

@@ -108,6 +108,15 @@ class Executor {
   // launches one task after another and kills those started before a failure.
   virtual Result<std::vector<TaskHandle>> LaunchGang(const std::vector<TaskLaunch>& launches);
 
+  // Questions whose answers differ between executors, so that no server code names a kind.
+  // Whether nodes come and go on their own (a cluster's Node objects: autoscalers add them, and
+  // they are known only once listed): then a job that no node could hold now is not refused at
+  // submit; it waits as Unschedulable.
+  virtual bool NodesAreElastic() const = 0;
+  // Whether tasks run on this machine inside the server's sandbox (task_sandbox.h), whose
+  // configuration the server then checks at start; pods are isolated by their container runtime.
+  virtual bool NeedsLocalSandbox() const = 0;
+
   // The nodes to place tasks on now. Executors that run what the server's inventory declares
   // (the local one) return `configured` as it is; the Kubernetes executor returns its Node
   // objects instead (capacity net of pods kumo does not manage, NotReady nodes unschedulable).

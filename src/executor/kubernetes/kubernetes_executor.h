@@ -57,6 +57,8 @@ class KubernetesExecutor final : public Executor {
 
   Result<TaskHandle> Launch(const TaskLaunch& launch) override;
   Result<std::vector<TaskHandle>> LaunchGang(const std::vector<TaskLaunch>& launches) override;
+  bool NodesAreElastic() const override { return true; }
+  bool NeedsLocalSandbox() const override { return false; }
   std::vector<core::Node> Nodes(const std::vector<core::Node>& configured) override;
   void Signal(const TaskHandle& handle, int sig) override;
   TaskStatus Poll(const TaskHandle& handle) override;
