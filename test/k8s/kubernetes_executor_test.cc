@@ -28,10 +28,13 @@ bool Eventually(Pred pred, int timeout_s = 60) {
 }
 
 // A job of `replicas` tasks with `gpus` GPUs each; `run` is KWOK's run duration ("" : until
-// deleted).
+// deleted); `kwok` more of KWOK's annotations (test/k8s/kwok-stages.yaml), as flow entries.
 std::string JobYaml(const std::string& name, int replicas, int gpus, const std::string& run,
-                    const std::string& priority = "normal", int grace_s = 30) {
-  std::string annotations = run.empty() ? "{}" : "{kumo.test/run-duration: \"" + run + "\"}";
+                    const std::string& priority = "normal", int grace_s = 30,
+                    const std::string& kwok = "") {
+  std::string entries = run.empty() ? "" : "kumo.test/run-duration: \"" + run + "\"";
+  if (!kwok.empty()) entries += (entries.empty() ? "" : ", ") + kwok;
+  std::string annotations = "{" + entries + "}";
   return "apiVersion: kumo/v1\nkind: Job\nmetadata: {name: " + name +
          ", annotations: " + annotations + "}\nspec:\n  project: default\n  priorityClass: " +
          priority + "\n  checkpoint: {gracePeriod: " + std::to_string(grace_s) +
@@ -328,6 +331,33 @@ spec:
     else
       EXPECT_EQ(bound, 0u) << job.dump();  // waiting: its pods, if any yet, bound nowhere
   }
+}
+
+// What a kubelet reports about a pod that failed (KWOK plays it here) reaches the job through
+// the executor as on one machine: an OOM kill is an exit by SIGKILL, an eviction a lost task
+// (requeued, no failure counted), an image that cannot be pulled an exit 127, each with its
+// reason in the job's events.
+TEST_F(KubernetesExecutorTest, OomKillEvictionAndImagePullErrorReachTheJob) {
+  int64_t oom = Submit(JobYaml("oom", 1, 1, "1s", "normal", 30,
+                               "kumo.test/exit-code: '137', kumo.test/reason: OOMKilled"));
+  int64_t evicted = Submit(JobYaml("evicted", 1, 1, "1s", "normal", 30,
+                                   "kumo.test/exit-code: '143', kumo.test/pod-reason: Evicted"));
+  int64_t pull = Submit(JobYaml("pull", 1, 1, "", "normal", 30, "kumo.test/image-pull-error: 'true'"));
+  auto events = [&](int64_t id) {
+    return api_->Call("GET", "/v1/jobs/" + std::to_string(id) + "/events").body.dump();
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  };
+  EXPECT_TRUE(Eventually([&] { return has(events(oom), "killed by signal 9 (OOMKilled)"); }, 90))
+      << events(oom);
+  EXPECT_TRUE(Eventually([&] { return has(events(evicted), "without an exit status (Evicted)"); },
+                         90))
+      << events(evicted);
+  EXPECT_TRUE(has(events(evicted), "TaskLost")) << events(evicted);
+  EXPECT_TRUE(
+      Eventually([&] { return has(events(pull), "exited with code 127 (ImagePullBackOff)"); }, 90))
+      << events(pull);
 }
 
 // The informer against the real apiserver, its watches cut every second (timeoutSeconds=1) and
