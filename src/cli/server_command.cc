@@ -20,7 +20,7 @@ struct ServerFlags {
   std::string data_dir, listen, config_file, inventory;
   bool no_cgroups = false;
   // Empty: the config file's, or the default.
-  std::string executor, kubeconfig, namespace_name, data_claim;
+  std::string executor, kubeconfig, namespace_name, data_claim, node_selector;
   std::vector<std::string> cache_servers;
 };
 
@@ -57,6 +57,9 @@ std::optional<int> ParseServerFlags(const std::vector<std::string>& args, CLI::A
   app.add_option("--namespace", flags->namespace_name,
                  "namespace of the pods kumo creates (kubernetes executor; default: default)")
       ->type_name("NS");
+  app.add_option("--node-selector", flags->node_selector,
+                 "manage only the nodes with these labels (kubernetes executor; default: all)")
+      ->type_name("K=V[,K=V]");
   app.add_option("--data-claim", flags->data_claim,
                  "PVC mounted in every pod for checkpoints and outputs (kubernetes executor)")
       ->type_name("PVC");
@@ -98,10 +101,18 @@ std::optional<int> BuildConfig(const ServerFlags& flags, const CLI::App& app,
   if (!flags.listen.empty()) config->listen = flags.listen;
   if (!flags.inventory.empty()) config->inventory_file = flags.inventory;
   if (flags.no_cgroups) config->use_cgroups = false;
-  if (!flags.executor.empty()) config->executor = flags.executor;
+  if (!flags.executor.empty()) config->executor = *server::ParseExecutorKind(flags.executor);  // checked by IsMember
   if (!flags.kubeconfig.empty()) config->kubernetes.kubeconfig = flags.kubeconfig;
   if (!flags.namespace_name.empty()) config->kubernetes.pods.namespace_name = flags.namespace_name;
   if (!flags.data_claim.empty()) config->kubernetes.pods.data_claim = flags.data_claim;
+  if (!flags.node_selector.empty()) {
+    auto selector = executor::kube::ParseNodeSelector(flags.node_selector);
+    if (!selector) {
+      std::fprintf(stderr, "kumo server: --node-selector: %s\n", selector.error().message().c_str());
+      return 2;
+    }
+    config->kubernetes.node_selector = std::move(*selector);
+  }
   if (!flags.cache_servers.empty()) config->cache_servers = flags.cache_servers;
   return std::nullopt;
 }

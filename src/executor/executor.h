@@ -91,6 +91,16 @@ struct TaskStatus {
                         // "Evicted", "ErrImagePull", "NodeNotReady"; empty otherwise
 };
 
+// A gang the scheduling core did not place in its last pass, and the core's sentence why.
+struct WaitingGang {
+  int64_t job_id = 0;
+  std::string message;  // for people: "needs 16 GPUs in one leaf; largest free leaf has 12"
+  // The next attempt's tasks as LaunchGang will receive them, except that `node` is empty; empty
+  // when only the sentence changed since the last GangWaits for this job (the server builds
+  // launches once per wait, not once per sentence: a queue's sentences change every pass).
+  std::vector<TaskLaunch> launches;
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -107,6 +117,24 @@ class Executor {
   // other code: the launch itself is wrong (a missing image, a command not found). The default
   // launches one task after another and kills those started before a failure.
   virtual Result<std::vector<TaskHandle>> LaunchGang(const std::vector<TaskLaunch>& launches);
+
+  // A gang waits for the scheduler, and why; called again whenever the sentence changes.
+  // Executors whose tasks are objects that people and tools watch (Kubernetes: pods waiting for
+  // their scheduler) show the wait there; the local executor has nowhere to and ignores it.
+  // The wait ends with LaunchGang for that job (which may reuse what GangWaits made) or with
+  // GangStopsWaiting (cancelled, requeued for later, no longer schedulable). Never blocks:
+  // callers hold the server's lock.
+  virtual void GangWaits(const WaitingGang&) {}
+  virtual void GangStopsWaiting(int64_t /*job_id*/) {}
+
+  // Questions whose answers differ between executors, so that no server code names a kind.
+  // Whether nodes come and go on their own (a cluster's Node objects: autoscalers add them, and
+  // they are known only once listed): then a job that no node could hold now is not refused at
+  // submit; it waits as Unschedulable.
+  virtual bool NodesAreElastic() const = 0;
+  // Whether tasks run on this machine inside the server's sandbox (task_sandbox.h), whose
+  // configuration the server then checks at start; pods are isolated by their container runtime.
+  virtual bool NeedsLocalSandbox() const = 0;
 
   // The nodes to place tasks on now. Executors that run what the server's inventory declares
   // (the local one) return `configured` as it is; the Kubernetes executor returns its Node

@@ -78,6 +78,8 @@ class LocalExecutor final : public Executor {
   // the task's cgroup cannot be set up. A stale `exit` file in run_dir (an earlier attempt's) is
   // removed first, so Poll cannot mistake it for this attempt's.
   Result<TaskHandle> Launch(const TaskLaunch& launch) override;
+  bool NodesAreElastic() const override { return false; }  // the inventory's, fixed at start
+  bool NeedsLocalSandbox() const override { return true; }
 
   // Sends `sig` to the task's process group. Never signals a recycled pid: it signals only when
   // /proc/<pid> still shows the shim (same start_ticks), or when no process has that pid at all

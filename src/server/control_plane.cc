@@ -120,10 +120,7 @@ Status ControlPlane::OpenDataDir() {
   auto lock = DataDirLock::Acquire(config.data_dir);
   if (!lock) return lock.error();
   lock_.emplace(std::move(*lock));
-  if (Status s = executor::MakePrivateDirs(config.data_dir + "/jobs"); !s.ok()) return s;
-  // Pods are isolated by their container runtime; the sandbox is the local executor's.
-  if (config.executor == "kubernetes") return Status::Ok();
-  return CheckIsolationConfig(config.isolation);
+  return executor::MakePrivateDirs(config.data_dir + "/jobs");
 }
 
 // The inventory, the scheduler, the executor and the store.
@@ -135,6 +132,8 @@ Status ControlPlane::OpenParts() {
   auto exec = MakeExecutor(config, state_->clock, &state_->inventory);
   if (!exec) return exec.error();
   state_->executor = std::move(*exec);
+  if (state_->executor->NeedsLocalSandbox())
+    if (Status s = CheckIsolationConfig(config.isolation); !s.ok()) return s;
   loop_ = std::make_unique<SchedulingLoop>(*state_, std::move(*sched));
 
   auto st = store::Store::Open(config.data_dir + "/kumo.db");

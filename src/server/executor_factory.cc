@@ -5,19 +5,23 @@
 
 namespace kumo::server {
 
-Result<std::unique_ptr<executor::Executor>> MakeExecutor(const ServerConfig& config,
-                                                         const Clock& clock,
-                                                         executor::Inventory* inventory) {
-  if (config.executor == "kubernetes") {
-    executor::kube::KubernetesConfig k = config.kubernetes;
-    k.pods.data_dir = config.data_dir;
-    inventory->topology_levels = k.topology_levels;
-    inventory->extended_resources = k.cluster.extended_resources;
-    inventory->nodes.clear();
-    auto e = executor::kube::KubernetesExecutor::Create(std::move(k), clock);
-    if (!e) return Error(e.error());
-    return std::unique_ptr<executor::Executor>(std::move(*e));
-  }
+namespace {
+
+Result<std::unique_ptr<executor::Executor>> MakeKubernetesExecutor(const ServerConfig& config,
+                                                                   const Clock& clock,
+                                                                   executor::Inventory* inventory) {
+  executor::kube::KubernetesConfig k = config.kubernetes;
+  k.pods.data_dir = config.data_dir;
+  inventory->topology_levels = k.topology_levels;
+  inventory->extended_resources = k.cluster.extended_resources;
+  inventory->nodes.clear();
+  auto e = executor::kube::KubernetesExecutor::Create(std::move(k), clock);
+  if (!e) return Error(e.error());
+  return std::unique_ptr<executor::Executor>(std::move(*e));
+}
+
+Result<std::unique_ptr<executor::Executor>> MakeLocalExecutor(const ServerConfig& config,
+                                                              executor::Inventory* inventory) {
   if (config.inventory_file.empty()) {
     *inventory = executor::DetectLocalMachine();
   } else {
@@ -27,6 +31,18 @@ Result<std::unique_ptr<executor::Executor>> MakeExecutor(const ServerConfig& con
   }
   return std::unique_ptr<executor::Executor>(std::make_unique<executor::LocalExecutor>(
       executor::ExecutorConfig{config.shim_binary, config.use_cgroups}));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<executor::Executor>> MakeExecutor(const ServerConfig& config,
+                                                         const Clock& clock,
+                                                         executor::Inventory* inventory) {
+  switch (config.executor) {
+    case ExecutorKind::kLocal: return MakeLocalExecutor(config, inventory);
+    case ExecutorKind::kKubernetes: return MakeKubernetesExecutor(config, clock, inventory);
+  }
+  return Error(Status::Internal("unknown executor kind"));
 }
 
 }  // namespace kumo::server

@@ -340,6 +340,69 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
       state_.SaveJob(job);
     }
   }
+  TellExecutorWhoWaits(decisions, by_id);
+}
+
+// The executor shows each waiting gang where its users look (on Kubernetes: the gang's pods,
+// Pending with kumo's sentence). It is told once per sentence (and again after a restart: this
+// map starts empty), and told when a wait ends other than by a start (cancelled, requeued for
+// later, no longer schedulable); a start ends it through LaunchGang.
+void SchedulingLoop::TellExecutorWhoWaits(const core::Decisions& decisions,
+                                          std::map<std::string, JobRec*>& by_id) {
+  std::map<int64_t, std::string> still;
+  for (const auto& w : decisions.waiting) {
+    auto it = by_id.find(w.job);
+    if (it == by_id.end() || it->second->phase != JobPhase::kPending) continue;
+    JobRec& job = *it->second;
+    std::string sentence = w.message.empty() ? core::WaitReasonName(w.reason) : w.message;
+    auto told = told_waiting_.find(job.id);
+    if (told == told_waiting_.end())
+      state_.executor->GangWaits({job.id, sentence, WaitingLaunches(job)});
+    else if (told->second != sentence)
+      state_.executor->GangWaits({job.id, sentence, {}});
+    still[job.id] = std::move(sentence);
+  }
+  for (const auto& [id, sentence] : told_waiting_) {
+    auto job = state_.jobs.find(id);
+    bool starting = job != state_.jobs.end() && job->second.launching;
+    if (!still.count(id) && !starting) state_.executor->GangStopsWaiting(id);
+  }
+  told_waiting_ = std::move(still);
+}
+
+// The tasks of the job's next attempt, on no node yet.
+std::vector<executor::TaskLaunch> SchedulingLoop::WaitingLaunches(JobRec& job) {
+  std::vector<core::TaskPlacement> unplaced;
+  for (size_t g = 0; g < job.spec.task_groups.size(); ++g)
+    for (int32_t r = 0; r < job.spec.task_groups[g].replicas; ++r)
+      unplaced.push_back({static_cast<int32_t>(g), r, "", {}});
+  const int32_t current = job.attempt;
+  job.attempt = NextAttempt(job);  // ToLaunches describes the attempt the job names
+  LaunchPlan plan = ToLaunches(job, unplaced, AttemptContext(job, state_.config.isolation.enabled));
+  job.attempt = current;
+  return std::move(plan.launches);
+}
+
+// An attempt launched just before a crash, whose start never committed, left its directory:
+// its number is never used again (KUMO_ATTEMPT only grows, run dirs stay apart).
+int32_t SchedulingLoop::NextAttempt(const JobRec& job) const {
+  int32_t next = job.attempt + 1;
+  for (std::error_code ec; fs::exists(state_.AttemptDir(job.id, next), ec);) ++next;
+  return next;
+}
+
+// The paths and environment of attempt job.attempt; the isolation and the master port are the
+// caller's.
+LaunchContext SchedulingLoop::AttemptContext(const JobRec& job, bool isolated) const {
+  LaunchContext context;
+  context.attempt_dir = state_.AttemptDir(job.id, job.attempt);
+  context.checkpoint_dir = state_.JobDir(job.id) + "/checkpoint";
+  for (const char* name : kInheritedEnv)
+    if (const char* v = std::getenv(name)) context.inherited_env[name] = v;
+  for (const auto& d : job.spec.datasets)  // isolated: bound at mountPath; else the tree itself
+    context.dataset_paths[d.name] =
+        isolated ? d.mount_path : DatasetDir(state_.config.data_dir, d.digest);
+  return context;
 }
 
 void SchedulingLoop::StartGangs(std::vector<std::pair<JobRec*, PreparedStart>>& starts, double now,
@@ -365,33 +428,23 @@ const core::Job& SchedulingLoop::CoreJob(JobRec& job, std::string* invalid) {
 
 SchedulingLoop::PreparedStart SchedulingLoop::PrepareStart(
     JobRec& job, const std::vector<core::TaskPlacement>& placements) {
-  ++job.attempt;
-  // An attempt launched just before a crash, whose start never committed, left its directory:
-  // never reuse its number (KUMO_ATTEMPT only grows, run dirs stay apart).
-  for (std::error_code ec; fs::exists(state_.AttemptDir(job.id, job.attempt), ec);) ++job.attempt;
+  job.attempt = NextAttempt(job);
   ++launched_;
   job.launching = true;
   job.nominated = false;
   job.reservation.clear();
   job.queue_position = 0;
   job.tasks.clear();
-  LaunchContext context;
-  context.attempt_dir = state_.AttemptDir(job.id, job.attempt);
-  context.checkpoint_dir = state_.JobDir(job.id) + "/checkpoint";
-  const std::string output_dir = context.attempt_dir + "/output";
+  const std::string checkpoint_dir = state_.JobDir(job.id) + "/checkpoint";
+  const std::string output_dir = state_.AttemptDir(job.id, job.attempt) + "/output";
   // The sandbox hands the checkpoint and output dirs to the task's uid; the rest stays 0700.
-  Status dirs = executor::MakePrivateDirs(context.checkpoint_dir);
+  Status dirs = executor::MakePrivateDirs(checkpoint_dir);
   if (dirs.ok()) dirs = executor::MakePrivateDirs(output_dir);
-  context.master_port = FreeLoopbackPort();
-  for (const char* name : kInheritedEnv)
-    if (const char* v = std::getenv(name)) context.inherited_env[name] = v;
-  auto isolation = dirs.ok() ? IsolationForAttempt(state_, job, output_dir, context.checkpoint_dir)
+  auto isolation = dirs.ok() ? IsolationForAttempt(state_, job, output_dir, checkpoint_dir)
                              : Result<executor::TaskIsolation>(Error(dirs));
+  LaunchContext context = AttemptContext(job, isolation && isolation->enabled);
   if (isolation) context.isolation = std::move(*isolation);
-  for (const auto& d : job.spec.datasets)  // isolated: bound at mountPath; else the tree itself
-    context.dataset_paths[d.name] = context.isolation.enabled
-                                        ? d.mount_path
-                                        : DatasetDir(state_.config.data_dir, d.digest);
+  context.master_port = FreeLoopbackPort();
   return {ToLaunches(job, placements, context), isolation ? "" : isolation.error().message()};
 }
 
@@ -402,6 +455,7 @@ void SchedulingLoop::SpawnStart(const JobRec& job, PreparedStart& start) {
     if (Status s = MaterializeDatasets(state_, job.spec); !s.ok()) start.failure = s.message();
   }
   if (!start.failure.empty()) {  // nothing to run it as, nowhere, no data: the attempt fails
+    state_.executor->GangStopsWaiting(job.id);  // LaunchGang, which would end the wait, is not called
     plan.tasks.clear();
     return;
   }

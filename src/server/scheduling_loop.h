@@ -27,6 +27,7 @@
 #include "core/scheduler.h"
 #include "server/history.h"
 #include "server/server_state.h"
+#include "server/translate.h"
 
 namespace kumo::server {
 
@@ -64,6 +65,11 @@ class SchedulingLoop {
   core::Snapshot BuildSnapshot(double now, std::map<std::string, JobRec*>& by_id);
   void ApplyDecisions(const core::Decisions& decisions, std::map<std::string, JobRec*>& by_id,
                       double now, std::vector<std::pair<JobRec*, PreparedStart>>& starts);
+  void TellExecutorWhoWaits(const core::Decisions& decisions,
+                            std::map<std::string, JobRec*>& by_id);
+  std::vector<executor::TaskLaunch> WaitingLaunches(JobRec& job);
+  int32_t NextAttempt(const JobRec& job) const;
+  LaunchContext AttemptContext(const JobRec& job, bool isolated) const;
   void StartGangs(std::vector<std::pair<JobRec*, PreparedStart>>& starts, double now, Lock& lock);
   // The job as the core sees it (translated once: specs are immutable); sets *invalid when the
   // job asks for something no node offers.
@@ -80,6 +86,7 @@ class SchedulingLoop {
   double last_full_poll_ = 0;    // when PollTasks last looked at every task; guarded by state_.mu
   std::set<pid_t> exited_pids_;  // shims the executor saw end, not yet polled; guarded by mu
   HistoryRecorder history_;      // guarded by state_.mu
+  std::map<int64_t, std::string> told_waiting_;  // job -> the sentence the executor has; mu
   std::thread loop_;
   std::thread exit_watcher_;
 };

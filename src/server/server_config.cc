@@ -38,6 +38,12 @@ Status LoadIsolation(const std::string& path, const YAML::Node& v,
 
 }  // namespace
 
+std::optional<ExecutorKind> ParseExecutorKind(std::string_view name) {
+  if (name == "local") return ExecutorKind::kLocal;
+  if (name == "kubernetes") return ExecutorKind::kKubernetes;
+  return std::nullopt;
+}
+
 Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base) {
   auto loaded = LoadYamlFile(path);
   if (!loaded) return Error(loaded.error());
@@ -82,9 +88,9 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
       } else if (key == "isolation") {
         if (Status st = LoadIsolation(path, v, &base.isolation); !st.ok()) return Error(st);
       } else if (key == "executor") {
-        base.executor = v.as<std::string>();
-        if (base.executor != "local" && base.executor != "kubernetes")
-          return fail(v, key, "must be local or kubernetes");
+        auto kind = ParseExecutorKind(v.as<std::string>());
+        if (!kind) return fail(v, key, "must be local or kubernetes");
+        base.executor = *kind;
       } else if (key == "kubernetes") {
         if (Status s = executor::kube::ParseKubernetesConfig(v, path, &base.kubernetes); !s.ok())
           return Error(s);

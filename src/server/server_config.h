@@ -1,7 +1,9 @@
 // ServerConfig: how `kumo server` is set up (flags over a YAML file over these defaults).
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -11,6 +13,15 @@
 #include "server/records.h"
 
 namespace kumo::server {
+
+// Where tasks run. Parsed once, here; executor_factory.cc is the one place that makes an
+// executor for a kind, and everything else asks the executor (executor.h), never the kind.
+enum class ExecutorKind {
+  kLocal,       // processes on this machine, nodes from inventory_file
+  kKubernetes,  // pods, nodes from the cluster's Node objects (docs/kubernetes.md)
+};
+// "local" or "kubernetes"; nullopt for anything else.
+std::optional<ExecutorKind> ParseExecutorKind(std::string_view name);
 
 struct ServerConfig {
   std::string data_dir;  // required; created if missing
@@ -34,9 +45,7 @@ struct ServerConfig {
   // Usage history: one sample every history_interval_s, kept for history_retention_s.
   double history_interval_s = 60;
   double history_retention_s = 30 * 86400;
-  // Where tasks run: "local" (processes on this machine, nodes from inventory_file) or
-  // "kubernetes" (pods, nodes from the cluster's Node objects; docs/kubernetes.md).
-  std::string executor = "local";
+  ExecutorKind executor = ExecutorKind::kLocal;
   executor::kube::KubernetesConfig kubernetes;
   // kumo cache servers ("host:port") that hold the datasets' bytes (docs/datasets.md); empty:
   // the dataset API answers 503.

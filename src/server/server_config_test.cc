@@ -74,5 +74,17 @@ TEST_F(ServerConfigTest, NodeStoreMaxBytesIsASizeZeroMeaningNoCap) {
       << bad.error().message();
 }
 
+TEST_F(ServerConfigTest, ExecutorIsAKindNamedOnce) {
+  EXPECT_EQ(Load("tickSeconds: 0.5\n")->executor, ExecutorKind::kLocal);
+  auto k = Load("executor: kubernetes\n");
+  ASSERT_TRUE(k.has_value()) << k.error().message();
+  EXPECT_EQ(k->executor, ExecutorKind::kKubernetes);
+  auto bad = Load("tickSeconds: 0.5\nexecutor: slurm\n");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("server.yaml:2: executor: must be local or kubernetes"),
+            std::string::npos)
+      << bad.error().message();
+}
+
 }  // namespace
 }  // namespace kumo::server

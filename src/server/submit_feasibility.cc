@@ -6,9 +6,8 @@
 namespace kumo::server {
 
 std::optional<std::string> NeverFitsMessage(const ServerState& state, const api::JobSpec& spec) {
-  // On Kubernetes the nodes are the cluster's Node objects: they come and go (autoscalers) and
-  // are known only once the informer has synced, so such a job waits as Unschedulable instead.
-  if (state.config.wait_for_nodes || state.config.executor == "kubernetes") return std::nullopt;
+  // Nodes that come and go (a cluster's, known once listed): such a job waits as Unschedulable.
+  if (state.config.wait_for_nodes || state.executor->NodesAreElastic()) return std::nullopt;
   JobRec rec;
   rec.project = spec.project;
   rec.spec = spec;

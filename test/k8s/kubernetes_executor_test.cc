@@ -28,10 +28,13 @@ bool Eventually(Pred pred, int timeout_s = 60) {
 }
 
 // A job of `replicas` tasks with `gpus` GPUs each; `run` is KWOK's run duration ("" : until
-// deleted).
+// deleted); `kwok` more of KWOK's annotations (test/k8s/kwok-stages.yaml), as flow entries.
 std::string JobYaml(const std::string& name, int replicas, int gpus, const std::string& run,
-                    const std::string& priority = "normal", int grace_s = 30) {
-  std::string annotations = run.empty() ? "{}" : "{kumo.test/run-duration: \"" + run + "\"}";
+                    const std::string& priority = "normal", int grace_s = 30,
+                    const std::string& kwok = "") {
+  std::string entries = run.empty() ? "" : "kumo.test/run-duration: \"" + run + "\"";
+  if (!kwok.empty()) entries += (entries.empty() ? "" : ", ") + kwok;
+  std::string annotations = "{" + entries + "}";
   return "apiVersion: kumo/v1\nkind: Job\nmetadata: {name: " + name +
          ", annotations: " + annotations + "}\nspec:\n  project: default\n  priorityClass: " +
          priority + "\n  checkpoint: {gracePeriod: " + std::to_string(grace_s) +
@@ -42,14 +45,19 @@ std::string JobYaml(const std::string& name, int replicas, int gpus, const std::
 
 class KubernetesExecutorTest : public ::testing::Test {
  protected:
+  // The shared control plane, unless a test needs one of its own.
+  virtual test::K8sTestEnv::Plane plane() const { return test::K8sTestEnv::Plane::kShared; }
+
   void SetUp() override {
-    ASSERT_TRUE(env_.Start());
+    ASSERT_TRUE(env_.Start(plane()));
     ASSERT_TRUE(env_.AddNodes({.prefix = "gpu-", .count = 2, .cpu = "32", .memory = "256Gi",
                                .gpus = 4, .gpu_product = "A100"}));
     config_ = dir_.path() + "/server.yaml";
     std::ofstream(config_) << "executor: kubernetes\nkubernetes:\n  kubeconfig: "
                            << env_.kubeconfig()
-                           << "\n  namespace: default\n  notReadyGraceSeconds: 2\n";
+                           << "\n  namespace: " << env_.namespace_name()
+                           << "\n  nodeSelector: {" << test::K8sTestEnv::kPartitionLabel << ": "
+                           << env_.partition() << "}\n  notReadyGraceSeconds: 2\n";
     server_ = std::make_unique<ServerProcess>(dir_.path() + "/data",
                                               std::vector<std::string>{"--config", config_});
     ASSERT_TRUE(server_->Start()) << ReadFile(dir_.path() + "/data.log");
@@ -65,10 +73,10 @@ class KubernetesExecutorTest : public ::testing::Test {
     return r.body.value("id", int64_t{0});
   }
 
-  // The pods of job `id` (kubectl, as JSON items).
+  // The pods of job `id` in the test's namespace (kubectl, as JSON items).
   json Pods(int64_t id) {
     std::string out;
-    int rc = env_.Kubectl({"get", "pods", "-n", "default", "-l",
+    int rc = env_.Kubectl({"get", "pods", "-l",
                            "kumo.dev/job=" + std::to_string(id), "-o", "json"}, &out);
     json j = json::parse(out, nullptr, false);
     return rc == 0 && j.is_object() ? j["items"] : json::array();
@@ -89,11 +97,17 @@ class KubernetesExecutorTest : public ::testing::Test {
   std::unique_ptr<Api> api_;
 };
 
+// Tests that compact etcd, which would disturb the watches of every other test on a shared one.
+class KubernetesExecutorOwnPlaneTest : public KubernetesExecutorTest {
+ protected:
+  test::K8sTestEnv::Plane plane() const override { return test::K8sTestEnv::Plane::kOwn; }
+};
+
 TEST_F(KubernetesExecutorTest, GangOfTwoFourGpuTasksIsBoundOntoTwoNodesTogether) {
   int64_t id = Submit(JobYaml("ddp", 2, 4, "3s"));
   json running = api_->WaitPhase(id, "Running");
   ASSERT_EQ(running.value("phase", ""), "Running") << running.dump();
-  EXPECT_EQ(BoundNodes(id), (std::set<std::string>{"gpu-0", "gpu-1"}));
+  EXPECT_EQ(BoundNodes(id), (std::set<std::string>{env_.Node("gpu-0"), env_.Node("gpu-1")}));
   for (const json& p : Pods(id)) {
     EXPECT_EQ(p["spec"]["schedulerName"], "kumo");
     EXPECT_EQ(p["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"], "4");
@@ -104,10 +118,13 @@ TEST_F(KubernetesExecutorTest, GangOfTwoFourGpuTasksIsBoundOntoTwoNodesTogether)
   ASSERT_EQ(results["items"].size(), 1u) << results.dump();
   std::set<std::string> nodes;
   for (const json& t : results["items"][0]["tasks"]) nodes.insert(t["node"].get<std::string>());
-  EXPECT_EQ(nodes, (std::set<std::string>{"gpu-0", "gpu-1"}));
+  EXPECT_EQ(nodes, (std::set<std::string>{env_.Node("gpu-0"), env_.Node("gpu-1")}));
 }
 
-TEST_F(KubernetesExecutorTest, GangLargerThanTheFreeGpusBindsNoPodAndSaysWhy) {
+// A gang that does not fit waits as Pending pods bound to no node, each saying kumo's reason
+// where Kubernetes users look (`kubectl describe pod`: the PodScheduled condition and a
+// FailedScheduling Event); when room appears, those same pods are bound, all of them.
+TEST_F(KubernetesExecutorTest, GangLargerThanTheFreeGpusWaitsOnUnboundPodsThatSayWhy) {
   int64_t id = Submit(JobYaml("big", 4, 4, ""));  // 16 GPUs; the cluster has 8
   // kumo's reason replaces "Submitted" after the first pass, with the core's explanation.
   ASSERT_TRUE(Eventually([&] { return !api_->Job(id).value("message", "").empty(); }))
@@ -115,9 +132,71 @@ TEST_F(KubernetesExecutorTest, GangLargerThanTheFreeGpusBindsNoPodAndSaysWhy) {
   json job = api_->Job(id);
   EXPECT_EQ(job.value("phase", ""), "Pending");
   EXPECT_NE(job.value("reason", ""), "Submitted") << job.dump();
-  EXPECT_NE(job.value("message", "").find("GPU"), std::string::npos) << job.dump();
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // several passes
-  EXPECT_EQ(Pods(id).size(), 0u);
+  const std::string sentence = job.value("message", "");
+  EXPECT_NE(sentence.find("GPU"), std::string::npos) << job.dump();
+
+  auto says_why = [&](const json& pod) {
+    for (const json& c : pod["status"].value("conditions", json::array()))
+      if (c["type"] == "PodScheduled")
+        return c["status"] == "False" && c["reason"] == "Unschedulable" &&
+               c.value("message", "") == sentence;
+    return false;
+  };
+  json pods;
+  ASSERT_TRUE(Eventually([&] {
+    pods = Pods(id);
+    return pods.size() == 4 && std::all_of(pods.begin(), pods.end(), says_why);
+  })) << pods.dump();
+  std::set<std::string> uids;
+  for (const json& p : pods) {
+    EXPECT_EQ(p["spec"].value("nodeName", ""), "") << p.dump();
+    EXPECT_EQ(p["spec"]["schedulerName"], "kumo");
+    EXPECT_EQ(p["status"]["phase"], "Pending");
+    uids.insert(p["metadata"]["uid"].get<std::string>());
+    std::string name = p["metadata"]["name"], out;
+    json events;
+    ASSERT_TRUE(Eventually([&] {
+      env_.Kubectl({"get", "events", "--field-selector",
+                    "involvedObject.name=" + name + ",reason=FailedScheduling", "-o", "json"},
+                   &out);
+      events = json::parse(out, nullptr, false);
+      return events.is_object() && !events["items"].empty();
+    })) << out;
+    ASSERT_EQ(events["items"].size(), 1u) << out;  // one sentence, one Event
+    const json& e = events["items"][0];
+    EXPECT_EQ(e["message"], sentence);
+    EXPECT_EQ(e["type"], "Warning");
+    EXPECT_EQ(e["reportingComponent"], "kumo");
+    EXPECT_EQ(e["involvedObject"]["uid"], p["metadata"]["uid"]);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // several passes: still nothing bound
+  EXPECT_EQ(BoundNodes(id).size(), 0u);
+
+  // Room appears: the waiting pods themselves are bound, on four nodes at once.
+  ASSERT_TRUE(env_.AddNodes({.prefix = "more-", .count = 2, .cpu = "32", .memory = "256Gi",
+                             .gpus = 4, .gpu_product = "A100"}));
+  ASSERT_EQ(api_->WaitPhase(id, "Running").value("phase", ""), "Running") << api_->Job(id).dump();
+  EXPECT_EQ(BoundNodes(id), (std::set<std::string>{env_.Node("gpu-0"), env_.Node("gpu-1"),
+                                                   env_.Node("more-0"), env_.Node("more-1")}));
+  std::set<std::string> bound_uids;
+  for (const json& p : Pods(id)) bound_uids.insert(p["metadata"]["uid"].get<std::string>());
+  EXPECT_EQ(bound_uids, uids);
+}
+
+// --node-selector: kumo manages only the nodes with its labels. An 8-GPU node outside them (as
+// another team's, or another test's, would be) is never used: an 8-GPU task waits.
+TEST_F(KubernetesExecutorTest, NodesOutsideTheSelectorAreNotKumos) {
+  ASSERT_TRUE(env_.AddNodes({.prefix = "outside-", .count = 1, .cpu = "32", .memory = "256Gi",
+                             .gpus = 8, .gpu_product = "A100", .in_partition = false}));
+  int64_t id = Submit(JobYaml("wide", 1, 8, ""));
+  ASSERT_TRUE(Eventually([&] { return !api_->Job(id).value("message", "").empty(); }));
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // several passes
+  json job = api_->Job(id);
+  EXPECT_EQ(job.value("phase", ""), "Pending") << job.dump();
+  EXPECT_EQ(BoundNodes(id).size(), 0u);
+  json nodes = api_->Call("GET", "/v1/nodes").body;
+  EXPECT_EQ(nodes.dump().find(env_.Node("outside-0")), std::string::npos) << nodes.dump();
+  EXPECT_NE(nodes.dump().find(env_.Node("gpu-0")), std::string::npos) << nodes.dump();
 }
 
 TEST_F(KubernetesExecutorTest, PreemptionDeletesWithTheGraceAndResumesOnTheSameVolumePath) {
@@ -165,7 +244,7 @@ TEST_F(KubernetesExecutorTest, PreemptionDeletesWithTheGraceAndResumesOnTheSameV
 
 TEST_F(KubernetesExecutorTest, CordonedNodeGetsNoNewPods) {
   std::string out;
-  ASSERT_EQ(env_.Kubectl({"cordon", "gpu-0"}, &out), 0) << out;
+  ASSERT_EQ(env_.Kubectl({"cordon", env_.Node("gpu-0")}, &out), 0) << out;
   // Two 4-GPU jobs: one fits on gpu-1, the other waits rather than use gpu-0.
   std::this_thread::sleep_for(std::chrono::seconds(1));  // kumo's node watch sees the cordon
   int64_t a = Submit(JobYaml("a", 1, 4, ""));
@@ -175,7 +254,7 @@ TEST_F(KubernetesExecutorTest, CordonedNodeGetsNoNewPods) {
   std::this_thread::sleep_for(std::chrono::seconds(2));
   std::set<std::string> used = BoundNodes(a);
   for (const std::string& n : BoundNodes(b)) used.insert(n);
-  EXPECT_EQ(used, (std::set<std::string>{"gpu-1"}));
+  EXPECT_EQ(used, (std::set<std::string>{env_.Node("gpu-1")}));
 }
 
 TEST_F(KubernetesExecutorTest, NotReadyNodeLosesItsTasksAndTheJobRunsElsewhere) {
@@ -211,12 +290,12 @@ TEST_F(KubernetesExecutorTest, KillDuringGangBindingLeavesNoPartialGangAndEveryJ
 kind: Pod
 metadata:
   name: kumo-job-999-a1-t0
-  namespace: default
+  namespace: )" + env_.namespace_name() + R"(
   labels: {kumo.dev/job: "999", kumo.dev/attempt: "1", kumo.dev/rank: "0", kumo.dev/gang: kumo-job-999-a1}
   annotations: {kumo.dev/run-dir: ")" + dir_.path() + R"(/data/jobs/999/attempt-1/task-0"}
 spec:
   schedulerName: kumo
-  nodeName: gpu-0
+  nodeName: )" + env_.Node("gpu-0") + R"(
   containers: [{name: task, image: registry.example/train:1}]
 )";
   std::string out;
@@ -224,9 +303,9 @@ spec:
   ASSERT_TRUE(server_->Start());
   api_ = std::make_unique<Api>(server_->port(), server_->admin_token());
   // The stray pod goes; every acknowledged job is there once, each either waiting with no pod
-  // or running with its whole gang bound.
+  // bound or running with its whole gang bound.
   EXPECT_TRUE(Eventually([&] {
-    return env_.Kubectl({"get", "pod", "kumo-job-999-a1-t0", "-n", "default"}, &out) != 0;
+    return env_.Kubectl({"get", "pod", "kumo-job-999-a1-t0"}, &out) != 0;
   }));
   json list = api_->Call("GET", "/v1/jobs").body;
   std::map<int64_t, int> seen;
@@ -250,8 +329,35 @@ spec:
     if (job.value("phase", "") == "Running")
       EXPECT_EQ(bound, 2u) << job.dump();
     else
-      EXPECT_EQ(pods, 0u) << job.dump();
+      EXPECT_EQ(bound, 0u) << job.dump();  // waiting: its pods, if any yet, bound nowhere
   }
+}
+
+// What a kubelet reports about a pod that failed (KWOK plays it here) reaches the job through
+// the executor as on one machine: an OOM kill is an exit by SIGKILL, an eviction a lost task
+// (requeued, no failure counted), an image that cannot be pulled an exit 127, each with its
+// reason in the job's events.
+TEST_F(KubernetesExecutorTest, OomKillEvictionAndImagePullErrorReachTheJob) {
+  int64_t oom = Submit(JobYaml("oom", 1, 1, "1s", "normal", 30,
+                               "kumo.test/exit-code: '137', kumo.test/reason: OOMKilled"));
+  int64_t evicted = Submit(JobYaml("evicted", 1, 1, "1s", "normal", 30,
+                                   "kumo.test/exit-code: '143', kumo.test/pod-reason: Evicted"));
+  int64_t pull = Submit(JobYaml("pull", 1, 1, "", "normal", 30, "kumo.test/image-pull-error: 'true'"));
+  auto events = [&](int64_t id) {
+    return api_->Call("GET", "/v1/jobs/" + std::to_string(id) + "/events").body.dump();
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  };
+  EXPECT_TRUE(Eventually([&] { return has(events(oom), "killed by signal 9 (OOMKilled)"); }, 90))
+      << events(oom);
+  EXPECT_TRUE(Eventually([&] { return has(events(evicted), "without an exit status (Evicted)"); },
+                         90))
+      << events(evicted);
+  EXPECT_TRUE(has(events(evicted), "TaskLost")) << events(evicted);
+  EXPECT_TRUE(
+      Eventually([&] { return has(events(pull), "exited with code 127 (ImagePullBackOff)"); }, 90))
+      << events(pull);
 }
 
 // The informer against the real apiserver, its watches cut every second (timeoutSeconds=1) and
@@ -264,7 +370,8 @@ TEST_F(KubernetesExecutorTest, InformerResumesWatchesWithoutLosingATransition) {
   std::vector<std::string> phases;  // of job 1's pod, each change once
   std::unique_ptr<executor::kube::Informer> pods;
   pods = std::make_unique<executor::kube::Informer>(
-      client, "/api/v1/namespaces/default/pods", "labelSelector=kumo.dev%2Fjob%3D1",
+      client, "/api/v1/namespaces/" + env_.namespace_name() + "/pods",
+      "labelSelector=kumo.dev%2Fjob%3D1",
       [&] {
         std::lock_guard<std::mutex> lock(mu);
         for (const auto& [key, p] : pods->Items()) {
@@ -292,7 +399,7 @@ TEST_F(KubernetesExecutorTest, InformerResumesWatchesWithoutLosingATransition) {
 // its watches (events are not in the apiserver's watch cache, so the watch reaches etcd), the
 // apiserver answers with an ERROR event of code 410, and the informer lists again: nothing
 // written before or after is missing.
-TEST_F(KubernetesExecutorTest, WatchExpiry410IsRecoveredByARelist) {
+TEST_F(KubernetesExecutorOwnPlaneTest, WatchExpiry410IsRecoveredByARelist) {
   // etcd's address, from the apiserver's command line.
   int apiserver = std::stoi(ReadFile(env_.dir() + "/kube-apiserver.pid"));
   std::string cmdline = ReadFile("/proc/" + std::to_string(apiserver) + "/cmdline");

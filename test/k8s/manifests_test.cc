@@ -20,7 +20,7 @@ constexpr const char* kCache = "system:serviceaccount:kumo:kumo-cache";
 class ManifestsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(env_.Start());
+    ASSERT_TRUE(env_.Start(K8sTestEnv::Plane::kOwn));  // cluster-wide objects: namespaces, roles
     std::string out;
     // Namespaced objects can be dry-run only into namespaces that exist.
     ASSERT_EQ(

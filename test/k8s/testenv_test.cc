@@ -43,14 +43,14 @@ class K8sTestEnvTest : public ::testing::Test {
     return ::testing::AssertionFailure() << out << "\n" << yaml << "\nkwok:\n" << env_.Log("kwok");
   }
 
-  // A pod bound to `node` at creation (spec.nodeName: no scheduler involved), with `annotations`
+  // A pod bound to the test's node `node` at creation (spec.nodeName: no scheduler involved), with `annotations`
   // (YAML flow mapping entries).
   void CreatePod(const std::string& name, const std::string& node, const std::string& annotations,
                  const std::string& owner = "") {
     std::string out;
     ASSERT_EQ(env_.ApplyYaml("apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name +
-                                 "\n  namespace: default\n  annotations: {" + annotations + "}\n" +
-                                 owner + "spec:\n  nodeName: " + node +
+                                 "\n  namespace: " + env_.namespace_name() + "\n  annotations: {" +
+                                 annotations + "}\n" + owner + "spec:\n  nodeName: " + env_.Node(node) +
                                  "\n  containers:\n  - {name: main, image: trainer:1}\n",
                              &out),
               0)
@@ -70,14 +70,16 @@ TEST_F(K8sTestEnvTest, NodesKeepTheirAllocatableLabelsAndTaintsAndTurnReady) {
                              .resources = {{"rdma/hca", "4"}},
                              .labels = {{"topology.kubernetes.io/zone", "zone-a"}},
                              .taints = {"nvidia.com/gpu=present:NoSchedule"}}));
-  EXPECT_EQ(Get({"get", "nodes", "-l", "type=kwok", "-o", "name"}), "node/gpu-0\nnode/gpu-1\n");
+  EXPECT_EQ(Get({"get", "nodes", "-l", "type=kwok," + std::string(K8sTestEnv::kPartitionLabel) + "=" +
+                                           env_.partition(), "-o", "name"}),
+            "node/" + env_.Node("gpu-0") + "\nnode/" + env_.Node("gpu-1") + "\n");
   const std::string alloc = "{.status.allocatable}";
-  std::string a = Get({"get", "node", "gpu-1", "-o", "jsonpath=" + alloc});
+  std::string a = Get({"get", "node", env_.Node("gpu-1"), "-o", "jsonpath=" + alloc});
   EXPECT_NE(a.find("\"nvidia.com/gpu\":\"8\""), std::string::npos) << a;
   EXPECT_NE(a.find("\"rdma/hca\":\"4\""), std::string::npos) << a;
   EXPECT_NE(a.find("\"cpu\":\"96\""), std::string::npos) << a;
   EXPECT_NE(a.find("\"memory\":\"1Ti\""), std::string::npos) << a;
-  EXPECT_EQ(Get({"get", "node", "gpu-0", "-o",
+  EXPECT_EQ(Get({"get", "node", env_.Node("gpu-0"), "-o",
                  "jsonpath={.metadata.labels.nvidia\\.com/gpu\\.product} "
                  "{.metadata.labels.topology\\.kubernetes\\.io/zone} "
                  "{.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}"}),
@@ -126,7 +128,7 @@ TEST_F(K8sTestEnvTest, DeletedPodsGoAfterTheirGracePeriodAndOrphansAreCollected)
   EXPECT_EQ(env_.Kubectl({"wait", "pod/graceful", "--for=delete", "--timeout=60s"}, &out), 0)
       << out;
 
-  ASSERT_EQ(env_.Kubectl({"create", "configmap", "owner", "-n", "default"}, &out), 0) << out;
+  ASSERT_EQ(env_.Kubectl({"create", "configmap", "owner"}, &out), 0) << out;
   std::string uid = Get({"get", "configmap", "owner", "-o", "jsonpath={.metadata.uid}"});
   ASSERT_FALSE(uid.empty());
   CreatePod(
@@ -140,11 +142,12 @@ TEST_F(K8sTestEnvTest, DeletedPodsGoAfterTheirGracePeriodAndOrphansAreCollected)
 TEST_F(K8sTestEnvTest, ANodeCanBeMadeNotReadyAndReadyAgain) {
   ASSERT_TRUE(env_.AddNodes({.prefix = "n-", .count = 1}));
   const std::string ready = "{.status.conditions[?(@.type==\"Ready\")].status}";
+  const std::string node = env_.Node("n-0");
   std::string out;
-  ASSERT_EQ(env_.Kubectl({"annotate", "node", "n-0", "kumo.test/not-ready=true"}, &out), 0) << out;
-  EXPECT_TRUE(WaitFor("node/n-0", ready, "False"));
-  ASSERT_EQ(env_.Kubectl({"annotate", "node", "n-0", "kumo.test/not-ready-"}, &out), 0) << out;
-  EXPECT_TRUE(WaitFor("node/n-0", ready, "True"));
+  ASSERT_EQ(env_.Kubectl({"annotate", "node", node, "kumo.test/not-ready=true"}, &out), 0) << out;
+  EXPECT_TRUE(WaitFor("node/" + node, ready, "False"));
+  ASSERT_EQ(env_.Kubectl({"annotate", "node", node, "kumo.test/not-ready-"}, &out), 0) << out;
+  EXPECT_TRUE(WaitFor("node/" + node, ready, "True"));
 }
 
 // The chain the cache DaemonSet relies on (deploy/kubernetes/40-cache.yaml): the API server
@@ -153,10 +156,9 @@ TEST_F(K8sTestEnvTest, ANodeCanBeMadeNotReadyAndReadyAgain) {
 // one minted for another audience.
 TEST_F(K8sTestEnvTest, AServiceAccountTokenIsAcceptedByTheCacheThroughTheClusterJwks) {
   std::string out;
-  ASSERT_EQ(env_.Kubectl({"create", "serviceaccount", "trainer", "-n", "default"}, &out), 0) << out;
-  std::string token =
-      Get({"create", "token", "trainer", "-n", "default", "--audience", "kumo-cache"});
-  std::string wrong = Get({"create", "token", "trainer", "-n", "default", "--audience", "other"});
+  ASSERT_EQ(env_.Kubectl({"create", "serviceaccount", "trainer"}, &out), 0) << out;
+  std::string token = Get({"create", "token", "trainer", "--audience", "kumo-cache"});
+  std::string wrong = Get({"create", "token", "trainer", "--audience", "other"});
   while (!token.empty() && token.back() == '\n') token.pop_back();
   while (!wrong.empty() && wrong.back() == '\n') wrong.pop_back();
   std::string issuer = Get({"get", "--raw", "/.well-known/openid-configuration"});
@@ -164,10 +166,10 @@ TEST_F(K8sTestEnvTest, AServiceAccountTokenIsAcceptedByTheCacheThroughTheCluster
             std::string::npos)
       << issuer;
 
-  std::string dir = env_.dir();
+  std::string dir = env_.scratch_dir();
   tp::WriteAtomically(dir + "/jwks.json", Get({"get", "--raw", "/openid/v1/jwks"}));
-  tp::WriteAtomically(dir + "/acl.yaml",
-                      "namespaces:\n  default:\n    read: ['*']\n    write: [data]\n");
+  tp::WriteAtomically(dir + "/acl.yaml", "namespaces:\n  " + env_.namespace_name() +
+                                             ":\n    read: ['*']\n    write: [data]\n");
   std::filesystem::create_directories(dir + "/cache");
   tp::ServeProcess cache;
   ASSERT_TRUE(
@@ -195,7 +197,7 @@ TEST_F(K8sTestEnvTest, AServiceAccountTokenIsAcceptedByTheCacheThroughTheCluster
 // directory that still holds a control plane is refused rather than sharing its ports.
 TEST(K8sTestEnvLifecycleTest, StopEndsEveryProcessItStarted) {
   K8sTestEnv env;
-  ASSERT_TRUE(env.Start());
+  ASSERT_TRUE(env.Start(K8sTestEnv::Plane::kOwn));  // this test stops it
   std::string dir = env.dir();
   std::string env_file = tp::ReadAll(dir + "/env");
   size_t at = env_file.find("KUMO_K8S_PIDS=");

@@ -27,8 +27,17 @@ http::verb ToBeast(Verb v) {
     case Verb::kPut: return http::verb::put;
     case Verb::kPatch: return http::verb::patch;
     case Verb::kDelete: return http::verb::delete_;
+    case Verb::kStrategicMergePatch: return http::verb::patch;
   }
   return http::verb::get;
+}
+
+const char* ContentType(Verb v) {
+  switch (v) {
+    case Verb::kPatch: return "application/merge-patch+json";
+    case Verb::kStrategicMergePatch: return "application/strategic-merge-patch+json";
+    default: return "application/json";
+  }
 }
 
 // Blocking socket calls give up after `seconds` (asio's sync calls have no deadline of their
@@ -129,8 +138,7 @@ Result<KubeResponse> KubeClient::Call(Verb verb, const std::string& target,
   if (std::string token = BearerToken(); !token.empty())
     req.set(http::field::authorization, "Bearer " + token);
   if (body) {
-    req.set(http::field::content_type, verb == Verb::kPatch ? "application/merge-patch+json"
-                                                            : "application/json");
+    req.set(http::field::content_type, ContentType(verb));
     req.body() = body->dump();
   }
   req.prepare_payload();

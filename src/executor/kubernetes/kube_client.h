@@ -31,7 +31,9 @@
 
 namespace kumo::executor::kube {
 
-enum class Verb { kGet, kPost, kPut, kPatch, kDelete };
+// kPatch sends a JSON merge patch (RFC 7386); kStrategicMergePatch Kubernetes' strategic merge
+// patch, which merges lists by their key (a pod's status.conditions by type).
+enum class Verb { kGet, kPost, kPut, kPatch, kDelete, kStrategicMergePatch };
 
 struct KubeResponse {
   int status = 0;       // the HTTP status
@@ -50,7 +52,8 @@ class KubeClient {
   KubeClient& operator=(const KubeClient&) = delete;
 
   // One request. `target` is the path and query ("/api/v1/nodes?limit=500"). A body is sent as
-  // application/json (merge-patch+json for kPatch). Any HTTP status is a response; a Status
+  // application/json (merge-patch+json for kPatch, strategic-merge-patch+json for
+  // kStrategicMergePatch). Any HTTP status is a response; a Status
   // error means there was none (cannot connect, TLS, malformed) within `timeout_s` seconds.
   Result<KubeResponse> Call(Verb verb, const std::string& target,
                             const nlohmann::json* body = nullptr, int timeout_s = 30);

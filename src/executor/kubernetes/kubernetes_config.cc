@@ -29,7 +29,36 @@ Status Topology(const YAML::Node& v, const std::string& file, KubernetesConfig* 
   return Status::Ok();
 }
 
+Status NodeSelector(const YAML::Node& v, const std::string& file, KubernetesConfig* c) {
+  const std::string field = "kubernetes.nodeSelector";
+  if (!v.IsMap()) return YamlError(file, v.Mark(), field, "expected a mapping of labels");
+  c->node_selector.clear();
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    std::string key = it->first.as<std::string>();
+    if (key.empty()) return YamlError(file, it->first.Mark(), field, "a label key is empty");
+    if (!it->second.IsScalar())
+      return YamlError(file, it->second.Mark(), field + "." + key, "expected a label value");
+    c->node_selector[key] = it->second.as<std::string>();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Result<std::map<std::string, std::string>> ParseNodeSelector(std::string_view text) {
+  std::map<std::string, std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view pair = text.substr(0, comma);
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+      return Error(Status::InvalidArgument("node selector \"" + std::string(pair) +
+                                           "\": expected key=value"));
+    out[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
 
 Status ParseKubernetesConfig(const YAML::Node& section, const std::string& file,
                              KubernetesConfig* c) {
@@ -62,6 +91,8 @@ Status ParseKubernetesConfig(const YAML::Node& section, const std::string& file,
       c->cluster.gpu_model_label = v.as<std::string>();
     } else if (key == "topology") {
       if (Status s = Topology(v, file, c); !s.ok()) return s;
+    } else if (key == "nodeSelector") {
+      if (Status s = NodeSelector(v, file, c); !s.ok()) return s;
     } else if (key == "extendedResources") {
       c->cluster.extended_resources = v.as<std::vector<std::string>>();
     } else if (key == "notReadyGraceSeconds") {

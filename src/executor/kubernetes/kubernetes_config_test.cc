@@ -54,5 +54,24 @@ TEST(KubernetesConfig, ErrorsNameFileLineAndField) {
   EXPECT_EQ(port.message(), "/etc/kumo/server.yaml:2: kubernetes.masterPort: must be in 1..65535");
 }
 
+TEST(KubernetesConfig, NodeSelectorFromTheFileAndTheFlag) {
+  KubernetesConfig c;
+  Status s = Parse("kubernetes:\n  nodeSelector: {kumo.dev/pool: training, zone: a}\n", &c);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(c.node_selector, (std::map<std::string, std::string>{{"kumo.dev/pool", "training"},
+                                                                 {"zone", "a"}}));
+  s = Parse("kubernetes:\n  nodeSelector: [a]\n", &c);
+  EXPECT_EQ(s.message(), "/etc/kumo/server.yaml:2: kubernetes.nodeSelector: expected a mapping of labels");
+
+  auto flag = ParseNodeSelector("kumo.dev/pool=training,empty=");
+  ASSERT_TRUE(flag) << flag.error().message();
+  EXPECT_EQ(*flag, (std::map<std::string, std::string>{{"kumo.dev/pool", "training"}, {"empty", ""}}));
+  EXPECT_TRUE(ParseNodeSelector("")->empty());
+  auto bad = ParseNodeSelector("a=1,zone");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "node selector \"zone\": expected key=value");
+  EXPECT_FALSE(ParseNodeSelector("=v"));
+}
+
 }  // namespace
 }  // namespace kumo::executor::kube

@@ -2,9 +2,12 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "executor/kubernetes/pod_scheduling.h"
+#include "http/http.h"
 #include "executor/kubernetes/pod_status.h"
 
 namespace kumo::executor::kube {
@@ -22,6 +25,10 @@ std::string NameOf(const json& object) {
 }
 
 std::string NodeOf(const json& pod) { return pod.value("spec", json::object()).value("nodeName", ""); }
+
+// A FailedScheduling Event per pod at most this often (kube-scheduler's own events are
+// rate-limited too: a waiting gang must not flood the cluster's event store).
+constexpr double kEventIntervalSeconds = 60;
 
 // A refusal by the cluster (the server requeues the gang) unless the request itself was bad.
 Status Refused(const std::string& what, const Result<KubeResponse>& r) {
@@ -59,14 +66,20 @@ Result<std::unique_ptr<KubernetesExecutor>> KubernetesExecutor::Create(Kubernete
 KubernetesExecutor::KubernetesExecutor(KubernetesConfig config, const Clock& clock,
                                        std::unique_ptr<KubeClient> client)
     : config_(std::move(config)), clock_(clock), client_(std::move(client)) {
-  nodes_ = std::make_unique<Informer>(*client_, "/api/v1/nodes", "", nullptr);
+  // The selector goes to the API server (labelSelector): nodes outside the partition never
+  // reach kumo, so nothing is placed on them and their pods are not counted.
+  std::string selector;
+  for (const auto& [k, v] : config_.node_selector) selector += (selector.empty() ? "" : ",") + k + "=" + v;
+  nodes_ = std::make_unique<Informer>(
+      *client_, "/api/v1/nodes",
+      selector.empty() ? "" : "labelSelector=" + http::PercentEncode(selector), nullptr);
   // Every pod of the cluster: those kumo does not manage take capacity on their nodes.
   pods_ = std::make_unique<Informer>(*client_, "/api/v1/pods", "", nullptr, 60, [](const json& p) {
     return IsManagedPod(p) ? RunDirOf(p) : std::string();
   });
   nodes_->Start();
   pods_->Start();
-  deleter_ = std::thread([this] { RunDeleter(); });
+  worker_ = std::thread([this] { RunWorker(); });
 }
 
 KubernetesExecutor::~KubernetesExecutor() {
@@ -75,7 +88,7 @@ KubernetesExecutor::~KubernetesExecutor() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (deleter_.joinable()) deleter_.join();
+  if (worker_.joinable()) worker_.join();
   nodes_->Stop();
   pods_->Stop();
 }
@@ -92,13 +105,18 @@ Result<TaskHandle> KubernetesExecutor::Launch(const TaskLaunch& launch) {
 
 Result<std::vector<TaskHandle>> KubernetesExecutor::LaunchGang(
     const std::vector<TaskLaunch>& launches) {
+  std::lock_guard<std::mutex> gang_lock(waiting_mu_);
+  std::map<std::string, WaitingPod> waiting;
+  if (!launches.empty()) waiting = ClaimWaitingPods(launches.front().job_id);
   std::vector<json> pods;
-  if (Status s = CreateGang(launches, &pods); !s.ok()) {
-    std::vector<std::string> names;
+  Status s = CreateGang(launches, waiting, &pods);
+  std::vector<std::string> names;  // to delete: waiting pods this launch did not take, and on
+  for (const auto& [name, w] : waiting)  // a failure every pod of the gang
+    if (!w.created.is_null()) names.push_back(name);
+  if (!s.ok())
     for (const json& p : pods) names.push_back(NameOf(p));
-    DeleteNow(names);
-    return Error(s);
-  }
+  DeleteNow(names);
+  if (!s.ok()) return Error(s);
   std::vector<TaskHandle> handles;
   std::lock_guard<std::mutex> lock(mu_);
   for (size_t i = 0; i < launches.size(); ++i) {
@@ -108,9 +126,11 @@ Result<std::vector<TaskHandle>> KubernetesExecutor::LaunchGang(
   return handles;
 }
 
-// Creates every pod, the Service, then binds each pod; `pods` receives what was created, so the
-// caller can delete it on a failure.
+// Creates every pod (taking a waiting pod out of `waiting` instead where it is the same pod),
+// the Service, then binds each pod; `pods` receives the gang's pods, so the caller can delete
+// them on a failure.
 Status KubernetesExecutor::CreateGang(const std::vector<TaskLaunch>& launches,
+                                      std::map<std::string, WaitingPod>& waiting,
                                       std::vector<json>* pods) {
   std::vector<json> manifests;
   for (const TaskLaunch& l : launches) {
@@ -119,6 +139,16 @@ Status KubernetesExecutor::CreateGang(const std::vector<TaskLaunch>& launches,
     manifests.push_back(std::move(*m));
   }
   for (size_t i = 0; i < manifests.size(); ++i) {
+    auto w = waiting.find(NameOf(manifests[i]));
+    if (w != waiting.end() && !w->second.created.is_null()) {
+      if (w->second.manifest == manifests[i]) {
+        pods->push_back(std::move(w->second.created));
+        waiting.erase(w);
+        continue;
+      }
+      DeleteNow({w->first});  // the same name, another pod: unbound, so it goes at once
+      waiting.erase(w);
+    }
     auto r = client_->Call(Verb::kPost, PodsPath(), &manifests[i]);
     if (!r || !r->ok()) return Refused("creating pod " + NameOf(manifests[i]), r);
     pods->push_back(r->body);
@@ -215,30 +245,164 @@ void KubernetesExecutor::CollectEndedPodsLocked(const std::map<std::string, json
   ended_since_ = std::move(still);
 }
 
-// Sends the queued deletes, outside the callers' locks; a failed one is retried a second later.
-void KubernetesExecutor::RunDeleter() {
+// The worker: every second, or when woken, it sends the queued deletes and then writes the
+// waiting gangs' pods — in that order, so a waiting pod that takes the name of a stray one
+// (the same attempt after a restart) finds it gone.
+void KubernetesExecutor::RunWorker() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !deletes_.empty(); });
+    cv_.wait_for(lock, std::chrono::seconds(1),
+                 [&] { return stopping_ || !deletes_.empty() || waiting_changed_; });
     if (stopping_) break;
+    waiting_changed_ = false;
     lock.unlock();
-    std::map<std::string, json> pods = pods_->Items();
+    SendDeletes();
+    SyncWaitingGangs();
     lock.lock();
+  }
+}
+
+// Sends the queued deletes, outside the callers' locks; a failed one is retried a second later.
+void KubernetesExecutor::SendDeletes() {
+  std::map<std::string, json> pods = pods_->Items();
+  std::map<std::string, int64_t> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     CollectEndedPodsLocked(pods);
-    std::map<std::string, int64_t> batch;
     batch.swap(deletes_);
-    lock.unlock();
-    std::map<std::string, int64_t> retry;
-    for (const auto& [name, grace] : batch) {
-      json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", grace}};
-      auto r = client_->Call(Verb::kDelete, PodsPath() + "/" + name, &body, 10);
-      if (!r || (!r->ok() && r->status != 404)) retry[name] = grace;
+  }
+  std::map<std::string, int64_t> retry;
+  for (const auto& [name, grace] : batch) {
+    json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", grace}};
+    auto r = client_->Call(Verb::kDelete, PodsPath() + "/" + name, &body, 10);
+    if (!r || (!r->ok() && r->status != 404)) retry[name] = grace;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, grace] : retry)
+    if (!deletes_.count(name)) deletes_[name] = grace;
+}
+
+void KubernetesExecutor::GangWaits(const WaitingGang& gang) {
+  if (gang.launches.empty()) {  // the same gang, a new sentence
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = waiting_.find(gang.job_id);
+    if (it != waiting_.end()) it->second.message = gang.message;
+    waiting_changed_ = true;
+    cv_.notify_all();
+    return;
+  }
+  WaitingPods next{gang.message, {}};
+  for (const TaskLaunch& l : gang.launches) {
+    auto m = PodManifest(l, config_.pods);
+    if (!m) return;  // LaunchGang says why (kInvalidArgument) once the core places the gang
+    next.pods.push_back(WaitingPod{std::move(*m), nullptr, "", "", -1e300});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  WaitingPods& current = waiting_[gang.job_id];
+  // What was written about a pod that stays the same is kept; pods that changed go.
+  for (WaitingPod& old : current.pods) {
+    auto same = std::find_if(next.pods.begin(), next.pods.end(),
+                             [&](const WaitingPod& p) { return p.manifest == old.manifest; });
+    if (same == next.pods.end())
+      DropWaitingPodLocked(old);
+    else
+      *same = std::move(old);
+  }
+  current = std::move(next);
+  waiting_changed_ = true;
+  cv_.notify_all();
+}
+
+void KubernetesExecutor::GangStopsWaiting(int64_t job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = waiting_.find(job_id);
+  if (it == waiting_.end()) return;
+  for (const WaitingPod& pod : it->second.pods) DropWaitingPodLocked(pod);
+  waiting_.erase(it);
+  cv_.notify_all();
+}
+
+// REQUIRES: mu_ held.
+void KubernetesExecutor::DropWaitingPodLocked(const WaitingPod& pod) {
+  if (!pod.created.is_null()) deletes_[NameOf(pod.manifest)] = 0;
+}
+
+// The waiting pods of `job_id`, by name, no longer the worker's. REQUIRES: waiting_mu_ held.
+std::map<std::string, KubernetesExecutor::WaitingPod> KubernetesExecutor::ClaimWaitingPods(
+    int64_t job_id) {
+  std::map<std::string, WaitingPod> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = waiting_.find(job_id);
+  if (it == waiting_.end()) return out;
+  for (WaitingPod& pod : it->second.pods) out[NameOf(pod.manifest)] = std::move(pod);
+  waiting_.erase(it);
+  return out;
+}
+
+// Writes what is missing of each waiting gang, one gang at a time (LaunchGang waits for at
+// most one), on a copy taken under mu_ (API calls are slow); then keeps what was written for the
+// pods still waiting, and deletes pods created meanwhile for a gang that stopped waiting or
+// changed.
+void KubernetesExecutor::SyncWaitingGangs() {
+  std::vector<int64_t> jobs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [job, gang] : waiting_) jobs.push_back(job);
+  }
+  for (int64_t job : jobs) {
+    std::lock_guard<std::mutex> gang_lock(waiting_mu_);
+    WaitingPods gang;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = waiting_.find(job);
+      if (it == waiting_.end()) continue;  // launched or stopped meanwhile
+      gang = it->second;
     }
-    lock.lock();
-    for (const auto& [name, grace] : retry)
-      if (!deletes_.count(name)) deletes_[name] = grace;
-    if (!retry.empty())
-      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+    for (WaitingPod& pod : gang.pods) SyncWaitingPod(pod, gang.message);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = waiting_.find(job);
+    for (WaitingPod& pod : gang.pods) {
+      WaitingPod* now = nullptr;
+      if (it != waiting_.end())
+        for (WaitingPod& p : it->second.pods)
+          if (p.manifest == pod.manifest) now = &p;
+      if (now)
+        *now = std::move(pod);  // a pod's fields are written by this worker only
+      else
+        DropWaitingPodLocked(pod);
+    }
+  }
+}
+
+// Creates the pod unless it exists, then its PodScheduled condition and Event, as due; a call
+// that fails is tried again on the worker's next round.
+void KubernetesExecutor::SyncWaitingPod(WaitingPod& pod, const std::string& message) {
+  const std::string name = NameOf(pod.manifest);
+  if (pod.created.is_null()) {
+    auto r = client_->Call(Verb::kPost, PodsPath(), &pod.manifest, 10);
+    if (!r || !r->ok()) {
+      if (r && r->status != 409)  // 409: a pod of that name is still being deleted
+        std::fprintf(stderr, "kumo kubernetes: waiting pod %s: %s\n", name.c_str(),
+                     ErrorText(*r).c_str());
+      return;
+    }
+    pod.created = r->body;
+  }
+  double now = clock_.NowSeconds();
+  if (pod.condition_message != message) {
+    json patch = WaitingConditionPatch(message, now);
+    auto r = client_->Call(Verb::kStrategicMergePatch, PodsPath() + "/" + name + "/status", &patch,
+                           10);
+    if (r && r->ok()) pod.condition_message = message;
+  }
+  if (pod.event_message != message && now - pod.event_at >= kEventIntervalSeconds) {
+    json event = FailedSchedulingEvent(pod.created, message, config_.pods.scheduler_name, now);
+    auto r = client_->Call(
+        Verb::kPost, "/api/v1/namespaces/" + config_.pods.namespace_name + "/events", &event, 10);
+    if (r && r->ok()) {
+      pod.event_message = message;
+      pod.event_at = now;
+    }
   }
 }
 

@@ -15,6 +15,13 @@
 //                with the job's grace (the pod's terminationGracePeriodSeconds): the kubelet
 //                sends SIGTERM, the checkpoint signal on Kubernetes, then SIGKILL after the
 //                grace. Deletes run on a worker thread: callers hold the server's lock
+//   GangWaits    the gang's pods are created unbound (Pending, as any pod waiting for its
+//                scheduler), their PodScheduled condition False with kumo's sentence
+//                (pods/status), and a FailedScheduling Event on each when the sentence changes,
+//                at most one a minute per pod (pod_scheduling.h). LaunchGang binds those pods
+//                when its own manifests equal them (pod_manifest.h keeps them node-free) and
+//                replaces any that differ; GangStopsWaiting deletes them. All of it runs on the
+//                worker thread: the callers hold the server's lock
 //   clean-up     pods of ended tasks are deleted ended_pod_ttl_s after they ended
 //   FindRunningTasks  every pod kumo created in the namespace, by its run-dir annotation (the
 //                server deletes those no attempt claims: a gang caught half-bound by a crash,
@@ -57,6 +64,10 @@ class KubernetesExecutor final : public Executor {
 
   Result<TaskHandle> Launch(const TaskLaunch& launch) override;
   Result<std::vector<TaskHandle>> LaunchGang(const std::vector<TaskLaunch>& launches) override;
+  void GangWaits(const WaitingGang& gang) override;
+  void GangStopsWaiting(int64_t job_id) override;
+  bool NodesAreElastic() const override { return true; }
+  bool NeedsLocalSandbox() const override { return false; }
   std::vector<core::Node> Nodes(const std::vector<core::Node>& configured) override;
   void Signal(const TaskHandle& handle, int sig) override;
   TaskStatus Poll(const TaskHandle& handle) override;
@@ -69,13 +80,32 @@ class KubernetesExecutor final : public Executor {
   uint64_t pod_lists() const { return pods_->lists(); }
 
  private:
+  // One pod of a waiting gang, and what the worker has written about it so far.
+  struct WaitingPod {
+    nlohmann::json manifest;        // as sent: LaunchGang reuses the pod only if its own is equal
+    nlohmann::json created;         // as the API server returned it (its uid); null until then
+    std::string condition_message;  // the sentence on its PodScheduled condition
+    std::string event_message;      // the sentence of its last Event
+    double event_at = -1e300;       // when that Event was written (clock seconds)
+  };
+  struct WaitingPods {
+    std::string message;  // the core's latest sentence
+    std::vector<WaitingPod> pods;
+  };
+
   KubernetesExecutor(KubernetesConfig config, const Clock& clock, std::unique_ptr<KubeClient> c);
   std::string PodsPath() const;  // the namespace's pods collection
-  Status CreateGang(const std::vector<TaskLaunch>& launches, std::vector<nlohmann::json>* pods);
+  Status CreateGang(const std::vector<TaskLaunch>& launches,
+                    std::map<std::string, WaitingPod>& waiting, std::vector<nlohmann::json>* pods);
   void DeleteNow(const std::vector<std::string>& names);  // grace 0, waits for the answers
   bool NodeLost(const std::string& node);
   std::optional<nlohmann::json> FindPod(const std::string& run_dir, bool* deleted);
-  void RunDeleter();
+  void RunWorker();
+  void SendDeletes();
+  void SyncWaitingGangs();
+  void SyncWaitingPod(WaitingPod& pod, const std::string& message);
+  std::map<std::string, WaitingPod> ClaimWaitingPods(int64_t job_id);
+  void DropWaitingPodLocked(const WaitingPod& pod);
   void CollectEndedPodsLocked(const std::map<std::string, nlohmann::json>& pods);
 
   const KubernetesConfig config_;
@@ -90,8 +120,13 @@ class KubernetesExecutor final : public Executor {
   std::map<std::string, nlohmann::json> created_;  // run dir -> pod as created, until the
                                                    // informer has it; mu_
   std::map<std::string, double> ended_since_;      // ended pod -> when first seen ended; mu_
+  std::map<int64_t, WaitingPods> waiting_;         // job -> its waiting gang's pods; mu_
+  bool waiting_changed_ = false;                   // GangWaits since the worker last looked; mu_
+  // Held by the worker while it writes waiting pods, and by LaunchGang while it takes them
+  // over, so a gang is never created and bound at once. Taken before mu_.
+  std::mutex waiting_mu_;
   bool stopping_ = false;                          // mu_
-  std::thread deleter_;
+  std::thread worker_;  // deletes, waiting gangs, clean-up
 };
 
 }  // namespace kumo::executor::kube

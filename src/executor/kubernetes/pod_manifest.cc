@@ -28,8 +28,16 @@ json Env(const TaskLaunch& launch, const PodOptions& o) {
   rank0.rank = 0;
   env["MASTER_ADDR"] = PodName(rank0) + "." + GangName(launch) + "." + o.namespace_name + ".svc";
   env["MASTER_PORT"] = std::to_string(o.master_port);
+  // A pod sees only the devices the device plugin gave it, numbered from 0: to the task it is a
+  // machine of its own, whatever else runs on the node.
+  env["LOCAL_RANK"] = "0";
+  env.erase("KUMO_NODE");
   json out = json::array();
   for (const auto& [k, v] : env) out.push_back({{"name", k}, {"value", v}});
+  // The node is the binding's, read through the downward API: the pod is the same whichever
+  // node it is bound to, so a waiting gang's pods are the ones later bound.
+  out.push_back({{"name", "KUMO_NODE"},
+                 {"valueFrom", {{"fieldRef", {{"fieldPath", "spec.nodeName"}}}}}});
   return out;
 }
 

@@ -17,7 +17,8 @@
 //   env        the launch's environment, except what only made sense on the server's machine
 //              (PATH, HOME, USER, LOGNAME, TMPDIR: the image has its own; CUDA_VISIBLE_DEVICES:
 //              the device plugin picks the devices) and with MASTER_ADDR/MASTER_PORT for the
-//              cluster network; paths under the server's data dir (KUMO_CHECKPOINT_DIR,
+//              cluster network, LOCAL_RANK 0 (a pod's devices are its own), KUMO_NODE from
+//              the downward API (spec.nodeName: the manifest does not depend on the node); paths under the server's data dir (KUMO_CHECKPOINT_DIR,
 //              KUMO_OUTPUT_DIR) are rewritten under options.data_mount, where the volume
 //              options.data_claim (a PVC) is mounted: the next attempt, on whatever node, finds
 //              the same checkpoint directory. Without a claim an emptyDir stands in (a checkpoint

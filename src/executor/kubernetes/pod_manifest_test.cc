@@ -42,7 +42,7 @@ PodOptions Options() {
 
 std::map<std::string, std::string> EnvOf(const json& pod) {
   std::map<std::string, std::string> env;
-  for (const json& e : pod["spec"]["containers"][0]["env"]) env[e["name"]] = e["value"];
+  for (const json& e : pod["spec"]["containers"][0]["env"]) env[e["name"]] = e.value("value", "");
   return env;
 }
 
@@ -96,6 +96,26 @@ TEST(PodManifest, EnvironmentForTheClusterNetworkAndVolume) {
   EXPECT_EQ(env["KUMO_CHECKPOINT_DIR"], "/kumo/jobs/12/checkpoint");
   EXPECT_EQ(env["KUMO_OUTPUT_DIR"], "/kumo/jobs/12/attempt-3/output");
   EXPECT_EQ(env["ELSEWHERE"], "/var/kumo-other/x");  // a prefix of a name is not a parent dir
+}
+
+// A waiting gang's pods are created before the core places them and bound later as they are:
+// nothing in a pod may depend on its node. The node reaches the task through the downward API.
+TEST(PodManifest, DoesNotDependOnTheNode) {
+  TaskLaunch on_a = Worker(1), unplaced = Worker(1);
+  on_a.env["KUMO_NODE"] = on_a.node = "gpu-a";
+  on_a.env["LOCAL_RANK"] = "1";  // the second task on gpu-a, to the server
+  unplaced.env["KUMO_NODE"] = unplaced.node = "";
+  unplaced.env["LOCAL_RANK"] = "0";
+  auto a = PodManifest(on_a, Options()), u = PodManifest(unplaced, Options());
+  ASSERT_TRUE(a && u);
+  EXPECT_EQ(*a, *u);
+  EXPECT_EQ(EnvOf(*a)["LOCAL_RANK"], "0");  // a pod sees its own devices only, from 0
+  json node_env;
+  for (const json& e : (*a)["spec"]["containers"][0]["env"])
+    if (e["name"] == "KUMO_NODE") node_env = e;
+  EXPECT_EQ(node_env, json::parse(R"({"name": "KUMO_NODE",
+      "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}})"));
+  EXPECT_FALSE((*a)["spec"].contains("nodeName"));  // bound later, through pods/binding
 }
 
 TEST(PodManifest, RefusesWhatAPodCannotExpress) {

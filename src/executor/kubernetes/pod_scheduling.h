@@ -1,0 +1,34 @@
+// PodScheduling: what a scheduler writes on a pod it cannot place yet, so that `kubectl describe
+// pod` and every tool that watches pods see why it waits — as kube-scheduler does for its own.
+//
+// Pure: JSON in, JSON out; the executor sends them (kubernetes_executor.h).
+//
+//   WaitingConditionPatch  a strategic-merge patch of the pods/status subresource: the
+//                          PodScheduled condition False, reason Unschedulable, message = the
+//                          sentence. Strategic merge keys `status.conditions` by `type`, so the
+//                          pod's other conditions stay (a JSON merge patch would replace the list).
+//   FailedSchedulingEvent  a core/v1 Event, type Warning, reason FailedScheduling, about the pod
+//                          (involvedObject with its uid), from `component` (source.component and
+//                          reportingComponent). Each Event is one occurrence (count 1, no
+//                          `series`): the executor writes one only when the sentence changes,
+//                          never the same sentence again, so there is no series to count.
+//
+// Times are RFC 3339 in UTC, whole seconds (metav1.Time), from clock seconds since the epoch.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace kumo::executor::kube {
+
+// "2026-12-06T11:25:08Z".
+std::string Rfc3339(double seconds);
+
+nlohmann::json WaitingConditionPatch(const std::string& message, double now_s);
+
+// REQUIRES: `pod` as the API server returned it (metadata.name, namespace, uid).
+nlohmann::json FailedSchedulingEvent(const nlohmann::json& pod, const std::string& message,
+                                     const std::string& component, double now_s);
+
+}  // namespace kumo::executor::kube
