@@ -64,7 +64,9 @@ std::string PodGroupYaml(const std::string& name, int min_member, const std::str
 
 class KubeSchedulerTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(env_.Start()); }
+  // A control plane of its own: `kumo kube-scheduler` takes every pod named for it and every node
+  // (no node selector), so it cannot share the cluster with the executor's tests.
+  void SetUp() override { ASSERT_TRUE(env_.Start(test::K8sTestEnv::Plane::kOwn)); }
   void TearDown() override {
     tp::StopProcess(pid_);
     if (HasFailure()) std::fprintf(stderr, "kumo kube-scheduler log:\n%s\n", tp::ReadAll(log_).c_str());
