@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -202,7 +203,9 @@ TEST(K8sTestEnvLifecycleTest, StopEndsEveryProcessItStarted) {
   std::string env_file = tp::ReadAll(dir + "/env");
   size_t at = env_file.find("KUMO_K8S_PIDS=");
   ASSERT_NE(at, std::string::npos) << env_file;
-  std::istringstream pids(env_file.substr(at + 14, env_file.find('\n', at) - at - 14));
+  std::string list = env_file.substr(at + 14, env_file.find('\n', at) - at - 14);
+  std::replace(list.begin(), list.end(), ',', ' ');  // comma-separated: DIR/env is sourceable
+  std::istringstream pids(list);
   std::vector<pid_t> started;
   for (pid_t pid; pids >> pid;) started.push_back(pid);
   ASSERT_EQ(started.size(), 4u) << env_file;  // kwok, controller manager, apiserver, etcd
