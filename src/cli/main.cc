@@ -10,6 +10,7 @@
 #include "cli/cache_command.h"
 #include "cli/client_commands.h"
 #include "cli/dataset_command.h"
+#include "cli/kube_scheduler_command.h"
 #include "cli/results_command.h"
 #include "cli/schedule_command.h"
 #include "cli/server_command.h"
@@ -43,6 +44,7 @@ void Usage(FILE* f) {
                "  results    a job's Result records: kumo results ID; kumo get results [--project P]\n"
                "  cp         a job's outputs over the API: kumo cp ID[:PATH] DEST\n"
                "  rerun      the same spec, code snapshot and seed as a new job: kumo rerun ID\n"
+               "  kube-scheduler  schedule Kubernetes pods whose schedulerName is kumo\n"
                "  help       this text\n\n"
                "Run 'kumo <command> --help' for a command's flags.\n");
 }
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   if (cmd == "server") return kumo::cli::RunServer(args, argv[0]);
   if (cmd == "cache") return kumo::cli::RunCacheCommand(args);
   if (cmd == "dataset") return kumo::cli::RunDatasetCommand(args);
+  if (cmd == "kube-scheduler") return kumo::cli::RunKubeScheduler(args);
   // Before the client commands: `get results` is here, `get jobs|nodes|projects` there.
   if (kumo::cli::IsResultsCommand(cmd, args))
     return kumo::cli::RunResultsCommand(std::string(cmd), args);

@@ -1,0 +1,330 @@
+#include "kubesched/kube_scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <unordered_map>
+
+#include "core/driver.h"
+
+namespace kumo::kubesched {
+using nlohmann::json;
+using executor::kube::ErrorText;
+using executor::kube::Informer;
+using executor::kube::KubeClient;
+using executor::kube::KubeResponse;
+using executor::kube::Verb;
+
+namespace {
+
+constexpr char kPodGroups[] = "/apis/scheduling.x-k8s.io/v1alpha1/podgroups";
+constexpr char kPriorityClasses[] = "/apis/scheduling.k8s.io/v1/priorityclasses";
+
+// Runs every call on up to `workers` threads (each call its own connection) and returns when
+// all are done: a pass's bindings go out together instead of one after another.
+void RunParallel(const std::vector<std::function<void()>>& calls, int workers) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < calls.size(); i = next++) calls[i]();
+  };
+  size_t n = std::min<size_t>(static_cast<size_t>(std::max(workers, 1)), calls.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
+  if (n > 0) work();
+  for (std::thread& t : threads) t.join();
+}
+
+std::vector<json> Values(const std::map<std::string, json>& items) {
+  std::vector<json> out;
+  out.reserve(items.size());
+  for (const auto& [key, object] : items) out.push_back(object);
+  return out;
+}
+
+std::string NodeOf(const json& pod) {
+  const json spec = pod.value("spec", json::object());
+  return spec.value("nodeName", "");
+}
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "kumo kube-scheduler: %s\n", line.c_str());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KubeScheduler>> KubeScheduler::Create(KubeSchedulerConfig config,
+                                                             const Clock& clock) {
+  auto core = core::Scheduler::Create(config.scheduler);
+  if (!core) return Error(core.error());
+  auto kc = config.kubeconfig.empty() ? executor::kube::InClusterConfig()
+                                      : executor::kube::LoadKubeconfig(config.kubeconfig);
+  if (!kc) return Error(kc.error());
+  auto client = std::make_unique<KubeClient>(*kc);
+  auto probe = client->Call(Verb::kGet, "/api/v1/nodes?limit=1");
+  if (!probe) return Error(probe.error());
+  if (!probe->ok())
+    return Error(Status::FailedPrecondition("kubernetes: listing nodes: " + ErrorText(*probe)));
+  auto crd = client->Call(Verb::kGet, kPodGroups + std::string("?limit=1"));
+  bool have_pod_groups = crd && crd->ok();
+  if (!have_pod_groups)
+    Log("the PodGroup CRD (scheduling.x-k8s.io/v1alpha1) is not served yet; gangs wait for it");
+  std::unique_ptr<KubeScheduler> s(
+      new KubeScheduler(std::move(config), std::move(*core), clock, std::move(*kc)));
+  std::vector<Informer*> required = {s->nodes_.get(), s->pods_.get(), s->priority_classes_.get()};
+  if (have_pod_groups) required.push_back(s->pod_groups_.get());
+  for (Informer* i : required)
+    if (!i->WaitSynced(s->config_.sync_timeout_s))
+      return Error(Status::Unavailable("kubernetes: watches not listed within " +
+                                       std::to_string(s->config_.sync_timeout_s) + " s"));
+  return s;
+}
+
+KubeScheduler::KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, const Clock& clock,
+                             executor::kube::KubeConfig kube_config)
+    : config_(std::move(config)),
+      core_(std::move(core)),
+      clock_(clock),
+      kube_config_(std::move(kube_config)),
+      client_(std::make_unique<KubeClient>(kube_config_)),
+      notices_(config_.notice_interval_s) {
+  auto wake = [this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirty_ = true;
+    cv_.notify_all();
+  };
+  // A client per watch: KubeClient::CancelWatches cuts every watch of its client, and an
+  // informer whose watch was cut by another's Stop would start a new one that nothing cancels.
+  auto watch = [&](const std::string& collection) {
+    watch_clients_.push_back(std::make_unique<KubeClient>(kube_config_));
+    return std::make_unique<Informer>(*watch_clients_.back(), collection, "", wake);
+  };
+  nodes_ = watch("/api/v1/nodes");
+  pods_ = watch("/api/v1/pods");
+  pod_groups_ = watch(kPodGroups);
+  priority_classes_ = watch(kPriorityClasses);
+  for (Informer* i : {nodes_.get(), pods_.get(), pod_groups_.get(), priority_classes_.get()}) i->Start();
+}
+
+KubeScheduler::~KubeScheduler() { Stop(); }
+
+void KubeScheduler::Start() { loop_ = std::thread([this] { Loop(); }); }
+
+void KubeScheduler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  for (Informer* i : {nodes_.get(), pods_.get(), pod_groups_.get(), priority_classes_.get()})
+    if (i) i->Stop();
+}
+
+void KubeScheduler::Loop() {
+  using std::chrono::duration;
+  auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, duration<double>(config_.max_pass_interval_s),
+                   [&] { return dirty_ || stopping_; });
+      if (stopping_) return;
+      auto due = last + duration<double>(config_.min_pass_interval_s);
+      if (cv_.wait_until(lock, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due),
+                         [&] { return stopping_; }))
+        return;
+      dirty_ = false;
+    }
+    last = std::chrono::steady_clock::now();
+    Pass();
+  }
+}
+
+ClusterObjects KubeScheduler::Collect() {
+  ClusterObjects o;
+  std::map<std::string, json> pods = pods_->Items();
+  std::erase_if(assumed_, [&](const auto& a) {
+    auto it = pods.find(a.first);
+    return it == pods.end() || !NodeOf(it->second).empty();
+  });
+  std::erase_if(deleting_, [&](const std::string& p) { return !pods.count(p); });
+  notices_.ForgetUnless([&](const std::string& p) {
+    auto it = pods.find(p);
+    return it != pods.end() && NodeOf(it->second).empty() && !assumed_.count(p);
+  });
+  o.pods = Values(pods);
+  o.nodes = Values(nodes_->Items());
+  o.pod_groups = Values(pod_groups_->Items());
+  o.priority_classes = Values(priority_classes_->Items());
+  o.assumed = assumed_;
+  return o;
+}
+
+void KubeScheduler::Pass() {
+  ClusterObjects objects = Collect();
+  core::Seconds now = static_cast<core::Seconds>(clock_.NowSeconds());
+  SchedulingView view = BuildView(objects, config_.view, now);
+  for (core::Job& job : view.snapshot.jobs) {
+    auto c = carried_.find(job.id);
+    if (job.phase != core::JobPhase::kPending || c == carried_.end()) continue;
+    job.nominated = c->second.nominated;
+    job.reservation = c->second.reservation;
+  }
+  auto decisions = core_.Schedule(view.snapshot);
+  if (!decisions) {
+    Log("pass failed: " + decisions.error().message());
+    return;
+  }
+  Bind(*decisions, view, objects);
+  Preempt(*decisions, view, objects);
+  Explain(*decisions, view, objects);
+  CarryForward(*decisions, view);
+}
+
+std::string KubeScheduler::PodPath(const std::string& key) const {
+  size_t slash = key.find('/');
+  return "/api/v1/namespaces/" + key.substr(0, slash) + "/pods/" + key.substr(slash + 1);
+}
+
+namespace {
+
+std::unordered_map<std::string_view, size_t> JobIndex(const SchedulingView& view) {
+  std::unordered_map<std::string_view, size_t> index;
+  for (size_t i = 0; i < view.snapshot.jobs.size(); ++i) index[view.snapshot.jobs[i].id] = i;
+  return index;
+}
+
+std::unordered_map<std::string, const json*> PodIndex(const ClusterObjects& objects) {
+  std::unordered_map<std::string, const json*> index;
+  for (const json& pod : objects.pods) index[KeyOf(pod)] = &pod;
+  return index;
+}
+
+std::string NameOf(const std::string& key) { return key.substr(key.find('/') + 1); }
+
+}  // namespace
+
+// Every pod of the pass's starts is assumed on its node, then bound, all at once. A call that got
+// no answer is tried once more; a gang with a pod that could not be bound has its bound pods
+// deleted (grace 0; they have not started anything yet), so it never stays partly bound.
+void KubeScheduler::Bind(const core::Decisions& d, const SchedulingView& view,
+                         const ClusterObjects& /*objects*/) {
+  auto index = JobIndex(view);
+  struct Task {
+    std::string pod, node;
+    size_t start = 0;
+    bool bound = false;
+    std::string error;
+  };
+  std::vector<Task> tasks;
+  for (size_t s = 0; s < d.starts.size(); ++s) {
+    const std::vector<std::string>& pods = view.pods_of_job[index.at(d.starts[s].job)];
+    for (const core::TaskPlacement& t : d.starts[s].tasks)
+      tasks.push_back({pods[static_cast<size_t>(t.group)], t.node, s});
+  }
+  std::vector<std::function<void()>> calls;
+  for (Task& t : tasks) {
+    assumed_[t.pod] = t.node;
+    calls.push_back([this, &t] {
+      json body = BindingBody(NameOf(t.pod), t.node);
+      Result<KubeResponse> r = client_->Call(Verb::kPost, PodPath(t.pod) + "/binding", &body);
+      if (!r) r = client_->Call(Verb::kPost, PodPath(t.pod) + "/binding", &body);
+      t.bound = r && r->ok();
+      if (!t.bound) t.error = r ? ErrorText(*r) : r.error().message();
+    });
+  }
+  RunParallel(calls, config_.bind_workers);
+  std::vector<bool> failed(d.starts.size(), false);
+  for (const Task& t : tasks) {
+    if (t.bound) continue;
+    failed[t.start] = true;
+    Log("binding " + t.pod + " to " + t.node + ": " + t.error);
+  }
+  std::vector<std::function<void()>> undo;
+  for (const Task& t : tasks) {
+    if (!failed[t.start]) continue;
+    assumed_.erase(t.pod);
+    if (!t.bound || !deleting_.insert(t.pod).second) continue;
+    Log("deleting " + t.pod + ": its gang " + d.starts[t.start].job + " could not be bound whole");
+    undo.push_back([this, pod = t.pod] {
+      json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0}};
+      (void)client_->Call(Verb::kDelete, PodPath(pod), &body);
+    });
+  }
+  RunParallel(undo, config_.bind_workers);
+}
+
+// Victims are pods kumo bound (the snapshot's running jobs are only those), deleted with their
+// own grace period: the kubelet sends SIGTERM, then SIGKILL after it.
+void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view,
+                            const ClusterObjects& objects) {
+  auto jobs = JobIndex(view);
+  auto pods = PodIndex(objects);
+  std::vector<std::function<void()>> calls;
+  for (const core::PreemptDecision& p : d.preemptions) {
+    Log("preempting " + p.victim + " for " + p.preemptor + ": " + p.message);
+    for (const std::string& pod : view.pods_of_job[jobs.at(p.victim)]) {
+      auto it = pods.find(pod);
+      if (it == pods.end() || !deleting_.insert(pod).second) continue;
+      int64_t grace = GracePeriodSeconds(*it->second);
+      calls.push_back([this, pod, grace] {
+        json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", grace}};
+        auto r = client_->Call(Verb::kDelete, PodPath(pod), &body);
+        if (!r || (!r->ok() && r->status != 404))
+          Log("preempting " + pod + ": " + (r ? ErrorText(*r) : r.error().message()));
+      });
+    }
+  }
+  RunParallel(calls, config_.bind_workers);
+}
+
+// Every pod that waits is told why (its condition and an Event), on change and at most once per
+// notice interval.
+void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view,
+                            const ClusterObjects& objects) {
+  auto jobs = JobIndex(view);
+  auto pods = PodIndex(objects);
+  core::Seconds now = view.snapshot.now;
+  std::vector<std::pair<const json*, std::string>> tell;
+  auto consider = [&](const std::string& pod, const std::string& message) {
+    auto it = pods.find(pod);
+    if (it != pods.end() && notices_.ShouldTell(pod, message, now)) tell.emplace_back(it->second, message);
+  };
+  for (const core::WaitExplanation& w : d.waiting) {
+    std::string message = w.message.empty() ? core::WaitReasonName(w.reason) : w.message;
+    for (const std::string& pod : view.pods_of_job[jobs.at(w.job)]) consider(pod, message);
+  }
+  for (const PodWait& w : view.waits) consider(w.pod, w.message);
+  std::vector<std::function<void()>> calls;
+  for (const auto& [pod, message] : tell) {
+    calls.push_back([this, pod, message, now] {
+      std::string path = PodPath(KeyOf(*pod));
+      json patch = UnschedulablePatch(*pod, message, now);
+      auto r = client_->Call(Verb::kPatch, path + "/status", &patch);
+      if (!r || !r->ok()) Log("condition of " + KeyOf(*pod) + ": " + (r ? ErrorText(*r) : r.error().message()));
+      json event = FailedSchedulingEvent(*pod, message, config_.view.scheduler_name, now);
+      std::string ns = event["metadata"]["namespace"].get<std::string>();
+      (void)client_->Call(Verb::kPost, "/api/v1/namespaces/" + ns + "/events", &event);
+    });
+  }
+  RunParallel(calls, config_.bind_workers);
+}
+
+// The driver's side of the contract (core/driver.h): nominations and reservations of pending
+// jobs go into the next pass.
+void KubeScheduler::CarryForward(const core::Decisions& d, const SchedulingView& view) {
+  core::DecisionIndex index(d);
+  std::map<std::string, Carried> next;
+  for (const core::Job& job : view.snapshot.jobs) {
+    if (job.phase != core::JobPhase::kPending) continue;
+    core::JobDecisions decided = index.Find(job.id);
+    if (decided.start) continue;
+    Carried c{job.nominated, job.reservation};
+    core::CarryForward(decided, c.nominated, c.reservation);
+    if (c.nominated || !c.reservation.empty()) next[job.id] = std::move(c);
+  }
+  carried_ = std::move(next);
+}
+
+}  // namespace kumo::kubesched

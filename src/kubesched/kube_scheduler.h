@@ -1,0 +1,96 @@
+// KubeScheduler: kumo as a secondary Kubernetes scheduler (`kumo kube-scheduler`): it places
+// every pod whose spec.schedulerName is kumo's, pods other tools created included, with the
+// same core (core::Scheduler) `kumo server` runs.
+//
+//   watches (informer.h: list + watch, bookmarks, 410 -> relist)        the apiserver is the
+//     Nodes, Pods (all namespaces: other pods take capacity),           store of record: kumo
+//     PodGroups (scheduling.x-k8s.io/v1alpha1), PriorityClasses         keeps nothing on disk
+//        │ on_change wakes the loop
+//        ▼
+//   one pass (at most every min_pass_interval_s, at least every max_pass_interval_s):
+//     BuildView (scheduling_view.h) on the watches' copies — never a list — plus `assumed_`
+//     core::Scheduler::Schedule
+//     starts      -> pods/binding, in parallel (bind_workers connections), the whole batch of
+//                    the pass at once; a gang whose binding fails anywhere has its bound pods
+//                    deleted (grace 0), so no gang is left partly bound
+//     preemptions -> DELETE of the victims' pods with their terminationGracePeriodSeconds
+//     waiting     -> PodScheduled=False + a FailedScheduling Event, on change, at most once a
+//                    minute per pod (NoticeLimiter)
+//     nominations and reservations carried into the next pass (core/driver.h)
+//
+// `assumed_` is kube-scheduler's "assume" step: a pod kumo bound counts as bound on its node
+// until the pod watch shows it so, so the next pass never places it twice.
+//
+// Thread safety: Start and Stop from one thread; the pass runs on the loop thread only.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "core/scheduler.h"
+#include "executor/kubernetes/informer.h"
+#include "executor/kubernetes/kube_client.h"
+#include "kubesched/kube_scheduler_config.h"
+#include "kubesched/pod_writes.h"
+
+namespace kumo::kubesched {
+
+class KubeScheduler {
+ public:
+  // Connects (one call, so that a wrong address or credential is an error now), starts the
+  // watches and waits for their first lists. A missing PodGroup CRD is not an error: gangs wait
+  // (with that reason) until it is installed.
+  static Result<std::unique_ptr<KubeScheduler>> Create(KubeSchedulerConfig config, const Clock& clock);
+  ~KubeScheduler();
+  KubeScheduler(const KubeScheduler&) = delete;
+  KubeScheduler& operator=(const KubeScheduler&) = delete;
+
+  void Start();  // the scheduling loop
+  void Stop();   // ends the loop and the watches; idempotent
+
+ private:
+  KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, const Clock& clock,
+                executor::kube::KubeConfig kube_config);
+  void Loop();
+  void Pass();
+  ClusterObjects Collect();
+  void Bind(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
+  void Preempt(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
+  void Explain(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
+  void CarryForward(const core::Decisions& d, const SchedulingView& view);
+  std::string PodPath(const std::string& key) const;
+
+  const KubeSchedulerConfig config_;
+  const core::Scheduler core_;
+  const Clock& clock_;
+  const executor::kube::KubeConfig kube_config_;
+  std::unique_ptr<executor::kube::KubeClient> client_;  // bindings, status, events, deletes
+  std::vector<std::unique_ptr<executor::kube::KubeClient>> watch_clients_;
+  std::unique_ptr<executor::kube::Informer> nodes_, pods_, pod_groups_, priority_classes_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = true, stopping_ = false;  // guarded by mu_
+  std::thread loop_;
+
+  // The loop thread's only:
+  std::map<std::string, std::string> assumed_;  // pod -> node: bound by kumo, not yet seen so
+  std::set<std::string> deleting_;              // pods kumo deleted, until they are gone
+  struct Carried {
+    bool nominated = false;
+    std::vector<core::TaskPlacement> reservation;
+  };
+  std::map<std::string, Carried> carried_;  // pending job -> what the last pass decided
+  NoticeLimiter notices_;
+};
+
+}  // namespace kumo::kubesched

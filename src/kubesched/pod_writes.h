@@ -1,0 +1,62 @@
+// PodWrites: the bodies of what `kumo kube-scheduler` writes to the API server, and how often it
+// may tell a waiting pod why it waits.
+//
+// Pure: JSON in and out, the time passed in. The semantics follow kube-scheduler's, so that
+// `kubectl describe pod` and tools that read pods (Kueue, dashboards) see kumo as they would see
+// the default scheduler:
+//   - binding: POST pods/NAME/binding, a core/v1 Binding whose target is the Node;
+//   - a pod that cannot be placed: the PodScheduled condition False, reason Unschedulable, the
+//     message kumo's sentence (pods/status), and a Warning Event, reason FailedScheduling, about
+//     the pod (core/v1 Events, source component = the scheduler's name);
+//   - preemption: DELETE of the victim pod with its spec.terminationGracePeriodSeconds (30 when
+//     unset, as the API defaults it).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/resources.h"
+
+namespace kumo::kubesched {
+
+nlohmann::json BindingBody(const std::string& pod_name, const std::string& node);
+
+// A merge patch for pods/status: the pod's conditions with PodScheduled replaced (merge patches
+// replace lists whole, so every other condition is carried over as it is).
+nlohmann::json UnschedulablePatch(const nlohmann::json& pod, const std::string& message,
+                                  core::Seconds now);
+
+// The FailedScheduling Event; its name is unique per pod and `now`.
+nlohmann::json FailedSchedulingEvent(const nlohmann::json& pod, const std::string& message,
+                                     const std::string& scheduler_name, core::Seconds now);
+
+// The victim's grace: spec.terminationGracePeriodSeconds, 30 when unset.
+int64_t GracePeriodSeconds(const nlohmann::json& pod);
+
+// When to tell a waiting pod why it waits: the first time, and then when the sentence changed,
+// at most once per `interval_s` (an apiserver of thousands of waiting pods is not rewritten
+// every pass). Not thread-safe: the scheduling loop's only.
+class NoticeLimiter {
+ public:
+  explicit NoticeLimiter(core::Seconds interval_s) : interval_s_(interval_s) {}
+  // True when `pod` should be told `message` now (and records that it was).
+  bool ShouldTell(const std::string& pod, const std::string& message, core::Seconds now);
+  // Forgets pods that no longer wait (bound or gone), so that a pod that waits again is told.
+  void Forget(const std::string& pod) { told_.erase(pod); }
+  template <typename KeepFn>
+  void ForgetUnless(KeepFn keep) {
+    std::erase_if(told_, [&](const auto& entry) { return !keep(entry.first); });
+  }
+
+ private:
+  struct Told {
+    std::string message;
+    core::Seconds at = 0;
+  };
+  const core::Seconds interval_s_;
+  std::map<std::string, Told> told_;
+};
+
+}  // namespace kumo::kubesched

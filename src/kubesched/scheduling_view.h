@@ -1,0 +1,87 @@
+// SchedulingView: the API objects kumo's watches hold -> the core's Snapshot, for `kumo
+// kube-scheduler` (kumo as the schedulerName of pods that other tools create).
+//
+// Pure: JSON in, a Snapshot out; no I/O and no clock (the caller passes `now`), so tests feed it
+// objects written by hand. The driver (kube_scheduler.h) calls it once per pass on its watches'
+// copies.
+//
+// A pod is kumo's ("ours") when spec.schedulerName is the configured name and its namespace is
+// watched. Every other pod bound to a node, and not ended, only takes capacity there
+// (executor/kubernetes/cluster_view.h does that arithmetic).
+//
+// Jobs (core/snapshot.h), one task group of one replica per pod (task group i <-> pods[i]):
+//   pending, single  a pod of ours without a node and without the pod-group label: job "NS/NAME"
+//   pending, gang    the unbound pods of ours labelled scheduling.x-k8s.io/pod-group: G, with a
+//                    PodGroup NS/G (scheduling.x-k8s.io/v1alpha1) whose spec.minMember pods exist
+//                    (bound or not): one job "pg:NS/G", all of its unbound pods, all or nothing.
+//                    Fewer pods, or no PodGroup: no job; each pod gets a PodWait saying why
+//   running          bound pods of ours (or `assumed` bound by kumo, not yet seen so): one job per
+//                    single pod, one per gang; terminating when a pod has a deletionTimestamp
+// Per job:
+//   project          the namespace (weights and quotas come from `projects`; others weigh 1)
+//   priority         the value of the pod's PriorityClass (priorityClassName), else spec.priority
+//                    (set by the Priority admission plugin), else 0; preemptionPolicy Never ->
+//                    may_preempt false
+//   resources        the sum of the containers' requests: cpu (milli-cores), memory (bytes), the
+//                    GPU resource (whole GPUs -> milli-GPU), the extended resources named in
+//                    options.cluster; init containers are not counted
+//   nodeSelector, tolerations  spec.nodeSelector, spec.tolerations (a gang's pods must agree)
+//   submit_time      metadata.creationTimestamp (a gang: its oldest pod)
+//   max_runtime      spec.activeDeadlineSeconds (the backfill estimate), else none
+// GPU indices of running pods are kumo's count only (the device plugin picks the device).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/snapshot.h"
+#include "executor/kubernetes/cluster_view.h"
+
+namespace kumo::kubesched {
+
+inline constexpr char kPodGroupLabel[] = "scheduling.x-k8s.io/pod-group";
+
+struct ViewOptions {
+  std::string scheduler_name = "kumo";
+  std::vector<std::string> namespaces;  // empty: every namespace
+  executor::kube::ClusterOptions cluster;
+  // Weights and quotas by namespace; a namespace not named here is a project of weight 1.
+  std::vector<core::Project> projects;
+};
+
+// What the watches hold, each list in a stable order (by key).
+struct ClusterObjects {
+  std::vector<nlohmann::json> nodes, pods, pod_groups, priority_classes;
+  // Pods kumo bound ("NS/NAME" -> node) that the pod watch has not shown bound yet.
+  std::map<std::string, std::string> assumed;
+};
+
+// A pod of ours that waits for a reason the core never sees (its gang is not complete).
+struct PodWait {
+  std::string pod;  // "NS/NAME"
+  std::string message;
+};
+
+struct SchedulingView {
+  core::Snapshot snapshot;
+  // Parallel to snapshot.jobs: the pods ("NS/NAME") of each job, task group i <-> pods[i].
+  std::vector<std::vector<std::string>> pods_of_job;
+  std::vector<PodWait> waits;
+};
+
+bool IsOurs(const nlohmann::json& pod, const ViewOptions& options);
+// The "NS/NAME" key of any namespaced object.
+std::string KeyOf(const nlohmann::json& object);
+
+SchedulingView BuildView(const ClusterObjects& objects, const ViewOptions& options,
+                         core::Seconds now);
+
+// RFC 3339 UTC ("2026-12-06T11:25:09Z", fractions ignored) <-> seconds since the epoch; -1 when
+// malformed.
+core::Seconds ParseTimestamp(const std::string& text);
+std::string FormatTimestamp(core::Seconds t);
+
+}  // namespace kumo::kubesched
