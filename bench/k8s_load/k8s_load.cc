@@ -63,11 +63,12 @@ bool Retryable(const Result<kube::KubeResponse>& r) {
 
 // POST with up to 8 attempts for overload answers; 409 (it exists: an earlier attempt whose
 // answer was lost did create it) counts as created.
-Status Post(kube::KubeClient& client, const std::string& path, const nlohmann::json& body) {
+Status Post(kube::KubeClient& client, kube::KubeClient::Session& session, const std::string& path,
+            const nlohmann::json& body) {
   Result<kube::KubeResponse> r;
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-    r = client.Call(kube::Verb::kPost, path, &body);
+    r = client.Call(session, kube::Verb::kPost, path, &body);
     if (!Retryable(r)) break;
   }
   if (!r) return r.error();
@@ -75,7 +76,8 @@ Status Post(kube::KubeClient& client, const std::string& path, const nlohmann::j
   return Status::Unavailable("POST " + path + ": " + kube::ErrorText(*r));
 }
 
-// Runs make(i) -> POST for i in [0, count) on `clients` threads; the first error wins.
+// Runs make(i) -> POST for i in [0, count) on `clients` threads, each on its own kept-alive
+// connection (as client-go keeps its connections); the first error wins.
 Status PostAll(kube::KubeClient& client, int count, int clients,
                const std::function<std::pair<std::string, nlohmann::json>(int)>& make) {
   std::atomic<int> next{0};
@@ -84,9 +86,10 @@ Status PostAll(kube::KubeClient& client, int count, int clients,
   std::vector<std::thread> threads;
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&] {
+      kube::KubeClient::Session session;
       for (int i; (i = next.fetch_add(1)) < count;) {
         auto [path, body] = make(i);
-        Status s = Post(client, path, body);
+        Status s = Post(client, session, path, body);
         if (s.ok()) continue;
         std::lock_guard<std::mutex> lock(mu);
         if (first_error.ok()) first_error = s;
