@@ -28,8 +28,9 @@
 #               manifests/coscheduling/scheduler-config.yaml) plus its podgroup-controller.
 #
 # Every figure is the median of ROUNDS runs per side. CPU: the scheduler process's utime+stime
-# (/proc/PID/stat) from just before the pods are created to the end of the run, per 1,000 pods
-# (kube-scheduler's start-up and informer sync are before that, as are kumo's).
+# (/proc/PID/stat, for coscheduling the scheduler's, not its podgroup-controller's) from when
+# k8s_load starts (namespace, PodGroups, then the pods) to the end of the run, per 1,000 pods;
+# start-up and the first informer sync come before that, for every side.
 # Volcano (volcano.sh/volcano) is not part of the run: see docs/benchmarks.md.
 #
 # Usage: bench/vs-kube-scheduler.sh     Last line: one JSON object.
@@ -219,8 +220,9 @@ run() {  # run WORKLOAD SIDE ROUND
       "$R/$workload.$side.$round.load" $((c1 - c0)) "$HZ" > "$R/$workload.$side.$round.json"
   say "$workload $side round $round: $(cat "$R/$workload.$side.$round.json")"
   [ "$rc" = 0 ] || { echo "k8s_load did not complete ($workload $side round $round)" >&2; exit 1; }
-  # Between runs: the namespace goes, with its pods (the next run starts on a clean apiserver).
-  $KUBECTL delete namespace "$ns" --wait=true --timeout=600s >/dev/null
+  # Between runs: the namespace goes, with its pods (the next run starts on a clean apiserver
+  # and a cluster with every GPU free). 10,000 pods take minutes on a loaded 2-core machine.
+  $KUBECTL delete namespace "$ns" --wait=true --timeout=1800s >/dev/null
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
