@@ -126,11 +126,37 @@ Result<std::unique_ptr<KubeClient::Connection>> KubeClient::Connect(int timeout_
   return c;
 }
 
+KubeClient::Session::Session() = default;
+KubeClient::Session::~Session() = default;
+
 Result<KubeResponse> KubeClient::Call(Verb verb, const std::string& target,
                                       const nlohmann::json* body, int timeout_s) {
-  auto conn = Connect(timeout_s);
-  if (!conn) return Error(conn.error());
-  Connection& c = **conn;
+  Session one_call;  // a new connection, closed when the call returns
+  return Call(one_call, verb, target, body, timeout_s);
+}
+
+Result<KubeResponse> KubeClient::Call(Session& session, Verb verb, const std::string& target,
+                                      const nlohmann::json* body, int timeout_s) {
+  bool reused = session.conn_ != nullptr;
+  if (reused) {
+    SetSocketTimeouts(session.conn_->fd(), timeout_s);
+  } else {
+    auto conn = Connect(timeout_s);
+    if (!conn) return Error(conn.error());
+    session.conn_ = std::move(*conn);
+  }
+  bool keep_alive = false;
+  auto r = Exchange(*session.conn_, verb, target, body, &keep_alive);
+  if (!r || !keep_alive) session.conn_.reset();
+  // A kept-alive connection the server closed while it was idle: once more on a new one.
+  if (!r && reused) return Call(session, verb, target, body, timeout_s);
+  return r;
+}
+
+// One request and its response on an open connection; *keep_alive says whether the server
+// leaves the connection open for another.
+Result<KubeResponse> KubeClient::Exchange(Connection& c, Verb verb, const std::string& target,
+                                          const nlohmann::json* body, bool* keep_alive) {
   http::request<http::string_body> req{ToBeast(verb), target, 11};
   req.set(http::field::host, config_.host);
   req.set(http::field::accept, "application/json");
@@ -150,6 +176,7 @@ Result<KubeResponse> KubeClient::Call(Verb verb, const std::string& target,
   if (ec)
     return Error(Status::Unavailable("kubernetes API " + std::string(http::to_string(req.method())) +
                                      " " + target + ": " + ec.message()));
+  *keep_alive = parser.keep_alive();
   KubeResponse r;
   r.status = static_cast<int>(parser.get().result_int());
   r.body = ParseBody(parser.get().body());

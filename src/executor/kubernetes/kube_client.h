@@ -70,6 +70,29 @@ class KubeClient {
 
  private:
   struct Connection;
+
+ public:
+  // One kept-alive connection for a series of calls from ONE thread (HTTP/1.1 persistent
+  // connections, RFC 9112 §9.3): Call(session, ...) reuses its TLS connection instead of paying
+  // a TCP and TLS handshake per call (the server's RSA signature is most of a small call's cost).
+  // Not thread safe: one Session per thread. A reused connection the server closed while idle
+  // fails before any answer; the call is then sent once more on a new connection, so a POST may
+  // reach the server twice (the second answer is then 409 AlreadyExists).
+  class Session {
+   public:
+    Session();
+    ~Session();
+
+   private:
+    friend class KubeClient;
+    std::unique_ptr<Connection> conn_;
+  };
+  Result<KubeResponse> Call(Session& session, Verb verb, const std::string& target,
+                            const nlohmann::json* body = nullptr, int timeout_s = 30);
+
+ private:
+  Result<KubeResponse> Exchange(Connection& c, Verb verb, const std::string& target,
+                                const nlohmann::json* body, bool* keep_alive);
   Status ConfigureTls(Connection* c) const;
   Result<std::unique_ptr<Connection>> Connect(int timeout_s);
   std::string BearerToken() const;

@@ -1,0 +1,44 @@
+// LoadSpec: the pods (and PodGroups) one k8s_load run creates in one namespace, and the
+// manifests it sends for them. Pure: no I/O, so the manifests are checked by plain tests.
+//
+// Pods are named p-000000, p-000001, ...; with gangs (group_size > 0) pod i belongs to group
+// i / group_size, named g-00000, ..., and carries the scheduler-plugins label
+// `scheduling.x-k8s.io/pod-group: g-NNNNN`; each group is one PodGroup
+// (scheduling.x-k8s.io/v1alpha1) with spec.minMember = group_size, the convention both the
+// coscheduling plugin and kumo's secondary-scheduler mode read.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace kumo::bench {
+
+inline constexpr char kPodGroupLabel[] = "scheduling.x-k8s.io/pod-group";
+
+struct LoadSpec {
+  std::string namespace_name;             // created by the run; must not exist yet
+  std::string scheduler_name = "default-scheduler";  // spec.schedulerName: who binds the pods
+  int pods = 0;                           // > 0
+  int group_size = 0;                     // 0: independent pods; else pods % group_size == 0
+  int gpus_per_pod = 1;                   // nvidia.com/gpu requests (= limits), >= 0
+  std::string run_duration;               // kumo.test/run-duration (KWOK stage); "": forever
+  std::string node_selector;              // "key=value" or "" (any node)
+};
+
+// Checks the fields' ranges; the error names the flag ("--pods: ...").
+Status Validate(const LoadSpec& spec);
+
+std::string PodName(int index);                      // "p-000042"
+std::string GroupName(int group);                    // "g-00007"
+int GroupOf(const LoadSpec& spec, int pod_index);    // -1 without gangs
+
+// REQUIRES: Validate(spec).ok(), 0 <= index < spec.pods.
+nlohmann::json PodManifest(const LoadSpec& spec, int index);
+// REQUIRES: spec.group_size > 0, 0 <= group < spec.pods / spec.group_size.
+nlohmann::json PodGroupManifest(const LoadSpec& spec, int group);
+
+}  // namespace kumo::bench

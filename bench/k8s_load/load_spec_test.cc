@@ -1,0 +1,70 @@
+#include "load_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace kumo::bench {
+namespace {
+
+LoadSpec Gangs() {
+  LoadSpec s;
+  s.namespace_name = "bench-1";
+  s.scheduler_name = "kumo";
+  s.pods = 8;
+  s.group_size = 4;
+  s.gpus_per_pod = 2;
+  s.run_duration = "20s";
+  s.node_selector = "kumo.bench/pool=gang";
+  return s;
+}
+
+TEST(LoadSpecTest, ValidateNamesTheFlag) {
+  EXPECT_TRUE(Validate(Gangs()).ok());
+  LoadSpec s = Gangs();
+  s.pods = 6;  // 4 does not divide 6
+  EXPECT_EQ(Validate(s).message(), "--group-size: 4 does not divide --pods 6");
+  s = Gangs();
+  s.pods = 0;
+  EXPECT_EQ(Validate(s).message(), "--pods: 0 is not > 0");
+  s = Gangs();
+  s.node_selector = "=x";
+  EXPECT_EQ(Validate(s).message(), "--node-selector: \"=x\" is not KEY=VALUE");
+  s = Gangs();
+  s.gpus_per_pod = -1;
+  EXPECT_EQ(Validate(s).message(), "--gpus: -1 is < 0");
+}
+
+TEST(LoadSpecTest, GangPodCarriesGroupLabelSchedulerGpusAndSelector) {
+  nlohmann::json pod = PodManifest(Gangs(), 5);
+  EXPECT_EQ(pod["metadata"]["name"], "p-000005");
+  EXPECT_EQ(pod["metadata"]["namespace"], "bench-1");
+  EXPECT_EQ(pod["metadata"]["labels"][kPodGroupLabel], "g-00001");  // 5 / 4
+  EXPECT_EQ(pod["metadata"]["annotations"]["kumo.test/run-duration"], "20s");
+  EXPECT_EQ(pod["spec"]["schedulerName"], "kumo");
+  const auto& res = pod["spec"]["containers"][0]["resources"];
+  EXPECT_EQ(res["requests"]["nvidia.com/gpu"], "2");
+  EXPECT_EQ(res["limits"]["nvidia.com/gpu"], "2");
+  EXPECT_EQ(pod["spec"]["nodeSelector"]["kumo.bench/pool"], "gang");
+}
+
+TEST(LoadSpecTest, PlainPodHasNoGroupNoDurationNoSelector) {
+  LoadSpec s;
+  s.namespace_name = "bench-2";
+  s.pods = 3;
+  nlohmann::json pod = PodManifest(s, 2);
+  EXPECT_EQ(pod["spec"]["schedulerName"], "default-scheduler");
+  EXPECT_FALSE(pod["metadata"]["labels"].contains(kPodGroupLabel));
+  EXPECT_FALSE(pod["metadata"].contains("annotations"));
+  EXPECT_FALSE(pod["spec"].contains("nodeSelector"));
+  EXPECT_EQ(GroupOf(s, 2), -1);
+}
+
+TEST(LoadSpecTest, PodGroupHasMinMember) {
+  nlohmann::json g = PodGroupManifest(Gangs(), 1);
+  EXPECT_EQ(g["apiVersion"], "scheduling.x-k8s.io/v1alpha1");
+  EXPECT_EQ(g["kind"], "PodGroup");
+  EXPECT_EQ(g["metadata"]["name"], "g-00001");
+  EXPECT_EQ(g["spec"]["minMember"], 4);
+}
+
+}  // namespace
+}  // namespace kumo::bench

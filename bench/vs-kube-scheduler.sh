@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# kumo as a Kubernetes scheduler side by side with kube-scheduler and the coscheduling plugin
+# (issue 14; docs/benchmarks.md, docs/kubernetes.md). One test control plane
+# (scripts/k8s-testenv: kube-apiserver v1.36.3, etcd, KWOK), one KWOK cluster of NODES nodes x 8
+# GPUs; the schedulers take turns, one running at a time, each run on a fresh namespace with a
+# fresh scheduler process, rounds alternating kumo / peer. Two workloads:
+#
+#   throughput  PODS one-GPU pods created as fast as the apiserver takes them (bench/k8s_load,
+#               CLIENTS threads), each running TP_RUN_DURATION once bound (KWOK stage) so
+#               that PODS > NODES x 8 still fits; pods bound per second from the first
+#               creation to the last binding (seen on a watch, client monotonic clock).
+#               kumo (`kumo kube-scheduler --scheduler-name kumo`) vs kube-scheduler v1.36.3,
+#               default profile, its own process against the same apiserver, pods choosing it
+#               by `schedulerName: default-scheduler`. kube-scheduler's client is rate limited:
+#               KubeSchedulerConfiguration clientConnection qps 50 / burst 100 by default
+#               (pkg/scheduler/apis/config/v1/defaults.go); KS_QPS / KS_BURST change it, the
+#               JSON says what was used. kumo has no client rate limit.
+#   gangs       GANGS PodGroups (scheduling.x-k8s.io/v1alpha1, minMember 4) of 4 pods x 2 GPUs,
+#               all created together, each pod running 20 s; only the GANGS/2 nodes labelled
+#               kumo.bench/pool=gang take them (nodeSelector), so about half the groups fit at
+#               once. Makespan: first creation to the last pod's end. Partial pods: a pod p of
+#               group g counts when fewer than 4 pods of g had been bound PARTIAL_GRACE seconds
+#               (5) after p was bound (bench/k8s_load/bind_record.h: a group that never
+#               completes counts every bound pod; binds of one group within the grace count
+#               none). kumo vs kube-scheduler-coscheduling (scheduler-plugins v0.34.7 on
+#               Kubernetes 1.34.4; profile `coscheduling` with the Coscheduling plugin in
+#               multiPoint and queueSort, permitWaitingTimeSeconds 10, as the module's
+#               manifests/coscheduling/scheduler-config.yaml) plus its podgroup-controller.
+#
+# Every figure is the median of ROUNDS runs per side. CPU: the scheduler process's utime+stime
+# (/proc/PID/stat, for coscheduling the scheduler's, not its podgroup-controller's) from when
+# k8s_load starts (namespace, PodGroups, then the pods) to the end of the run, per 1,000 pods;
+# start-up and the first informer sync come before that, for every side.
+# Volcano (volcano.sh/volcano) is not part of the run: see docs/benchmarks.md.
+#
+# Usage: bench/vs-kube-scheduler.sh     Last line: one JSON object.
+# Env: NODES (1000) PODS (10000) GANGS (500; GROUPS is read too, but bash never passes a
+#      `GROUPS=n` prefix on, it is a bash variable: use GANGS=n or `env GROUPS=n`) ROUNDS (3)
+#      CLIENTS (16) TP_RUN_DURATION (1s) PARTIAL_GRACE (5) KS_QPS (50) KS_BURST (100)
+#      SIDES ("kumo kube-scheduler coscheduling") WORKLOADS ("throughput gangs")
+#      KUMO (build/bin/kumo) K8S_LOAD (build/bin/k8s_load) KEEP=1 (keep the temp dir)
+# Takes the machine-wide benchmark lock (/tmp/kumo-bench.lock). Every process it starts is
+# stopped by PID on exit, the control plane by scripts/k8s-testenv stop.
+set -euo pipefail
+
+if [ -z "${KUMO_BENCH_LOCKED:-}" ]; then
+  export KUMO_BENCH_LOCKED=1
+  exec flock /tmp/kumo-bench.lock "$0" "$@"
+fi
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+NODES=${NODES:-1000}
+PODS=${PODS:-10000}
+GANGS=${GANGS:-$(printenv GROUPS || echo 500)}
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-16}
+TP_RUN_DURATION=${TP_RUN_DURATION:-1s}
+PARTIAL_GRACE=${PARTIAL_GRACE:-5}
+KS_QPS=${KS_QPS:-50}
+KS_BURST=${KS_BURST:-100}
+SIDES=${SIDES:-kumo kube-scheduler coscheduling}
+WORKLOADS=${WORKLOADS:-throughput gangs}
+KUMO=${KUMO:-$ROOT/build/bin/kumo}
+K8S_LOAD=${K8S_LOAD:-$ROOT/build/bin/k8s_load}
+GANG_SIZE=4 GANG_GPUS=2 GANG_RUN=20s GPUS_PER_NODE=8
+# Half the groups' GPUs at once: GANGS * 4 * 2 / 2 GPUs, 8 a node.
+GANG_NODES=$(( (GANGS * GANG_SIZE * GANG_GPUS / 2 + GPUS_PER_NODE - 1) / GPUS_PER_NODE ))
+T0=$(date +%s)
+say() { echo "[vs-kube-scheduler +$(( $(date +%s) - T0 ))s] $*" >&2; }
+
+for v in NODES PODS GANGS ROUNDS CLIENTS KS_QPS KS_BURST; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || { echo "vs-kube-scheduler.sh: $v=${!v}: not a positive integer" >&2; exit 2; }
+done
+[ "$GANG_NODES" -le "$NODES" ] || { echo "vs-kube-scheduler.sh: GANGS=$GANGS needs $GANG_NODES of the NODES=$NODES nodes" >&2; exit 2; }
+[ -x "$K8S_LOAD" ] || { echo "build it first: cmake --build build -j2 --target k8s_load kumo" >&2; exit 1; }
+wants() { [[ " $2 " == *" $1 "* ]]; }
+# kumo's side needs `kumo kube-scheduler` (issue 14's secondary-scheduler mode).
+if wants kumo "$SIDES" && ! "$KUMO" kube-scheduler --help >/dev/null 2>&1; then
+  say "$KUMO has no kube-scheduler command: kumo's side is skipped"
+  SIDES=${SIDES//kumo/}
+fi
+
+WORK=$(mktemp -d /tmp/kumo-vs-kube-scheduler.XXXXXX)
+K8S=$WORK/k8s
+SCHED_PIDS=()
+stop_pid() {  # TERM, up to 10 s, then KILL
+  local p=$1 i
+  kill -0 "$p" 2>/dev/null || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+}
+stop_schedulers() {
+  local p
+  for p in "${SCHED_PIDS[@]}"; do stop_pid "$p"; wait "$p" 2>/dev/null || true; done
+  SCHED_PIDS=()
+}
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  stop_schedulers
+  [ -f "$K8S/env" ] && "$ROOT/scripts/k8s-testenv" stop "$K8S" >/dev/null 2>&1
+  if [ "${KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # utime + stime, clock ticks
+HZ=$(getconf CLK_TCK)
+
+# --- the control plane and the cluster ---------------------------------------------------------
+say "control plane in $K8S"
+"$ROOT/scripts/k8s-testenv" start "$K8S" >/dev/null
+env_of() { sed -n "s/^$1=//p" "$K8S/env"; }  # DIR/env is KEY=VALUE lines, not all shell-safe
+KUBECTL="$(env_of KUMO_K8S_KUBECTL) --kubeconfig $K8S/kubeconfig"
+KUBE_SCHEDULER=$(env_of KUMO_K8S_KUBE_SCHEDULER)
+COSCHED_BIN=$("$ROOT/scripts/k8s-testenv" build-coscheduling)
+"$ROOT/scripts/k8s-testenv" podgroups "$K8S"
+say "nodes: $GANG_NODES gang pool + $((NODES - GANG_NODES)) more, 8 GPUs each"
+"$ROOT/scripts/k8s-testenv" nodes "$K8S" --count "$GANG_NODES" --prefix kwok-gang- --gpu 8 \
+    --cpu 96 --memory 1Ti --label kumo.bench/pool=gang
+[ "$NODES" -gt "$GANG_NODES" ] && "$ROOT/scripts/k8s-testenv" nodes "$K8S" \
+    --count $((NODES - GANG_NODES)) --prefix kwok-node- --gpu 8 --cpu 96 --memory 1Ti
+# The apiserver taints new nodes not-ready (TaintNodesByCondition); the node lifecycle
+# controller lifts it once a node is Ready. The test control plane runs no such controller
+# (docs/kubernetes.md), so do its part here, once, for every node.
+$KUBECTL taint nodes --all node.kubernetes.io/not-ready:NoSchedule- >/dev/null
+
+# --- the schedulers: each start_* starts one, waits until it schedules, sets SCHED_PID ---------
+await_readyz() {  # await_readyz NAME PORT PID: kube-scheduler's /readyz includes its cache sync
+  local i
+  for ((i = 0; i < 300; i++)); do
+    curl -skf "https://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$3" 2>/dev/null || { tail -20 "$WORK/$1.log" >&2; echo "$1 exited" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "$1 not ready after 60 s (log: $WORK/$1.log)" >&2; exit 1
+}
+ks_config() {  # ks_config FILE SCHEDULER_NAME [coscheduling]
+  {
+    echo "apiVersion: kubescheduler.config.k8s.io/v1"
+    echo "kind: KubeSchedulerConfiguration"
+    echo "clientConnection: {kubeconfig: \"$K8S/kubeconfig\", qps: $KS_QPS, burst: $KS_BURST}"
+    echo "leaderElection: {leaderElect: false}"
+    echo "profiles:"
+    echo "- schedulerName: $2"
+    if [ "${3:-}" = coscheduling ]; then
+      cat <<'YAML'
+  plugins:
+    multiPoint: {enabled: [{name: Coscheduling}]}
+    queueSort: {enabled: [{name: Coscheduling}], disabled: [{name: "*"}]}
+  pluginConfig:
+  - name: Coscheduling
+    args: {permitWaitingTimeSeconds: 10}
+YAML
+    fi
+  } > "$1"
+}
+start_kube_scheduler() {  # start_kube_scheduler NAME BINARY SCHEDULER_NAME [coscheduling]
+  local port
+  port=$(free_port)
+  ks_config "$WORK/$1.yaml" "$3" "${4:-}"
+  "$2" --config "$WORK/$1.yaml" --secure-port "$port" --bind-address 127.0.0.1 \
+      --cert-dir "$WORK/$1-certs" > "$WORK/$1.log" 2>&1 &
+  SCHED_PID=$!
+  SCHED_PIDS+=("$SCHED_PID")
+  await_readyz "$1" "$port" "$SCHED_PID"
+}
+start_kumo() {  # start_kumo NAMESPACE: waits for its "kube-scheduler ready" line
+  local i
+  "$KUMO" kube-scheduler --kubeconfig "$K8S/kubeconfig" --scheduler-name kumo \
+      --namespaces "$1" > "$WORK/kumo.log" 2>&1 &
+  SCHED_PID=$!
+  SCHED_PIDS+=("$SCHED_PID")
+  for ((i = 0; i < 600; i++)); do
+    grep -q "kube-scheduler ready" "$WORK/kumo.log" && return 0
+    kill -0 "$SCHED_PID" 2>/dev/null || { tail -20 "$WORK/kumo.log" >&2; echo "kumo exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "kumo not ready after 60 s (log: $WORK/kumo.log)" >&2; exit 1
+}
+start_coscheduling() {
+  local ctl
+  # controller-runtime reads KUBECONFIG; its metrics and probe listeners on free loopback ports.
+  KUBECONFIG=$K8S/kubeconfig "$COSCHED_BIN/podgroup-controller" \
+      --metricsAddr "127.0.0.1:$(free_port)" --probeAddr "127.0.0.1:$(free_port)" \
+      > "$WORK/podgroup-controller.log" 2>&1 &
+  ctl=$!
+  SCHED_PIDS+=("$ctl")
+  start_kube_scheduler coscheduling "$COSCHED_BIN/kube-scheduler-coscheduling" coscheduling \
+      coscheduling
+}
+
+# --- one run: RESULTS/WORKLOAD.SIDE.ROUND.json = k8s_load's object + the scheduler's CPU --------
+R=$WORK/results
+mkdir -p "$R"
+run() {  # run WORKLOAD SIDE ROUND
+  local workload=$1 side=$2 round=$3 ns="$1-$2-$3" name args c0 c1 rc=0
+  case "$side" in
+    kumo) name=kumo; start_kumo "$ns" ;;
+    kube-scheduler) name=default-scheduler
+      start_kube_scheduler kube-scheduler "$KUBE_SCHEDULER" default-scheduler ;;
+    coscheduling) name=coscheduling; start_coscheduling ;;
+  esac
+  if [ "$workload" = throughput ]; then
+    args=(--pods "$PODS" --gpus 1 --run-duration "$TP_RUN_DURATION" --until bound)
+  else
+    args=(--pods $((GANGS * GANG_SIZE)) --group-size "$GANG_SIZE" --gpus "$GANG_GPUS"
+          --run-duration "$GANG_RUN" --node-selector kumo.bench/pool=gang --until ended)
+  fi
+  c0=$(cpu_ticks "$SCHED_PID")
+  "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --scheduler-name "$name" \
+      --clients "$CLIENTS" --partial-grace "$PARTIAL_GRACE" --timeout 1800 "${args[@]}" \
+      > "$R/$workload.$side.$round.load" || rc=$?
+  c1=$(cpu_ticks "$SCHED_PID")
+  stop_schedulers
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["cpu_s"]=int(sys.argv[2])/int(sys.argv[3]); print(json.dumps(j))' \
+      "$R/$workload.$side.$round.load" $((c1 - c0)) "$HZ" > "$R/$workload.$side.$round.json"
+  say "$workload $side round $round: $(cat "$R/$workload.$side.$round.json")"
+  [ "$rc" = 0 ] || { echo "k8s_load did not complete ($workload $side round $round)" >&2; exit 1; }
+  # Between runs: the namespace goes, with its pods (the next run starts on a clean apiserver
+  # and a cluster with every GPU free). 10,000 pods take minutes on a loaded 2-core machine.
+  $KUBECTL delete namespace "$ns" --wait=true --timeout=1800s >/dev/null
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+  if wants throughput "$WORKLOADS"; then
+    for side in kumo kube-scheduler; do wants "$side" "$SIDES" && run throughput "$side" "$round"; done
+  fi
+  if wants gangs "$WORKLOADS"; then
+    for side in kumo coscheduling; do wants "$side" "$SIDES" && run gangs "$side" "$round"; done
+  fi
+done
+
+# --- medians and the JSON line ----------------------------------------------------------------
+python3 - "$R" <<PY
+import glob, json, os, statistics, sys
+r = sys.argv[1]
+def runs(workload, side):
+    return [json.load(open(p)) for p in sorted(glob.glob(f"{r}/{workload}.{side}.*.json"))]
+def med(xs):
+    return round(statistics.median(xs), 3) if xs else None
+def side(workload, name, figure):
+    rs = runs(workload, name)
+    if not rs: return None
+    return {figure: med([x[figure] for x in rs]),
+            "runs": [round(x[figure], 3) for x in rs],
+            "cpu_s_per_1000_pods": med([1000 * x["cpu_s"] / x["pods"] for x in rs]),
+            "create_seconds": med([x["create_seconds"] for x in rs]),
+            "partial_pods": med([x["partial_pods"] for x in rs]),
+            "pods": rs[0]["pods"]}
+def ratio(a, b, key):
+    return round(a[key] / b[key], 3) if a and b and b[key] else None
+tk, tp = side("throughput", "kumo", "pods_per_second"), side("throughput", "kube-scheduler", "pods_per_second")
+gk, gc = side("gangs", "kumo", "makespan_s"), side("gangs", "coscheduling", "makespan_s")
+print(json.dumps({
+    "bench": "vs-kube-scheduler",
+    "nodes": $NODES, "gpus_per_node": $GPUS_PER_NODE, "pods": $PODS, "gang_groups": $GANGS,
+    "gang_nodes": $GANG_NODES, "rounds": $ROUNDS, "clients": $CLIENTS,
+    "tp_run_duration": "$TP_RUN_DURATION", "partial_grace_s": $PARTIAL_GRACE,
+    "kube_scheduler_client": {"qps": $KS_QPS, "burst": $KS_BURST}, "kumo_client": "no rate limit",
+    "pods_per_second_ratio": ratio(tk, tp, "pods_per_second"),
+    "gang_makespan_ratio": ratio(gk, gc, "makespan_s"),
+    "partial_gangs_kumo": gk["partial_pods"] if gk else None,
+    "partial_gangs_coscheduling": gc["partial_pods"] if gc else None,
+    "throughput": {"kumo": tk, "kube_scheduler": tp},
+    "gangs": {"kumo": gk, "coscheduling": gc},
+    "wall_s": $(( $(date +%s) - T0 )),
+    "command": "NODES=$NODES PODS=$PODS GANGS=$GANGS ROUNDS=$ROUNDS bench/vs-kube-scheduler.sh"}))
+PY
