@@ -9,5 +9,4 @@ namespace kumo::cli {
 // Exit 0 on success, 2 on bad flags, 1 when a trace cannot be read.
 int RunSim(const std::vector<std::string>& args);
 
-
 }  // namespace kumo::cli
