@@ -11,9 +11,11 @@
 #include "core/queue_order.h"
 #include "core/scheduler.h"
 #include "executor/inventory.h"
+#include "server/policy_config_yaml.h"
 #include "sim/job_csv.h"
 #include "sim/packing.h"
 #include "sim/report.h"
+#include "sim/seeds.h"
 #include "sim/simulator.h"
 #include "sim/trace.h"
 
@@ -30,17 +32,18 @@ struct SimFlags {
   std::string trace_dir = sim::DefaultTraceDir();
   std::string openb_pods = "gpuspec33";
   uint64_t seed = 1;
+  int64_t seeds = 1;  // runs over seed, seed+1, ...; > 1 reports median and min/max
   int64_t max_jobs = 0;                    // 0: every job of the trace
   std::optional<double> cluster_fraction;  // default per trace (ClusterFraction)
   bool quiet = false;
   bool packing = false;
   std::string placements = "binpack,bestfit,spread";
   // Overrides of the named policies' settings (experiments); unset keeps the policy's own.
+  std::string config_path;  // a `kumo server --config` file: its `policy:` section is kumo's
   std::optional<bool> las;
-  std::vector<double> las_thresholds_gpu_s;
   std::optional<std::string> order;
   std::optional<core::BackfillMode> backfill;
-  std::optional<double> min_runtime_s, grace_s, restart_overhead_s, pass_interval_s;
+  std::optional<double> grace_s, restart_overhead_s, pass_interval_s;
 };
 
 // Comma-separated items, empty ones dropped.
@@ -116,6 +119,11 @@ void AddTraceFlags(CLI::App& app, SimFlags& f) {
   app.add_option("--seed", f.seed, "seed of the synthetic trace and of trace sampling")
       ->check(NonNegative())
       ->capture_default_str();
+  app.add_option("--seeds", f.seeds,
+                 "run every policy over N seeds (seed, seed+1, ...) and report the median and "
+                 "min/max of each metric")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-jobs", f.max_jobs, "replay only the first N jobs (0: all)")
       ->check(NonNegative())
       ->capture_default_str();
@@ -139,7 +147,7 @@ void AddTraceFlags(CLI::App& app, SimFlags& f) {
 void AddPolicyFlags(CLI::App& app, SimFlags& f) {
   app.add_option("--policy", f.policies,
                  "comma-separated names among fifo, fifo-backfill, drf, kumo, sjf-oracle, "
-                 "tiresias, kumo-no-las, kumo-no-preemption, kumo-no-moves, or all")
+                 "srtf-oracle, tiresias, kumo-no-las, kumo-no-preemption, kumo-no-moves, or all")
       ->check(Check(UnknownPolicy, "NAMES"))
       ->capture_default_str();
   app.add_option_function<std::string>(
@@ -153,21 +161,15 @@ void AddPolicyFlags(CLI::App& app, SimFlags& f) {
          "--las", [&f](const std::string& v) { f.las = v == "on"; },
          "override Tiresias-style LAS queues")
       ->check(Check(NotOnOff, "on|off"));
-  app.add_option_function<std::string>(
-      "--las-thresholds",
-      [&f](const std::string& v) {
-        f.las_thresholds_gpu_s = ParseNumbers(
-            "--las-thresholds", v, [](double x) { return x > 0; },
-            "a positive number of GPU-hours");
-        for (double& x : f.las_thresholds_gpu_s) x *= 3600.0;  // GPU-hours -> GPU-seconds
-      },
-      "override the LAS queue boundaries, H1,H2,... in GPU-hours");
+  app.add_option("--config", f.config_path,
+                 "a `kumo server --config` file: its `policy:` section (docs/control-plane.md) "
+                 "is kumo's policy, and the ablations and baselines are changes to it")
+      ->check(CLI::ExistingFile);
   const auto seconds = [&app](const char* name, std::optional<double>& out, const char* what) {
     app.add_option_function<double>(
            name, [&out](double s) { out = s; }, what)
         ->check(NonNegative());
   };
-  seconds("--min-runtime", f.min_runtime_s, "override: running jobs are not preempted before S s");
   seconds("--grace", f.grace_s, "override: seconds from a preemption signal to exit");
   seconds("--restart-overhead", f.restart_overhead_s,
           "override: seconds added to every attempt after the first");
@@ -192,15 +194,14 @@ void AddOutputFlags(CLI::App& app, SimFlags& f) {
 
 // The named policies with the flags' overrides; the pass interval follows the trace's time
 // scale unless given.
-std::vector<sim::SimConfig> PolicyConfigs(const SimFlags& f, const sim::Trace& trace) {
+std::vector<sim::SimConfig> PolicyConfigs(const SimFlags& f, const core::PolicyConfig& kumo,
+                                          const sim::Trace& trace) {
   std::vector<sim::SimConfig> configs;
   for (const std::string& name : f.policies == "all" ? sim::PolicyNames() : SplitList(f.policies)) {
-    sim::SimConfig c = *sim::NamedPolicy(name);  // the flag's validator knows every name
-    if (f.las) c.las.enabled = *f.las;
-    if (!f.las_thresholds_gpu_s.empty()) c.las.thresholds_gpu_s = f.las_thresholds_gpu_s;
-    if (f.order) c.scheduler.queue_order = *f.order;
-    if (f.backfill) c.scheduler.backfill = *f.backfill;
-    if (f.min_runtime_s) c.min_runtime = static_cast<core::Seconds>(*f.min_runtime_s);
+    sim::SimConfig c = *sim::NamedPolicy(name, kumo);  // the flag's validator knows every name
+    if (f.las) c.policy_config.las.enabled = *f.las;
+    if (f.order) c.policy_config.scheduler.queue_order = *f.order;
+    if (f.backfill) c.policy_config.scheduler.backfill = *f.backfill;
     if (f.grace_s) c.preemption_grace = static_cast<core::Seconds>(*f.grace_s);
     if (f.restart_overhead_s)
       c.restart_overhead = static_cast<core::Seconds>(*f.restart_overhead_s);
@@ -422,6 +423,39 @@ int RunReplay(sim::Trace& trace, const std::vector<sim::SimConfig>& configs, con
   return 0;
 }
 
+// --seeds N: every policy over the trace read with seeds seed..seed+N-1, at one load.
+int RunSeeds(const SimFlags& f, const core::PolicyConfig& kumo) {
+  std::vector<std::vector<sim::SimReport>> runs;
+  std::vector<uint64_t> seeds;
+  std::string name;
+  SimFlags one = f;
+  for (int64_t i = 0; i < f.seeds; ++i) {
+    one.seed = f.seed + static_cast<uint64_t>(i);
+    Result<sim::Trace> trace = LoadTrace(one);
+    if (!trace) {
+      std::fprintf(stderr, "kumo sim: %s\n", trace.error().message().c_str());
+      return 2;
+    }
+    sim::ShrinkCluster(*trace, ClusterFraction(one), sim::TopologyOptions{});
+    const double load = f.loads.front();
+    if (load > 0 && !sim::ScaleToLoad(*trace, load)) return LoadUnreachable(*trace, load);
+    auto run = RunPolicies(*trace, PolicyConfigs(one, kumo, *trace),
+                           load > 0 ? load : sim::OfferedLoad(*trace));
+    if (!run) return 1;
+    if (!f.quiet) std::printf("seed %llu done\n", static_cast<unsigned long long>(one.seed));
+    name = trace->name;
+    seeds.push_back(one.seed);
+    runs.push_back(std::move(*run));
+  }
+  const double load = runs[0].empty() ? 0 : runs[0][0].load;
+  const std::vector<sim::PolicySpread> spreads = sim::SpreadOverSeeds(runs);
+  std::fputs(sim::FormatSpreadTable(name, load, f.seeds, spreads).c_str(), stdout);
+  if (!f.json_path.empty() &&
+      !WriteTextFile(f.json_path, sim::SpreadToJson(name, load, seeds, spreads)))
+    return 1;
+  return 0;
+}
+
 }  // namespace
 
 int RunSim(const std::vector<std::string>& args) {
@@ -434,6 +468,22 @@ int RunSim(const std::vector<std::string>& args) {
   AddPolicyFlags(app, flags);
   AddOutputFlags(app, flags);
   if (std::optional<int> exit = ParseFlags(app, args)) return *exit;
+  core::PolicyConfig kumo;
+  if (!flags.config_path.empty()) {
+    auto policy = server::LoadPolicyFromConfigFile(flags.config_path);
+    if (!policy) {
+      std::fprintf(stderr, "kumo sim: --config: %s\n", policy.error().message().c_str());
+      return 2;
+    }
+    kumo = *policy;
+  }
+  if (flags.seeds > 1) {
+    if (flags.loads.size() > 1 || flags.packing) {
+      std::fprintf(stderr, "kumo sim: --seeds takes one --load and no --packing\n");
+      return 2;
+    }
+    return RunSeeds(flags, kumo);
+  }
 
   Result<sim::Trace> trace = LoadTrace(flags);
   if (!trace) {
@@ -443,7 +493,7 @@ int RunSim(const std::vector<std::string>& args) {
   const size_t nodes_before = trace->nodes.size();
   sim::ShrinkCluster(*trace, ClusterFraction(flags), sim::TopologyOptions{});
   if (flags.packing) return RunPacking(*trace, flags);
-  const std::vector<sim::SimConfig> configs = PolicyConfigs(flags, *trace);
+  const std::vector<sim::SimConfig> configs = PolicyConfigs(flags, kumo, *trace);
   if (flags.loads.size() > 1) return RunSweep(*trace, configs, flags);
   return RunReplay(*trace, configs, flags, nodes_before);
 }

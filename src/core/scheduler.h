@@ -53,6 +53,7 @@ struct PreemptionPolicyNames {
   PreemptionPolicyNames(const char*) = delete;  // a name is not a bool: use {"name"}
   // Whether any policy is on (reads like the old switch).
   operator bool() const { return !names.empty(); }  // NOLINT(google-explicit-constructor)
+  friend bool operator==(const PreemptionPolicyNames&, const PreemptionPolicyNames&) = default;
 };
 
 struct SchedulerConfig {
@@ -73,6 +74,7 @@ struct SchedulerConfig {
   bool explain = true;
   // Nodes per internal index block (an implementation detail for speed; not a topology level).
   int32_t block_size = 32;
+  friend bool operator==(const SchedulerConfig&, const SchedulerConfig&) = default;
 };
 
 class Scheduler {

@@ -127,7 +127,7 @@ Status ControlPlane::OpenDataDir() {
 Status ControlPlane::OpenParts() {
   ServerConfig& config = state_->config;
 
-  auto sched = core::Scheduler::Create(config.scheduler);
+  auto sched = core::Scheduler::Create(config.policy.scheduler);
   if (!sched) return sched.error();
   auto exec = MakeExecutor(config, state_->clock, &state_->inventory);
   if (!exec) return exec.error();

@@ -31,6 +31,13 @@ constexpr double kRefusedStartDelaySeconds = 2.0;
 // finds unschedulable, so both kinds read the same.
 const std::string kUnschedulable = core::WaitReasonName(core::WaitReason::kUnschedulable);
 
+// GPUs a job's gang holds when running (whole GPUs and shares).
+double GangGpus(const core::Job& job) {
+  int64_t milli = 0;
+  for (const core::TaskGroup& g : job.groups) milli += g.replicas * g.resources[core::kGpu];
+  return static_cast<double>(milli) / 1000.0;
+}
+
 const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
                                      "LANG", "LC_ALL", "TMPDIR", "TZ"};
 
@@ -270,9 +277,12 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
         job.phase == JobPhase::kPending && !job.cancel_requested && job.not_before <= now;
     bool holding = HasAttempt(job.phase) && !job.tasks.empty();
     if (job.phase == JobPhase::kPending && job.not_before > now) job.queue_position = 0;
+    if (IsTerminal(job.phase)) attained_.Observe(job, 0, now);  // reports a finished job once
     if (!pending && !holding) continue;
     std::string invalid;
     core::Job cj = CoreJob(job, &invalid);
+    attained_.Observe(job, GangGpus(cj), now);
+    attained_.Apply(job, now, cj);
     if (pending && !invalid.empty()) {
       if (job.reason != kUnschedulable || job.message != invalid) {
         job.reason = kUnschedulable;

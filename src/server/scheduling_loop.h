@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/scheduler.h"
+#include "server/attained_service.h"
 #include "server/history.h"
 #include "server/server_state.h"
 #include "server/translate.h"
@@ -34,7 +35,7 @@ namespace kumo::server {
 class SchedulingLoop {
  public:
   SchedulingLoop(ServerState& state, core::Scheduler scheduler)
-      : state_(state), scheduler_(std::move(scheduler)) {}
+      : state_(state), scheduler_(std::move(scheduler)), attained_(state.config.policy) {}
   ~SchedulingLoop() { Stop(); }
   SchedulingLoop(const SchedulingLoop&) = delete;
   SchedulingLoop& operator=(const SchedulingLoop&) = delete;
@@ -87,6 +88,7 @@ class SchedulingLoop {
   std::set<pid_t> exited_pids_;  // shims the executor saw end, not yet polled; guarded by mu
   HistoryRecorder history_;      // guarded by state_.mu
   std::map<int64_t, std::string> told_waiting_;  // job -> the sentence the executor has; mu
+  AttainedService attained_;     // LAS queues and minRuntime (policy); guarded by state_.mu
   std::thread loop_;
   std::thread exit_watcher_;
 };

@@ -6,6 +6,7 @@
 
 #include "base/quantity.h"
 #include "base/yaml_error.h"
+#include "server/policy_config_yaml.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
@@ -60,16 +61,8 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.inventory_file = v.as<std::string>();
         if (!base.inventory_file.empty() && base.inventory_file[0] != '/')
           base.inventory_file = (fs::path(path).parent_path() / base.inventory_file).string();
-      } else if (key == "placement") {
-        base.scheduler.placement = v.as<std::string>();
-      } else if (key == "queueOrder") {
-        base.scheduler.queue_order = v.as<std::string>();
-      } else if (key == "backfill") {
-        auto m = core::ParseBackfillMode(v.as<std::string>());
-        if (!m) return fail(v, key, m.error().message());
-        base.scheduler.backfill = *m;
-      } else if (key == "preemption") {
-        base.scheduler.preemption = v.as<bool>();
+      } else if (key == "policy") {
+        if (Status st = ReadPolicyConfig(path, v, &base.policy); !st.ok()) return Error(st);
       } else if (key == "cacheServers") {
         if (!v.IsSequence()) return fail(v, key, "expected a list of HOST:PORT");
         base.cache_servers = v.as<std::vector<std::string>>();

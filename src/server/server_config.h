@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "core/scheduler.h"
+#include "core/policy_config.h"
 #include "executor/task_identity.h"
 #include "executor/kubernetes/kubernetes_config.h"
 #include "server/records.h"
@@ -28,7 +28,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:0";
   std::string inventory_file;  // empty: this machine (executor::DetectLocalMachine)
   std::string shim_binary;     // the task shim: kumo-shim, or the kumo binary (`__task-shim`)
-  core::SchedulerConfig scheduler;
+  // The scheduler's whole policy: the `policy:` section (policy_config_yaml.h), the same
+  // struct and reader as `kumo sim --config`.
+  core::PolicyConfig policy;
   std::vector<PriorityClass> priority_classes = {
       {"low", 0, true}, {"normal", 100, true}, {"high", 1000, true}, {"system", 10000, false, true}};
   double tick_s = 0.2;  // loop period while nothing happens

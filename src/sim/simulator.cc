@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/driver.h"
+#include "core/las.h"
 #include "sim/metrics.h"
 
 namespace kumo::sim {
@@ -45,47 +46,53 @@ void FitTimeScale(const Trace& trace, SimConfig& config) {
 
 namespace {
 
-// The compared policies (see simulator.h), one row each.
+// The compared policies (see simulator.h): each a change to the server's default policy.
 struct NamedPolicyRow {
-  // Which preemption policies run (core/preemption/): none; priority only (LAS queues are
-  // priorities); priority and reclaim without defragmenting moves; all three.
-  enum class Preempt { kNone, kPriority, kNoMoves, kAll };
   const char* name;
-  const char* queue_order;
-  core::BackfillMode backfill;
-  Preempt preemption;
-  bool las;
-  bool oracle = false;
-};
-using Preempt = NamedPolicyRow::Preempt;
-constexpr NamedPolicyRow kPolicies[] = {
-    {"fifo", "fifo", core::BackfillMode::kNone, Preempt::kNone, false},
-    {"fifo-backfill", "fifo", core::BackfillMode::kEasy, Preempt::kNone, false},
-    {"drf", "drf", core::BackfillMode::kGreedy, Preempt::kNone, false},
-    {"kumo", "drf", core::BackfillMode::kEasy, Preempt::kAll, true},
-    // Bounds and baselines: the non-preemptive SJF oracle; Tiresias' discretised 2D-LAS (Gu et
-    // al., NSDI'19): LAS queues, FIFO inside a queue, blocked jobs skipped, preemption by queue.
-    {"sjf-oracle", "shortest", core::BackfillMode::kEasy, Preempt::kNone, false, true},
-    {"tiresias", "fifo", core::BackfillMode::kGreedy, Preempt::kPriority, true},
-    // Ablations: kumo without one of its parts.
-    {"kumo-no-las", "drf", core::BackfillMode::kEasy, Preempt::kAll, false},
-    {"kumo-no-preemption", "drf", core::BackfillMode::kEasy, Preempt::kNone, true},
-    {"kumo-no-moves", "drf", core::BackfillMode::kEasy, Preempt::kNoMoves, true},
+  void (*tweak)(SimConfig&);
 };
 
-core::PreemptionPolicyNames PreemptionOf(Preempt p) {
-  switch (p) {
-    case Preempt::kNone:
-      return false;
-    case Preempt::kPriority:
-      return {"priority"};
-    case Preempt::kNoMoves:
-      return {"priority", "reclaim"};
-    case Preempt::kAll:
-      break;
-  }
-  return true;
+// A classic batch scheduler: one order, one backfill mode, no preemption, no LAS.
+void Classic(SimConfig& c, const char* order, core::BackfillMode backfill) {
+  c.policy_config.scheduler.queue_order = order;
+  c.policy_config.scheduler.backfill = backfill;
+  c.policy_config.scheduler.preemption = false;
+  c.policy_config.las.enabled = false;
 }
+
+constexpr NamedPolicyRow kPolicies[] = {
+    {"fifo", [](SimConfig& c) { Classic(c, "fifo", core::BackfillMode::kNone); }},
+    {"fifo-backfill", [](SimConfig& c) { Classic(c, "fifo", core::BackfillMode::kEasy); }},
+    {"drf", [](SimConfig& c) { Classic(c, "drf", core::BackfillMode::kGreedy); }},
+    {"kumo", [](SimConfig&) {}},  // core::PolicyConfig{}: what `kumo server` runs by default
+    // Bounds: the non-preemptive SJF oracle and the preemptive SRTF oracle.
+    {"sjf-oracle",
+     [](SimConfig& c) {
+       Classic(c, "shortest", core::BackfillMode::kEasy);
+       c.oracle_runtimes = true;
+     }},
+    {"srtf-oracle",
+     [](SimConfig& c) {
+       Classic(c, "shortest", core::BackfillMode::kEasy);
+       c.policy_config.scheduler.preemption = {"priority"};
+       c.policy_config.min_runtime = {0, 0, 0};
+       c.oracle_runtimes = c.srtf_oracle = true;
+       c.preemption_grace = c.restart_overhead = 0;
+     }},
+    // Tiresias' discretised 2D-LAS (Gu et al., NSDI'19): LAS queues, FIFO inside a queue,
+    // blocked jobs skipped, preemption by queue only.
+    {"tiresias",
+     [](SimConfig& c) {
+       c.policy_config.scheduler.queue_order = "fifo";
+       c.policy_config.scheduler.backfill = core::BackfillMode::kGreedy;
+       c.policy_config.scheduler.preemption = {"priority"};
+     }},
+    // Ablations: kumo without one of its parts.
+    {"kumo-no-las", [](SimConfig& c) { c.policy_config.las.enabled = false; }},
+    {"kumo-no-preemption", [](SimConfig& c) { c.policy_config.scheduler.preemption = false; }},
+    {"kumo-no-moves",
+     [](SimConfig& c) { c.policy_config.scheduler.preemption = {"priority", "reclaim"}; }},
+};
 
 }  // namespace
 
@@ -95,17 +102,13 @@ std::vector<std::string> PolicyNames() {
   return names;
 }
 
-Result<SimConfig> NamedPolicy(const std::string& name) {
+Result<SimConfig> NamedPolicy(const std::string& name, const core::PolicyConfig& kumo) {
   for (const NamedPolicyRow& row : kPolicies) {
     if (name != row.name) continue;
     SimConfig c;
     c.policy = name;
-    c.scheduler.placement = "binpack";
-    c.scheduler.queue_order = row.queue_order;
-    c.scheduler.backfill = row.backfill;
-    c.scheduler.preemption = PreemptionOf(row.preemption);
-    c.las.enabled = row.las;
-    c.oracle_runtimes = row.oracle;
+    c.policy_config = kumo;
+    row.tweak(c);
     return c;
   }
   std::string known;
@@ -139,8 +142,10 @@ struct JobState {
   bool preempted_but_finishing = false;
 };
 
-// At equal times completions come before exits of preempted jobs.
-enum class EventKind { kCompletion, kExitAfterPreemption };
+// At equal times completions come before exits of preempted jobs, and both before checkpoints.
+// A checkpoint is an event only under LAS: a running job's queue changes at its checkpoints
+// (core/las.h), and the server would see that at its next pass, a second later.
+enum class EventKind { kCompletion, kExitAfterPreemption, kCheckpoint };
 
 struct Event {
   Seconds t;
@@ -174,7 +179,11 @@ class Replay {
   void Complete(int32_t j);
   void ExitAfterPreemption(int32_t j);
   bool ShouldPass(bool tick);
-  bool UpdateLasPriorities();
+  bool UpdatePolicyFields();
+  int32_t PolicyPriority(int32_t j) const;
+  int32_t SrtfPriority(int32_t j) const;
+  void ScheduleCheckpoint(int32_t j, Seconds after);
+  Seconds LastCheckpoint(int32_t j) const;
   bool SomeJobBecamePreemptible() const;
   Status Pass();
   void ReportCheckpoints();
@@ -194,6 +203,7 @@ class Replay {
   const core::Scheduler& scheduler_;
   const size_t n_;
   SimMetrics metrics_;
+  core::ServiceHistory history_;  // LAS thresholds and minRuntime from finished jobs
   struct {
     int64_t partial_gangs = 0, unschedulable = 0, preemptions = 0;
     double gpu_hours_lost = 0, gpu_hours_restart = 0;
@@ -227,6 +237,7 @@ Replay::Replay(const Trace& trace, const SimConfig& cfg, const core::Scheduler& 
       n_(trace.jobs.size()),
       metrics_(trace.jobs.front().submit, trace.jobs.back().submit,
                static_cast<double>(trace.GpuCapacityMilli()), ProjectWeights(trace.projects)),
+      history_(cfg.policy_config),
       st_(n_),
       pos_(n_, -1),
       now_(trace.jobs.front().submit),
@@ -318,9 +329,14 @@ void Replay::HandleEvents() {
       if (e.epoch != js.epoch || (js.phase != Phase::kRunning && !js.preempted_but_finishing))
         continue;
       Complete(e.job);
-    } else {
+    } else if (e.kind == EventKind::kExitAfterPreemption) {
       if (js.phase != Phase::kTerminating || js.preempted_but_finishing) continue;
       ExitAfterPreemption(e.job);
+    } else {
+      if (e.epoch != js.epoch || js.phase != Phase::kRunning) continue;
+      ScheduleCheckpoint(e.job, now_);
+      // A pass only if the job changed queue (else the pass would decide what the last did).
+      if (PolicyPriority(e.job) == CoreJob(e.job).priority) continue;
     }
     dirty_ = true;
   }
@@ -328,6 +344,8 @@ void Replay::HandleEvents() {
 
 void Replay::Complete(int32_t j) {
   Release(j);
+  const double gpus = std::max(1.0, static_cast<double>(st_[j].gpu_milli) / 1000.0);
+  history_.Finished(st_[j].attained_gpu_s, st_[j].attained_gpu_s / gpus);
   st_[j].phase = Phase::kDone;
   st_[j].end = now_;
   Deactivate(j);
@@ -350,40 +368,75 @@ bool Replay::ShouldPass(bool tick) {
   if (!dirty_ && !tick) return false;
   if (metrics_.pending_jobs() == 0 && !dirty_) return false;
   if (last_pass_ < core::kNever && now_ < last_pass_ + cfg_.pass_interval) return false;
-  const bool priorities_changed = UpdateLasPriorities();
+  const bool priorities_changed = UpdatePolicyFields();
   if (dirty_ || priorities_changed || SomeJobBecamePreemptible()) return true;
   next_tick_ = now_ + std::max<Seconds>(1, cfg_.period);
   return false;
 }
 
-// Tiresias-style queues: fewer attained GPU-seconds -> higher priority inside the declared one.
-// Returns whether any job's priority changed.
-bool Replay::UpdateLasPriorities() {
-  if (!cfg_.las.enabled) return false;
-  const int32_t levels = static_cast<int32_t>(cfg_.las.thresholds_gpu_s.size());
+// The fields the policy sets between passes (core/las.h): each job's priority (its LAS queue,
+// or for the SRTF oracle its true remaining time) and minRuntime. Returns whether any changed.
+bool Replay::UpdatePolicyFields() {
   bool changed = false;
   for (size_t i = 0; i < snap_.jobs.size(); ++i) {
     const int32_t j = owner_[i];
-    const JobState& js = st_[j];
-    int32_t q = 0;
-    while (q < levels && js.attained_gpu_s >= cfg_.las.thresholds_gpu_s[q]) ++q;
-    if (js.phase == Phase::kPending && js.attained_gpu_s > 0) {
-      const double executed_s =
-          js.attained_gpu_s / std::max(1.0, static_cast<double>(js.gpu_milli) / 1000.0);
-      if (static_cast<double>(now_ - js.pending_since) > cfg_.las.starve_factor * executed_s)
-        q = 0;  // starving: back to the top queue
-    }
-    const int32_t priority = trace_.jobs[j].priority * (levels + 1) + (levels - q);
-    changed |= snap_.jobs[i].priority != priority;
-    snap_.jobs[i].priority = priority;
+    const int32_t priority = PolicyPriority(j);
+    Job& cj = snap_.jobs[i];
+    changed |= cj.priority != priority || cj.min_runtime != history_.min_runtime();
+    cj.priority = priority;
+    cj.min_runtime = history_.min_runtime();
+    if (cfg_.srtf_oracle) cj.max_runtime = st_[j].remaining;  // from its (attempt's) start
   }
   return changed;
+}
+
+// Active job j's priority in the next pass.
+int32_t Replay::PolicyPriority(int32_t j) const {
+  if (cfg_.srtf_oracle) return SrtfPriority(j);
+  const JobState& js = st_[j];
+  core::LasJob las;
+  las.declared_priority = trace_.jobs[j].priority;
+  las.attained_gpu_s = js.attained_gpu_s;
+  las.gpus = static_cast<double>(js.gpu_milli) / 1000.0;
+  las.pending = js.phase == Phase::kPending;
+  las.pending_s = now_ - js.pending_since;
+  las.running = js.phase == Phase::kRunning;
+  las.checkpointable = trace_.jobs[j].checkpointable;
+  if (las.running && las.checkpointable) {
+    // Its service at its last save (or at the start of this attempt).
+    const Seconds saved_at = std::max(LastCheckpoint(j), js.attempt_start);
+    las.attained_at_checkpoint_gpu_s =
+        js.attained_gpu_s - las.gpus * static_cast<double>(now_ - saved_at);
+  }
+  return core::LasPriority(cfg_.policy_config.las, history_.thresholds_gpu_s(), las);
+}
+
+// Under LAS, running job j's next checkpoint after `after` is an event (see EventKind).
+void Replay::ScheduleCheckpoint(int32_t j, Seconds after) {
+  const SimJob& sj = trace_.jobs[j];
+  const JobState& js = st_[j];
+  if (!cfg_.policy_config.las.enabled || !sj.checkpointable || sj.checkpoint_interval <= 0) return;
+  const Seconds first = js.attempt_start + js.overhead;
+  const Seconds next = first + ((after - first) / sj.checkpoint_interval + 1) * sj.checkpoint_interval;
+  if (next < first + js.remaining) events_.push(Event{next, EventKind::kCheckpoint, j, js.epoch});
+}
+
+// Shorter true remaining time = higher priority, inside the declared priority: minutes left,
+// capped at 2^20 (two years), below the declared priority x 2^21.
+int32_t Replay::SrtfPriority(int32_t j) const {
+  const JobState& js = st_[j];
+  Seconds left = js.remaining;
+  if (js.phase == Phase::kRunning || js.phase == Phase::kTerminating)
+    left -= std::max<Seconds>(0, now_ - js.attempt_start - js.overhead);
+  const int64_t minutes = std::clamp<int64_t>(left / 60, 0, int64_t{1} << 20);
+  return static_cast<int32_t>(int64_t{trace_.jobs[j].priority} * (int64_t{1} << 21) +
+                              ((int64_t{1} << 20) - minutes));
 }
 
 // A running job whose minRuntime ended since the last pass.
 bool Replay::SomeJobBecamePreemptible() const {
   for (int32_t j : running_) {
-    const Seconds preemptible_at = st_[j].attempt_start + cfg_.min_runtime;
+    const Seconds preemptible_at = st_[j].attempt_start + history_.min_runtime();
     if (st_[j].phase == Phase::kRunning && preemptible_at > last_pass_ && preemptible_at <= now_)
       return true;
   }
@@ -406,23 +459,27 @@ Status Replay::Pass() {
     DropStuck(d->waiting);
   // Time alone changes decisions only through attained service (LAS) and minimum run times
   // (preemption); other policies need a pass only when an event changed the cluster.
-  if (cfg_.las.enabled || cfg_.scheduler.preemption)
+  if (cfg_.policy_config.las.enabled || cfg_.policy_config.scheduler.preemption)
     next_tick_ = now_ + std::max<Seconds>(1, cfg_.period);
   return Status::Ok();
 }
 
+// When running job j last saved in this attempt (its checkpoints fall every checkpoint_interval
+// of work after the attempt's overhead); -1 when it has not, or does not checkpoint.
+Seconds Replay::LastCheckpoint(int32_t j) const {
+  const SimJob& sj = trace_.jobs[j];
+  const JobState& js = st_[j];
+  if (js.phase != Phase::kRunning || !sj.checkpointable || sj.checkpoint_interval <= 0) return -1;
+  const Seconds worked = std::max<Seconds>(0, now_ - js.attempt_start - js.overhead);
+  const Seconds saves = worked / sj.checkpoint_interval;
+  return saves > 0 ? js.attempt_start + js.overhead + saves * sj.checkpoint_interval : -1;
+}
+
 // Checkpointing jobs tell the core when they last saved (victims are chosen by work lost).
 void Replay::ReportCheckpoints() {
-  for (size_t i = 0; i < snap_.jobs.size(); ++i) {
-    const int32_t j = owner_[i];
-    const SimJob& sj = trace_.jobs[j];
-    const JobState& js = st_[j];
-    if (js.phase != Phase::kRunning || !sj.checkpointable || sj.checkpoint_interval <= 0) continue;
-    const Seconds worked = std::max<Seconds>(0, now_ - js.attempt_start - js.overhead);
-    const Seconds saves = worked / sj.checkpoint_interval;
-    snap_.jobs[i].last_checkpoint_time =
-        saves > 0 ? js.attempt_start + js.overhead + saves * sj.checkpoint_interval : -1;
-  }
+  for (size_t i = 0; i < snap_.jobs.size(); ++i)
+    if (st_[owner_[i]].phase == Phase::kRunning)
+      snap_.jobs[i].last_checkpoint_time = LastCheckpoint(owner_[i]);
 }
 
 // The core's jobs take the decisions through the driver contract; the simulated cluster follows.
@@ -453,6 +510,7 @@ void Replay::StartAttempt(int32_t j, const core::StartDecision& s) {
   metrics_.Holds(js.project, js.gpu_milli);
   running_.push_back(j);
   events_.push(Event{now_ + js.overhead + js.remaining, EventKind::kCompletion, j, js.epoch});
+  ScheduleCheckpoint(j, now_ + js.overhead);
 }
 
 // Jobs that can never run here (no node could ever hold them, or an invalid spec) leave the
@@ -503,7 +561,8 @@ void Replay::Preempt(int32_t v) {
   const Seconds worked =
       std::clamp<Seconds>(exit_at - js.attempt_start - js.overhead, 0, js.remaining);
   const SimJob& sj = trace_.jobs[v];
-  const Seconds saved = sj.checkpointable && sj.checkpoint_interval > 0
+  const Seconds saved = cfg_.srtf_oracle ? worked
+                        : sj.checkpointable && sj.checkpoint_interval > 0
                             ? worked / sj.checkpoint_interval * sj.checkpoint_interval
                             : 0;
   const double lost_milli_s = static_cast<double>(worked - saved) * static_cast<double>(js.gpu_milli);
@@ -526,7 +585,7 @@ void Replay::Activate(int32_t j) {
   cj.submit_time = sj.submit;
   cj.groups = sj.groups;
   cj.max_runtime = cfg_.oracle_runtimes ? sj.duration : sj.max_runtime;
-  cj.min_runtime = cfg_.min_runtime;
+  cj.min_runtime = history_.min_runtime();
   cj.checkpointable = sj.checkpointable;
   if (st_[j].tasks > 1 && has_leaf_)
     cj.topology = {"leaf", core::TopologyConstraint::Mode::kPreferred};
@@ -578,9 +637,8 @@ void Replay::Finish(SimReport& rep) {
 
 Result<SimReport> Simulate(const Trace& trace, const SimConfig& cfg) {
   const auto wall0 = std::chrono::steady_clock::now();
-  core::SchedulerConfig sc = cfg.scheduler;
+  core::SchedulerConfig sc = cfg.policy_config.scheduler;
   sc.explain = false;  // the simulator reads decisions, not sentences
-  if (sc.backfill_depth == 0) sc.backfill_depth = cfg.backfill_depth;
   auto scheduler = core::Scheduler::Create(sc);
   if (!scheduler) return Error(scheduler.error());
   SimReport rep;

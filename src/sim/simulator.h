@@ -8,39 +8,30 @@
 #include <string>
 #include <vector>
 
-#include "core/scheduler.h"
+#include "core/policy_config.h"
 #include "sim/trace.h"
 
 namespace kumo::sim {
 
-// Tiresias-style discretised least-attained-service (Gu et al., NSDI'19): a job's attained
-// service (GPU-seconds) places it in one of a few queues; fewer attained GPU-seconds = higher
-// queue. The driver maps the queue onto the job's priority (within its declared priority), so
-// the core's priority preemption lets short jobs overtake long ones, and its DRF order still
-// decides between projects inside a queue. A job that has waited longer than starve_factor x
-// its attained service is promoted back to the top queue (Tiresias' starvation guard).
-struct LasOptions {
-  bool enabled = false;
-  std::vector<double> thresholds_gpu_s = {3600.0 * 8, 3600.0 * 64};  // queue boundaries
-  double starve_factor = 4.0;
-};
-
 struct SimConfig {
-  std::string policy = "kumo";
-  core::SchedulerConfig scheduler;
-  LasOptions las;
+  std::string policy = "kumo";  // the name in reports
+  // The scheduler's policy, as `kumo server` reads it (core/policy_config.h); LAS and the minimum
+  // run time are applied between passes through core/las.h, as the server does.
+  core::PolicyConfig policy_config;
   core::Seconds period = 300;  // a pass at least this often while jobs wait
   // Events are batched: at most one pass per pass_interval of virtual time (Slurm's
   // sched_interval/backfill_interval play the same role). Adds at most this much to any wait.
   core::Seconds pass_interval = 10;
-  // Jobs tried after the reservation in one pass, for every policy (Slurm's bf_max_job_test).
-  int32_t backfill_depth = 500;
   core::Seconds preemption_grace = 30;  // signal -> exit
   core::Seconds restart_overhead = 60;  // added to every attempt after the first
-  core::Seconds min_runtime = 600;      // running jobs are not preempted before this
   // The scheduler is told every job's true duration as its maxRuntime (an oracle: a bound to
   // compare with, not a policy anyone can run).
   bool oracle_runtimes = false;
+  // Preemptive shortest-remaining-time-first oracle: every pass, a job's priority (inside its
+  // declared one) and maxRuntime are its true remaining time, and a preempted job loses nothing
+  // (it saves at the instant it is stopped). With grace and restart overhead 0 it is a lower
+  // bound on mean JCT for the core's placement and quota rules, not a policy anyone can run.
+  bool srtf_oracle = false;
   // Offered-load scaling was applied to the trace by the caller; recorded for the report.
   double load = 0;
 };
@@ -121,13 +112,18 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& config);
 //   fifo           strict priority+submit order, no backfill, no preemption
 //   fifo-backfill  FIFO with EASY backfill on users' maxRuntime estimates (Slurm-like)
 //   drf            weighted DRF order, blocked jobs skipped, no preemption
-//   kumo           DRF + EASY backfill + preemption + Tiresias-style LAS queues
+//   kumo           the server's default policy (core::PolicyConfig{}): DRF + EASY backfill +
+//                  preemption and moves + LAS queues at workload-relative thresholds
 //   sjf-oracle     shortest true duration first, EASY backfill on true durations, no preemption
 //                  (the non-preemptive SJF bound)
+//   srtf-oracle    preemptive shortest true remaining time first, lossless preemption, no
+//                  restart overhead (SimConfig::srtf_oracle; the preemptive bound)
 //   tiresias       Tiresias' discretised 2D-LAS: LAS queues, FIFO within, blocked jobs skipped,
 //                  priority preemption
 //   kumo-no-las, kumo-no-preemption, kumo-no-moves   ablations of kumo
-Result<SimConfig> NamedPolicy(const std::string& name);
+// Each is a change to `kumo`, the policy `kumo server` runs (by default core::PolicyConfig{};
+// `kumo sim --config FILE` passes the file's `policy:` section).
+Result<SimConfig> NamedPolicy(const std::string& name, const core::PolicyConfig& kumo = {});
 std::vector<std::string> PolicyNames();
 
 Distribution Summarize(std::vector<double> values);

@@ -169,35 +169,39 @@ TEST(SummarizeTest, NearestRankPercentiles) {
 TEST(SimPolicies, NamedPolicies) {
   EXPECT_EQ(PolicyNames(),
             (std::vector<std::string>{"fifo", "fifo-backfill", "drf", "kumo", "sjf-oracle",
-                                      "tiresias", "kumo-no-las", "kumo-no-preemption",
-                                      "kumo-no-moves"}));
-  EXPECT_EQ(Policy("tiresias").scheduler.preemption.names, std::vector<std::string>{"priority"});
-  EXPECT_TRUE(Policy("tiresias").las.enabled);
-  EXPECT_FALSE(Policy("kumo-no-las").las.enabled);
-  EXPECT_FALSE(Policy("kumo-no-preemption").scheduler.preemption);
-  EXPECT_EQ(Policy("kumo-no-moves").scheduler.preemption.names,
+                                      "srtf-oracle", "tiresias", "kumo-no-las",
+                                      "kumo-no-preemption", "kumo-no-moves"}));
+  auto rules = [](const char* name) { return Policy(name).policy_config; };
+  EXPECT_EQ(rules("tiresias").scheduler.preemption.names, std::vector<std::string>{"priority"});
+  EXPECT_TRUE(rules("tiresias").las.enabled);
+  EXPECT_FALSE(rules("kumo-no-las").las.enabled);
+  EXPECT_FALSE(rules("kumo-no-preemption").scheduler.preemption);
+  EXPECT_EQ(rules("kumo-no-moves").scheduler.preemption.names,
             (std::vector<std::string>{"priority", "reclaim"}));
   SimConfig sjf = Policy("sjf-oracle");
-  EXPECT_EQ(sjf.scheduler.queue_order, "shortest");
+  EXPECT_EQ(sjf.policy_config.scheduler.queue_order, "shortest");
   EXPECT_TRUE(sjf.oracle_runtimes);
-  EXPECT_FALSE(sjf.scheduler.preemption);
-  SimConfig fifo = Policy("fifo");
-  EXPECT_EQ(fifo.scheduler.queue_order, "fifo");
-  EXPECT_EQ(fifo.scheduler.backfill, core::BackfillMode::kNone);
-  EXPECT_FALSE(fifo.scheduler.preemption);
-  EXPECT_FALSE(fifo.las.enabled);
-  SimConfig bf = Policy("fifo-backfill");
-  EXPECT_EQ(bf.scheduler.backfill, core::BackfillMode::kEasy);
-  EXPECT_FALSE(bf.scheduler.preemption);
-  SimConfig drf = Policy("drf");
-  EXPECT_EQ(drf.scheduler.queue_order, "drf");
-  EXPECT_EQ(drf.scheduler.backfill, core::BackfillMode::kGreedy);
-  EXPECT_FALSE(drf.scheduler.preemption);
+  EXPECT_FALSE(sjf.policy_config.scheduler.preemption);
+  SimConfig srtf = Policy("srtf-oracle");
+  EXPECT_TRUE(srtf.srtf_oracle);
+  EXPECT_EQ(srtf.policy_config.scheduler.preemption.names, std::vector<std::string>{"priority"});
+  EXPECT_FALSE(srtf.policy_config.las.enabled);
+  EXPECT_EQ(rules("fifo").scheduler.queue_order, "fifo");
+  EXPECT_EQ(rules("fifo").scheduler.backfill, core::BackfillMode::kNone);
+  EXPECT_FALSE(rules("fifo").scheduler.preemption);
+  EXPECT_FALSE(rules("fifo").las.enabled);
+  EXPECT_EQ(rules("fifo-backfill").scheduler.backfill, core::BackfillMode::kEasy);
+  EXPECT_FALSE(rules("fifo-backfill").scheduler.preemption);
+  EXPECT_EQ(rules("drf").scheduler.queue_order, "drf");
+  EXPECT_EQ(rules("drf").scheduler.backfill, core::BackfillMode::kGreedy);
+  EXPECT_FALSE(rules("drf").scheduler.preemption);
+  // kumo is the server's default policy, unchanged (src/server/one_policy_test.cc compares it
+  // with ServerConfig's); the ablations are changes to whatever kumo is.
   SimConfig kumo = Policy("kumo");
-  EXPECT_EQ(kumo.scheduler.queue_order, "drf");
-  EXPECT_EQ(kumo.scheduler.backfill, core::BackfillMode::kEasy);
-  EXPECT_TRUE(kumo.scheduler.preemption);
-  EXPECT_TRUE(kumo.las.enabled);
+  EXPECT_EQ(kumo.policy_config, core::PolicyConfig{});
+  core::PolicyConfig spread;
+  spread.scheduler.placement = "spread";
+  EXPECT_EQ(NamedPolicy("kumo-no-las", spread)->policy_config.scheduler.placement, "spread");
   EXPECT_EQ(kumo.policy, "kumo");
   auto bad = NamedPolicy("lottery");
   ASSERT_FALSE(bad.has_value());
@@ -395,7 +399,9 @@ TEST(SimGang, GangLargerThanTheFreeNodeWaitsWhole) {
   for (const std::string& p : PolicyNames()) {
     SimReport r = MustSimulate(t, Policy(p));
     ExpectSaneRun(r);
-    EXPECT_EQ(Schedule(r), "X:0-100 G:100-110") << p;
+    // The SRTF oracle stops X instead (G has less left): at the pass at 10 (passes every 10 s),
+    // X exits at once; G runs 20-30, X resumes at 30 with 90 s left.
+    EXPECT_EQ(Schedule(r), p == "srtf-oracle" ? "X:0-120 G:20-30" : "X:0-100 G:100-110") << p;
   }
 }
 
@@ -409,7 +415,7 @@ SimConfig SmallKumo() {
   c.pass_interval = 1;
   c.preemption_grace = 30;
   c.restart_overhead = 20;
-  c.min_runtime = 60;
+  c.policy_config.min_runtime = {0, 60, 60};  // fraction of the median 0: always 60 s
   c.period = 300;
   return c;
 }
@@ -491,29 +497,68 @@ TEST(SimPreemption, NonPreemptivePoliciesMakeTheHighPriorityJobWait) {
 }
 
 TEST(SimLas, LongRunningJobIsDemotedAndPreemptedBySameClassJob) {
-  // One queue boundary at 400 GPU-s (levels = 1): effective priority = declared x 2 + (1 - q).
-  // V: 4 GPUs x 1000 s at 0 (checkpoints every 100 s); N: 4 GPUs x 100 s at 50; both priority 0.
-  // t=50:  V has 200 GPU-s -> q 0, priority 1; N priority 1: equal, no preemption; N reserved.
-  // t=100 (period 50): V has 400 GPU-s -> q 1, priority 0 < 1: preempted (ran 100 >= 60);
-  //        exits at 130 having worked 130 s (100 saved, 900 remain).
-  // t=130: N starts, ends 230. t=230: V restarts, ends 230 + 20 + 900 = 1150.
+  // One queue boundary at the median attained service of finished jobs (levels = 1): effective
+  // priority = declared x 2 + (1 - q). P: 4 GPUs x 100 s at 0 finishes first: history {400
+  // GPU-s}, so the boundary is 400 GPU-s. V: 4 GPUs x 1000 s at 100 (checkpoints every 100 s);
+  // N: 4 GPUs x 100 s at 150; all priority 0.
+  // t=150: V has 200 GPU-s -> q 0, priority 1; N priority 1: equal, no preemption; N reserved.
+  // t=200 (period 50): V has 400 GPU-s -> q 1, priority 0 < 1: preempted (ran 100 >= 60);
+  //        exits at 230 having worked 130 s (100 saved, 900 remain).
+  // t=230: N starts, ends 330. t=330: V restarts, ends 330 + 20 + 900 = 1250.
   SimConfig c = SmallKumo();
   c.period = 50;
-  c.las.thresholds_gpu_s = {400};
-  SimJob v = Job("V", 0, 4, 1000);
+  c.policy_config.las.threshold_quantiles = {0.5};
+  c.policy_config.history.min_jobs = 1;
+  SimJob v = Job("V", 100, 4, 1000);
   v.checkpointable = true;
   v.checkpoint_interval = 100;
-  Trace t = MakeTrace({GpuNode("n0", 4)}, {v, Job("N", 50, 4, 100)});
+  Trace t = MakeTrace({GpuNode("n0", 4)}, {Job("P", 0, 4, 100), v, Job("N", 150, 4, 100)});
   SimReport r = MustSimulate(t, c);
   ExpectSaneRun(r);
-  EXPECT_EQ(Schedule(r), "V:0-1150 N:130-230");
+  EXPECT_EQ(Schedule(r), "P:0-100 V:100-1250 N:230-330");
   EXPECT_EQ(r.preemptions, 1);
   EXPECT_DOUBLE_EQ(r.gpu_hours_lost, 30.0 * 4 / 3600);
-  // Without LAS the two are equal forever: N waits for V (ends 1000), ends 1100.
-  c.las.enabled = false;
+  // Until history.min_jobs jobs have finished every job stays in the top queue: N waits for V.
+  c.policy_config.history.min_jobs = 2;
   SimReport q = MustSimulate(t, c);
-  EXPECT_EQ(Schedule(q), "V:0-1000 N:1000-1100");
+  EXPECT_EQ(Schedule(q), "P:0-100 V:100-1100 N:1100-1200");
   EXPECT_EQ(q.preemptions, 0);
+}
+
+TEST(SimLas, RunningJobThatDoesNotCheckpointIsNotPreemptedForItsQueue) {
+  // As above, but V does not checkpoint: demoting it would preempt it and throw away all its
+  // work, which only a declared priority or a quota may demand. N waits for V.
+  SimConfig c = SmallKumo();
+  c.period = 50;
+  c.policy_config.las.threshold_quantiles = {0.5};
+  c.policy_config.history.min_jobs = 1;
+  Trace t = MakeTrace({GpuNode("n0", 4)},
+                      {Job("P", 0, 4, 100), Job("V", 100, 4, 1000), Job("N", 150, 4, 100)});
+  SimReport r = MustSimulate(t, c);
+  EXPECT_EQ(Schedule(r), "P:0-100 V:100-1100 N:1100-1200");
+  EXPECT_EQ(r.preemptions, 0);
+}
+
+// =============================================================================================
+// SRTF oracle
+
+TEST(SimSrtf, ShorterRemainingTimePreemptsWithoutLoss) {
+  // One 4-GPU node. L: 4 GPUs x 1000 s at 0; S: 4 GPUs x 100 s at 100. At 100 L has 900 s left
+  // and S 100 s: L is stopped at once (grace 0) and keeps all its work (lossless); S starts at
+  // the next pass (101: one pass per second), L resumes when S ends (no restart overhead) and
+  // ends 201 + 900 = 1101.
+  SimConfig c = Policy("srtf-oracle");
+  c.pass_interval = 1;
+  Trace t = MakeTrace({GpuNode("n0", 4)}, {Job("L", 0, 4, 1000), Job("S", 100, 4, 100)});
+  SimReport r = MustSimulate(t, c);
+  ExpectSaneRun(r);
+  EXPECT_EQ(Schedule(r), "L:0-1101 S:101-201");
+  EXPECT_EQ(r.preemptions, 1);
+  EXPECT_DOUBLE_EQ(r.gpu_hours_lost, 0);
+  // The non-preemptive bound cannot: S waits for L.
+  SimConfig sjf = Policy("sjf-oracle");
+  sjf.pass_interval = 1;
+  EXPECT_EQ(Schedule(MustSimulate(t, sjf)), "L:0-1000 S:1000-1100");
 }
 
 // =============================================================================================

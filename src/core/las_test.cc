@@ -1,0 +1,115 @@
+#include "core/las.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+namespace kumo::core {
+namespace {
+
+PolicyConfig Small(int32_t min_jobs, int32_t window) {
+  PolicyConfig p;
+  p.history.min_jobs = min_jobs;
+  p.history.window_jobs = window;
+  return p;
+}
+
+TEST(ServiceHistory, ThresholdsAreQuantilesOfFinishedJobs) {
+  // The header's example: 1, 2, 4, 8, 100 GPU-hours; nearest rank p50 = rank 3 = 4 GPU-h,
+  // p90 = rank ceil(4.5) = 5 = 100 GPU-h.
+  ServiceHistory h(Small(5, 500));
+  for (double gpu_h : {8.0, 1.0, 100.0, 2.0}) h.Finished(gpu_h * 3600, 3600);
+  EXPECT_TRUE(h.thresholds_gpu_s().empty());  // 4 < min_jobs: every job in the top queue
+  h.Finished(4 * 3600, 3600);
+  EXPECT_EQ(h.thresholds_gpu_s(), (std::vector<double>{4 * 3600.0, 100 * 3600.0}));
+  EXPECT_EQ(h.finished(), 5);
+}
+
+TEST(ServiceHistory, OnlyTheWindowCounts) {
+  // Window 2: after 10, 20, 30 only {20, 30} count; p50 = rank 1 = 20, p90 = rank 2 = 30.
+  ServiceHistory h(Small(1, 2));
+  for (double s : {10.0, 20.0, 30.0}) h.Finished(s, s);
+  EXPECT_EQ(h.thresholds_gpu_s(), (std::vector<double>{20, 30}));
+}
+
+TEST(ServiceHistory, EqualQuantilesStayIncreasing) {
+  // Every job alike: p50 = p90 = 50; the second boundary is nudged above the first so that no
+  // queue is empty by construction.
+  ServiceHistory h(Small(1, 10));
+  for (int i = 0; i < 4; ++i) h.Finished(50, 50);
+  ASSERT_EQ(h.thresholds_gpu_s().size(), 2u);
+  EXPECT_EQ(h.thresholds_gpu_s()[0], 50);
+  EXPECT_GT(h.thresholds_gpu_s()[1], 50);
+}
+
+TEST(ServiceHistory, MinRuntimeIsAFractionOfTheMedianRunTime) {
+  PolicyConfig p = Small(3, 100);
+  p.min_runtime = {0.05, 60, 3600};
+  ServiceHistory h(p);
+  EXPECT_EQ(h.min_runtime(), 60);  // no history: the floor
+  // Median run time 20,000 s -> 5% = 1,000 s.
+  for (double s : {10000.0, 20000.0, 90000.0}) h.Finished(s, s);
+  EXPECT_EQ(h.min_runtime(), 1000);
+  // Median 200,000 s -> 10,000 s, capped at 3,600.
+  for (double s : {200000.0, 300000.0}) h.Finished(s, s);
+  EXPECT_EQ(h.min_runtime(), 3600);
+}
+
+TEST(LasPriority, QueueInsideTheDeclaredPriority) {
+  LasConfig las;  // two quantiles: K = 2, priority = declared x 3 + (2 - queue)
+  const std::vector<double> t = {100, 1000};
+  LasJob j;
+  j.declared_priority = 5;
+  j.gpus = 2;
+  j.running = true;
+  j.checkpointable = true;
+  j.attained_gpu_s = 99;
+  EXPECT_EQ(LasPriority(las, t, j), 17);
+  j.attained_gpu_s = 100;
+  EXPECT_EQ(LasPriority(las, t, j), 16);
+  j.attained_gpu_s = 5000;
+  EXPECT_EQ(LasPriority(las, t, j), 15);
+  // Every queue of class 5 outranks the top queue of class 4 (4 x 3 + 2 = 14).
+  j.declared_priority = 4;
+  EXPECT_EQ(LasPriority(las, t, j), 12);
+  // No thresholds yet: the top queue.
+  EXPECT_EQ(LasPriority(las, {}, j), 14);
+  las.enabled = false;
+  EXPECT_EQ(LasPriority(las, t, j), 4);
+}
+
+TEST(LasPriority, RunningJobWithoutCheckpointsStaysInTheTopQueue) {
+  LasConfig las;
+  LasJob j;
+  j.running = true;
+  j.checkpointable = false;
+  j.attained_gpu_s = 1e9;
+  EXPECT_EQ(LasPriority(las, std::vector<double>{100, 1000}, j), 2);
+  // Once it waits again (it was preempted by a higher class), it is ordered by its service.
+  j.running = false;
+  j.pending = true;
+  EXPECT_EQ(LasPriority(las, std::vector<double>{100, 1000}, j), 0);
+}
+
+TEST(LasPriority, StarvingPendingJobIsPromoted) {
+  // 4 GPUs, 4,000 GPU-s attained = 1,000 s executed; starve factor 4: promoted after 4,000 s.
+  LasConfig las;
+  LasJob j;
+  j.pending = true;
+  j.gpus = 4;
+  j.attained_gpu_s = 4000;
+  j.pending_s = 4000;
+  EXPECT_EQ(LasPriority(las, std::vector<double>{100, 1000}, j), 0);
+  j.pending_s = 4001;
+  EXPECT_EQ(LasPriority(las, std::vector<double>{100, 1000}, j), 2);
+}
+
+TEST(LasPriority, SaturatesAtTheInt32Range) {
+  LasConfig las;
+  LasJob j;
+  j.declared_priority = std::numeric_limits<int32_t>::max();
+  EXPECT_EQ(LasPriority(las, {}, j), std::numeric_limits<int32_t>::max());
+}
+
+}  // namespace
+}  // namespace kumo::core

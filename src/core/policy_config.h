@@ -1,0 +1,63 @@
+// PolicyConfig: the scheduler's whole policy, one struct for every driver of the core.
+//
+// `kumo server` and `kumo sim` read it from the same `policy:` YAML section
+// (server/policy_config_yaml.h; docs/control-plane.md lists the keys), and the simulator's
+// `kumo` policy is this struct's default: what the simulator measures is what the server runs.
+// The pass itself reads `scheduler`; `las`, `min_runtime` and `history` are applied by the
+// driver between passes through core/las.h (same code in server and simulator), as they depend
+// on what jobs have attained, which only the driver sees.
+//
+// Sub-structs are the unit of extension: a new part of the policy is one member here, one
+// reader in the YAML section, one line in operator==.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/scheduler.h"
+
+namespace kumo::core {
+
+// Tiresias' discretised two-dimensional least-attained-service (core/las.h says why).
+struct LasConfig {
+  bool enabled = true;
+  // Queue boundaries as quantiles of the attained service (GPU-seconds) of recently finished
+  // jobs: {0.5, 0.9} makes three queues -- jobs that have received less than the median job in
+  // all, up to the p90 job, and beyond. Strictly increasing, each in (0, 1).
+  std::vector<double> threshold_quantiles = {0.5, 0.9};
+  // A pending job that has waited longer than starve_factor x its executed time (seconds it
+  // ran, not GPU-seconds) is promoted to the top queue (Tiresias' STARVELIMIT knob). 0: never.
+  double starve_factor = 4.0;
+  friend bool operator==(const LasConfig&, const LasConfig&) = default;
+};
+
+// A running job is not preempted before it has run this long (Job::min_runtime): a fraction of
+// the median run time (seconds) of recently finished jobs, clamped to [floor_s, max_s].
+// Preempting a job moments after it started throws away its start-up for nothing.
+struct MinRuntimeConfig {
+  double fraction_of_median = 0.05;
+  Seconds floor_s = 0;
+  Seconds max_s = 3600;
+  friend bool operator==(const MinRuntimeConfig&, const MinRuntimeConfig&) = default;
+};
+
+// The window of finished jobs the relative thresholds are computed over.
+struct ServiceHistoryConfig {
+  int32_t window_jobs = 500;  // the most recent finished jobs kept
+  // Until this many jobs have finished, LAS keeps every job in its top queue and minRuntime is
+  // floor_s: the workload's scale is not known yet, and a guess in hours is the constant this
+  // replaces.
+  int32_t min_jobs = 20;
+  friend bool operator==(const ServiceHistoryConfig&, const ServiceHistoryConfig&) = default;
+};
+
+struct PolicyConfig {
+  PolicyConfig() { scheduler.backfill_depth = 500; }  // Slurm's bf_max_job_test default
+  SchedulerConfig scheduler;  // queue order, placement, backfill, preemption (and moves)
+  LasConfig las;
+  MinRuntimeConfig min_runtime;
+  ServiceHistoryConfig history;
+  friend bool operator==(const PolicyConfig&, const PolicyConfig&) = default;
+};
+
+}  // namespace kumo::core

@@ -1,0 +1,90 @@
+// One policy in server and simulator: the simulator's `kumo` is the server's default policy, and
+// one config file gives the same policy to `kumo server --config` and `kumo sim --config`.
+#include <gtest/gtest.h>
+
+#include "server/policy_config_yaml.h"
+#include "server/server_config.h"
+#include "sim/simulator.h"
+#include "sim/test_temp_dir.h"
+
+namespace kumo::server {
+namespace {
+
+const server::ServerConfig kDefaults;
+
+TEST(OnePolicy, SimulatorKumoIsTheServerDefault) {
+  auto kumo = sim::NamedPolicy("kumo");
+  ASSERT_TRUE(kumo.has_value());
+  EXPECT_EQ(kumo->policy_config, kDefaults.policy);
+}
+
+constexpr const char* kPolicyYaml = R"(tickSeconds: 0.5
+policy:
+  queueOrder: fifo
+  placement: spread
+  backfill: greedy
+  backfillDepth: 50
+  preemption: [priority]
+  las:
+    enabled: true
+    thresholdQuantiles: [0.3, 0.6, 0.95]
+    starveFactor: 2
+  minRuntime: {fractionOfMedian: 0.1, floorSeconds: 30, maxSeconds: 900}
+  history: {windowJobs: 100, minJobs: 5}
+)";
+
+TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
+  sim::TempDir dir;
+  const std::string path = dir.Write("server.yaml", kPolicyYaml);
+  auto server = server::LoadServerConfig(path, kDefaults);
+  ASSERT_TRUE(server.has_value()) << server.error().message();
+  auto sim = server::LoadPolicyFromConfigFile(path);
+  ASSERT_TRUE(sim.has_value()) << sim.error().message();
+  EXPECT_EQ(server->policy, *sim);
+  const core::PolicyConfig& p = *sim;
+  EXPECT_EQ(p.scheduler.queue_order, "fifo");
+  EXPECT_EQ(p.scheduler.placement, "spread");
+  EXPECT_EQ(p.scheduler.backfill, core::BackfillMode::kGreedy);
+  EXPECT_EQ(p.scheduler.backfill_depth, 50);
+  EXPECT_EQ(p.scheduler.preemption.names, std::vector<std::string>{"priority"});
+  EXPECT_EQ(p.las.threshold_quantiles, (std::vector<double>{0.3, 0.6, 0.95}));
+  EXPECT_EQ(p.las.starve_factor, 2);
+  EXPECT_EQ(p.min_runtime, (core::MinRuntimeConfig{0.1, 30, 900}));
+  EXPECT_EQ(p.history, (core::ServiceHistoryConfig{100, 5}));
+  // The simulator's ablations are changes to the file's policy.
+  auto no_las = sim::NamedPolicy("kumo-no-las", p);
+  EXPECT_FALSE(no_las->policy_config.las.enabled);
+  EXPECT_EQ(no_las->policy_config.scheduler.placement, "spread");
+}
+
+// FILE:LINE: policy.field: message, the same text from both readers.
+void ExpectError(const std::string& yaml, const std::string& error) {
+  sim::TempDir dir;
+  const std::string path = dir.Write("server.yaml", yaml);
+  auto server = server::LoadServerConfig(path, kDefaults);
+  ASSERT_FALSE(server.has_value()) << yaml;
+  EXPECT_EQ(server.error().message(), path + ":" + error);
+  auto sim = server::LoadPolicyFromConfigFile(path);
+  ASSERT_FALSE(sim.has_value());
+  EXPECT_EQ(sim.error().message(), server.error().message());
+}
+
+TEST(OnePolicy, BadPolicyNamesTheFieldAndLine) {
+  ExpectError("policy:\n  las:\n    thresholdQuantiles: [0.5, 0.4]\n",
+              "3: policy.las.thresholdQuantiles[1]: quantiles must increase strictly within "
+              "(0, 1)");
+  ExpectError("policy:\n  queueOrder: lottery\n",
+              "2: policy.queueOrder: unknown queue order \"lottery\" (known: fifo, drf, shortest)");
+  ExpectError("policy:\n  las: {enable: true}\n", "2: policy.las.enable: unknown field");
+  ExpectError("policy:\n  minRuntime: {floorSeconds: 600, maxSeconds: 60}\n",
+              "2: policy.minRuntime.maxSeconds: must be >= floorSeconds");
+  ExpectError("policy:\n  history:\n    minJobs: 0\n", "3: policy.history.minJobs: must be >= 1");
+  ExpectError("policy:\n  preemption: [priority, sometimes]\n",
+              "2: policy.preemption: unknown preemption policy \"sometimes\" (known: priority, "
+              "reclaim, defragment)");
+  // The old top-level keys moved into the section: one way to say each thing.
+  ExpectError("queueOrder: fifo\n", "1: queueOrder: unknown field");
+}
+
+}  // namespace
+}  // namespace kumo::server
