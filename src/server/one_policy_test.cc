@@ -5,7 +5,7 @@
 #include "server/policy_config_yaml.h"
 #include "server/server_config.h"
 #include "sim/simulator.h"
-#include "sim/test_temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace kumo::server {
 namespace {
@@ -34,7 +34,7 @@ policy:
 )";
 
 TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
-  sim::TempDir dir;
+  ::kumo::testing::TempDir dir;
   const std::string path = dir.Write("server.yaml", kPolicyYaml);
   auto server = server::LoadServerConfig(path, kDefaults);
   ASSERT_TRUE(server.has_value()) << server.error().message();
@@ -59,7 +59,7 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
 
 // FILE:LINE: policy.field: message, the same text from both readers.
 void ExpectError(const std::string& yaml, const std::string& error) {
-  sim::TempDir dir;
+  ::kumo::testing::TempDir dir;
   const std::string path = dir.Write("server.yaml", yaml);
   auto server = server::LoadServerConfig(path, kDefaults);
   ASSERT_FALSE(server.has_value()) << yaml;
