@@ -99,11 +99,18 @@ class QueueOrderContract : public ::testing::Test {};
 
 struct OrderNames {
   template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
+  static std::string GetName(int i) {
+    return std::string(T::kName) + (i == 3 ? "_aged" : "");  // AgedDrfOrderType is "drf" too
   }
 };
-using AllOrders = ::testing::Types<FifoOrderType, DrfOrderType, ShortestOrderType>;
+// DRF with ageing (queue_order_ageing.cc): in MixedContext (now 100) the jobs submitted at or
+// before t=70 are aged, so the contract is tested with aged and fresh jobs mixed.
+struct AgedDrfOrderType {
+  static std::unique_ptr<QueueOrder> Make() { return MakeAgeingOrder(MakeDrfOrder(), 30); }
+  static constexpr const char* kName = "drf";
+};
+using AllOrders =
+    ::testing::Types<FifoOrderType, DrfOrderType, ShortestOrderType, AgedDrfOrderType>;
 TYPED_TEST_SUITE(QueueOrderContract, AllOrders, OrderNames);
 
 // A mixed queue: 3 projects (project 2 weight 4), 4 users, 3 priorities, varied submit times and
@@ -127,8 +134,10 @@ Queue MixedQueue() {
   return q;
 }
 QueueContext MixedContext() {
-  return Context({1.0, 1.0, 4.0}, {Use(8), Use(2, 300), Use(32)},
-                 {Use(6), Use(2), Use(2, 300), Use(32)});
+  QueueContext ctx = Context({1.0, 1.0, 4.0}, {Use(8), Use(2, 300), Use(32)},
+                             {Use(6), Use(2), Use(2, 300), Use(32)});
+  ctx.now = 100;
+  return ctx;
 }
 
 TYPED_TEST(QueueOrderContract, NameMatchesFactory) {
