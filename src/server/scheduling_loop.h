@@ -26,6 +26,7 @@
 
 #include "core/scheduler.h"
 #include "server/history.h"
+#include "server/runtime_estimates.h"
 #include "server/server_state.h"
 
 namespace kumo::server {
@@ -33,7 +34,9 @@ namespace kumo::server {
 class SchedulingLoop {
  public:
   SchedulingLoop(ServerState& state, core::Scheduler scheduler)
-      : state_(state), scheduler_(std::move(scheduler)) {}
+      : state_(state),
+        scheduler_(std::move(scheduler)),
+        estimates_(state.config.estimates, &state.metrics.estimate_error) {}
   ~SchedulingLoop() { Stop(); }
   SchedulingLoop(const SchedulingLoop&) = delete;
   SchedulingLoop& operator=(const SchedulingLoop&) = delete;
@@ -75,6 +78,7 @@ class SchedulingLoop {
 
   ServerState& state_;
   core::Scheduler scheduler_;    // used by the loop thread only, with mu released
+  RuntimeEstimates estimates_;   // guarded by state_.mu
   double last_pass_ = 0;         // guarded by state_.mu
   size_t launched_ = 0;          // gangs launched so far; guarded by state_.mu
   double last_full_poll_ = 0;    // when PollTasks last looked at every task; guarded by state_.mu

@@ -6,6 +6,7 @@
 
 #include "base/quantity.h"
 #include "base/yaml_error.h"
+#include "server/estimates_config.h"
 
 namespace kumo::server {
 namespace fs = std::filesystem;
@@ -69,6 +70,11 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         base.scheduler.backfill = *m;
       } else if (key == "preemption") {
         base.scheduler.preemption = v.as<bool>();
+      } else if (key == "estimates") {
+        if (Status s = LoadEstimatesConfig(path, v, key, &base.estimates); !s.ok()) return Error(s);
+      } else if (key == "ageing") {
+        Status s = LoadAgeingConfig(path, v, key, &base.scheduler.age_after_s);
+        if (!s.ok()) return Error(s);
       } else if (key == "cacheServers") {
         if (!v.IsSequence()) return fail(v, key, "expected a list of HOST:PORT");
         base.cache_servers = v.as<std::vector<std::string>>();

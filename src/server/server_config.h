@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/runtime_estimate.h"
 #include "core/scheduler.h"
 #include "executor/task_identity.h"
 #include "executor/kubernetes/kubernetes_config.h"
@@ -18,6 +19,8 @@ struct ServerConfig {
   std::string inventory_file;  // empty: this machine (executor::DetectLocalMachine)
   std::string shim_binary;     // the task shim: kumo-shim, or the kumo binary (`__task-shim`)
   core::SchedulerConfig scheduler;
+  // Runtime estimates for jobs without maxRuntime (`estimates:`; server/estimates_config.h).
+  core::RuntimeEstimateConfig estimates;
   std::vector<PriorityClass> priority_classes = {
       {"low", 0, true}, {"normal", 100, true}, {"high", 1000, true}, {"system", 10000, false, true}};
   double tick_s = 0.2;  // loop period while nothing happens

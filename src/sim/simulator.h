@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime_estimate.h"
 #include "core/scheduler.h"
 #include "sim/trace.h"
 
@@ -38,6 +39,10 @@ struct SimConfig {
   core::Seconds preemption_grace = 30;  // signal -> exit
   core::Seconds restart_overhead = 60;  // added to every attempt after the first
   core::Seconds min_runtime = 600;      // running jobs are not preempted before this
+  // Runtime estimates for jobs without maxRuntime, learnt from the completions seen so far
+  // (never from a job's own duration before it ends). Traces have no job names nor priority
+  // class names: the history is the user's jobs, then the project's.
+  core::RuntimeEstimateConfig estimates;
   // The scheduler is told every job's true duration as its maxRuntime (an oracle: a bound to
   // compare with, not a policy anyone can run).
   bool oracle_runtimes = false;
@@ -69,7 +74,7 @@ struct SeriesPoint {
 };
 
 struct Distribution {
-  double mean = 0, p50 = 0, p95 = 0, p99 = 0;
+  double mean = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0;
   int64_t count = 0;
 };
 
@@ -108,6 +113,9 @@ struct SimReport {
   double gpu_hours_lost = 0;  // work thrown away by preemption (since last checkpoint)
   double gpu_hours_restart = 0;  // restart overhead of attempts after the first
   int64_t partial_gangs = 0;  // starts with fewer placements than tasks (must be 0)
+  // |estimate - actual| / actual of the runtime estimate of each completed job that had no
+  // maxRuntime and had an estimate from earlier completions (core/runtime_estimate.h).
+  Distribution estimate_error;
   int64_t passes = 0;
   double pass_ms_mean = 0, pass_ms_p99 = 0;
   double wall_s = 0;
