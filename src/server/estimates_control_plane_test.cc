@@ -30,15 +30,6 @@ class EstimatesTest : public ControlPlaneFixture {
     config.shim_binary = KUMO_SHIM_BINARY;
     config.estimates.min_samples = 1;  // one earlier run is history enough here
   }
-  // Polls `done` every 10 ms for at most ~10 s of real time.
-  template <typename F>
-  bool WaitFor(F done) {
-    for (int i = 0; i < 1000; ++i) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
   int64_t Submit(const std::string& spec) {
     json job = Call("POST", "/v1/jobs", spec);
     EXPECT_EQ(job["status"], 201) << job.dump();
