@@ -36,6 +36,7 @@ struct RuntimeEstimateConfig {
   int32_t min_samples = 2;  // a key with fewer falls back to the next; >= 1
   // Priority class name -> estimate in seconds when neither key has enough history.
   std::map<std::string, Seconds> class_default;
+  friend bool operator==(const RuntimeEstimateConfig&, const RuntimeEstimateConfig&) = default;
 };
 
 // Who ran what: the keys of the history, in fallback order (user + name, project, class).
