@@ -5,15 +5,21 @@
 #      (kumo: CLIENTS concurrent HTTP clients on its API; Slurm: SBATCH_CLIENTS concurrent sbatch
 #      processes) -> jobs/s from the first submission to the last completion;
 #   2. gangs: 200 jobs of 2 x 4 GPUs running `sleep 1` -> makespan / ideal (25 s);
-#   3. trace: 300 consecutive Philly jobs, durations and arrivals scaled (a few minutes) -> mean
-#      JCT, mean wait, makespan, GPU allocation; the same slice through `kumo sim`.
+#   3. trace: a held-out Philly slice, 300 short jobs (rows from TRACE_FIRST_ROW on that ran
+#      <= 2 h), durations and arrivals scaled (a few minutes, offered load TRACE_LOAD), each with
+#      a Slurm-like time limit; TRACE_ROUNDS rounds, kumo and Slurm alternating -> mean JCT (each
+#      side's median round), mean wait, makespan, GPU allocation, kumo's jobs restarted from zero
+#      (must be 0: the script exits 1 otherwise); the same slice through `kumo sim`.
 # Needs root (apt-get, mknod, daemons). Installs slurm-wlm and munge from Debian when missing.
 # Everything lives in one temp dir; every process started is stopped by PID on exit.
 # Usage: bench/vs-slurm.sh            Last line: one JSON object.
-# Env: THROUGHPUT_JOBS (1000) GANG_JOBS (200) TRACE_JOBS (300) TRACE_SECONDS (180) CLIENTS (16)
+# Env: THROUGHPUT_JOBS (1000) GANG_JOBS (200) TRACE_JOBS (300) TRACE_SECONDS (180) TRACE_LOAD (9)
+#      TRACE_ROUNDS (3) TRACE_FIRST_ROW (1500) CLIENTS (16)
 #      SBATCH_CLIENTS (8) THROUGHPUT_ROUNDS (3: kumo and Slurm alternate; medians reported)
 #      WORKLOADS ("throughput gang trace") KEEP=1 (keep the temp dir for inspection)
 #      KUMO_SERVER_CONFIG (a `kumo server --config` file, e.g. `isolation: {enabled: false}`)
+#      KUMO_BIN (the kumo binary to run, kumo-shim beside it; default build/bin/kumo, built if
+#      missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -21,6 +27,9 @@ THROUGHPUT_JOBS=${THROUGHPUT_JOBS:-1000}
 GANG_JOBS=${GANG_JOBS:-200}
 TRACE_JOBS=${TRACE_JOBS:-300}
 TRACE_SECONDS=${TRACE_SECONDS:-180}
+TRACE_LOAD=${TRACE_LOAD:-9}
+TRACE_ROUNDS=${TRACE_ROUNDS:-3}
+TRACE_FIRST_ROW=${TRACE_FIRST_ROW:-1500}
 CLIENTS=${CLIENTS:-16}
 SBATCH_CLIENTS=${SBATCH_CLIENTS:-8}
 THROUGHPUT_ROUNDS=${THROUGHPUT_ROUNDS:-3}
@@ -43,13 +52,13 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
     apt-get install -y -qq slurm-wlm munge >/dev/null
   }
 fi
-if [ ! -x build/bin/kumo ]; then
+if [ -z "${KUMO_BIN:-}" ] && [ ! -x build/bin/kumo ]; then
   say "building kumo (Release)"
   scripts/install-deps >/dev/null
   [ -f build/CMakeCache.txt ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j2 --target kumo >/dev/null
 fi
-KUMO=$ROOT/build/bin/kumo
+KUMO=${KUMO_BIN:-$ROOT/build/bin/kumo}
 
 # --- temp dir, process bookkeeping, cleanup ---------------------------------------------------
 WORK=$(mktemp -d /tmp/kumo-vs-slurm.XXXXXX)
@@ -139,8 +148,8 @@ mkdir -p "$R"
 "$PY" "$DRIVER" make throughput "$THROUGHPUT_JOBS" "$WORK/throughput.json"
 "$PY" "$DRIVER" make gang "$GANG_JOBS" "$WORK/gang.json"
 "$PY" "$DRIVER" slice "$TRACES/philly-subset-marwage/philly_ge4gpu_pass_jobs.csv" "$WORK/trace.json" \
-  --jobs "$TRACE_JOBS" --target-seconds "$TRACE_SECONDS" --sim-trace-dir "$WORK/simtrace" \
-  > "$R/slice.json"
+  --jobs "$TRACE_JOBS" --target-seconds "$TRACE_SECONDS" --load "$TRACE_LOAD" \
+  --heldout --first-row "$TRACE_FIRST_ROW" --sim-trace-dir "$WORK/simtrace" > "$R/slice.json"
 say "trace slice: $(cat "$R/slice.json")"
 
 run_kumo() {  # run_kumo NAME TIMEOUT [ROUND]: results in $R/kumo_NAME[.ROUND].json
@@ -165,8 +174,10 @@ if wants gang; then
   run_slurm gang 300
 fi
 if wants trace; then
-  run_kumo trace 900
-  run_slurm trace 900
+  for r in $(seq "$TRACE_ROUNDS"); do
+    run_kumo trace 900 "$r"
+    run_slurm trace 900 "$r"
+  done
   # The same slice through the simulator, replaying its (already scaled) arrival times: once in
   # seconds (passes batched every 10 s of virtual time, as by default), once with every time x100
   # and --pass-interval 2, i.e. a pass at most every 0.02 s of real time, as the kumo server's loop
@@ -179,4 +190,7 @@ if wants trace; then
 fi
 
 "$PY" "$DRIVER" summary "$R" --clients "$CLIENTS" --sbatch-clients "$SBATCH_CLIENTS" \
-  --elapsed "$(( $(date +%s) - T0 ))"
+  --elapsed "$(( $(date +%s) - T0 ))" | tee "$R/summary.json"
+# A job that does not checkpoint and was requeued ran again from zero: the acceptance says none.
+restarted=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("trace", {}).get("kumo_restarted_from_zero", 0))' "$R/summary.json")
+[ "$restarted" = 0 ] || { echo "vs-slurm.sh: $restarted kumo jobs restarted from zero" >&2; exit 1; }

@@ -52,15 +52,21 @@ def make_workload(kind, n):
     raise SystemExit(f"unknown workload {kind}")
 
 
-def philly_slice(trace_csv, jobs, target_seconds, load, seed):
-    """`jobs` consecutive Philly jobs that fit the 8x8 cluster, scaled (see docs/vs-slurm.md)."""
+def philly_rows(trace_csv):
     rows = list(csv.DictReader(open(trace_csv)))
     rows.sort(key=lambda r: (int(r["submit_offset_s"]), r["job_id"]))
+    return rows
 
-    def fits(r):
-        g = int(r["num_gpus"])
-        return g in (1, 2, 4, 8) or (g % 8 == 0 and g <= CLUSTER_GPUS)
 
+def fits(r):
+    """A job the 8 x 8 cluster holds unchanged: 1, 2, 4, 8 GPUs, or a multiple of 8 up to 64."""
+    g = int(r["num_gpus"])
+    return g in (1, 2, 4, 8) or (g % 8 == 0 and g <= CLUSTER_GPUS)
+
+
+def philly_slice(trace_csv, jobs, target_seconds, load, seed):
+    """`jobs` consecutive Philly jobs that fit the 8x8 cluster, scaled (see docs/vs-slurm.md)."""
+    rows = philly_rows(trace_csv)
     # Among the windows of `jobs` consecutive jobs in which every job fits (none is dropped or
     # reshaped), the one with the fewest jobs scaled down to <= 2 s (Philly's runtimes are
     # heavy-tailed: at any window about 40% of the jobs hit the 1-2 s floor); ties: earliest.
@@ -77,11 +83,30 @@ def philly_slice(trace_csv, jobs, target_seconds, load, seed):
     if best is None:
         raise SystemExit("no window of consecutive jobs that fit 8x8 GPUs")
     start = best[1]
-    w = rows[start:start + jobs]
+    return scale_window(rows[start:start + jobs], target_seconds, load, seed,
+                        {"rule": "fewest-tiny-window", "first_row": start})
+
+
+def philly_heldout(trace_csv, jobs, target_seconds, load, seed, first_row, max_runtime_s):
+    """A held-out slice: from row `first_row` on (in submit order; the `slice` window ends before
+    it), the first `jobs` jobs that fit the 8x8 cluster and ran at most `max_runtime_s` (short
+    for this subset, whose jobs all ran >= 10 min). Fixed by rule, not searched for."""
+    rows = philly_rows(trace_csv)
+    w = [r for r in rows[first_row:] if fits(r) and float(r["runtime_s"]) <= max_runtime_s][:jobs]
+    if len(w) < jobs:
+        raise SystemExit(f"only {len(w)} short jobs from row {first_row}")
+    return scale_window(w, target_seconds, load, seed,
+                        {"rule": "heldout-short", "first_row": first_row,
+                         "max_runtime_s": max_runtime_s,
+                         "first_submitted": w[0]["submitted_time"],
+                         "last_submitted": w[-1]["submitted_time"]})
+
+
+def scale_window(w, target_seconds, load, seed, meta):
+    """Durations: one factor so that the window's GPU-seconds fill the cluster for
+    target_seconds. Arrivals: one factor so that the offered load over the arrival window is
+    `load`. Whole seconds (the simulator reads integer arrival offsets); at least 1 s."""
     work = sum(int(r["num_gpus"]) * float(r["runtime_s"]) for r in w)
-    # Durations: one factor so that the slice's GPU-seconds fill the cluster for target_seconds
-    # at the given load. Arrivals: one factor so that the offered load over the arrival window
-    # is `load`. Whole seconds (the simulator reads integer arrival offsets); at least 1 s.
     f_dur = target_seconds * CLUSTER_GPUS / work
     out = []
     t0 = int(w[0]["submit_offset_s"])
@@ -100,10 +125,14 @@ def philly_slice(trace_csv, jobs, target_seconds, load, seed):
         out.append({"id": r["job_id"], "arrival": round((int(r["submit_offset_s"]) - t0) * f_arr),
                     "gpus": g, "nodes": nodes, "gpus_per_node": g // nodes, "duration": d,
                     "limit": limit, "runtime_s_trace": float(r["runtime_s"])})
-    meta = {"first_row": start, "jobs": len(out), "duration_factor": f_dur,
-            "arrival_factor": f_arr, "offered_load": load,
-            "gpu_seconds": scaled_work, "arrival_span_s": out[-1]["arrival"],
-            "first_job": w[0]["job_id"], "last_job": w[-1]["job_id"]}
+    gpus = [j["gpus"] for j in out]
+    meta = meta | {"jobs": len(out), "duration_factor": f_dur,
+                   "arrival_factor": f_arr, "offered_load": load,
+                   "gpu_seconds": scaled_work, "arrival_span_s": out[-1]["arrival"],
+                   "first_job": w[0]["job_id"], "last_job": w[-1]["job_id"],
+                   "jobs_by_gpus": {str(g): gpus.count(g) for g in sorted(set(gpus))},
+                   "duration_s_min_median_max": [min(durs), sorted(durs)[len(durs) // 2],
+                                                 max(durs)]}
     return out, meta
 
 
@@ -254,8 +283,11 @@ def run_kumo(jobs, a):
     recs = []
     for jid, (ts, kid) in subs.items():
         kj = by_id[kid]
-        recs.append({"id": jid, "gpus": gpus[jid], "submit": ts, "server_submit": kj["submitTime"], "start": kj["startTime"],
-                     "end": kj["endTime"], "state": kj["phase"]})
+        # attempt > 1: the job was requeued and ran again; these jobs do not checkpoint, so
+        # every such attempt restarted from zero.
+        recs.append({"id": jid, "gpus": gpus[jid], "submit": ts, "server_submit": kj["submitTime"],
+                     "start": kj["startTime"], "end": kj["endTime"], "state": kj["phase"],
+                     "attempt": kj.get("attempt", 1)})
     recs[0]["client_retries"] = k.retries
     return recs, t0
 
@@ -349,7 +381,10 @@ def metrics(recs, t0):
             "jobs_per_s": round(len(ok) / makespan, 2) if makespan > 0 else None,
             "mean_jct_s": round(sum(jct) / len(jct), 3) if jct else None,
             "mean_wait_s": round(sum(wait) / len(wait), 3) if wait else None,
-            "gpu_allocation": round(busy / (CLUSTER_GPUS * makespan), 4) if makespan > 0 else None}
+            "gpu_allocation": round(busy / (CLUSTER_GPUS * makespan), 4) if makespan > 0 else None,
+            # kumo's records carry the attempt; Slurm's (jobcomp) do not: None, not measured.
+            "restarted_from_zero": (sum(r["attempt"] > 1 for r in recs)
+                                    if all("attempt" in r for r in recs) else None)}
 
 
 def summary(a):
@@ -381,10 +416,22 @@ def summary(a):
                        "kumo_to_ideal": ratio(kg["makespan_s"], ideal),
                        "slurm_to_ideal": ratio(sg["makespan_s"], ideal),
                        "kumo_completed": kg["completed"], "slurm_completed": sg["completed"]}
-    if os.path.exists(f"{R}/kumo_trace.json") and os.path.exists(f"{R}/slurm_trace.json"):
-        kr, sr = ld("kumo_trace")["metrics"], ld("slurm_trace")["metrics"]
+    # Trace: TRACE_ROUNDS rounds (kumo_trace.N.json), kumo and Slurm alternating; each side's
+    # median round by mean JCT is reported, every round beside it.
+    trounds = {side: sorted((json.load(open(f))["metrics"] for f in
+                             glob.glob(f"{R}/{side}_trace.*.json")),
+                            key=lambda m: m["mean_jct_s"] or float("inf"))
+               for side in ("kumo", "slurm")}
+    if trounds["kumo"] and trounds["slurm"]:
+        kr, sr = (trounds[s][(len(trounds[s]) - 1) // 2] for s in ("kumo", "slurm"))
         out["trace_mean_jct_ratio"] = ratio(kr["mean_jct_s"], sr["mean_jct_s"])
-        out["trace"] = trace_summary(R, ld, kr, sr)
+        out["trace"] = trace_summary(R, ld, kr, sr) | {
+            "rounds": len(trounds["kumo"]),
+            "kumo_mean_jct_s_each": [m["mean_jct_s"] for m in trounds["kumo"]],
+            "slurm_mean_jct_s_each": [m["mean_jct_s"] for m in trounds["slurm"]],
+            # Requeued jobs of kumo's rounds; none of them checkpoints, so each restarted from
+            # zero. Must be 0 (docs/vs-slurm.md); the script exits 1 otherwise.
+            "kumo_restarted_from_zero": sum(m["restarted_from_zero"] for m in trounds["kumo"])}
     out["clients"] = {"kumo_http": a.clients, "slurm_sbatch": a.sbatch_clients}
     out["elapsed_s"] = a.elapsed
     first = ("bench", "nodes", "gpus", "throughput_ratio", "gang_makespan_ratio",
@@ -412,7 +459,8 @@ def trace_summary(R, ld, kr, sr):
                 "gpu_allocation": round(v["gpu_allocation_makespan"], 4),
                 "completed": v["completed"]}
     sk = sim.get("sim_s100_kumo", {}).get("mean_jct_s")
-    keys = ("mean_jct_s", "mean_wait_s", "makespan_s", "gpu_allocation", "completed")
+    keys = ("mean_jct_s", "mean_wait_s", "makespan_s", "gpu_allocation", "completed",
+            "restarted_from_zero")
     t = {"jobs": kr["jobs"], "kumo": {k: kr[k] for k in keys},
          "slurm": {k: sr[k] for k in keys}, "sim": sim,
          "sim_kumo_vs_measured_jct": ratio(sk, kr["mean_jct_s"])}
@@ -438,6 +486,10 @@ def main():
     s.add_argument("--target-seconds", type=float, default=180)
     s.add_argument("--load", type=float, default=1.2)
     s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--heldout", action="store_true",
+                   help="the held-out rule (philly_heldout) instead of the searched window")
+    s.add_argument("--first-row", type=int, default=1500)
+    s.add_argument("--max-runtime-s", type=float, default=7200)
     sm = sub.add_parser("summary")
     sm.add_argument("dir")
     sm.add_argument("--clients", type=int)
@@ -459,7 +511,11 @@ def main():
     elif a.cmd == "make":
         json.dump({"jobs": make_workload(a.kind, a.n)}, open(a.out, "w"))
     elif a.cmd == "slice":
-        jobs, meta = philly_slice(a.trace_csv, a.jobs, a.target_seconds, a.load, a.seed)
+        if a.heldout:
+            jobs, meta = philly_heldout(a.trace_csv, a.jobs, a.target_seconds, a.load, a.seed,
+                                        a.first_row, a.max_runtime_s)
+        else:
+            jobs, meta = philly_slice(a.trace_csv, a.jobs, a.target_seconds, a.load, a.seed)
         write_sim_trace(jobs, a.sim_trace_dir + "/s1", 1)
         write_sim_trace(jobs, a.sim_trace_dir + "/s100", 100)
         json.dump({"jobs": jobs, "meta": meta}, open(a.out, "w"))

@@ -15,6 +15,8 @@ Result<Decisions> Pass::Run() {
   auto order = MakeQueueOrder(state_.config.queue_order);
   if (!order) return Error(order.error());
   order_ = std::move(*order);
+  if (state_.config.age_after_s < kNever)
+    order_ = MakeAgeingOrder(std::move(order_), state_.config.age_after_s);
   order_->Begin(Context(), std::move(entries));
   for (const NodeRt& n : state_.cluster.nodes)
     any_term_ |= n.term[kGpu] > 0 || n.term[kCpu] > 0 || n.term[kMemory] > 0;
@@ -130,6 +132,7 @@ void Pass::SetModelPressure() {
 
 QueueContext Pass::Context() const {
   QueueContext ctx;
+  ctx.now = state_.snap.now;
   ctx.capacity = state_.nodes.capacity();
   for (const ProjectRt& p : state_.projects) {
     ctx.project_weight.push_back(p.spec->weight);

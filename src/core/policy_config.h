@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/runtime_estimate.h"
 #include "core/scheduler.h"
 
 namespace kumo::core {
@@ -57,6 +58,7 @@ struct PolicyConfig {
   LasConfig las;
   MinRuntimeConfig min_runtime;
   ServiceHistoryConfig history;
+  RuntimeEstimateConfig estimates;  // for jobs without maxRuntime (EASY reserves on them)
   friend bool operator==(const PolicyConfig&, const PolicyConfig&) = default;
 };
 

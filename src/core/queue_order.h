@@ -8,6 +8,8 @@
 //             during the pass, as in Mesos' DRF sorter.
 //   "shortest" -- then the shortest maxRuntime (none: last), then submit time, then job id
 //             (shortest-job-first on estimates; with true runtimes, the simulator's SJF oracle).
+// Ageing (queue_order_ageing.cc) wraps any of them: jobs that have waited long go first within
+// their priority (SchedulerConfig::age_after_s).
 #pragma once
 
 #include <memory>
@@ -33,6 +35,7 @@ struct QueueEntry {
 };
 
 struct QueueContext {
+  Seconds now = 0;                            // the pass's time (for ageing)
   ResourceVector capacity;                    // cluster total, for dominant shares
   std::vector<double> project_weight;         // by project index, > 0
   std::vector<ResourceVector> project_usage;  // running usage by project index
@@ -62,5 +65,23 @@ Result<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name);
 std::unique_ptr<QueueOrder> MakeFifoOrder();
 std::unique_ptr<QueueOrder> MakeDrfOrder();
 std::unique_ptr<QueueOrder> MakeShortestOrder();
+
+// Ageing: a pending job that has waited at least `age_after_s` (now - submit_time) is aged. Within
+// each priority, aged jobs come first, oldest first (then id); the rest follow in `inner`'s order.
+// Priorities never mix: an aged job never passes a job of higher priority. Every admission is
+// passed on to `inner`, so fair shares count aged jobs too. The name stays the inner order's.
+//
+// Why a decorator and not a term in DRF's key: starvation is not a matter of fair share. A gang
+// whose user or project has the larger share loses to a stream of small jobs from users with
+// none, pass after pass; and with a FIFO inner order a gang loses the same way to jobs ahead of it
+// that keep taking the reservation's place. The remedy is the same for every order, so it is
+// written once, around any of them. Why it bounds a gang's wait: once aged, the gang is the
+// first job of its priority that the pass considers (after nominated jobs and the holder of the
+// sticky reservation, which keep their place), so it is the first blocked job and EASY backfill
+// reserves for it; the reservation is sticky and held resources are kept from later jobs, so the
+// gang starts when the jobs in its way reach their maxRuntime or estimate
+// (docs/evaluation.md, "Estimates and ageing").
+// REQUIRES: inner != nullptr; age_after_s >= 0.
+std::unique_ptr<QueueOrder> MakeAgeingOrder(std::unique_ptr<QueueOrder> inner, Seconds age_after_s);
 
 }  // namespace kumo::core

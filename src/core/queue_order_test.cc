@@ -1,6 +1,7 @@
-// QueueOrder: the contract every order keeps (typed test over fifo and drf), the DRF arithmetic
-// (weighted dominant share across projects, user share inside a project, shares updated by
-// Admitted()), and WeightedDominantShare worked examples.
+// QueueOrder: the contract every order keeps (typed test over fifo, drf, shortest and drf with
+// ageing), the DRF arithmetic (weighted dominant share across projects, user share inside a
+// project, shares updated by Admitted()), ageing's own cases, and WeightedDominantShare worked
+// examples.
 #include "core/queue_order.h"
 
 #include <gtest/gtest.h>
@@ -99,11 +100,18 @@ class QueueOrderContract : public ::testing::Test {};
 
 struct OrderNames {
   template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
+  static std::string GetName(int i) {
+    return std::string(T::kName) + (i == 3 ? "_aged" : "");  // AgedDrfOrderType is "drf" too
   }
 };
-using AllOrders = ::testing::Types<FifoOrderType, DrfOrderType, ShortestOrderType>;
+// DRF with ageing (queue_order_ageing.cc): in MixedContext (now 100) the jobs submitted at or
+// before t=70 are aged, so the contract is tested with aged and fresh jobs mixed.
+struct AgedDrfOrderType {
+  static std::unique_ptr<QueueOrder> Make() { return MakeAgeingOrder(MakeDrfOrder(), 30); }
+  static constexpr const char* kName = "drf";
+};
+using AllOrders =
+    ::testing::Types<FifoOrderType, DrfOrderType, ShortestOrderType, AgedDrfOrderType>;
 TYPED_TEST_SUITE(QueueOrderContract, AllOrders, OrderNames);
 
 // A mixed queue: 3 projects (project 2 weight 4), 4 users, 3 priorities, varied submit times and
@@ -127,8 +135,10 @@ Queue MixedQueue() {
   return q;
 }
 QueueContext MixedContext() {
-  return Context({1.0, 1.0, 4.0}, {Use(8), Use(2, 300), Use(32)},
-                 {Use(6), Use(2), Use(2, 300), Use(32)});
+  QueueContext ctx = Context({1.0, 1.0, 4.0}, {Use(8), Use(2, 300), Use(32)},
+                             {Use(6), Use(2), Use(2, 300), Use(32)});
+  ctx.now = 100;
+  return ctx;
 }
 
 TYPED_TEST(QueueOrderContract, NameMatchesFactory) {
@@ -415,6 +425,59 @@ TEST(SchedulerOrder, SharesMoveAsJobsStartInThePass) {
   EXPECT_EQ(drf.order, (std::vector<std::string>{"a1", "b1", "a2"})) << Dump(drf);
   Decisions fifo = MustSchedule(s, Config("fifo"));
   EXPECT_EQ(fifo.order, (std::vector<std::string>{"a1", "a2", "b1"})) << Dump(fifo);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ageing specifics (queue_order_ageing.cc)
+
+// One project; users by index; `now` set.
+QueueContext AtTime(Seconds now, std::vector<ResourceVector> user_usage) {
+  QueueContext ctx = Context({1.0}, {Use(0)}, std::move(user_usage));
+  ctx.now = now;
+  return ctx;
+}
+
+TEST(AgeingOrder, HeaderWorkedExample) {
+  // a (user 0, who uses 8 GPUs) waits since 100; b, c (users 1, 2: nothing) since 900, 950.
+  Queue q;
+  q.Add("a", 0, 0, 0, 100).Add("b", 0, 0, 1, 900).Add("c", 0, 0, 2, 950);
+  const std::vector<ResourceVector> usage = {Use(8), Use(0), Use(0)};
+  EXPECT_EQ(q.Drain(*MakeDrfOrder(), AtTime(1000, usage), true),
+            (std::vector<std::string>{"b", "c", "a"}));
+  EXPECT_EQ(q.Drain(*MakeAgeingOrder(MakeDrfOrder(), 600), AtTime(1000, usage), true),
+            (std::vector<std::string>{"a", "b", "c"}));
+  // At t=699 a has waited 599 s < 600: not aged yet.
+  EXPECT_EQ(q.Drain(*MakeAgeingOrder(MakeDrfOrder(), 600), AtTime(699, usage), true),
+            (std::vector<std::string>{"b", "c", "a"}));
+}
+
+TEST(AgeingOrder, AgedJobsNeverPassHigherPriorityAndGoOldestFirst) {
+  // hi (priority 5, fresh); old1, old2 (priority 0, aged; old2 is older); new (priority 0,
+  // fresh); low (priority -1, aged).
+  Queue q;
+  q.Add("new", 0, 0, 0, 990).Add("hi", 5, 0, 1, 995).Add("old1", 0, 0, 2, 50)
+      .Add("old2", 0, 0, 3, 10).Add("low", -1, 0, 4, 0);
+  EXPECT_EQ(q.Drain(*MakeAgeingOrder(MakeFifoOrder(), 100),
+                    AtTime(1000, std::vector<ResourceVector>(5)), true),
+            (std::vector<std::string>{"hi", "old2", "old1", "new", "low"}));
+}
+
+TEST(AgeingOrder, AdmissionsOfAgedJobsCountInTheInnerFairShare) {
+  // Users 0 and 1 start equal. Aged a0 (user 0) is admitted first; DRF then prefers user 1's
+  // b1 over user 0's a1 (user 0 now holds 1 GPU), although a1 was submitted earlier.
+  Queue q;
+  q.Add("a0", 0, 0, 0, 0).Add("a1", 0, 0, 0, 500).Add("b1", 0, 0, 1, 600);
+  EXPECT_EQ(q.Drain(*MakeAgeingOrder(MakeDrfOrder(), 800),
+                    AtTime(1000, std::vector<ResourceVector>(2)), true),
+            (std::vector<std::string>{"a0", "b1", "a1"}));
+}
+
+TEST(AgeingOrder, NegativeThresholdIsRejectedByTheScheduler) {
+  SchedulerConfig cfg;
+  cfg.age_after_s = -1;
+  auto s = Scheduler::Create(cfg);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().message(), "age_after_s must be >= 0");
 }
 
 // ---------------------------------------------------------------------------------------------

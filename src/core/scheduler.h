@@ -58,6 +58,9 @@ struct PreemptionPolicyNames {
 
 struct SchedulerConfig {
   std::string queue_order = "drf";              // see queue_order.h
+  // Ageing: a job pending at least this long goes first within its priority (MakeAgeingOrder in
+  // queue_order.h), so no gang starves behind a stream of small jobs. kNever: off.
+  Seconds age_after_s = kNever;
   std::string placement = "binpack";            // see placement_policy.h
   BackfillMode backfill = BackfillMode::kEasy;  // see backfill/backfill_policy.h
   PreemptionPolicyNames preemption;             // see preemption/preemption_policy.h

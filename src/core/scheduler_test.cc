@@ -22,7 +22,8 @@ using namespace testutil;  // NOLINT(google-build-using-namespace)
 using Mode = TopologyConstraint::Mode;
 using Op = Toleration::Operator;
 
-const char kNoReservation[] = "; no reservation possible: the jobs in its way have no maxRuntime";
+const char kNoReservation[] =
+    "; no reservation possible: the jobs in its way have no maxRuntime or runtime estimate";
 
 // `count` empty 8-GPU nodes n0, n1, ..., project "p", now = `now`.
 Snapshot Cluster(int count, Seconds now = 0) {
@@ -1273,7 +1274,8 @@ TEST(Backfill, EasyReservesAndBackfills) {
   EXPECT_EQ(MessageOf(d, "big"),
             "needs 16 GPUs (2 x 8 GPUs); 12 GPUs free on the 4 nodes it may use; reserved to start "
             "by t=1000 (in "
-            "900 s) when running jobs reach their maxRuntime");
+            "900 s) when running jobs reach their maxRuntime or "
+            "estimate");
 
   EXPECT_EQ(ReasonOf(d, "long"), "WouldDelayReservation");
   EXPECT_EQ(MessageOf(d, "long"),
@@ -1380,7 +1382,8 @@ TEST(Backfill, ReservationAtTheEarliestFeasibleRelease) {
   EXPECT_EQ(MessageOf(d, "big"),
             "needs 16 GPUs (2 x 8 GPUs); 0 GPUs free on the 4 nodes it may use; reserved to start "
             "by t=700 (in 550 "
-            "s) when running jobs reach their maxRuntime");
+            "s) when running jobs reach their maxRuntime or "
+            "estimate");
 }
 
 TEST(Backfill, NoReservationWhenBlockersHaveNoMaxRuntime) {
@@ -1451,7 +1454,8 @@ TEST(Backfill, HoldIsWhatTheReservationNeedsBeyondWhatIsReleased) {
   EXPECT_EQ(MessageOf(d, "big"),
             "needs 16 GPUs (2 x 8 GPUs); 4 GPUs free on the 2 nodes it may use; reserved to start "
             "by t=500 (in 500 "
-            "s) when running jobs reach their maxRuntime");
+            "s) when running jobs reach their maxRuntime or "
+            "estimate");
   EXPECT_EQ(ReasonOf(d, "long4"), "WouldDelayReservation");
   ASSERT_EQ(Started(d), std::vector<std::string>{"short4"});
   EXPECT_TRUE(d.starts[0].backfilled);

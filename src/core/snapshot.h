@@ -113,6 +113,9 @@ struct Job {
   TopologyConstraint topology;
   // Runtime limit; also the backfill estimate. kNever means none was given.
   Seconds max_runtime = kNever;
+  // Without max_runtime: how long the job will probably run, from the history of similar jobs
+  // (runtime_estimate.h), for EASY's reservations only; never a limit. kNever: no estimate.
+  Seconds runtime_estimate = kNever;
   // A running job is not preempted before it has run this long.
   Seconds min_runtime = 0;
   bool checkpointable = false;

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +54,15 @@ class ControlPlaneFixture : public ::testing::Test {
   nlohmann::json Call(const std::string& method, const std::string& target,
                       const std::string& body = "") {
     return CallAs(admin_, method, target, body);
+  }
+  // Polls `done` every 10 ms for at most ~10 s of real time.
+  template <typename F>
+  bool WaitFor(F done) {
+    for (int i = 0; i < 1000; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
 
   FakeClock clock_{1'700'000'000.0};

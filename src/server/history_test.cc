@@ -34,15 +34,6 @@ class HistoryTest : public ControlPlaneFixture {
     }
     ControlPlaneFixture::TearDown();
   }
-  // Polls `done` every 10 ms for at most ~10 s of real time.
-  template <typename F>
-  bool WaitFor(F done) {
-    for (int i = 0; i < 1000; ++i) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
   // The cluster series' sample at `time`, or null.
   json ClusterAt(const json& history, double time) {
     for (const json& s : history["cluster"])

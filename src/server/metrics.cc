@@ -102,6 +102,9 @@ void WriteEvents(TextWriter& w, const ServerState& state) {
   m.passes.Write(w, "kumo_server_scheduling_passes_total", "Scheduling passes run.");
   histogram("kumo_server_scheduling_pass_duration_seconds",
             "Time the scheduling core took for one pass.", m.pass_seconds);
+  histogram("kumo_server_runtime_estimate_relative_error",
+            "|estimate - actual| / actual of the runtime estimates of jobs without maxRuntime.",
+            m.estimate_error);
   m.preemptions.Write(w, "kumo_server_preemptions_total",
                       "Running jobs stopped for another, by reason (priority, reclaim; "
                       "defragment: moved elsewhere).");

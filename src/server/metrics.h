@@ -36,6 +36,9 @@ struct ServerMetrics {
       {1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800}};
   // Seconds one scheduling pass of the core took (the snapshot given, the decisions back).
   prometheus::Histogram pass_seconds{prometheus::LatencyBoundsSeconds()};
+  // |estimate - actual| / actual of the runtime estimate of each job without maxRuntime that
+  // succeeded while its history gave one (server/runtime_estimates.h).
+  prometheus::Histogram estimate_error{{0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10}};
   prometheus::LabeledCounter passes;         // {}
   prometheus::LabeledCounter http_requests;  // {route, method, code}
   prometheus::LabeledCounter submissions;    // {project}

@@ -31,6 +31,8 @@ policy:
     starveFactor: 2
   minRuntime: {fractionOfMedian: 0.1, floorSeconds: 30, maxSeconds: 900}
   history: {windowJobs: 100, minJobs: 5}
+  estimates: {quantile: 0.9, window: 8, minSamples: 3}
+  ageing: {after: 30m}
 )";
 
 TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
@@ -51,6 +53,10 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.las.starve_factor, 2);
   EXPECT_EQ(p.min_runtime, (core::MinRuntimeConfig{0.1, 30, 900}));
   EXPECT_EQ(p.history, (core::ServiceHistoryConfig{100, 5}));
+  EXPECT_EQ(p.estimates.quantile, 0.9);
+  EXPECT_EQ(p.estimates.window, 8);
+  EXPECT_EQ(p.estimates.min_samples, 3);
+  EXPECT_EQ(p.scheduler.age_after_s, 1800);
   // The simulator's ablations are changes to the file's policy.
   auto no_las = sim::NamedPolicy("kumo-no-las", p);
   EXPECT_FALSE(no_las->policy_config.las.enabled);

@@ -7,6 +7,7 @@
 #include "base/yaml_error.h"
 #include "core/placement_policy.h"
 #include "core/queue_order.h"
+#include "server/estimates_config.h"
 #include "server/server_config.h"
 
 namespace kumo::server {
@@ -147,7 +148,9 @@ Status ReadPolicyConfig(const std::string& file, const YAML::Node& node, core::P
        {"preemption", sub(ReadPreemption, &s.preemption)},
        {"las", sub(ReadLas, &out->las)},
        {"minRuntime", sub(ReadMinRuntime, &out->min_runtime)},
-       {"history", sub(ReadHistory, &out->history)}});
+       {"history", sub(ReadHistory, &out->history)},
+       {"estimates", sub(LoadEstimatesConfig, &out->estimates)},
+       {"ageing", sub(LoadAgeingConfig, &s.age_after_s)}});
 }
 
 Result<core::PolicyConfig> LoadPolicyFromConfigFile(const std::string& path) {

@@ -60,6 +60,10 @@ struct SchedulingLoop::PreparedStart {
 };
 
 void SchedulingLoop::Start() {
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    estimates_.Load(state_.jobs);
+  }
   loop_ = std::thread([this] { Run(); });
   exit_watcher_ = std::thread([this] { WatchExits(); });
 }
@@ -206,6 +210,7 @@ void SchedulingLoop::AdvanceRunning(JobRec& job, double now) {
                      "task " + std::to_string(failed->rank) + ExitDescription(*failed), now, true);
   } else if (running == 0) {
     FinishAttempt(state_, job, now, AttemptOutcome::kSucceeded, "every task exited with code 0");
+    if (job.phase == JobPhase::kSucceeded) estimates_.Finished(job);
   } else if (job.cancel_requested) {
     BeginTermination(state_, job, AttemptOutcome::kCancelled, "cancelled by a user", now, true);
   } else if (job.spec.max_runtime_s && now - job.start_time > *job.spec.max_runtime_s) {
@@ -294,6 +299,7 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
     }
     cj.nominated = job.nominated;
     cj.reservation = job.reservation;
+    cj.runtime_estimate = estimates_.For(job);
     if (holding) {
       cj.phase =
           job.phase == JobPhase::kRunning ? core::JobPhase::kRunning : core::JobPhase::kTerminating;

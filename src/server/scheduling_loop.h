@@ -27,6 +27,7 @@
 #include "core/scheduler.h"
 #include "server/attained_service.h"
 #include "server/history.h"
+#include "server/runtime_estimates.h"
 #include "server/server_state.h"
 #include "server/translate.h"
 
@@ -35,7 +36,10 @@ namespace kumo::server {
 class SchedulingLoop {
  public:
   SchedulingLoop(ServerState& state, core::Scheduler scheduler)
-      : state_(state), scheduler_(std::move(scheduler)), attained_(state.config.policy) {}
+      : state_(state),
+        scheduler_(std::move(scheduler)),
+        estimates_(state.config.policy.estimates, &state.metrics.estimate_error),
+        attained_(state.config.policy) {}
   ~SchedulingLoop() { Stop(); }
   SchedulingLoop(const SchedulingLoop&) = delete;
   SchedulingLoop& operator=(const SchedulingLoop&) = delete;
@@ -82,6 +86,7 @@ class SchedulingLoop {
 
   ServerState& state_;
   core::Scheduler scheduler_;    // used by the loop thread only, with mu released
+  RuntimeEstimates estimates_;   // guarded by state_.mu
   double last_pass_ = 0;         // guarded by state_.mu
   size_t launched_ = 0;          // gangs launched so far; guarded by state_.mu
   double last_full_poll_ = 0;    // when PollTasks last looked at every task; guarded by state_.mu

@@ -137,6 +137,9 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
       << ",\"queueing_delay_mean_s\":" << Num(r.queue_s.mean)
       << ",\"queueing_delay_p99_s\":" << Num(r.queue_s.p99) << ",\"goodput\":" << Num(r.goodput)
       << ",\"ftf_rho_max\":" << Num(r.ftf_rho_max) << ",\"ftf_rho_mean\":" << Num(r.ftf_rho_mean)
+      << ",\"estimated_jobs\":" << r.estimate_error.count
+      << ",\"estimate_error_p50\":" << Num(r.estimate_error.p50)
+      << ",\"estimate_error_p90\":" << Num(r.estimate_error.p90)
       << ",\"partial_gangs\":" << r.partial_gangs
       << ",\"jobs\":" << r.jobs << ",\"completed\":" << r.completed
       << ",\"unschedulable\":" << r.unschedulable << ",\"passes\":" << r.passes

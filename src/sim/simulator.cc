@@ -29,6 +29,7 @@ Distribution Summarize(std::vector<double> v) {
     return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
   };
   d.p50 = pct(0.50);
+  d.p90 = pct(0.90);
   d.p95 = pct(0.95);
   d.p99 = pct(0.99);
   return d;
@@ -196,6 +197,7 @@ class Replay {
   void Activate(int32_t j);
   void Deactivate(int32_t j);
   void Release(int32_t j);
+  void SetEstimates();
   Job& CoreJob(int32_t j) { return snap_.jobs[pos_[j]]; }
 
   const Trace& trace_;
@@ -216,6 +218,8 @@ class Replay {
   core::Snapshot snap_;
   std::vector<int32_t> pos_, owner_;
   std::vector<int32_t> running_;  // jobs holding GPUs (running or terminating)
+  core::RuntimeEstimator estimator_;     // fed by completions as they happen
+  std::vector<double> estimate_errors_;  // of completed jobs without maxRuntime
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   size_t next_arrival_ = 0;
   Seconds now_, last_t_, next_tick_ = core::kNever, last_pass_ = core::kNever;
@@ -240,6 +244,7 @@ Replay::Replay(const Trace& trace, const SimConfig& cfg, const core::Scheduler& 
       history_(cfg.policy_config),
       st_(n_),
       pos_(n_, -1),
+      estimator_(cfg.policy_config.estimates),
       now_(trace.jobs.front().submit),
       last_t_(now_),
       has_leaf_(std::find(trace.topology_levels.begin(), trace.topology_levels.end(), "leaf") !=
@@ -343,6 +348,9 @@ void Replay::HandleEvents() {
 }
 
 void Replay::Complete(int32_t j) {
+  const SimJob& sj = trace_.jobs[j];
+  auto error = estimator_.Observe({sj.user, sj.project, "", ""}, sj.duration);
+  if (error && CoreJob(j).max_runtime >= core::kNever) estimate_errors_.push_back(*error);
   Release(j);
   const double gpus = std::max(1.0, static_cast<double>(st_[j].gpu_milli) / 1000.0);
   history_.Finished(st_[j].attained_gpu_s, st_[j].attained_gpu_s / gpus);
@@ -446,6 +454,7 @@ bool Replay::SomeJobBecamePreemptible() const {
 Status Replay::Pass() {
   last_pass_ = now_;
   ReportCheckpoints();
+  SetEstimates();
   snap_.now = now_;
   const auto p0 = std::chrono::steady_clock::now();
   auto d = scheduler_.Schedule(snap_);
@@ -607,6 +616,16 @@ void Replay::Deactivate(int32_t j) {
   pos_[j] = -1;
 }
 
+// Every active job without maxRuntime gets the estimate of the history so far.
+void Replay::SetEstimates() {
+  for (size_t i = 0; i < snap_.jobs.size(); ++i) {
+    Job& cj = snap_.jobs[i];
+    if (cj.max_runtime < core::kNever) continue;
+    const SimJob& sj = trace_.jobs[owner_[i]];
+    cj.runtime_estimate = estimator_.Estimate({sj.user, sj.project, "", ""});
+  }
+}
+
 void Replay::Release(int32_t j) {
   metrics_.Releases(st_[j].project, st_[j].gpu_milli);
   running_.erase(std::find(running_.begin(), running_.end(), j));
@@ -631,6 +650,7 @@ void Replay::Finish(SimReport& rep) {
   rep.preemptions = counters_.preemptions;
   rep.gpu_hours_lost = counters_.gpu_hours_lost;
   rep.gpu_hours_restart = counters_.gpu_hours_restart;
+  rep.estimate_error = Summarize(estimate_errors_);
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ struct SeriesPoint {
 };
 
 struct Distribution {
-  double mean = 0, p50 = 0, p95 = 0, p99 = 0;
+  double mean = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0;
   int64_t count = 0;
 };
 
@@ -99,6 +99,9 @@ struct SimReport {
   double gpu_hours_lost = 0;  // work thrown away by preemption (since last checkpoint)
   double gpu_hours_restart = 0;  // restart overhead of attempts after the first
   int64_t partial_gangs = 0;  // starts with fewer placements than tasks (must be 0)
+  // |estimate - actual| / actual of the runtime estimate of each completed job that had no
+  // maxRuntime and had an estimate from earlier completions (core/runtime_estimate.h).
+  Distribution estimate_error;
   int64_t passes = 0;
   double pass_ms_mean = 0, pass_ms_p99 = 0;
   double wall_s = 0;

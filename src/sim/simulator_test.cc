@@ -367,6 +367,41 @@ TEST(SimBatching, PassIntervalDelaysStartsToTheNextSlot) {
   EXPECT_EQ(q.passes, 4);
 }
 
+TEST(SimEstimates, LearntRuntimesLetEasyReserveWithoutMaxRuntime) {
+  // One 4-GPU node, fifo-backfill, no job has a maxRuntime. H1, H2 (2 GPUs x 20 s) teach the
+  // estimator that user u's jobs run 20 s. t=30: A (2 GPUs, really 30 s) starts, estimated to end
+  // at 50. t=31: B (4 GPUs) is blocked and reserved for t=50, holding the 2 free GPUs. t=32: D
+  // (2 GPUs x 100 s, no maxRuntime so never "short") may not use them and waits. t=50: A outruns
+  // its estimate; the reservation moves (A planned to run as long again), nothing is killed.
+  // t=60: A ends, B starts (ends 70); t=70: D starts.
+  auto job = [](const std::string& id, Seconds submit, int64_t gpus, Seconds duration) {
+    SimJob j = Job(id, submit, gpus, duration);
+    j.max_runtime = core::kNever;
+    return j;
+  };
+  Trace t = MakeTrace({GpuNode("n0", 4)}, {job("H1", 0, 2, 20), job("H2", 0, 2, 20),
+                                           job("A", 30, 2, 30), job("B", 31, 4, 10),
+                                           job("D", 32, 2, 100)});
+  SimConfig c = Policy("fifo-backfill");
+  c.pass_interval = 1;
+  SimReport r = MustSimulate(t, c);
+  ExpectSaneRun(r);
+  EXPECT_EQ(Schedule(r), "H1:0-20 H2:0-20 A:30-60 B:60-70 D:70-170");
+  // Errors of the jobs that had an estimate when they ended (H1, H2 had too little history):
+  //   A: history 20, 20 -> 20; ran 30 -> 1/3.   B: 20, 20, 30 -> 20; ran 10 -> 1.
+  //   D: 20, 20, 30, 10 -> 20; ran 100 -> 0.8.  Sorted 1/3, 0.8, 1: p50 rank 2, p90 rank 3.
+  EXPECT_EQ(r.estimate_error.count, 3);
+  EXPECT_DOUBLE_EQ(r.estimate_error.p50, 0.8);
+  EXPECT_DOUBLE_EQ(r.estimate_error.p90, 1.0);
+
+  // Without estimates no reservation is possible: D takes the free GPUs at t=32 and B waits for
+  // it (t=132) although A ended at 60.
+  c.policy_config.estimates.enabled = false;
+  SimReport none = MustSimulate(t, c);
+  EXPECT_EQ(Schedule(none), "H1:0-20 H2:0-20 A:30-60 B:132-142 D:32-132");
+  EXPECT_EQ(none.estimate_error.count, 0);
+}
+
 // =============================================================================================
 // Gangs
 

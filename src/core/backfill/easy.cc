@@ -1,7 +1,8 @@
 // "easy": EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001).
 //
 // The first job that cannot start gets a reservation: the earliest time it fits if running jobs
-// end at start + maxRuntime and terminating ones now. Feasibility only grows with time, so the
+// end at start + maxRuntime (or, without one, when their runtime estimate says: PlannedEnd in
+// core/runtime_estimate.h) and terminating ones now. Feasibility only grows with time, so the
 // release instant is found by binary search. The reservation then holds, on each node it uses,
 // what it needs beyond what is released there by that time: later jobs that would still run at
 // the reserved time may not use held resources (the pass's kNow), jobs that end before may
@@ -13,6 +14,7 @@
 
 #include "core/backfill/backfill_policy.h"
 #include "core/pass_state.h"
+#include "core/runtime_estimate.h"
 #include "core/text.h"
 
 namespace kumo::core {
@@ -49,7 +51,7 @@ class ReservationSearch {
       : pass_(pass), s_(pass.cluster), jr_(pass.jobs[j]) {}
 
   // The reserved time and placement; the holds are in the cluster state. nullopt when the jobs in
-  // the way never end (no maxRuntime).
+  // the way never end (no maxRuntime, no estimate).
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Run();
 
  private:
@@ -80,14 +82,11 @@ void ReservationSearch::CollectReleases() {
   for (size_t i = 0; i < pass_.jobs.size(); ++i) {
     const JobRt& r = pass_.jobs[i];
     if (!r.running) continue;
-    Seconds end;
-    if (r.terminating) {
-      end = pass_.snap.now;
-    } else if (r.job->max_runtime >= kNever) {
-      continue;  // never ends as far as anyone knows
-    } else {
-      end = std::max(pass_.snap.now, r.start + r.job->max_runtime);
-    }
+    const Seconds now = pass_.snap.now;
+    const Seconds end = r.terminating ? now
+                                      : PlannedEnd(r.start, r.job->max_runtime,
+                                                   r.job->runtime_estimate, now);
+    if (end >= kNever) continue;  // never ends as far as anyone knows
     rels_.push_back(Release{end, static_cast<int32_t>(i)});
   }
   std::sort(rels_.begin(), rels_.end(), [](const Release& a, const Release& b) {
@@ -261,7 +260,7 @@ bool EasyBackfill::Blocked(PassState& pass, int32_t j, WaitExplanation* why, Dec
   auto res = ReservationSearch(pass, j).Run();
   if (!res) {
     if (pass.config.explain)
-      why->message += "; no reservation possible: the jobs in its way have no maxRuntime";
+      why->message += "; no reservation possible: the jobs in its way have no maxRuntime or runtime estimate";
     return true;
   }
   const auto& [at, placed] = *res;
@@ -272,7 +271,8 @@ bool EasyBackfill::Blocked(PassState& pass, int32_t j, WaitExplanation* why, Dec
   why->reason = WaitReason::kReserved;
   if (pass.config.explain)
     why->message += internal::Fmt(
-        "; reserved to start by t=%lld (in %lld s) when running jobs reach their maxRuntime",
+        "; reserved to start by t=%lld (in %lld s) when running jobs reach their maxRuntime or "
+        "estimate",
         static_cast<long long>(at), static_cast<long long>(at - pass.snap.now));
   return true;
 }
