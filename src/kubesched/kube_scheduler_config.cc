@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/yaml_error.h"
+#include "core/policy_config.h"
+#include "server/policy_config_yaml.h"
 
 namespace kumo::kubesched {
 namespace {
@@ -56,19 +58,35 @@ Status LoadProjects(const YAML::Node& list, const Fail& fail, std::vector<core::
   return Status::Ok();
 }
 
-Status LoadField(const std::string& key, const YAML::Node& v, const Fail& fail,
-                 KubeSchedulerConfig* c) {
+// The `policy:` section of `kumo server --config` and `kumo sim --config`, read by the same
+// reader (server/policy_config_yaml.h), of which this mode uses the scheduler's part: order,
+// placement, backfill, preemption, ageing. The parts that need a job's attained service or run
+// history (las, minRuntime, history, estimates) are refused rather than ignored: a pod kumo did
+// not create has neither. `preemption: true` means priority and reclaim; a defragmenting move
+// would delete a pod its owner may never recreate, so naming it is an error.
+Status LoadPolicy(const std::string& path, const YAML::Node& v, const Fail& fail,
+                  core::SchedulerConfig* out) {
+  if (!v.IsMap()) return fail(v, "policy", "expected a mapping");
+  for (const char* key : {"las", "minRuntime", "history", "estimates"})
+    if (v[key]) return fail(v[key], std::string("policy.") + key, "not used by kumo kube-scheduler");
+  core::PolicyConfig policy;
+  policy.scheduler = *out;
+  if (Status s = server::ReadPolicyConfig(path, v, &policy); !s.ok()) return s;
+  const YAML::Node p = v["preemption"];
+  if (p && p.IsScalar() && policy.scheduler.preemption)
+    policy.scheduler.preemption = KubeSchedulerConfig::DefaultSchedulerConfig().preemption;
+  for (const std::string& name : policy.scheduler.preemption.names)
+    if (name == "defragment")
+      return fail(p, "policy.preemption", "defragment is not available: moving a pod deletes it");
+  *out = policy.scheduler;
+  return Status::Ok();
+}
+
+Status LoadField(const std::string& path, const std::string& key, const YAML::Node& v,
+                 const Fail& fail, KubeSchedulerConfig* c) {
   if (key == "projects") return LoadProjects(v, fail, &c->view.projects);
-  if (key == "placement") c->scheduler.placement = v.as<std::string>();
-  else if (key == "queueOrder") c->scheduler.queue_order = v.as<std::string>();
-  else if (key == "backfill") {
-    auto m = core::ParseBackfillMode(v.as<std::string>());
-    if (!m) return fail(v, key, m.error().message());
-    c->scheduler.backfill = *m;
-  } else if (key == "preemption") {
-    c->scheduler.preemption = v.as<bool>() ? KubeSchedulerConfig::DefaultSchedulerConfig().preemption
-                                           : core::PreemptionPolicyNames(false);
-  } else if (key == "gpuResource") c->view.cluster.gpu_resource = v.as<std::string>();
+  if (key == "policy") return LoadPolicy(path, v, fail, &c->scheduler);
+  if (key == "gpuResource") c->view.cluster.gpu_resource = v.as<std::string>();
   else if (key == "gpuModelLabel") c->view.cluster.gpu_model_label = v.as<std::string>();
   else if (key == "extendedResources") c->view.cluster.extended_resources = v.as<std::vector<std::string>>();
   else if (key == "bindWorkers") {
@@ -94,7 +112,7 @@ Result<KubeSchedulerConfig> LoadKubeSchedulerConfig(const std::string& path, Kub
   try {
     for (auto it = root.begin(); it != root.end(); ++it) {
       std::string key = it->first.as<std::string>();
-      if (Status s = LoadField(key, root[key], fail, &base); !s.ok()) return Error(s);
+      if (Status s = LoadField(path, key, root[key], fail, &base); !s.ok()) return Error(s);
     }
   } catch (const YAML::Exception& e) {
     return Error(YamlError(path, e.mark, "", e.msg));  // a value of the wrong type

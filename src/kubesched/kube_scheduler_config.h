@@ -5,10 +5,10 @@
 //   - namespace: team-a          # or `name:`
 //     weight: 2                  # fair-share weight (> 0)
 //     quota: {guaranteedGpus: 8, maxGpus: 16}
-//   placement: binpack           # the core's policies by name, as in `kumo server --config`
-//   queueOrder: drf
-//   backfill: easy
-//   preemption: true             # priority and guaranteed-quota reclaim (never defragment moves)
+//   policy:                      # the `policy:` section of `kumo server --config`, same reader:
+//     placement: binpack         # queueOrder, placement, backfill, backfillDepth, ageing;
+//     backfill: easy             # las, minRuntime, history, estimates are refused (a foreign
+//     preemption: true           # pod has no attained service); true = priority + reclaim
 //   gpuResource: nvidia.com/gpu
 //   extendedResources: [rdma/hca]
 //   bindWorkers: 8               # parallel API calls per pass

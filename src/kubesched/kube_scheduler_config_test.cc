@@ -26,9 +26,7 @@ TEST_F(KubeSchedulerConfigTest, ProjectsPoliciesAndResources) {
   weight: 2
   quota: {guaranteedGpus: 8, maxGpus: 16}
 - name: team-b
-placement: spread
-backfill: none
-preemption: false
+policy: {placement: spread, backfill: none, preemption: false, ageing: {after: 10m}}
 extendedResources: [rdma/hca]
 bindWorkers: 4
 )"), {});
@@ -44,6 +42,7 @@ bindWorkers: 4
   EXPECT_EQ(c->scheduler.placement, "spread");
   EXPECT_EQ(c->scheduler.backfill, core::BackfillMode::kNone);
   EXPECT_FALSE(c->scheduler.preemption);
+  EXPECT_EQ(c->scheduler.age_after_s, 600);
   EXPECT_EQ(c->view.cluster.extended_resources, std::vector<std::string>{"rdma/hca"});
   EXPECT_EQ(c->bind_workers, 4);
 }
@@ -51,7 +50,7 @@ bindWorkers: 4
 TEST_F(KubeSchedulerConfigTest, PreemptionDefaultsToPriorityAndReclaimOnly) {
   KubeSchedulerConfig c;
   EXPECT_EQ(c.scheduler.preemption.names, (std::vector<std::string>{"priority", "reclaim"}));
-  auto loaded = LoadKubeSchedulerConfig(Write("preemption: true\n"), {});
+  auto loaded = LoadKubeSchedulerConfig(Write("policy: {preemption: true}\n"), {});
   ASSERT_TRUE(loaded);
   EXPECT_EQ(loaded->scheduler.preemption.names, (std::vector<std::string>{"priority", "reclaim"}));
 }
@@ -67,7 +66,11 @@ TEST_F(KubeSchedulerConfigTest, ErrorsNameTheLineAndField) {
        "projects[0].quota.guaranteedGpus: larger than maxGpus"},
       {"projects:\n- namespace: a\n  colour: red\n", ":3: projects[0].colour: unknown field"},
       {"tickSeconds: 1\n", ":1: tickSeconds: unknown field"},
-      {"backfill: sometimes\n", ":1: backfill: unknown backfill mode"},
+      {"policy:\n  backfill: sometimes\n", ":2: policy.backfill: unknown backfill mode"},
+      {"policy:\n  las: {enabled: true}\n", ":2: policy.las: not used by kumo kube-scheduler"},
+      {"policy:\n  preemption: [priority, defragment]\n",
+       ":2: policy.preemption: defragment is not available"},
+      {"placement: spread\n", ":1: placement: unknown field"},
   };
   for (const Case& c : cases) {
     auto r = LoadKubeSchedulerConfig(Write(c.yaml), {});
