@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/driver.h"
+#include "executor/kubernetes/pod_scheduling.h"
 
 namespace kumo::kubesched {
 using nlohmann::json;
@@ -330,10 +331,11 @@ void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view
   for (const auto& [pod, message] : tell) {
     calls.push_back([this, pod, message, now] {
       std::string path = PodPath(KeyOf(*pod));
-      json patch = UnschedulablePatch(*pod, message, now);
-      auto r = client_->Call(Verb::kPatch, path + "/status", &patch);
+      json patch = executor::kube::WaitingConditionPatch(*pod, message, now);
+      auto r = client_->Call(Verb::kStrategicMergePatch, path + "/status", &patch);
       if (!r || !r->ok()) Log("condition of " + KeyOf(*pod) + ": " + (r ? ErrorText(*r) : r.error().message()));
-      json event = FailedSchedulingEvent(*pod, message, config_.view.scheduler_name, now);
+      json event =
+          executor::kube::FailedSchedulingEvent(*pod, message, config_.view.scheduler_name, now);
       std::string ns = event["metadata"]["namespace"].get<std::string>();
       (void)client_->Call(Verb::kPost, "/api/v1/namespaces/" + ns + "/events", &event);
     });

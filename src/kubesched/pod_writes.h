@@ -23,14 +23,8 @@ namespace kumo::kubesched {
 
 nlohmann::json BindingBody(const std::string& pod_name, const std::string& node);
 
-// A merge patch for pods/status: the pod's conditions with PodScheduled replaced (merge patches
-// replace lists whole, so every other condition is carried over as it is).
-nlohmann::json UnschedulablePatch(const nlohmann::json& pod, const std::string& message,
-                                  core::Seconds now);
-
-// The FailedScheduling Event; its name is unique per pod and `now`.
-nlohmann::json FailedSchedulingEvent(const nlohmann::json& pod, const std::string& message,
-                                     const std::string& scheduler_name, core::Seconds now);
+// The PodScheduled=False patch and the FailedScheduling Event are the Kubernetes executor's
+// (executor/kubernetes/pod_scheduling.h): one account of a waiting pod for both.
 
 // The victim's grace: spec.terminationGracePeriodSeconds, 30 when unset.
 int64_t GracePeriodSeconds(const nlohmann::json& pod);

@@ -307,13 +307,4 @@ core::Seconds ParseTimestamp(const std::string& text) {
   return static_cast<core::Seconds>(timegm(&tm));
 }
 
-std::string FormatTimestamp(core::Seconds t) {
-  std::time_t when = static_cast<std::time_t>(t);
-  std::tm utc{};
-  gmtime_r(&when, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 }  // namespace kumo::kubesched

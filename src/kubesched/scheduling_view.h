@@ -86,9 +86,8 @@ std::string KeyOf(const nlohmann::json& object);
 SchedulingView BuildView(const ClusterObjects& objects, const ViewOptions& options,
                          core::Seconds now);
 
-// RFC 3339 UTC ("2026-12-06T11:25:09Z", fractions ignored) <-> seconds since the epoch; -1 when
-// malformed.
+// RFC 3339 UTC ("2026-12-06T11:25:09Z", fractions ignored) -> seconds since the epoch; -1 when
+// malformed. (The other way: executor::kube::Rfc3339.)
 core::Seconds ParseTimestamp(const std::string& text);
-std::string FormatTimestamp(core::Seconds t);
 
 }  // namespace kumo::kubesched

@@ -390,7 +390,7 @@ void KubernetesExecutor::SyncWaitingPod(WaitingPod& pod, const std::string& mess
   }
   double now = clock_.NowSeconds();
   if (pod.condition_message != message) {
-    json patch = WaitingConditionPatch(message, now);
+    json patch = WaitingConditionPatch(pod.created, message, now);
     auto r = client_->Call(Verb::kStrategicMergePatch, PodsPath() + "/" + name + "/status", &patch,
                            10);
     if (r && r->ok()) pod.condition_message = message;

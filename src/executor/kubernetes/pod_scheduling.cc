@@ -14,13 +14,18 @@ std::string Rfc3339(double seconds) {
   return text;
 }
 
-json WaitingConditionPatch(const std::string& message, double now_s) {
+json WaitingConditionPatch(const json& pod, const std::string& message, double now_s) {
+  std::string since = Rfc3339(now_s);
+  const json status = pod.is_object() ? pod.value("status", json::object()) : json::object();
+  for (const json& c : status.value("conditions", json::array()))
+    if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False")
+      since = c.value("lastTransitionTime", since);
   json condition = {{"type", "PodScheduled"},
                     {"status", "False"},
                     {"reason", "Unschedulable"},
                     {"message", message},
                     {"lastProbeTime", nullptr},
-                    {"lastTransitionTime", Rfc3339(now_s)}};
+                    {"lastTransitionTime", since}};
   return {{"status", {{"conditions", json::array({condition})}}}};
 }
 

@@ -1,7 +1,8 @@
 // PodScheduling: what a scheduler writes on a pod it cannot place yet, so that `kubectl describe
 // pod` and every tool that watches pods see why it waits — as kube-scheduler does for its own.
 //
-// Pure: JSON in, JSON out; the executor sends them (kubernetes_executor.h).
+// Pure: JSON in, JSON out; the executor (kubernetes_executor.h) and `kumo kube-scheduler`
+// (kubesched/kube_scheduler.h) send them.
 //
 //   WaitingConditionPatch  a strategic-merge patch of the pods/status subresource: the
 //                          PodScheduled condition False, reason Unschedulable, message = the
@@ -25,7 +26,10 @@ namespace kumo::executor::kube {
 // "2026-12-06T11:25:08Z".
 std::string Rfc3339(double seconds);
 
-nlohmann::json WaitingConditionPatch(const std::string& message, double now_s);
+// `pod` as last seen (may be {}): while it is already PodScheduled=False, its
+// lastTransitionTime is kept (the transition happened when it first became unschedulable).
+nlohmann::json WaitingConditionPatch(const nlohmann::json& pod, const std::string& message,
+                                     double now_s);
 
 // REQUIRES: `pod` as the API server returned it (metadata.name, namespace, uid).
 nlohmann::json FailedSchedulingEvent(const nlohmann::json& pod, const std::string& message,

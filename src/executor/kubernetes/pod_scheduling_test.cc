@@ -12,7 +12,7 @@ TEST(PodScheduling, Rfc3339IsUtcWholeSeconds) {
 }
 
 TEST(PodScheduling, ConditionPatchSaysUnschedulableWithTheSentence) {
-  json patch = WaitingConditionPatch("needs 16 GPUs; 8 free", 0);
+  json patch = WaitingConditionPatch(json::object(), "needs 16 GPUs; 8 free", 0);
   ASSERT_EQ(patch["status"]["conditions"].size(), 1u);
   const json& c = patch["status"]["conditions"][0];
   EXPECT_EQ(c["type"], "PodScheduled");  // the merge key of status.conditions
@@ -20,6 +20,21 @@ TEST(PodScheduling, ConditionPatchSaysUnschedulableWithTheSentence) {
   EXPECT_EQ(c["reason"], "Unschedulable");
   EXPECT_EQ(c["message"], "needs 16 GPUs; 8 free");
   EXPECT_EQ(c["lastTransitionTime"], "1970-01-01T00:00:00Z");
+}
+
+TEST(PodScheduling, StillUnschedulableKeepsTheFirstTransitionTime) {
+  json pod = {{"status",
+               {{"conditions",
+                 json::array({{{"type", "PodReadyToStartContainers"}, {"status", "False"}},
+                              {{"type", "PodScheduled"},
+                               {"status", "False"},
+                               {"message", "old"},
+                               {"lastTransitionTime", "2026-12-06T10:00:00Z"}}})}}}};
+  const json patch = WaitingConditionPatch(pod, "new", 1'796'555'108);
+  const json& c = patch["status"]["conditions"];
+  ASSERT_EQ(c.size(), 1u);  // strategic merge by type: the pod's other conditions stay as they are
+  EXPECT_EQ(c[0]["message"], "new");
+  EXPECT_EQ(c[0]["lastTransitionTime"], "2026-12-06T10:00:00Z");
 }
 
 TEST(PodScheduling, EventIsAboutThePodAndFromKumo) {
