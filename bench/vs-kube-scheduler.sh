@@ -31,6 +31,8 @@
 # (/proc/PID/stat, for coscheduling the scheduler's, not its podgroup-controller's) from when
 # k8s_load starts (namespace, PodGroups, then the pods) to the end of the run, per 1,000 pods;
 # start-up and the first informer sync come before that, for every side.
+# Between runs the run's pods are deleted at once (deletecollection, grace 0; see run() below),
+# the namespace is left: each run has a fresh one, and no deletion runs while one is measured.
 # Volcano (volcano.sh/volcano) is not part of the run: see docs/benchmarks.md.
 #
 # Usage: bench/vs-kube-scheduler.sh     Last line: one JSON object.
@@ -220,9 +222,12 @@ run() {  # run WORKLOAD SIDE ROUND
       "$R/$workload.$side.$round.load" $((c1 - c0)) "$HZ" > "$R/$workload.$side.$round.json"
   say "$workload $side round $round: $(cat "$R/$workload.$side.$round.json")"
   [ "$rc" = 0 ] || { echo "k8s_load did not complete ($workload $side round $round)" >&2; exit 1; }
-  # Between runs: the namespace goes, with its pods (the next run starts on a clean apiserver
-  # and a cluster with every GPU free). 10,000 pods take minutes on a loaded 2-core machine.
-  $KUBECTL delete namespace "$ns" --wait=true --timeout=1800s >/dev/null
+  # Between runs: every pod of the run is deleted by one deletecollection call (grace 0) and the
+  # next run starts when the namespace lists none (k8s_load --clear), so every GPU is free again.
+  # The namespace itself stays (its Events too, a few KiB each): deleting it would hand 10,000
+  # pods to the controller manager, which deletes them one by one at its client rate while the
+  # next run is measured. The control plane goes at the end of the bench.
+  "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --clear --timeout 1800
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do

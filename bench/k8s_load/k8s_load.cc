@@ -5,6 +5,13 @@
 //   k8s_load --kubeconfig FILE --namespace NS --scheduler-name NAME --pods N
 //            [--group-size K] [--gpus G] [--run-duration 20s] [--node-selector KEY=VALUE]
 //            [--until bound|ended] [--clients 16] [--timeout 900] [--partial-grace 5]
+//   k8s_load --kubeconfig FILE --namespace NS --clear [--timeout 900]
+//
+// --clear ends a run instead: every pod of NS is deleted by one deletecollection call
+// (DELETE .../namespaces/NS/pods, gracePeriodSeconds 0: the apiserver removes them at once, with
+// no kubelet to wait for), then it waits until a list of NS is empty. The namespace is left:
+// deleting it would hand its pods to the controller manager, which deletes them one by one at
+// its client rate (minutes for 10,000), while the next run is measured.
 //
 // Order: the namespace (and its default ServiceAccount, which pod admission needs), the
 // PodGroups, one list of the empty namespace for a resourceVersion, the watch from it (so no
@@ -216,6 +223,32 @@ Result<std::string> Prepare(kube::KubeClient& client, const Options& o) {
   return ListVersion(client, spec.namespace_name);
 }
 
+// --clear: see the header. Exit 0 when NS has no pod left, 1 otherwise.
+int Clear(const Options& o) {
+  auto config = kube::LoadKubeconfig(o.kubeconfig);
+  if (!config) return std::cerr << "k8s_load: " << config.error().message() << "\n", 1;
+  kube::KubeClient client(*config);
+  const std::string pods_path = "/api/v1/namespaces/" + o.spec.namespace_name + "/pods";
+  nlohmann::json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0}};
+  auto deadline = Clock::now() + std::chrono::duration<double>(o.timeout_s);
+  bool asked = false;
+  while (Clock::now() < deadline) {
+    if (!asked) {  // again after a call without an answer: the server may not have got it
+      auto r = client.Call(kube::Verb::kDelete, pods_path + "?gracePeriodSeconds=0", &body, 600);
+      // The apiserver answers 504 when a large collection outlasts its request timeout (60 s);
+      // what it deleted stays deleted, so asking again finishes the rest. 4xx is our mistake.
+      if (r && r->status >= 400 && r->status < 500 && r->status != 429)
+        return std::cerr << "k8s_load: deleting " << pods_path << ": " << kube::ErrorText(*r) << "\n", 1;
+      asked = r && r->ok();
+    }
+    auto r = client.Call(kube::Verb::kGet, pods_path + "?limit=1");
+    if (r && r->ok() && r->body.value("items", nlohmann::json::array()).empty()) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  std::cerr << "k8s_load: " << pods_path << " still has pods after " << o.timeout_s << " s\n";
+  return 1;
+}
+
 // Creates the load and waits for the watch to see it through; prints the report.
 int Run(const Options& o) {
   auto config = kube::LoadKubeconfig(o.kubeconfig);
@@ -262,7 +295,9 @@ int main(int argc, char** argv) {
   app.add_option("--kubeconfig", o.kubeconfig, "kubeconfig of the API server")->required();
   app.add_option("--namespace", o.spec.namespace_name, "namespace to create")->required();
   app.add_option("--scheduler-name", o.spec.scheduler_name, "the pods' spec.schedulerName");
-  app.add_option("--pods", o.spec.pods, "pods to create")->required();
+  bool clear = false;
+  app.add_flag("--clear", clear, "delete every pod of the namespace at once and wait until gone");
+  CLI::Option* pods = app.add_option("--pods", o.spec.pods, "pods to create");
   app.add_option("--group-size", o.spec.group_size, "pods per PodGroup (minMember); 0: none");
   app.add_option("--gpus", o.spec.gpus_per_pod, "nvidia.com/gpu per pod");
   app.add_option("--run-duration", o.spec.run_duration, "kumo.test/run-duration (KWOK)");
@@ -274,6 +309,11 @@ int main(int argc, char** argv) {
   app.add_option("--partial-grace", o.partial_grace_s, "G of bind_record.h, seconds")
       ->check(kumo::NonNegative());
   if (auto exit = kumo::ParseFlags(app, {argv + 1, argv + argc})) return *exit;
+  if (clear) return kumo::bench::Clear(o);
+  if (pods->count() == 0) {
+    std::cerr << "k8s_load: --pods is required (unless --clear)\n";
+    return 2;
+  }
   if (kumo::Status s = kumo::bench::Validate(o.spec); !s.ok()) {
     std::cerr << "k8s_load: " << s.message() << "\n";
     return 2;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <unordered_map>
 
 #include "core/driver.h"
@@ -21,20 +20,6 @@ namespace {
 
 constexpr char kPodGroups[] = "/apis/scheduling.x-k8s.io/v1alpha1/podgroups";
 constexpr char kPriorityClasses[] = "/apis/scheduling.k8s.io/v1/priorityclasses";
-
-// Runs every call on up to `workers` threads (each call its own connection) and returns when
-// all are done: a pass's bindings go out together instead of one after another.
-void RunParallel(const std::vector<std::function<void()>>& calls, int workers) {
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < calls.size(); i = next++) calls[i]();
-  };
-  size_t n = std::min<size_t>(static_cast<size_t>(std::max(workers, 1)), calls.size());
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
-  if (n > 0) work();
-  for (std::thread& t : threads) t.join();
-}
 
 std::string NodeOf(const json& pod) {
   const json spec = pod.value("spec", json::object());
@@ -81,6 +66,7 @@ KubeScheduler::KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, c
       clock_(clock),
       kube_config_(std::move(kube_config)),
       client_(std::make_unique<KubeClient>(kube_config_)),
+      pool_(std::make_unique<CallPool>(config_.bind_workers)),
       notices_(config_.notice_interval_s) {
   auto wake = [this] {
     std::lock_guard<std::mutex> lock(mu_);
@@ -111,6 +97,7 @@ void KubeScheduler::Stop() {
   }
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  pool_.reset();  // runs the calls already queued (a batch's bindings are not cut in half)
   for (Informer* i : {nodes_.get(), pods_.get(), pod_groups_.get(), priority_classes_.get()})
     if (i) i->Stop();
 }
@@ -177,6 +164,12 @@ ClusterObjects KubeScheduler::Collect() {
 }
 
 void KubeScheduler::Pass() {
+  std::vector<std::shared_ptr<BindBatch>> finished;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished.swap(finished_);
+  }
+  for (const auto& batch : finished) Settle(*batch);
   auto t0 = std::chrono::steady_clock::now();
   ClusterObjects objects = Collect();
   core::Seconds now = static_cast<core::Seconds>(clock_.NowSeconds());
@@ -194,7 +187,7 @@ void KubeScheduler::Pass() {
     return;
   }
   auto t2 = std::chrono::steady_clock::now();
-  Bind(*decisions, view, objects);
+  Bind(*decisions, view);
   auto t3 = std::chrono::steady_clock::now();
   Preempt(*decisions, view, objects);
   Explain(*decisions, view, objects);
@@ -206,7 +199,8 @@ void KubeScheduler::Pass() {
     Log("pass: " + std::to_string(view.snapshot.jobs.size()) + " jobs, " +
         std::to_string(decisions->starts.size()) + " started, " +
         std::to_string(decisions->preemptions.size()) + " preempted; view " + ms(t0, t1) +
-        " ms, core " + ms(t1, t2) + " ms, bindings " + ms(t2, t3) + " ms");
+        " ms, core " + ms(t1, t2) + " ms, queueing bindings " + ms(t2, t3) + " ms; " +
+        std::to_string(pool_->InFlight()) + " calls in flight");
   }
 }
 
@@ -233,57 +227,82 @@ std::string NameOf(const std::string& key) { return key.substr(key.find('/') + 1
 
 }  // namespace
 
-// Every pod of the pass's starts is assumed on its node, then bound, all at once. A call that got
-// no answer is tried once more; a gang with a pod that could not be bound has its bound pods
-// deleted (grace 0; they have not started anything yet), so it never stays partly bound.
-void KubeScheduler::Bind(const core::Decisions& d, const SchedulingView& view,
-                         const ClusterObjects& /*objects*/) {
-  auto index = JobIndex(view);
+// One pass's bindings, from Bind (loop thread) through the pool to Settle (loop thread again).
+struct KubeScheduler::BindBatch {
   struct Task {
     std::string pod, node;
-    size_t start = 0;
+    size_t start = 0;  // index into jobs
     bool bound = false;
     std::string error;
   };
+  std::vector<std::string> jobs;  // the starts' job ids
   std::vector<Task> tasks;
+  std::chrono::steady_clock::time_point queued;
+};
+
+// Every pod of the pass's starts is assumed on its node, then its binding is queued; the loop
+// goes on. A call that got no answer is tried once more (the session reconnects).
+void KubeScheduler::Bind(const core::Decisions& d, const SchedulingView& view) {
+  if (d.starts.empty()) return;
+  auto index = JobIndex(view);
+  auto batch = std::make_shared<BindBatch>();
   for (size_t s = 0; s < d.starts.size(); ++s) {
+    batch->jobs.push_back(d.starts[s].job);
     const std::vector<std::string>& pods = view.pods_of_job[index.at(d.starts[s].job)];
     for (const core::TaskPlacement& t : d.starts[s].tasks)
-      tasks.push_back({pods[static_cast<size_t>(t.group)], t.node, s});
+      batch->tasks.push_back({pods[static_cast<size_t>(t.group)], t.node, s});
   }
-  std::vector<std::function<void()>> calls;
-  for (Task& t : tasks) {
+  std::vector<CallPool::Call> calls;
+  for (BindBatch::Task& t : batch->tasks) {
     assumed_[t.pod] = t.node;
-    calls.push_back([this, &t] {
+    calls.push_back([this, &t](KubeClient::Session& session) {
       json body = BindingBody(NameOf(t.pod), t.node);
-      Result<KubeResponse> r = client_->Call(Verb::kPost, PodPath(t.pod) + "/binding", &body);
+      std::string path = PodPath(t.pod) + "/binding";
+      Result<KubeResponse> r = client_->Call(session, Verb::kPost, path, &body);
       bool retried = !r;
-      if (retried) r = client_->Call(Verb::kPost, PodPath(t.pod) + "/binding", &body);
-      // After a call without an answer, 409 (already bound) means the first one got through:
-      // only kumo binds pods of its scheduler name.
-      t.bound = r && (r->ok() || (retried && r->status == 409));
+      if (retried) r = client_->Call(session, Verb::kPost, path, &body);
+      // A resent call (here or inside the session) answered 409 (already bound) means the first
+      // one got through: only kumo binds pods of its scheduler name.
+      t.bound = r && (r->ok() || r->status == 409);
       if (!t.bound) t.error = r ? ErrorText(*r) : r.error().message();
     });
   }
-  RunParallel(calls, config_.bind_workers);
-  std::vector<bool> failed(d.starts.size(), false);
-  for (const Task& t : tasks) {
+  batch->queued = std::chrono::steady_clock::now();
+  pool_->Submit(std::move(calls), [this, batch] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_.push_back(batch);
+      dirty_ = true;
+    }
+    cv_.notify_all();
+  });
+}
+
+// A finished batch: a gang with a pod that could not be bound has its bound pods deleted (grace
+// 0; they have not started anything yet), so it never stays partly bound.
+void KubeScheduler::Settle(const BindBatch& batch) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  batch.queued);
+  Log("bound " + std::to_string(batch.tasks.size()) + " pods of " + std::to_string(batch.jobs.size()) +
+      " jobs; settled " + std::to_string(ms.count()) + " ms after queueing");
+  std::vector<bool> failed(batch.jobs.size(), false);
+  for (const BindBatch::Task& t : batch.tasks) {
     if (t.bound) continue;
     failed[t.start] = true;
     Log("binding " + t.pod + " to " + t.node + ": " + t.error);
   }
-  std::vector<std::function<void()>> undo;
-  for (const Task& t : tasks) {
+  std::vector<CallPool::Call> undo;
+  for (const BindBatch::Task& t : batch.tasks) {
     if (!failed[t.start]) continue;
     assumed_.erase(t.pod);
     if (!t.bound || !deleting_.insert(t.pod).second) continue;
-    Log("deleting " + t.pod + ": its gang " + d.starts[t.start].job + " could not be bound whole");
-    undo.push_back([this, pod = t.pod] {
+    Log("deleting " + t.pod + ": its gang " + batch.jobs[t.start] + " could not be bound whole");
+    undo.push_back([this, pod = t.pod](KubeClient::Session& session) {
       json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0}};
-      (void)client_->Call(Verb::kDelete, PodPath(pod), &body);
+      (void)client_->Call(session, Verb::kDelete, PodPath(pod), &body);
     });
   }
-  RunParallel(undo, config_.bind_workers);
+  pool_->Submit(std::move(undo));
 }
 
 // Victims are pods kumo bound (the snapshot's running jobs are only those), deleted with their
@@ -292,22 +311,22 @@ void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view
                             const ClusterObjects& objects) {
   auto jobs = JobIndex(view);
   auto pods = PodIndex(objects);
-  std::vector<std::function<void()>> calls;
+  std::vector<CallPool::Call> calls;
   for (const core::PreemptDecision& p : d.preemptions) {
     Log("preempting " + p.victim + " for " + p.preemptor + ": " + p.message);
     for (const std::string& pod : view.pods_of_job[jobs.at(p.victim)]) {
       auto it = pods.find(pod);
       if (it == pods.end() || !deleting_.insert(pod).second) continue;
       int64_t grace = GracePeriodSeconds(*it->second);
-      calls.push_back([this, pod, grace] {
+      calls.push_back([this, pod, grace](KubeClient::Session& session) {
         json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", grace}};
-        auto r = client_->Call(Verb::kDelete, PodPath(pod), &body);
+        auto r = client_->Call(session, Verb::kDelete, PodPath(pod), &body);
         if (!r || (!r->ok() && r->status != 404))
           Log("preempting " + pod + ": " + (r ? ErrorText(*r) : r.error().message()));
       });
     }
   }
-  RunParallel(calls, config_.bind_workers);
+  pool_->Submit(std::move(calls));
 }
 
 // Every pod that waits is told why (its condition and an Event), on change and at most once per
@@ -327,20 +346,24 @@ void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view
     for (const std::string& pod : view.pods_of_job[jobs.at(w.job)]) consider(pod, message);
   }
   for (const PodWait& w : view.waits) consider(w.pod, w.message);
-  std::vector<std::function<void()>> calls;
+  // The bodies are built here: the pass's objects are gone by the time the pool sends them.
+  std::vector<CallPool::Call> calls;
   for (const auto& [pod, message] : tell) {
-    calls.push_back([this, pod, message, now] {
-      std::string path = PodPath(KeyOf(*pod));
-      json patch = executor::kube::WaitingConditionPatch(*pod, message, now);
-      auto r = client_->Call(Verb::kStrategicMergePatch, path + "/status", &patch);
-      if (!r || !r->ok()) Log("condition of " + KeyOf(*pod) + ": " + (r ? ErrorText(*r) : r.error().message()));
-      json event =
-          executor::kube::FailedSchedulingEvent(*pod, message, config_.view.scheduler_name, now);
-      std::string ns = event["metadata"]["namespace"].get<std::string>();
-      (void)client_->Call(Verb::kPost, "/api/v1/namespaces/" + ns + "/events", &event);
-    });
+    calls.push_back(
+        [this, key = KeyOf(*pod),
+         patch = executor::kube::WaitingConditionPatch(*pod, message, now),
+         event = executor::kube::FailedSchedulingEvent(*pod, message, config_.view.scheduler_name,
+                                                       now)](KubeClient::Session& session) {
+          auto r = client_->Call(session, Verb::kStrategicMergePatch, PodPath(key) + "/status",
+                                 &patch);
+          if (!r || !r->ok())
+            Log("condition of " + key + ": " + (r ? ErrorText(*r) : r.error().message()));
+          std::string ns = event["metadata"]["namespace"].get<std::string>();
+          (void)client_->Call(session, Verb::kPost, "/api/v1/namespaces/" + ns + "/events",
+                              &event);
+        });
   }
-  RunParallel(calls, config_.bind_workers);
+  pool_->Submit(std::move(calls));
 }
 
 // The driver's side of the contract (core/driver.h): nominations and reservations of pending

@@ -11,9 +11,13 @@
 //   the pass's own duration, whichever is longer):
 //     BuildView (scheduling_view.h) on the watches' copies — never a list — plus `assumed_`
 //     core::Scheduler::Schedule
-//     starts      -> pods/binding, in parallel (bind_workers connections), the whole batch of
-//                    the pass at once; a gang whose binding fails anywhere has its bound pods
+//     starts      -> pods/binding, the pass's bindings queued as one batch on the CallPool
+//                    (call_pool.h: bind_workers threads, each on a kept-alive connection); the
+//                    loop does not wait for them: the next pass may run while they are in
+//                    flight, their pods assumed bound. When a batch is done, the next pass
+//                    settles it: a gang whose binding failed anywhere has its bound pods
 //                    deleted (grace 0), so no gang is left partly bound
+//     (every call below goes through the same pool, in order)
 //     preemptions -> DELETE of the victims' pods with their terminationGracePeriodSeconds
 //     waiting     -> PodScheduled=False + a FailedScheduling Event, on change, at most once a
 //                    minute per pod (NoticeLimiter)
@@ -22,7 +26,8 @@
 // `assumed_` is kube-scheduler's "assume" step: a pod kumo bound counts as bound on its node
 // until the pod watch shows it so, so the next pass never places it twice.
 //
-// Thread safety: Start and Stop from one thread; the pass runs on the loop thread only.
+// Thread safety: Start and Stop from one thread; the pass runs on the loop thread only; the
+// pool's threads hand finished binding batches to it through `finished_` (under mu_).
 #pragma once
 
 #include <atomic>
@@ -40,6 +45,7 @@
 #include "core/scheduler.h"
 #include "executor/kubernetes/informer.h"
 #include "executor/kubernetes/kube_client.h"
+#include "kubesched/call_pool.h"
 #include "kubesched/kube_scheduler_config.h"
 #include "kubesched/pod_writes.h"
 
@@ -64,7 +70,9 @@ class KubeScheduler {
   void Loop();
   void Pass();
   ClusterObjects Collect();
-  void Bind(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
+  struct BindBatch;
+  void Bind(const core::Decisions& d, const SchedulingView& view);
+  void Settle(const BindBatch& batch);
   void Preempt(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
   void Explain(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
   void CarryForward(const core::Decisions& d, const SchedulingView& view);
@@ -75,12 +83,14 @@ class KubeScheduler {
   const Clock& clock_;
   const executor::kube::KubeConfig kube_config_;
   std::unique_ptr<executor::kube::KubeClient> client_;  // bindings, status, events, deletes
+  std::unique_ptr<CallPool> pool_;                      // carries client_'s calls; reset by Stop
   std::vector<std::unique_ptr<executor::kube::KubeClient>> watch_clients_;
   std::unique_ptr<executor::kube::Informer> nodes_, pods_, pod_groups_, priority_classes_;
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool dirty_ = true, stopping_ = false;  // guarded by mu_
+  std::vector<std::shared_ptr<BindBatch>> finished_;  // binding batches done; guarded by mu_
   std::thread loop_;
 
   // The loop thread's only:

@@ -11,7 +11,7 @@
 //     preemption: true           # pod has no attained service); true = priority + reclaim
 //   gpuResource: nvidia.com/gpu
 //   extendedResources: [rdma/hca]
-//   bindWorkers: 8               # parallel API calls per pass
+//   bindWorkers: 16              # API calls in flight (threads, each on a kept-alive connection)
 #pragma once
 
 #include <string>
@@ -27,7 +27,7 @@ struct KubeSchedulerConfig {
   std::string kubeconfig;  // empty: the pod's service account
   ViewOptions view;        // scheduler name, namespaces, cluster options, projects
   core::SchedulerConfig scheduler = DefaultSchedulerConfig();
-  int32_t bind_workers = 8;
+  int32_t bind_workers = 16;
   double min_pass_interval_s = 0.02;  // the least gap between passes (see kube_scheduler.h)
   double max_pass_interval_s = 1.0;   // at least one pass per this interval
   int64_t notice_interval_s = 60;     // a waiting pod is told at most once per this, on change

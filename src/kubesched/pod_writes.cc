@@ -5,16 +5,6 @@
 namespace kumo::kubesched {
 using nlohmann::json;
 
-namespace {
-
-const json& Metadata(const json& pod) {
-  static const json kEmpty = json::object();
-  auto it = pod.find("metadata");
-  return it == pod.end() || !it->is_object() ? kEmpty : *it;
-}
-
-}  // namespace
-
 json BindingBody(const std::string& pod_name, const std::string& node) {
   return {{"apiVersion", "v1"},
           {"kind", "Binding"},
