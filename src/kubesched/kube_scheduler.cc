@@ -67,7 +67,8 @@ KubeScheduler::KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, c
       kube_config_(std::move(kube_config)),
       client_(std::make_unique<KubeClient>(kube_config_)),
       pool_(std::make_unique<CallPool>(config_.bind_workers)),
-      notices_(config_.notice_interval_s) {
+      conditions_(0),
+      events_(config_.notice_interval_s) {
   auto wake = [this] {
     std::lock_guard<std::mutex> lock(mu_);
     dirty_ = true;
@@ -150,7 +151,9 @@ ClusterObjects KubeScheduler::Collect() {
   };
   std::erase_if(assumed_, [&](const auto& a) { return !slim_.count(a.first) || bound(a.first); });
   std::erase_if(deleting_, [&](const std::string& p) { return !slim_.count(p); });
-  notices_.ForgetUnless([&](const std::string& p) { return slim_.count(p) && !bound(p) && !assumed_.count(p); });
+  auto waits = [&](const std::string& p) { return slim_.count(p) && !bound(p) && !assumed_.count(p); };
+  conditions_.ForgetUnless(waits);
+  events_.ForgetUnless(waits);
   o.pods.reserve(slim_.size());
   for (const auto& [key, e] : slim_) o.pods.push_back(e.pod);
   auto all = [](const Informer& i, std::vector<json>& out) {
@@ -329,17 +332,25 @@ void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view
   pool_->Submit(std::move(calls));
 }
 
-// Every pod that waits is told why (its condition and an Event), on change and at most once per
-// notice interval.
+// Every pod that waits is told why: its condition whenever the sentence changes, an Event on
+// change and at most once per notice interval.
 void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view,
                             const ClusterObjects& objects) {
   auto jobs = JobIndex(view);
   auto pods = PodIndex(objects);
   core::Seconds now = view.snapshot.now;
-  std::vector<std::pair<const json*, std::string>> tell;
+  struct Tell {
+    const json* pod;
+    std::string message;
+    bool condition, event;
+  };
+  std::vector<Tell> tell;
   auto consider = [&](const std::string& pod, const std::string& message) {
     auto it = pods.find(pod);
-    if (it != pods.end() && notices_.ShouldTell(pod, message, now)) tell.emplace_back(it->second, message);
+    if (it == pods.end()) return;
+    bool condition = conditions_.ShouldTell(pod, message, now);
+    bool event = events_.ShouldTell(pod, message, now);
+    if (condition || event) tell.push_back({it->second, message, condition, event});
   };
   for (const core::WaitExplanation& w : d.waiting) {
     std::string message = w.message.empty() ? core::WaitReasonName(w.reason) : w.message;
@@ -348,20 +359,24 @@ void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view
   for (const PodWait& w : view.waits) consider(w.pod, w.message);
   // The bodies are built here: the pass's objects are gone by the time the pool sends them.
   std::vector<CallPool::Call> calls;
-  for (const auto& [pod, message] : tell) {
-    calls.push_back(
-        [this, key = KeyOf(*pod),
-         patch = executor::kube::WaitingConditionPatch(*pod, message, now),
-         event = executor::kube::FailedSchedulingEvent(*pod, message, config_.view.scheduler_name,
-                                                       now)](KubeClient::Session& session) {
-          auto r = client_->Call(session, Verb::kStrategicMergePatch, PodPath(key) + "/status",
-                                 &patch);
-          if (!r || !r->ok())
-            Log("condition of " + key + ": " + (r ? ErrorText(*r) : r.error().message()));
-          std::string ns = event["metadata"]["namespace"].get<std::string>();
-          (void)client_->Call(session, Verb::kPost, "/api/v1/namespaces/" + ns + "/events",
-                              &event);
-        });
+  for (const Tell& t : tell) {
+    json patch = executor::kube::WaitingConditionPatch(*t.pod, t.message, now);
+    json event = executor::kube::FailedSchedulingEvent(*t.pod, t.message,
+                                                       config_.view.scheduler_name, now);
+    calls.push_back([this, key = KeyOf(*t.pod), condition = t.condition, event_due = t.event,
+                     patch = std::move(patch),
+                     event = std::move(event)](KubeClient::Session& session) {
+      if (condition) {
+        auto r = client_->Call(session, Verb::kStrategicMergePatch, PodPath(key) + "/status",
+                               &patch);
+        if (!r || !r->ok())
+          Log("condition of " + key + ": " + (r ? ErrorText(*r) : r.error().message()));
+      }
+      if (event_due) {
+        std::string ns = event["metadata"]["namespace"].get<std::string>();
+        (void)client_->Call(session, Verb::kPost, "/api/v1/namespaces/" + ns + "/events", &event);
+      }
+    });
   }
   pool_->Submit(std::move(calls));
 }

@@ -19,8 +19,9 @@
 //                    deleted (grace 0), so no gang is left partly bound
 //     (every call below goes through the same pool, in order)
 //     preemptions -> DELETE of the victims' pods with their terminationGracePeriodSeconds
-//     waiting     -> PodScheduled=False + a FailedScheduling Event, on change, at most once a
-//                    minute per pod (NoticeLimiter)
+//     waiting     -> PodScheduled=False whenever kumo's sentence changes (the condition is
+//                    the pod's current reason), and a FailedScheduling Event on change, at
+//                    most once a minute per pod (NoticeLimiter)
 //     nominations and reservations carried into the next pass (core/driver.h)
 //
 // `assumed_` is kube-scheduler's "assume" step: a pod kumo bound counts as bound on its node
@@ -107,7 +108,8 @@ class KubeScheduler {
     std::vector<core::TaskPlacement> reservation;
   };
   std::map<std::string, Carried> carried_;  // pending job -> what the last pass decided
-  NoticeLimiter notices_;
+  NoticeLimiter conditions_;  // interval 0: on every change of the sentence
+  NoticeLimiter events_;      // on change, at most once per notice interval
 };
 
 }  // namespace kumo::kubesched

@@ -33,5 +33,12 @@ TEST(PodWritesTest, NoticesOnChangeAtMostOncePerInterval) {
   EXPECT_TRUE(limiter.ShouldTell("a/p", "two", 61));    // waits again: told again
 }
 
+TEST(PodWritesTest, WithoutAnIntervalEveryChangeIsToldAtOnce) {  // the pod's condition
+  NoticeLimiter limiter(0);
+  EXPECT_TRUE(limiter.ShouldTell("a/p", "waiting for its PodGroup", 10));
+  EXPECT_TRUE(limiter.ShouldTell("a/p", "fewer pods than its minMember", 10));
+  EXPECT_FALSE(limiter.ShouldTell("a/p", "fewer pods than its minMember", 11));
+}
+
 }  // namespace
 }  // namespace kumo::kubesched
