@@ -34,16 +34,11 @@ std::vector<std::string> ShimArgv(const std::string& shim_binary, const ShimComm
   return argv;
 }
 
-std::optional<ShimCommandLine> ParseShimArgv(const std::vector<std::string>& argv) {
-  if (argv.size() < 2) return std::nullopt;
-  // The C parser takes main()'s argv from the verb on: mutable, NULL-terminated copies.
-  std::vector<std::string> copies(argv.begin() + 1, argv.end());
-  std::vector<char*> args;
-  for (std::string& a : copies) args.push_back(a.data());
-  args.push_back(nullptr);
-  kumo_task_shim_args parsed;
-  if (!kumo_parse_task_shim_args(static_cast<int>(copies.size()), args.data(), &parsed))
-    return std::nullopt;
+namespace {
+
+// What the C parser filled in, as C++ values (copies: `parsed` points into argv and into the
+// parser's own --ro copies).
+ShimCommandLine FromParsed(const kumo_task_shim_args& parsed) {
   ShimCommandLine line{parsed.run_dir, parsed.cwd, parsed.cgroup ? parsed.cgroup : "", {}, {}};
   for (char** a = parsed.command; *a != nullptr; ++a) line.command.push_back(*a);
   const kumo_task_sandbox& sb = parsed.sandbox;
@@ -56,6 +51,23 @@ std::optional<ShimCommandLine> ParseShimArgv(const std::vector<std::string>& arg
     iso.groups.push_back(static_cast<gid_t>(std::strtoul(p, &end, 10)));
     p = *end == ',' ? end + 1 : end;
   }
+  return line;
+}
+
+}  // namespace
+
+std::optional<ShimCommandLine> ParseShimArgv(const std::vector<std::string>& argv) {
+  if (argv.size() < 2) return std::nullopt;
+  // The C parser takes main()'s argv from the verb on: mutable, NULL-terminated copies.
+  std::vector<std::string> copies(argv.begin() + 1, argv.end());
+  std::vector<char*> args;
+  for (std::string& a : copies) args.push_back(a.data());
+  args.push_back(nullptr);
+  kumo_task_shim_args parsed{};
+  const bool ok = kumo_parse_task_shim_args(static_cast<int>(copies.size()), args.data(), &parsed);
+  std::optional<ShimCommandLine> line;
+  if (ok) line = FromParsed(parsed);
+  kumo_release_sandbox_flags(&parsed.sandbox);  // also after a failed parse: binds it had copied
   return line;
 }
 

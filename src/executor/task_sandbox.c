@@ -67,6 +67,11 @@ static int AddReadOnlyBind(const char* arg, struct kumo_task_sandbox* sb) {
   return 1;
 }
 
+void kumo_release_sandbox_flags(struct kumo_task_sandbox* sb) {
+  for (int i = 0; i < sb->ro_count; ++i) free((char*)sb->ro[i]);
+  sb->ro_count = 0;
+}
+
 int kumo_parse_sandbox_flag(const char* arg, struct kumo_task_sandbox* sb) {
   int r = ParseId(arg, "--uid=", &sb->uid);
   if (r == 1) {

@@ -52,6 +52,11 @@ struct kumo_task_sandbox {
  * bad number, uid 0, too many binds, a relative path). */
 int kumo_parse_sandbox_flag(const char* arg, struct kumo_task_sandbox* sb);
 
+/* Frees the --ro sources the parser copied (a --ro flag is split at its last ':'; argv itself is
+ * never written, so /proc/PID/cmdline still reads as it was given). The shim never calls it (it
+ * execs); an in-process parser (shim_command_line.cc) does once done with `sb`. */
+void kumo_release_sandbox_flags(struct kumo_task_sandbox* sb);
+
 /* Steps 1-5 above. REQUIRES: sb->enabled, running as root in a single-threaded child that is
  * about to exec. Returns 0, or -1 after writing one line naming the failed step to err_fd. */
 int kumo_enter_task_sandbox(const struct kumo_task_sandbox* sb, int err_fd);
