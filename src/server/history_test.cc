@@ -45,6 +45,10 @@ class HistoryTest : public ControlPlaneFixture {
 };
 
 TEST_F(HistoryTest, AMinuteOfARunningJobIsASample) {
+  // The loop's first tick records the first slot; wait for it, or a slow first tick (ASan, a
+  // busy machine) runs its pass on the job submitted below and samples it running.
+  ASSERT_TRUE(
+      WaitFor([&] { return !ClusterAt(Call("GET", "/v1/history"), kFirstSlot).is_null(); }));
   json job = Call("POST", "/v1/jobs", R"(apiVersion: kumo/v1
 kind: Job
 spec:
