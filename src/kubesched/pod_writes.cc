@@ -21,10 +21,9 @@ int64_t GracePeriodSeconds(const json& pod) {
 bool NoticeLimiter::ShouldTell(const std::string& pod, const std::string& message,
                                core::Seconds now) {
   auto it = told_.find(pod);
-  if (it != told_.end() &&
-      (it->second.message == message || now - it->second.at < interval_s_))
+  if (it != told_.end() && !executor::kube::NoticeDue(it->second, message, now, interval_s_))
     return false;
-  told_[pod] = {message, now};
+  told_[pod] = {message, static_cast<double>(now)};
   return true;
 }
 

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/resources.h"
+#include "executor/kubernetes/pod_scheduling.h"
 
 namespace kumo::kubesched {
 
@@ -29,9 +30,10 @@ nlohmann::json BindingBody(const std::string& pod_name, const std::string& node)
 // The victim's grace: spec.terminationGracePeriodSeconds, 30 when unset.
 int64_t GracePeriodSeconds(const nlohmann::json& pod);
 
-// When to tell a waiting pod why it waits: the first time, and then when the sentence changed,
-// at most once per `interval_s` (an apiserver of thousands of waiting pods is not rewritten
-// every pass). Not thread-safe: the scheduling loop's only.
+// When to tell a waiting pod why it waits, by the executor's rule (executor::kube::NoticeDue):
+// the first time, and then when the sentence changed, at most once per `interval_s`. A telling is
+// recorded when it is decided, not when its write returns: the writes run on the call pool, and
+// a failed one waits for the next change of the sentence. Not thread-safe: the loop's only.
 class NoticeLimiter {
  public:
   explicit NoticeLimiter(core::Seconds interval_s) : interval_s_(interval_s) {}
@@ -45,12 +47,8 @@ class NoticeLimiter {
   }
 
  private:
-  struct Told {
-    std::string message;
-    core::Seconds at = 0;
-  };
   const core::Seconds interval_s_;
-  std::map<std::string, Told> told_;
+  std::map<std::string, executor::kube::Notice> told_;
 };
 
 }  // namespace kumo::kubesched

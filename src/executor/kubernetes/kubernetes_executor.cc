@@ -295,7 +295,7 @@ void KubernetesExecutor::GangWaits(const WaitingGang& gang) {
   for (const TaskLaunch& l : gang.launches) {
     auto m = PodManifest(l, config_.pods);
     if (!m) return;  // LaunchGang says why (kInvalidArgument) once the core places the gang
-    next.pods.push_back(WaitingPod{std::move(*m), nullptr, "", "", -1e300});
+    next.pods.push_back(WaitingPod{std::move(*m), nullptr, {}, {}});
   }
   std::lock_guard<std::mutex> lock(mu_);
   WaitingPods& current = waiting_[gang.job_id];
@@ -389,20 +389,17 @@ void KubernetesExecutor::SyncWaitingPod(WaitingPod& pod, const std::string& mess
     pod.created = r->body;
   }
   double now = clock_.NowSeconds();
-  if (pod.condition_message != message) {
+  if (NoticeDue(pod.condition, message, now, 0)) {
     json patch = WaitingConditionPatch(pod.created, message, now);
     auto r = client_->Call(Verb::kStrategicMergePatch, PodsPath() + "/" + name + "/status", &patch,
                            10);
-    if (r && r->ok()) pod.condition_message = message;
+    if (r && r->ok()) pod.condition = {message, now};
   }
-  if (pod.event_message != message && now - pod.event_at >= kEventIntervalSeconds) {
+  if (NoticeDue(pod.event, message, now, kEventIntervalSeconds)) {
     json event = FailedSchedulingEvent(pod.created, message, config_.pods.scheduler_name, now);
     auto r = client_->Call(
         Verb::kPost, "/api/v1/namespaces/" + config_.pods.namespace_name + "/events", &event, 10);
-    if (r && r->ok()) {
-      pod.event_message = message;
-      pod.event_at = now;
-    }
+    if (r && r->ok()) pod.event = {message, now};
   }
 }
 

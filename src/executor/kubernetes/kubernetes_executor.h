@@ -51,6 +51,7 @@
 #include "executor/kubernetes/informer.h"
 #include "executor/kubernetes/kube_client.h"
 #include "executor/kubernetes/pod_manifest.h"
+#include "executor/kubernetes/pod_scheduling.h"
 
 namespace kumo::executor::kube {
 
@@ -84,9 +85,8 @@ class KubernetesExecutor final : public Executor {
   struct WaitingPod {
     nlohmann::json manifest;        // as sent: LaunchGang reuses the pod only if its own is equal
     nlohmann::json created;         // as the API server returned it (its uid); null until then
-    std::string condition_message;  // the sentence on its PodScheduled condition
-    std::string event_message;      // the sentence of its last Event
-    double event_at = -1e300;       // when that Event was written (clock seconds)
+    Notice condition;         // the sentence on its PodScheduled condition
+    Notice event;             // its last Event's
   };
   struct WaitingPods {
     std::string message;  // the core's latest sentence

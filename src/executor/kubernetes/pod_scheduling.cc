@@ -55,4 +55,9 @@ json FailedSchedulingEvent(const json& pod, const std::string& message,
           {"count", 1}};
 }
 
+bool NoticeDue(const Notice& last, const std::string& message, double now_s, double interval_s) {
+  if (last.at_s == -std::numeric_limits<double>::infinity()) return true;  // never told
+  return last.message != message && now_s - last.at_s >= interval_s;
+}
+
 }  // namespace kumo::executor::kube

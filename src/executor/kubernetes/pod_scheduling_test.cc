@@ -55,5 +55,16 @@ TEST(PodScheduling, EventIsAboutThePodAndFromKumo) {
   EXPECT_FALSE(e.contains("series"));
 }
 
+TEST(PodScheduling, NoticeIsDueFirstThenOnChangeAtMostOncePerInterval) {
+  Notice last;
+  EXPECT_TRUE(NoticeDue(last, "", 0, 60));  // never told: even an empty sentence is due
+  last = {"one", 0};
+  EXPECT_FALSE(NoticeDue(last, "one", 1, 60));    // unchanged
+  EXPECT_FALSE(NoticeDue(last, "two", 59, 60));   // changed, within the interval
+  EXPECT_TRUE(NoticeDue(last, "two", 60, 60));    // changed, the interval later
+  EXPECT_FALSE(NoticeDue(last, "one", 500, 60));  // unchanged, however late
+  EXPECT_TRUE(NoticeDue(last, "two", 0, 0));      // no interval: every change at once
+}
+
 }  // namespace
 }  // namespace kumo::executor::kube
