@@ -72,8 +72,6 @@ TEST_F(LasRestartTest, AttainedServiceAndThresholdsSurviveKill9) {
     attained[id] = api_->Job(id)["attainedGpuSeconds"].get<double>();
     EXPECT_GT(attained[id], 0) << api_->Job(id).dump();
   }
-  // Job b held 2 GPUs for about as long as a held 1: about twice the service, not equal.
-  EXPECT_GT(attained[done[1]], attained[done[0]]);
   const std::map<std::string, std::string> before = LasMetrics(*api_);
   ASSERT_TRUE(before.count("kumo_server_las_threshold_gpu_seconds{queue=\"1\"}"))
       << api_->Call("GET", "/metrics").text;
