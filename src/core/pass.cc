@@ -224,8 +224,9 @@ void Pass::Wait(int32_t j, Use use, Decisions* out) {
       if (fits_ignoring_hold) {
         why.reason = WaitReason::kWouldDelayReservation;
         why.message =
-            Fmt("fits now, but would delay job \"%s\" reserved to start at t=%lld%s",
-                state_.jobs[res->job].job->id.c_str(), static_cast<long long>(res->at),
+            Fmt("fits now, but would delay job \"%s\" reserved to start in %s%s",
+                state_.jobs[res->job].job->id.c_str(),
+                Duration(res->at - state_.snap.now).c_str(),
                 job.max_runtime >= kNever ? " (it has no maxRuntime, so it could run past that)"
                                           : " (its maxRuntime ends after that)");
       }

@@ -3,6 +3,7 @@
 
 #include "core/scheduler.h"
 #include "core/test_util.h"
+#include "core/text.h"
 
 namespace kumo::core {
 namespace {
@@ -71,6 +72,18 @@ TEST(Reservation, StickyReservationKeepsTheHead) {
   ASSERT_EQ(sticky->reservations.size(), 1u);
   EXPECT_EQ(sticky->reservations[0].job, "big");
   EXPECT_EQ(sticky->reservations[0].start_time, 100);
+}
+
+// A reservation's start is told relative to the pass, in its two largest units.
+TEST(Reservation, StartReadsAsADuration) {
+  using internal::Duration;
+  EXPECT_EQ(Duration(0), "0s");
+  EXPECT_EQ(Duration(-5), "0s");
+  EXPECT_EQ(Duration(45), "45s");
+  EXPECT_EQ(Duration(60), "1m");
+  EXPECT_EQ(Duration(550), "9m 10s");
+  EXPECT_EQ(Duration(3600 + 5 * 60 + 59), "1h 5m");
+  EXPECT_EQ(Duration(3 * 86400 + 4 * 3600 + 1), "3d 4h");
 }
 
 }  // namespace

@@ -1273,13 +1273,11 @@ TEST(Backfill, EasyReservesAndBackfills) {
   EXPECT_EQ(ReasonOf(d, "big"), "Reserved");
   EXPECT_EQ(MessageOf(d, "big"),
             "needs 16 GPUs (2 x 8 GPUs); 12 GPUs free on the 4 nodes it may use; reserved to start "
-            "by t=1000 (in "
-            "900 s) when running jobs reach their maxRuntime or "
-            "estimate");
+            "in 15m when running jobs reach their maxRuntime or estimate");
 
   EXPECT_EQ(ReasonOf(d, "long"), "WouldDelayReservation");
   EXPECT_EQ(MessageOf(d, "long"),
-            "fits now, but would delay job \"big\" reserved to start at t=1000 (its maxRuntime "
+            "fits now, but would delay job \"big\" reserved to start in 15m (its maxRuntime "
             "ends after that)");
 
   ASSERT_EQ(Started(d), (std::vector<std::string>{"short", "free4"}));
@@ -1359,7 +1357,7 @@ TEST(Backfill, NoMaxRuntimeMeansItCouldRunPastTheReservation) {
   Decisions d = MustSchedule(s, Config("fifo"));
   EXPECT_EQ(ReasonOf(d, "long"), "WouldDelayReservation") << Dump(d);
   EXPECT_EQ(MessageOf(d, "long"),
-            "fits now, but would delay job \"big\" reserved to start at t=1000 (it has no "
+            "fits now, but would delay job \"big\" reserved to start in 15m (it has no "
             "maxRuntime, so it could "
             "run past that)");
 }
@@ -1381,9 +1379,7 @@ TEST(Backfill, ReservationAtTheEarliestFeasibleRelease) {
   EXPECT_EQ(Describe(d.reservations[0].tasks), "n0[0 1 2 3 4 5 6 7], n1[0 1 2 3 4 5 6 7]");
   EXPECT_EQ(MessageOf(d, "big"),
             "needs 16 GPUs (2 x 8 GPUs); 0 GPUs free on the 4 nodes it may use; reserved to start "
-            "by t=700 (in 550 "
-            "s) when running jobs reach their maxRuntime or "
-            "estimate");
+            "in 9m 10s when running jobs reach their maxRuntime or estimate");
 }
 
 TEST(Backfill, NoReservationWhenBlockersHaveNoMaxRuntime) {
@@ -1453,9 +1449,7 @@ TEST(Backfill, HoldIsWhatTheReservationNeedsBeyondWhatIsReleased) {
   EXPECT_EQ(Describe(d.reservations[0].tasks), "n0[0 1 2 3 4 5 6 7], n1[0 1 2 3 4 5 6 7]");
   EXPECT_EQ(MessageOf(d, "big"),
             "needs 16 GPUs (2 x 8 GPUs); 4 GPUs free on the 2 nodes it may use; reserved to start "
-            "by t=500 (in 500 "
-            "s) when running jobs reach their maxRuntime or "
-            "estimate");
+            "in 8m 20s when running jobs reach their maxRuntime or estimate");
   EXPECT_EQ(ReasonOf(d, "long4"), "WouldDelayReservation");
   ASSERT_EQ(Started(d), std::vector<std::string>{"short4"});
   EXPECT_TRUE(d.starts[0].backfilled);

@@ -367,6 +367,7 @@ json ApiHandlers::JobJson(const JobRec& j, bool detail) const {
   int64_t gpu = 0;
   for (const auto& g : j.spec.task_groups) gpu += g.resources.gpu_milli * g.replicas;
   out["gpuMilli"] = gpu;
+  out["attainedGpuSeconds"] = j.attained_gpu_s;
   if (j.queue_position > 0) out["queuePosition"] = j.queue_position;
   if (j.not_before > 0 && j.phase == JobPhase::kPending) out["notBefore"] = j.not_before;
   if (!detail) return out;

@@ -184,7 +184,7 @@ Status ControlPlane::Restore() {
     state_->next_job_id = std::max(state_->next_job_id, id + 1);
   }
   state_->jobs = std::move(*jobs);
-  return Status::Ok();
+  return state_->attained.Load(*state_->store, state_->jobs, state_->pending_writes);
 }
 
 // Projects, users and their memberships, tokens, cordoned nodes.

@@ -68,8 +68,8 @@ TEST_F(EstimatesTest, HistoryGivesAReservationAndItsErrorIsExported) {
     return waiting["reason"] == "Reserved";
   })) << waiting.dump();
   // Started 1 s ago, estimated 100 s: reserved 99 s from now.
-  EXPECT_NE(waiting["message"].get<std::string>().find("(in 99 s) when running jobs reach their "
-                                                       "maxRuntime or estimate"),
+  EXPECT_NE(waiting["message"].get<std::string>().find("reserved to start in 1m 39s when running "
+                                                       "jobs reach their maxRuntime or estimate"),
             std::string::npos)
       << waiting.dump();
 

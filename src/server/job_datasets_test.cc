@@ -52,7 +52,8 @@ class LegacyDatasetsTest : public ControlPlaneFixture {
     ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
     std::string spec = kLegacySpec;
     std::string sql =
-        "ALTER TABLE jobs DROP COLUMN datasets; PRAGMA user_version=4;"
+        "ALTER TABLE jobs DROP COLUMN datasets; DROP TABLE job_service; DROP TABLE service_history;"
+        "PRAGMA user_version=4;"
         "INSERT INTO users(name, admin, created_at) VALUES('ada', 0, 0), ('admin', 1, 0);"
         "INSERT INTO tokens(sha256, user, created_at) VALUES('" + Sha256Hex(kAdminToken) +
         "', 'admin', 0);"

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "server/checkpoint_watch.h"
 #include "server/result_metrics.h"
 
 namespace kumo::server {
@@ -28,18 +29,9 @@ namespace {
 // (KUMO_CHECKPOINT_DIR), if it wrote any.
 std::string ResumesFrom(const ServerState& state, const JobRec& job) {
   if (!job.spec.checkpoint.enabled) return "restarts from zero (it does not checkpoint)";
-  std::error_code ec;
-  std::optional<fs::file_time_type> newest;
-  for (fs::recursive_directory_iterator it(state.JobDir(job.id) + "/checkpoint", ec), end;
-       !ec && it != end; it.increment(ec)) {
-    std::error_code file_ec;
-    if (!it->is_regular_file(file_ec)) continue;
-    const fs::file_time_type t = it->last_write_time(file_ec);
-    if (!file_ec && (!newest || t > *newest)) newest = t;
-  }
+  std::optional<double> newest = NewestFileTime(state.JobDir(job.id) + "/checkpoint");
   if (!newest) return "restarts from zero (it has written no checkpoint yet)";
-  const std::time_t when =
-      std::chrono::system_clock::to_time_t(std::chrono::file_clock::to_sys(*newest));
+  const auto when = static_cast<std::time_t>(*newest);
   std::tm utc{};
   gmtime_r(&when, &utc);
   char text[32];

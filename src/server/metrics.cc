@@ -38,6 +38,21 @@ void WriteJobs(TextWriter& w, const ServerState& state) {
              static_cast<double>(n));
 }
 
+// LAS (server/attained_service.h): the queue boundaries and minRuntime the finished jobs' window
+// gives.
+void WriteLas(TextWriter& w, const ServerState& state) {
+  const core::ServiceHistory& h = state.attained.history();
+  w.Family("kumo_server_las_threshold_gpu_seconds", Type::kGauge,
+           "LAS queue boundaries in GPU-seconds (queue 1 starts at the first); none while "
+           "fewer than history.minJobs jobs have finished.");
+  for (size_t q = 0; q < h.thresholds_gpu_s().size(); ++q)
+    w.Sample("kumo_server_las_threshold_gpu_seconds", {{"queue", std::to_string(q + 1)}},
+             h.thresholds_gpu_s()[q]);
+  w.Family("kumo_server_las_min_runtime_seconds", Type::kGauge,
+           "Seconds a running job is protected from preemption after its start.");
+  w.Sample("kumo_server_las_min_runtime_seconds", {}, static_cast<double>(h.min_runtime()));
+}
+
 // GPUs per node and model, what of them is allocated to which project, and cordons.
 void WriteNodes(TextWriter& w, const ServerState& state) {
   // (node, gpu index) -> model, to name the model of an allocated share.
@@ -165,6 +180,7 @@ std::string RenderServerMetrics(ServerState& state) {
   WriteEvents(w, state);
   std::lock_guard<std::mutex> lock(state.mu);
   WriteJobs(w, state);
+  WriteLas(w, state);
   WriteNodes(w, state);
   WriteProjects(w, state);
   return w.Take();

@@ -79,6 +79,9 @@ struct JobRec {
   // Non-empty: its stored spec has a form this kumo no longer runs (job_datasets.h, legacy
   // datasets); loaded for its history, and ended at start-up if still live.
   std::string spec_unsupported;
+  // GPU-seconds attained over all its attempts, as of the loop's last tick (LAS ranks by it;
+  // server/attained_service.h keeps it across restarts).
+  double attained_gpu_s = 0;
 };
 
 // A bearer token, known by its SHA-256 (the token itself is never stored).

@@ -31,13 +31,6 @@ constexpr double kRefusedStartDelaySeconds = 2.0;
 // finds unschedulable, so both kinds read the same.
 const std::string kUnschedulable = core::WaitReasonName(core::WaitReason::kUnschedulable);
 
-// GPUs a job's gang holds when running (whole GPUs and shares).
-double GangGpus(const core::Job& job) {
-  int64_t milli = 0;
-  for (const core::TaskGroup& g : job.groups) milli += g.replicas * g.resources[core::kGpu];
-  return static_cast<double>(milli) / 1000.0;
-}
-
 const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
                                      "LANG", "LC_ALL", "TMPDIR", "TZ"};
 
@@ -63,6 +56,10 @@ void SchedulingLoop::Start() {
   {
     std::lock_guard<std::mutex> lock(state_.mu);
     estimates_.Load(state_.jobs);
+    // Jobs the start-up reconciliation ended or requeued: their attempts' service is final.
+    const double now = state_.clock.NowSeconds();
+    for (auto& [id, job] : state_.jobs)
+      if (job.durable) state_.attained.Observe(job, now, state_.pending_writes);
   }
   loop_ = std::thread([this] { Run(); });
   exit_watcher_ = std::thread([this] { WatchExits(); });
@@ -123,8 +120,12 @@ void SchedulingLoop::Run() {
 void SchedulingLoop::Tick(Lock& lock) {
   double now = state_.clock.NowSeconds();
   PollTasks(now);
-  for (auto& [id, job] : state_.jobs)
-    if (job.durable && !IsTerminal(job.phase)) AdvanceJob(job, now);
+  for (auto& [id, job] : state_.jobs) {
+    if (!job.durable || IsTerminal(job.phase)) continue;
+    AdvanceJob(job, now);
+    // In this tick's commit with the transition: an attempt's end and its service are one write.
+    state_.attained.Observe(job, now, state_.pending_writes);
+  }
   bool due = now - last_pass_ >= kPeriodicPassSeconds;
   if ((state_.dirty || due) && now - last_pass_ >= state_.config.pass_min_interval_s) {
     state_.dirty = false;
@@ -282,12 +283,14 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
         job.phase == JobPhase::kPending && !job.cancel_requested && job.not_before <= now;
     bool holding = HasAttempt(job.phase) && !job.tasks.empty();
     if (job.phase == JobPhase::kPending && job.not_before > now) job.queue_position = 0;
-    if (IsTerminal(job.phase)) attained_.Observe(job, 0, now);  // reports a finished job once
+    const bool saving = job.phase == JobPhase::kRunning && job.spec.checkpoint.enabled;
+    if (!saving) checkpoints_.Forget(job.id);
     if (!pending && !holding) continue;
     std::string invalid;
     core::Job cj = CoreJob(job, &invalid);
-    attained_.Observe(job, GangGpus(cj), now);
-    attained_.Apply(job, now, cj);
+    const double saved =
+        saving ? checkpoints_.LastWrite(job.id, state_.JobDir(job.id) + "/checkpoint", now) : -1;
+    state_.attained.Apply(job, now, saved, cj);
     if (pending && !invalid.empty()) {
       if (job.reason != kUnschedulable || job.message != invalid) {
         job.reason = kUnschedulable;

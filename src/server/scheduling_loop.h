@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "core/scheduler.h"
-#include "server/attained_service.h"
+#include "server/checkpoint_watch.h"
 #include "server/history.h"
 #include "server/runtime_estimates.h"
 #include "server/server_state.h"
@@ -38,8 +38,7 @@ class SchedulingLoop {
   SchedulingLoop(ServerState& state, core::Scheduler scheduler)
       : state_(state),
         scheduler_(std::move(scheduler)),
-        estimates_(state.config.policy.estimates, &state.metrics.estimate_error),
-        attained_(state.config.policy) {}
+        estimates_(state.config.policy.estimates, &state.metrics.estimate_error) {}
   ~SchedulingLoop() { Stop(); }
   SchedulingLoop(const SchedulingLoop&) = delete;
   SchedulingLoop& operator=(const SchedulingLoop&) = delete;
@@ -93,7 +92,7 @@ class SchedulingLoop {
   std::set<pid_t> exited_pids_;  // shims the executor saw end, not yet polled; guarded by mu
   HistoryRecorder history_;      // guarded by state_.mu
   std::map<int64_t, std::string> told_waiting_;  // job -> the sentence the executor has; mu
-  AttainedService attained_;     // LAS queues and minRuntime (policy); guarded by state_.mu
+  CheckpointWatch checkpoints_;  // when running jobs last saved (LAS, victims); guarded by mu
   std::thread loop_;
   std::thread exit_watcher_;
 };

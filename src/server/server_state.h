@@ -29,6 +29,7 @@
 #include "base/clock.h"
 #include "executor/inventory.h"
 #include "executor/executor.h"
+#include "server/attained_service.h"
 #include "server/cache_token_issuer.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
@@ -71,6 +72,9 @@ struct ServerState {
   std::map<std::string, std::string> cordoned;   // node -> reason; guarded by mu
   std::vector<store::Statement> pending_writes;  // guarded by mu
   int64_t next_job_id = 1;                       // guarded by mu
+  // LAS: what jobs attained and the finished jobs' history; guarded by mu (the loop updates it,
+  // /metrics reads the thresholds).
+  AttainedService attained{config.policy};
 
   // Marks the state changed and wakes the loop and the long polls.
   void Kick();

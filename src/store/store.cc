@@ -179,6 +179,24 @@ CREATE TABLE dataset_grants (            -- projects that may read a dataset
     R"sql(
 ALTER TABLE jobs ADD COLUMN datasets TEXT;  -- JSON [{name, version, digest}]; NULL: none
 )sql",
+    // 6: LAS's attained service (server/attained_service.h), so a restart does not start the
+    // policy afresh: per job, the service of its ended attempts; and the window of finished
+    // jobs its thresholds and minRuntime come from.
+    R"sql(
+CREATE TABLE job_service (
+  job_id INTEGER PRIMARY KEY,
+  ended_gpu_s REAL NOT NULL,             -- GPU-seconds attained in attempts that ended
+  last_attempt INTEGER NOT NULL,         -- the last attempt counted in ended_gpu_s
+  pending_since REAL NOT NULL,           -- when it last started waiting (seconds since the epoch)
+  finished INTEGER NOT NULL DEFAULT 0    -- 1: reported to service_history (or never ran)
+);
+CREATE TABLE service_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- order of finishing
+  job_id INTEGER NOT NULL,
+  attained_gpu_s REAL NOT NULL,          -- over all its attempts
+  executed_s REAL NOT NULL               -- attained / GPUs
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 

@@ -271,9 +271,8 @@ bool EasyBackfill::Blocked(PassState& pass, int32_t j, WaitExplanation* why, Dec
   why->reason = WaitReason::kReserved;
   if (pass.config.explain)
     why->message += internal::Fmt(
-        "; reserved to start by t=%lld (in %lld s) when running jobs reach their maxRuntime or "
-        "estimate",
-        static_cast<long long>(at), static_cast<long long>(at - pass.snap.now));
+        "; reserved to start in %s when running jobs reach their maxRuntime or estimate",
+        internal::Duration(at - pass.snap.now).c_str());
   return true;
 }
 
