@@ -560,6 +560,34 @@ TEST(SimLas, LongRunningJobIsDemotedAndPreemptedBySameClassJob) {
   EXPECT_EQ(q.preemptions, 0);
 }
 
+TEST(SimLas, DemotedJobIsAVictimOnlyJustAfterASave) {
+  // Boundary 400 GPU-s as above. V: 4 GPUs x 2000 s at 100, saves every 500 s (at 600, 1100,
+  // ...); N: 4 GPUs x 100 s at 700. From its save at 600 V is demoted (2000 GPU-s >= 400).
+  // No window: N preempts V at 700; V exits at 730 having worked 630 s, 500 saved: 130 s x 4
+  // GPUs lost. N 730-830; V resumes at 830: 20 + 1500 -> 2350.
+  // Window 60 s: at 700 V is 100 s past its save, so it keeps the top queue and N waits. Its
+  // save at 1100 is an event and N outranks it: preempted at 1100, exits at 1130 with 30 s lost.
+  // N 1130-1230; V resumes at 1230: 20 + 1000 -> 2250.
+  SimConfig c = SmallKumo();
+  c.policy_config.las.threshold_quantiles = {0.5};
+  c.policy_config.history.min_jobs = 1;
+  c.policy_config.las.victim_window_s = 0;
+  SimJob v = Job("V", 100, 4, 2000);
+  v.checkpointable = true;
+  v.checkpoint_interval = 500;
+  Trace t = MakeTrace({GpuNode("n0", 4)}, {Job("P", 0, 4, 100), v, Job("N", 700, 4, 100)});
+  SimReport any = MustSimulate(t, c);
+  ExpectSaneRun(any);
+  EXPECT_EQ(Schedule(any), "P:0-100 V:100-2350 N:730-830");
+  EXPECT_DOUBLE_EQ(any.gpu_hours_lost, 130.0 * 4 / 3600);
+  c.policy_config.las.victim_window_s = 60;
+  SimReport after_save = MustSimulate(t, c);
+  ExpectSaneRun(after_save);
+  EXPECT_EQ(Schedule(after_save), "P:0-100 V:100-2250 N:1130-1230");
+  EXPECT_EQ(after_save.preemptions, 1);
+  EXPECT_DOUBLE_EQ(after_save.gpu_hours_lost, 30.0 * 4 / 3600);
+}
+
 TEST(SimLas, RunningJobThatDoesNotCheckpointIsNotPreemptedForItsQueue) {
   // As above, but V does not checkpoint: demoting it would preempt it and throw away all its
   // work, which only a declared priority or a quota may demand. N waits for V.
