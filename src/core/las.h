@@ -32,8 +32,8 @@
 // to stop it just after a save. With LasConfig::victim_window_s a running job is a LAS victim
 // only during that window after each save and keeps the top queue in between: at most the
 // window's work (plus the grace period) is lost, and a pending job waits at most one checkpoint
-// interval for some victim's window to open. Preemption by declared priority or quota is not
-// delayed (it outranks every queue).
+// interval for some victim's window to open. Preemption by a higher declared priority is not
+// delayed (it outranks every queue), nor a quota reclaim by a job in the top queue.
 //
 // Why the starvation guard counts every wait since the first start, and holds while running.
 // Tiresias promotes a job whose current wait exceeds a knob (STARVELIMIT) x its executed time;
