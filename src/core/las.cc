@@ -51,12 +51,33 @@ void ServiceHistory::Recompute() {
                             std::max(min_runtime_config_.floor_s, min_runtime_config_.max_s));
 }
 
+namespace {
+
+// Whether `job` has waited too long for its service (LasConfig::starve_factor).
+bool Starved(const LasConfig& las, const LasJob& job) {
+  if (las.starve_factor <= 0 || job.attained_gpu_s <= 0) return false;
+  const double executed_s = job.attained_gpu_s / std::max(1.0, job.gpus);
+  const double requeued_s = static_cast<double>(job.requeued_s);
+  if (job.pending)
+    return requeued_s + static_cast<double>(job.pending_s) > las.starve_factor * executed_s;
+  return job.running && requeued_s > las.starve_factor / 2 * executed_s;
+}
+
+// Whether running `job` may be a LAS victim now (LasConfig::victim_window_s).
+bool InVictimWindow(const LasConfig& las, const LasJob& job) {
+  if (!job.checkpointable) return false;
+  if (las.victim_window_s <= 0 || job.since_checkpoint_s < 0) return true;
+  return job.since_checkpoint_s <= las.victim_window_s;
+}
+
+}  // namespace
+
 int32_t LasPriority(const LasConfig& las, std::span<const double> thresholds_gpu_s,
                     const LasJob& job) {
   if (!las.enabled) return job.declared_priority;
   const auto levels = static_cast<int64_t>(las.threshold_quantiles.size());
   int64_t queue = 0;
-  if (!(job.running && !job.checkpointable)) {
+  if (!(job.running && !InVictimWindow(las, job))) {
     const double service = job.running && job.attained_at_checkpoint_gpu_s >= 0
                                ? job.attained_at_checkpoint_gpu_s
                                : job.attained_gpu_s;
@@ -64,10 +85,7 @@ int32_t LasPriority(const LasConfig& las, std::span<const double> thresholds_gpu
            service >= thresholds_gpu_s[static_cast<size_t>(queue)])
       ++queue;
   }
-  if (job.pending && job.attained_gpu_s > 0 && las.starve_factor > 0) {
-    const double executed_s = job.attained_gpu_s / std::max(1.0, job.gpus);
-    if (static_cast<double>(job.pending_s) > las.starve_factor * executed_s) queue = 0;
-  }
+  if (Starved(las, job)) queue = 0;
   queue = std::min(queue, levels);
   const int64_t p = int64_t{job.declared_priority} * (levels + 1) + (levels - queue);
   return static_cast<int32_t>(std::clamp<int64_t>(p, std::numeric_limits<int32_t>::min(),

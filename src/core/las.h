@@ -24,6 +24,27 @@
 // queue 1 after 30 minutes and to queue 2 after 12.5 hours. The minimum run time scales the same
 // way, from the median run time (MinRuntimeConfig).
 //
+// Why a victim window. A checkpointing job demoted at a save is still a victim hours later,
+// when a short job arrives, and then loses all the work since that save (on Philly, with saves
+// every 30 minutes, ~15 minutes x its GPUs per preemption, which made kumo's goodput fall below
+// FIFO's). Gandiva (Xiao et al., OSDI'18, section 4.1) suspends a job at an iteration boundary,
+// where its state is smallest; the analogue for a job that saves every few minutes to hours is
+// to stop it just after a save. With LasConfig::victim_window_s a running job is a LAS victim
+// only during that window after each save and keeps the top queue in between: at most the
+// window's work (plus the grace period) is lost, and a pending job waits at most one checkpoint
+// interval for some victim's window to open. Preemption by a higher declared priority is not
+// delayed (it outranks every queue), nor a quota reclaim by a job in the top queue.
+//
+// Why the starvation guard counts every wait since the first start, and holds while running.
+// Tiresias promotes a job whose current wait exceeds a knob (STARVELIMIT) x its executed time;
+// a long gang preempted again and again restarts that count with each wait, and once
+// promoted and started it is demoted at the next pass and stopped by the next arrival. Counting
+// all its waits after its first start (the wait before it -- with no service it is in the top
+// queue then -- is contention, not LAS) and keeping a promoted job in the top queue until it
+// has run twice those waits over the factor bounds its total requeued time to about
+// starve_factor x its run time. Worked example (factor 4): a job that ran 10 h is promoted once
+// its waits since its first start exceed 40 h and is not demoted again before it has run 20 h.
+//
 // Pure: no I/O, no clock, no threads. A ServiceHistory is not thread-safe.
 #pragma once
 
@@ -71,11 +92,17 @@ struct LasJob {
   double gpus = 1;                // GPUs it holds when running (whole + shares)
   bool pending = false;
   Seconds pending_s = 0;          // since it last started waiting
+  // Its earlier waits after its first start (preempted, waiting to resume), the current one not
+  // included; 0 when the driver does not know.
+  Seconds requeued_s = 0;
   bool running = false;
   bool checkpointable = false;
   // A running job that checkpoints: the service it had attained at its last checkpoint (at the
   // start of its attempt if it has not saved yet); negative when the driver does not know.
   double attained_at_checkpoint_gpu_s = -1;
+  // A running job that checkpoints: seconds since its last save (since its start if it has not
+  // saved yet); negative when the driver does not know.
+  Seconds since_checkpoint_s = -1;
 };
 
 // The priority of `job` in the pass: declared x (K + 1) + (K - queue), K = the number of
@@ -85,7 +112,9 @@ struct LasJob {
 // preempts a job that would lose all its work (only its declared priority or a quota can).
 // A running job that checkpoints is queued by the service it had at its last checkpoint when
 // the driver knows it: it is demoted -- and so becomes a victim of its own class -- right after
-// it saved, losing little, instead of at any instant between two checkpoints.
+// it saved, losing little, instead of at any instant between two checkpoints; with a victim
+// window it is back in the top queue once the window after that save has passed. A starving
+// job (pending, or running while its earlier waits are unpaid) is in the top queue.
 // With LAS disabled, the declared priority. Saturates at the int32 range.
 int32_t LasPriority(const LasConfig& las, std::span<const double> thresholds_gpu_s,
                     const LasJob& job);

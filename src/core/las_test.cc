@@ -104,6 +104,61 @@ TEST(LasPriority, StarvingPendingJobIsPromoted) {
   EXPECT_EQ(LasPriority(las, std::vector<double>{100, 1000}, j), 2);
 }
 
+TEST(LasPriority, PromotedRunningJobKeepsTheTopQueueUntilItsWaitsArePaidBack) {
+  // 2 GPUs, 7,200 GPU-s = 3,600 s executed, starve factor 1: it has waited 4,000 s since its
+  // first start (> 1 x 3,600), so it is promoted while pending and, once running, keeps the top
+  // queue while those waits exceed half its executed time -- until it has run 8,000 s.
+  LasConfig las;
+  las.starve_factor = 1;
+  const std::vector<double> t = {100, 1000};
+  LasJob j;
+  j.gpus = 2;
+  j.checkpointable = true;
+  j.attained_gpu_s = 7200;
+  j.requeued_s = 1000;  // an earlier wait after a preemption
+  j.pending_s = 3000;   // and this one
+  j.pending = true;
+  EXPECT_EQ(LasPriority(las, t, j), 2);
+  j.pending = false;
+  j.pending_s = 0;
+  j.requeued_s = 4000;  // it started: that wait is done
+  j.running = true;
+  j.attained_gpu_s = 15998;  // 7,999 s executed: 4,000 > 3,999.5
+  EXPECT_EQ(LasPriority(las, t, j), 2);
+  j.attained_gpu_s = 16000;  // 8,000 s: paid back, demoted by its service
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+  // Pending again with the same waits: 4,000 < 8,000 x 1, not starving yet.
+  j.running = false;
+  j.pending = true;
+  j.pending_s = 1;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+}
+
+TEST(LasPriority, CheckpointingJobIsAVictimOnlyJustAfterASave) {
+  // Demoted by its service at its last save (5,000 >= 1,000: the bottom queue), it may be
+  // preempted by LAS only in the 300 s after that save; later it keeps the top queue, so a
+  // preemption never throws away more than the window (plus the grace period) of work.
+  LasConfig las;
+  las.victim_window_s = 300;
+  const std::vector<double> t = {100, 1000};
+  LasJob j;
+  j.running = true;
+  j.checkpointable = true;
+  j.gpus = 1;
+  j.attained_gpu_s = 5600;
+  j.attained_at_checkpoint_gpu_s = 5000;
+  j.since_checkpoint_s = 300;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+  j.since_checkpoint_s = 301;
+  EXPECT_EQ(LasPriority(las, t, j), 2);
+  // A driver that does not know when it saved: a victim at any time, as with no window.
+  j.since_checkpoint_s = -1;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+  las.victim_window_s = 0;
+  j.since_checkpoint_s = 5000;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+}
+
 TEST(LasPriority, SaturatesAtTheInt32Range) {
   LasConfig las;
   LasJob j;

@@ -26,9 +26,14 @@ struct LasConfig {
   // jobs: {0.5, 0.9} makes three queues -- jobs that have received less than the median job in
   // all, up to the p90 job, and beyond. Strictly increasing, each in (0, 1).
   std::vector<double> threshold_quantiles = {0.5, 0.9};
-  // A pending job that has waited longer than starve_factor x its executed time (seconds it
-  // ran, not GPU-seconds) is promoted to the top queue (Tiresias' STARVELIMIT knob). 0: never.
+  // A job whose waits since its first start exceed starve_factor x its executed time (seconds
+  // it ran, not GPU-seconds) is promoted to the top queue, and keeps it while it runs until
+  // those waits fall below half that (core/las.h says why). 0: never.
   double starve_factor = 4.0;
+  // A running job that checkpoints is a LAS victim only in the first victim_window_s seconds
+  // after each save (or after its start); in between it keeps the top queue, so LAS stops it
+  // with little unsaved work. 0: any time after its demotion.
+  Seconds victim_window_s = 120;
   friend bool operator==(const LasConfig&, const LasConfig&) = default;
 };
 

@@ -29,6 +29,7 @@ policy:
     enabled: true
     thresholdQuantiles: [0.3, 0.6, 0.95]
     starveFactor: 2
+    victimWindowSeconds: 600
   minRuntime: {fractionOfMedian: 0.1, floorSeconds: 30, maxSeconds: 900}
   history: {windowJobs: 100, minJobs: 5}
   estimates: {quantile: 0.9, window: 8, minSamples: 3}
@@ -51,6 +52,7 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.scheduler.preemption.names, std::vector<std::string>{"priority"});
   EXPECT_EQ(p.las.threshold_quantiles, (std::vector<double>{0.3, 0.6, 0.95}));
   EXPECT_EQ(p.las.starve_factor, 2);
+  EXPECT_EQ(p.las.victim_window_s, 600);
   EXPECT_EQ(p.min_runtime, (core::MinRuntimeConfig{0.1, 30, 900}));
   EXPECT_EQ(p.history, (core::ServiceHistoryConfig{100, 5}));
   EXPECT_EQ(p.estimates.quantile, 0.9);

@@ -105,7 +105,8 @@ Status ReadLas(const std::string& file, const YAML::Node& node, const std::strin
         [&](const YAML::Node& v, const std::string& p) {
           return ReadQuantiles(file, v, p, &las->threshold_quantiles);
         }},
-       {"starveFactor", Number(file, &las->starve_factor, NonNegative)}});
+       {"starveFactor", Number(file, &las->starve_factor, NonNegative)},
+       {"victimWindowSeconds", Number(file, &las->victim_window_s, NonNegative)}});
 }
 
 Status ReadMinRuntime(const std::string& file, const YAML::Node& node, const std::string& path,

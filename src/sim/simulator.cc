@@ -186,6 +186,7 @@ class Replay {
   void ScheduleCheckpoint(int32_t j, Seconds after);
   Seconds LastCheckpoint(int32_t j) const;
   bool SomeJobBecamePreemptible() const;
+  bool SomePendingOutranks(int32_t priority) const;
   Status Pass();
   void ReportCheckpoints();
   void Apply(const core::Decisions& d);
@@ -340,8 +341,10 @@ void Replay::HandleEvents() {
     } else {
       if (e.epoch != js.epoch || js.phase != Phase::kRunning) continue;
       ScheduleCheckpoint(e.job, now_);
-      // A pass only if the job changed queue (else the pass would decide what the last did).
-      if (PolicyPriority(e.job) == CoreJob(e.job).priority) continue;
+      // A pass only if the job changed queue and a waiting job now outranks it (else the pass
+      // would decide what the last did).
+      const int32_t priority = PolicyPriority(e.job);
+      if (priority == CoreJob(e.job).priority || !SomePendingOutranks(priority)) continue;
     }
     dirty_ = true;
   }
@@ -407,7 +410,8 @@ int32_t Replay::PolicyPriority(int32_t j) const {
   las.attained_gpu_s = js.attained_gpu_s;
   las.gpus = static_cast<double>(js.gpu_milli) / 1000.0;
   las.pending = js.phase == Phase::kPending;
-  las.pending_s = now_ - js.pending_since;
+  las.pending_s = las.pending ? now_ - js.pending_since : 0;
+  if (js.first_start >= 0) las.requeued_s = js.queued - (js.first_start - trace_.jobs[j].submit);
   las.running = js.phase == Phase::kRunning;
   las.checkpointable = trace_.jobs[j].checkpointable;
   if (las.running && las.checkpointable) {
@@ -415,6 +419,7 @@ int32_t Replay::PolicyPriority(int32_t j) const {
     const Seconds saved_at = std::max(LastCheckpoint(j), js.attempt_start);
     las.attained_at_checkpoint_gpu_s =
         js.attained_gpu_s - las.gpus * static_cast<double>(now_ - saved_at);
+    las.since_checkpoint_s = now_ - saved_at;
   }
   return core::LasPriority(cfg_.policy_config.las, history_.thresholds_gpu_s(), las);
 }
@@ -448,6 +453,13 @@ bool Replay::SomeJobBecamePreemptible() const {
     if (st_[j].phase == Phase::kRunning && preemptible_at > last_pass_ && preemptible_at <= now_)
       return true;
   }
+  return false;
+}
+
+// Whether a waiting job has a higher priority (as of the last pass) than `priority`.
+bool Replay::SomePendingOutranks(int32_t priority) const {
+  for (size_t i = 0; i < snap_.jobs.size(); ++i)
+    if (st_[owner_[i]].phase == Phase::kPending && snap_.jobs[i].priority > priority) return true;
   return false;
 }
 

@@ -531,6 +531,23 @@ TEST(SimPreemption, NonPreemptivePoliciesMakeTheHighPriorityJobWait) {
   }
 }
 
+// LAS with one queue boundary (levels = 1), known after one finished job: effective priority =
+// declared x 2 + (1 - q). P: 4 GPUs x 100 s at 0 finishes first, so the boundary is 400 GPU-s;
+// V: 4 GPUs x v_duration at 100, saving every v_interval s; N: 4 GPUs x 100 s at n_at.
+SimConfig OneBoundaryLas() {
+  SimConfig c = SmallKumo();
+  c.policy_config.las.threshold_quantiles = {0.5};
+  c.policy_config.history.min_jobs = 1;
+  return c;
+}
+
+Trace LasTrace(Seconds v_duration, Seconds v_interval, Seconds n_at) {
+  SimJob v = Job("V", 100, 4, v_duration);
+  v.checkpointable = true;
+  v.checkpoint_interval = v_interval;
+  return MakeTrace({GpuNode("n0", 4)}, {Job("P", 0, 4, 100), v, Job("N", n_at, 4, 100)});
+}
+
 TEST(SimLas, LongRunningJobIsDemotedAndPreemptedBySameClassJob) {
   // One queue boundary at the median attained service of finished jobs (levels = 1): effective
   // priority = declared x 2 + (1 - q). P: 4 GPUs x 100 s at 0 finishes first: history {400
@@ -540,14 +557,9 @@ TEST(SimLas, LongRunningJobIsDemotedAndPreemptedBySameClassJob) {
   // t=200 (period 50): V has 400 GPU-s -> q 1, priority 0 < 1: preempted (ran 100 >= 60);
   //        exits at 230 having worked 130 s (100 saved, 900 remain).
   // t=230: N starts, ends 330. t=330: V restarts, ends 330 + 20 + 900 = 1250.
-  SimConfig c = SmallKumo();
+  SimConfig c = OneBoundaryLas();
   c.period = 50;
-  c.policy_config.las.threshold_quantiles = {0.5};
-  c.policy_config.history.min_jobs = 1;
-  SimJob v = Job("V", 100, 4, 1000);
-  v.checkpointable = true;
-  v.checkpoint_interval = 100;
-  Trace t = MakeTrace({GpuNode("n0", 4)}, {Job("P", 0, 4, 100), v, Job("N", 150, 4, 100)});
+  Trace t = LasTrace(1000, 100, 150);
   SimReport r = MustSimulate(t, c);
   ExpectSaneRun(r);
   EXPECT_EQ(Schedule(r), "P:0-100 V:100-1250 N:230-330");
@@ -558,6 +570,29 @@ TEST(SimLas, LongRunningJobIsDemotedAndPreemptedBySameClassJob) {
   SimReport q = MustSimulate(t, c);
   EXPECT_EQ(Schedule(q), "P:0-100 V:100-1100 N:1100-1200");
   EXPECT_EQ(q.preemptions, 0);
+}
+
+TEST(SimLas, DemotedJobIsAVictimOnlyJustAfterASave) {
+  // Boundary 400 GPU-s as above. V: 4 GPUs x 2000 s at 100, saves every 500 s (at 600, 1100,
+  // ...); N: 4 GPUs x 100 s at 700. From its save at 600 V is demoted (2000 GPU-s >= 400).
+  // No window: N preempts V at 700; V exits at 730 having worked 630 s, 500 saved: 130 s x 4
+  // GPUs lost. N 730-830; V resumes at 830: 20 + 1500 -> 2350.
+  // Window 60 s: at 700 V is 100 s past its save, so it keeps the top queue and N waits. Its
+  // save at 1100 is an event and N outranks it: preempted at 1100, exits at 1130 with 30 s lost.
+  // N 1130-1230; V resumes at 1230: 20 + 1000 -> 2250.
+  SimConfig c = OneBoundaryLas();
+  c.policy_config.las.victim_window_s = 0;
+  Trace t = LasTrace(2000, 500, 700);
+  SimReport any = MustSimulate(t, c);
+  ExpectSaneRun(any);
+  EXPECT_EQ(Schedule(any), "P:0-100 V:100-2350 N:730-830");
+  EXPECT_DOUBLE_EQ(any.gpu_hours_lost, 130.0 * 4 / 3600);
+  c.policy_config.las.victim_window_s = 60;
+  SimReport after_save = MustSimulate(t, c);
+  ExpectSaneRun(after_save);
+  EXPECT_EQ(Schedule(after_save), "P:0-100 V:100-2250 N:1130-1230");
+  EXPECT_EQ(after_save.preemptions, 1);
+  EXPECT_DOUBLE_EQ(after_save.gpu_hours_lost, 30.0 * 4 / 3600);
 }
 
 TEST(SimLas, RunningJobThatDoesNotCheckpointIsNotPreemptedForItsQueue) {
