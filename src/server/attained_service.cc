@@ -27,7 +27,9 @@ double CheckpointWaitSeconds(const api::CheckpointSpec& checkpoint) {
 Status AttainedService::Load(store::Store& store, std::map<int64_t, JobRec>& jobs,
                              std::vector<store::Statement>& writes) {
   Status s = store.Query(
-      "SELECT job_id, ended_gpu_s, last_attempt, pending_since, finished FROM job_service", {},
+      "SELECT job_id, ended_gpu_s, last_attempt, pending_since, finished, requeued_s "
+      "FROM job_service",
+      {},
       [&](const store::Row& row) {
         const int64_t id = store::AsInt(row[0]);
         auto job = jobs.find(id);
@@ -37,6 +39,7 @@ Status AttainedService::Load(store::Store& store, std::map<int64_t, JobRec>& job
         r.last_attempt = static_cast<int32_t>(store::AsInt(row[2]));
         r.pending_since = store::AsDouble(row[3]);
         r.finished = store::AsInt(row[4]) != 0;
+        r.requeued_s = store::AsDouble(row[5]);
         r.gpus = GangGpus(job->second.spec);
         job->second.attained_gpu_s = r.ended_gpu_s;
       });
@@ -65,11 +68,8 @@ Status AttainedService::Load(store::Store& store, std::map<int64_t, JobRec>& job
     // The attempt it was in when the server stopped, if that attempt was not counted yet: it
     // ran from its start; Observe ends it (at end_time, or at the first look after the restart).
     if (!r.finished && job.attempt > r.last_attempt && job.start_time > 0 &&
-        (Holding(job) || IsTerminal(job.phase))) {
-      r.running = true;
-      r.attempt = job.attempt;
-      r.attempt_start = job.start_time;
-    }
+        (Holding(job) || IsTerminal(job.phase)))
+      StartAttempt(r, job.attempt, job.start_time);
     if (!r.finished && IsTerminal(job.phase)) Observe(job, job.end_time, writes);
   }
   return Status::Ok();
@@ -94,11 +94,7 @@ void AttainedService::Observe(JobRec& job, double now, std::vector<store::Statem
     r.pending_since = end;
     changed = true;
   }
-  if (holding && !r.running) {
-    r.running = true;
-    r.attempt = job.attempt;
-    r.attempt_start = job.start_time;
-  }
+  if (holding && !r.running) StartAttempt(r, job.attempt, job.start_time);
   job.attained_gpu_s = Attained(r, now);
   if (IsTerminal(job.phase)) {
     Finish(job.id, r, writes);
@@ -122,11 +118,21 @@ void AttainedService::Finish(int64_t job_id, Record& r, std::vector<store::State
   writes.push_back(Save(job_id, r));
 }
 
+// The wait before it counts as requeued time if an attempt ended before it. Not saved here: the
+// attempt's end saves it, and Load, finding the attempt running, adds it again from the same
+// pending_since.
+void AttainedService::StartAttempt(Record& r, int32_t attempt, double start) {
+  if (r.last_attempt > 0) r.requeued_s += std::max(0.0, start - r.pending_since);
+  r.running = true;
+  r.attempt = attempt;
+  r.attempt_start = start;
+}
+
 store::Statement AttainedService::Save(int64_t job_id, const Record& r) {
   return {"INSERT OR REPLACE INTO job_service(job_id, ended_gpu_s, last_attempt, pending_since, "
-          "finished) VALUES(?1, ?2, ?3, ?4, ?5)",
+          "finished, requeued_s) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
           {job_id, r.ended_gpu_s, int64_t{r.last_attempt}, r.pending_since,
-           int64_t{r.finished ? 1 : 0}}};
+           int64_t{r.finished ? 1 : 0}, r.requeued_s}};
 }
 
 double AttainedService::Attained(const Record& r, double now) const {
@@ -145,6 +151,7 @@ void AttainedService::Apply(const JobRec& job, double now, double last_checkpoin
   las.gpus = r.gpus;
   las.pending = job.phase == JobPhase::kPending;
   las.pending_s = static_cast<core::Seconds>(std::max(0.0, now - r.pending_since));
+  las.requeued_s = static_cast<core::Seconds>(r.requeued_s);
   las.running = job.phase == JobPhase::kRunning;
   las.checkpointable = cj.checkpointable;
   if (las.running && las.checkpointable && r.running) {
@@ -152,8 +159,10 @@ void AttainedService::Apply(const JobRec& job, double now, double last_checkpoin
     const bool saved = last_checkpoint >= r.attempt_start;
     if (saved) cj.last_checkpoint_time = static_cast<core::Seconds>(last_checkpoint);
     const double saved_at = saved ? last_checkpoint : r.attempt_start;
-    if (now - saved_at <= CheckpointWaitSeconds(job.spec.checkpoint))
+    if (now - saved_at <= CheckpointWaitSeconds(job.spec.checkpoint)) {
       las.attained_at_checkpoint_gpu_s = r.ended_gpu_s + r.gpus * (saved_at - r.attempt_start);
+      las.since_checkpoint_s = static_cast<core::Seconds>(now - saved_at);
+    }
   }
   cj.priority = core::LasPriority(policy_.las, history_.thresholds_gpu_s(), las);
 }

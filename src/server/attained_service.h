@@ -8,7 +8,8 @@
 // back to "unknown" until history.minJobs jobs had finished again. What cannot be derived from
 // the job's own record is kept in the store (migration 6):
 //   - job_service: per job, the GPU-seconds of its ended attempts, the last attempt counted,
-//     when it last started waiting, whether it was reported to the history. Written only when
+//     when it last started waiting, its waits between attempts, whether it was reported to the
+//     history. Written only when
 //     one of these changes (an attempt ends, the job finishes), never per tick: the running
 //     attempt's share is gpus x (now - jobs.start_time), both durable already.
 //   - service_history: the finished jobs' samples, the newest history.windowJobs kept.
@@ -72,10 +73,14 @@ class AttainedService {
     int32_t attempt = 0;       // that attempt
     double attempt_start = 0;  // and its start
     double pending_since = 0;  // when it last started waiting
+    // Its waits between attempts (from an attempt's end to the next one's start), the wait
+    // before its first start not included: what LAS's starvation guard counts (LasJob).
+    double requeued_s = 0;
     double gpus = 0;
     bool finished = false;     // reported to the history (or ended without running)
   };
   double Attained(const Record& r, double now) const;
+  static void StartAttempt(Record& r, int32_t attempt, double start);
   void Finish(int64_t job_id, Record& r, std::vector<store::Statement>& writes);
   static store::Statement Save(int64_t job_id, const Record& r);
 

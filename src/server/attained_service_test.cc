@@ -211,6 +211,32 @@ TEST_F(AttainedServiceTest, ADatabaseOfSchema5IsMigrated) {
   EXPECT_EQ(j.attained_gpu_s, 60);
 }
 
+// The starvation guard (core::LasConfig::starve_factor, 4 by default) counts every wait after
+// the first start, and so must the server, across a restart: a 1-GPU job ran 150 s (past the
+// boundary), waited 400 s, ran 10 s more and has now waited 300 s: 400 + 300 > 4 x 160, so it
+// is promoted to the top queue; the current wait alone (300) would leave it in queue 1.
+TEST_F(AttainedServiceTest, WaitsBetweenAttemptsCountTowardsStarvationAcrossARestart) {
+  std::map<int64_t, JobRec> jobs;
+  AttainedService a(Policy());
+  FinishTwo(a, jobs, 0);
+  JobRec& j = jobs[1] = Job(1, 1, 1000);
+  a.Observe(j, 1000, writes_);
+  for (auto [start, run] : {std::pair{2000.0, 150.0}, std::pair{2550.0, 10.0}}) {
+    Start(j, start);
+    a.Observe(j, start, writes_);
+    End(j, JobPhase::kPending, start + run);
+    a.Observe(j, start + run, writes_);
+  }
+  Commit();
+  EXPECT_EQ(Priority(a, j, 2560 + 200), kQueue1);  // 400 + 200 < 640
+  EXPECT_EQ(Priority(a, j, 2560 + 300), kTopQueue);
+  Reopen();
+  AttainedService b(Policy());
+  ASSERT_TRUE(b.Load(*store_, jobs, writes_).ok());
+  b.Observe(j, 2560 + 300, writes_);
+  EXPECT_EQ(Priority(b, j, 2560 + 300), kTopQueue);
+}
+
 // Checkpoint-aware LAS: a job that crossed the boundary keeps its queue until its next save
 // (so the preemption that follows loses little), for at most CheckpointWaitSeconds.
 class CheckpointLasTest : public AttainedServiceTest {
@@ -261,6 +287,19 @@ TEST_F(CheckpointLasTest, WaitsNoLongerThanTheBound) {
 TEST_F(CheckpointLasTest, AJobThatDoesNotCheckpointIsNeverALasVictim) {
   job().spec.checkpoint.enabled = false;
   EXPECT_EQ(Priority(a_, job(), clock_.NowSeconds()), kTopQueue);
+}
+
+TEST_F(CheckpointLasTest, IsALasVictimOnlyInTheWindowAfterASave) {
+  // policy.las.victimWindowSeconds (120 s by default): demoted just after its save, back in the
+  // top queue once the window passed, until its next save (or the wait bound, 750 s here).
+  job().spec.checkpoint.interval_s = 600;
+  EXPECT_EQ(Priority(a_, job(), clock_.NowSeconds(), t0_ + 120), kQueue1);  // saved 30 s ago
+  clock_.Advance(100);
+  a_.Observe(job(), clock_.NowSeconds(), writes_);
+  EXPECT_EQ(Priority(a_, job(), clock_.NowSeconds(), t0_ + 120), kTopQueue);  // 130 s ago
+  clock_.Advance(700);
+  a_.Observe(job(), clock_.NowSeconds(), writes_);
+  EXPECT_EQ(Priority(a_, job(), clock_.NowSeconds(), t0_ + 120), kQueue1);  // stopped saving
 }
 
 TEST(CheckpointWaitSeconds, AQuarterBeyondTheDeclaredIntervalOrTheDefault) {

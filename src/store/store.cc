@@ -188,7 +188,8 @@ CREATE TABLE job_service (
   ended_gpu_s REAL NOT NULL,             -- GPU-seconds attained in attempts that ended
   last_attempt INTEGER NOT NULL,         -- the last attempt counted in ended_gpu_s
   pending_since REAL NOT NULL,           -- when it last started waiting (seconds since the epoch)
-  finished INTEGER NOT NULL DEFAULT 0    -- 1: reported to service_history (or never ran)
+  finished INTEGER NOT NULL DEFAULT 0,   -- 1: reported to service_history (or never ran)
+  requeued_s REAL NOT NULL DEFAULT 0     -- its waits between attempts, seconds
 );
 CREATE TABLE service_history (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- order of finishing
