@@ -278,6 +278,15 @@ TEST_F(CacheClientTest, GetToFdSplicesIntoAFileAndChecksWhatItHolds) {
   EXPECT_NE(n.error().message().find("enough"), std::string::npos) << n.error().message();
   EXPECT_LT(checked, body.size());
 
+  // A file open O_APPEND (splice refuses it) is written from the receive buffer.
+  fd = open(out.c_str(), O_WRONLY | O_APPEND | O_TRUNC | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "head:", 5), 5);
+  n = c->GetToFd("data", "big", fd);
+  close(fd);
+  ASSERT_TRUE(n.has_value()) << n.error().message();
+  EXPECT_TRUE(ReadAll(out) == "head:" + body);
+
   // A checked download reads the file back: a write-only descriptor is refused up front.
   fd = open(out.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   ASSERT_GE(fd, 0);

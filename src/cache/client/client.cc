@@ -311,7 +311,7 @@ class Wire {
   };
 
   // Makes buf_ hold at least `bytes`, keeping its unread part. Never zero-filled: a Wire lives
-  // for one request, and a 256 KiB memset per small object was a measurable part of a pull.
+  // for one request, so zero-filling would memset 256 KiB per object fetched.
   void Reserve(size_t bytes) {
     if (capacity_ >= bytes) return;
     auto bigger = std::make_unique_for_overwrite<char[]>(bytes);
@@ -332,9 +332,6 @@ class Wire {
     return (*check)(std::string_view(buf_.get(), n));
   }
 
- public:
-
- private:
   int fd_;
   std::unique_ptr<char[]> buf_;
   size_t capacity_ = 0;
@@ -1014,8 +1011,11 @@ Result<std::string> CacheClient::Get(std::string_view bucket, std::string_view k
 Result<uint64_t> CacheClient::GetToFd(std::string_view bucket, std::string_view key, int fd,
                                       const std::function<Status(std::string_view)>& check) {
   struct stat st {};
-  bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (regular && check && (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR)
+  int flags = fcntl(fd, F_GETFL);
+  // splice(2) refuses a file open O_APPEND (EINVAL, as `kumo cache get >> FILE` makes): that one
+  // is written like a pipe.
+  bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flags >= 0 && !(flags & O_APPEND);
+  if (regular && check && (flags & O_ACCMODE) != O_RDWR)
     return Error(Status::InvalidArgument("a checked download needs the file open O_RDWR"));
   uint64_t handed = 0;
   // Into a regular file the body is spliced and `check` sees it read back; anywhere else (a

@@ -131,7 +131,7 @@ class CacheClient {
 
   Result<std::string> Get(std::string_view bucket, std::string_view key);
   // Writes the object's bytes to `fd`, at its offset, as they arrive; returns how many. Into a
-  // regular file they are spliced from the socket (splice(2) through a pipe: no copy through
+  // regular file (not O_APPEND) they are spliced from the socket (splice(2) through a pipe: no copy through
   // user space; from the cache's sendfile over loopback the one copy left is the kernel's into
   // the file's page cache), elsewhere written from the receive buffer. `check`, when set, sees
   // every byte once, in order — for a regular file read back right after it was written (the
