@@ -13,11 +13,8 @@
 # Prints the per-round seconds, then one JSON line: *_ratio_vs_cp = cp's seconds / kumo's (> 1:
 # kumo is faster), for warm and cold pulls and pushes of both shapes, and rsync's ratio too.
 set -euo pipefail
-
-if [ -z "${KUMO_BENCH_LOCKED:-}" ]; then
-  export KUMO_BENCH_LOCKED=1
-  exec flock /tmp/kumo-bench.lock "$0" "$@"
-fi
+source "$(dirname "$0")/lib.sh"
+bench_lock "$@"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 KUMO="${KUMO:-$ROOT/build/bin/kumo}"
@@ -30,16 +27,7 @@ PARALLEL="${PARALLEL:-8}"
 command -v rsync >/dev/null || { echo "rsync is required (apt-get install rsync)" >&2; exit 1; }
 [ -x "$KUMO" ] || { echo "build kumo first: cmake --build build -j2 --target kumo" >&2; exit 1; }
 
-WORK="$(mktemp -d /tmp/kumo-datasets-bench.XXXXXX)"
-SERVER_PID="" CACHE_PID=""
-cleanup() {
-  [ -n "$CACHE_PID" ] && kill "$CACHE_PID" 2>/dev/null && wait "$CACHE_PID" 2>/dev/null
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_workdir kumo-datasets-bench
 now() { date +%s.%N; }
 secs() { python3 -c "print(round($2 - $1, 3))"; }
 
@@ -65,13 +53,13 @@ mkdir -p "$WORK/server" "$WORK/cache"
 echo "nodes: [{name: n, cpu: 2, memory: 4Gi}]" > "$WORK/inv.yaml"
 "$KUMO" server --data-dir "$WORK/server" --listen 127.0.0.1:0 --inventory "$WORK/inv.yaml" \
   --no-cgroups --cache "127.0.0.1:$CACHE_PORT" > "$WORK/server.log" 2>&1 &
-SERVER_PID=$!
+bench_track $!
 for _ in $(seq 200); do [ -s "$WORK/server/server.port" ] && break; sleep 0.05; done
 printf 'namespaces:\n  kumo: {read: [datasets], write: [datasets]}\n' > "$WORK/acl.yaml"
 TOTAL_MIB=$(( (SMALL_N * SMALL_KIB / 1024 + LARGE_N * LARGE_MIB) * (RUNS + 1) + 256 ))
 "$KUMO" cache serve --listen "127.0.0.1:$CACHE_PORT" --dir "$WORK/cache" --capacity "${TOTAL_MIB}Mi" \
   --jwks "$WORK/server/cache-jwks.json" --acl "$WORK/acl.yaml" > "$WORK/cache.log" 2>&1 &
-CACHE_PID=$!
+bench_track $!
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$CACHE_PORT/healthz" >/dev/null && break; sleep 0.05; done
 export KUMO_CONFIG=/dev/null KUMO_SERVER="127.0.0.1:$(cat "$WORK/server/server.port")"
 export KUMO_TOKEN="$(cat "$WORK/server/admin.token")"

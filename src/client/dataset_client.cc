@@ -206,46 +206,53 @@ bool AlreadyThere(const std::string& path, int64_t size, const std::string& sha2
   return h && *h == sha256;
 }
 
-// Fetches one file of the manifest into `path`, checked against its digest.
+// Fetches one object of the manifest into the new file `tmp`, hashing the bytes as they land
+// in it (one pass: the cache client splices them into the file and hands them over read back,
+// so what is checked is what the file holds). On any failure `tmp` is removed.
+Status FetchChecked(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
+                    const api::ManifestFile& f, const std::string& tmp) {
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
+  Sha256 h;
+  auto got = cache.GetToFd(bucket, key, fd, [&](std::string_view piece) {
+    h.Update(piece);
+    return Status::Ok();
+  });
+  bool closed = ::close(fd) == 0;
+  std::string sha = got ? h.FinishHex() : "";
+  Status s;
+  if (!got) {
+    s = Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
+  } else if (sha != f.sha256 || static_cast<int64_t>(*got) != f.size_bytes) {
+    s = Status::Internal(f.path + ": the cache's bytes do not match the manifest (sha256 " + sha +
+                         ", want " + f.sha256 + ")");
+  } else if (!closed) {
+    s = Status::IoError(tmp + ": " + std::strerror(errno));
+  }
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+// Fetches one file of the manifest into `path` (through PATH.kumo-partial, renamed into place
+// once checked: a failed fetch leaves no file).
 Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
                 const api::ManifestFile& f, const std::string& path) {
-  auto got = cache.GetToFile(bucket, key, path);
-  if (!got) return Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
-  auto h = HashFile(path);
-  if (!h) return h.error();
-  if (*h != f.sha256 || static_cast<int64_t>(*got) != f.size_bytes) {
-    ::unlink(path.c_str());
-    return Status::Internal(f.path + ": the cache's bytes do not match the manifest (sha256 " +
-                            *h + ", want " + f.sha256 + ")");
+  std::string tmp = path + ".kumo-partial";
+  ::unlink(tmp.c_str());  // left by an interrupted pull
+  if (Status s = FetchChecked(cache, bucket, key, f, tmp); !s.ok()) return s;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::IoError(path + ": " + std::strerror(err));
   }
   return Status::Ok();
 }
 
-// Fetches one object into the node store, hashing the bytes as they are written (one pass: a
-// large file is not read back to be checked).
+// Fetches one object into the node store.
 Status FetchIntoStore(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
                       const api::ManifestFile& f, NodeStore& store) {
   std::string tmp = store.TempPath();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
-  Sha256 h;
-  auto got = cache.GetToSink(bucket, key, [&](std::string_view piece) {
-    h.Update(piece);
-    for (size_t done = 0; done < piece.size();) {
-      ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
-      if (n <= 0) return Status::IoError(tmp + ": write failed");
-      done += static_cast<size_t>(n);
-    }
-    return Status::Ok();
-  });
-  ::close(fd);
-  std::string sha = got ? h.FinishHex() : "";
-  if (!got || sha != f.sha256 || static_cast<int64_t>(*got) != f.size_bytes) {
-    ::unlink(tmp.c_str());
-    if (!got) return Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
-    return Status::Internal(f.path + ": the cache's bytes do not match the manifest (sha256 " +
-                            sha + ", want " + f.sha256 + ")");
-  }
+  if (Status s = FetchChecked(cache, bucket, key, f, tmp); !s.ok()) return s;
   if (Status st = store.Adopt(tmp, f.sha256); !st.ok())
     return Status(st.code(), f.path + ": " + st.message());
   return Status::Ok();

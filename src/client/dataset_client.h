@@ -11,7 +11,7 @@
 //
 // Pull: every file of the manifest is fetched into DIR/path through a temp file renamed into
 // place, and its SHA-256 checked against the manifest (a mismatch is an error and leaves no
-// file). A file already in DIR with the manifest's size and digest is kept, so an interrupted
+// file). The bytes are hashed as they land in the temp file (CacheClient::GetToFd), one pass. A file already in DIR with the manifest's size and digest is kept, so an interrupted
 // pull resumes. Files in DIR that the manifest does not name are left alone.
 //
 // Thread safety: one call at a time per ApiClient.

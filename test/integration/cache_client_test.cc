@@ -6,6 +6,7 @@
 #include "cache/client/client.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -221,6 +222,78 @@ TEST_F(CacheClientTest, StreamsAnEightMebibyteFileBothWays) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/nope.out.kumo-partial"));
   // The server closes the connection after a PUT above 1 MiB; the GETs then share one.
   EXPECT_LE(c->counters().connections_opened.load(), 2u);
+}
+
+// Into a regular file the body is spliced from the socket; the check sees every byte once, in
+// order, read back from the file. Into a pipe it is written from the receive buffer, and the
+// check sees the same bytes. A check's error stops the download and is returned.
+TEST_F(CacheClientTest, GetToFdSplicesIntoAFileAndChecksWhatItHolds) {
+  StartNodes({"solo"});
+  std::unique_ptr<CacheClient> c = SingleNodeClient();
+  ASSERT_NE(c, nullptr);
+  std::string body = RandomBytes((3 << 20) + 12345, 3);  // many pipe loads, an odd tail
+  ASSERT_TRUE(c->Put("data", "big", body).has_value());
+  std::string out = dir_ + "/big.out";
+  int fd = open(out.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  std::string seen;
+  Result<uint64_t> n = c->GetToFd("data", "big", fd, [&](std::string_view piece) {
+    seen.append(piece);
+    return Status::Ok();
+  });
+  close(fd);
+  ASSERT_TRUE(n.has_value()) << n.error().message();
+  EXPECT_EQ(*n, body.size());
+  EXPECT_TRUE(seen == body);
+  EXPECT_TRUE(ReadAll(out) == body);
+
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::string piped;
+  std::thread reader([&] {
+    char buf[65536];
+    for (ssize_t r; (r = read(fds[0], buf, sizeof buf)) > 0;) piped.append(buf, static_cast<size_t>(r));
+  });
+  seen.clear();
+  n = c->GetToFd("data", "big", fds[1], [&](std::string_view piece) {
+    seen.append(piece);
+    return Status::Ok();
+  });
+  close(fds[1]);
+  reader.join();
+  close(fds[0]);
+  ASSERT_TRUE(n.has_value()) << n.error().message();
+  EXPECT_TRUE(seen == body);
+  EXPECT_TRUE(piped == body);
+
+  fd = open(out.c_str(), O_RDWR | O_TRUNC | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  size_t checked = 0;
+  n = c->GetToFd("data", "big", fd, [&](std::string_view piece) {
+    checked += piece.size();
+    return checked > (1u << 20) ? Status::Internal("enough") : Status::Ok();
+  });
+  close(fd);
+  ASSERT_FALSE(n.has_value());
+  EXPECT_NE(n.error().message().find("enough"), std::string::npos) << n.error().message();
+  EXPECT_LT(checked, body.size());
+
+  // A file open O_APPEND (splice refuses it) is written from the receive buffer.
+  fd = open(out.c_str(), O_WRONLY | O_APPEND | O_TRUNC | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "head:", 5), 5);
+  n = c->GetToFd("data", "big", fd);
+  close(fd);
+  ASSERT_TRUE(n.has_value()) << n.error().message();
+  EXPECT_TRUE(ReadAll(out) == "head:" + body);
+
+  // A checked download reads the file back: a write-only descriptor is refused up front.
+  fd = open(out.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  n = c->GetToFd("data", "big", fd, [](std::string_view) { return Status::Ok(); });
+  close(fd);
+  ASSERT_FALSE(n.has_value());
+  EXPECT_EQ(n.error().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(CacheClientTest, ReportsStatusAndServerMessage) {

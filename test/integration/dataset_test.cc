@@ -150,5 +150,49 @@ TEST_F(DatasetTest, InterruptedPushResumesAndMissingObjectsAreRefused) {
             json::parse(testing::ReadFile(data_ + "/cache-jwks.json")));
 }
 
+// A pull checks every byte against the manifest's SHA-256: an object whose bytes were replaced
+// in the cache (same size, one byte flipped past the first pipe load) is refused, and neither
+// the destination nor the node store keeps anything of it; with the right bytes back it pulls.
+TEST_F(DatasetTest, APullRefusesBytesThatDoNotHashToTheManifest) {
+  std::string src = dir_.path() + "/src";
+  std::string good = std::string(3 << 20, 'g') + "tail";
+  WriteFile(src + "/big.bin", good);
+  WriteFile(src + "/small.txt", "small");
+  ASSERT_EQ(Kumo(alice_, {"push", "ds", src, "--project", "team-a"}).rc, 0);
+  Api alice(server_port_, alice_);
+  Api::Reply started = alice.Call("POST", "/v1/datasets/ds/uploads", "{}");
+  ASSERT_EQ(started.status, 200) << started.text;
+  cache::ClientOptions o;
+  o.servers = started.body["cache"]["servers"].get<std::vector<std::string>>();
+  o.token = started.body["cache"]["token"];
+  auto client = std::move(*cache::CacheClient::Create(o));
+  std::string key = started.body["cache"]["prefix"].get<std::string>() + Sha256Hex(good);
+  std::string bad = good;
+  bad[(2 << 20) + 7] = 'b';
+  ASSERT_TRUE(client->Put("datasets", key, bad).has_value());
+
+  std::string out = dir_.path() + "/out", store = dir_.path() + "/store";
+  Run plain = Kumo(alice_, {"pull", "ds", out});
+  EXPECT_EQ(plain.rc, 1);
+  EXPECT_NE(plain.out.find("big.bin: the cache's bytes do not match the manifest"),
+            std::string::npos)
+      << plain.out;
+  EXPECT_FALSE(fs::exists(out + "/big.bin"));
+  EXPECT_FALSE(fs::exists(out + "/big.bin.kumo-partial"));
+  Run stored = Kumo(alice_, {"pull", "ds", dir_.path() + "/out2", "--node-store", store});
+  EXPECT_EQ(stored.rc, 1);
+  EXPECT_NE(stored.out.find("do not match the manifest"), std::string::npos) << stored.out;
+  EXPECT_FALSE(fs::exists(store + "/objects/" + Sha256Hex(good).substr(0, 2) + "/" +
+                          Sha256Hex(good)));
+  EXPECT_TRUE(fs::is_empty(store + "/tmp"));
+
+  ASSERT_TRUE(client->Put("datasets", key, good).has_value());
+  Run fixed = Kumo(alice_, {"pull", "ds", dir_.path() + "/out2", "--node-store", store});
+  ASSERT_EQ(fixed.rc, 0) << fixed.out;
+  EXPECT_TRUE(testing::ReadFile(dir_.path() + "/out2/big.bin") == good);
+  ASSERT_EQ(Kumo(alice_, {"pull", "ds", out}).rc, 0);
+  EXPECT_TRUE(testing::ReadFile(out + "/big.bin") == good);
+}
+
 }  // namespace
 }  // namespace kumo

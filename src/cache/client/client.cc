@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -207,11 +208,10 @@ class Wire {
 
   Status Fill() {
     if (pos_ == end_) pos_ = end_ = 0;
-    // buf_ only grows (zero-filled once), so a body read chunk by chunk is not memset each time.
-    if (buf_.size() < end_ + kIoChunkBytes) buf_.resize(end_ + kIoChunkBytes);
+    Reserve(end_ + kIoChunkBytes);
     ssize_t n;
     do {
-      n = recv(fd_, buf_.data() + end_, kIoChunkBytes, 0);
+      n = recv(fd_, buf_.get() + end_, kIoChunkBytes, 0);
     } while (n < 0 && errno == EINTR);
     if (n == 0) return {StatusCode::kInternal, "connection closed by the server"};
     if (n < 0) return Errno("receive", errno);
@@ -224,7 +224,7 @@ class Wire {
     while (true) {
       ResponseHead head;
       std::string error;
-      std::string_view view(buf_.data() + pos_, end_ - pos_);
+      std::string_view view(buf_.get() + pos_, end_ - pos_);
       ResponseParse p = ParseResponseHead(view, &head, &error);
       if (p == ResponseParse::kDone) {
         pos_ += head.head_bytes;
@@ -242,16 +242,99 @@ class Wire {
       if (pos_ == end_)
         if (Status s = Fill(); !s.ok()) return s;
       size_t n = static_cast<size_t>(std::min<uint64_t>(length, end_ - pos_));
-      if (Status s = sink(std::string_view(buf_.data() + pos_, n)); !s.ok()) return s;
+      if (Status s = sink(std::string_view(buf_.get() + pos_, n)); !s.ok()) return s;
       pos_ += n;
       length -= n;
     }
     return Status::Ok();
   }
 
+  // Moves exactly `length` bytes into the regular file `out` at its offset: what came with the
+  // head is written, the rest goes socket → pipe → file by splice(2). From a sendfile(2) sender
+  // over loopback the pipe takes references to the sender's pages, so the one copy is the
+  // kernel's into `out`'s page cache — the copy `cp` makes — instead of a receive copy into
+  // user space and a write copy back. `check`, when set, then sees each piece read back from
+  // the file (≤ kIoChunkBytes, so the pages just written are still in the CPU's cache).
+  Status SpliceBody(uint64_t length, int out, const std::function<Status(std::string_view)>* check) {
+    size_t buffered = static_cast<size_t>(std::min<uint64_t>(length, end_ - pos_));
+    std::string_view head_bytes(buf_.get() + pos_, buffered);
+    if (Status s = WriteAllFd(out, head_bytes); !s.ok()) return s;
+    if (check != nullptr)
+      if (Status s = (*check)(head_bytes); !s.ok()) return s;
+    pos_ += buffered;
+    length -= buffered;
+    if (length == 0) return Status::Ok();
+    off_t at = lseek(out, 0, SEEK_CUR);
+    if (at < 0) return Errno("seek output", errno);
+    Pipe pipe;
+    if (Status s = pipe.Open(kIoChunkBytes); !s.ok()) return s;
+    Reserve(kIoChunkBytes);
+    while (length > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(length, kIoChunkBytes));
+      ssize_t in = splice(fd_, nullptr, pipe.write_end, nullptr, want, SPLICE_F_MOVE);
+      if (in < 0 && errno == EINTR) continue;
+      if (in == 0) return {StatusCode::kInternal, "connection closed by the server"};
+      if (in < 0) return Errno("receive", errno);
+      got_bytes_ = true;
+      for (ssize_t left = in; left > 0;) {
+        ssize_t n = splice(pipe.read_end, nullptr, out, nullptr, static_cast<size_t>(left),
+                           SPLICE_F_MOVE);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Errno("write output", n < 0 ? errno : EIO);
+        left -= n;
+      }
+      if (check != nullptr)
+        if (Status s = ReadBack(out, at, static_cast<size_t>(in), check); !s.ok()) return s;
+      at += in;
+      length -= static_cast<uint64_t>(in);
+    }
+    return Status::Ok();
+  }
+
  private:
+  // A pipe for SpliceBody, closed when it goes (it may still hold bytes after a failure).
+  struct Pipe {
+    int read_end = -1, write_end = -1;
+    Status Open(size_t bytes) {
+      int fds[2];
+      if (pipe2(fds, O_CLOEXEC) != 0) return Errno("pipe", errno);
+      read_end = fds[0];
+      write_end = fds[1];
+      // Best effort: the default 64 KiB works too, with four times the system calls.
+      fcntl(write_end, F_SETPIPE_SZ, static_cast<int>(bytes));
+      return Status::Ok();
+    }
+    ~Pipe() {
+      if (read_end >= 0) close(read_end);
+      if (write_end >= 0) close(write_end);
+    }
+  };
+
+  // Makes buf_ hold at least `bytes`, keeping its unread part. Never zero-filled: a Wire lives
+  // for one request, so zero-filling would memset 256 KiB per object fetched.
+  void Reserve(size_t bytes) {
+    if (capacity_ >= bytes) return;
+    auto bigger = std::make_unique_for_overwrite<char[]>(bytes);
+    if (end_ > 0) std::memcpy(bigger.get(), buf_.get(), end_);
+    buf_ = std::move(bigger);
+    capacity_ = bytes;
+  }
+
+  // Hands `check` the `n` bytes of `file` at `at`, read into buf_.
+  Status ReadBack(int file, off_t at, size_t n,
+                  const std::function<Status(std::string_view)>* check) {
+    for (size_t got = 0; got < n;) {
+      ssize_t r = pread(file, buf_.get() + got, n - got, at + static_cast<off_t>(got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return Errno("read back output", r < 0 ? errno : EIO);
+      got += static_cast<size_t>(r);
+    }
+    return (*check)(std::string_view(buf_.get(), n));
+  }
+
   int fd_;
-  std::string buf_;
+  std::unique_ptr<char[]> buf_;
+  size_t capacity_ = 0;
   size_t pos_ = 0, end_ = 0;  // unread bytes: buf_[pos_, end_)
   bool got_bytes_ = false;
 };
@@ -271,6 +354,9 @@ struct Outgoing {
   uint64_t* stream_bytes = nullptr;
   // Where a 2xx body goes; null keeps it in Answer::body.
   const std::function<Status(std::string_view)>* sink = nullptr;
+  // Or: the regular file a 2xx body is spliced into (Wire::SpliceBody); `sink`, when set, then
+  // sees the bytes read back from it.
+  int body_file = -1;
 };
 
 struct Answer {
@@ -703,7 +789,9 @@ struct CacheClient::Impl {
       return Status::Ok();
     };
     const auto& sink = success && req.sink != nullptr ? *req.sink : keep;
-    if (Status s = wire.ReadBody(length, sink); !s.ok()) return Error(s);
+    Status s = success && req.body_file >= 0 ? wire.SpliceBody(length, req.body_file, req.sink)
+                                             : wire.ReadBody(length, sink);
+    if (!s.ok()) return Error(s);
     // After an early answer the server did not read our body: the connection is unusable.
     *reusable = !early && !answered_mid_body && !rh.close && wire.drained();
     return answer;
@@ -920,23 +1008,31 @@ Result<std::string> CacheClient::Get(std::string_view bucket, std::string_view k
   return std::move(a->body);
 }
 
-Result<uint64_t> CacheClient::GetToSink(std::string_view bucket, std::string_view key,
-                                        const std::function<Status(std::string_view)>& sink) {
+Result<uint64_t> CacheClient::GetToFd(std::string_view bucket, std::string_view key, int fd,
+                                      const std::function<Status(std::string_view)>& check) {
+  struct stat st {};
+  int flags = fcntl(fd, F_GETFL);
+  // splice(2) refuses a file open O_APPEND (EINVAL, as `kumo cache get >> FILE` makes): that one
+  // is written like a pipe.
+  bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flags >= 0 && !(flags & O_APPEND);
+  if (regular && check && (flags & O_ACCMODE) != O_RDWR)
+    return Error(Status::InvalidArgument("a checked download needs the file open O_RDWR"));
   uint64_t handed = 0;
-  std::function<Status(std::string_view)> counting = [&](std::string_view piece) {
+  // Into a regular file the body is spliced and `check` sees it read back; anywhere else (a
+  // pipe, a terminal) it is written from the receive buffer, which `check` sees first.
+  std::function<Status(std::string_view)> through = [&](std::string_view piece) {
     handed += piece.size();
-    return sink(piece);
+    if (check)
+      if (Status s = check(piece); !s.ok()) return s;
+    return regular ? Status::Ok() : WriteAllFd(fd, piece);
   };
   Outgoing req;
   req.method = "GET";
-  req.sink = &counting;
+  req.body_file = regular ? fd : -1;
+  if (!regular || check) req.sink = &through;  // a file nobody checks is not read back
   Result<Answer> a = impl_->Execute(bucket, key, req);
   if (!a) return Error(a.error());
-  return handed;
-}
-
-Result<uint64_t> CacheClient::GetToFd(std::string_view bucket, std::string_view key, int fd) {
-  return GetToSink(bucket, key, [fd](std::string_view piece) { return WriteAllFd(fd, piece); });
+  return req.sink != nullptr ? handed : a->head.content_length.value_or(0);
 }
 
 Result<uint64_t> CacheClient::GetToFile(std::string_view bucket, std::string_view key,

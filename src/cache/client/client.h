@@ -130,13 +130,16 @@ class CacheClient {
   Result<PutResult> PutStream(std::string_view bucket, std::string_view key, int fd);
 
   Result<std::string> Get(std::string_view bucket, std::string_view key);
-  // Writes the object's bytes to `fd` as they arrive; returns how many. A failure after some
-  // bytes were written leaves them written.
-  Result<uint64_t> GetToFd(std::string_view bucket, std::string_view key, int fd);
-  // Hands the object's bytes to `sink` as they arrive (e.g. to hash and write them in one pass);
-  // a sink error stops the download and is returned. Returns how many bytes were handed over.
-  Result<uint64_t> GetToSink(std::string_view bucket, std::string_view key,
-                             const std::function<Status(std::string_view)>& sink);
+  // Writes the object's bytes to `fd`, at its offset, as they arrive; returns how many. Into a
+  // regular file (not O_APPEND) they are spliced from the socket (splice(2) through a pipe: no copy through
+  // user space; from the cache's sendfile over loopback the one copy left is the kernel's into
+  // the file's page cache), elsewhere written from the receive buffer. `check`, when set, sees
+  // every byte once, in order — for a regular file read back right after it was written (the
+  // pages are still in the CPU's cache), so what it hashes is what the file holds; its error
+  // stops the download and is returned (REQUIRES: with `check`, a regular file open O_RDWR).
+  // A failure after some bytes were written leaves them.
+  Result<uint64_t> GetToFd(std::string_view bucket, std::string_view key, int fd,
+                           const std::function<Status(std::string_view)>& check = {});
   // Writes PATH.kumo-partial, then renames it to `path`: a failed download leaves no file.
   Result<uint64_t> GetToFile(std::string_view bucket, std::string_view key,
                              const std::string& path);
