@@ -22,8 +22,8 @@ constexpr char kPodGroups[] = "/apis/scheduling.x-k8s.io/v1alpha1/podgroups";
 constexpr char kPriorityClasses[] = "/apis/scheduling.k8s.io/v1/priorityclasses";
 
 std::string NodeOf(const json& pod) {
-  const json spec = pod.value("spec", json::object());
-  return spec.value("nodeName", "");
+  auto spec = pod.find("spec");
+  return spec == pod.end() || !spec->is_object() ? "" : spec->value("nodeName", "");
 }
 
 void Log(const std::string& line) {
@@ -127,27 +127,34 @@ void KubeScheduler::Loop() {
   }
 }
 
-// The watches' objects for one pass. Pods that ended hold nothing and are skipped; the others
-// are kept as SlimPod, rebuilt only when their resourceVersion changed, so a pass copies a few
-// fields per pod and never a whole object.
-ClusterObjects KubeScheduler::Collect() {
-  ClusterObjects o;
-  pods_->ForEach([&](const std::string& key, const json& pod) {
-    if (executor::kube::PodEnded(pod)) return;
-    const json& md = pod["metadata"];
-    std::string rv = md.value("resourceVersion", "");
-    SlimEntry& e = slim_[key];
-    if (e.pod.is_null() || e.resource_version != rv) {
+// Brings `slim` up to date with the informer's objects: an object is slimmed again only when
+// its resourceVersion changed; objects gone, or now skipped, leave the map.
+void KubeScheduler::Refresh(const Informer& informer, std::map<std::string, SlimEntry>& slim,
+                            bool (*skip)(const json&), json (*make_slim)(const json&)) {
+  informer.ForEach([&](const std::string& key, const json& object) {
+    if (skip && skip(object)) return;
+    std::string rv = object["metadata"].value("resourceVersion", "");
+    SlimEntry& e = slim[key];
+    if (e.object.is_null() || e.resource_version != rv) {
       e.resource_version = std::move(rv);
-      e.pod = SlimPod(pod);
+      e.object = make_slim(object);
     }
     e.seen = true;
   });
-  for (auto it = slim_.begin(); it != slim_.end();)
-    it = std::exchange(it->second.seen, false) ? std::next(it) : slim_.erase(it);
+  for (auto it = slim.begin(); it != slim.end();)
+    it = std::exchange(it->second.seen, false) ? std::next(it) : slim.erase(it);
+}
+
+// The watches' objects for one pass. Pods that ended hold nothing and are skipped; the others
+// are kept as SlimPod, nodes as SlimNode, each rebuilt only when its resourceVersion changed,
+// so a pass copies a few fields per object and never a whole one.
+ClusterObjects KubeScheduler::Collect() {
+  ClusterObjects o;
+  Refresh(*pods_, slim_, executor::kube::PodEnded, SlimPod);
+  Refresh(*nodes_, slim_nodes_, nullptr, SlimNode);
   auto bound = [&](const std::string& p) {
     auto it = slim_.find(p);
-    return it != slim_.end() && !NodeOf(it->second.pod).empty();
+    return it != slim_.end() && !NodeOf(it->second.object).empty();
   };
   std::erase_if(assumed_, [&](const auto& a) { return !slim_.count(a.first) || bound(a.first); });
   std::erase_if(deleting_, [&](const std::string& p) { return !slim_.count(p); });
@@ -155,11 +162,12 @@ ClusterObjects KubeScheduler::Collect() {
   conditions_.ForgetUnless(waits);
   events_.ForgetUnless(waits);
   o.pods.reserve(slim_.size());
-  for (const auto& [key, e] : slim_) o.pods.push_back(e.pod);
+  for (const auto& [key, e] : slim_) o.pods.push_back(e.object);
+  o.nodes.reserve(slim_nodes_.size());
+  for (const auto& [key, e] : slim_nodes_) o.nodes.push_back(e.object);
   auto all = [](const Informer& i, std::vector<json>& out) {
     i.ForEach([&](const std::string&, const json& object) { out.push_back(object); });
   };
-  all(*nodes_, o.nodes);
   all(*pod_groups_, o.pod_groups);
   all(*priority_classes_, o.priority_classes);
   o.assumed = assumed_;

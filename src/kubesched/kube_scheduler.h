@@ -98,10 +98,14 @@ class KubeScheduler {
   std::map<std::string, std::string> assumed_;  // pod -> node: bound by kumo, not yet seen so
   struct SlimEntry {
     std::string resource_version;
-    nlohmann::json pod;  // SlimPod of that version
-    bool seen = false;   // in the current Collect
+    nlohmann::json object;  // SlimPod / SlimNode of that version
+    bool seen = false;      // in the current Collect
   };
-  std::map<std::string, SlimEntry> slim_;  // live pods that have not ended, by key
+  static void Refresh(const executor::kube::Informer& informer,
+                      std::map<std::string, SlimEntry>& slim, bool (*skip)(const nlohmann::json&),
+                      nlohmann::json (*make_slim)(const nlohmann::json&));
+  std::map<std::string, SlimEntry> slim_;        // live pods that have not ended, by key
+  std::map<std::string, SlimEntry> slim_nodes_;  // nodes, by name
   std::set<std::string> deleting_;              // pods kumo deleted, until they are gone
   struct Carried {
     bool nominated = false;

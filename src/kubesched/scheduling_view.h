@@ -80,6 +80,11 @@ bool IsOurs(const nlohmann::json& pod, const ViewOptions& options);
 // thousand pods copies a few fields of each instead of whole objects. BuildView gives the same
 // view of a pod and of its slim form.
 nlohmann::json SlimPod(const nlohmann::json& pod);
+// The same for a Node: what executor/kubernetes/cluster_view.h reads (name, labels, taints,
+// unschedulable, allocatable, the Ready condition's status). A KWOK or kubelet node also carries
+// managedFields, addresses, nodeInfo, images and more conditions; a pass over a thousand nodes
+// copies and parses only these. BuildView gives the same nodes from a Node and its slim form.
+nlohmann::json SlimNode(const nlohmann::json& node);
 // The "NS/NAME" key of any namespaced object.
 std::string KeyOf(const nlohmann::json& object);
 

@@ -262,6 +262,50 @@ TEST(SchedulingViewTest, ASlimPodGivesTheSameView) {
   EXPECT_EQ(b.snapshot.nodes[0].gpus.size(), 5u);
 }
 
+// A node as KWOK or a kubelet writes it, and its slim form, make the same core node: the fields
+// the view reads survive, the rest (managedFields, addresses, other conditions) goes.
+TEST(SchedulingViewTest, ASlimNodeKeepsWhatTheViewReads) {
+  json node = Node("n0", 8);
+  node["metadata"]["labels"] = {{"nvidia.com/gpu.product", "A100"}, {"rack", "r1"}};
+  node["metadata"]["managedFields"] = json::array({{{"manager", "kwok"}, {"operation", "Update"}}});
+  node["spec"]["taints"] = json::array({{{"key", "dedicated"}, {"value", "ml"}, {"effect", "NoSchedule"}}});
+  node["spec"]["unschedulable"] = true;
+  node["status"]["addresses"] = json::array({{{"type", "InternalIP"}, {"address", "198.19.0.1"}}});
+  node["status"]["conditions"] = json::array({{{"type", "MemoryPressure"}, {"status", "False"}},
+                                              {{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"}}});
+  json slim = SlimNode(node);
+  EXPECT_FALSE(slim["metadata"].contains("managedFields"));
+  EXPECT_FALSE(slim["status"].contains("addresses"));
+  EXPECT_EQ(slim["status"]["conditions"], json::array({{{"type", "Ready"}, {"status", "True"}}}));
+
+  ViewOptions options;
+  options.cluster.topology_labels = {"rack"};
+  ClusterObjects full, thin;
+  full.nodes = {node};
+  thin.nodes = {slim};
+  for (bool cordoned : {true, false}) {
+    full.nodes[0]["spec"]["unschedulable"] = thin.nodes[0]["spec"]["unschedulable"] = cordoned;
+    SchedulingView a = BuildView(full, options, 1000), b = BuildView(thin, options, 1000);
+    ASSERT_EQ(b.snapshot.nodes.size(), 1u);
+    const core::Node &x = a.snapshot.nodes[0], &y = b.snapshot.nodes[0];
+    EXPECT_EQ(y.name, "n0");
+    EXPECT_EQ(y.unschedulable, cordoned);
+    EXPECT_EQ(x.unschedulable, y.unschedulable);
+    EXPECT_EQ(x.allocatable, y.allocatable);
+    ASSERT_EQ(y.gpus.size(), 8u);
+    EXPECT_EQ(y.gpus[0].model, "A100");
+    EXPECT_EQ(x.labels, y.labels);
+    EXPECT_EQ(y.taints.size(), 1u);
+    EXPECT_EQ(x.taints.size(), y.taints.size());
+    EXPECT_EQ(y.topology, std::vector<std::string>{"r1"});
+  }
+  // A node that is not Ready stays not Ready in its slim form.
+  node["status"]["conditions"][1]["status"] = "False";
+  node["spec"].erase("unschedulable");
+  thin.nodes = {SlimNode(node)};
+  EXPECT_TRUE(BuildView(thin, options, 1000).snapshot.nodes[0].unschedulable);
+}
+
 TEST(SchedulingViewTest, Timestamps) {
   EXPECT_EQ(ParseTimestamp("1970-01-01T00:01:40Z"), 100);
   EXPECT_EQ(ParseTimestamp("1970-01-01T00:01:40.123456Z"), 100);
