@@ -135,9 +135,9 @@ void KubeScheduler::Refresh(const Informer& informer, std::map<std::string, Slim
     if (skip && skip(object)) return;
     std::string rv = object["metadata"].value("resourceVersion", "");
     SlimEntry& e = slim[key];
-    if (e.object.is_null() || e.resource_version != rv) {
+    if (!e.object || e.resource_version != rv) {
       e.resource_version = std::move(rv);
-      e.object = make_slim(object);
+      e.object = std::make_shared<const json>(make_slim(object));
     }
     e.seen = true;
   });
@@ -154,7 +154,7 @@ ClusterObjects KubeScheduler::Collect() {
   Refresh(*nodes_, slim_nodes_, nullptr, SlimNode);
   auto bound = [&](const std::string& p) {
     auto it = slim_.find(p);
-    return it != slim_.end() && !NodeOf(it->second.object).empty();
+    return it != slim_.end() && !NodeOf(*it->second.object).empty();
   };
   std::erase_if(assumed_, [&](const auto& a) { return !slim_.count(a.first) || bound(a.first); });
   std::erase_if(deleting_, [&](const std::string& p) { return !slim_.count(p); });
@@ -164,7 +164,7 @@ ClusterObjects KubeScheduler::Collect() {
   o.pods.reserve(slim_.size());
   for (const auto& [key, e] : slim_) o.pods.push_back(e.object);
   o.nodes.reserve(slim_nodes_.size());
-  for (const auto& [key, e] : slim_nodes_) o.nodes.push_back(e.object);
+  for (const auto& [key, e] : slim_nodes_) o.nodes.push_back(*e.object);
   auto all = [](const Informer& i, std::vector<json>& out) {
     i.ForEach([&](const std::string&, const json& object) { out.push_back(object); });
   };
@@ -230,7 +230,7 @@ std::unordered_map<std::string_view, size_t> JobIndex(const SchedulingView& view
 
 std::unordered_map<std::string, const json*> PodIndex(const ClusterObjects& objects) {
   std::unordered_map<std::string, const json*> index;
-  for (const json& pod : objects.pods) index[KeyOf(pod)] = &pod;
+  for (const auto& pod : objects.pods) index[KeyOf(*pod)] = pod.get();
   return index;
 }
 

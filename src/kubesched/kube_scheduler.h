@@ -98,8 +98,8 @@ class KubeScheduler {
   std::map<std::string, std::string> assumed_;  // pod -> node: bound by kumo, not yet seen so
   struct SlimEntry {
     std::string resource_version;
-    nlohmann::json object;  // SlimPod / SlimNode of that version
-    bool seen = false;      // in the current Collect
+    std::shared_ptr<const nlohmann::json> object;  // SlimPod / SlimNode of that version
+    bool seen = false;                             // in the current Collect
   };
   static void Refresh(const executor::kube::Informer& informer,
                       std::map<std::string, SlimEntry>& slim, bool (*skip)(const nlohmann::json&),

@@ -118,7 +118,8 @@ class Builder {
 SchedulingView Builder::Build() {
   std::vector<PodFacts> ours;
   std::vector<json> others;
-  for (const json& pod : objects_.pods) {
+  for (const auto& shared : objects_.pods) {
+    const json& pod = *shared;
     if (!IsOurs(pod, options_)) {
       others.push_back(pod);
       continue;

@@ -33,6 +33,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,12 @@ struct ViewOptions {
   std::vector<core::Project> projects;
 };
 
-// What the watches hold, each list in a stable order (by key).
+// What the watches hold, each list in a stable order (by key). Pods are shared, immutable, with
+// the driver's cache (kube_scheduler.h keeps each as SlimPod until its resourceVersion changes):
+// a pass over ten thousand pods takes ten thousand pointers, not copies.
 struct ClusterObjects {
-  std::vector<nlohmann::json> nodes, pods, pod_groups, priority_classes;
+  std::vector<nlohmann::json> nodes, pod_groups, priority_classes;
+  std::vector<std::shared_ptr<const nlohmann::json>> pods;
   // Pods kumo bound ("NS/NAME" -> node) that the pod watch has not shown bound yet.
   std::map<std::string, std::string> assumed;
 };
