@@ -20,6 +20,11 @@ namespace {
 
 constexpr char kPodGroups[] = "/apis/scheduling.x-k8s.io/v1alpha1/podgroups";
 constexpr char kPriorityClasses[] = "/apis/scheduling.k8s.io/v1/priorityclasses";
+// Pods that have not ended: an ended pod holds nothing, and a cluster keeps finished pods (Jobs'
+// among them) by the ten thousand. The watch reports a pod that ends as DELETED (it no longer
+// matches), so the copy holds live pods only and the first list stays small.
+constexpr char kLivePods[] =
+    "fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed";
 
 std::string NodeOf(const json& pod) {
   auto spec = pod.find("spec");
@@ -76,12 +81,12 @@ KubeScheduler::KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, c
   };
   // A client per watch: KubeClient::CancelWatches cuts every watch of its client, and an
   // informer whose watch was cut by another's Stop would start a new one that nothing cancels.
-  auto watch = [&](const std::string& collection) {
+  auto watch = [&](const std::string& collection, const std::string& query = "") {
     watch_clients_.push_back(std::make_unique<KubeClient>(kube_config_));
-    return std::make_unique<Informer>(*watch_clients_.back(), collection, "", wake);
+    return std::make_unique<Informer>(*watch_clients_.back(), collection, query, wake);
   };
   nodes_ = watch("/api/v1/nodes");
-  pods_ = watch("/api/v1/pods");
+  pods_ = watch("/api/v1/pods", kLivePods);
   pod_groups_ = watch(kPodGroups);
   priority_classes_ = watch(kPriorityClasses);
   for (Informer* i : {nodes_.get(), pods_.get(), pod_groups_.get(), priority_classes_.get()}) i->Start();

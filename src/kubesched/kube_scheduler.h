@@ -3,8 +3,9 @@
 // same core (core::Scheduler) `kumo server` runs.
 //
 //   watches (informer.h: list + watch, bookmarks, 410 -> relist)        the apiserver is the
-//     Nodes, Pods (all namespaces: other pods take capacity),           store of record: kumo
-//     PodGroups (scheduling.x-k8s.io/v1alpha1), PriorityClasses         keeps nothing on disk
+//     Nodes, Pods (all namespaces: other pods take capacity; only       store of record: kumo
+//     pods not Succeeded or Failed), PodGroups                          keeps nothing on disk
+//     (scheduling.x-k8s.io/v1alpha1), PriorityClasses
 //        │ on_change wakes the loop
 //        ▼
 //   one pass (at least every max_pass_interval_s; after a pass, a gap of min_pass_interval_s or
