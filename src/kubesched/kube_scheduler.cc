@@ -72,7 +72,8 @@ KubeScheduler::KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, c
       kube_config_(std::move(kube_config)),
       client_(std::make_unique<KubeClient>(kube_config_)),
       pool_(std::make_unique<CallPool>(config_.bind_workers)),
-      conditions_(0),
+      notice_pool_(std::make_unique<CallPool>(kNoticeWorkers)),
+      conditions_(kConditionIntervalS),
       events_(config_.notice_interval_s) {
   auto wake = [this] {
     std::lock_guard<std::mutex> lock(mu_);
@@ -104,6 +105,7 @@ void KubeScheduler::Stop() {
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
   pool_.reset();  // runs the calls already queued (a batch's bindings are not cut in half)
+  notice_pool_.reset();
   for (Informer* i : {nodes_.get(), pods_.get(), pod_groups_.get(), priority_classes_.get()})
     if (i) i->Stop();
 }
@@ -391,7 +393,7 @@ void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view
       }
     });
   }
-  pool_->Submit(std::move(calls));
+  notice_pool_->Submit(std::move(calls));
 }
 
 // The driver's side of the contract (core/driver.h): nominations and reservations of pending
