@@ -3,12 +3,20 @@
 # (issue 14; docs/benchmarks.md, docs/kubernetes.md). One test control plane
 # (scripts/k8s-testenv: kube-apiserver v1.36.3, etcd, KWOK), one KWOK cluster of NODES nodes x 8
 # GPUs; the schedulers take turns, one running at a time, each run on a fresh namespace with a
-# fresh scheduler process, rounds alternating kumo / peer. Two workloads:
+# fresh scheduler process, rounds alternating kumo / peer. The control plane is started with
+# `k8s-testenv start --bench` (etcd on tmpfs, no node leases, no API Priority and Fairness, the
+# controller manager's service-account controller only, KWOK playing 16 pod stages at once: the
+# same cheaper stage for every side; docs/benchmarks.md says why each). Two workloads:
 #
 #   throughput  PODS one-GPU pods created as fast as the apiserver takes them (bench/k8s_load,
-#               CLIENTS threads), each running TP_RUN_DURATION once bound (KWOK stage) so
-#               that PODS > NODES x 8 still fits; pods bound per second from the first
-#               creation to the last binding (seen on a watch, client monotonic clock).
+#               CLIENTS threads); KWOK starts each TP_START_DELAY (40 s) after it is bound (as an
+#               image pull would) and ends it TP_RUN_DURATION (5 s) later, so that PODS > NODES
+#               x 8 still fits: the last pods wait for the first to end. Pods bound per second
+#               from the first creation to the last binding (seen on a watch, client monotonic
+#               clock).
+#               Side `none` first: the same pods with a scheduler name nobody serves, timed to
+#               the last creation: what creating alone allows here (creation_only_ratio, over
+#               kube-scheduler's rate, bounds any pods_per_second_ratio on this machine).
 #               kumo (`kumo kube-scheduler --scheduler-name kumo`) vs kube-scheduler v1.36.3,
 #               default profile, its own process against the same apiserver, pods choosing it
 #               by `schedulerName: default-scheduler`. kube-scheduler's client is rate limited:
@@ -30,16 +38,18 @@
 # Every figure is the median of ROUNDS runs per side. CPU: the scheduler process's utime+stime
 # (/proc/PID/stat, for coscheduling the scheduler's, not its podgroup-controller's) from when
 # k8s_load starts (namespace, PodGroups, then the pods) to the end of the run, per 1,000 pods;
-# start-up and the first informer sync come before that, for every side.
-# Between runs the run's pods are deleted at once (deletecollection, grace 0; see run() below),
-# the namespace is left: each run has a fresh one, and no deletion runs while one is measured.
+# start-up and the first informer sync come before that, for every side. In the same window,
+# stage_cpu_s in each run's JSON: kube-apiserver, etcd, KWOK, the controller manager, k8s_load.
+# Between runs nothing is deleted but the creation-only pods: each run has a fresh namespace,
+# and the next starts when every pod of the last one has ended (see run() below).
 # Volcano (volcano.sh/volcano) is not part of the run: see docs/benchmarks.md.
 #
 # Usage: bench/vs-kube-scheduler.sh     Last line: one JSON object.
 # Env: NODES (1000) PODS (10000) GANGS (500; GROUPS is read too, but bash never passes a
 #      `GROUPS=n` prefix on, it is a bash variable: use GANGS=n or `env GROUPS=n`) ROUNDS (3)
-#      CLIENTS (16) TP_RUN_DURATION (1s) PARTIAL_GRACE (5) KS_QPS (50) KS_BURST (100)
-#      SIDES ("kumo kube-scheduler coscheduling") WORKLOADS ("throughput gangs")
+#      CLIENTS (16) TP_START_DELAY (40s) TP_RUN_DURATION (5s) PARTIAL_GRACE (5) KS_QPS (50)
+#      KS_BURST (100)
+#      SIDES ("none kumo kube-scheduler coscheduling") WORKLOADS ("throughput gangs")
 #      KUMO (build/bin/kumo) K8S_LOAD (build/bin/k8s_load) KEEP=1 (keep the temp dir)
 # Takes the machine-wide benchmark lock (/tmp/kumo-bench.lock). Every process it starts is
 # stopped by PID on exit, the control plane by scripts/k8s-testenv stop.
@@ -56,11 +66,12 @@ PODS=${PODS:-10000}
 GANGS=${GANGS:-$(printenv GROUPS || echo 500)}
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-16}
-TP_RUN_DURATION=${TP_RUN_DURATION:-1s}
+TP_RUN_DURATION=${TP_RUN_DURATION:-5s}
+TP_START_DELAY=${TP_START_DELAY:-40s}
 PARTIAL_GRACE=${PARTIAL_GRACE:-5}
 KS_QPS=${KS_QPS:-50}
 KS_BURST=${KS_BURST:-100}
-SIDES=${SIDES:-kumo kube-scheduler coscheduling}
+SIDES=${SIDES:-none kumo kube-scheduler coscheduling}
 WORKLOADS=${WORKLOADS:-throughput gangs}
 KUMO=${KUMO:-$ROOT/build/bin/kumo}
 K8S_LOAD=${K8S_LOAD:-$ROOT/build/bin/k8s_load}
@@ -109,12 +120,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # utime + stime, clock ticks
+cpu_ticks() {  # utime + stime of PID $1 in clock ticks; 0 for no PID
+  if [ -n "$1" ]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi
+}
+# The control plane's processes (the stage both schedulers share), by their PID files.
+STAGE_NAMES=(kube-apiserver etcd kwok kube-controller-manager)
+stage_ticks() {
+  local n
+  for n in "${STAGE_NAMES[@]}"; do echo -n "$(cpu_ticks "$(cat "$K8S/$n.pid")") "; done
+}
 HZ=$(getconf CLK_TCK)
 
 # --- the control plane and the cluster ---------------------------------------------------------
 say "control plane in $K8S"
-"$ROOT/scripts/k8s-testenv" start "$K8S" >/dev/null
+"$ROOT/scripts/k8s-testenv" start "$K8S" --bench >/dev/null
 env_of() { sed -n "s/^$1=//p" "$K8S/env"; }  # DIR/env is KEY=VALUE lines, not all shell-safe
 KUBECTL="$(env_of KUMO_K8S_KUBECTL) --kubeconfig $K8S/kubeconfig"
 KUBE_SCHEDULER=$(env_of KUMO_K8S_KUBE_SCHEDULER)
@@ -201,38 +220,58 @@ mkdir -p "$R"
 run() {  # run WORKLOAD SIDE ROUND
   local workload=$1 side=$2 round=$3 ns="$1-$2-$3" name args c0 c1 rc=0
   case "$side" in
+    none) name=kumo-bench-nobody; SCHED_PID="" ;;  # no scheduler: creation alone
     kumo) name=kumo; start_kumo "$ns" ;;
     kube-scheduler) name=default-scheduler
       start_kube_scheduler kube-scheduler "$KUBE_SCHEDULER" default-scheduler ;;
     coscheduling) name=coscheduling; start_coscheduling ;;
   esac
   if [ "$workload" = throughput ]; then
-    args=(--pods "$PODS" --gpus 1 --run-duration "$TP_RUN_DURATION" --until bound)
+    args=(--pods "$PODS" --gpus 1 --start-delay "$TP_START_DELAY" --run-duration "$TP_RUN_DURATION"
+          --until "$([ "$side" = none ] && echo created || echo bound)")
   else
     args=(--pods $((GANGS * GANG_SIZE)) --group-size "$GANG_SIZE" --gpus "$GANG_GPUS"
           --run-duration "$GANG_RUN" --node-selector kumo.bench/pool=gang --until ended)
   fi
-  c0=$(cpu_ticks "$SCHED_PID")
+  c0=$(cpu_ticks "$SCHED_PID") s0=$(stage_ticks)
   "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --scheduler-name "$name" \
       --clients "$CLIENTS" --partial-grace "$PARTIAL_GRACE" --timeout 1800 "${args[@]}" \
       > "$R/$workload.$side.$round.load" || rc=$?
-  c1=$(cpu_ticks "$SCHED_PID")
+  c1=$(cpu_ticks "$SCHED_PID") s1=$(stage_ticks)
   stop_schedulers
-  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["cpu_s"]=int(sys.argv[2])/int(sys.argv[3]); print(json.dumps(j))' \
-      "$R/$workload.$side.$round.load" $((c1 - c0)) "$HZ" > "$R/$workload.$side.$round.json"
+  python3 - "$R/$workload.$side.$round.load" $((c1 - c0)) "$HZ" "$s0" "$s1" "${STAGE_NAMES[*]}" \
+      > "$R/$workload.$side.$round.json" <<'PY'
+import json, sys
+STAGE = sys.argv[6].split()
+j = json.load(open(sys.argv[1]))
+hz = int(sys.argv[3])
+j["cpu_s"] = int(sys.argv[2]) / hz
+# The stage's CPU in the same window: each control-plane process, and the creator (k8s_load's own).
+j["stage_cpu_s"] = {name: (int(b) - int(a)) / hz for name, a, b in
+                    zip(STAGE, sys.argv[4].split(), sys.argv[5].split())}
+j["stage_cpu_s"]["k8s_load"] = j.pop("creator_cpu_s")
+print(json.dumps(j))
+PY
   say "$workload $side round $round: $(cat "$R/$workload.$side.$round.json")"
   [ "$rc" = 0 ] || { echo "k8s_load did not complete ($workload $side round $round)" >&2; exit 1; }
-  # Between runs: every pod of the run is deleted by one deletecollection call (grace 0) and the
-  # next run starts when the namespace lists none (k8s_load --clear), so every GPU is free again.
-  # The namespace itself stays (its Events too, a few KiB each): deleting it would hand 10,000
-  # pods to the controller manager, which deletes them one by one at its client rate while the
-  # next run is measured. The control plane goes at the end of the bench.
-  "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --clear --timeout 1800
+  # Between runs, nothing is deleted: each run has its own namespace, and the next one starts
+  # when every pod of this one has ended (KWOK's pod-exit stage; k8s_load --await-ended), so
+  # every GPU is free again. Ended pods hold nothing and no watch event comes from them any more;
+  # deleting 10,000 of them would cost the apiserver, etcd and every watcher as much again as
+  # creating them. Only the creation-only run's pods, never bound, are deleted (one
+  # deletecollection call, k8s_load --clear). The control plane goes at the end of the bench.
+  local s0=$SECONDS
+  if [ "$side" = none ]; then
+    "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --clear --timeout 1800
+  else
+    "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --await-ended --timeout 1800
+  fi
+  say "$ns: turnover $((SECONDS - s0)) s"
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
   if wants throughput "$WORKLOADS"; then
-    for side in kumo kube-scheduler; do wants "$side" "$SIDES" && run throughput "$side" "$round"; done
+    for side in none kumo kube-scheduler; do wants "$side" "$SIDES" && run throughput "$side" "$round"; done
   fi
   if wants gangs "$WORKLOADS"; then
     for side in kumo coscheduling; do wants "$side" "$SIDES" && run gangs "$side" "$round"; done
@@ -259,18 +298,22 @@ def side(workload, name, figure):
 def ratio(a, b, key):
     return round(a[key] / b[key], 3) if a and b and b[key] else None
 tk, tp = side("throughput", "kumo", "pods_per_second"), side("throughput", "kube-scheduler", "pods_per_second")
+tn = side("throughput", "none", "created_per_second")
 gk, gc = side("gangs", "kumo", "makespan_s"), side("gangs", "coscheduling", "makespan_s")
 print(json.dumps({
     "bench": "vs-kube-scheduler",
     "nodes": $NODES, "gpus_per_node": $GPUS_PER_NODE, "pods": $PODS, "gang_groups": $GANGS,
     "gang_nodes": $GANG_NODES, "rounds": $ROUNDS, "clients": $CLIENTS,
-    "tp_run_duration": "$TP_RUN_DURATION", "partial_grace_s": $PARTIAL_GRACE,
+    "tp_start_delay": "$TP_START_DELAY", "tp_run_duration": "$TP_RUN_DURATION", "partial_grace_s": $PARTIAL_GRACE,
     "kube_scheduler_client": {"qps": $KS_QPS, "burst": $KS_BURST}, "kumo_client": "no rate limit",
     "pods_per_second_ratio": ratio(tk, tp, "pods_per_second"),
     "gang_makespan_ratio": ratio(gk, gc, "makespan_s"),
+    # What creating the pods alone allows, over kube-scheduler's rate: no scheduler's
+    # pods_per_second_ratio can exceed it on this machine.
+    "creation_only_ratio": round(tn["created_per_second"] / tp["pods_per_second"], 3) if tn and tp else None,
     "partial_gangs_kumo": gk["partial_pods"] if gk else None,
     "partial_gangs_coscheduling": gc["partial_pods"] if gc else None,
-    "throughput": {"kumo": tk, "kube_scheduler": tp},
+    "throughput": {"kumo": tk, "kube_scheduler": tp, "creation_only": tn},
     "gangs": {"kumo": gk, "coscheduling": gc},
     "wall_s": $(( $(date +%s) - T0 )),
     "command": "NODES=$NODES PODS=$PODS GANGS=$GANGS ROUNDS=$ROUNDS bench/vs-kube-scheduler.sh"}))

@@ -3,9 +3,19 @@
 // is bound and when it ends (bench/vs-kube-scheduler.sh runs it once per round).
 //
 //   k8s_load --kubeconfig FILE --namespace NS --scheduler-name NAME --pods N
-//            [--group-size K] [--gpus G] [--run-duration 20s] [--node-selector KEY=VALUE]
-//            [--until bound|ended] [--clients 16] [--timeout 900] [--partial-grace 5]
+//            [--group-size K] [--gpus G] [--run-duration 20s] [--start-delay 40s]
+//            [--node-selector KEY=VALUE]
+//            [--until created|bound|ended] [--clients 16] [--timeout 900] [--partial-grace 5]
 //   k8s_load --kubeconfig FILE --namespace NS --clear [--timeout 900]
+//   k8s_load --kubeconfig FILE --namespace NS --await-ended [--timeout 900]
+//
+// --until created ends the run when the last creation was answered: with a scheduler name that
+// no scheduler serves, it measures what creating the pods alone allows (created_per_second),
+// the ceiling of any scheduler's pods_per_second on this machine.
+//
+// --await-ended waits until no pod of NS is left that has not ended (Succeeded or Failed; one
+// list of at most one such pod per second). Ended pods hold no capacity, so the next run may
+// start on a fresh namespace without deleting anything.
 //
 // --clear ends a run instead: every pod of NS is deleted by one deletecollection call
 // (DELETE .../namespaces/NS/pods, gracePeriodSeconds 0: the apiserver removes them at once, with
@@ -29,6 +39,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "base/flags.h"
 #include "bind_record.h"
@@ -204,8 +216,16 @@ nlohmann::json Report(const Options& o, const LoadSummary& s, double create_s, b
                       {"partial_pods", s.partial_pods}, {"partial_groups", s.partial_groups}};
   // Throughput: pods bound per second from the first creation to the last binding.
   j["pods_per_second"] = s.last_bind_s > 0 ? s.bound / s.last_bind_s : 0.0;
+  // Creation alone: pods answered per second from the first POST to the last answer.
+  j["created_per_second"] = create_s > 0 ? s.pods / create_s : 0.0;
   // Makespan: from the first creation to the last pod's end.
   j["makespan_s"] = s.last_end_s;
+  // This process's own CPU (creating threads and the watch), so the bench can show what the
+  // creator costs the shared machine.
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  j["creator_cpu_s"] = seconds(u.ru_utime) + seconds(u.ru_stime);
   return j;
 }
 
@@ -249,6 +269,27 @@ int Clear(const Options& o) {
   return 1;
 }
 
+// --await-ended: see the header. Exit 0 when NS has no pod left that has not ended, 1 otherwise.
+int AwaitEnded(const Options& o) {
+  auto config = kube::LoadKubeconfig(o.kubeconfig);
+  if (!config) return std::cerr << "k8s_load: " << config.error().message() << "\n", 1;
+  kube::KubeClient client(*config);
+  const std::string path = "/api/v1/namespaces/" + o.spec.namespace_name +
+                           "/pods?limit=1&fieldSelector=status.phase%21%3DSucceeded%2C"
+                           "status.phase%21%3DFailed";
+  auto deadline = Clock::now() + std::chrono::duration<double>(o.timeout_s);
+  while (Clock::now() < deadline) {
+    auto r = client.Call(kube::Verb::kGet, path);
+    if (r && r->status >= 400 && r->status < 500 && r->status != 429)
+      return std::cerr << "k8s_load: listing " << path << ": " << kube::ErrorText(*r) << "\n", 1;
+    if (r && r->ok() && r->body.value("items", nlohmann::json::array()).empty()) return 0;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  std::cerr << "k8s_load: " << o.spec.namespace_name << " still has pods that did not end after "
+            << o.timeout_s << " s\n";
+  return 1;
+}
+
 // Creates the load and waits for the watch to see it through; prints the report.
 int Run(const Options& o) {
   auto config = kube::LoadKubeconfig(o.kubeconfig);
@@ -270,6 +311,7 @@ int Run(const Options& o) {
   bool complete;
   {
     std::unique_lock<std::mutex> lock(st.mu);
+    if (o.until == "created") st.done = true;
     st.changed.wait_for(lock, std::chrono::duration<double>(o.timeout_s), [&] {
       return st.done || !st.watch_error.empty() || !s.ok();
     });
@@ -297,19 +339,23 @@ int main(int argc, char** argv) {
   app.add_option("--scheduler-name", o.spec.scheduler_name, "the pods' spec.schedulerName");
   bool clear = false;
   app.add_flag("--clear", clear, "delete every pod of the namespace at once and wait until gone");
+  bool await_ended = false;
+  app.add_flag("--await-ended", await_ended, "wait until every pod of the namespace has ended");
   CLI::Option* pods = app.add_option("--pods", o.spec.pods, "pods to create");
   app.add_option("--group-size", o.spec.group_size, "pods per PodGroup (minMember); 0: none");
   app.add_option("--gpus", o.spec.gpus_per_pod, "nvidia.com/gpu per pod");
   app.add_option("--run-duration", o.spec.run_duration, "kumo.test/run-duration (KWOK)");
+  app.add_option("--start-delay", o.spec.start_delay, "kumo.test/start-delay (KWOK)");
   app.add_option("--node-selector", o.spec.node_selector, "KEY=VALUE the pods' nodeSelector");
-  app.add_option("--until", o.until, "stop when every pod is bound or ended")
-      ->check(CLI::IsMember({"bound", "ended"}));
+  app.add_option("--until", o.until, "stop when every pod is created, bound or ended")
+      ->check(CLI::IsMember({"created", "bound", "ended"}));
   app.add_option("--clients", o.clients, "parallel creating threads")->check(CLI::Range(1, 256));
   app.add_option("--timeout", o.timeout_s, "seconds before giving up")->check(kumo::NonNegative());
   app.add_option("--partial-grace", o.partial_grace_s, "G of bind_record.h, seconds")
       ->check(kumo::NonNegative());
   if (auto exit = kumo::ParseFlags(app, {argv + 1, argv + argc})) return *exit;
   if (clear) return kumo::bench::Clear(o);
+  if (await_ended) return kumo::bench::AwaitEnded(o);
   if (pods->count() == 0) {
     std::cerr << "k8s_load: --pods is required (unless --clear)\n";
     return 2;

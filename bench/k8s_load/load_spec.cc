@@ -43,8 +43,8 @@ nlohmann::json PodManifest(const LoadSpec& spec, int index) {
   nlohmann::json meta = {{"name", PodName(index)}, {"namespace", spec.namespace_name},
                          {"labels", {{"app", "k8s-load"}}}};
   if (spec.group_size > 0) meta["labels"][kPodGroupLabel] = GroupName(GroupOf(spec, index));
-  if (!spec.run_duration.empty())
-    meta["annotations"] = {{"kumo.test/run-duration", spec.run_duration}};
+  if (!spec.run_duration.empty()) meta["annotations"]["kumo.test/run-duration"] = spec.run_duration;
+  if (!spec.start_delay.empty()) meta["annotations"]["kumo.test/start-delay"] = spec.start_delay;
   nlohmann::json requests = {{"cpu", "100m"}, {"memory", "128Mi"}};
   nlohmann::json limits = nlohmann::json::object();
   if (spec.gpus_per_pod > 0) {

@@ -26,6 +26,7 @@ struct LoadSpec {
   int group_size = 0;                     // 0: independent pods; else pods % group_size == 0
   int gpus_per_pod = 1;                   // nvidia.com/gpu requests (= limits), >= 0
   std::string run_duration;               // kumo.test/run-duration (KWOK stage); "": forever
+  std::string start_delay;                // kumo.test/start-delay (KWOK stage); "": at once
   std::string node_selector;              // "key=value" or "" (any node)
 };
 

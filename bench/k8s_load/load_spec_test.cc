@@ -39,11 +39,20 @@ TEST(LoadSpecTest, GangPodCarriesGroupLabelSchedulerGpusAndSelector) {
   EXPECT_EQ(pod["metadata"]["namespace"], "bench-1");
   EXPECT_EQ(pod["metadata"]["labels"][kPodGroupLabel], "g-00001");  // 5 / 4
   EXPECT_EQ(pod["metadata"]["annotations"]["kumo.test/run-duration"], "20s");
+  EXPECT_FALSE(pod["metadata"]["annotations"].contains("kumo.test/start-delay"));
   EXPECT_EQ(pod["spec"]["schedulerName"], "kumo");
   const auto& res = pod["spec"]["containers"][0]["resources"];
   EXPECT_EQ(res["requests"]["nvidia.com/gpu"], "2");
   EXPECT_EQ(res["limits"]["nvidia.com/gpu"], "2");
   EXPECT_EQ(pod["spec"]["nodeSelector"]["kumo.bench/pool"], "gang");
+}
+
+TEST(LoadSpecTest, StartDelayIsAnAnnotationBesideTheRunDuration) {
+  LoadSpec s = Gangs();
+  s.start_delay = "40s";
+  nlohmann::json pod = PodManifest(s, 0);
+  EXPECT_EQ(pod["metadata"]["annotations"]["kumo.test/start-delay"], "40s");
+  EXPECT_EQ(pod["metadata"]["annotations"]["kumo.test/run-duration"], "20s");
 }
 
 TEST(LoadSpecTest, PlainPodHasNoGroupNoDurationNoSelector) {

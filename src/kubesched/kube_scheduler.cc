@@ -20,10 +20,15 @@ namespace {
 
 constexpr char kPodGroups[] = "/apis/scheduling.x-k8s.io/v1alpha1/podgroups";
 constexpr char kPriorityClasses[] = "/apis/scheduling.k8s.io/v1/priorityclasses";
+// Pods that have not ended: an ended pod holds nothing, and a cluster keeps finished pods (Jobs'
+// among them) by the ten thousand. The watch reports a pod that ends as DELETED (it no longer
+// matches), so the copy holds live pods only and the first list stays small.
+constexpr char kLivePods[] =
+    "fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed";
 
 std::string NodeOf(const json& pod) {
-  const json spec = pod.value("spec", json::object());
-  return spec.value("nodeName", "");
+  auto spec = pod.find("spec");
+  return spec == pod.end() || !spec->is_object() ? "" : spec->value("nodeName", "");
 }
 
 void Log(const std::string& line) {
@@ -67,7 +72,8 @@ KubeScheduler::KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, c
       kube_config_(std::move(kube_config)),
       client_(std::make_unique<KubeClient>(kube_config_)),
       pool_(std::make_unique<CallPool>(config_.bind_workers)),
-      conditions_(0),
+      notice_pool_(std::make_unique<CallPool>(kNoticeWorkers)),
+      conditions_(kConditionIntervalS),
       events_(config_.notice_interval_s) {
   auto wake = [this] {
     std::lock_guard<std::mutex> lock(mu_);
@@ -76,12 +82,12 @@ KubeScheduler::KubeScheduler(KubeSchedulerConfig config, core::Scheduler core, c
   };
   // A client per watch: KubeClient::CancelWatches cuts every watch of its client, and an
   // informer whose watch was cut by another's Stop would start a new one that nothing cancels.
-  auto watch = [&](const std::string& collection) {
+  auto watch = [&](const std::string& collection, const std::string& query = "") {
     watch_clients_.push_back(std::make_unique<KubeClient>(kube_config_));
-    return std::make_unique<Informer>(*watch_clients_.back(), collection, "", wake);
+    return std::make_unique<Informer>(*watch_clients_.back(), collection, query, wake);
   };
   nodes_ = watch("/api/v1/nodes");
-  pods_ = watch("/api/v1/pods");
+  pods_ = watch("/api/v1/pods", kLivePods);
   pod_groups_ = watch(kPodGroups);
   priority_classes_ = watch(kPriorityClasses);
   for (Informer* i : {nodes_.get(), pods_.get(), pod_groups_.get(), priority_classes_.get()}) i->Start();
@@ -99,6 +105,7 @@ void KubeScheduler::Stop() {
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
   pool_.reset();  // runs the calls already queued (a batch's bindings are not cut in half)
+  notice_pool_.reset();
   for (Informer* i : {nodes_.get(), pods_.get(), pod_groups_.get(), priority_classes_.get()})
     if (i) i->Stop();
 }
@@ -127,27 +134,34 @@ void KubeScheduler::Loop() {
   }
 }
 
-// The watches' objects for one pass. Pods that ended hold nothing and are skipped; the others
-// are kept as SlimPod, rebuilt only when their resourceVersion changed, so a pass copies a few
-// fields per pod and never a whole object.
-ClusterObjects KubeScheduler::Collect() {
-  ClusterObjects o;
-  pods_->ForEach([&](const std::string& key, const json& pod) {
-    if (executor::kube::PodEnded(pod)) return;
-    const json& md = pod["metadata"];
-    std::string rv = md.value("resourceVersion", "");
-    SlimEntry& e = slim_[key];
-    if (e.pod.is_null() || e.resource_version != rv) {
+// Brings `slim` up to date with the informer's objects: an object is slimmed again only when
+// its resourceVersion changed; objects gone, or now skipped, leave the map.
+void KubeScheduler::Refresh(const Informer& informer, std::map<std::string, SlimEntry>& slim,
+                            bool (*skip)(const json&), json (*make_slim)(const json&)) {
+  informer.ForEach([&](const std::string& key, const json& object) {
+    if (skip && skip(object)) return;
+    std::string rv = object["metadata"].value("resourceVersion", "");
+    SlimEntry& e = slim[key];
+    if (!e.object || e.resource_version != rv) {
       e.resource_version = std::move(rv);
-      e.pod = SlimPod(pod);
+      e.object = std::make_shared<const json>(make_slim(object));
     }
     e.seen = true;
   });
-  for (auto it = slim_.begin(); it != slim_.end();)
-    it = std::exchange(it->second.seen, false) ? std::next(it) : slim_.erase(it);
+  for (auto it = slim.begin(); it != slim.end();)
+    it = std::exchange(it->second.seen, false) ? std::next(it) : slim.erase(it);
+}
+
+// The watches' objects for one pass. Pods that ended hold nothing and are skipped; the others
+// are kept as SlimPod, nodes as SlimNode, each rebuilt only when its resourceVersion changed,
+// so a pass copies a few fields per object and never a whole one.
+ClusterObjects KubeScheduler::Collect() {
+  ClusterObjects o;
+  Refresh(*pods_, slim_, executor::kube::PodEnded, SlimPod);
+  Refresh(*nodes_, slim_nodes_, nullptr, SlimNode);
   auto bound = [&](const std::string& p) {
     auto it = slim_.find(p);
-    return it != slim_.end() && !NodeOf(it->second.pod).empty();
+    return it != slim_.end() && !NodeOf(*it->second.object).empty();
   };
   std::erase_if(assumed_, [&](const auto& a) { return !slim_.count(a.first) || bound(a.first); });
   std::erase_if(deleting_, [&](const std::string& p) { return !slim_.count(p); });
@@ -155,11 +169,12 @@ ClusterObjects KubeScheduler::Collect() {
   conditions_.ForgetUnless(waits);
   events_.ForgetUnless(waits);
   o.pods.reserve(slim_.size());
-  for (const auto& [key, e] : slim_) o.pods.push_back(e.pod);
+  for (const auto& [key, e] : slim_) o.pods.push_back(e.object);
+  o.nodes.reserve(slim_nodes_.size());
+  for (const auto& [key, e] : slim_nodes_) o.nodes.push_back(*e.object);
   auto all = [](const Informer& i, std::vector<json>& out) {
     i.ForEach([&](const std::string&, const json& object) { out.push_back(object); });
   };
-  all(*nodes_, o.nodes);
   all(*pod_groups_, o.pod_groups);
   all(*priority_classes_, o.priority_classes);
   o.assumed = assumed_;
@@ -222,7 +237,7 @@ std::unordered_map<std::string_view, size_t> JobIndex(const SchedulingView& view
 
 std::unordered_map<std::string, const json*> PodIndex(const ClusterObjects& objects) {
   std::unordered_map<std::string, const json*> index;
-  for (const json& pod : objects.pods) index[KeyOf(pod)] = &pod;
+  for (const auto& pod : objects.pods) index[KeyOf(*pod)] = pod.get();
   return index;
 }
 
@@ -378,7 +393,7 @@ void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view
       }
     });
   }
-  pool_->Submit(std::move(calls));
+  notice_pool_->Submit(std::move(calls));
 }
 
 // The driver's side of the contract (core/driver.h): nominations and reservations of pending

@@ -3,8 +3,9 @@
 // same core (core::Scheduler) `kumo server` runs.
 //
 //   watches (informer.h: list + watch, bookmarks, 410 -> relist)        the apiserver is the
-//     Nodes, Pods (all namespaces: other pods take capacity),           store of record: kumo
-//     PodGroups (scheduling.x-k8s.io/v1alpha1), PriorityClasses         keeps nothing on disk
+//     Nodes, Pods (all namespaces: other pods take capacity; only       store of record: kumo
+//     pods not Succeeded or Failed), PodGroups                          keeps nothing on disk
+//     (scheduling.x-k8s.io/v1alpha1), PriorityClasses
 //        │ on_change wakes the loop
 //        ▼
 //   one pass (at least every max_pass_interval_s; after a pass, a gap of min_pass_interval_s or
@@ -17,11 +18,12 @@
 //                    flight, their pods assumed bound. When a batch is done, the next pass
 //                    settles it: a gang whose binding failed anywhere has its bound pods
 //                    deleted (grace 0), so no gang is left partly bound
-//     (every call below goes through the same pool, in order)
-//     preemptions -> DELETE of the victims' pods with their terminationGracePeriodSeconds
-//     waiting     -> PodScheduled=False whenever kumo's sentence changes (the condition is
-//                    the pod's current reason), and a FailedScheduling Event on change, at
-//                    most once a minute per pod (NoticeLimiter)
+//     preemptions -> DELETE of the victims' pods with their terminationGracePeriodSeconds,
+//                    on the same pool, after the bindings already queued
+//     waiting     -> PodScheduled=False when kumo's sentence changes, at most once per
+//                    kConditionIntervalS (10 s) per pod, and a FailedScheduling Event on change,
+//                    at most once a minute per pod (NoticeLimiter); on a pool of their own
+//                    (kNoticeWorkers), so a binding never waits behind a thousand notices
 //     nominations and reservations carried into the next pass (core/driver.h)
 //
 // `assumed_` is kube-scheduler's "assume" step: a pod kumo bound counts as bound on its node
@@ -84,7 +86,8 @@ class KubeScheduler {
   const Clock& clock_;
   const executor::kube::KubeConfig kube_config_;
   std::unique_ptr<executor::kube::KubeClient> client_;  // bindings, status, events, deletes
-  std::unique_ptr<CallPool> pool_;                      // carries client_'s calls; reset by Stop
+  std::unique_ptr<CallPool> pool_;         // bindings and deletes on client_; reset by Stop
+  std::unique_ptr<CallPool> notice_pool_;  // conditions and Events on client_; reset by Stop
   std::vector<std::unique_ptr<executor::kube::KubeClient>> watch_clients_;
   std::unique_ptr<executor::kube::Informer> nodes_, pods_, pod_groups_, priority_classes_;
 
@@ -98,17 +101,28 @@ class KubeScheduler {
   std::map<std::string, std::string> assumed_;  // pod -> node: bound by kumo, not yet seen so
   struct SlimEntry {
     std::string resource_version;
-    nlohmann::json pod;  // SlimPod of that version
-    bool seen = false;   // in the current Collect
+    std::shared_ptr<const nlohmann::json> object;  // SlimPod / SlimNode of that version
+    bool seen = false;                             // in the current Collect
   };
-  std::map<std::string, SlimEntry> slim_;  // live pods that have not ended, by key
+  static void Refresh(const executor::kube::Informer& informer,
+                      std::map<std::string, SlimEntry>& slim, bool (*skip)(const nlohmann::json&),
+                      nlohmann::json (*make_slim)(const nlohmann::json&));
+  std::map<std::string, SlimEntry> slim_;        // live pods that have not ended, by key
+  std::map<std::string, SlimEntry> slim_nodes_;  // nodes, by name
   std::set<std::string> deleting_;              // pods kumo deleted, until they are gone
   struct Carried {
     bool nominated = false;
     std::vector<core::TaskPlacement> reservation;
   };
   std::map<std::string, Carried> carried_;  // pending job -> what the last pass decided
-  NoticeLimiter conditions_;  // interval 0: on every change of the sentence
+  // A waiting pod's sentence names what is free ("3 GPUs free on the 250 nodes it may use"), so
+  // it changes with every binding and every pod that ends: told on every change, a thousand
+  // waiting pods meant a thousand status writes per pass, which slowed the apiserver for
+  // everything else (at 500 PodGroups kumo's makespan doubled). kube-scheduler rewrites a
+  // failed pod's condition when it retries it, at most every 10 s (podMaxBackoffSeconds).
+  static constexpr core::Seconds kConditionIntervalS = 10;
+  static constexpr int kNoticeWorkers = 4;
+  NoticeLimiter conditions_;  // on change, at most once per kConditionIntervalS
   NoticeLimiter events_;      // on change, at most once per notice interval
 };
 

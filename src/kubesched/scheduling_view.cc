@@ -118,7 +118,8 @@ class Builder {
 SchedulingView Builder::Build() {
   std::vector<PodFacts> ours;
   std::vector<json> others;
-  for (const json& pod : objects_.pods) {
+  for (const auto& shared : objects_.pods) {
+    const json& pod = *shared;
     if (!IsOurs(pod, options_)) {
       others.push_back(pod);
       continue;
@@ -266,23 +267,42 @@ bool IsOurs(const json& pod, const ViewOptions& options) {
   return std::find(options.namespaces.begin(), options.namespaces.end(), ns) != options.namespaces.end();
 }
 
+namespace {
+
+void CopyFields(const json& from, json& to, std::initializer_list<const char*> fields) {
+  for (const char* f : fields)
+    if (const json& v = At(from, f); !v.empty()) to[f] = v;  // a scalar is never empty
+}
+
+}  // namespace
+
 json SlimPod(const json& pod) {
-  auto copy = [](const json& from, json& to, std::initializer_list<const char*> fields) {
-    for (const char* f : fields)
-      if (const json& v = At(from, f); !v.empty()) to[f] = v;  // a scalar is never empty
-  };
   json slim = {{"metadata", json::object()}, {"spec", json::object()}, {"status", json::object()}};
-  copy(At(pod, "metadata"), slim["metadata"], {"name", "namespace", "uid", "resourceVersion", "labels",
-                                               "creationTimestamp", "deletionTimestamp"});
+  CopyFields(At(pod, "metadata"), slim["metadata"],
+             {"name", "namespace", "uid", "resourceVersion", "labels", "creationTimestamp",
+              "deletionTimestamp"});
   const json& spec = At(pod, "spec");
-  copy(spec, slim["spec"], {"schedulerName", "nodeName", "schedulingGates", "nodeSelector", "tolerations", "priorityClassName",
-                            "priority", "preemptionPolicy", "activeDeadlineSeconds",
-                            "terminationGracePeriodSeconds"});
+  CopyFields(spec, slim["spec"],
+             {"schedulerName", "nodeName", "schedulingGates", "nodeSelector", "tolerations",
+              "priorityClassName", "priority", "preemptionPolicy", "activeDeadlineSeconds",
+              "terminationGracePeriodSeconds"});
   json containers = json::array();
   for (const json& c : At(spec, "containers").is_array() ? spec["containers"] : json::array())
     containers.push_back({{"resources", {{"requests", At(At(c, "resources"), "requests")}}}});
   slim["spec"]["containers"] = std::move(containers);
-  copy(At(pod, "status"), slim["status"], {"phase", "startTime", "conditions"});
+  CopyFields(At(pod, "status"), slim["status"], {"phase", "startTime", "conditions"});
+  return slim;
+}
+
+json SlimNode(const json& node) {
+  json slim = {{"metadata", json::object()}, {"spec", json::object()}, {"status", json::object()}};
+  CopyFields(At(node, "metadata"), slim["metadata"], {"name", "resourceVersion", "labels"});
+  CopyFields(At(node, "spec"), slim["spec"], {"taints", "unschedulable"});
+  CopyFields(At(node, "status"), slim["status"], {"allocatable"});
+  const json& conditions = At(At(node, "status"), "conditions");
+  for (const json& c : conditions.is_array() ? conditions : json::array())
+    if (Str(c, "type") == "Ready")
+      slim["status"]["conditions"] = json::array({{{"type", "Ready"}, {"status", Str(c, "status")}}});
   return slim;
 }
 

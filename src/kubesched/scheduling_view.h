@@ -33,6 +33,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,12 @@ struct ViewOptions {
   std::vector<core::Project> projects;
 };
 
-// What the watches hold, each list in a stable order (by key).
+// What the watches hold, each list in a stable order (by key). Pods are shared, immutable, with
+// the driver's cache (kube_scheduler.h keeps each as SlimPod until its resourceVersion changes):
+// a pass over ten thousand pods takes ten thousand pointers, not copies.
 struct ClusterObjects {
-  std::vector<nlohmann::json> nodes, pods, pod_groups, priority_classes;
+  std::vector<nlohmann::json> nodes, pod_groups, priority_classes;
+  std::vector<std::shared_ptr<const nlohmann::json>> pods;
   // Pods kumo bound ("NS/NAME" -> node) that the pod watch has not shown bound yet.
   std::map<std::string, std::string> assumed;
 };
@@ -80,6 +84,11 @@ bool IsOurs(const nlohmann::json& pod, const ViewOptions& options);
 // thousand pods copies a few fields of each instead of whole objects. BuildView gives the same
 // view of a pod and of its slim form.
 nlohmann::json SlimPod(const nlohmann::json& pod);
+// The same for a Node: what executor/kubernetes/cluster_view.h reads (name, labels, taints,
+// unschedulable, allocatable, the Ready condition's status). A KWOK or kubelet node also carries
+// managedFields, addresses, nodeInfo, images and more conditions; a pass over a thousand nodes
+// copies and parses only these. BuildView gives the same nodes from a Node and its slim form.
+nlohmann::json SlimNode(const nlohmann::json& node);
 // The "NS/NAME" key of any namespaced object.
 std::string KeyOf(const nlohmann::json& object);
 

@@ -31,6 +31,13 @@ json InGroup(json pod, const std::string& group) {
   return pod;
 }
 
+// ClusterObjects::pods holds shared pods, as the driver's cache hands them over.
+std::vector<std::shared_ptr<const json>> Pods(std::initializer_list<json> pods) {
+  std::vector<std::shared_ptr<const json>> out;
+  for (const json& p : pods) out.push_back(std::make_shared<const json>(p));
+  return out;
+}
+
 json Bound(json pod, const std::string& node) {
   pod["spec"]["nodeName"] = node;
   pod["status"]["phase"] = "Running";
@@ -54,7 +61,7 @@ TEST(SchedulingViewTest, APendingPodIsAOneTaskJobWithItsRequests) {
   pod["spec"]["nodeSelector"] = {{"pool", "a100"}};
   pod["spec"]["tolerations"] = json::array({{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}}});
   pod["spec"]["activeDeadlineSeconds"] = 600;
-  o.pods = {pod};
+  o.pods = Pods({pod});
   SchedulingView v = BuildView(o, {}, 1000);
   ASSERT_EQ(v.snapshot.jobs.size(), 1u);
   const core::Job& j = v.snapshot.jobs[0];
@@ -78,8 +85,8 @@ TEST(SchedulingViewTest, APendingPodIsAOneTaskJobWithItsRequests) {
 TEST(SchedulingViewTest, OtherSchedulersPodsTakeCapacityOursRunAsJobs) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};
-  o.pods = {Bound(Pod("x", "theirs", 3, "default-scheduler"), "n0"), Bound(Pod("a", "ours", 2), "n0"),
-            Pod("x", "theirs-pending", 1, "default-scheduler")};
+  o.pods = Pods({Bound(Pod("x", "theirs", 3, "default-scheduler"), "n0"), Bound(Pod("a", "ours", 2), "n0"),
+            Pod("x", "theirs-pending", 1, "default-scheduler")});
   SchedulingView v = BuildView(o, {}, 1000);
   ASSERT_EQ(v.snapshot.nodes.size(), 1u);
   EXPECT_EQ(v.snapshot.nodes[0].gpus.size(), 5u);  // 8 - 3 of the other scheduler's pod
@@ -98,7 +105,7 @@ TEST(SchedulingViewTest, AnAssumedPodCountsAsBoundAndADeletedOneAsTerminating) {
   o.nodes = {Node("n0", 8)};
   json deleting = Bound(Pod("a", "old", 1), "n0");
   deleting["metadata"]["deletionTimestamp"] = "2026-12-06T10:00:05Z";
-  o.pods = {Pod("a", "new", 2), deleting};
+  o.pods = Pods({Pod("a", "new", 2), deleting});
   o.assumed = {{"a/new", "n0"}};
   SchedulingView v = BuildView(o, {}, 1000);
   ASSERT_EQ(v.snapshot.jobs.size(), 2u);
@@ -117,7 +124,7 @@ TEST(SchedulingViewTest, PriorityFromThePriorityClass) {
   polite["spec"]["priorityClassName"] = "polite";
   json plain = Pod("a", "plain", 1);
   plain["spec"]["priority"] = 7;
-  o.pods = {high, polite, plain};
+  o.pods = Pods({high, polite, plain});
   o.priority_classes = {{{"metadata", {{"name", "urgent"}}}, {"value", 1000}},
                         {{"metadata", {{"name", "polite"}}}, {"value", 500}, {"preemptionPolicy", "Never"}}};
   SchedulingView v = BuildView(o, {}, 1000);
@@ -132,14 +139,14 @@ TEST(SchedulingViewTest, AGangIsOneJobOnlyOnceMinMemberPodsExist) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};
   o.pod_groups = {PodGroup("a", "g", 3)};
-  o.pods = {InGroup(Pod("a", "g-0", 1), "g"), InGroup(Pod("a", "g-1", 1), "g")};
+  o.pods = Pods({InGroup(Pod("a", "g-0", 1), "g"), InGroup(Pod("a", "g-1", 1), "g")});
   SchedulingView v = BuildView(o, {}, 1000);
   EXPECT_TRUE(v.snapshot.jobs.empty());
   ASSERT_EQ(v.waits.size(), 2u);
   EXPECT_EQ(v.waits[0].message,
             "PodGroup a/g has fewer pods than its minMember 3; kumo binds none of them until all exist");
 
-  o.pods.push_back(InGroup(Pod("a", "g-2", 2), "g"));
+  o.pods.push_back(std::make_shared<const json>(InGroup(Pod("a", "g-2", 2), "g")));
   v = BuildView(o, {}, 1000);
   EXPECT_TRUE(v.waits.empty());
   ASSERT_EQ(v.snapshot.jobs.size(), 1u);
@@ -153,8 +160,8 @@ TEST(SchedulingViewTest, BoundPodsOfAGangCountTowardsMinMember) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};
   o.pod_groups = {PodGroup("a", "g", 3)};
-  o.pods = {Bound(InGroup(Pod("a", "g-0", 1), "g"), "n0"), Bound(InGroup(Pod("a", "g-1", 1), "g"), "n0"),
-            InGroup(Pod("a", "g-2", 1), "g")};
+  o.pods = Pods({Bound(InGroup(Pod("a", "g-0", 1), "g"), "n0"), Bound(InGroup(Pod("a", "g-1", 1), "g"), "n0"),
+            InGroup(Pod("a", "g-2", 1), "g")});
   SchedulingView v = BuildView(o, {}, 1000);
   ASSERT_EQ(v.snapshot.jobs.size(), 2u);
   EXPECT_EQ(FindJob(v, "pg:a/g+bound")->phase, core::JobPhase::kRunning);
@@ -165,7 +172,7 @@ TEST(SchedulingViewTest, BoundPodsOfAGangCountTowardsMinMember) {
 TEST(SchedulingViewTest, AGangWaitsForItsPodGroupAndForAgreeingPods) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};
-  o.pods = {InGroup(Pod("a", "g-0", 1), "g")};
+  o.pods = Pods({InGroup(Pod("a", "g-0", 1), "g")});
   SchedulingView v = BuildView(o, {}, 1000);
   ASSERT_EQ(v.waits.size(), 1u);
   EXPECT_EQ(v.waits[0].message, "waiting for its PodGroup a/g (scheduling.x-k8s.io/v1alpha1)");
@@ -173,7 +180,7 @@ TEST(SchedulingViewTest, AGangWaitsForItsPodGroupAndForAgreeingPods) {
   o.pod_groups = {PodGroup("a", "g", 2)};
   json other = InGroup(Pod("a", "g-1", 1), "g");
   other["spec"]["nodeSelector"] = {{"zone", "b"}};
-  o.pods.push_back(other);
+  o.pods.push_back(std::make_shared<const json>(other));
   v = BuildView(o, {}, 1000);
   EXPECT_TRUE(v.snapshot.jobs.empty());
   ASSERT_EQ(v.waits.size(), 2u);
@@ -183,7 +190,7 @@ TEST(SchedulingViewTest, AGangWaitsForItsPodGroupAndForAgreeingPods) {
 TEST(SchedulingViewTest, NamespacesFilterAndProjectWeights) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};
-  o.pods = {Pod("a", "p", 1), Pod("b", "q", 1), Pod("c", "r", 1)};
+  o.pods = Pods({Pod("a", "p", 1), Pod("b", "q", 1), Pod("c", "r", 1)});
   ViewOptions options;
   options.namespaces = {"a", "b"};
   options.projects = {core::Project{.name = "a", .weight = 2}};
@@ -202,7 +209,7 @@ TEST(SchedulingViewTest, AGatedPodIsLeftAlone) {
   o.nodes = {Node("n0", 8)};
   json gated = Pod("a", "gated", 1);
   gated["spec"]["schedulingGates"] = json::array({{{"name", "kueue.x-k8s.io/admission"}}});
-  o.pods = {SlimPod(gated)};
+  o.pods = Pods({SlimPod(gated)});
   SchedulingView v = BuildView(o, {}, 1000);
   EXPECT_TRUE(v.snapshot.jobs.empty());
   EXPECT_TRUE(v.waits.empty());
@@ -215,7 +222,7 @@ TEST(SchedulingViewTest, EndedPodsHoldNothing) {
   done["status"]["phase"] = "Succeeded";
   json theirs = Bound(Pod("x", "theirs", 8, "other"), "n0");
   theirs["status"]["phase"] = "Failed";
-  o.pods = {done, theirs};
+  o.pods = Pods({done, theirs});
   SchedulingView v = BuildView(o, {}, 1000);
   EXPECT_TRUE(v.snapshot.jobs.empty());
   EXPECT_EQ(v.snapshot.nodes[0].gpus.size(), 8u);
@@ -244,8 +251,8 @@ TEST(SchedulingViewTest, ASlimPodGivesTheSameView) {
   full.nodes = thin.nodes = {Node("n0", 8)};
   full.pod_groups = thin.pod_groups = {PodGroup("a", "g", 1)};
   full.priority_classes = thin.priority_classes = {{{"metadata", {{"name", "urgent"}}}, {"value", 9}}};
-  full.pods = {pod, Bound(Pod("x", "theirs", 3, "other"), "n0")};
-  thin.pods = {slim, SlimPod(full.pods[1])};
+  full.pods = Pods({pod, Bound(Pod("x", "theirs", 3, "other"), "n0")});
+  thin.pods = Pods({slim, SlimPod(*full.pods[1])});
   SchedulingView a = BuildView(full, {}, 1000), b = BuildView(thin, {}, 1000);
   ASSERT_EQ(a.snapshot.jobs.size(), 1u);
   ASSERT_EQ(b.snapshot.jobs.size(), 1u);
@@ -260,6 +267,50 @@ TEST(SchedulingViewTest, ASlimPodGivesTheSameView) {
   EXPECT_EQ(x.submit_time, y.submit_time);
   EXPECT_EQ(a.snapshot.nodes[0].gpus.size(), b.snapshot.nodes[0].gpus.size());
   EXPECT_EQ(b.snapshot.nodes[0].gpus.size(), 5u);
+}
+
+// A node as KWOK or a kubelet writes it, and its slim form, make the same core node: the fields
+// the view reads survive, the rest (managedFields, addresses, other conditions) goes.
+TEST(SchedulingViewTest, ASlimNodeKeepsWhatTheViewReads) {
+  json node = Node("n0", 8);
+  node["metadata"]["labels"] = {{"nvidia.com/gpu.product", "A100"}, {"rack", "r1"}};
+  node["metadata"]["managedFields"] = json::array({{{"manager", "kwok"}, {"operation", "Update"}}});
+  node["spec"]["taints"] = json::array({{{"key", "dedicated"}, {"value", "ml"}, {"effect", "NoSchedule"}}});
+  node["spec"]["unschedulable"] = true;
+  node["status"]["addresses"] = json::array({{{"type", "InternalIP"}, {"address", "198.19.0.1"}}});
+  node["status"]["conditions"] = json::array({{{"type", "MemoryPressure"}, {"status", "False"}},
+                                              {{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"}}});
+  json slim = SlimNode(node);
+  EXPECT_FALSE(slim["metadata"].contains("managedFields"));
+  EXPECT_FALSE(slim["status"].contains("addresses"));
+  EXPECT_EQ(slim["status"]["conditions"], json::array({{{"type", "Ready"}, {"status", "True"}}}));
+
+  ViewOptions options;
+  options.cluster.topology_labels = {"rack"};
+  ClusterObjects full, thin;
+  full.nodes = {node};
+  thin.nodes = {slim};
+  for (bool cordoned : {true, false}) {
+    full.nodes[0]["spec"]["unschedulable"] = thin.nodes[0]["spec"]["unschedulable"] = cordoned;
+    SchedulingView a = BuildView(full, options, 1000), b = BuildView(thin, options, 1000);
+    ASSERT_EQ(b.snapshot.nodes.size(), 1u);
+    const core::Node &x = a.snapshot.nodes[0], &y = b.snapshot.nodes[0];
+    EXPECT_EQ(y.name, "n0");
+    EXPECT_EQ(y.unschedulable, cordoned);
+    EXPECT_EQ(x.unschedulable, y.unschedulable);
+    EXPECT_EQ(x.allocatable, y.allocatable);
+    ASSERT_EQ(y.gpus.size(), 8u);
+    EXPECT_EQ(y.gpus[0].model, "A100");
+    EXPECT_EQ(x.labels, y.labels);
+    EXPECT_EQ(y.taints.size(), 1u);
+    EXPECT_EQ(x.taints.size(), y.taints.size());
+    EXPECT_EQ(y.topology, std::vector<std::string>{"r1"});
+  }
+  // A node that is not Ready stays not Ready in its slim form.
+  node["status"]["conditions"][1]["status"] = "False";
+  node["spec"].erase("unschedulable");
+  thin.nodes = {SlimNode(node)};
+  EXPECT_TRUE(BuildView(thin, options, 1000).snapshot.nodes[0].unschedulable);
 }
 
 TEST(SchedulingViewTest, Timestamps) {
