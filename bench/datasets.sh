@@ -69,13 +69,16 @@ for r in $(seq "$RUNS"); do
   for shape in small large; do
     src="$WORK/src/$shape" out="$WORK/out"
     rm -rf "$out"; mkdir -p "$out"
+    # Each timed step starts with no dirty pages of the step before it: writeback of the last
+    # step's gigabyte would otherwise be charged to whichever step runs next.
+    sync
     t0=$(now); "$KUMO" dataset push "$shape-$r" "$src" --project default --parallel "$PARALLEL" >/dev/null; t1=$(now)
     T[push_${shape}_$r]=$(secs "$t0" "$t1")
-    t0=$(now); cp -r "$src" "$out/cp"; t1=$(now); T[cp_${shape}_$r]=$(secs "$t0" "$t1")
-    t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/cold" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; t1=$(now)
+    sync; t0=$(now); cp -r "$src" "$out/cp"; t1=$(now); T[cp_${shape}_$r]=$(secs "$t0" "$t1")
+    sync; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/cold" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; t1=$(now)
     T[cold_${shape}_$r]=$(secs "$t0" "$t1")
-    t0=$(now); rsync -a "$src/" "$out/rsync/"; t1=$(now); T[rsync_${shape}_$r]=$(secs "$t0" "$t1")
-    t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/warm" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; t1=$(now)
+    sync; t0=$(now); rsync -a "$src/" "$out/rsync/"; t1=$(now); T[rsync_${shape}_$r]=$(secs "$t0" "$t1")
+    sync; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/warm" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; t1=$(now)
     T[warm_${shape}_$r]=$(secs "$t0" "$t1")
     cmp -s "$src/$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)" \
       "$out/warm/$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)" \
