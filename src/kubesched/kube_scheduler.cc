@@ -347,8 +347,8 @@ void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view
   pool_->Submit(std::move(calls));
 }
 
-// Every pod that waits is told why: its condition whenever the sentence changes, an Event on
-// change and at most once per notice interval.
+// Every pod that waits is told why: its condition when the sentence changed, at most once per
+// kConditionIntervalS, an Event on change and at most once per notice interval.
 void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view,
                             const ClusterObjects& objects) {
   auto jobs = JobIndex(view);
