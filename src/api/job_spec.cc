@@ -769,6 +769,12 @@ int32_t JobSpec::TotalTasks() const {
   return static_cast<int32_t>(std::min<int64_t>(total, std::numeric_limits<int32_t>::max()));
 }
 
+int64_t JobSpec::TotalGpuMilli() const {
+  int64_t milli = 0;
+  for (const TaskGroupSpec& g : task_groups) milli += g.resources.gpu_milli * g.replicas;
+  return milli;
+}
+
 Result<JobSpec> ParseJobSpec(std::string_view yaml_text) {
   if (yaml_text.size() > kMaxJobSpecBytes) {
     return Error(DocumentError(1, "the document is " + std::to_string(yaml_text.size()) +

@@ -146,6 +146,8 @@ struct JobSpec {
   std::vector<std::string> outputs;  // paths relative to KUMO_OUTPUT_DIR, recorded in the Result
 
   int32_t TotalTasks() const;
+  // Milli-GPUs the whole gang holds when running: every replica of every group.
+  int64_t TotalGpuMilli() const;
 };
 
 inline constexpr std::string_view kJobApiVersion = "kumo/v1";

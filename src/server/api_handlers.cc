@@ -364,9 +364,7 @@ json ApiHandlers::JobJson(const JobRec& j, bool detail) const {
               {"submitTime", j.submit_time},
               {"startTime", j.start_time > 0 && !j.launching ? json(j.start_time) : json(nullptr)},
               {"endTime", j.end_time > 0 ? json(j.end_time) : json(nullptr)}};
-  int64_t gpu = 0;
-  for (const auto& g : j.spec.task_groups) gpu += g.resources.gpu_milli * g.replicas;
-  out["gpuMilli"] = gpu;
+  out["gpuMilli"] = j.spec.TotalGpuMilli();
   out["attainedGpuSeconds"] = j.attained_gpu_s;
   if (j.queue_position > 0) out["queuePosition"] = j.queue_position;
   if (j.not_before > 0 && j.phase == JobPhase::kPending) out["notBefore"] = j.not_before;

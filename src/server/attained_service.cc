@@ -10,9 +10,7 @@ namespace {
 
 // GPUs a job's gang holds when running (whole GPUs and shares): the spec's, as the core's.
 double GangGpus(const api::JobSpec& spec) {
-  int64_t milli = 0;
-  for (const api::TaskGroupSpec& g : spec.task_groups) milli += g.replicas * g.resources.gpu_milli;
-  return static_cast<double>(milli) / 1000.0;
+  return static_cast<double>(spec.TotalGpuMilli()) / 1000.0;
 }
 
 bool Holding(const JobRec& job) { return HasAttempt(job.phase) && !job.tasks.empty(); }
