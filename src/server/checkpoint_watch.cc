@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <system_error>
 
 namespace kumo::server {
@@ -26,14 +27,35 @@ std::optional<double> NewestFileTime(const std::string& dir, size_t max_entries)
   return newest;
 }
 
-double CheckpointWatch::LastWrite(int64_t id, const std::string& dir, double now) {
-  auto [it, fresh] = seen_.try_emplace(id);
-  Seen& s = it->second;
-  if (fresh || now - s.scanned_at >= kRescanSeconds || now < s.scanned_at) {
-    s.scanned_at = now;
-    s.last_write = NewestFileTime(dir).value_or(-1);
+void CheckpointWatch::Track(const std::map<int64_t, std::string>& dirs) {
+  for (auto it = seen_.begin(); it != seen_.end();) {
+    auto want = dirs.find(it->first);
+    it = (want == dirs.end() || want->second != it->second.dir) ? seen_.erase(it) : std::next(it);
   }
-  return s.last_write;
+  for (const auto& [id, dir] : dirs) seen_.try_emplace(id).first->second.dir = dir;
+}
+
+std::vector<CheckpointWatch::Walk> CheckpointWatch::Due(double now) const {
+  std::vector<Walk> due;
+  for (const auto& [id, s] : seen_)
+    if (!s.walked || now - s.walked_at >= kRescanSeconds || now < s.walked_at)
+      due.push_back({id, s.dir, -1});
+  return due;
+}
+
+void CheckpointWatch::Record(const std::vector<Walk>& walks, double now) {
+  for (const Walk& w : walks) {
+    auto it = seen_.find(w.id);
+    if (it == seen_.end() || it->second.dir != w.dir) continue;
+    it->second.walked = true;
+    it->second.walked_at = now;
+    it->second.last_write = w.newest;
+  }
+}
+
+double CheckpointWatch::LastWrite(int64_t id) const {
+  auto it = seen_.find(id);
+  return it == seen_.end() ? -1 : it->second.last_write;
 }
 
 }  // namespace kumo::server

@@ -9,7 +9,9 @@
 //
 // The dir belongs to the task's uid: symbolic links are not followed (a task cannot make the
 // server stat files outside it), and a walk visits at most kMaxCheckpointEntries entries, so a
-// task that fills the dir cannot stall the loop, which reads it under ServerState::mu.
+// task that fills the dir cannot stall the loop. The loop walks with ServerState::mu released
+// (Due under mu, the walks without it, Record under mu again): API requests never wait on a
+// job's directory.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kumo::server {
 
@@ -30,20 +33,35 @@ std::optional<double> NewestFileTime(const std::string& dir,
 
 // The loop's view of its running jobs' checkpoint dirs. Each dir is walked again at most every
 // kRescanSeconds: a save is seen up to that late, which CheckpointWaitSeconds allows for.
-// Not thread-safe: the loop uses it under ServerState::mu.
+// Not thread-safe: the scheduling loop's thread alone uses it.
 class CheckpointWatch {
  public:
   static constexpr double kRescanSeconds = 5;
 
-  // When job `id` last wrote a file under `dir` (seconds since the epoch; -1: never).
-  // `now`: the loop's clock, seconds since the epoch.
-  double LastWrite(int64_t id, const std::string& dir, double now);
-  // Drops what is known of job `id` (it stopped running).
-  void Forget(int64_t id) { seen_.erase(id); }
+  // One walk to make: the job's dir, and what it found (set by the caller).
+  struct Walk {
+    int64_t id = 0;
+    std::string dir;
+    double newest = -1;  // seconds since the epoch; -1: no file
+  };
+
+  // The jobs to watch now (running jobs that checkpoint: id -> checkpoint dir); what was known
+  // of any other job is dropped, so a job that runs again is walked at once.
+  void Track(const std::map<int64_t, std::string>& dirs);
+  // The dirs due a walk at `now` (the loop's clock, seconds since the epoch): never walked, or
+  // last walked kRescanSeconds ago (or in the future: the clock went back).
+  std::vector<Walk> Due(double now) const;
+  // Takes the walks' findings, made at `now`; walks of jobs no longer tracked are ignored.
+  void Record(const std::vector<Walk>& walks, double now);
+  // When job `id` last wrote a file under its dir (seconds since the epoch; -1: never, or not
+  // walked yet).
+  double LastWrite(int64_t id) const;
 
  private:
   struct Seen {
-    double scanned_at = 0;
+    std::string dir;
+    bool walked = false;
+    double walked_at = 0;
     double last_write = -1;
   };
   std::map<int64_t, Seen> seen_;

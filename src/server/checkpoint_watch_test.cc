@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <vector>
 
 #include "test/support/file_times.h"
 #include "test/support/temp_dir.h"
@@ -51,16 +52,43 @@ TEST_F(CheckpointWatchTest, AWalkStopsAfterMaxEntries) {
   EXPECT_FALSE(NewestFileTime(dir_, 0).has_value());
 }
 
+// Walks `watch`'s due dirs at `now` as the loop does (with its lock released).
+void WalkDue(CheckpointWatch& watch, double now) {
+  std::vector<CheckpointWatch::Walk> walks = watch.Due(now);
+  for (CheckpointWatch::Walk& w : walks) w.newest = NewestFileTime(w.dir).value_or(-1);
+  watch.Record(walks, now);
+}
+
 TEST_F(CheckpointWatchTest, RescansAtMostEveryFewSeconds) {
   fs::create_directories(dir_);
   CheckpointWatch watch;
-  EXPECT_EQ(watch.LastWrite(7, dir_, 1000), -1);
+  watch.Track({{7, dir_}});
+  EXPECT_EQ(watch.Due(1000).size(), 1u);  // never walked: due at once
+  WalkDue(watch, 1000);
+  EXPECT_EQ(watch.LastWrite(7), -1);
   SetModifiedTime(tmp_.Write("checkpoint/a.pt", "x"), 1001);
-  EXPECT_EQ(watch.LastWrite(7, dir_, 1002), -1);  // seen at the next rescan
-  EXPECT_EQ(watch.LastWrite(7, dir_, 1000 + CheckpointWatch::kRescanSeconds), 1001);
-  watch.Forget(7);
-  SetModifiedTime(dir_ + "/a.pt", 1006);
-  EXPECT_EQ(watch.LastWrite(7, dir_, 1006), 1006);  // forgotten: walked again at once
+  EXPECT_TRUE(watch.Due(1002).empty());
+  EXPECT_EQ(watch.LastWrite(7), -1);  // seen at the next rescan
+  WalkDue(watch, 1000 + CheckpointWatch::kRescanSeconds);
+  EXPECT_EQ(watch.LastWrite(7), 1001);
+  EXPECT_EQ(watch.Due(990).size(), 1u);  // the clock went back: walked again
+}
+
+TEST_F(CheckpointWatchTest, AJobNoLongerTrackedIsForgottenAndItsLateWalkIgnored) {
+  fs::create_directories(dir_);
+  SetModifiedTime(tmp_.Write("checkpoint/a.pt", "x"), 1001);
+  CheckpointWatch watch;
+  watch.Track({{7, dir_}});
+  std::vector<CheckpointWatch::Walk> walks = watch.Due(1002);
+  for (CheckpointWatch::Walk& w : walks) w.newest = NewestFileTime(w.dir).value_or(-1);
+  watch.Track({});  // the job stopped while its dir was walked
+  watch.Record(walks, 1002);
+  EXPECT_EQ(watch.LastWrite(7), -1);
+  EXPECT_TRUE(watch.Due(1003).empty());
+  watch.Track({{7, dir_}});  // running again: walked at once
+  WalkDue(watch, 1003);
+  EXPECT_EQ(watch.LastWrite(7), 1001);
+  EXPECT_EQ(watch.LastWrite(8), -1);  // never tracked
 }
 
 }  // namespace

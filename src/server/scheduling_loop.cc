@@ -239,6 +239,7 @@ void SchedulingLoop::AdvanceTerminating(JobRec& job, double now) {
 }
 
 void SchedulingLoop::RunPass(double now, Lock& lock) {
+  RefreshCheckpoints(now, lock);
   std::map<std::string, JobRec*> by_id;
   core::Snapshot snap = BuildSnapshot(now, by_id);
   lock.unlock();
@@ -259,6 +260,22 @@ void SchedulingLoop::RunPass(double now, Lock& lock) {
   std::vector<std::pair<JobRec*, PreparedStart>> starts;
   ApplyDecisions(*decisions, by_id, now, starts);
   if (!starts.empty()) StartGangs(starts, now, lock);
+}
+
+// Walks the checkpoint dirs that are due with mu released: a walk reads a directory the task
+// owns, which must not hold up the API. Only the loop starts jobs, so none starts meanwhile.
+void SchedulingLoop::RefreshCheckpoints(double now, Lock& lock) {
+  std::map<int64_t, std::string> saving;
+  for (const auto& [id, job] : state_.jobs)
+    if (job.durable && job.phase == JobPhase::kRunning && job.spec.checkpoint.enabled)
+      saving.emplace(job.id, state_.JobDir(job.id) + "/checkpoint");
+  checkpoints_.Track(saving);
+  std::vector<CheckpointWatch::Walk> walks = checkpoints_.Due(now);
+  if (walks.empty()) return;
+  lock.unlock();
+  for (CheckpointWatch::Walk& w : walks) w.newest = NewestFileTime(w.dir).value_or(-1);
+  lock.lock();
+  checkpoints_.Record(walks, now);
 }
 
 core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, JobRec*>& by_id) {
@@ -283,14 +300,10 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
         job.phase == JobPhase::kPending && !job.cancel_requested && job.not_before <= now;
     bool holding = HasAttempt(job.phase) && !job.tasks.empty();
     if (job.phase == JobPhase::kPending && job.not_before > now) job.queue_position = 0;
-    const bool saving = job.phase == JobPhase::kRunning && job.spec.checkpoint.enabled;
-    if (!saving) checkpoints_.Forget(job.id);
     if (!pending && !holding) continue;
     std::string invalid;
     core::Job cj = CoreJob(job, &invalid);
-    const double saved =
-        saving ? checkpoints_.LastWrite(job.id, state_.JobDir(job.id) + "/checkpoint", now) : -1;
-    state_.attained.Apply(job, now, saved, cj);
+    state_.attained.Apply(job, now, checkpoints_.LastWrite(job.id), cj);
     if (pending && !invalid.empty()) {
       if (job.reason != kUnschedulable || job.message != invalid) {
         job.reason = kUnschedulable;

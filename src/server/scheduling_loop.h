@@ -66,6 +66,7 @@ class SchedulingLoop {
   // Builds the snapshot under mu, runs the core with mu released, then applies the decisions
   // under mu again.
   void RunPass(double now, Lock& lock);
+  void RefreshCheckpoints(double now, Lock& lock);
   core::Snapshot BuildSnapshot(double now, std::map<std::string, JobRec*>& by_id);
   void ApplyDecisions(const core::Decisions& decisions, std::map<std::string, JobRec*>& by_id,
                       double now, std::vector<std::pair<JobRec*, PreparedStart>>& starts);
@@ -92,7 +93,7 @@ class SchedulingLoop {
   std::set<pid_t> exited_pids_;  // shims the executor saw end, not yet polled; guarded by mu
   HistoryRecorder history_;      // guarded by state_.mu
   std::map<int64_t, std::string> told_waiting_;  // job -> the sentence the executor has; mu
-  CheckpointWatch checkpoints_;  // when running jobs last saved (LAS, victims); guarded by mu
+  CheckpointWatch checkpoints_;  // when running jobs last saved (LAS, victims); loop thread only
   std::thread loop_;
   std::thread exit_watcher_;
 };
