@@ -90,6 +90,8 @@ void PassState::LoadRunning(int32_t j) {
     projects[jr.project].usage += jr.request;
     if (!jr.terminating) projects[jr.project].running.push_back(j);
   }
+  if (!jr.terminating && jr.job->preemptible)
+    lowest_victim_priority = std::min(lowest_victim_priority, jr.job->priority);
 }
 
 void PassState::PreparePending(int32_t j) {

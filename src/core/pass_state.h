@@ -10,6 +10,7 @@
 // Not thread-safe; one per pass, over a Snapshot that outlives it.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -106,6 +107,12 @@ class PassState {
   std::vector<int32_t> pending;     // job indices, snapshot order
   int32_t user_count = 0;           // dense user ids over (project, user)
   std::vector<int> quota_kinds;     // resource kinds some project has a guarantee for
+  // The lowest priority of a job running (not terminating) and preemptible when the pass began;
+  // INT32_MAX when there is none. Victims come only from those jobs, so a preemptor of no higher
+  // priority has no victim under the "priority" rule (eviction.cc skips its search: with ten
+  // thousand jobs of one priority, the search over every running job for every blocked one was
+  // most of a pass).
+  int32_t lowest_victim_priority = INT32_MAX;
   std::optional<Reservation> reservation;
   // Gang shapes for which the "defragment" policy found no move in this pass. Idle GPUs only
   // get fewer as the pass goes on, so trying again for an equal shape would mostly repeat the
