@@ -24,7 +24,8 @@
 #               (pkg/scheduler/apis/config/v1/defaults.go); KS_QPS / KS_BURST change it, the
 #               JSON says what was used. kumo has no client rate limit.
 #   gangs       GANGS PodGroups (scheduling.x-k8s.io/v1alpha1, minMember 4) of 4 pods x 2 GPUs,
-#               all created together, each pod running 20 s; only the GANGS/2 nodes labelled
+#               all created together, each pod ending 20 s after it is bound (exit-after, as
+#               above: the fake kubelet's writes halved for both sides); only the GANGS/2 nodes labelled
 #               kumo.bench/pool=gang take them (nodeSelector), so about half the groups fit at
 #               once. Makespan: first creation to the last pod's end. Partial pods: a pod p of
 #               group g counts when fewer than 4 pods of g had been bound PARTIAL_GRACE seconds
@@ -233,7 +234,7 @@ run() {  # run WORKLOAD SIDE ROUND
           --until "$([ "$side" = none ] && echo created || echo bound)")
   else
     args=(--pods $((GANGS * GANG_SIZE)) --group-size "$GANG_SIZE" --gpus "$GANG_GPUS"
-          --run-duration "$GANG_RUN" --node-selector kumo.bench/pool=gang --until ended)
+          --exit-after "$GANG_RUN" --node-selector kumo.bench/pool=gang --until ended)
   fi
   c0=$(cpu_ticks "$SCHED_PID") s0=$(stage_ticks)
   "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --scheduler-name "$name" \
