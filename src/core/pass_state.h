@@ -118,6 +118,13 @@ class PassState {
   // get fewer as the pass goes on, so trying again for an equal shape would mostly repeat the
   // search. (Policies are shared by concurrent passes; what they remember lives here.)
   std::unordered_set<std::string> failed_moves;
+  // Bumped whenever a job starts or turns terminating in this pass (Admit, MarkTerminating): what
+  // depends only on the running jobs and their ends may be reused while it is unchanged.
+  uint64_t running_epoch = 0;
+  // EASY backfill: the running_epoch at which no running job had a known end, so no job could be
+  // given a reservation (easy.cc). Searching again for each blocked job found the same nothing
+  // in O(all jobs): with 8,000 running pods without maxRuntime and 2,000 blocked, 100 ms a pass.
+  std::optional<uint64_t> no_release_epoch;
 
  private:
   Status IndexProjects();
