@@ -32,7 +32,8 @@ constexpr char kLivePods[] =
 void Log(const std::string& line) {
   auto now = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  auto ms = since_epoch.count() % 1000;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   std::fprintf(stderr, "kumo kube-scheduler %02d:%02d:%02d.%03lld: %s\n", tm.tm_hour, tm.tm_min,
@@ -142,13 +143,18 @@ namespace {
 
 // Brings `cache` up to date with the informer's objects: an object is made again (make(object))
 // only when its resourceVersion changed; objects gone leave the map.
+// An object without a resourceVersion (never from an API server) is made again every pass.
 template <typename T, typename Make>
 void Refresh(const Informer& informer, std::map<std::string, T>& cache, Make make) {
+  static const std::string kNone;
   informer.ForEach([&](const std::string& key, const json& object) {
-    const json& rv = object["metadata"]["resourceVersion"];
+    const std::string* rv = &kNone;
+    if (auto md = object.find("metadata"); md != object.end() && md->is_object())
+      if (auto it = md->find("resourceVersion"); it != md->end() && it->is_string())
+        rv = &it->get_ref<const std::string&>();
     T& e = cache[key];
-    if (e.resource_version.empty() || !rv.is_string() || e.resource_version != rv.get_ref<const std::string&>()) {
-      e.resource_version = rv.is_string() ? rv.get<std::string>() : "";
+    if (rv->empty() || e.resource_version != *rv) {
+      e.resource_version = *rv;
       e.value = make(object);
     }
     e.seen = true;

@@ -64,7 +64,8 @@ class NoticeLimiter {
 // Not thread-safe: the loop's only.
 class NoticeBudget {
  public:
-  NoticeBudget(double per_second, double burst) : per_second_(per_second), burst_(burst), tokens_(burst) {}
+  NoticeBudget(double per_second, double burst)
+      : per_second_(per_second), burst_(burst), tokens_(burst) {}
   // True (and spent) when `writes` fit in what is saved at now_s (a clock going back adds none).
   bool Take(double now_s, int writes);
 

@@ -39,7 +39,8 @@ std::vector<std::pair<std::string, int64_t>> RawRequests(const json& pod) {
   const json& containers = At(At(pod, "spec"), "containers");
   for (const json& c : containers.is_array() ? containers : json::array()) {
     const json& req = At(At(c, "resources"), "requests");
-    for (auto it = req.begin(); it != req.end(); ++it) sum[it.key()] += Quantity(it.key(), it.value());
+    for (auto it = req.begin(); it != req.end(); ++it)
+      sum[it.key()] += Quantity(it.key(), it.value());
   }
   return {sum.begin(), sum.end()};
 }
