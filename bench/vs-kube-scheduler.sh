@@ -9,11 +9,11 @@
 # same cheaper stage for every side; docs/benchmarks.md says why each). Two workloads:
 #
 #   throughput  PODS one-GPU pods created as fast as the apiserver takes them (bench/k8s_load,
-#               CLIENTS threads); KWOK starts each TP_START_DELAY (40 s) after it is bound (as an
-#               image pull would) and ends it TP_RUN_DURATION (5 s) later, so that PODS > NODES
-#               x 8 still fits: the last pods wait for the first to end. Pods bound per second
-#               from the first creation to the last binding (seen on a watch, client monotonic
-#               clock).
+#               CLIENTS threads); each holds its GPU TP_HOLD (45 s) after it is bound, then KWOK
+#               marks it Succeeded (kumo.test/exit-after: one status write, no Running in
+#               between), so that PODS > NODES x 8 still fits: the last pods wait for the first
+#               to end. Pods bound per second from the first creation to the last binding (seen
+#               on a watch, client monotonic clock).
 #               Side `none` first: the same pods with a scheduler name nobody serves, timed to
 #               the last creation: what creating alone allows here (creation_only_ratio, over
 #               kube-scheduler's rate, bounds any pods_per_second_ratio on this machine).
@@ -24,7 +24,8 @@
 #               (pkg/scheduler/apis/config/v1/defaults.go); KS_QPS / KS_BURST change it, the
 #               JSON says what was used. kumo has no client rate limit.
 #   gangs       GANGS PodGroups (scheduling.x-k8s.io/v1alpha1, minMember 4) of 4 pods x 2 GPUs,
-#               all created together, each pod running 20 s; only the GANGS/2 nodes labelled
+#               all created together, each pod ending 20 s after it is bound (exit-after, as
+#               above: the fake kubelet's writes halved for both sides); only the GANGS/2 nodes labelled
 #               kumo.bench/pool=gang take them (nodeSelector), so about half the groups fit at
 #               once. Makespan: first creation to the last pod's end. Partial pods: a pod p of
 #               group g counts when fewer than 4 pods of g had been bound PARTIAL_GRACE seconds
@@ -44,10 +45,13 @@
 # and the next starts when every pod of the last one has ended (see run() below).
 # Volcano (volcano.sh/volcano) is not part of the run: see docs/benchmarks.md.
 #
+# Each run also leaves RESULTS/WORKLOAD.SIDE.ROUND.timeline (pods created, bound, ended per second;
+# k8s_load --timeline) and the scheduler's log in the temp dir: KEEP=1 to read them.
+#
 # Usage: bench/vs-kube-scheduler.sh     Last line: one JSON object.
 # Env: NODES (1000) PODS (10000) GANGS (500; GROUPS is read too, but bash never passes a
 #      `GROUPS=n` prefix on, it is a bash variable: use GANGS=n or `env GROUPS=n`) ROUNDS (3)
-#      CLIENTS (16) TP_START_DELAY (40s) TP_RUN_DURATION (5s) PARTIAL_GRACE (5) KS_QPS (50)
+#      CLIENTS (16) TP_HOLD (45s) PARTIAL_GRACE (5) KS_QPS (50)
 #      KS_BURST (100)
 #      SIDES ("none kumo kube-scheduler coscheduling") WORKLOADS ("throughput gangs")
 #      KUMO (build/bin/kumo) K8S_LOAD (build/bin/k8s_load) KEEP=1 (keep the temp dir)
@@ -66,8 +70,7 @@ PODS=${PODS:-10000}
 GANGS=${GANGS:-$(printenv GROUPS || echo 500)}
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-16}
-TP_RUN_DURATION=${TP_RUN_DURATION:-5s}
-TP_START_DELAY=${TP_START_DELAY:-40s}
+TP_HOLD=${TP_HOLD:-45s}
 PARTIAL_GRACE=${PARTIAL_GRACE:-5}
 KS_QPS=${KS_QPS:-50}
 KS_BURST=${KS_BURST:-100}
@@ -192,15 +195,15 @@ start_kube_scheduler() {  # start_kube_scheduler NAME BINARY SCHEDULER_NAME [cos
 start_kumo() {  # start_kumo NAMESPACE: waits for its "kube-scheduler ready" line
   local i
   "$KUMO" kube-scheduler --kubeconfig "$K8S/kubeconfig" --scheduler-name kumo \
-      --namespaces "$1" > "$WORK/kumo.log" 2>&1 &
+      --namespaces "$1" > "$WORK/kumo-$1.log" 2>&1 &
   SCHED_PID=$!
   SCHED_PIDS+=("$SCHED_PID")
   for ((i = 0; i < 600; i++)); do
-    grep -q "kube-scheduler ready" "$WORK/kumo.log" && return 0
-    kill -0 "$SCHED_PID" 2>/dev/null || { tail -20 "$WORK/kumo.log" >&2; echo "kumo exited" >&2; exit 1; }
+    grep -q "kube-scheduler ready" "$WORK/kumo-$1.log" && return 0
+    kill -0 "$SCHED_PID" 2>/dev/null || { tail -20 "$WORK/kumo-$1.log" >&2; echo "kumo exited" >&2; exit 1; }
     sleep 0.1
   done
-  echo "kumo not ready after 60 s (log: $WORK/kumo.log)" >&2; exit 1
+  echo "kumo not ready after 60 s (log: $WORK/kumo-$1.log)" >&2; exit 1
 }
 start_coscheduling() {
   local ctl
@@ -227,16 +230,16 @@ run() {  # run WORKLOAD SIDE ROUND
     coscheduling) name=coscheduling; start_coscheduling ;;
   esac
   if [ "$workload" = throughput ]; then
-    args=(--pods "$PODS" --gpus 1 --start-delay "$TP_START_DELAY" --run-duration "$TP_RUN_DURATION"
+    args=(--pods "$PODS" --gpus 1 --exit-after "$TP_HOLD"
           --until "$([ "$side" = none ] && echo created || echo bound)")
   else
     args=(--pods $((GANGS * GANG_SIZE)) --group-size "$GANG_SIZE" --gpus "$GANG_GPUS"
-          --run-duration "$GANG_RUN" --node-selector kumo.bench/pool=gang --until ended)
+          --exit-after "$GANG_RUN" --node-selector kumo.bench/pool=gang --until ended)
   fi
   c0=$(cpu_ticks "$SCHED_PID") s0=$(stage_ticks)
   "$K8S_LOAD" --kubeconfig "$K8S/kubeconfig" --namespace "$ns" --scheduler-name "$name" \
       --clients "$CLIENTS" --partial-grace "$PARTIAL_GRACE" --timeout 1800 "${args[@]}" \
-      > "$R/$workload.$side.$round.load" || rc=$?
+      --timeline "$R/$workload.$side.$round.timeline" > "$R/$workload.$side.$round.load" || rc=$?
   c1=$(cpu_ticks "$SCHED_PID") s1=$(stage_ticks)
   stop_schedulers
   python3 - "$R/$workload.$side.$round.load" $((c1 - c0)) "$HZ" "$s0" "$s1" "${STAGE_NAMES[*]}" \
@@ -304,7 +307,7 @@ print(json.dumps({
     "bench": "vs-kube-scheduler",
     "nodes": $NODES, "gpus_per_node": $GPUS_PER_NODE, "pods": $PODS, "gang_groups": $GANGS,
     "gang_nodes": $GANG_NODES, "rounds": $ROUNDS, "clients": $CLIENTS,
-    "tp_start_delay": "$TP_START_DELAY", "tp_run_duration": "$TP_RUN_DURATION", "partial_grace_s": $PARTIAL_GRACE,
+    "tp_hold": "$TP_HOLD", "partial_grace_s": $PARTIAL_GRACE,
     "kube_scheduler_client": {"qps": $KS_QPS, "burst": $KS_BURST}, "kumo_client": "no rate limit",
     "pods_per_second_ratio": ratio(tk, tp, "pods_per_second"),
     "gang_makespan_ratio": ratio(gk, gc, "makespan_s"),

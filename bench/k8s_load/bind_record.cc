@@ -5,7 +5,11 @@
 namespace kumo::bench {
 
 BindRecord::BindRecord(int pods, int group_size)
-    : group_size_(group_size), bound_s_(pods, -1), ended_s_(pods, -1) {}
+    : group_size_(group_size), created_s_(pods, -1), bound_s_(pods, -1), ended_s_(pods, -1) {}
+
+void BindRecord::ObserveCreated(int index, double t_s) {
+  if (index >= 0 && index < static_cast<int>(created_s_.size())) created_s_[index] = t_s;
+}
 
 void BindRecord::Observe(int index, bool bound, bool ended, double t_s) {
   if (index < 0 || index >= static_cast<int>(bound_s_.size())) return;
@@ -53,6 +57,22 @@ LoadSummary BindRecord::Summarize(double partial_grace_s) const {
     }
   }
   return s;
+}
+
+std::vector<SecondCounts> BindRecord::PerSecond() const {
+  std::vector<SecondCounts> rows;
+  auto count = [&](const std::vector<double>& times, int SecondCounts::*field) {
+    for (double t : times) {
+      if (t < 0) continue;
+      size_t second = static_cast<size_t>(t);
+      while (rows.size() <= second) rows.push_back({static_cast<int>(rows.size())});
+      ++(rows[second].*field);
+    }
+  };
+  count(created_s_, &SecondCounts::created);
+  count(bound_s_, &SecondCounts::bound);
+  count(ended_s_, &SecondCounts::ended);
+  return rows;
 }
 
 }  // namespace kumo::bench

@@ -34,6 +34,15 @@ struct LoadSummary {
   int partial_groups = 0;    // groups with at least one such pod
 };
 
+// One second of a run (t in [second, second + 1)): pods whose creation was answered, first seen
+// bound, first seen ended in it. The bench's timeline (k8s_load --timeline) is these rows.
+struct SecondCounts {
+  int second = 0;
+  int created = 0;
+  int bound = 0;
+  int ended = 0;
+};
+
 class BindRecord {
  public:
   // REQUIRES: pods > 0; group_size 0 (no gangs) or dividing pods.
@@ -42,15 +51,20 @@ class BindRecord {
   // One watch event of pod `index` at time t_s: the first bound / ended sighting sticks.
   // Indexes out of range are ignored (pods this run did not create).
   void Observe(int index, bool bound, bool ended, double t_s);
+  // Pod `index`'s creation was answered at t_s (out-of-range indexes ignored).
+  void ObserveCreated(int index, double t_s);
 
   int bound() const { return bound_count_; }
   int ended() const { return ended_count_; }
   LoadSummary Summarize(double partial_grace_s) const;
+  // Every second from 0 to the last event seen, in order (seconds with no event included).
+  std::vector<SecondCounts> PerSecond() const;
 
  private:
   int PartialPodsOfGroup(int group, double partial_grace_s) const;
 
   int group_size_;
+  std::vector<double> created_s_;  // -1 until its creation was answered
   std::vector<double> bound_s_;  // -1 until seen bound
   std::vector<double> ended_s_;  // -1 until seen Succeeded or Failed
   int bound_count_ = 0;

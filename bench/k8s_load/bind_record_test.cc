@@ -59,5 +59,25 @@ TEST(BindRecordTest, GraceBoundaryIsInclusive) {
   EXPECT_EQ(r.Summarize(4.9).partial_pods, 1);
 }
 
+TEST(BindRecordTest, PerSecondCountsEachSightingInItsSecond) {
+  BindRecord r(3, 0);
+  r.ObserveCreated(0, 0.2);
+  r.ObserveCreated(1, 0.9);
+  r.ObserveCreated(2, 1.1);
+  r.ObserveCreated(5, 1.2);          // not one of ours
+  r.Observe(0, true, false, 1.5);
+  r.Observe(1, true, false, 3.0);    // second 2 has no event: a row of zeros
+  r.Observe(0, true, true, 3.5);
+  std::vector<SecondCounts> rows = r.PerSecond();
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].created, 2);
+  EXPECT_EQ(rows[1].created, 1);
+  EXPECT_EQ(rows[1].bound, 1);
+  EXPECT_EQ(rows[2].second, 2);
+  EXPECT_EQ(rows[2].created + rows[2].bound + rows[2].ended, 0);
+  EXPECT_EQ(rows[3].bound, 1);
+  EXPECT_EQ(rows[3].ended, 1);
+}
+
 }  // namespace
 }  // namespace kumo::bench

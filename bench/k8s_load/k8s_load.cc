@@ -3,9 +3,10 @@
 // is bound and when it ends (bench/vs-kube-scheduler.sh runs it once per round).
 //
 //   k8s_load --kubeconfig FILE --namespace NS --scheduler-name NAME --pods N
-//            [--group-size K] [--gpus G] [--run-duration 20s] [--start-delay 40s]
+//            [--group-size K] [--gpus G] [--run-duration 20s] [--start-delay 40s | --exit-after 45s]
 //            [--node-selector KEY=VALUE]
 //            [--until created|bound|ended] [--clients 16] [--timeout 900] [--partial-grace 5]
+//            [--timeline FILE]
 //   k8s_load --kubeconfig FILE --namespace NS --clear [--timeout 900]
 //   k8s_load --kubeconfig FILE --namespace NS --await-ended [--timeout 900]
 //
@@ -35,6 +36,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -60,6 +62,7 @@ struct Options {
   int clients = 16;
   double timeout_s = 900;
   double partial_grace_s = 5;
+  std::string timeline;  // --timeline: per-second rows written here
 };
 
 // Shared by the watch thread and main: the record, and when the run is over.
@@ -96,9 +99,11 @@ Status Post(kube::KubeClient& client, kube::KubeClient::Session& session, const 
 }
 
 // Runs make(i) -> POST for i in [0, count) on `clients` threads, each on its own kept-alive
-// connection (as client-go keeps its connections); the first error wins.
+// connection (as client-go keeps its connections), then created(i) if given; the first error
+// wins.
 Status PostAll(kube::KubeClient& client, int count, int clients,
-               const std::function<std::pair<std::string, nlohmann::json>(int)>& make) {
+               const std::function<std::pair<std::string, nlohmann::json>(int)>& make,
+               const std::function<void(int)>& created = nullptr) {
   std::atomic<int> next{0};
   std::mutex mu;
   Status first_error;
@@ -109,6 +114,7 @@ Status PostAll(kube::KubeClient& client, int count, int clients,
       for (int i; (i = next.fetch_add(1)) < count;) {
         auto [path, body] = make(i);
         Status s = Post(client, session, path, body);
+        if (s.ok() && created) created(i);
         if (s.ok()) continue;
         std::lock_guard<std::mutex> lock(mu);
         if (first_error.ok()) first_error = s;
@@ -229,6 +235,16 @@ nlohmann::json Report(const Options& o, const LoadSummary& s, double create_s, b
   return j;
 }
 
+// --timeline FILE: one line per second of the run, "second created bound ended" (bind_record.h),
+// after a header line; for finding what bounds a run (docs/benchmarks.md).
+void WriteTimeline(const std::string& path, const std::vector<SecondCounts>& rows) {
+  std::ofstream out(path);
+  out << "second created bound ended\n";
+  for (const SecondCounts& r : rows)
+    out << r.second << ' ' << r.created << ' ' << r.bound << ' ' << r.ended << '\n';
+  if (!out) std::cerr << "k8s_load: could not write " << path << "\n";
+}
+
 // The namespace, its PodGroups, and the resourceVersion the watch starts from.
 Result<std::string> Prepare(kube::KubeClient& client, const Options& o) {
   const LoadSpec& spec = o.spec;
@@ -304,8 +320,12 @@ int Run(const Options& o) {
   std::atomic<bool> cancelled{false};
   std::thread watcher([&] { WatchPods(client, st, o, *rv, cancelled); });
   const std::string pods_path = "/api/v1/namespaces/" + spec.namespace_name + "/pods";
-  Status s = PostAll(client, spec.pods, o.clients,
-              [&](int i) { return std::pair(pods_path, PodManifest(spec, i)); });
+  Status s = PostAll(
+      client, spec.pods, o.clients, [&](int i) { return std::pair(pods_path, PodManifest(spec, i)); },
+      [&](int i) {
+        std::lock_guard<std::mutex> lock(st.mu);
+        st.record.ObserveCreated(i, st.Now());
+      });
   double create_s = st.Now();
   std::cerr << "k8s_load: " << spec.pods << " pods created in " << create_s << " s\n";
   bool complete;
@@ -324,6 +344,7 @@ int Run(const Options& o) {
   if (!st.watch_error.empty()) std::cerr << "k8s_load: " << st.watch_error << "\n";
   std::cout << Report(o, st.record.Summarize(o.partial_grace_s), create_s, complete).dump()
             << std::endl;
+  if (!o.timeline.empty()) WriteTimeline(o.timeline, st.record.PerSecond());
   return complete ? 0 : 1;
 }
 
@@ -346,6 +367,8 @@ int main(int argc, char** argv) {
   app.add_option("--gpus", o.spec.gpus_per_pod, "nvidia.com/gpu per pod");
   app.add_option("--run-duration", o.spec.run_duration, "kumo.test/run-duration (KWOK)");
   app.add_option("--start-delay", o.spec.start_delay, "kumo.test/start-delay (KWOK)");
+  app.add_option("--exit-after", o.spec.exit_after,
+                 "kumo.test/exit-after (KWOK): Succeeded that long after binding, never Running");
   app.add_option("--node-selector", o.spec.node_selector, "KEY=VALUE the pods' nodeSelector");
   app.add_option("--until", o.until, "stop when every pod is created, bound or ended")
       ->check(CLI::IsMember({"created", "bound", "ended"}));
@@ -353,6 +376,7 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", o.timeout_s, "seconds before giving up")->check(kumo::NonNegative());
   app.add_option("--partial-grace", o.partial_grace_s, "G of bind_record.h, seconds")
       ->check(kumo::NonNegative());
+  app.add_option("--timeline", o.timeline, "write pods created/bound/ended per second to FILE");
   if (auto exit = kumo::ParseFlags(app, {argv + 1, argv + argc})) return *exit;
   if (clear) return kumo::bench::Clear(o);
   if (await_ended) return kumo::bench::AwaitEnded(o);

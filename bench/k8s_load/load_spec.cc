@@ -14,6 +14,9 @@ Status Validate(const LoadSpec& spec) {
                                    " does not divide --pods " + std::to_string(spec.pods));
   if (spec.gpus_per_pod < 0)
     return Status::InvalidArgument("--gpus: " + std::to_string(spec.gpus_per_pod) + " is < 0");
+  if (!spec.exit_after.empty() && !(spec.run_duration.empty() && spec.start_delay.empty()))
+    return Status::InvalidArgument(
+        "--exit-after: a pod that exits unstarted has no --run-duration or --start-delay");
   if (!spec.node_selector.empty()) {
     size_t eq = spec.node_selector.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -45,6 +48,7 @@ nlohmann::json PodManifest(const LoadSpec& spec, int index) {
   if (spec.group_size > 0) meta["labels"][kPodGroupLabel] = GroupName(GroupOf(spec, index));
   if (!spec.run_duration.empty()) meta["annotations"]["kumo.test/run-duration"] = spec.run_duration;
   if (!spec.start_delay.empty()) meta["annotations"]["kumo.test/start-delay"] = spec.start_delay;
+  if (!spec.exit_after.empty()) meta["annotations"]["kumo.test/exit-after"] = spec.exit_after;
   nlohmann::json requests = {{"cpu", "100m"}, {"memory", "128Mi"}};
   nlohmann::json limits = nlohmann::json::object();
   if (spec.gpus_per_pod > 0) {

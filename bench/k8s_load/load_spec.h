@@ -27,6 +27,9 @@ struct LoadSpec {
   int gpus_per_pod = 1;                   // nvidia.com/gpu requests (= limits), >= 0
   std::string run_duration;               // kumo.test/run-duration (KWOK stage); "": forever
   std::string start_delay;                // kumo.test/start-delay (KWOK stage); "": at once
+  // kumo.test/exit-after (KWOK stage): Succeeded that long after binding, never Running (one
+  // status write, not two); excludes run_duration and start_delay. "": the two above apply.
+  std::string exit_after;
   std::string node_selector;              // "key=value" or "" (any node)
 };
 

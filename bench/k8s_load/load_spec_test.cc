@@ -55,6 +55,19 @@ TEST(LoadSpecTest, StartDelayIsAnAnnotationBesideTheRunDuration) {
   EXPECT_EQ(pod["metadata"]["annotations"]["kumo.test/run-duration"], "20s");
 }
 
+TEST(LoadSpecTest, ExitAfterIsAnAnnotationAndExcludesTheRunAndStartTimes) {
+  LoadSpec s = Gangs();
+  s.run_duration = "";
+  s.exit_after = "45s";
+  ASSERT_TRUE(Validate(s).ok());
+  nlohmann::json pod = PodManifest(s, 0);
+  EXPECT_EQ(pod["metadata"]["annotations"]["kumo.test/exit-after"], "45s");
+  EXPECT_FALSE(pod["metadata"]["annotations"].contains("kumo.test/run-duration"));
+  s.start_delay = "40s";
+  EXPECT_EQ(Validate(s).message(),
+            "--exit-after: a pod that exits unstarted has no --run-duration or --start-delay");
+}
+
 TEST(LoadSpecTest, PlainPodHasNoGroupNoDurationNoSelector) {
   LoadSpec s;
   s.namespace_name = "bench-2";

@@ -90,6 +90,8 @@ void PassState::LoadRunning(int32_t j) {
     projects[jr.project].usage += jr.request;
     if (!jr.terminating) projects[jr.project].running.push_back(j);
   }
+  if (!jr.terminating && jr.job->preemptible)
+    lowest_victim_priority = std::min(lowest_victim_priority, jr.job->priority);
 }
 
 void PassState::PreparePending(int32_t j) {
@@ -208,6 +210,7 @@ void PassState::Admit(int32_t j, std::vector<PlacedTask> placed) {
   jr.running = true;
   jr.admitted_in_pass = true;
   jr.start = snap.now;
+  ++running_epoch;
   ProjectRt& pr = projects[jr.project];
   pr.usage += jr.request;
   pr.running.push_back(j);
@@ -217,6 +220,7 @@ void PassState::Admit(int32_t j, std::vector<PlacedTask> placed) {
 void PassState::MarkTerminating(int32_t v) {
   JobRt& vr = jobs[v];
   vr.terminating = true;
+  ++running_epoch;
   std::vector<int32_t>& running = projects[vr.project].running;
   running.erase(std::find(running.begin(), running.end(), v));
 }

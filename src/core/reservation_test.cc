@@ -47,6 +47,32 @@ TEST(Reservation, BackfillDepthLimitsTheJobsTriedAfterTheReservation) {
   EXPECT_EQ(d->starts.size(), 2u);
 }
 
+// "a" finds no reservation: "r" never ends as far as anyone knows. That is remembered for the
+// blocked jobs after it only while no job starts: "b" starts with a maxRuntime, so "c", blocked
+// behind it, is reserved at b's end.
+TEST(Reservation, AJobStartedAfterAFailedSearchGivesTheNextOneAReservation) {
+  Snapshot s;
+  s.now = 0;
+  s.nodes = {GpuNode("n0", 8, "H100")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {RunningJob("r", "n0", Range(0, 4)),
+            JobBuilder("a").Tasks(1, WholeGpus(8)).Submit(1),
+            JobBuilder("a2").Tasks(1, WholeGpus(8)).Submit(2),
+            JobBuilder("b").Tasks(1, WholeGpus(4)).Submit(3).MaxRuntime(100),
+            JobBuilder("c").Tasks(1, WholeGpus(4)).Submit(4)};
+  SchedulerConfig cfg;
+  cfg.queue_order = "fifo";
+  auto d = Scheduler::Create(cfg)->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->starts.size(), 1u);
+  EXPECT_EQ(d->starts[0].job, "b");
+  for (const char* id : {"a", "a2"})
+    EXPECT_NE(testutil::FindWait(*d, id)->message.find("no reservation possible"), std::string::npos);
+  ASSERT_EQ(d->reservations.size(), 1u);
+  EXPECT_EQ(d->reservations[0].job, "c");
+  EXPECT_EQ(d->reservations[0].start_time, 100);
+}
+
 // DRF would now put project q's "small-head" before project p's "big" (q uses nothing), but
 // "big" held the reservation last pass: it stays first and keeps it.
 TEST(Reservation, StickyReservationKeepsTheHead) {

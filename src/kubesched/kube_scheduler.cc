@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <unordered_map>
 
 #include "core/driver.h"
@@ -26,13 +27,17 @@ constexpr char kPriorityClasses[] = "/apis/scheduling.k8s.io/v1/priorityclasses"
 constexpr char kLivePods[] =
     "fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed";
 
-std::string NodeOf(const json& pod) {
-  auto spec = pod.find("spec");
-  return spec == pod.end() || !spec->is_object() ? "" : spec->value("nodeName", "");
-}
-
+// Each line carries the wall-clock time to the millisecond, so a pass or a batch can be set
+// beside the apiserver's and the benchmark's timelines.
 void Log(const std::string& line) {
-  std::fprintf(stderr, "kumo kube-scheduler: %s\n", line.c_str());
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  auto ms = since_epoch.count() % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  std::fprintf(stderr, "kumo kube-scheduler %02d:%02d:%02d.%03lld: %s\n", tm.tm_hour, tm.tm_min,
+               tm.tm_sec, static_cast<long long>(ms), line.c_str());
 }
 
 }  // namespace
@@ -134,44 +139,58 @@ void KubeScheduler::Loop() {
   }
 }
 
-// Brings `slim` up to date with the informer's objects: an object is slimmed again only when
-// its resourceVersion changed; objects gone, or now skipped, leave the map.
-void KubeScheduler::Refresh(const Informer& informer, std::map<std::string, SlimEntry>& slim,
-                            bool (*skip)(const json&), json (*make_slim)(const json&)) {
+namespace {
+
+// Brings `cache` up to date with the informer's objects: an object is made again (make(object))
+// only when its resourceVersion changed; objects gone leave the map.
+// An object without a resourceVersion (never from an API server) is made again every pass.
+template <typename T, typename Make>
+void Refresh(const Informer& informer, std::map<std::string, T>& cache, Make make) {
+  static const std::string kNone;
   informer.ForEach([&](const std::string& key, const json& object) {
-    if (skip && skip(object)) return;
-    std::string rv = object["metadata"].value("resourceVersion", "");
-    SlimEntry& e = slim[key];
-    if (!e.object || e.resource_version != rv) {
-      e.resource_version = std::move(rv);
-      e.object = std::make_shared<const json>(make_slim(object));
+    const std::string* rv = &kNone;
+    if (auto md = object.find("metadata"); md != object.end() && md->is_object())
+      if (auto it = md->find("resourceVersion"); it != md->end() && it->is_string())
+        rv = &it->get_ref<const std::string&>();
+    T& e = cache[key];
+    if (rv->empty() || e.resource_version != *rv) {
+      e.resource_version = *rv;
+      e.value = make(object);
     }
     e.seen = true;
   });
-  for (auto it = slim.begin(); it != slim.end();)
-    it = std::exchange(it->second.seen, false) ? std::next(it) : slim.erase(it);
+  for (auto it = cache.begin(); it != cache.end();)
+    it = std::exchange(it->second.seen, false) ? std::next(it) : cache.erase(it);
 }
 
+}  // namespace
+
 // The watches' objects for one pass. Pods that ended hold nothing and are skipped; the others
-// are kept as SlimPod, nodes as SlimNode, each rebuilt only when its resourceVersion changed,
-// so a pass copies a few fields per object and never a whole one.
+// are kept parsed (ParsePod of their SlimPod), nodes as SlimNode, each made again only when its
+// resourceVersion changed, so a pass reads the JSON of the objects that changed and no other.
 ClusterObjects KubeScheduler::Collect() {
   ClusterObjects o;
-  Refresh(*pods_, slim_, executor::kube::PodEnded, SlimPod);
-  Refresh(*nodes_, slim_nodes_, nullptr, SlimNode);
-  auto bound = [&](const std::string& p) {
-    auto it = slim_.find(p);
-    return it != slim_.end() && !NodeOf(*it->second.object).empty();
+  Refresh(*pods_, pods_cache_, [](const json& pod) -> std::shared_ptr<const PodFacts> {
+    if (executor::kube::PodEnded(pod)) return nullptr;
+    return std::make_shared<const PodFacts>(ParsePod(std::make_shared<const json>(SlimPod(pod))));
+  });
+  Refresh(*nodes_, nodes_cache_,
+          [](const json& node) { return std::make_shared<const json>(SlimNode(node)); });
+  auto live = [&](const std::string& p) -> const PodFacts* {
+    auto it = pods_cache_.find(p);
+    return it == pods_cache_.end() ? nullptr : it->second.value.get();
   };
-  std::erase_if(assumed_, [&](const auto& a) { return !slim_.count(a.first) || bound(a.first); });
-  std::erase_if(deleting_, [&](const std::string& p) { return !slim_.count(p); });
-  auto waits = [&](const std::string& p) { return slim_.count(p) && !bound(p) && !assumed_.count(p); };
+  auto bound = [&](const std::string& p) { return live(p) && !live(p)->node.empty(); };
+  std::erase_if(assumed_, [&](const auto& a) { return !live(a.first) || bound(a.first); });
+  std::erase_if(deleting_, [&](const std::string& p) { return !live(p); });
+  auto waits = [&](const std::string& p) { return live(p) && !bound(p) && !assumed_.count(p); };
   conditions_.ForgetUnless(waits);
   events_.ForgetUnless(waits);
-  o.pods.reserve(slim_.size());
-  for (const auto& [key, e] : slim_) o.pods.push_back(e.object);
-  o.nodes.reserve(slim_nodes_.size());
-  for (const auto& [key, e] : slim_nodes_) o.nodes.push_back(*e.object);
+  o.pods.reserve(pods_cache_.size());
+  for (const auto& [key, e] : pods_cache_)
+    if (e.value) o.pods.push_back(e.value);
+  o.nodes.reserve(nodes_cache_.size());
+  for (const auto& [key, e] : nodes_cache_) o.nodes.push_back(*e.value);
   auto all = [](const Informer& i, std::vector<json>& out) {
     i.ForEach([&](const std::string&, const json& object) { out.push_back(object); });
   };
@@ -179,6 +198,11 @@ ClusterObjects KubeScheduler::Collect() {
   all(*priority_classes_, o.priority_classes);
   o.assumed = assumed_;
   return o;
+}
+
+const json* KubeScheduler::LivePod(const std::string& key) const {
+  auto it = pods_cache_.find(key);
+  return it == pods_cache_.end() || !it->second.value ? nullptr : it->second.value->object.get();
 }
 
 void KubeScheduler::Pass() {
@@ -207,8 +231,8 @@ void KubeScheduler::Pass() {
   auto t2 = std::chrono::steady_clock::now();
   Bind(*decisions, view);
   auto t3 = std::chrono::steady_clock::now();
-  Preempt(*decisions, view, objects);
-  Explain(*decisions, view, objects);
+  Preempt(*decisions, view);
+  Explain(*decisions, view);
   CarryForward(*decisions, view);
   if (!decisions->starts.empty() || !decisions->preemptions.empty()) {
     auto ms = [](auto a, auto b) {
@@ -218,7 +242,8 @@ void KubeScheduler::Pass() {
         std::to_string(decisions->starts.size()) + " started, " +
         std::to_string(decisions->preemptions.size()) + " preempted; view " + ms(t0, t1) +
         " ms, core " + ms(t1, t2) + " ms, queueing bindings " + ms(t2, t3) + " ms; " +
-        std::to_string(pool_->InFlight()) + " calls in flight");
+        std::to_string(pool_->InFlight()) + " calls in flight; " +
+        std::to_string(std::exchange(notices_queued_, 0)) + " notices queued since the last");
   }
 }
 
@@ -232,12 +257,6 @@ namespace {
 std::unordered_map<std::string_view, size_t> JobIndex(const SchedulingView& view) {
   std::unordered_map<std::string_view, size_t> index;
   for (size_t i = 0; i < view.snapshot.jobs.size(); ++i) index[view.snapshot.jobs[i].id] = i;
-  return index;
-}
-
-std::unordered_map<std::string, const json*> PodIndex(const ClusterObjects& objects) {
-  std::unordered_map<std::string, const json*> index;
-  for (const auto& pod : objects.pods) index[KeyOf(*pod)] = pod.get();
   return index;
 }
 
@@ -325,17 +344,15 @@ void KubeScheduler::Settle(const BindBatch& batch) {
 
 // Victims are pods kumo bound (the snapshot's running jobs are only those), deleted with their
 // own grace period: the kubelet sends SIGTERM, then SIGKILL after it.
-void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view,
-                            const ClusterObjects& objects) {
+void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view) {
   auto jobs = JobIndex(view);
-  auto pods = PodIndex(objects);
   std::vector<CallPool::Call> calls;
   for (const core::PreemptDecision& p : d.preemptions) {
     Log("preempting " + p.victim + " for " + p.preemptor + ": " + p.message);
     for (const std::string& pod : view.pods_of_job[jobs.at(p.victim)]) {
-      auto it = pods.find(pod);
-      if (it == pods.end() || !deleting_.insert(pod).second) continue;
-      int64_t grace = GracePeriodSeconds(*it->second);
+      const json* object = LivePod(pod);
+      if (!object || !deleting_.insert(pod).second) continue;
+      int64_t grace = GracePeriodSeconds(*object);
       calls.push_back([this, pod, grace](KubeClient::Session& session) {
         json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", grace}};
         auto r = client_->Call(session, Verb::kDelete, PodPath(pod), &body);
@@ -348,52 +365,64 @@ void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view
 }
 
 // Every pod that waits is told why: its condition when the sentence changed, at most once per
-// kConditionIntervalS, an Event on change and at most once per notice interval.
-void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view,
-                            const ClusterObjects& objects) {
+// kConditionIntervalS, an Event on change and at most once per notice interval, all within the
+// notice budget (kNoticesPerSecond): pods never told before first, in the pass's order; a pod the
+// budget leaves out is not recorded, so a later pass tells it.
+void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view) {
   auto jobs = JobIndex(view);
-  auto pods = PodIndex(objects);
   core::Seconds now = view.snapshot.now;
   struct Tell {
-    const json* pod;
+    const std::string* pod;
     std::string message;
     bool condition, event;
   };
-  std::vector<Tell> tell;
+  std::vector<Tell> first, changed;
   auto consider = [&](const std::string& pod, const std::string& message) {
-    auto it = pods.find(pod);
-    if (it == pods.end()) return;
-    bool condition = conditions_.ShouldTell(pod, message, now);
-    bool event = events_.ShouldTell(pod, message, now);
-    if (condition || event) tell.push_back({it->second, message, condition, event});
+    if (!LivePod(pod)) return;
+    auto condition = conditions_.Check(pod, message, now);
+    auto event = events_.Check(pod, message, now);
+    using Due = NoticeLimiter::Due;
+    if (condition == Due::kNo && event == Due::kNo) return;
+    (condition == Due::kFirst ? first : changed)
+        .push_back({&pod, message, condition != Due::kNo, event != Due::kNo});
   };
   for (const core::WaitExplanation& w : d.waiting) {
     std::string message = w.message.empty() ? core::WaitReasonName(w.reason) : w.message;
     for (const std::string& pod : view.pods_of_job[jobs.at(w.job)]) consider(pod, message);
   }
   for (const PodWait& w : view.waits) consider(w.pod, w.message);
-  // The bodies are built here: the pass's objects are gone by the time the pool sends them.
   std::vector<CallPool::Call> calls;
-  for (const Tell& t : tell) {
-    json patch = executor::kube::WaitingConditionPatch(*t.pod, t.message, now);
-    json event = executor::kube::FailedSchedulingEvent(*t.pod, t.message,
-                                                       config_.view.scheduler_name, now);
-    calls.push_back([this, key = KeyOf(*t.pod), condition = t.condition, event_due = t.event,
-                     patch = std::move(patch),
-                     event = std::move(event)](KubeClient::Session& session) {
-      if (condition) {
-        auto r = client_->Call(session, Verb::kStrategicMergePatch, PodPath(key) + "/status",
-                               &patch);
-        if (!r || !r->ok())
-          Log("condition of " + key + ": " + (r ? ErrorText(*r) : r.error().message()));
-      }
-      if (event_due) {
-        std::string ns = event["metadata"]["namespace"].get<std::string>();
-        (void)client_->Call(session, Verb::kPost, "/api/v1/namespaces/" + ns + "/events", &event);
-      }
-    });
+  double clock_s = clock_.NowSeconds();
+  for (const std::vector<Tell>* list : {&first, &changed}) {
+    for (const Tell& t : *list) {
+      if (!notice_budget_.Take(clock_s, t.condition + t.event)) break;
+      if (t.condition) conditions_.Told(*t.pod, t.message, now);
+      if (t.event) events_.Told(*t.pod, t.message, now);
+      calls.push_back(NoticeCall(*LivePod(*t.pod), t.message, t.condition, t.event, now));
+    }
   }
+  notices_queued_ += calls.size();
   notice_pool_->Submit(std::move(calls));
+}
+
+// The bodies are built here: the pass's objects are gone by the time the pool sends them.
+CallPool::Call KubeScheduler::NoticeCall(const json& pod, const std::string& message,
+                                         bool condition, bool event_due, core::Seconds now) {
+  json patch = executor::kube::WaitingConditionPatch(pod, message, now);
+  json event =
+      executor::kube::FailedSchedulingEvent(pod, message, config_.view.scheduler_name, now);
+  return [this, key = KeyOf(pod), condition, event_due, patch = std::move(patch),
+          event = std::move(event)](KubeClient::Session& session) {
+    if (condition) {
+      auto r = client_->Call(session, Verb::kStrategicMergePatch, PodPath(key) + "/status", &patch);
+      if (!r || !r->ok())
+        Log("condition of " + key + ": " + (r ? ErrorText(*r) : r.error().message()));
+    }
+    if (event_due) {
+      std::string ns = event["metadata"]["namespace"].get<std::string>();
+      (void)client_->Call(session, Verb::kPost, "/api/v1/namespaces/" + ns + "/events", &event);
+    }
+  };
 }
 
 // The driver's side of the contract (core/driver.h): nominations and reservations of pending

@@ -22,8 +22,9 @@
 //                    on the same pool, after the bindings already queued
 //     waiting     -> PodScheduled=False when kumo's sentence changes, at most once per
 //                    kConditionIntervalS (10 s) per pod, and a FailedScheduling Event on change,
-//                    at most once a minute per pod (NoticeLimiter); on a pool of their own
-//                    (kNoticeWorkers), so a binding never waits behind a thousand notices
+//                    at most once a minute per pod (NoticeLimiter); at most kNoticesPerSecond
+//                    writes a second in all, pods never told first (NoticeBudget); on a pool of
+//                    their own (kNoticeWorkers), so a binding never waits behind them
 //     nominations and reservations carried into the next pass (core/driver.h)
 //
 // `assumed_` is kube-scheduler's "assume" step: a pod kumo bound counts as bound on its node
@@ -76,8 +77,11 @@ class KubeScheduler {
   struct BindBatch;
   void Bind(const core::Decisions& d, const SchedulingView& view);
   void Settle(const BindBatch& batch);
-  void Preempt(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
-  void Explain(const core::Decisions& d, const SchedulingView& view, const ClusterObjects& objects);
+  void Preempt(const core::Decisions& d, const SchedulingView& view);
+  void Explain(const core::Decisions& d, const SchedulingView& view);
+  CallPool::Call NoticeCall(const nlohmann::json& pod, const std::string& message, bool condition,
+                            bool event, core::Seconds now);
+  const nlohmann::json* LivePod(const std::string& key) const;  // nullptr: gone or ended
   void CarryForward(const core::Decisions& d, const SchedulingView& view);
   std::string PodPath(const std::string& key) const;
 
@@ -99,16 +103,15 @@ class KubeScheduler {
 
   // The loop thread's only:
   std::map<std::string, std::string> assumed_;  // pod -> node: bound by kumo, not yet seen so
-  struct SlimEntry {
+  // What a watched object is made into for the passes, kept until its resourceVersion changes.
+  template <typename T>
+  struct Cached {
     std::string resource_version;
-    std::shared_ptr<const nlohmann::json> object;  // SlimPod / SlimNode of that version
-    bool seen = false;                             // in the current Collect
+    std::shared_ptr<const T> value;  // nullptr: an object the passes skip (a pod that ended)
+    bool seen = false;               // in the current Collect
   };
-  static void Refresh(const executor::kube::Informer& informer,
-                      std::map<std::string, SlimEntry>& slim, bool (*skip)(const nlohmann::json&),
-                      nlohmann::json (*make_slim)(const nlohmann::json&));
-  std::map<std::string, SlimEntry> slim_;        // live pods that have not ended, by key
-  std::map<std::string, SlimEntry> slim_nodes_;  // nodes, by name
+  std::map<std::string, Cached<PodFacts>> pods_cache_;         // ParsePod(SlimPod), by key
+  std::map<std::string, Cached<nlohmann::json>> nodes_cache_;  // SlimNode, by name
   std::set<std::string> deleting_;              // pods kumo deleted, until they are gone
   struct Carried {
     bool nominated = false;
@@ -122,8 +125,12 @@ class KubeScheduler {
   // failed pod's condition when it retries it, at most every 10 s (podMaxBackoffSeconds).
   static constexpr core::Seconds kConditionIntervalS = 10;
   static constexpr int kNoticeWorkers = 4;
+  // Notice writes a second, and how many may be saved up (pod_writes.h, NoticeBudget).
+  static constexpr double kNoticesPerSecond = 20, kNoticeBurst = 200;
   NoticeLimiter conditions_;  // on change, at most once per kConditionIntervalS
   NoticeLimiter events_;      // on change, at most once per notice interval
+  NoticeBudget notice_budget_{kNoticesPerSecond, kNoticeBurst};
+  uint64_t notices_queued_ = 0;  // since the last pass logged, for the pass log
 };
 
 }  // namespace kumo::kubesched

@@ -1,5 +1,7 @@
 #include "kubesched/pod_writes.h"
 
+#include <algorithm>
+
 #include "kubesched/scheduling_view.h"
 
 namespace kumo::kubesched {
@@ -18,12 +20,29 @@ int64_t GracePeriodSeconds(const json& pod) {
   return it != spec.end() && it->is_number_integer() ? it->get<int64_t>() : 30;
 }
 
+NoticeLimiter::Due NoticeLimiter::Check(const std::string& pod, const std::string& message,
+                                        core::Seconds now) const {
+  auto it = told_.find(pod);
+  if (it == told_.end()) return Due::kFirst;
+  return executor::kube::NoticeDue(it->second, message, now, interval_s_) ? Due::kChanged : Due::kNo;
+}
+
+void NoticeLimiter::Told(const std::string& pod, const std::string& message, core::Seconds now) {
+  told_[pod] = {message, static_cast<double>(now)};
+}
+
 bool NoticeLimiter::ShouldTell(const std::string& pod, const std::string& message,
                                core::Seconds now) {
-  auto it = told_.find(pod);
-  if (it != told_.end() && !executor::kube::NoticeDue(it->second, message, now, interval_s_))
-    return false;
-  told_[pod] = {message, static_cast<double>(now)};
+  if (Check(pod, message, now) == Due::kNo) return false;
+  Told(pod, message, now);
+  return true;
+}
+
+bool NoticeBudget::Take(double now_s, int writes) {
+  if (last_s_ >= 0) tokens_ = std::min(burst_, tokens_ + std::max(0.0, now_s - last_s_) * per_second_);
+  last_s_ = now_s;
+  if (tokens_ < writes) return false;
+  tokens_ -= writes;
   return true;
 }
 

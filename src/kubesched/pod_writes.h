@@ -37,7 +37,12 @@ int64_t GracePeriodSeconds(const nlohmann::json& pod);
 class NoticeLimiter {
  public:
   explicit NoticeLimiter(core::Seconds interval_s) : interval_s_(interval_s) {}
-  // True when `pod` should be told `message` now (and records that it was).
+  enum class Due { kNo, kFirst, kChanged };  // kFirst: the pod was never told
+  // Whether `pod` should be told `message` now; records nothing.
+  Due Check(const std::string& pod, const std::string& message, core::Seconds now) const;
+  // Records that `pod` was told `message` now.
+  void Told(const std::string& pod, const std::string& message, core::Seconds now);
+  // Check, and Told when due. True when due.
   bool ShouldTell(const std::string& pod, const std::string& message, core::Seconds now);
   // Forgets pods that no longer wait (bound or gone), so that a pod that waits again is told.
   void Forget(const std::string& pod) { told_.erase(pod); }
@@ -49,6 +54,25 @@ class NoticeLimiter {
  private:
   const core::Seconds interval_s_;
   std::map<std::string, executor::kube::Notice> told_;
+};
+
+// How many notice writes (conditions, Events) kumo may send: `per_second` a second, up to `burst`
+// saved (a token bucket). Waiting pods' notices share the API server with the bindings and with
+// the kubelets' status writes; when a thousand pods wait and every pod that ends changes their
+// sentences, unbounded notices were a hundred writes a second or more, and the kubelets' writes
+// (pods starting and ending) fell behind. kube-scheduler's whole client is held to 50 a second.
+// Not thread-safe: the loop's only.
+class NoticeBudget {
+ public:
+  NoticeBudget(double per_second, double burst)
+      : per_second_(per_second), burst_(burst), tokens_(burst) {}
+  // True (and spent) when `writes` fit in what is saved at now_s (a clock going back adds none).
+  bool Take(double now_s, int writes);
+
+ private:
+  const double per_second_, burst_;
+  double tokens_;
+  double last_s_ = -1;  // -1: never asked
 };
 
 }  // namespace kumo::kubesched

@@ -40,5 +40,25 @@ TEST(PodWritesTest, WithoutAnIntervalEveryChangeIsToldAtOnce) {  // the pod's co
   EXPECT_FALSE(limiter.ShouldTell("a/p", "fewer pods than its minMember", 11));
 }
 
+TEST(PodWritesTest, CheckTellsAFirstNoticeFromAChangeAndRecordsNothing) {
+  NoticeLimiter limiter(10);
+  EXPECT_EQ(limiter.Check("a/p", "one", 0), NoticeLimiter::Due::kFirst);
+  EXPECT_EQ(limiter.Check("a/p", "one", 0), NoticeLimiter::Due::kFirst);  // nothing recorded
+  limiter.Told("a/p", "one", 0);
+  EXPECT_EQ(limiter.Check("a/p", "two", 5), NoticeLimiter::Due::kNo);
+  EXPECT_EQ(limiter.Check("a/p", "two", 10), NoticeLimiter::Due::kChanged);
+}
+
+TEST(PodWritesTest, TheBudgetSavesUpToItsBurstAndRefillsAtItsRate) {
+  NoticeBudget budget(20, 100);  // 20 writes a second, 100 saved at most
+  EXPECT_TRUE(budget.Take(0, 60));
+  EXPECT_TRUE(budget.Take(0, 40));
+  EXPECT_FALSE(budget.Take(0, 1));   // spent
+  EXPECT_FALSE(budget.Take(0.5, 11));  // 0.5 s * 20 = 10 back
+  EXPECT_TRUE(budget.Take(0.5, 10));
+  EXPECT_TRUE(budget.Take(100, 100));  // an idle minute saves no more than the burst
+  EXPECT_FALSE(budget.Take(100, 1));
+}
+
 }  // namespace
 }  // namespace kumo::kubesched

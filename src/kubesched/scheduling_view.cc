@@ -33,19 +33,26 @@ int64_t Quantity(const std::string& resource, const json& q) {
   return v ? *v : 0;
 }
 
-core::ResourceVector Requests(const json& pod, const kube::ClusterOptions& o) {
-  core::ResourceVector r;
+// The containers' requests by name, summed (ParsePod; their meaning comes per pass, Requests).
+std::vector<std::pair<std::string, int64_t>> RawRequests(const json& pod) {
+  std::map<std::string, int64_t> sum;
   const json& containers = At(At(pod, "spec"), "containers");
   for (const json& c : containers.is_array() ? containers : json::array()) {
     const json& req = At(At(c, "resources"), "requests");
-    for (auto it = req.begin(); it != req.end(); ++it) {
-      int64_t v = Quantity(it.key(), it.value());
-      if (it.key() == "cpu") r[core::kCpu] += v;
-      else if (it.key() == "memory") r[core::kMemory] += v;
-      else if (it.key() == o.gpu_resource) r[core::kGpu] += v / 1000 * core::kMilliPerGpu;
-      for (size_t i = 0; i < o.extended_resources.size(); ++i)
-        if (it.key() == o.extended_resources[i]) r[core::kExtended0 + static_cast<int>(i)] += v / 1000;
-    }
+    for (auto it = req.begin(); it != req.end(); ++it)
+      sum[it.key()] += Quantity(it.key(), it.value());
+  }
+  return {sum.begin(), sum.end()};
+}
+
+core::ResourceVector Requests(const PodFacts& pod, const kube::ClusterOptions& o) {
+  core::ResourceVector r;
+  for (const auto& [name, v] : pod.requests) {
+    if (name == "cpu") r[core::kCpu] += v;
+    else if (name == "memory") r[core::kMemory] += v;
+    else if (name == o.gpu_resource) r[core::kGpu] += v / 1000 * core::kMilliPerGpu;
+    for (size_t i = 0; i < o.extended_resources.size(); ++i)
+      if (name == o.extended_resources[i]) r[core::kExtended0 + static_cast<int>(i)] += v / 1000;
   }
   return r;
 }
@@ -77,16 +84,14 @@ std::vector<core::Toleration> Tolerations(const json& spec) {
 }
 
 // When the pod was created; `now` for an object without a readable timestamp.
-core::Seconds CreatedAt(const json& pod, core::Seconds now) {
-  core::Seconds t = ParseTimestamp(Str(At(pod, "metadata"), "creationTimestamp"));
-  return t < 0 ? now : t;
+core::Seconds CreatedAt(const PodFacts& pod, core::Seconds now) {
+  return pod.created < 0 ? now : pod.created;
 }
 
-// One pod of ours, as the passes see it.
-struct PodFacts {
-  const json* pod = nullptr;
-  std::string key, ns, group, node;  // group: the pod-group label ("" : none)
-  bool deleting = false;
+// A pod of ours as one pass sees it: its facts, and its node (or the one kumo assumed).
+struct OurPod {
+  const PodFacts* facts;
+  std::string node;
 };
 
 class Builder {
@@ -101,9 +106,9 @@ class Builder {
 
  private:
   void AddProjects(const std::set<std::string>& namespaces);
-  void AddRunning(const std::vector<const PodFacts*>& pods, const std::string& id);
-  void AddPending(const std::vector<const PodFacts*>& pods, const std::string& id);
-  void AddGang(const std::string& group_key, const std::vector<const PodFacts*>& pending,
+  void AddRunning(const std::vector<const OurPod*>& pods, const std::string& id);
+  void AddPending(const std::vector<const OurPod*>& pods, const std::string& id);
+  void AddGang(const std::string& group_key, const std::vector<const OurPod*>& pending,
                size_t bound);
   core::Job JobOf(const PodFacts& first, const std::string& id) const;
 
@@ -116,21 +121,20 @@ class Builder {
 };
 
 SchedulingView Builder::Build() {
-  std::vector<PodFacts> ours;
+  std::vector<OurPod> ours;
   std::vector<json> others;
+  ours.reserve(objects_.pods.size());
   for (const auto& shared : objects_.pods) {
-    const json& pod = *shared;
+    const PodFacts& pod = *shared;
     if (!IsOurs(pod, options_)) {
-      others.push_back(pod);
+      others.push_back(*pod.object);
       continue;
     }
     // A gated pod is not ready to be scheduled (spec.schedulingGates: Kueue and others hold pods
     // back this way until they admit them); it holds nothing and is told nothing.
-    if (kube::PodEnded(pod) || !At(At(pod, "spec"), "schedulingGates").empty()) continue;
-    PodFacts f{&pod, KeyOf(pod), Str(At(pod, "metadata"), "namespace"),
-               Str(At(At(pod, "metadata"), "labels"), kPodGroupLabel), Str(At(pod, "spec"), "nodeName"),
-               At(pod, "metadata").contains("deletionTimestamp")};
-    if (auto a = objects_.assumed.find(f.key); f.node.empty() && a != objects_.assumed.end())
+    if (pod.ended || pod.gated) continue;
+    OurPod f{&pod, pod.node};
+    if (auto a = objects_.assumed.find(pod.key); f.node.empty() && a != objects_.assumed.end())
       f.node = a->second;
     ours.push_back(std::move(f));
   }
@@ -139,14 +143,14 @@ SchedulingView Builder::Build() {
   for (const core::Node& n : view_.snapshot.nodes) node_gpus_[n.name] = n.gpus.size();
 
   std::set<std::string> namespaces;
-  std::map<std::string, std::vector<const PodFacts*>> bound_groups, pending_groups;
-  std::map<std::string, size_t> bound_count;
-  for (const PodFacts& f : ours) {
-    namespaces.insert(f.ns);
-    std::string group = f.group.empty() ? "" : f.ns + "/" + f.group;
-    if (!f.node.empty() && group.empty()) AddRunning({&f}, f.key);
+  std::map<std::string, std::vector<const OurPod*>> bound_groups, pending_groups;
+  for (const OurPod& f : ours) {
+    const PodFacts& p = *f.facts;
+    namespaces.insert(p.ns);
+    std::string group = p.group.empty() ? "" : p.ns + "/" + p.group;
+    if (!f.node.empty() && group.empty()) AddRunning({&f}, p.key);
     else if (!f.node.empty()) bound_groups[group].push_back(&f);
-    else if (group.empty()) AddPending({&f}, f.key);
+    else if (group.empty()) AddPending({&f}, p.key);
     else pending_groups[group].push_back(&f);
   }
   for (const auto& [group, pods] : bound_groups) AddRunning(pods, "pg:" + group + "+bound");
@@ -169,35 +173,33 @@ void Builder::AddProjects(const std::set<std::string>& namespaces) {
 }
 
 core::Job Builder::JobOf(const PodFacts& first, const std::string& id) const {
-  const json& spec = At(*first.pod, "spec");
   core::Job job;
   job.id = id;
   job.project = first.ns;
   job.user = first.ns;
-  std::string class_name = Str(spec, "priorityClassName");
-  auto pc = classes_.find(class_name);
+  auto pc = classes_.find(first.priority_class);
   if (pc != classes_.end()) {
     job.priority = At(*pc->second, "value").is_number() ? At(*pc->second, "value").get<int32_t>() : 0;
     job.may_preempt = Str(*pc->second, "preemptionPolicy") != "Never";
-  } else if (At(spec, "priority").is_number_integer()) {
-    job.priority = At(spec, "priority").get<int32_t>();
+  } else if (first.priority) {
+    job.priority = *first.priority;
   }
-  if (Str(spec, "preemptionPolicy") == "Never") job.may_preempt = false;
-  job.node_selector = NodeSelector(spec);
-  job.tolerations = Tolerations(spec);
-  if (At(spec, "activeDeadlineSeconds").is_number_integer())
-    job.max_runtime = At(spec, "activeDeadlineSeconds").get<int64_t>();
-  job.submit_time = CreatedAt(*first.pod, view_.snapshot.now);
+  if (first.preempt_never) job.may_preempt = false;
+  job.node_selector = first.node_selector;
+  job.tolerations = first.tolerations;
+  if (first.active_deadline_s) job.max_runtime = *first.active_deadline_s;
+  job.submit_time = CreatedAt(first, view_.snapshot.now);
   return job;
 }
 
-void Builder::AddPending(const std::vector<const PodFacts*>& pods, const std::string& id) {
-  core::Job job = JobOf(*pods.front(), id);
+void Builder::AddPending(const std::vector<const OurPod*>& pods, const std::string& id) {
+  core::Job job = JobOf(*pods.front()->facts, id);
   std::vector<std::string> keys;
-  for (const PodFacts* f : pods) {
-    job.groups.push_back({f->key, 1, Requests(*f->pod, options_.cluster), {}});
-    job.submit_time = std::min(job.submit_time, CreatedAt(*f->pod, view_.snapshot.now));
-    keys.push_back(f->key);
+  for (const OurPod* f : pods) {
+    const PodFacts& p = *f->facts;
+    job.groups.push_back({p.key, 1, Requests(p, options_.cluster), {}});
+    job.submit_time = std::min(job.submit_time, CreatedAt(p, view_.snapshot.now));
+    keys.push_back(p.key);
   }
   view_.snapshot.jobs.push_back(std::move(job));
   view_.pods_of_job.push_back(std::move(keys));
@@ -206,35 +208,35 @@ void Builder::AddPending(const std::vector<const PodFacts*>& pods, const std::st
 // A running job holds what its pods request on their nodes. GPU indices are handed out in pod
 // order from 0 (those of other schedulers' pods were taken off the top); a pod that does not
 // fit any more (its node shrank under it) is left out rather than fail the whole pass.
-void Builder::AddRunning(const std::vector<const PodFacts*>& pods, const std::string& id) {
-  core::Job job = JobOf(*pods.front(), id);
+void Builder::AddRunning(const std::vector<const OurPod*>& pods, const std::string& id) {
+  core::Job job = JobOf(*pods.front()->facts, id);
   job.phase = core::JobPhase::kRunning;
   job.start_time = view_.snapshot.now;
   std::vector<std::string> keys;
-  for (const PodFacts* f : pods) {
-    core::ResourceVector r = Requests(*f->pod, options_.cluster);
+  for (const OurPod* f : pods) {
+    const PodFacts& p = *f->facts;
+    core::ResourceVector r = Requests(p, options_.cluster);
     int64_t gpus = r.gpu_milli() / core::kMilliPerGpu;
     int32_t& next = next_gpu_[f->node];
     auto size = node_gpus_.find(f->node);
     if (size == node_gpus_.end() || static_cast<size_t>(next + gpus) > size->second) continue;
     core::TaskPlacement t{static_cast<int32_t>(job.groups.size()), 0, f->node, {}};
     for (int64_t g = 0; g < gpus; ++g) t.gpus.push_back({next++, core::kMilliPerGpu});
-    job.groups.push_back({f->key, 1, r, {}});
+    job.groups.push_back({p.key, 1, r, {}});
     job.placements.push_back(std::move(t));
-    if (f->deleting) job.phase = core::JobPhase::kTerminating;
-    core::Seconds started = ParseTimestamp(Str(At(*f->pod, "status"), "startTime"));
-    if (started >= 0) job.start_time = std::min(job.start_time, started);
-    keys.push_back(f->key);
+    if (p.deleting) job.phase = core::JobPhase::kTerminating;
+    if (p.started >= 0) job.start_time = std::min(job.start_time, p.started);
+    keys.push_back(p.key);
   }
   if (keys.empty()) return;
   view_.snapshot.jobs.push_back(std::move(job));
   view_.pods_of_job.push_back(std::move(keys));
 }
 
-void Builder::AddGang(const std::string& group_key, const std::vector<const PodFacts*>& pending,
+void Builder::AddGang(const std::string& group_key, const std::vector<const OurPod*>& pending,
                       size_t bound) {
   auto wait = [&](const std::string& message) {
-    for (const PodFacts* f : pending) view_.waits.push_back({f->key, message});
+    for (const OurPod* f : pending) view_.waits.push_back({f->facts->key, message});
   };
   auto pg = groups_.find(group_key);
   if (pg == groups_.end())
@@ -247,11 +249,9 @@ void Builder::AddGang(const std::string& group_key, const std::vector<const PodF
     // at most once a minute (pod_writes.h), so a count would mostly be stale.
     return wait("PodGroup " + group_key + " has fewer pods than its minMember " +
                 std::to_string(min_member) + "; kumo binds none of them until all exist");
-  const json& first = At(*pending.front()->pod, "spec");
-  for (const PodFacts* f : pending) {
-    const json& spec = At(*f->pod, "spec");
-    if (At(spec, "nodeSelector") != At(first, "nodeSelector") ||
-        At(spec, "tolerations") != At(first, "tolerations"))
+  const std::string& first = pending.front()->facts->constraints;
+  for (const OurPod* f : pending) {
+    if (f->facts->constraints != first)
       return wait("the pods of PodGroup " + group_key +
                   " differ in nodeSelector or tolerations; kumo places a gang under one");
   }
@@ -260,11 +260,38 @@ void Builder::AddGang(const std::string& group_key, const std::vector<const PodF
 
 }  // namespace
 
-bool IsOurs(const json& pod, const ViewOptions& options) {
-  if (Str(At(pod, "spec"), "schedulerName") != options.scheduler_name) return false;
-  if (options.namespaces.empty()) return true;
-  std::string ns = Str(At(pod, "metadata"), "namespace");
-  return std::find(options.namespaces.begin(), options.namespaces.end(), ns) != options.namespaces.end();
+bool IsOurs(const PodFacts& pod, const ViewOptions& options) {
+  if (pod.scheduler_name != options.scheduler_name) return false;
+  return options.namespaces.empty() ||
+         std::find(options.namespaces.begin(), options.namespaces.end(), pod.ns) !=
+             options.namespaces.end();
+}
+
+PodFacts ParsePod(std::shared_ptr<const json> pod) {
+  PodFacts f;
+  const json& md = At(*pod, "metadata");
+  const json& spec = At(*pod, "spec");
+  f.key = KeyOf(*pod);
+  f.ns = Str(md, "namespace");
+  f.scheduler_name = Str(spec, "schedulerName");
+  f.group = Str(At(md, "labels"), kPodGroupLabel);
+  f.node = Str(spec, "nodeName");
+  f.ended = kube::PodEnded(*pod);
+  f.gated = !At(spec, "schedulingGates").empty();
+  f.deleting = md.contains("deletionTimestamp");
+  f.requests = RawRequests(*pod);
+  f.node_selector = NodeSelector(spec);
+  f.tolerations = Tolerations(spec);
+  f.constraints = At(spec, "nodeSelector").dump() + At(spec, "tolerations").dump();
+  f.priority_class = Str(spec, "priorityClassName");
+  if (At(spec, "priority").is_number_integer()) f.priority = At(spec, "priority").get<int32_t>();
+  f.preempt_never = Str(spec, "preemptionPolicy") == "Never";
+  if (At(spec, "activeDeadlineSeconds").is_number_integer())
+    f.active_deadline_s = At(spec, "activeDeadlineSeconds").get<int64_t>();
+  f.created = ParseTimestamp(Str(md, "creationTimestamp"));
+  f.started = ParseTimestamp(Str(At(*pod, "status"), "startTime"));
+  f.object = std::move(pod);
+  return f;
 }
 
 namespace {

@@ -31,10 +31,13 @@ json InGroup(json pod, const std::string& group) {
   return pod;
 }
 
-// ClusterObjects::pods holds shared pods, as the driver's cache hands them over.
-std::vector<std::shared_ptr<const json>> Pods(std::initializer_list<json> pods) {
-  std::vector<std::shared_ptr<const json>> out;
-  for (const json& p : pods) out.push_back(std::make_shared<const json>(p));
+// ClusterObjects::pods holds shared parsed pods, as the driver's cache hands them over.
+std::shared_ptr<const PodFacts> Parsed(const json& pod) {
+  return std::make_shared<const PodFacts>(ParsePod(std::make_shared<const json>(pod)));
+}
+std::vector<std::shared_ptr<const PodFacts>> Pods(std::initializer_list<json> pods) {
+  std::vector<std::shared_ptr<const PodFacts>> out;
+  for (const json& p : pods) out.push_back(Parsed(p));
   return out;
 }
 
@@ -146,7 +149,7 @@ TEST(SchedulingViewTest, AGangIsOneJobOnlyOnceMinMemberPodsExist) {
   EXPECT_EQ(v.waits[0].message,
             "PodGroup a/g has fewer pods than its minMember 3; kumo binds none of them until all exist");
 
-  o.pods.push_back(std::make_shared<const json>(InGroup(Pod("a", "g-2", 2), "g")));
+  o.pods.push_back(Parsed(InGroup(Pod("a", "g-2", 2), "g")));
   v = BuildView(o, {}, 1000);
   EXPECT_TRUE(v.waits.empty());
   ASSERT_EQ(v.snapshot.jobs.size(), 1u);
@@ -180,7 +183,7 @@ TEST(SchedulingViewTest, AGangWaitsForItsPodGroupAndForAgreeingPods) {
   o.pod_groups = {PodGroup("a", "g", 2)};
   json other = InGroup(Pod("a", "g-1", 1), "g");
   other["spec"]["nodeSelector"] = {{"zone", "b"}};
-  o.pods.push_back(std::make_shared<const json>(other));
+  o.pods.push_back(Parsed(other));
   v = BuildView(o, {}, 1000);
   EXPECT_TRUE(v.snapshot.jobs.empty());
   ASSERT_EQ(v.waits.size(), 2u);
@@ -252,7 +255,7 @@ TEST(SchedulingViewTest, ASlimPodGivesTheSameView) {
   full.pod_groups = thin.pod_groups = {PodGroup("a", "g", 1)};
   full.priority_classes = thin.priority_classes = {{{"metadata", {{"name", "urgent"}}}, {"value", 9}}};
   full.pods = Pods({pod, Bound(Pod("x", "theirs", 3, "other"), "n0")});
-  thin.pods = Pods({slim, SlimPod(*full.pods[1])});
+  thin.pods = Pods({slim, SlimPod(*full.pods[1]->object)});
   SchedulingView a = BuildView(full, {}, 1000), b = BuildView(thin, {}, 1000);
   ASSERT_EQ(a.snapshot.jobs.size(), 1u);
   ASSERT_EQ(b.snapshot.jobs.size(), 1u);

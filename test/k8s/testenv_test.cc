@@ -116,6 +116,18 @@ TEST_F(K8sTestEnvTest, PodsRunThenExitWithTheirAnnotatedCodeAndReason) {
   EXPECT_EQ(Get({"get", "pod", "forever", "-o", "jsonpath={.status.phase}"}), "Running");
 }
 
+TEST_F(K8sTestEnvTest, APodWithExitAfterSucceedsWithoutEverRunning) {
+  ASSERT_TRUE(env_.AddNodes({.prefix = "n-", .count = 1, .gpus = 8}));
+  CreatePod("held", "n-0", "kumo.test/exit-after: 5s");
+  // Pending (bound, not started) until the time is up, then Succeeded with no start between.
+  EXPECT_EQ(Get({"get", "pod", "held", "-o", "jsonpath={.status.phase}"}), "Pending");
+  EXPECT_TRUE(WaitFor("pod/held", "{.status.phase}", "Succeeded"));
+  EXPECT_EQ(Get({"get", "pod", "held", "-o",
+                 "jsonpath={.status.containerStatuses[0].state.terminated.reason} "
+                 "{.status.startTime}"}),
+            "Completed ");
+}
+
 TEST_F(K8sTestEnvTest, DeletedPodsGoAfterTheirGracePeriodAndOrphansAreCollected) {
   ASSERT_TRUE(env_.AddNodes({.prefix = "n-", .count = 1}));
   CreatePod("graceful", "n-0", "");

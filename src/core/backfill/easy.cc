@@ -53,6 +53,8 @@ class ReservationSearch {
   // The reserved time and placement; the holds are in the cluster state. nullopt when the jobs in
   // the way never end (no maxRuntime, no estimate).
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> Run();
+  // After Run: no running job had a known end (true for any job while they stay the same).
+  bool no_releases() const { return rels_.empty(); }
 
  private:
   struct Release {
@@ -257,7 +259,12 @@ class EasyBackfill final : public BackfillPolicy {
 };
 
 bool EasyBackfill::Blocked(PassState& pass, int32_t j, WaitExplanation* why, Decisions* out) const {
-  auto res = ReservationSearch(pass, j).Run();
+  std::optional<std::pair<Seconds, std::vector<PlacedTask>>> res;
+  if (pass.no_release_epoch != pass.running_epoch) {
+    ReservationSearch search(pass, j);
+    res = search.Run();
+    if (search.no_releases()) pass.no_release_epoch = pass.running_epoch;
+  }
   if (!res) {
     if (pass.config.explain)
       why->message += "; no reservation possible: the jobs in its way have no maxRuntime or runtime estimate";

@@ -96,6 +96,11 @@ std::vector<Candidate> EvictionPolicy::Candidates(PassState& pass, int32_t j) co
   f.preemptor_priority = jr.job->priority;
   f.preemptor_in_guarantee = pass.InGuaranteeAfter(jr.project, jr.request);
   std::vector<Candidate> cands;
+  // Both rules in two checks that hold for every candidate (eviction.h): "priority" needs a
+  // victim of lower priority, "reclaim" a preemptor within its guarantee.
+  if (!(priority_ && f.preemptor_priority > pass.lowest_victim_priority) &&
+      !(reclaim_ && f.preemptor_in_guarantee))
+    return cands;
   for (size_t q = 0; q < pass.projects.size(); ++q) {
     const size_t borrow_start = pass.BorrowingStart(static_cast<int32_t>(q));
     const ProjectRt& pr = pass.projects[q];

@@ -245,6 +245,31 @@ TEST(PriorityRule, LowerPriorityOnlyAndOtherProjectsOnlyWhileTheyBorrow) {
   EXPECT_FALSE(internal::PriorityAllows(Facts(5, 6, false, true, true)));
 }
 
+// The search is skipped for a preemptor of no higher priority than every running preemptible
+// job (PassState::lowest_victim_priority): that bound must be the lowest of them, not the first
+// or the highest, and must leave out jobs that cannot be victims.
+TEST(PriorityRule, APreemptorAboveOnlyTheLowestRunningJobStillPreemptsIt) {
+  Snapshot s;
+  s.now = kNow;
+  s.nodes = {GpuNode("n0"), GpuNode("n1"), GpuNode("n2")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {RunningJob("high", "n0", Range(0, 8), 100).Priority(5),
+            RunningJob("low", "n1", Range(0, 8), 100).Priority(1),
+            RunningJob("pinned", "n2", Range(0, 8), 100).Priority(0).Preemptible(false),
+            JobBuilder("pre").Priority(3).Tasks(1, WholeGpus(8)).Submit(900)};
+  SchedulerConfig c = Config("fifo");
+  c.preemption.names = {"priority"};
+  auto d = Scheduler::Create(c)->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->preemptions.size(), 1u);
+  EXPECT_EQ(d->preemptions[0].victim, "low");
+
+  s.jobs.back() = JobBuilder("pre").Priority(1).Tasks(1, WholeGpus(8)).Submit(900);
+  d = Scheduler::Create(c)->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->preemptions.empty());  // equal to the lowest preemptible: no victim
+}
+
 TEST(ReclaimRule, BorrowersOfOtherProjectsUpToEqualPriorityForAProjectWithinItsGuarantee) {
   EXPECT_TRUE(internal::ReclaimAllows(Facts(5, 5, false, true, true)));
   EXPECT_TRUE(internal::ReclaimAllows(Facts(5, 1, false, true, true)));
