@@ -82,7 +82,7 @@ TEST(OnePolicy, BadPolicyNamesTheFieldAndLine) {
               "3: policy.las.thresholdQuantiles[1]: quantiles must increase strictly within "
               "(0, 1)");
   ExpectError("policy:\n  queueOrder: lottery\n",
-              "2: policy.queueOrder: unknown queue order \"lottery\" (known: fifo, drf, shortest)");
+              "2: policy.queueOrder: unknown queue order \"lottery\" (known: fifo, drf, shortest, drf-predicted)");
   ExpectError("policy:\n  las: {enable: true}\n", "2: policy.las.enable: unknown field");
   ExpectError("policy:\n  minRuntime: {floorSeconds: 600, maxSeconds: 60}\n",
               "2: policy.minRuntime.maxSeconds: must be >= floorSeconds");

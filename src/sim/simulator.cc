@@ -628,11 +628,11 @@ void Replay::Deactivate(int32_t j) {
   pos_[j] = -1;
 }
 
-// Every active job without maxRuntime gets the estimate of the history so far.
+// Every active job gets the estimate of the history so far (EASY uses it only without a
+// maxRuntime; "drf-predicted" orders by it).
 void Replay::SetEstimates() {
   for (size_t i = 0; i < snap_.jobs.size(); ++i) {
     Job& cj = snap_.jobs[i];
-    if (cj.max_runtime < core::kNever) continue;
     const SimJob& sj = trace_.jobs[owner_[i]];
     cj.runtime_estimate = estimator_.Estimate({sj.user, sj.project, "", ""});
   }
