@@ -155,7 +155,7 @@ say "trace slice: $(cat "$R/slice.json")"
 run_kumo() {  # run_kumo NAME TIMEOUT [ROUND]: results in $R/kumo_NAME[.ROUND].json
   say "kumo: $1${3:+ (round $3)}"
   "$PY" "$DRIVER" kumo "$WORK/$1.json" "$R/kumo_$1${3:+.$3}.json" --port "$KPORT" \
-    --token-file "$KTOK" --clients "$CLIENTS" --timeout "$2" >&2
+    --token-file "$KTOK" --clients "$CLIENTS" --timeout "$2" --round "${3:-1}" >&2
 }
 run_slurm() {  # run_slurm NAME TIMEOUT [ROUND]
   say "slurm: $1${3:+ (round $3)}"

@@ -203,8 +203,13 @@ def run_arrivals(jobs, clients, submit_one):
 
 
 class Kumo:
-    def __init__(self, port, token):
+    def __init__(self, port, token, rnd=1):
         self.port, self.token = port, token
+        # Job names carry the round: kumo learns runtimes per (user, job name), and the same
+        # slice submitted again under the same names would hand it each job's exact runtime from
+        # the earlier rounds -- an oracle Slurm does not get. What it may learn across rounds is
+        # what any history gives: the user's and project's recent runtimes.
+        self.name_prefix = f"r{rnd}-b"
         self.local = threading.local()
         self.retries = 0
 
@@ -239,12 +244,11 @@ class Kumo:
             return st, out
         raise AssertionError
 
-    @staticmethod
-    def spec(j):
+    def spec(self, j):
         cmd = ["/bin/true"] if j["duration"] == 0 else ["/bin/sleep", str(j["duration"])]
         s = {"apiVersion": "kumo/v1", "kind": "Job",
-             "metadata": {"name": "b" + "".join(ch for ch in j["id"].lower()
-                                                if ch.isalnum())[-40:]},
+             "metadata": {"name": self.name_prefix + "".join(ch for ch in j["id"].lower()
+                                                             if ch.isalnum())[-40:]},
              "spec": {"project": "default",
                       "taskGroups": [{"name": "main", "replicas": j["nodes"], "command": cmd,
                                       "resources": {"cpu": 1, "memory": "1Gi",
@@ -269,7 +273,7 @@ class Kumo:
 
 def run_kumo(jobs, a):
     token = open(a.token_file).read().strip()
-    k = Kumo(a.port, token)
+    k = Kumo(a.port, token, a.round)
     subs, t0 = run_arrivals(jobs, a.clients, k.submit)
     log(f"kumo: {len(subs)} submitted in {time.time() - t0:.1f} s ({k.retries} retried requests)")
     deadline = time.time() + a.timeout
@@ -503,6 +507,7 @@ def main():
         r.add_argument("--timeout", type=float, default=600)
         r.add_argument("--port", type=int)
         r.add_argument("--token-file")
+        r.add_argument("--round", type=int, default=1)
         r.add_argument("--jobcomp")
     a = ap.parse_args()
 

@@ -152,7 +152,7 @@ void AddPolicyFlags(CLI::App& app, SimFlags& f) {
       ->capture_default_str();
   app.add_option_function<std::string>(
          "--order", [&f](const std::string& v) { f.order = v; }, "override the queue order")
-      ->check(Parses(core::MakeQueueOrder, "fifo|drf"));
+      ->check(Parses(core::MakeQueueOrder, "fifo|drf|shortest|drf-predicted"));
   app.add_option_function<std::string>(
          "--backfill", [&f](const std::string& v) { f.backfill = *core::ParseBackfillMode(v); },
          "override the backfill mode")

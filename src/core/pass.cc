@@ -65,7 +65,8 @@ std::vector<QueueEntry> Pass::Queue(Decisions* out) {
       continue;
     }
     QueueEntry e{j,           jr.job->priority, jr.project, jr.user, jr.job->submit_time,
-                 &jr.job->id, jr.request,  jr.job->max_runtime};
+                 &jr.job->id, jr.request,  jr.job->max_runtime,
+                 std::min(jr.job->runtime_estimate, jr.job->max_runtime)};
     entry_of_.emplace(j, e);
     if (jr.job->nominated) {
       first_.push_back(j);
@@ -133,6 +134,7 @@ void Pass::SetModelPressure() {
 QueueContext Pass::Context() const {
   QueueContext ctx;
   ctx.now = state_.snap.now;
+  ctx.relative_age = state_.config.relative_age;
   ctx.capacity = state_.nodes.capacity();
   for (const ProjectRt& p : state_.projects) {
     ctx.project_weight.push_back(p.spec->weight);

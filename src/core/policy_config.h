@@ -58,7 +58,12 @@ struct ServiceHistoryConfig {
 };
 
 struct PolicyConfig {
-  PolicyConfig() { scheduler.backfill_depth = 500; }  // Slurm's bf_max_job_test default
+  PolicyConfig() {
+    scheduler.backfill_depth = 500;  // Slurm's bf_max_job_test default
+    // Inside a user's queue, least aged predicted work first (core/queue_order_predicted.h):
+    // on the held-out Slurm slice it is what beats Slurm's FIFO (docs/vs-slurm.md).
+    scheduler.queue_order = "drf-predicted";
+  }
   SchedulerConfig scheduler;  // queue order, placement, backfill, preemption (and moves)
   LasConfig las;
   MinRuntimeConfig min_runtime;

@@ -18,8 +18,9 @@ Result<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name) {
   if (name == "fifo") return MakeFifoOrder();
   if (name == "drf") return MakeDrfOrder();
   if (name == "shortest") return MakeShortestOrder();
+  if (name == "drf-predicted") return MakeDrfPredictedOrder();
   return Error(Status::InvalidArgument("unknown queue order \"" + std::string(name) +
-                                       "\" (known: fifo, drf, shortest)"));
+                                       "\" (known: fifo, drf, shortest, drf-predicted)"));
 }
 
 }  // namespace kumo::core

@@ -8,6 +8,9 @@
 //             during the pass, as in Mesos' DRF sorter.
 //   "shortest" -- then the shortest maxRuntime (none: last), then submit time, then job id
 //             (shortest-job-first on estimates; with true runtimes, the simulator's SJF oracle).
+//   "drf-predicted" -- "drf" across projects and users; inside one user's queue, the least aged
+//             predicted work first (queue_order_predicted.h says how and why), then submit time,
+//             then job id.
 // Ageing (queue_order_ageing.cc) wraps any of them: jobs that have waited long go first within
 // their priority (SchedulerConfig::age_after_s).
 #pragma once
@@ -32,6 +35,9 @@ struct QueueEntry {
   const std::string* id = nullptr;  // tie-break; outlives the pass
   ResourceVector request;           // total over the job's tasks
   Seconds max_runtime = kNever;     // the job's maxRuntime (kNever: none given)
+  // How long the job will run: its runtime estimate from history (runtime_estimate.h) capped at
+  // its maxRuntime, else its maxRuntime; kNever: nothing to go on.
+  Seconds predicted_runtime = kNever;
 };
 
 struct QueueContext {
@@ -40,6 +46,9 @@ struct QueueContext {
   std::vector<double> project_weight;         // by project index, > 0
   std::vector<ResourceVector> project_usage;  // running usage by project index
   std::vector<ResourceVector> user_usage;     // running usage by user index
+  // "drf-predicted": a job's predicted work has aged to nothing once its wait reaches this many
+  // times the median wait of the pending jobs of its priority (SchedulerConfig::relative_age).
+  double relative_age = 2.0;
 };
 
 class QueueOrder {
@@ -65,6 +74,7 @@ Result<std::unique_ptr<QueueOrder>> MakeQueueOrder(std::string_view name);
 std::unique_ptr<QueueOrder> MakeFifoOrder();
 std::unique_ptr<QueueOrder> MakeDrfOrder();
 std::unique_ptr<QueueOrder> MakeShortestOrder();
+std::unique_ptr<QueueOrder> MakeDrfPredictedOrder();
 
 // Ageing: a pending job that has waited at least `age_after_s` (now - submit_time) is aged. Within
 // each priority, aged jobs come first, oldest first (then id); the rest follow in `inner`'s order.

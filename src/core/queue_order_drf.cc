@@ -1,5 +1,6 @@
 // "drf": priority, then weighted dominant-resource fair share across projects, then users'
-// dominant shares within the project, then submit time, then id.
+// dominant shares within the project, then submit time, then id. The order inside one user's
+// queue is a parameter (queue_order_drf.h): "drf-predicted" ranks it by aged predicted work.
 //
 // Worked example (capacity 64 GPUs; projects a (weight 1) and b (weight 3), GPU-only jobs):
 //   a uses 8 GPUs -> share 8/64/1 = 0.125;  b uses 12 GPUs -> share 12/64/3 = 0.0625.
@@ -9,27 +10,35 @@
 #include <algorithm>
 #include <map>
 
-#include "core/queue_order.h"
+#include "core/queue_order_drf.h"
 
 namespace kumo::core {
 namespace {
 
 class DrfOrder final : public QueueOrder {
  public:
-  std::string_view name() const override { return "drf"; }
+  DrfOrder(std::string_view name, internal::UserQueueKeys keys) : name_(name), keys_(keys) {}
+
+  std::string_view name() const override { return name_; }
 
   void Begin(const QueueContext& ctx, std::vector<QueueEntry> pending) override {
     ctx_ = ctx;
     levels_.clear();
-    // Group by priority (descending), project, user; each user's jobs by submit time, id.
-    std::sort(pending.begin(), pending.end(), [](const QueueEntry& a, const QueueEntry& b) {
+    std::vector<Item> items;
+    std::vector<double> keys =
+        keys_ == nullptr ? std::vector<double>(pending.size(), 0.0) : keys_(ctx, pending);
+    for (size_t i = 0; i < pending.size(); ++i) items.push_back(Item{pending[i], keys[i]});
+    // Group by priority (descending), project, user; each user's jobs by key, submit time, id.
+    std::sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
+      const QueueEntry& a = x.entry;
+      const QueueEntry& b = y.entry;
       if (a.priority != b.priority) return a.priority > b.priority;
       if (a.project != b.project) return a.project < b.project;
       if (a.user != b.user) return a.user < b.user;
-      if (a.submit_time != b.submit_time) return a.submit_time < b.submit_time;
-      return *a.id < *b.id;
+      return Earlier(x, y);
     });
-    for (const QueueEntry& e : pending) {
+    for (const Item& item : items) {
+      const QueueEntry& e = item.entry;
       if (levels_.empty() || levels_.back().priority != e.priority) {
         levels_.push_back(Level{e.priority, {}});
       }
@@ -41,7 +50,7 @@ class DrfOrder final : public QueueOrder {
       if (pq.users.empty() || pq.users.back().user != e.user) {
         pq.users.push_back(UserQueue{e.user, {}, 0});
       }
-      pq.users.back().jobs.push_back(e);
+      pq.users.back().jobs.push_back(item);
     }
     level_ = 0;
   }
@@ -68,14 +77,14 @@ class DrfOrder final : public QueueOrder {
       for (UserQueue& uq : best->users) {
         if (uq.next >= uq.jobs.size()) continue;
         double share = WeightedDominantShare(ctx_.user_usage[uq.user], ctx_.capacity, 1.0);
-        const QueueEntry& head = uq.jobs[uq.next];
+        const Item& head = uq.jobs[uq.next];
         if (best_user == nullptr || share < best_user_share ||
             (share == best_user_share && Earlier(head, best_user->jobs[best_user->next]))) {
           best_user = &uq;
           best_user_share = share;
         }
       }
-      return best_user->jobs[best_user->next++].job;
+      return best_user->jobs[best_user->next++].entry.job;
     }
     return -1;
   }
@@ -86,9 +95,13 @@ class DrfOrder final : public QueueOrder {
   }
 
  private:
+  struct Item {
+    QueueEntry entry;
+    double key;  // rank inside the user's queue, lower first
+  };
   struct UserQueue {
     int32_t user;
-    std::vector<QueueEntry> jobs;
+    std::vector<Item> jobs;
     size_t next;
   };
   struct ProjectQueue {
@@ -105,9 +118,11 @@ class DrfOrder final : public QueueOrder {
     std::vector<ProjectQueue> projects;
   };
 
-  static bool Earlier(const QueueEntry& a, const QueueEntry& b) {
-    if (a.submit_time != b.submit_time) return a.submit_time < b.submit_time;
-    return *a.id < *b.id;
+  static bool Earlier(const Item& x, const Item& y) {
+    if (x.key != y.key) return x.key < y.key;
+    if (x.entry.submit_time != y.entry.submit_time)
+      return x.entry.submit_time < y.entry.submit_time;
+    return *x.entry.id < *y.entry.id;
   }
 
   double ProjectShare(int32_t project) const {
@@ -115,6 +130,8 @@ class DrfOrder final : public QueueOrder {
                                  ctx_.project_weight[project]);
   }
 
+  std::string_view name_;
+  internal::UserQueueKeys keys_;
   QueueContext ctx_;
   std::vector<Level> levels_;
   size_t level_ = 0;
@@ -122,6 +139,12 @@ class DrfOrder final : public QueueOrder {
 
 }  // namespace
 
-std::unique_ptr<QueueOrder> MakeDrfOrder() { return std::make_unique<DrfOrder>(); }
+std::unique_ptr<QueueOrder> MakeDrfOrder() { return internal::MakeDrfOrder("drf", nullptr); }
+
+namespace internal {
+std::unique_ptr<QueueOrder> MakeDrfOrder(std::string_view name, UserQueueKeys keys) {
+  return std::make_unique<DrfOrder>(name, keys);
+}
+}  // namespace internal
 
 }  // namespace kumo::core

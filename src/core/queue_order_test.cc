@@ -1,5 +1,5 @@
-// QueueOrder: the contract every order keeps (typed test over fifo, drf, shortest and drf with
-// ageing), the DRF arithmetic (weighted dominant share across projects, user share inside a
+// QueueOrder: the contract every order keeps (typed test over fifo, drf, shortest, drf with
+// ageing and drf-predicted), the DRF arithmetic (weighted dominant share across projects, user share inside a
 // project, shares updated by Admitted()), ageing's own cases, and WeightedDominantShare worked
 // examples.
 #include "core/queue_order.h"
@@ -44,6 +44,11 @@ class Queue {
     e.id = &ids_.back();
     e.request = request;
     entries_.push_back(e);
+    return *this;
+  }
+  // Sets the last added job's predicted runtime (QueueEntry::predicted_runtime).
+  Queue& Predict(Seconds runtime_s) {
+    entries_.back().predicted_runtime = runtime_s;
     return *this;
   }
   const std::vector<QueueEntry>& entries() const { return entries_; }
@@ -94,6 +99,10 @@ struct ShortestOrderType {
   static std::unique_ptr<QueueOrder> Make() { return MakeShortestOrder(); }
   static constexpr const char* kName = "shortest";
 };
+struct DrfPredictedOrderType {
+  static std::unique_ptr<QueueOrder> Make() { return MakeDrfPredictedOrder(); }
+  static constexpr const char* kName = "drf-predicted";
+};
 
 template <typename T>
 class QueueOrderContract : public ::testing::Test {};
@@ -101,7 +110,9 @@ class QueueOrderContract : public ::testing::Test {};
 struct OrderNames {
   template <typename T>
   static std::string GetName(int i) {
-    return std::string(T::kName) + (i == 3 ? "_aged" : "");  // AgedDrfOrderType is "drf" too
+    std::string name = std::string(T::kName) + (i == 3 ? "_aged" : "");  // AgedDrf is "drf" too
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
   }
 };
 // DRF with ageing (queue_order_ageing.cc): in MixedContext (now 100) the jobs submitted at or
@@ -111,7 +122,8 @@ struct AgedDrfOrderType {
   static constexpr const char* kName = "drf";
 };
 using AllOrders =
-    ::testing::Types<FifoOrderType, DrfOrderType, ShortestOrderType, AgedDrfOrderType>;
+    ::testing::Types<FifoOrderType, DrfOrderType, ShortestOrderType, AgedDrfOrderType,
+                     DrfPredictedOrderType>;
 TYPED_TEST_SUITE(QueueOrderContract, AllOrders, OrderNames);
 
 // A mixed queue: 3 projects (project 2 weight 4), 4 users, 3 priorities, varied submit times and
@@ -120,6 +132,7 @@ Queue MixedQueue() {
   Queue q;
   q.Add("j00", 0, 0, 0, 10, Use(8))
       .Add("j01", 5, 1, 2, 90, Use(2))
+      .Predict(50)
       .Add("j02", 0, 2, 3, 5, Use(4, 100))
       .Add("j03", -1, 0, 1, 0, Use(1))
       .Add("j04", 5, 0, 0, 80, Use(16))
@@ -128,7 +141,9 @@ Queue MixedQueue() {
       .Add("j07", 5, 2, 3, 95, Use(1))
       .Add("j08", -1, 2, 3, 1, Use(2))
       .Add("j09", 0, 1, 2, 3, Use(4))
+      .Predict(500)
       .Add("j10", 0, 0, 0, 3, Use(4))
+      .Predict(20)
       .Add("j11", 5, 1, 2, 90, Use(2))  // same submit time as j01: id breaks the tie
       .Add("j12", 0, 2, 3, 40, Use(1))
       .Add("j13", -1, 1, 2, 2, Use(8));
@@ -202,7 +217,8 @@ TYPED_TEST(QueueOrderContract, DeterministicAndIndependentOfInputOrder) {
 }
 
 TYPED_TEST(QueueOrderContract, OneUserIsSubmitTimeThenId) {
-  // One project, one user, one priority: both orders reduce to (submit time, id).
+  // One project, one user, one priority, no predictions: every order reduces to (submit time,
+  // id).
   //   a@10, c@10, b@30, d@40  (a and c tie on time: "a" < "c")
   Queue q;
   q.Add("b", 0, 0, 0, 30).Add("d", 0, 0, 0, 40).Add("c", 0, 0, 0, 10).Add("a", 0, 0, 0, 10);
@@ -227,7 +243,7 @@ TEST(QueueOrderFactory, UnknownNameIsAnError) {
   auto order = MakeQueueOrder("lifo");
   ASSERT_FALSE(order.has_value());
   EXPECT_EQ(order.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(order.error().message(), "unknown queue order \"lifo\" (known: fifo, drf, shortest)");
+  EXPECT_EQ(order.error().message(), "unknown queue order \"lifo\" (known: fifo, drf, shortest, drf-predicted)");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ Result<Scheduler> Scheduler::Create(SchedulerConfig config) {
   if (config.max_domain_attempts < 1)
     return Error(Status::InvalidArgument("max_domain_attempts must be >= 1"));
   if (config.age_after_s < 0) return Error(Status::InvalidArgument("age_after_s must be >= 0"));
+  if (!(config.relative_age >= 0))
+    return Error(Status::InvalidArgument("relative_age must be >= 0"));
   std::vector<std::shared_ptr<const PreemptionPolicy>> shared(
       std::make_move_iterator(preemption->begin()), std::make_move_iterator(preemption->end()));
   std::shared_ptr<const BackfillPolicy> backfill = MakeBackfillPolicy(config.backfill);

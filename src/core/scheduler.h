@@ -61,6 +61,9 @@ struct SchedulerConfig {
   // Ageing: a job pending at least this long goes first within its priority (MakeAgeingOrder in
   // queue_order.h), so no gang starves behind a stream of small jobs. kNever: off.
   Seconds age_after_s = kNever;
+  // "drf-predicted" only: a job's predicted work ages to nothing once it has waited this many
+  // times the median wait of its priority's pending jobs (queue_order_predicted.h). 0: no ageing.
+  double relative_age = 2.0;
   std::string placement = "binpack";            // see placement_policy.h
   BackfillMode backfill = BackfillMode::kEasy;  // see backfill/backfill_policy.h
   PreemptionPolicyNames preemption;             // see preemption/preemption_policy.h

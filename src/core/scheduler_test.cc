@@ -760,7 +760,7 @@ TEST(SnapshotErrors, DuplicateGpuIndexAndEmptyNodeName) {
 TEST(ConfigErrors, UnknownNamesAndBadSizes) {
   auto order = Scheduler::Create(Config("lifo"));
   ASSERT_FALSE(order.has_value());
-  EXPECT_EQ(order.error().message(), "unknown queue order \"lifo\" (known: fifo, drf, shortest)");
+  EXPECT_EQ(order.error().message(), "unknown queue order \"lifo\" (known: fifo, drf, shortest, drf-predicted)");
   SchedulerConfig c;
   c.block_size = 0;
   EXPECT_FALSE(Scheduler::Create(c).has_value());

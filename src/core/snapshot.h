@@ -113,8 +113,9 @@ struct Job {
   TopologyConstraint topology;
   // Runtime limit; also the backfill estimate. kNever means none was given.
   Seconds max_runtime = kNever;
-  // Without max_runtime: how long the job will probably run, from the history of similar jobs
-  // (runtime_estimate.h), for EASY's reservations only; never a limit. kNever: no estimate.
+  // How long the job will probably run, from the history of similar jobs (runtime_estimate.h);
+  // never a limit. EASY reserves on it when there is no max_runtime; "drf-predicted" orders by
+  // it (capped at max_runtime). kNever: no estimate.
   Seconds runtime_estimate = kNever;
   // A running job is not preempted before it has run this long.
   Seconds min_runtime = 0;

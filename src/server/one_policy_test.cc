@@ -34,6 +34,7 @@ policy:
   history: {windowJobs: 100, minJobs: 5}
   estimates: {quantile: 0.9, window: 8, minSamples: 3}
   ageing: {after: 30m}
+  relativeAge: 3
 )";
 
 TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
@@ -58,6 +59,7 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.estimates.quantile, 0.9);
   EXPECT_EQ(p.estimates.window, 8);
   EXPECT_EQ(p.estimates.min_samples, 3);
+  EXPECT_EQ(p.scheduler.relative_age, 3);
   EXPECT_EQ(p.scheduler.age_after_s, 1800);
   // The simulator's ablations are changes to the file's policy.
   auto no_las = sim::NamedPolicy("kumo-no-las", p);
@@ -82,7 +84,9 @@ TEST(OnePolicy, BadPolicyNamesTheFieldAndLine) {
               "3: policy.las.thresholdQuantiles[1]: quantiles must increase strictly within "
               "(0, 1)");
   ExpectError("policy:\n  queueOrder: lottery\n",
-              "2: policy.queueOrder: unknown queue order \"lottery\" (known: fifo, drf, shortest)");
+              "2: policy.queueOrder: unknown queue order \"lottery\" (known: fifo, drf, shortest, "
+              "drf-predicted)");
+  ExpectError("policy:\n  relativeAge: -1\n", "2: policy.relativeAge: must be >= 0");
   ExpectError("policy:\n  las: {enable: true}\n", "2: policy.las.enable: unknown field");
   ExpectError("policy:\n  minRuntime: {floorSeconds: 600, maxSeconds: 60}\n",
               "2: policy.minRuntime.maxSeconds: must be >= floorSeconds");

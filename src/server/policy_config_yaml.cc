@@ -151,7 +151,8 @@ Status ReadPolicyConfig(const std::string& file, const YAML::Node& node, core::P
        {"minRuntime", sub(ReadMinRuntime, &out->min_runtime)},
        {"history", sub(ReadHistory, &out->history)},
        {"estimates", sub(LoadEstimatesConfig, &out->estimates)},
-       {"ageing", sub(LoadAgeingConfig, &s.age_after_s)}});
+       {"ageing", sub(LoadAgeingConfig, &s.age_after_s)},
+       {"relativeAge", Number(file, &s.relative_age, NonNegative)}});
 }
 
 Result<core::PolicyConfig> LoadPolicyFromConfigFile(const std::string& path) {

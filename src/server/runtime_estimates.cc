@@ -33,7 +33,6 @@ void RuntimeEstimates::Finished(const JobRec& job) {
 }
 
 core::Seconds RuntimeEstimates::For(const JobRec& job) const {
-  if (job.spec.max_runtime_s) return core::kNever;
   return estimator_.Estimate(KeyOf(job));
 }
 

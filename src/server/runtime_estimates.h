@@ -1,7 +1,8 @@
 // RuntimeEstimates: the server's runtime estimator (core/runtime_estimate.h), fed from its own
 // jobs: every Succeeded job restored from the store at start-up (oldest end first), then each job
-// as its attempt succeeds. The scheduling loop asks it for every pending or running job without
-// maxRuntime, each pass, so EASY backfill can reserve behind such jobs.
+// as its attempt succeeds. The scheduling loop asks it for every pending or running job, each
+// pass, so EASY backfill can reserve behind jobs without maxRuntime and the "drf-predicted"
+// order can rank pending jobs by predicted work.
 //
 // Keys: the job's user and metadata.name, its project, its priority class. A run is the
 // succeeding attempt's start to its end (earlier, failed or preempted attempts say nothing about
@@ -31,7 +32,7 @@ class RuntimeEstimates {
   void Load(const std::map<int64_t, JobRec>& jobs);
   // `job`'s attempt just succeeded (phase Succeeded, start_time and end_time set).
   void Finished(const JobRec& job);
-  // The estimate for `job` in seconds, or core::kNever (none, or the job has a maxRuntime).
+  // The estimate for `job` in seconds, or core::kNever (none), with or without a maxRuntime.
   core::Seconds For(const JobRec& job) const;
 
  private:

@@ -26,7 +26,7 @@ uint64_t Count(const prometheus::Histogram& h) {
   return n;
 }
 
-TEST(RuntimeEstimates, LoadsSucceededJobsAndEstimatesJobsWithoutMaxRuntime) {
+TEST(RuntimeEstimates, LoadsSucceededJobsAndEstimatesEveryJob) {
   prometheus::Histogram error({0.1, 1});
   core::RuntimeEstimateConfig cfg;
   cfg.window = 2;  // the two most recent runs count
@@ -43,8 +43,10 @@ TEST(RuntimeEstimates, LoadsSucceededJobsAndEstimatesJobsWithoutMaxRuntime) {
   EXPECT_EQ(est.For(next), 100);
   EXPECT_EQ(Count(error), 0u);  // history replayed at start-up reports nothing
 
-  next.spec.max_runtime_s = 50;  // a job with a limit plans with it, not with an estimate
-  EXPECT_EQ(est.For(next), core::kNever);
+  // A job with a limit gets the estimate too: EASY plans with the limit, "drf-predicted" orders
+  // by the estimate capped at the limit (the core applies both).
+  next.spec.max_runtime_s = 50;
+  EXPECT_EQ(est.For(next), 100);
 
   // A job that succeeds after 400 s where 100 was estimated: error |100 - 400| / 400 = 0.75.
   est.Finished(Done(6, "alice", "train", 2000, 2400));

@@ -220,7 +220,7 @@ class Replay {
   std::vector<int32_t> pos_, owner_;
   std::vector<int32_t> running_;  // jobs holding GPUs (running or terminating)
   core::RuntimeEstimator estimator_;     // fed by completions as they happen
-  std::vector<double> estimate_errors_;  // of completed jobs without maxRuntime
+  std::vector<double> estimate_errors_;  // of completed jobs that had an estimate
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   size_t next_arrival_ = 0;
   Seconds now_, last_t_, next_tick_ = core::kNever, last_pass_ = core::kNever;
@@ -353,7 +353,7 @@ void Replay::HandleEvents() {
 void Replay::Complete(int32_t j) {
   const SimJob& sj = trace_.jobs[j];
   auto error = estimator_.Observe({sj.user, sj.project, "", ""}, sj.duration);
-  if (error && CoreJob(j).max_runtime >= core::kNever) estimate_errors_.push_back(*error);
+  if (error) estimate_errors_.push_back(*error);
   Release(j);
   const double gpus = std::max(1.0, static_cast<double>(st_[j].gpu_milli) / 1000.0);
   history_.Finished(st_[j].attained_gpu_s, st_[j].attained_gpu_s / gpus);
@@ -628,11 +628,11 @@ void Replay::Deactivate(int32_t j) {
   pos_[j] = -1;
 }
 
-// Every active job without maxRuntime gets the estimate of the history so far.
+// Every active job gets the estimate of the history so far (EASY uses it only without a
+// maxRuntime; "drf-predicted" orders by it).
 void Replay::SetEstimates() {
   for (size_t i = 0; i < snap_.jobs.size(); ++i) {
     Job& cj = snap_.jobs[i];
-    if (cj.max_runtime < core::kNever) continue;
     const SimJob& sj = trace_.jobs[owner_[i]];
     cj.runtime_estimate = estimator_.Estimate({sj.user, sj.project, "", ""});
   }

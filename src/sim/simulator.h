@@ -99,8 +99,9 @@ struct SimReport {
   double gpu_hours_lost = 0;  // work thrown away by preemption (since last checkpoint)
   double gpu_hours_restart = 0;  // restart overhead of attempts after the first
   int64_t partial_gangs = 0;  // starts with fewer placements than tasks (must be 0)
-  // |estimate - actual| / actual of the runtime estimate of each completed job that had no
-  // maxRuntime and had an estimate from earlier completions (core/runtime_estimate.h).
+  // |estimate - actual| / actual of the runtime estimate of each completed job that had an
+  // estimate from earlier completions (core/runtime_estimate.h), with or without a maxRuntime:
+  // EASY plans on it without one, "drf-predicted" orders by it either way.
   Distribution estimate_error;
   int64_t passes = 0;
   double pass_ms_mean = 0, pass_ms_p99 = 0;

@@ -402,6 +402,33 @@ TEST(SimEstimates, LearntRuntimesLetEasyReserveWithoutMaxRuntime) {
   EXPECT_EQ(none.estimate_error.count, 0);
 }
 
+TEST(SimEstimates, DrfPredictedServesTheLeastPredictedWorkFirst) {
+  // One 4-GPU node; every job has the same 100 s limit (which says nothing about length, as on
+  // the held-out Slurm slice). H1, H2 teach the history that user u's jobs run 20 s. X holds the
+  // node 21-50; B (4 GPUs), S1 and S2 (2 GPUs each) arrive together at 40. "drf" serves u's
+  // queue in submit order, then id: B reserved, at 50; S1 and S2 at 60. "drf-predicted" predicts
+  // 20 s for each (capped at 100): work 1.0 x 20 for B, 0.5 x 20 for S1 and S2, so S1 is the job
+  // reserved for and S1, S2 start first.
+  auto job = [](const std::string& id, Seconds submit, int64_t gpus, Seconds duration) {
+    SimJob j = Job(id, submit, gpus, duration);
+    j.max_runtime = 100;
+    return j;
+  };
+  Trace t = MakeTrace({GpuNode("n0", 4)},
+                      {job("H1", 0, 1, 20), job("H2", 0, 1, 20), job("X", 21, 4, 29),
+                       job("B", 40, 4, 10), job("S1", 40, 2, 10), job("S2", 40, 2, 10)});
+  SimConfig c = Policy("fifo-backfill");
+  c.pass_interval = 1;
+  c.policy_config.scheduler.queue_order = "drf";
+  EXPECT_EQ(Schedule(MustSimulate(t, c)), "H1:0-20 H2:0-20 X:21-50 B:50-60 S1:60-70 S2:60-70");
+  c.policy_config.scheduler.queue_order = "drf-predicted";
+  SimReport r = MustSimulate(t, c);
+  ExpectSaneRun(r);
+  EXPECT_EQ(Schedule(r), "H1:0-20 H2:0-20 X:21-50 B:60-70 S1:50-60 S2:50-60");
+  // Estimate errors count jobs with a maxRuntime too: X (20 vs 29), S1, S2 (20 vs 10), B.
+  EXPECT_EQ(r.estimate_error.count, 4);
+}
+
 // =============================================================================================
 // Gangs
 
