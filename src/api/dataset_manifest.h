@@ -5,8 +5,8 @@
 //   {"files": [{"path": "train/0001.png", "size": 1234, "sha256": "9f86d0...",
 //               "xxh3": "6a1f..."}, ...]}
 // and, for code snapshots, "executable": true on a file that must be run directly.
-// "xxh3" is XXH3-128 of the bytes (32 hex digits, the high half first, as XXH128_canonicalFromHash
-// writes it): the checksum a pull verifies by default (docs/datasets.md, "Verification"). It is
+// "xxh3" is XXH3-128 of the bytes (32 hex digits, the high half first, as
+// XXH128_canonicalFromHash writes it): the checksum a pull verifies by default (docs/datasets.md, "Verification"). It is
 // optional — manifests pushed before it existed, and by the Python client, have none, and a
 // pull of them checks SHA-256 — and written only when present, so those manifests keep their
 // canonical form and their digest.
