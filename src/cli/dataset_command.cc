@@ -25,7 +25,7 @@ const char kUsageText[] =
     "       kumo dataset ls [-o table|json]\n"
     "       kumo dataset describe NAME[@VERSION] [-o table|json]\n"
     "       kumo dataset pull NAME[@VERSION] DIR [--parallel N] [--node-store STORE]\n"
-    "                                                  [--verify fast|sha256]\n"
+    "                                            [--verify fast|sha256]\n"
     "         (VERSION default: latest; with a node store the files are read-only hard links;\n"
     "          --verify sha256 re-checks every object's SHA-256 instead of its XXH3-128)\n"
     "       kumo dataset rm NAME@VERSION [--force]                (--force: admins only)\n"
