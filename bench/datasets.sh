@@ -11,7 +11,9 @@
 # rsync, kumo warm pull in that order; every figure is the median of RUNS rounds. The page cache
 # is left as it is for all tools alike (nothing is dropped: this machine is shared).
 # Prints the per-round seconds, then one JSON line: *_ratio_vs_cp = cp's seconds / kumo's (> 1:
-# kumo is faster), for warm and cold pulls and pushes of both shapes, and rsync's ratio too.
+# kumo is faster), for warm and cold pulls and pushes of both shapes, and rsync's ratio too;
+# cold_*_client_cpu_s and cold_*_cache_cpu_s are the CPU seconds (user + system) the pulling
+# `kumo` and the cache spent on the cold pull (medians), which bound it on a 2-core machine.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_lock "$@"
@@ -30,6 +32,9 @@ command -v rsync >/dev/null || { echo "rsync is required (apt-get install rsync)
 bench_workdir kumo-datasets-bench
 now() { date +%s.%N; }
 secs() { python3 -c "print(round($2 - $1, 3))"; }
+cache_ticks() { awk '{print $14 + $15}' "/proc/$CACHE_PID/stat"; }  # utime + stime, in ticks
+TICK_HZ="$(getconf CLK_TCK)"
+TIMEFORMAT="%3U %3S"  # bash's `time`: the user and system seconds of what it ran
 
 # ---- the trees ----
 python3 - "$WORK/src" "$SMALL_N" "$SMALL_KIB" "$LARGE_N" "$LARGE_MIB" <<'PY'
@@ -59,7 +64,8 @@ printf 'namespaces:\n  kumo: {read: [datasets], write: [datasets]}\n' > "$WORK/a
 TOTAL_MIB=$(( (SMALL_N * SMALL_KIB / 1024 + LARGE_N * LARGE_MIB) * (RUNS + 1) + 256 ))
 "$KUMO" cache serve --listen "127.0.0.1:$CACHE_PORT" --dir "$WORK/cache" --capacity "${TOTAL_MIB}Mi" \
   --jwks "$WORK/server/cache-jwks.json" --acl "$WORK/acl.yaml" > "$WORK/cache.log" 2>&1 &
-bench_track $!
+CACHE_PID=$!
+bench_track $CACHE_PID
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$CACHE_PORT/healthz" >/dev/null && break; sleep 0.05; done
 export KUMO_CONFIG=/dev/null KUMO_SERVER="127.0.0.1:$(cat "$WORK/server/server.port")"
 export KUMO_TOKEN="$(cat "$WORK/server/admin.token")"
@@ -75,15 +81,19 @@ for r in $(seq "$RUNS"); do
     t0=$(now); "$KUMO" dataset push "$shape-$r" "$src" --project default --parallel "$PARALLEL" >/dev/null; t1=$(now)
     T[push_${shape}_$r]=$(secs "$t0" "$t1")
     sync; t0=$(now); cp -r "$src" "$out/cp"; t1=$(now); T[cp_${shape}_$r]=$(secs "$t0" "$t1")
-    sync; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/cold" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; t1=$(now)
+    sync; c0=$(cache_ticks); t0=$(now)
+    { time "$KUMO" dataset pull "$shape-$r" "$out/cold" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; } 2> "$WORK/cpu"
+    t1=$(now); c1=$(cache_ticks)
     T[cold_${shape}_$r]=$(secs "$t0" "$t1")
+    T[clientcpu_${shape}_$r]=$(awk '{print $1 + $2}' "$WORK/cpu")
+    T[cachecpu_${shape}_$r]=$(python3 -c "print(round(($c1 - $c0) / $TICK_HZ, 3))")
     sync; t0=$(now); rsync -a "$src/" "$out/rsync/"; t1=$(now); T[rsync_${shape}_$r]=$(secs "$t0" "$t1")
     sync; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/warm" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; t1=$(now)
     T[warm_${shape}_$r]=$(secs "$t0" "$t1")
     cmp -s "$src/$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)" \
       "$out/warm/$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)" \
       || { echo "warm pull differs from the source" >&2; exit 1; }
-    echo "round $r $shape: push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s, cold pull ${T[cold_${shape}_$r]} s, rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
+    echo "round $r $shape: push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s, cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
   done
 done
 rm -rf "$WORK/out"
@@ -103,6 +113,8 @@ for shape in ("small", "large"):
     out[f"rsync_{shape}_ratio_vs_cp"] = round(cp / med("rsync", shape), 3)
     for what in ("cp", "rsync", "push", "cold", "warm"):
         out[f"{what}_{shape}_s"] = med(what, shape)
+    out[f"cold_{shape}_client_cpu_s"] = med("clientcpu", shape)
+    out[f"cold_{shape}_cache_cpu_s"] = med("cachecpu", shape)
 out["runs"] = runs
 print(json.dumps(out, sort_keys=True))
 PY

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "base/sha256.h"
@@ -11,8 +12,8 @@ using nlohmann::json;
 
 namespace {
 
-bool IsLowerHex64(const std::string& s) {
-  if (s.size() != 64) return false;
+bool IsLowerHex(const std::string& s, size_t digits) {
+  if (s.size() != digits) return false;
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
@@ -48,6 +49,7 @@ json ManifestJson(const DatasetManifest& m) {
   json files = json::array();
   for (const auto& f : m.files) {
     files.push_back({{"path", f.path}, {"size", f.size_bytes}, {"sha256", f.sha256}});
+    if (!f.xxh3.empty()) files.back()["xxh3"] = f.xxh3;
     if (f.executable) files.back()["executable"] = true;
   }
   return {{"files", std::move(files)}};
@@ -56,6 +58,53 @@ json ManifestJson(const DatasetManifest& m) {
 std::string DatasetManifest::Canonical() const { return ManifestJson(*this).dump(); }
 
 std::string DatasetManifest::Digest() const { return "sha256:" + Sha256Hex(Canonical()); }
+
+namespace {
+
+// Entry `i` of the wire form.
+Result<ManifestFile> ParseEntry(size_t i, const json& f) {
+  if (!f.is_object()) return Error(Field(i, "path", "expected {path, size, sha256}"));
+  for (auto& [k, v] : f.items())
+    if (k != "path" && k != "size" && k != "sha256" && k != "xxh3" && k != "executable")
+      return Error(
+          Field(i, k.c_str(), "unknown field (known: path, size, sha256, xxh3, executable)"));
+  if (!f.contains("path") || !f["path"].is_string()) return Error(Field(i, "path", "required"));
+  ManifestFile e;
+  e.path = f["path"].get<std::string>();
+  if (Status s = ValidateManifestPath(e.path); !s.ok()) return Error(Field(i, "path", s.message()));
+  if (!f.contains("size") || !f["size"].is_number_integer() || f["size"].get<int64_t>() < 0)
+    return Error(Field(i, "size", "an integer >= 0 is required"));
+  e.size_bytes = f["size"].get<int64_t>();
+  if (!f.contains("sha256") || !f["sha256"].is_string() ||
+      !IsLowerHex(f["sha256"].get<std::string>(), 64))
+    return Error(Field(i, "sha256", "64 lower-case hex digits are required"));
+  e.sha256 = f["sha256"].get<std::string>();
+  if (f.contains("xxh3")) {
+    if (!f["xxh3"].is_string() || !IsLowerHex(f["xxh3"].get<std::string>(), 32))
+      return Error(Field(i, "xxh3", "32 lower-case hex digits (XXH3-128) are required"));
+    e.xxh3 = f["xxh3"].get<std::string>();
+  }
+  if (f.contains("executable")) {
+    if (!f["executable"].is_boolean()) return Error(Field(i, "executable", "true or false"));
+    e.executable = f["executable"].get<bool>();
+  }
+  return e;
+}
+
+// InvalidArgument when two entries name the same bytes (sha256) with another size or checksum:
+// one of them cannot be what it says.
+Status CheckSameBytesAgree(const std::vector<ManifestFile>& files) {
+  std::unordered_map<std::string_view, const ManifestFile*> by_sha;
+  for (const auto& f : files) {
+    auto [it, fresh] = by_sha.emplace(f.sha256, &f);
+    if (!fresh && (it->second->size_bytes != f.size_bytes || it->second->xxh3 != f.xxh3))
+      return Status::InvalidArgument("files: \"" + it->second->path + "\" and \"" + f.path +
+                                     "\" have one sha256 but another size or xxh3");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<DatasetManifest> ParseManifest(const json& body) {
   if (!body.is_object() || !body.contains("files") || !body["files"].is_array())
@@ -67,28 +116,11 @@ Result<DatasetManifest> ParseManifest(const json& body) {
   DatasetManifest m;
   m.files.reserve(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
-    const json& f = files[i];
-    if (!f.is_object()) return Error(Field(i, "path", "expected {path, size, sha256}"));
-    for (auto& [k, v] : f.items())
-      if (k != "path" && k != "size" && k != "sha256" && k != "executable")
-        return Error(Field(i, k.c_str(), "unknown field (known: path, size, sha256, executable)"));
-    if (!f.contains("path") || !f["path"].is_string()) return Error(Field(i, "path", "required"));
-    ManifestFile e;
-    e.path = f["path"].get<std::string>();
-    if (Status s = ValidateManifestPath(e.path); !s.ok()) return Error(Field(i, "path", s.message()));
-    if (!f.contains("size") || !f["size"].is_number_integer() || f["size"].get<int64_t>() < 0)
-      return Error(Field(i, "size", "an integer >= 0 is required"));
-    e.size_bytes = f["size"].get<int64_t>();
-    if (!f.contains("sha256") || !f["sha256"].is_string() ||
-        !IsLowerHex64(f["sha256"].get<std::string>()))
-      return Error(Field(i, "sha256", "64 lower-case hex digits are required"));
-    e.sha256 = f["sha256"].get<std::string>();
-    if (f.contains("executable")) {
-      if (!f["executable"].is_boolean()) return Error(Field(i, "executable", "true or false"));
-      e.executable = f["executable"].get<bool>();
-    }
-    m.files.push_back(std::move(e));
+    auto e = ParseEntry(i, files[i]);
+    if (!e) return Error(e.error());
+    m.files.push_back(std::move(*e));
   }
+  if (Status s = CheckSameBytesAgree(m.files); !s.ok()) return Error(s);
   std::sort(m.files.begin(), m.files.end(),
             [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; });
   // Sorted, a duplicate is the next entry. A file that is also another's directory ("a" and

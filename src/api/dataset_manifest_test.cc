@@ -10,8 +10,15 @@ using nlohmann::json;
 const std::string kA(64, 'a');
 const std::string kB(64, 'b');
 
+const std::string kX(32, 'c');
+
 json File(const std::string& path, int64_t size, const std::string& sha) {
   return {{"path", path}, {"size", size}, {"sha256", sha}};
+}
+
+json WithXxh3(json file, const std::string& xxh3) {
+  file["xxh3"] = xxh3;
+  return file;
 }
 
 TEST(DatasetManifest, DigestIgnoresListingOrderButNotContent) {
@@ -25,7 +32,7 @@ TEST(DatasetManifest, DigestIgnoresListingOrderButNotContent) {
   EXPECT_EQ(m1->Digest().size(), 7u + 64);
   // One byte of size, one digest, one path: three other identities.
   auto size = ParseManifest({{"files", {File("a", 9, kA), File("b/x", 2, kB)}}});
-  auto sha = ParseManifest({{"files", {File("a", 1, kB), File("b/x", 2, kB)}}});
+  auto sha = ParseManifest({{"files", {File("a", 1, std::string(64, 'e')), File("b/x", 2, kB)}}});
   auto path = ParseManifest({{"files", {File("A", 1, kA), File("b/x", 2, kB)}}});
   EXPECT_NE(size->Digest(), m1->Digest());
   EXPECT_NE(sha->Digest(), m1->Digest());
@@ -67,6 +74,10 @@ TEST(DatasetManifest, BadEntriesNameTheField) {
       {{File("x", 1, std::string(64, 'A'))}, "files[0].sha256: 64 lower-case hex"},
       {{{{"path", "x"}, {"size", 1}, {"sha256", kA}, {"mode", 1}}}, "files[0].mode: unknown"},
       {{File("x", 1, kA), File("x", 1, kB)}, "files: \"x\" listed twice"},
+      {{WithXxh3(File("x", 1, kA), "ABCD")}, "files[0].xxh3: 32 lower-case hex"},
+      {{WithXxh3(File("x", 1, kA), kX.substr(1))}, "files[0].xxh3: 32 lower-case hex"},
+      {{File("x", 1, kA), File("y", 2, kA)}, "\"x\" and \"y\" have one sha256"},
+      {{WithXxh3(File("x", 1, kA), kX), File("y", 1, kA)}, "\"x\" and \"y\" have one sha256"},
       {{File("a", 1, kA), File("a-b", 1, kA), File("a/b", 1, kB)},
        "files: \"a\" is a file and a directory"},
   };
@@ -79,6 +90,22 @@ TEST(DatasetManifest, BadEntriesNameTheField) {
   }
   EXPECT_FALSE(ParseManifest(json::array()).has_value());
   EXPECT_FALSE(ParseManifest({{"files", "x"}}).has_value());
+}
+
+// The fast checksum is inside the identity (it cannot be swapped without changing the digest),
+// and a manifest without one keeps the digest it had before the field existed.
+TEST(DatasetManifest, FastChecksumIsPartOfTheIdentityWhenPresent) {
+  auto plain = ParseManifest({{"files", {File("a", 1, kA)}}});
+  auto with = ParseManifest({{"files", {WithXxh3(File("a", 1, kA), kX)}}});
+  auto other = ParseManifest({{"files", {WithXxh3(File("a", 1, kA), std::string(32, 'd'))}}});
+  ASSERT_TRUE(plain.has_value() && with.has_value() && other.has_value());
+  EXPECT_EQ(plain->Canonical(), R"({"files":[{"path":"a","sha256":")" + kA + R"(","size":1}]})");
+  EXPECT_EQ(with->Canonical(),
+            R"({"files":[{"path":"a","sha256":")" + kA + R"(","size":1,"xxh3":")" + kX + R"("}]})");
+  EXPECT_EQ(with->files[0].xxh3, kX);
+  EXPECT_NE(with->Digest(), plain->Digest());
+  EXPECT_NE(with->Digest(), other->Digest());
+  EXPECT_EQ(ParseManifest(ManifestJson(*with))->Digest(), with->Digest());
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "base/sha256.h"
 #include "cache/routing/maglev.h"
 #include "test/support/test_process.h"
 
@@ -388,6 +389,35 @@ TEST_P(CacheServerTest, BadTokensGet401Or403AndReadOrWriteNothing) {
   EXPECT_EQ(c.Call("PUT", "/v1/objects/data/new", "evil", Auth("readers")).status, 403);
   EXPECT_EQ(store_->object_count(), 1u);
   EXPECT_FALSE(store_->Stat("data", "new").has_value());
+}
+
+// A token with sha256_keys (what the kumo server hands dataset pushers) stores an upload only
+// when its bytes hash to the SHA-256 its key ends in: sized and chunked bodies alike; a
+// mismatch is a 400 that stores nothing and leaves the connection in step.
+TEST_P(CacheServerTest, Sha256KeysTokenStoresOnlyBytesThatHashToTheirKey) {
+  TokenScope scope{{"data/p/"}, {"data/p/"}, true};
+  std::string auth = "Authorization: Bearer " +
+                     MakeHs256Token(kSecret, "system:serviceaccount:team-a:sa", "kumo",
+                                    "kumo-cache", time(nullptr) + 600, 0, &scope) +
+                     "\r\n";
+  const std::string body = "the bytes", other = "other bytes";
+  const std::string key = "/v1/objects/data/p/" + Sha256Hex(body);
+  Client c(port());
+  EXPECT_EQ(c.Call("PUT", key, other, auth).status, 400);
+  EXPECT_FALSE(store_->Stat("data", "p/" + Sha256Hex(body)).has_value());
+  EXPECT_EQ(c.Call("PUT", "/v1/objects/data/p/not-a-digest", body, auth).status, 400);
+  EXPECT_EQ(c.Call("PUT", key, body, auth).status, 201);  // the same connection, in step
+  Response got = c.Call("GET", key, "", auth);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, body);
+  // Chunked: the mismatch is found at the last chunk; the stored object is untouched.
+  Client d(port());
+  d.Send("PUT " + key + " HTTP/1.1\r\nHost: t\r\n" + auth +
+         "Transfer-Encoding: chunked\r\n\r\n4\r\nothe\r\n7\r\nr bytes\r\n0\r\n\r\n");
+  EXPECT_EQ(d.Read().status, 400);
+  EXPECT_EQ(c.Call("GET", key, "", auth).body, body);
+  // Without sha256_keys the same namespace writes any key.
+  EXPECT_EQ(c.Call("PUT", "/v1/objects/data/p/free", other, Auth("team-a")).status, 201);
 }
 
 TEST_P(CacheServerTest, RestartKeepsObjects) {

@@ -25,7 +25,9 @@ const char kUsageText[] =
     "       kumo dataset ls [-o table|json]\n"
     "       kumo dataset describe NAME[@VERSION] [-o table|json]\n"
     "       kumo dataset pull NAME[@VERSION] DIR [--parallel N] [--node-store STORE]\n"
-    "         (VERSION default: latest; with a node store the files are read-only hard links)\n"
+    "                                            [--verify fast|sha256]\n"
+    "         (VERSION default: latest; with a node store the files are read-only hard links;\n"
+    "          --verify sha256 re-checks every object's SHA-256 instead of its XXH3-128)\n"
     "       kumo dataset rm NAME@VERSION [--force]                (--force: admins only)\n"
     "       kumo dataset grant NAME --project P                   (P may read NAME)\n"
     "  common: --server HOST:PORT, --token T (or KUMO_SERVER, KUMO_TOKEN, the config file)\n";
@@ -66,6 +68,9 @@ int Pull(Invocation& c) {
   o.parallel = Parallel(c);
   o.node_store = c.args.Get("--node-store");
   if (o.parallel < 1 || o.parallel > 256) return c.Usage("--parallel wants 1..256");
+  std::string verify = c.args.Get("--verify", "fast");
+  if (verify != "fast" && verify != "sha256") return c.Usage("--verify wants fast or sha256");
+  o.verify = verify == "sha256" ? client::Verify::kSha256 : client::Verify::kFast;
   auto r = client::PullDataset(*c.api, name, version, c.args.positional[1], o);
   if (!r) return c.Fail(r.error().message());
   std::printf("%s@%lld %s\n", name.c_str(),
@@ -178,6 +183,7 @@ int RunDatasetCommand(const std::vector<std::string>& args) {
       {{"--parallel"}, true, "push, pull: files in flight (default 8)"},
       {{"--output", "-o"}, true, "ls, describe: table or json"},
       {{"--node-store"}, true, "pull: content-addressed store to link from and fetch into"},
+      {{"--verify"}, true, "pull: fast (XXH3-128, the default) or sha256"},
       {{"--force"}, false, "rm: remove even when Results name the version (admins)"}};
   CLI::App app(std::string(kUsageText), c.prog);
   std::vector<std::string> rest(args.begin() + 1, args.end());

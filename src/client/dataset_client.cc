@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "api/dataset_manifest.h"
 #include "base/sha256.h"
 #include "cache/client/client.h"
+#include "cache/storage/content_hash.h"
 #include "client/node_store.h"
 #include "client/progress_bar.h"
 #include "http/http.h"
@@ -26,6 +28,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+constexpr size_t kReadChunkBytes = 1 << 20;
 
 // Runs fn(i) for i in [0, n) on `parallel` threads; the first error stops the others from
 // taking new items and is returned.
@@ -123,18 +127,33 @@ Result<std::vector<LocalFile>> ListTree(const std::string& dir,
   return out;
 }
 
-Result<std::string> HashFile(const std::string& path) {
+namespace {
+
+// Hands every byte of the file at `path` to `update`, in order.
+Status ReadFile(const std::string& path, const std::function<void(std::string_view)>& update) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error(Status::IoError(path + ": " + std::strerror(errno)));
-  Sha256 h;
-  std::string buf(1 << 20, '\0');
+  if (fd < 0) return Status::IoError(path + ": " + std::strerror(errno));
+  auto buf = std::make_unique_for_overwrite<char[]>(kReadChunkBytes);
   ssize_t n;
-  while ((n = ::read(fd, buf.data(), buf.size())) > 0)
-    h.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+  while ((n = ::read(fd, buf.get(), kReadChunkBytes)) > 0)
+    update(std::string_view(buf.get(), static_cast<size_t>(n)));
   int err = errno;
   ::close(fd);
-  if (n < 0) return Error(Status::IoError(path + ": " + std::strerror(err)));
-  return h.FinishHex();
+  if (n < 0) return Status::IoError(path + ": " + std::strerror(err));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<FileDigests> DigestFile(const std::string& path) {
+  Sha256 sha;
+  cache::Xxh3Hasher xxh3;
+  Status s = ReadFile(path, [&](std::string_view piece) {
+    sha.Update(piece);
+    xxh3.Update(piece);
+  });
+  if (!s.ok()) return Error(s);
+  return FileDigests{sha.FinishHex(), xxh3.Hex()};
 }
 
 Result<TransferReport> PushDataset(ApiClient& api, const std::string& name,
@@ -155,15 +174,15 @@ Result<TransferReport> PushDataset(ApiClient& api, const std::string& name,
   TransferReport report;
   for (const auto& f : *files) report.bytes += static_cast<uint64_t>(f.size_bytes);
   report.files = files->size();
-  std::vector<std::string> digests(files->size());
+  std::vector<FileDigests> digests(files->size());
   std::atomic<uint64_t> sent_files{0}, sent_bytes{0};
   ProgressBar bar("push " + name, files->size(), report.bytes, options.progress && isatty(2));
   Status s = ForEachParallel(files->size(), options.parallel, [&](size_t i) -> Status {
     const LocalFile& f = (*files)[i];
-    auto sha = HashFile(f.abs);
-    if (!sha) return sha.error();
-    digests[i] = *sha;
-    std::string key = prefix + *sha;
+    auto d = DigestFile(f.abs);
+    if (!d) return d.error();
+    digests[i] = std::move(*d);
+    std::string key = prefix + digests[i].sha256;
     auto st = (*cache)->Stat(bucket, key);
     uint64_t size = static_cast<uint64_t>(f.size_bytes);
     if (st && st->size_bytes == size) {
@@ -183,8 +202,10 @@ Result<TransferReport> PushDataset(ApiClient& api, const std::string& name,
   if (!s.ok()) return Error(s);
   json manifest = json::array();
   for (size_t i = 0; i < files->size(); ++i)
-    manifest.push_back(
-        {{"path", (*files)[i].path}, {"size", (*files)[i].size_bytes}, {"sha256", digests[i]}});
+    manifest.push_back({{"path", (*files)[i].path},
+                        {"size", (*files)[i].size_bytes},
+                        {"sha256", digests[i].sha256},
+                        {"xxh3", digests[i].xxh3}});
   json body = {{"files", std::move(manifest)}};
   if (!project.empty()) body["project"] = project;
   auto version = Expect(api.Call("POST", base + "/versions", body.dump()), "dataset " + name);
@@ -198,37 +219,68 @@ Result<TransferReport> PushDataset(ApiClient& api, const std::string& name,
 
 namespace {
 
-// Whether `path` already holds `size` bytes hashing to `sha256`.
-bool AlreadyThere(const std::string& path, int64_t size, const std::string& sha256) {
+// The check of one object against its manifest entry, fed the bytes as they are written.
+class ObjectCheck {
+ public:
+  ObjectCheck(const api::ManifestFile& f, Verify verify)
+      : f_(f), fast_(verify == Verify::kFast && !f.xxh3.empty()) {}
+  void Update(std::string_view piece) {
+    bytes_ += piece.size();
+    if (fast_) {
+      xxh3_.Update(piece);
+    } else {
+      sha256_.Update(piece);
+    }
+  }
+  // OK when the bytes seen are the manifest's. REQUIRES: called once.
+  Status Finish() {
+    const char* what = fast_ ? "xxh3" : "sha256";
+    std::string got = fast_ ? xxh3_.Hex() : sha256_.FinishHex();
+    const std::string& want = fast_ ? f_.xxh3 : f_.sha256;
+    if (got == want && bytes_ == static_cast<uint64_t>(f_.size_bytes)) return Status::Ok();
+    return Status::Internal(f_.path + ": the cache's bytes do not match the manifest (" +
+                            std::to_string(bytes_) + " bytes, " + what + " " + got + "; want " +
+                            std::to_string(f_.size_bytes) + " bytes, " + what + " " + want + ")");
+  }
+
+ private:
+  const api::ManifestFile& f_;
+  bool fast_;
+  uint64_t bytes_ = 0;
+  cache::Xxh3Hasher xxh3_;
+  Sha256 sha256_;
+};
+
+// Whether `path` already holds the bytes of `f` (checked as `verify` says).
+bool AlreadyThere(const std::string& path, const api::ManifestFile& f, Verify verify) {
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != size) return false;
-  auto h = HashFile(path);
-  return h && *h == sha256;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != f.size_bytes)
+    return false;
+  ObjectCheck check(f, verify);
+  return ReadFile(path, [&](std::string_view piece) { check.Update(piece); }).ok() &&
+         check.Finish().ok();
 }
 
-// Fetches one object of the manifest into the new file `tmp`, hashing the bytes as they land
+// Fetches one object of the manifest into the new file `tmp`, checking the bytes as they land
 // in it (one pass: the cache client splices them into the file and hands them over read back,
 // so what is checked is what the file holds). On any failure `tmp` is removed.
 Status FetchChecked(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
-                    const api::ManifestFile& f, const std::string& tmp) {
+                    const api::ManifestFile& f, const std::string& tmp, Verify verify) {
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
-  Sha256 h;
+  // Best effort: the file's blocks reserved in one call instead of page by page as the bytes
+  // land (ext4's delayed allocation) took a fifth of a cold pull's CPU (docs/datasets.md).
+  // KEEP_SIZE: the file's size stays what was written, so a short download reads as short.
+  if (f.size_bytes > 0) (void)::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, f.size_bytes);
+  ObjectCheck check(f, verify);
   auto got = cache.GetToFd(bucket, key, fd, [&](std::string_view piece) {
-    h.Update(piece);
+    check.Update(piece);
     return Status::Ok();
   });
   bool closed = ::close(fd) == 0;
-  std::string sha = got ? h.FinishHex() : "";
-  Status s;
-  if (!got) {
-    s = Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
-  } else if (sha != f.sha256 || static_cast<int64_t>(*got) != f.size_bytes) {
-    s = Status::Internal(f.path + ": the cache's bytes do not match the manifest (sha256 " + sha +
-                         ", want " + f.sha256 + ")");
-  } else if (!closed) {
-    s = Status::IoError(tmp + ": " + std::strerror(errno));
-  }
+  Status s = got ? check.Finish()
+                 : Status(got.error().code(), f.path + ": kumo cache: " + got.error().message());
+  if (s.ok() && !closed) s = Status::IoError(tmp + ": " + std::strerror(errno));
   if (!s.ok()) ::unlink(tmp.c_str());
   return s;
 }
@@ -236,10 +288,10 @@ Status FetchChecked(cache::CacheClient& cache, const std::string& bucket, const 
 // Fetches one file of the manifest into `path` (through PATH.kumo-partial, renamed into place
 // once checked: a failed fetch leaves no file).
 Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
-                const api::ManifestFile& f, const std::string& path) {
+                const api::ManifestFile& f, const std::string& path, Verify verify) {
   std::string tmp = path + ".kumo-partial";
   ::unlink(tmp.c_str());  // left by an interrupted pull
-  if (Status s = FetchChecked(cache, bucket, key, f, tmp); !s.ok()) return s;
+  if (Status s = FetchChecked(cache, bucket, key, f, tmp, verify); !s.ok()) return s;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
@@ -250,9 +302,9 @@ Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std:
 
 // Fetches one object into the node store.
 Status FetchIntoStore(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
-                      const api::ManifestFile& f, NodeStore& store) {
+                      const api::ManifestFile& f, NodeStore& store, Verify verify) {
   std::string tmp = store.TempPath();
-  if (Status s = FetchChecked(cache, bucket, key, f, tmp); !s.ok()) return s;
+  if (Status s = FetchChecked(cache, bucket, key, f, tmp, verify); !s.ok()) return s;
   if (Status st = store.Adopt(tmp, f.sha256); !st.ok())
     return Status(st.code(), f.path + ": " + st.message());
   return Status::Ok();
@@ -263,7 +315,8 @@ Status FetchIntoStore(cache::CacheClient& cache, const std::string& bucket, cons
 Status FetchVersion(cache::CacheClient& cache, const std::string& bucket,
                     const std::string& prefix, const api::DatasetManifest& manifest,
                     const std::string& dir, NodeStore* store, int parallel,
-                    const std::function<void(uint64_t bytes, bool fetched)>& on_file) {
+                    const std::function<void(uint64_t bytes, bool fetched)>& on_file,
+                    Verify verify) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   for (const auto& f : manifest.files) {
@@ -278,17 +331,19 @@ Status FetchVersion(cache::CacheClient& cache, const std::string& bucket,
     if (store) {
       bool fetch = !store->Has(f.sha256, f.size_bytes);
       if (fetch) {
-        if (Status st = FetchIntoStore(cache, bucket, prefix + f.sha256, f, *store); !st.ok())
+        if (Status st = FetchIntoStore(cache, bucket, prefix + f.sha256, f, *store, verify);
+            !st.ok())
           return st;
       }
       on_file(size, fetch);
       return store->LinkTo(f.sha256, path);
     }
-    if (AlreadyThere(path, f.size_bytes, f.sha256)) {
+    if (AlreadyThere(path, f, verify)) {
       on_file(size, false);
       return Status::Ok();
     }
-    if (Status st = FetchOne(cache, bucket, prefix + f.sha256, f, path); !st.ok()) return st;
+    if (Status st = FetchOne(cache, bucket, prefix + f.sha256, f, path, verify); !st.ok())
+      return st;
     on_file(size, true);
     return Status::Ok();
   });
@@ -330,7 +385,8 @@ Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
                               got_bytes.fetch_add(size);
                             }
                             bar.Add(1, size, fetched ? size : 0);
-                          });
+                          },
+                          options.verify);
   bar.Finish();
   if (!s.ok()) return Error(s);
   report.moved_files = got_files.load();

@@ -195,7 +195,12 @@ std::optional<json> DatasetHandlers::CacheAccess(const std::string& principal,
   std::string prefix = DatasetKeyPrefix(project, name);
   cache::TokenScope scope;
   scope.read = {std::string(kDatasetBucket) + "/" + prefix};
-  if (write) scope.write = scope.read;
+  // A write token stores only content addresses: the cache checks each upload's SHA-256
+  // against its key, so a pull may trust the name and verify a fast checksum (datasets.md).
+  if (write) {
+    scope.write = scope.read;
+    scope.sha256_keys = true;
+  }
   int64_t now = static_cast<int64_t>(state_.clock.NowSeconds());
   auto token = state_.cache_tokens->Mint(principal, scope, now, config.cache_token_ttl_s);
   if (!token) {

@@ -7,7 +7,9 @@
 // which also makes an interrupted push resumable. The server never carries the bytes: it hands
 // out short-lived cache tokens (CacheTokenIssuer) scoped to the key prefix
 // "datasets/<project>/<name>/" — read for the owner and granted projects, read-write for the
-// owner — so the cache refuses (403) everyone else, exactly as the server does.
+// owner — so the cache refuses (403) everyone else, exactly as the server does. Write tokens
+// carry sha256_keys (cache/auth/auth.h): the cache stores an upload only when its bytes hash
+// to the SHA-256 its key ends in, so no writer can put other bytes under a version's objects.
 //
 //   GET    /v1/datasets                         the datasets this user may read
 //   GET    /v1/datasets/NAME                    owner, grants, versions

@@ -9,6 +9,7 @@
 
 #include "base/sha256.h"
 #include "cache/client/client.h"
+#include "cache/storage/content_hash.h"
 #include "server/util.h"
 #include "test/integration/dataset_fixture.h"
 #include "test/integration/server_fixture.h"
@@ -153,6 +154,25 @@ TEST_F(DatasetTest, InterruptedPushResumesAndMissingObjectsAreRefused) {
 // A pull checks every byte against the manifest's SHA-256: an object whose bytes were replaced
 // in the cache (same size, one byte flipped past the first pipe load) is refused, and neither
 // the destination nor the node store keeps anything of it; with the right bytes back it pulls.
+// Flips (and, called again, restores) byte `at` of the object holding `bytes` inside the
+// cache's store, on disk: corruption at rest, which no upload can cause (the cache checks
+// every dataset upload's SHA-256). The object's file is its header, then its bytes.
+void FlipStoredByte(const std::string& cache_dir, const std::string& bytes, size_t at) {
+  for (const auto& e : fs::recursive_directory_iterator(cache_dir + "/objects")) {
+    if (!e.is_regular_file() || e.file_size() <= bytes.size() ||
+        e.file_size() > bytes.size() + 4096)
+      continue;
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(e.file_size() - bytes.size() + at));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(e.file_size() - bytes.size() + at));
+    f.put(static_cast<char>(c ^ 0x20));
+    return;
+  }
+  FAIL() << "no object of " << bytes.size() << " bytes in " << cache_dir;
+}
+
 TEST_F(DatasetTest, APullRefusesBytesThatDoNotHashToTheManifest) {
   std::string src = dir_.path() + "/src";
   std::string good = std::string(3 << 20, 'g') + "tail";
@@ -160,6 +180,10 @@ TEST_F(DatasetTest, APullRefusesBytesThatDoNotHashToTheManifest) {
   WriteFile(src + "/small.txt", "small");
   ASSERT_EQ(Kumo(alice_, {"push", "ds", src, "--project", "team-a"}).rc, 0);
   Api alice(server_port_, alice_);
+  Api::Reply v = alice.Call("GET", "/v1/datasets/ds/versions/1");
+  ASSERT_EQ(v.status, 200) << v.text;
+  EXPECT_EQ(v.body["manifest"]["files"][0]["xxh3"], cache::Xxh3Hex(good));
+  // Other bytes under the object's name: the cache refuses the upload (sha256_keys).
   Api::Reply started = alice.Call("POST", "/v1/datasets/ds/uploads", "{}");
   ASSERT_EQ(started.status, 200) << started.text;
   cache::ClientOptions o;
@@ -169,16 +193,26 @@ TEST_F(DatasetTest, APullRefusesBytesThatDoNotHashToTheManifest) {
   std::string key = started.body["cache"]["prefix"].get<std::string>() + Sha256Hex(good);
   std::string bad = good;
   bad[(2 << 20) + 7] = 'b';
-  ASSERT_TRUE(client->Put("datasets", key, bad).has_value());
+  auto refused = client->Put("datasets", key, bad);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(cache::HttpStatusOf(refused.error()), 400) << refused.error().message();
 
+  // So the byte is swapped on the cache's disk. Every pull path refuses it and publishes nothing.
+  FlipStoredByte(dir_.path() + "/cache", good, (2 << 20) + 7);
   std::string out = dir_.path() + "/out", store = dir_.path() + "/store";
   Run plain = Kumo(alice_, {"pull", "ds", out});
   EXPECT_EQ(plain.rc, 1);
   EXPECT_NE(plain.out.find("big.bin: the cache's bytes do not match the manifest"),
             std::string::npos)
       << plain.out;
+  EXPECT_NE(plain.out.find("xxh3"), std::string::npos) << plain.out;
   EXPECT_FALSE(fs::exists(out + "/big.bin"));
   EXPECT_FALSE(fs::exists(out + "/big.bin.kumo-partial"));
+  Run full = Kumo(alice_, {"pull", "ds", out, "--verify", "sha256"});
+  EXPECT_EQ(full.rc, 1);
+  EXPECT_NE(full.out.find("do not match the manifest (3145732 bytes, sha256"), std::string::npos)
+      << full.out;
+  EXPECT_FALSE(fs::exists(out + "/big.bin"));
   Run stored = Kumo(alice_, {"pull", "ds", dir_.path() + "/out2", "--node-store", store});
   EXPECT_EQ(stored.rc, 1);
   EXPECT_NE(stored.out.find("do not match the manifest"), std::string::npos) << stored.out;
@@ -186,12 +220,38 @@ TEST_F(DatasetTest, APullRefusesBytesThatDoNotHashToTheManifest) {
                           Sha256Hex(good)));
   EXPECT_TRUE(fs::is_empty(store + "/tmp"));
 
-  ASSERT_TRUE(client->Put("datasets", key, good).has_value());
+  FlipStoredByte(dir_.path() + "/cache", good, (2 << 20) + 7);  // restored
   Run fixed = Kumo(alice_, {"pull", "ds", dir_.path() + "/out2", "--node-store", store});
   ASSERT_EQ(fixed.rc, 0) << fixed.out;
   EXPECT_TRUE(testing::ReadFile(dir_.path() + "/out2/big.bin") == good);
-  ASSERT_EQ(Kumo(alice_, {"pull", "ds", out}).rc, 0);
+  ASSERT_EQ(Kumo(alice_, {"pull", "ds", out, "--verify", "sha256"}).rc, 0);
   EXPECT_TRUE(testing::ReadFile(out + "/big.bin") == good);
+  EXPECT_EQ(Kumo(alice_, {"pull", "ds", "--verify", "md5", out}).rc, 2);
+}
+
+// A manifest from before the fast checksum (or from the Python client) has no xxh3: its pull
+// checks SHA-256, and refuses a swapped byte all the same.
+TEST_F(DatasetTest, AManifestWithoutXxh3IsCheckedBySha256) {
+  std::string src = dir_.path() + "/src";
+  std::string good(1 << 20, 'x');
+  WriteFile(src + "/a.bin", good);
+  ASSERT_EQ(Kumo(alice_, {"push", "ds", src, "--project", "team-a"}).rc, 0);
+  Api alice(server_port_, alice_);
+  json files =
+      json::array({{{"path", "a.bin"}, {"size", good.size()}, {"sha256", Sha256Hex(good)}}});
+  Api::Reply v2 = alice.Call("POST", "/v1/datasets/ds/versions", json{{"files", files}}.dump());
+  ASSERT_EQ(v2.status, 201) << v2.text;
+  EXPECT_FALSE(v2.body.contains("manifest") && v2.body["manifest"]["files"][0].contains("xxh3"));
+  FlipStoredByte(dir_.path() + "/cache", good, 12345);
+  Run old = Kumo(alice_, {"pull", "ds@2", dir_.path() + "/out"});
+  EXPECT_EQ(old.rc, 1);
+  EXPECT_NE(old.out.find("a.bin: the cache's bytes do not match the manifest (1048576 bytes, "
+                         "sha256"),
+            std::string::npos)
+      << old.out;
+  FlipStoredByte(dir_.path() + "/cache", good, 12345);
+  ASSERT_EQ(Kumo(alice_, {"pull", "ds@2", dir_.path() + "/out"}).rc, 0);
+  EXPECT_TRUE(testing::ReadFile(dir_.path() + "/out/a.bin") == good);
 }
 
 }  // namespace

@@ -86,6 +86,13 @@ def test_datasets_push_pull_and_sharded_stream(cluster):
          for p, b in files.items()])
     again = k.push_dataset("digits", src)
     assert again["version"] == 1 and not again["created"]
+    # A manifest with the fast checksum (as `kumo dataset push` records it) digests the same way
+    # here as in the server.
+    with_xxh3 = [{"path": p, "size": len(b), "sha256": hashlib.sha256(b).hexdigest(),
+                  "xxh3": "%032x" % i} for i, (p, b) in enumerate(sorted(files.items()))]
+    v2 = k._call("POST", "/v1/datasets/digits/versions", {"files": with_xxh3})
+    assert v2["version"] == 2 and v2["digest"] == kumo.manifest_digest(with_xxh3)
+    assert v2["digest"] != v1["digest"]
 
     k.pull_dataset("digits", os.path.join(d, "pulled"), version=1)
     for p, b in files.items():

@@ -44,15 +44,24 @@ std::string ClaimsPayload(const std::string& sub, const std::string& issuer,
                           const TokenScope* scope = nullptr) {
   nlohmann::json payload = {{"sub", sub}, {"iss", issuer}, {"aud", audience}, {"exp", exp_s}};
   if (nbf_s != 0) payload["nbf"] = nbf_s;
-  if (scope != nullptr) payload["kumo_scope"] = {{"read", scope->read}, {"write", scope->write}};
+  if (scope != nullptr) {
+    payload["kumo_scope"] = {{"read", scope->read}, {"write", scope->write}};
+    if (scope->sha256_keys) payload["kumo_scope"]["sha256_keys"] = true;
+  }
   return Base64UrlEncode(payload.dump());
 }
 
-// kumo_scope's two lists of prefixes; nullopt when it is not {"read": [str...], "write": [...]}.
+// kumo_scope; nullopt when it is not {"read": [str...], "write": [...], "sha256_keys": bool}
+// (each part optional).
 std::optional<TokenScope> ParseScope(const nlohmann::json& j) {
   if (!j.is_object()) return std::nullopt;
   TokenScope scope;
   for (auto& [name, list] : j.items()) {
+    if (name == "sha256_keys") {
+      if (!list.is_boolean()) return std::nullopt;
+      scope.sha256_keys = list.get<bool>();
+      continue;
+    }
     if (name != "read" && name != "write") return std::nullopt;
     if (!list.is_array()) return std::nullopt;
     for (const auto& e : list) {
@@ -120,9 +129,9 @@ std::string Base64UrlEncode(std::string_view bytes) {
 
 std::string MakeHs256Token(const std::string& secret, const std::string& sub,
                            const std::string& issuer, const std::string& audience, int64_t exp_s,
-                           int64_t nbf_s) {
+                           int64_t nbf_s, const TokenScope* scope) {
   std::string signing_input = Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                              ClaimsPayload(sub, issuer, audience, exp_s, nbf_s);
+                              ClaimsPayload(sub, issuer, audience, exp_s, nbf_s, scope);
   return signing_input + "." + Base64UrlEncode(HmacSha256(secret, signing_input));
 }
 
@@ -249,14 +258,16 @@ Result<Claims> Authenticator::Verify(std::string_view token) const {
   c.ns = s.substr(kPrefix.size(), colon - kPrefix.size());
   if (auto scope = p.find("kumo_scope"); scope != p.end()) {
     c.scope = ParseScope(*scope);
-    if (!c.scope) return bad("kumo_scope is not {\"read\": [prefix...], \"write\": [...]}");
+    if (!c.scope)
+      return bad("kumo_scope is not {\"read\": [prefix...], \"write\": [...], "
+                 "\"sha256_keys\": bool}");
   }
   return c;
 }
 
 AuthResult Authenticator::Check(std::string_view authorization, std::string_view bucket,
                                 std::string_view key, Access access, int64_t now_s,
-                                TokenCache* cache) const {
+                                TokenCache* cache, bool* sha256_key) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer))
     return AuthResult::kUnauthenticated;
@@ -288,6 +299,8 @@ AuthResult Authenticator::Check(std::string_view authorization, std::string_view
       !ScopeAllows(access == Access::kRead ? claims->scope->read : claims->scope->write, bucket,
                    key))
     return AuthResult::kForbidden;
+  if (sha256_key != nullptr)
+    *sha256_key = access == Access::kWrite && claims->scope && claims->scope->sha256_keys;
   return AuthResult::kAllowed;
 }
 

@@ -28,6 +28,11 @@
 // "bucket/key". So one ACL line for the server's namespace ("kumo: {read: [datasets], write:
 // [datasets]}") and per-token scopes give each job and user its own datasets, with no shared
 // secret handed out. A malformed kumo_scope makes the token invalid (401), never unscoped.
+// With "sha256_keys": true the token writes only content addresses: the last '/'-segment of
+// every key it PUTs must be the lower-case hex SHA-256 of the body, which the cache computes as
+// the body arrives and refuses (400, nothing stored) when it differs. The server's dataset
+// upload tokens carry it, so an object under a dataset's prefix is always the bytes its name
+// says — checked once, here, so that pulls need only a fast checksum (docs/datasets.md).
 //
 // Outcome: 401 for a missing, malformed, forged, expired or not-yet-valid token or a wrong
 // issuer/audience; 403 for a valid token whose namespace may not do this to this bucket.
@@ -58,6 +63,7 @@ enum class AuthResult { kAllowed, kUnauthenticated, kForbidden };
 // Prefixes of "bucket/key" a token is limited to (see Scope above).
 struct TokenScope {
   std::vector<std::string> read, write;
+  bool sha256_keys = false;  // writes must be named by their bytes' SHA-256 (see Scope above)
 };
 
 struct Claims {
@@ -90,9 +96,11 @@ class Authenticator {
  public:
   static Result<Authenticator> Load(AuthOptions options, const std::string& acl_yaml_text);
   // `authorization` is the raw header value ("Bearer eyJ..."); `now_s` Unix seconds; `key` is
-  // checked against the token's scope, if it has one.
+  // checked against the token's scope, if it has one. An allowed write sets *sha256_key (when
+  // given) to whether the body must hash to the key's last segment (sha256_keys).
   AuthResult Check(std::string_view authorization, std::string_view bucket, std::string_view key,
-                   Access access, int64_t now_s, TokenCache* cache) const;
+                   Access access, int64_t now_s, TokenCache* cache,
+                   bool* sha256_key = nullptr) const;
   // Signature and claim-shape checks only (no time, no ACL). Unauthenticated-type failures.
   Result<Claims> Verify(std::string_view token) const;
   // Swaps in a re-read JWKS (non-null). Tokens verified against the old set are verified again
@@ -111,10 +119,11 @@ class Authenticator {
   std::map<std::string, BucketGrants, std::less<>> acl_;
 };
 
-// Builds an HS256 token (for `kumo cache token`, tests and the benchmark).
+// Builds an HS256 token (for `kumo cache token`, tests and the benchmark), with a kumo_scope
+// claim when `scope` is not null.
 std::string MakeHs256Token(const std::string& secret, const std::string& sub,
                            const std::string& issuer, const std::string& audience, int64_t exp_s,
-                           int64_t nbf_s = 0);
+                           int64_t nbf_s = 0, const TokenScope* scope = nullptr);
 
 // Builds an RS256 or ES256 token (the signer's key decides), with `kid` in the header when not
 // empty, and a kumo_scope claim when `scope` is not null.

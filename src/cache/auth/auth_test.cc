@@ -221,11 +221,40 @@ TEST(AuthJwks, ScopeLimitsTheTokenToItsPrefixes) {
   EXPECT_EQ(Check(a, "Bearer " + *t, "data", Access::kRead, "x"), AuthResult::kForbidden);
 }
 
+// sha256_keys rides on the scope: an allowed write reports it, a read never does.
+TEST(AuthJwks, Sha256KeysScopeIsReportedForWritesOnly) {
+  Authenticator a = MakeJwks();
+  TokenScope scope{{"data/team-a/mnist/"}, {"data/team-a/mnist/"}, true};
+  Result<std::string> t =
+      MakeSignedToken(Signer(EcKey()), "ec-1", kSub, kK8sIssuer, "kumo-cache", kNow + 600, 0,
+                      &scope);
+  ASSERT_TRUE(t.has_value());
+  TokenCache cache;
+  bool sha256_key = false;
+  EXPECT_EQ(a.Check("Bearer " + *t, "data", "team-a/mnist/x", Access::kWrite, kNow, &cache,
+                    &sha256_key),
+            AuthResult::kAllowed);
+  EXPECT_TRUE(sha256_key);
+  EXPECT_EQ(a.Check("Bearer " + *t, "data", "team-a/mnist/x", Access::kRead, kNow, &cache,
+                    &sha256_key),
+            AuthResult::kAllowed);
+  EXPECT_FALSE(sha256_key);
+  scope.sha256_keys = false;
+  t = MakeSignedToken(Signer(EcKey()), "ec-1", kSub, kK8sIssuer, "kumo-cache", kNow + 600, 0,
+                      &scope);
+  sha256_key = true;
+  EXPECT_EQ(a.Check("Bearer " + *t, "data", "team-a/mnist/x", Access::kWrite, kNow, &cache,
+                    &sha256_key),
+            AuthResult::kAllowed);
+  EXPECT_FALSE(sha256_key);
+}
+
 TEST(AuthJwks, MalformedScopeIsUnauthenticated) {
   Authenticator a = MakeJwks();
   for (const nlohmann::json& bad :
        {nlohmann::json("data/"), nlohmann::json({{"read", "data/"}}),
-        nlohmann::json({{"read", {1}}}), nlohmann::json({{"delete", {"data/"}}})}) {
+        nlohmann::json({{"read", {1}}}), nlohmann::json({{"delete", {"data/"}}}),
+        nlohmann::json({{"write", {"data/"}}, {"sha256_keys", "yes"}})}) {
     nlohmann::json payload = {{"aud", "kumo-cache"}, {"exp", kNow + 600}, {"iss", kK8sIssuer},
                               {"sub", kSub},         {"kumo_scope", bad}};
     std::string input =

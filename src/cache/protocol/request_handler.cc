@@ -14,6 +14,12 @@
 namespace kumo::cache {
 namespace {
 
+bool IsLowerHexSha256(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+           return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+         });
+}
+
 int64_t NowMicros() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -212,7 +218,7 @@ void RequestHandler::Process(Conn& c) {
       size_t avail = c.in_end - c.in_start;
       size_t take = static_cast<size_t>(std::min<uint64_t>(avail, c.writer->remaining_bytes()));
       if (take > 0) {
-        StoreStatus s = c.writer->Append(std::string_view(c.in.data() + c.in_start, take));
+        StoreStatus s = AppendBody(c, std::string_view(c.in.data() + c.in_start, take));
         c.in_start += take;
         if (!s.ok()) {
           c.writer.reset();
@@ -248,8 +254,27 @@ void RequestHandler::Process(Conn& c) {
   }
 }
 
-// Commits the upload of `c` and queues its answer (201 + ETag, or the error).
+StoreStatus RequestHandler::AppendBody(Conn& c, std::string_view bytes) {
+  if (c.body_sha256 != nullptr) c.body_sha256->Update(bytes);
+  return c.writer->Append(bytes);
+}
+
+// Commits the upload of `c` and queues its answer (201 + ETag, or the error). A body that does
+// not hash to the SHA-256 its key names is discarded with a 400.
 void RequestHandler::CommitPut(Conn& c) {
+  if (c.body_sha256 != nullptr) {
+    std::string got = c.body_sha256->FinishHex();
+    c.body_sha256.reset();
+    if (got != c.body_sha256_want) {
+      c.writer.reset();  // discards the temp file
+      c.reading_body = false;
+      QueueSimple(c, 400,
+                  "the body's SHA-256 is " + got + ", not the " + c.body_sha256_want +
+                      " its key names: nothing was stored\n",
+                  !c.keep_alive);
+      return;
+    }
+  }
   Result<ObjectInfo> info = c.writer->Commit();
   c.writer.reset();
   c.reading_body = false;
@@ -286,7 +311,7 @@ bool RequestHandler::ContinueChunkedBody(Conn& c) {
     }
     if (!step.data.empty()) {
       if (c.writer != nullptr) {
-        StoreStatus s = c.writer->Append(step.data);
+        StoreStatus s = AppendBody(c, step.data);
         if (!s.ok()) {
           c.writer.reset();
           c.chunked_discard_left = kMaxDiscardBytes;
@@ -393,10 +418,11 @@ void RequestHandler::Dispatch(Conn& c, const RequestHead& head) {
     QueueSimple(c, 400, name.error().message() + "\n", false);
     return;
   }
+  bool sha256_key = false;  // the token writes only content addresses
   if (auth_ != nullptr) {
     Access access = (is_put || head.method == Method::kDelete) ? Access::kWrite : Access::kRead;
     AuthResult a = auth_->Check(head.authorization, name->bucket, name->key, access, now_s_,
-                                 &tokens_);
+                                 &tokens_, &sha256_key);
     if (a == AuthResult::kUnauthenticated) {
       QueueSimple(c, 401, "missing, invalid or expired token\n", false,
                   "WWW-Authenticate: Bearer realm=\"kumo-cache\"\r\n");
@@ -411,7 +437,7 @@ void RequestHandler::Dispatch(Conn& c, const RequestHead& head) {
   if (options_.router != nullptr && RedirectToOwner(c, head, *name, &owner)) return;
   switch (head.method) {
     case Method::kPut:
-      return StartPut(c, head, *name);
+      return StartPut(c, head, *name, sha256_key);
     case Method::kDelete: {
       Status s = store_->Delete(name->bucket, name->key);
       if (s.ok()) {
@@ -455,9 +481,18 @@ bool RequestHandler::RedirectToOwner(Conn& c, const RequestHead& head, const Obj
   return true;
 }
 
-void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName& name) {
+void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName& name,
+                              bool sha256_key) {
   if (!head.content_length && !head.chunked) {
     QueueSimple(c, 411, "PUT needs Content-Length or Transfer-Encoding: chunked\n", true);
+    return;
+  }
+  std::string_view last = std::string_view(name.key).substr(name.key.rfind('/') + 1);
+  if (sha256_key && !IsLowerHexSha256(last)) {
+    QueueSimple(c, 400,
+                "this token writes only keys that end in the SHA-256 of their bytes (64 "
+                "lower-case hex digits)\n",
+                false);
     return;
   }
   StoreResult<std::unique_ptr<PutWriter>> w =
@@ -470,6 +505,8 @@ void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName
   c.discard_left = 0;
   c.writer = std::move(*w);
   c.reading_body = true;
+  c.body_sha256 = sha256_key ? std::make_unique<Sha256>() : nullptr;
+  c.body_sha256_want = sha256_key ? std::string(last) : std::string();
   if (head.chunked) {
     c.chunked = std::make_unique<ChunkedDecoder>(options_.limits);
     c.keep_alive = head.keep_alive;  // Dispatch assumed the body would not be read

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "base/sha256.h"
 #include "cache/auth/auth.h"
 #include "cache/io/fill_mailbox.h"
 #include "cache/metrics.h"
@@ -60,6 +61,10 @@ struct Conn {
   bool reading_body = false;
   uint64_t discard_left = 0;  // body bytes of a refused request, skipped before the next head
   std::unique_ptr<PutWriter> writer;
+  // While an upload whose token has sha256_keys (auth.h) is read: its bytes' SHA-256 so far,
+  // and the one its key names, compared before the commit.
+  std::unique_ptr<Sha256> body_sha256;
+  std::string body_sha256_want;
   std::unique_ptr<ChunkedDecoder> chunked;  // while a chunked body is read (reading_body)
   uint64_t chunked_discard_left = 0;        // after a refused chunked upload: what may be skipped
   // The response being sent.
@@ -143,7 +148,9 @@ class RequestHandler {
   void QueueStatus(Conn& c, const StoreStatus& s, bool close_after);
   void Dispatch(Conn& c, const RequestHead& head);
   bool RedirectToOwner(Conn& c, const RequestHead& head, const ObjectName& name, bool* is_owner);
-  void StartPut(Conn& c, const RequestHead& head, const ObjectName& name);
+  void StartPut(Conn& c, const RequestHead& head, const ObjectName& name, bool sha256_key);
+  // The next bytes of the body to the writer (and to body_sha256).
+  StoreStatus AppendBody(Conn& c, std::string_view bytes);
   void CommitPut(Conn& c);
   bool ContinueChunkedBody(Conn& c);
   void Read(Conn& c, const RequestHead& head, const ObjectName& name, bool owner);

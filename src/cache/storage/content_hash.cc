@@ -18,6 +18,23 @@ uint64_t ContentHasher::Digest() const {
   return XXH64_digest(static_cast<const XXH64_state_t*>(state_));
 }
 
+Xxh3Hasher::Xxh3Hasher() : state_(XXH3_createState()) {
+  XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
+}
+Xxh3Hasher::~Xxh3Hasher() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
+void Xxh3Hasher::Update(std::string_view bytes) {
+  XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), bytes.data(), bytes.size());
+}
+std::string Xxh3Hasher::Hex() const {
+  XXH128_hash_t h = XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state_));
+  return Hex64(h.high64) + Hex64(h.low64);
+}
+
+std::string Xxh3Hex(std::string_view bytes) {
+  XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  return Hex64(h.high64) + Hex64(h.low64);
+}
+
 std::string Hex64(uint64_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string s(16, '0');
