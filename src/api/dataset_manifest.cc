@@ -12,12 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-bool IsLowerHex(const std::string& s, size_t digits) {
-  if (s.size() != digits) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 Status Field(size_t i, const char* field, const std::string& why) {
   return Status::InvalidArgument("files[" + std::to_string(i) + "]." + field + ": " + why);
 }

@@ -13,6 +13,10 @@ namespace kumo {
 // Lower-case hex of SHA-256(data): 64 characters.
 std::string Sha256Hex(std::string_view data);
 
+// Whether `s` is exactly `digits` lower-case hex characters: the form Sha256Hex writes (64) and
+// the dataset manifests' XXH3-128 checksums take (32).
+bool IsLowerHex(std::string_view s, size_t digits);
+
 // Feed bytes with Update, then read the digest once with FinishHex.
 // Not thread-safe; one hasher per stream.
 class Sha256 {

@@ -23,3 +23,19 @@ TEST(Sha256Test, StreamingEqualsOneShot) {
 
 }  // namespace
 }  // namespace kumo
+
+namespace kumo {
+namespace {
+
+TEST(IsLowerHexTest, ExactlyThatManyLowerCaseHexDigits) {
+  EXPECT_TRUE(IsLowerHex(Sha256Hex("abc"), 64));
+  EXPECT_TRUE(IsLowerHex("0123456789abcdef", 16));
+  EXPECT_FALSE(IsLowerHex("0123456789ABCDEF", 16));  // upper case
+  EXPECT_FALSE(IsLowerHex("0123456789abcdeg", 16));
+  EXPECT_FALSE(IsLowerHex("0123456789abcde", 16));   // one short
+  EXPECT_FALSE(IsLowerHex("", 1));
+  EXPECT_TRUE(IsLowerHex("", 0));
+}
+
+}  // namespace
+}  // namespace kumo

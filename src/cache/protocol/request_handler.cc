@@ -9,16 +9,11 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/sha256.h"
 #include "cache/storage/object_path.h"
 
 namespace kumo::cache {
 namespace {
-
-bool IsLowerHexSha256(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char ch) {
-           return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-         });
-}
 
 int64_t NowMicros() {
   timespec ts;
@@ -488,7 +483,7 @@ void RequestHandler::StartPut(Conn& c, const RequestHead& head, const ObjectName
     return;
   }
   std::string_view last = std::string_view(name.key).substr(name.key.rfind('/') + 1);
-  if (sha256_key && !IsLowerHexSha256(last)) {
+  if (sha256_key && !IsLowerHex(last, 64)) {
     QueueSimple(c, 400,
                 "this token writes only keys that end in the SHA-256 of their bytes (64 "
                 "lower-case hex digits)\n",
