@@ -4,6 +4,10 @@
 #include <xxhash.h>
 
 namespace kumo::cache {
+namespace {
+// The 128-bit digest as 32 lower-case hex digits, high half first (XXH128's canonical order).
+std::string Hex128(XXH128_hash_t h) { return Hex64(h.high64) + Hex64(h.low64); }
+}  // namespace
 
 uint64_t Xxh64(std::string_view bytes) { return XXH64(bytes.data(), bytes.size(), 0); }
 
@@ -26,13 +30,11 @@ void Xxh3Hasher::Update(std::string_view bytes) {
   XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), bytes.data(), bytes.size());
 }
 std::string Xxh3Hasher::Hex() const {
-  XXH128_hash_t h = XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state_));
-  return Hex64(h.high64) + Hex64(h.low64);
+  return Hex128(XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state_)));
 }
 
 std::string Xxh3Hex(std::string_view bytes) {
-  XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
-  return Hex64(h.high64) + Hex64(h.low64);
+  return Hex128(XXH3_128bits(bytes.data(), bytes.size()));
 }
 
 std::string Hex64(uint64_t v) {
