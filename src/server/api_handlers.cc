@@ -229,6 +229,13 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   if (code_version.is_discarded()) code_version = json::object();
   std::string key = req.Header("idempotency-key");
   if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
+  // Who may submit to the project is asked first: a non-member learns nothing else from the
+  // answer (whether the job fits, whether a dataset exists). Admit asks again under the lock
+  // that inserts the job, in case the project changed in between.
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    if (auto refused = AdmitMember(user, spec->project)) return *refused;
+  }
   if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
   if (auto never = NeverFitsMessage(state_, *spec)) return ErrorResponse(400, *never);
   if (Status pinned = PinDatasets(state_, *spec); !pinned.ok())
@@ -313,11 +320,7 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
 
 std::optional<http::Response> ApiHandlers::Admit(const UserRec& user, const api::JobSpec& spec,
                                                  const std::string& key) {
-  if (!state_.projects.count(spec.project))
-    return ErrorResponse(400, "spec.project: project \"" + spec.project + "\" does not exist");
-  if (!MayAccess(user, spec.project))
-    return ErrorResponse(
-        403, "user \"" + user.name + "\" is not a member of project \"" + spec.project + "\"");
+  if (auto refused = AdmitMember(user, spec.project)) return refused;
   if (auto refused = AdmitPriorityClass(user, spec)) return refused;
   if (key.empty()) return std::nullopt;
   auto it = state_.idempotency.find(IdempotencyScope(user.name, key));
@@ -325,6 +328,16 @@ std::optional<http::Response> ApiHandlers::Admit(const UserRec& user, const api:
   const JobRec& prior = state_.jobs[it->second];
   if (prior.durable) return JsonResponse(200, JobJson(prior, false));
   return ErrorResponse(409, "a submission with this Idempotency-Key is in progress");
+}
+
+std::optional<http::Response> ApiHandlers::AdmitMember(const UserRec& user,
+                                                       const std::string& project) {
+  if (!state_.projects.count(project))
+    return ErrorResponse(400, "spec.project: project \"" + project + "\" does not exist");
+  if (!MayAccess(user, project))
+    return ErrorResponse(
+        403, "user \"" + user.name + "\" is not a member of project \"" + project + "\"");
+  return std::nullopt;
 }
 
 std::optional<http::Response> ApiHandlers::AdmitPriorityClass(const UserRec& user,

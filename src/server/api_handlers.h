@@ -47,6 +47,8 @@ class ApiHandlers {
   // REQUIRES: state_.mu held.
   std::optional<http::Response> Admit(const UserRec& user, const api::JobSpec& spec,
                                       const std::string& idempotency_key);
+  // The project exists (400) and `user` may submit to it (403). REQUIRES: state_.mu held.
+  std::optional<http::Response> AdmitMember(const UserRec& user, const std::string& project);
   // 400 for an unknown class; 403 when `user` may not use it in the spec's project.
   // REQUIRES: state_.mu held; the project exists.
   std::optional<http::Response> AdmitPriorityClass(const UserRec& user, const api::JobSpec& spec);

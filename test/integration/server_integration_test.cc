@@ -237,6 +237,18 @@ spec:
   EXPECT_EQ(as_bob.Call("GET", "/v1/jobs/" + id + "/logs").status, 403);
   EXPECT_EQ(as_bob.Call("GET", "/v1/jobs/" + id + "/results").status, 403);
   EXPECT_EQ(as_bob.Submit(spec, "/tmp").status, 403);  // not a member of vision
+  // Membership is asked before anything else: a spec that could never fit, or names a dataset
+  // that does not exist, tells a non-member only that he is not a member.
+  for (const std::string& probe :
+       {std::string("gpu: 4096}}]\n"),
+        std::string("gpu: 0}}]\n  datasets: [{name: nosuch, mountPath: /data/x}]\n")}) {
+    std::string probing = spec.substr(0, spec.find("memory: 64Mi}")) + "memory: 64Mi, " + probe;
+    auto refused = as_bob.Submit(probing, "/tmp");
+    EXPECT_EQ(refused.status, 403) << refused.text;
+    EXPECT_NE(refused.text.find("not a member"), std::string::npos) << refused.text;
+    auto as_member = as_alice.Submit(probing, "/tmp");  // a member is told what is wrong
+    EXPECT_EQ(as_member.status, 400) << as_member.text;
+  }
   EXPECT_EQ(as_bob.Call("GET", "/v1/jobs").body["items"].size(), 0u);
   EXPECT_EQ(as_bob.Call("GET", "/v1/jobs?project=vision").status, 403);
   EXPECT_EQ(as_bob.Call("POST", "/v1/projects", R"({"name": "mine"})").status, 403);
