@@ -59,7 +59,7 @@ test: test-release test-asan
 # Every libFuzzer target (fuzz/*_fuzz.cc) for FUZZ_SECONDS each. New inputs go to
 # $(FUZZ_BUILD)/corpus/<target> (the checked-in seeds in fuzz/corpus stay hand-written); a crash
 # leaves crash-<sha1> in the current directory and stops here.
-FUZZ_TARGETS ?= http_parser job_spec jwt control_plane_head
+FUZZ_TARGETS ?= http_parser job_spec jwt control_plane_head dataset_manifest
 fuzz: deps
 	CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DKUMO_FUZZ=ON -DKUMO_BUILD_TESTS=OFF
