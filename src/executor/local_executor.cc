@@ -292,25 +292,7 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
     std::lock_guard lock(mu_);
     ReapChildren();  // shims that exited since the last call, even if nobody polls them again
   }
-  if (launch.argv.empty()) return Error(Status::InvalidArgument("argv is empty"));
-  for (const auto& a : launch.argv)
-    if (HasNul(a)) return Error(Status::InvalidArgument("argv contains a NUL character"));
-  if (launch.cwd.empty()) return Error(Status::InvalidArgument("cwd is empty"));
-  if (launch.run_dir.empty()) return Error(Status::InvalidArgument("run_dir is empty"));
-  if (HasNul(launch.cwd) || HasNul(launch.run_dir))
-    return Error(Status::InvalidArgument("cwd or run_dir contains a NUL character"));
-  for (const auto& [k, v] : launch.env) {
-    if (k.empty() || k.find('=') != std::string::npos || HasNul(k) || HasNul(v))
-      return Error(Status::InvalidArgument("invalid environment variable name \"" + k + "\""));
-  }
-  struct stat st;
-  if (stat(launch.cwd.c_str(), &st) != 0)
-    return Error(Status::NotFound("cwd \"" + launch.cwd + "\": " + Errno(errno)));
-  if (!S_ISDIR(st.st_mode))
-    return Error(Status::InvalidArgument("cwd \"" + launch.cwd + "\" is not a directory"));
-  if (Status s = CheckCommand(launch.argv[0], launch.cwd, launch.env); !s.ok()) return Error(s);
-  if (Status s = CheckIsolation(launch.isolation); !s.ok()) return Error(s);
-
+  if (Status s = CheckLaunch(launch); !s.ok()) return Error(s);
   if (Status s = MakePrivateDirs(launch.run_dir); !s.ok()) return Error(s);
   // An exit file left by an earlier attempt in the same run_dir would read as this one's.
   for (const char* name : {"/exit", "/exit.tmp"})
@@ -318,42 +300,100 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
 
   std::string cgroup_path;
   if (cgroups_enforced_) {
-    std::string name = launch.cgroup_name;
-    if (name.empty()) {
-      std::lock_guard lock(mu_);
-      name = "task-" + std::to_string(getpid()) + "-" + std::to_string(next_cgroup_id_++);
-    }
-    if (!ValidCgroupName(name))
-      return Error(Status::InvalidArgument("invalid cgroup name \"" + name + "\""));
-    cgroup_path = cgroup_root_ + "/" + name;
-    // A leftover from an earlier attempt is reused (mkdir EEXIST): its limits are rewritten.
-    if (mkdir(cgroup_path.c_str(), 0755) != 0 && errno != EEXIST)
-      return Error(Status(StatusCode::kInternal,
-                          "cannot create cgroup " + cgroup_path + ": " + Errno(errno)));
-    std::string memory_max =
-        launch.memory_bytes > 0 ? std::to_string(launch.memory_bytes) : std::string("max");
-    std::string cpu_max = "max " + std::to_string(kCpuPeriodMicros);
-    if (launch.cpu_millis > 0) {
-      int64_t quota = std::max(kMinCpuQuotaMicros, launch.cpu_millis * kCpuPeriodMicros / 1000);
-      cpu_max = std::to_string(quota) + " " + std::to_string(kCpuPeriodMicros);
-    }
-    int err = 0;
-    if (!WriteControlFile(cgroup_path + "/memory.max", memory_max, &err) ||
-        !WriteControlFile(cgroup_path + "/cpu.max", cpu_max, &err)) {
-      rmdir(cgroup_path.c_str());
-      return Error(
-          Status(StatusCode::kInternal, "cannot set limits in " + cgroup_path + ": " + Errno(err)));
-    }
+    auto made = MakeTaskCgroup(launch);
+    if (!made) return Error(made.error());
+    cgroup_path = *made;
   }
-
-  std::vector<std::string> args =
+  auto spawned = SpawnShim(
       ShimArgv(config_.shim_binary,
-               {launch.run_dir, launch.cwd, cgroup_path, launch.argv, launch.isolation});
+               {launch.run_dir, launch.cwd, cgroup_path, launch.argv, launch.isolation}),
+      launch.env);
+  if (!spawned) {
+    if (!cgroup_path.empty()) rmdir(cgroup_path.c_str());
+    return Error(spawned.error());
+  }
+  const pid_t pid = *spawned;
+  // Until the pid joins children_ nobody reaps it (other threads' Launch and Poll reap only
+  // pids in children_), so it cannot vanish or be recycled: a task that ends at once stays a
+  // zombie, and its stat and pidfd are still there to read.
+  ProcStat ps = ReadProcStat(pid);
+  if (ps.presence != ProcPresence::kPresent) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    std::lock_guard lock(mu_);
+    children_.insert(pid);
+    ReapChildren();
+    return Error(Status(StatusCode::kInternal,
+                        "cannot read /proc/" + std::to_string(pid) + "/stat of the task shim: " +
+                            (ps.error ? Errno(ps.error) : "unparsable")));
+  }
+  TaskHandle handle{pid, ps.start_ticks, launch.run_dir, cgroup_path};
+  // Unreaped, so the pidfd is for the very process just read: no second stat as in Watch.
+  int fd = epoll_fd_ >= 0 ? PidfdOpen(pid) : -1;
+  std::lock_guard lock(mu_);
+  if (fd >= 0) AddWatchLocked(handle, fd);
+  children_.insert(pid);
+  return handle;
+}
+
+Status LocalExecutor::CheckLaunch(const TaskLaunch& launch) const {
+  if (launch.argv.empty()) return Status::InvalidArgument("argv is empty");
+  for (const auto& a : launch.argv)
+    if (HasNul(a)) return Status::InvalidArgument("argv contains a NUL character");
+  if (launch.cwd.empty()) return Status::InvalidArgument("cwd is empty");
+  if (launch.run_dir.empty()) return Status::InvalidArgument("run_dir is empty");
+  if (HasNul(launch.cwd) || HasNul(launch.run_dir))
+    return Status::InvalidArgument("cwd or run_dir contains a NUL character");
+  for (const auto& [k, v] : launch.env) {
+    if (k.empty() || k.find('=') != std::string::npos || HasNul(k) || HasNul(v))
+      return Status::InvalidArgument("invalid environment variable name \"" + k + "\"");
+  }
+  struct stat st;
+  if (stat(launch.cwd.c_str(), &st) != 0)
+    return Status::NotFound("cwd \"" + launch.cwd + "\": " + Errno(errno));
+  if (!S_ISDIR(st.st_mode))
+    return Status::InvalidArgument("cwd \"" + launch.cwd + "\" is not a directory");
+  if (Status s = CheckCommand(launch.argv[0], launch.cwd, launch.env); !s.ok()) return s;
+  return CheckIsolation(launch.isolation);
+}
+
+Result<std::string> LocalExecutor::MakeTaskCgroup(const TaskLaunch& launch) {
+  std::string name = launch.cgroup_name;
+  if (name.empty()) {
+    std::lock_guard lock(mu_);
+    name = "task-" + std::to_string(getpid()) + "-" + std::to_string(next_cgroup_id_++);
+  }
+  if (!ValidCgroupName(name))
+    return Error(Status::InvalidArgument("invalid cgroup name \"" + name + "\""));
+  std::string cgroup_path = cgroup_root_ + "/" + name;
+  // A leftover from an earlier attempt is reused (mkdir EEXIST): its limits are rewritten.
+  if (mkdir(cgroup_path.c_str(), 0755) != 0 && errno != EEXIST)
+    return Error(Status(StatusCode::kInternal,
+                        "cannot create cgroup " + cgroup_path + ": " + Errno(errno)));
+  std::string memory_max =
+      launch.memory_bytes > 0 ? std::to_string(launch.memory_bytes) : std::string("max");
+  std::string cpu_max = "max " + std::to_string(kCpuPeriodMicros);
+  if (launch.cpu_millis > 0) {
+    int64_t quota = std::max(kMinCpuQuotaMicros, launch.cpu_millis * kCpuPeriodMicros / 1000);
+    cpu_max = std::to_string(quota) + " " + std::to_string(kCpuPeriodMicros);
+  }
+  int err = 0;
+  if (!WriteControlFile(cgroup_path + "/memory.max", memory_max, &err) ||
+      !WriteControlFile(cgroup_path + "/cpu.max", cpu_max, &err)) {
+    rmdir(cgroup_path.c_str());
+    return Error(
+        Status(StatusCode::kInternal, "cannot set limits in " + cgroup_path + ": " + Errno(err)));
+  }
+  return cgroup_path;
+}
+
+Result<pid_t> LocalExecutor::SpawnShim(std::vector<std::string> args,
+                                       const std::map<std::string, std::string>& env) const {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_strings;
-  for (const auto& [k, v] : launch.env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -384,32 +424,10 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
       posix_spawn(&pid, config_.shim_binary.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    if (!cgroup_path.empty()) rmdir(cgroup_path.c_str());
+  if (rc != 0)
     return Error(Status(StatusCode::kInternal, "cannot start the task shim \"" +
                                                    config_.shim_binary + "\": " + Errno(rc)));
-  }
-  // Until the pid joins children_ nobody reaps it (other threads' Launch and Poll reap only
-  // pids in children_), so it cannot vanish or be recycled: a task that ends at once stays a
-  // zombie, and its stat and pidfd are still there to read.
-  ProcStat ps = ReadProcStat(pid);
-  if (ps.presence != ProcPresence::kPresent) {
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-    std::lock_guard lock(mu_);
-    children_.insert(pid);
-    ReapChildren();
-    return Error(Status(StatusCode::kInternal,
-                        "cannot read /proc/" + std::to_string(pid) + "/stat of the task shim: " +
-                            (ps.error ? Errno(ps.error) : "unparsable")));
-  }
-  TaskHandle handle{pid, ps.start_ticks, launch.run_dir, cgroup_path};
-  // Unreaped, so the pidfd is for the very process just read: no second stat as in Watch.
-  int fd = epoll_fd_ >= 0 ? PidfdOpen(pid) : -1;
-  std::lock_guard lock(mu_);
-  if (fd >= 0) AddWatchLocked(handle, fd);
-  children_.insert(pid);
-  return handle;
+  return pid;
 }
 
 void LocalExecutor::Signal(const TaskHandle& handle, int sig) {

@@ -104,6 +104,12 @@ class LocalExecutor final : public Executor {
   bool cgroups_enforced() const { return cgroups_enforced_; }
 
  private:
+  // Launch's steps: the launch is well-formed and its command and cwd usable; the task's cgroup
+  // with its limits (the path); the shim started in its own session with nothing of ours.
+  Status CheckLaunch(const TaskLaunch& launch) const;
+  Result<std::string> MakeTaskCgroup(const TaskLaunch& launch);
+  Result<pid_t> SpawnShim(std::vector<std::string> args,
+                          const std::map<std::string, std::string>& env) const;
   void ReapChildren();      // waitpid(WNOHANG) every shim this instance spawned; needs mu_
   void ReapChild(pid_t pid);  // the same for one shim; needs mu_
   void Unwatch(pid_t pid, int64_t start_ticks);  // needs mu_
