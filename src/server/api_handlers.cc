@@ -220,86 +220,37 @@ http::Response ApiHandlers::WhoAmI(const UserRec& user) {
   return JsonResponse(200, {{"user", user.name}, {"admin", user.admin}, {"projects", projects}});
 }
 
+// A submission as read from the request, checked step by step before it becomes a job.
+struct ApiHandlers::Submission {
+  api::JobSpec spec;
+  std::string submit_dir;                    // X-Kumo-Submit-Dir
+  json code_version = json::object();        // X-Kumo-Code-Version
+  std::string key;                           // Idempotency-Key
+  std::optional<int64_t> rerun_of, rerun_seed;  // kumo rerun: the job it repeats, its seed
+  std::string snapshot;                      // X-Kumo-Snapshot: the code snapshot's digest
+  std::optional<StagedTree> code;            // that snapshot, extracted
+};
+
 http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& req) {
   auto arrived = std::chrono::steady_clock::now();
-  auto spec = api::ParseJobSpec(req.body);
-  if (!spec) return ErrorResponse(400, spec.error().message());
-  std::string submit_dir = req.Header("x-kumo-submit-dir");
-  json code_version = json::parse(req.Header("x-kumo-code-version"), nullptr, false);
-  if (code_version.is_discarded()) code_version = json::object();
-  std::string key = req.Header("idempotency-key");
-  if (key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
-  // Who may submit to the project is asked first: a non-member learns nothing else from the
-  // answer (whether the job fits, whether a dataset exists). Admit asks again under the lock
-  // that inserts the job, in case the project changed in between.
-  {
-    std::lock_guard<std::mutex> lock(state_.mu);
-    if (auto refused = AdmitMember(user, spec->project)) return *refused;
-  }
-  if (auto bad = CheckLocalInputs(*spec, submit_dir)) return *bad;
-  if (auto never = NeverFitsMessage(state_, *spec)) return ErrorResponse(400, *never);
-  if (Status pinned = PinDatasets(state_, *spec); !pinned.ok())
-    return ErrorResponse(pinned.code() == StatusCode::kInvalidArgument     ? 400
-                         : pinned.code() == StatusCode::kPermissionDenied ? 403
-                                                                          : 500,
-                         pinned.message());
-  // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
-  // an id; the tasks run there (snapshot_store.h).
-  // kumo rerun names the job it repeats and pins that job's seed.
-  std::optional<int64_t> rerun_of, rerun_seed;
-  if (!req.Header("x-kumo-rerun-of").empty()) {
-    rerun_of = ParseId(req.Header("x-kumo-rerun-of"));
-    rerun_seed = ParseId(req.Header("x-kumo-seed"));
-    if (!rerun_of || !rerun_seed)
-      return ErrorResponse(400, "X-Kumo-Rerun-Of and X-Kumo-Seed: decimal integers");
-  }
-  std::string snapshot = req.Header("x-kumo-snapshot");
-  std::optional<StagedTree> code;
-  if (!snapshot.empty()) {
-    auto staged = StagedTree::Stage(*state_.snapshots, snapshot, state_.config.data_dir + "/jobs");
-    if (!staged)
-      return ErrorResponse(staged.error().code() == StatusCode::kIoError ? 500 : 400,
-                           "X-Kumo-Snapshot: " + staged.error().message());
-    code.emplace(std::move(*staged));
-  }
-  double now = state_.clock.NowSeconds();
+  Submission sub;
+  if (auto bad = ReadSubmission(req, &sub)) return *bad;
+  if (auto refused = CheckSubmission(user, &sub)) return *refused;
   int64_t id;
   std::future<Status> committed;
   {
     std::lock_guard<std::mutex> lock(state_.mu);
-    if (auto refused = Admit(user, *spec, key)) return *refused;
-    id = state_.next_job_id++;
-    JobRec j;
-    j.id = id;
-    j.project = spec->project;
-    j.user = user.name;
-    j.name = spec->name.empty() ? "job-" + std::to_string(id) : spec->name;
-    j.spec_yaml = req.body;
-    j.spec_sha256 = Sha256Hex(req.body);
-    j.submit_dir = submit_dir;
-    j.code_version = code_version;
-    if (code) {
-      j.submit_dir = state_.JobDir(id) + "/code";
-      if (Status moved = code->MoveTo(j.submit_dir); !moved.ok())
-        return ErrorResponse(500, moved.message());
-      j.code_version["snapshot"] = snapshot;
-      j.code_version["submitDir"] = submit_dir;
-    }
-    j.idempotency_key = key;
-    j.seed = spec->seed ? *spec->seed : RandomSeed();
-    if (rerun_seed) j.seed = *rerun_seed;  // kumo rerun: the seed of the Result it repeats
-    if (rerun_of) j.code_version["rerunOf"] = *rerun_of;
-    j.submit_time = now;
-    j.spec = std::move(*spec);
-    j.reason = "Submitted";
-    if (!key.empty()) state_.idempotency[IdempotencyScope(user.name, key)] = id;
+    if (auto refused = Admit(user, sub.spec, sub.key)) return *refused;
+    auto inserted = InsertJob(user, req.body, &sub);
+    if (!inserted) return ErrorResponse(500, inserted.error().message());
+    id = *inserted;
+    const JobRec& j = state_.jobs.at(id);
     // Written on their own (not with the loop's pending writes) so the 201 waits for exactly
     // this job's commit; the group commit batches concurrent submissions into one fsync.
     committed = state_.store->Write(
         {JobStore::Insert(j),
-         JobStore::AddEvent(now, id, JobObjectName(id), "Submitted", "Submitted",
+         JobStore::AddEvent(j.submit_time, id, JobObjectName(id), "Submitted", "Submitted",
                             "by " + user.name + " to project " + j.project)});
-    state_.jobs[id] = std::move(j);
   }
   Status s = committed.get();
   std::lock_guard<std::mutex> lock(state_.mu);
@@ -316,6 +267,84 @@ http::Response ApiHandlers::SubmitJob(const UserRec& user, const http::Request& 
   state_.metrics.submit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
   return JsonResponse(201, JobJson(it->second, false));
+}
+
+std::optional<http::Response> ApiHandlers::ReadSubmission(const http::Request& req,
+                                                          Submission* sub) {
+  auto spec = api::ParseJobSpec(req.body);
+  if (!spec) return ErrorResponse(400, spec.error().message());
+  sub->spec = std::move(*spec);
+  sub->submit_dir = req.Header("x-kumo-submit-dir");
+  json code_version = json::parse(req.Header("x-kumo-code-version"), nullptr, false);
+  if (!code_version.is_discarded()) sub->code_version = std::move(code_version);
+  sub->key = req.Header("idempotency-key");
+  if (sub->key.size() > 128) return ErrorResponse(400, "Idempotency-Key: at most 128 characters");
+  if (!req.Header("x-kumo-rerun-of").empty()) {
+    sub->rerun_of = ParseId(req.Header("x-kumo-rerun-of"));
+    sub->rerun_seed = ParseId(req.Header("x-kumo-seed"));
+    if (!sub->rerun_of || !sub->rerun_seed)
+      return ErrorResponse(400, "X-Kumo-Rerun-Of and X-Kumo-Seed: decimal integers");
+  }
+  sub->snapshot = req.Header("x-kumo-snapshot");
+  return std::nullopt;
+}
+
+std::optional<http::Response> ApiHandlers::CheckSubmission(const UserRec& user, Submission* sub) {
+  // Who may submit to the project is asked first: a non-member learns nothing else from the
+  // answer (whether the job fits, whether a dataset exists). Admit asks again under the lock
+  // that inserts the job, in case the project changed in between.
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    if (auto refused = AdmitMember(user, sub->spec.project)) return *refused;
+  }
+  if (auto bad = CheckLocalInputs(sub->spec, sub->submit_dir)) return *bad;
+  if (auto never = NeverFitsMessage(state_, sub->spec)) return ErrorResponse(400, *never);
+  if (Status pinned = PinDatasets(state_, sub->spec); !pinned.ok())
+    return ErrorResponse(pinned.code() == StatusCode::kInvalidArgument     ? 400
+                         : pinned.code() == StatusCode::kPermissionDenied ? 403
+                                                                          : 500,
+                         pinned.message());
+  // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
+  // an id; the tasks run there (snapshot_store.h).
+  if (!sub->snapshot.empty()) {
+    auto staged =
+        StagedTree::Stage(*state_.snapshots, sub->snapshot, state_.config.data_dir + "/jobs");
+    if (!staged)
+      return ErrorResponse(staged.error().code() == StatusCode::kIoError ? 500 : 400,
+                           "X-Kumo-Snapshot: " + staged.error().message());
+    sub->code.emplace(std::move(*staged));
+  }
+  return std::nullopt;
+}
+
+Result<int64_t> ApiHandlers::InsertJob(const UserRec& user, const std::string& body,
+                                       Submission* sub) {
+  const int64_t id = state_.next_job_id++;
+  JobRec j;
+  j.id = id;
+  j.project = sub->spec.project;
+  j.user = user.name;
+  j.name = sub->spec.name.empty() ? "job-" + std::to_string(id) : sub->spec.name;
+  j.spec_yaml = body;
+  j.spec_sha256 = Sha256Hex(body);
+  j.submit_dir = sub->submit_dir;
+  j.code_version = std::move(sub->code_version);
+  if (sub->code) {
+    j.submit_dir = state_.JobDir(id) + "/code";
+    if (Status moved = sub->code->MoveTo(j.submit_dir); !moved.ok()) return Error(moved);
+    j.code_version["snapshot"] = sub->snapshot;
+    j.code_version["submitDir"] = sub->submit_dir;
+  }
+  j.idempotency_key = sub->key;
+  j.seed = sub->spec.seed ? *sub->spec.seed : RandomSeed();
+  if (sub->rerun_seed) j.seed = *sub->rerun_seed;  // kumo rerun: the seed of the Result it repeats
+  if (sub->rerun_of) j.code_version["rerunOf"] = *sub->rerun_of;
+  j.submit_time = state_.clock.NowSeconds();
+  j.spec = std::move(sub->spec);
+  j.reason = "Submitted";
+  if (!sub->key.empty()) state_.idempotency[IdempotencyScope(user.name, sub->key)] = id;
+  state_.jobs[id] = std::move(j);
+  return id;
 }
 
 std::optional<http::Response> ApiHandlers::Admit(const UserRec& user, const api::JobSpec& spec,

@@ -42,6 +42,13 @@ class ApiHandlers {
   std::optional<http::Response> RouteJob(const UserRec& user, const std::vector<std::string>& path,
                                          const http::Request& req);
   http::Response SubmitJob(const UserRec& user, const http::Request& req);
+  // SubmitJob's steps. Read: the spec and headers (400). Check: membership first, then the
+  // submit dir, whether it could ever fit, its datasets (pinned), its code snapshot (staged).
+  // Insert: the job record, in memory and not yet durable; REQUIRES: state_.mu held, Admit passed.
+  struct Submission;
+  std::optional<http::Response> ReadSubmission(const http::Request& req, Submission* sub);
+  std::optional<http::Response> CheckSubmission(const UserRec& user, Submission* sub);
+  Result<int64_t> InsertJob(const UserRec& user, const std::string& body, Submission* sub);
   // The checks of a submission that need the state: project, membership, priority class, and a
   // repeated Idempotency-Key (answered with the job it made). std::nullopt: admitted.
   // REQUIRES: state_.mu held.
