@@ -522,6 +522,38 @@ int Get(Ctx& c) {
 
 // ---- describe ----
 
+// One attempt's Result under "Results": how it ended, what it ran and what it left.
+void DescribeResult(Describer& d, const json& r) {
+  std::string reason = Str(r, "reason", "");
+  d.Field("Attempt " + Str(r, "attempt"),
+          Str(r, "outcome") + (reason.empty() ? "" : " (" + reason + ")"), 2);
+  std::string duration = "-";
+  if (r.contains("startTime") && r["startTime"].is_number() && r.contains("endTime") &&
+      r["endTime"].is_number() && r["startTime"].get<double>() > 0)
+    duration = client::FormatAge(r["endTime"].get<double>() - r["startTime"].get<double>());
+  d.Field("Started", client::FormatTime(r.value("startTime", json())), 4);
+  d.Field("Ended", client::FormatTime(r.value("endTime", json())) + " (ran " + duration + ")", 4);
+  d.Field("Spec SHA256", Str(r, "specSha256"), 4);
+  d.Field("Code Version", CodeVersionText(r.value("codeVersion", json::object())), 4);
+  d.Field("Seed", Str(r, "seed"), 4);
+  d.Field("Datasets", Datasets(r.value("datasets", json::array())), 4);
+  d.Field("Output Dir", Str(r, "outputDir"), 4);
+  std::string outputs;
+  for (const auto& o : r.value("outputs", json::array())) {
+    if (!outputs.empty()) outputs += ", ";
+    outputs += Str(o, "path") + (o.value("exists", false)
+                                     ? " (" + client::FormatBytes(Int(o, "bytes")) + ")"
+                                     : " (missing)");
+  }
+  d.Field("Outputs", outputs.empty() ? "-" : outputs, 4);
+  std::vector<std::vector<std::string>> trows;
+  for (const auto& t : r.value("tasks", json::array()))
+    trows.push_back({Str(t, "rank"), Str(t, "group"), Str(t, "node"),
+                     TaskGpus(t.value("gpus", json::array())), Str(t, "state"),
+                     Str(t, "exitCode"), Int(t, "signal") ? Str(t, "signal") : "-"});
+  d.Table({"RANK", "GROUP", "NODE", "GPUS", "STATE", "EXIT", "SIGNAL"}, trows, 4);
+}
+
 std::string DescribeJob(const json& j, const json& events, const json& results, double now) {
   Describer d;
   std::string name = Str(j, "name", "");
@@ -565,36 +597,7 @@ std::string DescribeJob(const json& j, const json& events, const json& results, 
 
   d.Section("Results");
   if (!results.is_array() || results.empty()) d.Table({}, {}, 2);
-  for (const auto& r : results.is_array() ? results : json::array()) {
-    std::string reason = Str(r, "reason", "");
-    d.Field("Attempt " + Str(r, "attempt"),
-            Str(r, "outcome") + (reason.empty() ? "" : " (" + reason + ")"), 2);
-    std::string duration = "-";
-    if (r.contains("startTime") && r["startTime"].is_number() && r.contains("endTime") &&
-        r["endTime"].is_number() && r["startTime"].get<double>() > 0)
-      duration = client::FormatAge(r["endTime"].get<double>() - r["startTime"].get<double>());
-    d.Field("Started", client::FormatTime(r.value("startTime", json())), 4);
-    d.Field("Ended", client::FormatTime(r.value("endTime", json())) + " (ran " + duration + ")", 4);
-    d.Field("Spec SHA256", Str(r, "specSha256"), 4);
-    d.Field("Code Version", CodeVersionText(r.value("codeVersion", json::object())), 4);
-    d.Field("Seed", Str(r, "seed"), 4);
-    d.Field("Datasets", Datasets(r.value("datasets", json::array())), 4);
-    d.Field("Output Dir", Str(r, "outputDir"), 4);
-    std::string outputs;
-    for (const auto& o : r.value("outputs", json::array())) {
-      if (!outputs.empty()) outputs += ", ";
-      outputs += Str(o, "path") + (o.value("exists", false)
-                                       ? " (" + client::FormatBytes(Int(o, "bytes")) + ")"
-                                       : " (missing)");
-    }
-    d.Field("Outputs", outputs.empty() ? "-" : outputs, 4);
-    std::vector<std::vector<std::string>> trows;
-    for (const auto& t : r.value("tasks", json::array()))
-      trows.push_back({Str(t, "rank"), Str(t, "group"), Str(t, "node"),
-                       TaskGpus(t.value("gpus", json::array())), Str(t, "state"),
-                       Str(t, "exitCode"), Int(t, "signal") ? Str(t, "signal") : "-"});
-    d.Table({"RANK", "GROUP", "NODE", "GPUS", "STATE", "EXIT", "SIGNAL"}, trows, 4);
-  }
+  for (const auto& r : results.is_array() ? results : json::array()) DescribeResult(d, r);
 
   d.Section("Events");
   std::vector<std::vector<std::string>> erows;
