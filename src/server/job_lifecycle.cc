@@ -1,10 +1,8 @@
 #include "server/job_lifecycle.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +15,7 @@
 
 #include "server/checkpoint_watch.h"
 #include "server/result_metrics.h"
+#include "server/task_file.h"
 
 namespace kumo::server {
 using nlohmann::json;
@@ -42,28 +41,12 @@ std::string ResumesFrom(const ServerState& state, const JobRec& job) {
 // The outcome's word, for events, the job's reason and the Result record.
 std::string Word(AttemptOutcome outcome) { return std::string(ToString(outcome)); }
 
-// The size of `path` inside `dir` if it is a regular file reached without following a symlink
-// and without leaving `dir`: the dir is the task's, and the server reading it is root, so a
-// symlink the task planted (model.txt -> /root/...) must not be followed (openat2, Linux 5.6).
+// The size of `path` inside `dir` if it is a regular file the task left there (task_file.h:
+// the dir is the task's, and the server reading it is root).
 std::optional<uint64_t> OutputSize(const std::string& dir, const std::string& path) {
-  int dir_fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return std::nullopt;
-  open_how how{};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  // Paths are relative to the output dir, as they always were ("/m.txt" is <dir>/m.txt).
-  size_t start = path.find_first_not_of('/');
-  int fd = start == std::string::npos
-               ? -1
-               : static_cast<int>(
-                     ::syscall(SYS_openat2, dir_fd, path.c_str() + start, &how, sizeof how));
-  ::close(dir_fd);
-  if (fd < 0) return std::nullopt;
-  struct stat st;
-  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  ::close(fd);
-  if (!regular) return std::nullopt;
-  return static_cast<uint64_t>(st.st_size);
+  std::optional<TaskFile> file = TaskFile::Open(dir, path);
+  if (!file) return std::nullopt;
+  return file->size_bytes();
 }
 
 // The Result record: how this attempt was made and how it ended.

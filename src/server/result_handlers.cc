@@ -1,15 +1,12 @@
 #include "server/result_handlers.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <climits>
+#include <algorithm>
 #include <filesystem>
 
 #include "api/dataset_manifest.h"
 #include "server/http_json.h"
 #include "server/server_state.h"
+#include "server/task_file.h"
 #include "server/util.h"
 
 namespace kumo::server {
@@ -88,28 +85,14 @@ http::Response ResultHandlers::Read(const std::string& dir, const std::string& p
     if (!n) return ErrorResponse(400, "offset: an integer >= 0");
     offset = *n;
   }
-  int fd = ::open((dir + "/" + path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return ErrorResponse(404, "output \"" + path + "\" not found");
-  // The task may have made a directory of the path a symlink: where the file really is.
-  char real[PATH_MAX];
-  std::string link = "/proc/self/fd/" + std::to_string(fd);
-  ssize_t n = ::readlink(link.c_str(), real, sizeof real - 1);
-  std::error_code ec;
-  std::string root = fs::canonical(dir, ec).string() + "/";
-  struct stat st;
-  if (n <= 0 || ec || std::string_view(real, static_cast<size_t>(n)).substr(0, root.size()) != root ||
-      ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return ErrorResponse(404, "output \"" + path + "\" not found");
-  }
-  int64_t size = st.st_size;
+  // The task wrote the dir: TaskFile follows none of its links and never blocks on a FIFO.
+  std::optional<TaskFile> file = TaskFile::Open(dir, path);
+  if (!file) return ErrorResponse(404, "output \"" + path + "\" not found");
+  const int64_t size = static_cast<int64_t>(file->size_bytes());
   int64_t length = std::max<int64_t>(0, std::min(kOutputChunkBytes, size - offset));
-  std::string body(static_cast<size_t>(length), '\0');
-  ssize_t got = length > 0 ? ::pread(fd, body.data(), body.size(), offset) : 0;
-  ::close(fd);
-  if (got < 0) return ErrorResponse(500, "output \"" + path + "\": read failed");
-  body.resize(static_cast<size_t>(got));
-  return {200, "application/octet-stream", std::move(body), {{"X-Kumo-Size", std::to_string(size)}}};
+  auto body = file->Read(static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
+  if (!body) return ErrorResponse(500, "output \"" + path + "\": " + body.error().message());
+  return {200, "application/octet-stream", std::move(*body), {{"X-Kumo-Size", std::to_string(size)}}};
 }
 
 }  // namespace kumo::server

@@ -1,0 +1,58 @@
+// TaskFile against what a task can leave in its output dir for the root server to open: links
+// to files it may not read, a directory of the path made a link, a FIFO with no writer.
+#include "server/task_file.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "server/result_metrics.h"
+#include "test/support/temp_dir.h"
+
+namespace kumo::server {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(TaskFile, ReadsARegularFileFromAnOffset) {
+  ::kumo::testing::TempDir dir;
+  fs::create_directories(dir.Path("out"));
+  dir.Write("out/model.txt", "0123456789");
+  auto f = TaskFile::Open(dir.Path("out"), "model.txt");
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->size_bytes(), 10u);
+  EXPECT_EQ(f->Read(4, 3).value(), "456");
+  EXPECT_EQ(f->Read(8, 100).value(), "89");  // fewer at the end
+  EXPECT_TRUE(TaskFile::Open(dir.Path("out"), "/model.txt").has_value());  // relative to dir
+  EXPECT_FALSE(TaskFile::Open(dir.Path("out"), "missing").has_value());
+  EXPECT_FALSE(TaskFile::Open(dir.Path("out"), "").has_value());
+}
+
+TEST(TaskFile, FollowsNoLinkTheTaskPlanted) {
+  ::kumo::testing::TempDir dir;
+  fs::create_directories(dir.Path("out"));
+  fs::create_directories(dir.Path("elsewhere"));
+  dir.Write("secret.json", R"({"cloud_key": "root only"})");
+  dir.Write("elsewhere/metrics.json", R"({"cloud_key": "root only"})");
+  fs::create_symlink(dir.Path("secret.json"), dir.Path("out/metrics.json"));
+  fs::create_directory_symlink(dir.Path("elsewhere"), dir.Path("out/sub"));
+  EXPECT_FALSE(TaskFile::Open(dir.Path("out"), "metrics.json").has_value());
+  EXPECT_FALSE(TaskFile::Open(dir.Path("out"), "sub/metrics.json").has_value());
+  EXPECT_FALSE(TaskFile::Open(dir.Path("out"), "../secret.json").has_value());
+  // The Result's metrics read through it: a planted link reads as no metrics at all.
+  EXPECT_TRUE(ReadMetrics(dir.Path("out")).is_null());
+}
+
+TEST(TaskFile, AFifoIsRefusedWithoutWaitingForAWriter) {
+  ::kumo::testing::TempDir dir;
+  fs::create_directories(dir.Path("out"));
+  ASSERT_EQ(::mkfifo(dir.Path("out/p").c_str(), 0600), 0);
+  EXPECT_FALSE(TaskFile::Open(dir.Path("out"), "p").has_value());  // returns: O_NONBLOCK
+  ASSERT_EQ(::mkfifo(dir.Path("out/metrics.json").c_str(), 0600), 0);
+  EXPECT_TRUE(ReadMetrics(dir.Path("out")).is_null());
+}
+
+}  // namespace
+}  // namespace kumo::server
