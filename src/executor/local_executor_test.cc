@@ -267,6 +267,18 @@ TEST_F(LocalExecutorTest, SigkillKillsTheWholeGroupIncludingGrandchildren) {
   EXPECT_TRUE(WaitFor([&] { return !Alive(grandchild); })) << "grandchild " << grandchild;
 }
 
+// A command that exits leaving a background process in its group: the task ends with it, so
+// nothing of the task keeps running (GPUs the scheduler counts as free, a uid given on).
+TEST_F(LocalExecutorTest, ProcessesLeftInTheGroupEndWithTheTask) {
+  TaskHandle h = MustLaunch(Shell("sleep 1000 & echo $! > bg.pid; exit 0", "leftover"));
+  TaskStatus st = WaitDone(h);
+  EXPECT_EQ(st.state, TaskState::kExited);
+  EXPECT_EQ(st.exit_code, 0);
+  pid_t left = TrackPid(WaitForFile(dir_ + "/bg.pid"));
+  ASSERT_GT(left, 1);
+  EXPECT_TRUE(WaitFor([&] { return !Alive(left); })) << "left behind: " << left;
+}
+
 TEST_F(LocalExecutorTest, ShimKilledAloneIsLostAndSignalStillReachesTheGroup) {
   // Documented behaviour: the command outlives its shim (it is not tied to it, so that it also
   // survives the server), nobody can learn its exit status, so the task is kLost; Signal can

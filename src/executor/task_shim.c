@@ -14,14 +14,17 @@
 #define _GNU_SOURCE
 #include "executor/task_shim.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_close_range
@@ -111,6 +114,57 @@ static int WriteExitFile(const char* run_dir, const char* content, int err_fd) {
     close(dir);
   }
   return 1;
+}
+
+/* The process group and state of `pid` from /proc/PID/stat ("pid (comm) S ppid pgrp ..."; comm
+ * may hold spaces and parentheses, so the fields are read after its last ')'). 0 if unreadable. */
+static int ReadGroupAndState(long pid, pid_t* pgrp, char* state) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char* close_paren = strrchr(buf, ')');
+  long ppid, group;
+  if (close_paren == NULL || sscanf(close_paren + 1, " %c %ld %ld", state, &ppid, &group) != 3)
+    return 0;
+  *pgrp = (pid_t)group;
+  return 1;
+}
+
+/* Ends what the command left behind in its process group -- background jobs, daemons that did
+ * not call setsid -- so that no process of the task outlives it, holding GPUs the scheduler
+ * counts as free and a uid a later job may be given (Slurm's proctrack ends a step's processes
+ * the same way). The group is the shim's own (it is the session leader), and the shim must
+ * survive to write the exit file, so kill(-pgid) is not an option: the members are found in
+ * /proc and sent SIGKILL until a scan finds none alive (zombies are dead already; bounded). A
+ * process that left the group (setsid) escapes this; a cgroup, where enforced, holds it. */
+static void KillLeftovers(void) {
+  const pid_t self = getpid();
+  for (int round = 0; round < 100; ++round) {
+    DIR* proc = opendir("/proc");
+    if (proc == NULL) return;
+    int alive = 0;
+    struct dirent* e;
+    while ((e = readdir(proc)) != NULL) {
+      char* end;
+      long pid = strtol(e->d_name, &end, 10);
+      pid_t pgrp;
+      char state;
+      if (*end != '\0' || pid <= 1 || pid == self) continue;
+      if (!ReadGroupAndState(pid, &pgrp, &state) || pgrp != self) continue;
+      if (state == 'Z' || state == 'X') continue;
+      kill((pid_t)pid, SIGKILL);
+      alive = 1;
+    }
+    closedir(proc);
+    if (!alive) return;
+    struct timespec pause = {0, 1000000}; /* 1 ms for the kills to take effect */
+    nanosleep(&pause, NULL);
+  }
 }
 
 static int OpenLog(const char* run_dir, const char* name) {
@@ -261,6 +315,7 @@ int kumo_run_task_shim(int argc, char** argv) {
     kumo_shim_complain(err_fd, "cannot wait for", command[0], errno);
     return 127; /* no exit file: Poll reports kLost, as we do not know how the command ended */
   }
+  KillLeftovers(); /* before the exit file: once the task reads as exited, it is all gone */
   char content[32];
   int code;
   if (WIFSIGNALED(wstatus)) {
