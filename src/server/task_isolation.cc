@@ -16,12 +16,13 @@ uid_t OwnerOf(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? st.st_uid : 0;
 }
 
-// The uids running jobs hold. After a restart a running job's uid is not in memory yet: its
-// checkpoint dir's owner tells (the sandbox gave the dir to it).
+// The uids running jobs hold, and those of jobs starting in this pass (still Pending, with
+// their uid picked). After a restart a running job's uid is not in memory yet: its checkpoint
+// dir's owner tells (the sandbox gave the dir to it).
 std::set<uid_t> UidsInUse(ServerState& state, const JobRec& self) {
   std::set<uid_t> in_use;
   for (auto& [id, other] : state.jobs) {
-    if (id == self.id || !HasAttempt(other.phase)) continue;
+    if (id == self.id || !(HasAttempt(other.phase) || other.launching)) continue;
     if (other.task_uid == 0) other.task_uid = OwnerOf(state.JobDir(id) + "/checkpoint");
     if (other.task_uid != 0) in_use.insert(other.task_uid);
   }
