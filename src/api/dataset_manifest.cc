@@ -109,9 +109,12 @@ Result<DatasetManifest> ParseManifest(const json& body) {
                                          std::to_string(kMaxManifestFiles) + " entries"));
   DatasetManifest m;
   m.files.reserve(files.size());
+  int64_t total = 0;  // TotalBytes() must not overflow: callers compare it with caps
   for (size_t i = 0; i < files.size(); ++i) {
     auto e = ParseEntry(i, files[i]);
     if (!e) return Error(e.error());
+    if (__builtin_add_overflow(total, e->size_bytes, &total))
+      return Error(Field(i, "size", "the files' sizes add up past 2^63 - 1 bytes"));
     m.files.push_back(std::move(*e));
   }
   if (Status s = CheckSameBytesAgree(m.files); !s.ok()) return Error(s);

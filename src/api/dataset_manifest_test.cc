@@ -70,6 +70,7 @@ TEST(DatasetManifest, BadEntriesNameTheField) {
       {{File("a/", 1, kA)}, "files[0].path: empty segment"},
       {{File("", 1, kA)}, "files[0].path: 1..1024 bytes"},
       {{File("ok", 1, kA), File("x", -1, kA)}, "files[1].size: an integer >= 0"},
+      {{File("a", INT64_MAX, kA), File("b", 1, kB)}, "files[1].size: the files' sizes add up"},
       {{File("x", 1, "ABC")}, "files[0].sha256: 64 lower-case hex"},
       {{File("x", 1, std::string(64, 'A'))}, "files[0].sha256: 64 lower-case hex"},
       {{{{"path", "x"}, {"size", 1}, {"sha256", kA}, {"mode", 1}}}, "files[0].mode: unknown"},

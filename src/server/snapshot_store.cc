@@ -57,6 +57,19 @@ Status SnapshotStore::Record(const api::DatasetManifest& m) {
   std::vector<std::string> missing = Missing(m);
   if (!missing.empty())
     return Status::FailedPrecondition("blob " + missing[0] + " was not uploaded");
+  // The cap holds for what the tree really holds: a blob's bytes are its own (PutBlob checked
+  // their hash), so a manifest that declares another size is refused, or one 2 MB blob named
+  // a hundred times with size 0 would pass the cap and extract 200 MB into every job.
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    const api::ManifestFile& f = m.files[i];
+    std::error_code ec;
+    const uintmax_t real = fs::file_size(BlobPath(f.sha256), ec);
+    if (ec) return Status::IoError("blob " + f.sha256 + ": " + ec.message());
+    if (real != static_cast<uintmax_t>(f.size_bytes))
+      return Status::InvalidArgument("files[" + std::to_string(i) + "].size: \"" + f.path +
+                                     "\" is declared " + std::to_string(f.size_bytes) +
+                                     " bytes; its blob holds " + std::to_string(real));
+  }
   return WriteFileDurably(ManifestPath(m.Digest()), m.Canonical(), 0444);
 }
 

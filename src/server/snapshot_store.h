@@ -37,7 +37,7 @@ class SnapshotStore {
   // Stores `bytes` as blob `sha256`. InvalidArgument when they hash to something else.
   Status PutBlob(const std::string& sha256, std::string_view bytes);
   // Records the manifest. ResourceExhausted above the cap; FailedPrecondition naming a missing
-  // blob.
+  // blob; InvalidArgument naming an entry whose declared size is not its blob's.
   Status Record(const api::DatasetManifest& m);
   // The manifest with this digest ("sha256:..."); NotFound when there is none.
   Result<api::DatasetManifest> Get(const std::string& digest) const;
