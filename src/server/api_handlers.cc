@@ -64,6 +64,9 @@ std::optional<http::Response> ApplyProjectFields(const json& body,
                                                  const std::vector<PriorityClass>& classes,
                                                  ProjectRec* p) {
   auto milli = [](const json& v) { return static_cast<int64_t>(v.get<double>() * 1000 + 0.5); };
+  // Stored in milli-GPUs as int64: a bound far above any cluster keeps the conversion exact
+  // (1e300 GPUs wrapped to a negative quota).
+  constexpr double kMaxGpus = 1e9;
   for (auto& [k, v] : body.items()) {
     if (k == "name") continue;
     if (k == "weight") {
@@ -71,12 +74,12 @@ std::optional<http::Response> ApplyProjectFields(const json& body,
         return ErrorResponse(400, "weight: must be a number > 0");
       p->weight = v.get<double>();
     } else if (k == "guaranteedGpus") {
-      if (!v.is_number() || v.get<double>() < 0)
-        return ErrorResponse(400, "guaranteedGpus: must be a number >= 0");
+      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > kMaxGpus)
+        return ErrorResponse(400, "guaranteedGpus: must be a number in [0, 1e9]");
       p->guaranteed_gpu_milli = milli(v);
     } else if (k == "maxGpus") {
-      if (!v.is_null() && (!v.is_number() || v.get<double>() < 0))
-        return ErrorResponse(400, "maxGpus: must be a number >= 0 or null");
+      if (!v.is_null() && (!v.is_number() || v.get<double>() < 0 || v.get<double>() > kMaxGpus))
+        return ErrorResponse(400, "maxGpus: must be a number in [0, 1e9] or null");
       p->max_gpu_milli = v.is_null() ? -1 : milli(v);
     } else if (k == "priorityClasses") {
       if (auto bad = ApplyPriorityClasses(v, classes, p)) return bad;

@@ -11,6 +11,13 @@ using nlohmann::json;
 
 namespace {
 
+// A body's optional "project" (the dataset's owner) must be a name when present.
+std::optional<http::Response> CheckProjectField(const nlohmann::json& body) {
+  if (body.contains("project") && !body["project"].is_string())
+    return ErrorResponse(400, "project: expected a project name (a string)");
+  return std::nullopt;
+}
+
 bool MayRead(const UserRec& user, const DatasetRec& d) {
   if (MayAccess(user, d.project)) return true;
   for (const auto& g : d.grants)
@@ -218,6 +225,7 @@ http::Response DatasetHandlers::StartUpload(const UserRec& user, const std::stri
                                             const http::Request& req) {
   json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
   if (!body.is_object()) return ErrorResponse(400, "body: expected {\"project\": ...}");
+  if (auto bad = CheckProjectField(body)) return *bad;
   std::string requested = body.value("project", "");
   std::lock_guard<std::mutex> lock(write_mu_);
   std::optional<DatasetRec> existing;
@@ -269,6 +277,7 @@ http::Response DatasetHandlers::CreateVersion(const UserRec& user, const std::st
                                               const http::Request& req) {
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object()) return ErrorResponse(400, "body: expected {\"files\": [...]}");
+  if (auto bad = CheckProjectField(body)) return *bad;
   std::string requested = body.value("project", "");
   body.erase("project");
   auto manifest = api::ParseManifest(body);

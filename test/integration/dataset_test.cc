@@ -173,6 +173,18 @@ void FlipStoredByte(const std::string& cache_dir, const std::string& bytes, size
   FAIL() << "no object of " << bytes.size() << " bytes in " << cache_dir;
 }
 
+// A body's fields of the wrong type are 400s naming the field, not 500s; nothing is created.
+TEST_F(DatasetTest, BodiesWithFieldsOfTheWrongTypeAre400) {
+  Api alice(server_port_, alice_);
+  Api::Reply upload = alice.Call("POST", "/v1/datasets/typed/uploads", R"({"project": 5})");
+  EXPECT_EQ(upload.status, 400) << upload.text;
+  EXPECT_NE(upload.text.find("project: expected a project name"), std::string::npos) << upload.text;
+  Api::Reply version =
+      alice.Call("POST", "/v1/datasets/typed/versions", R"({"project": ["team-a"], "files": []})");
+  EXPECT_EQ(version.status, 400) << version.text;
+  EXPECT_EQ(alice.Call("GET", "/v1/datasets/typed").status, 404);
+}
+
 TEST_F(DatasetTest, APullRefusesBytesThatDoNotHashToTheManifest) {
   std::string src = dir_.path() + "/src";
   std::string good = std::string(3 << 20, 'g') + "tail";

@@ -217,6 +217,10 @@ spec:
 TEST_F(ServerTest, TokensAreCheckedAndProjectsAreIsolated) {
   ASSERT_EQ(api_->Call("POST", "/v1/projects", R"({"name": "vision", "weight": 2})").status, 201);
   ASSERT_EQ(api_->Call("POST", "/v1/projects", R"({"name": "nlp"})").status, 201);
+  // Quotas are stored in milli-GPUs: a number past any cluster is refused, not wrapped.
+  auto huge = api_->Call("POST", "/v1/projects", R"({"name": "huge", "guaranteedGpus": 1e300})");
+  EXPECT_EQ(huge.status, 400) << huge.text;
+  EXPECT_EQ(api_->Call("PATCH", "/v1/projects/nlp", R"({"maxGpus": 2e9})").status, 400);
   auto alice = api_->Call("POST", "/v1/users", R"({"name": "alice", "projects": ["vision"]})");
   auto bob = api_->Call("POST", "/v1/users", R"({"name": "bob", "projects": ["nlp"]})");
   ASSERT_EQ(alice.status, 201);
