@@ -27,6 +27,10 @@ Status FollowEvents(client::ApiClient& api, int64_t since,
       continue;
     }
     failures = 0;
+    if (r->status == 429) {  // the server's watches are all taken: ask again in a moment
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
     if (!r->ok()) return ErrorOf(*r);
     const json& items = r->body.value("items", json::array());
     for (const json& e : items)

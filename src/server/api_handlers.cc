@@ -540,6 +540,23 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
     if (!w || *w > 60) return ErrorResponse(400, "wait: whole seconds from 0 to 60");
     wait_s = static_cast<double>(*w);
   }
+  // A waiter takes a slot for its whole wait; over the budget: 429, and the client retries.
+  struct Slot {
+    std::atomic<int>* held = nullptr;
+    ~Slot() {
+      if (held) held->fetch_sub(1);
+    }
+  } slot;
+  if (wait_s > 0) {
+    if (long_polls_.fetch_add(1) >= kMaxLongPolls) {
+      long_polls_.fetch_sub(1);
+      http::Response busy = ErrorResponse(
+          429, "wait: " + std::to_string(kMaxLongPolls) + " watches are open; try again");
+      busy.headers.push_back({"Retry-After", "1"});
+      return busy;
+    }
+    slot.held = &long_polls_;
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_s);
   for (;;) {
     std::set<std::string> visible;

@@ -9,6 +9,7 @@
 // Thread safety: Handle is called concurrently from the HTTP server's connection threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -93,6 +94,11 @@ class ApiHandlers {
   // Evicts the jobs running on `node` (checkpoint signal, grace period); they are requeued and
   // resume from their checkpoints elsewhere. Returns how many. REQUIRES: state_.mu held.
   int64_t DrainNode(const std::string& node, double now);
+
+  // Long polls (`/v1/events?wait=`) hold an HTTP worker while they wait; at most this many at
+  // once, so watchers can never take every worker (http.h: 64) from submissions and reads.
+  static constexpr int kMaxLongPolls = 32;
+  std::atomic<int> long_polls_{0};
 
   ServerState& state_;
   DatasetHandlers datasets_;    // /v1/datasets, /v1/cache (dataset_handlers.h)

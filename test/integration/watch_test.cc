@@ -2,9 +2,11 @@
 // as they happen (long polls of /v1/events), and the long poll itself is bounded.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "test/integration/server_fixture.h"
 #include "test/support/test_process.h"
@@ -100,6 +102,39 @@ TEST_F(WatchTest, TheLongPollIsBounded) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
   EXPECT_EQ(api_->Call("GET", "/v1/events?wait=61").status, 400);
   EXPECT_EQ(api_->Call("GET", "/v1/events?wait=soon").status, 400);
+}
+
+// Watchers hold an HTTP worker while they wait: past the budget (32) a watch is told 429 at
+// once, and the API keeps answering everything else.
+TEST_F(WatchTest, WatchersCannotTakeEveryWorker) {
+  auto latest = api_->Call("GET", "/v1/events?since=latest");
+  ASSERT_EQ(latest.status, 200) << latest.text;
+  const std::string query =
+      "/v1/events?since=" + std::to_string(latest.body["next"].get<int64_t>()) + "&wait=30";
+  std::atomic<int> answered{0}, refused{0}, other{0};
+  std::vector<std::thread> watchers;
+  for (int i = 0; i < 40; ++i)
+    watchers.emplace_back([&] {
+      Api api(server_->port(), server_->admin_token());
+      int status = api.Call("GET", query).status;
+      (status == 200 ? answered : status == 429 ? refused : other)++;
+    });
+  for (int i = 0; i < 400 && refused.load() < 8; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(refused.load(), 8);
+  EXPECT_EQ(api_->Call("GET", "/v1/jobs").status, 200);  // a worker is free for the rest
+  // An event ends the 32 waits.
+  auto r = api_->Submit(R"(apiVersion: kumo/v1
+kind: Job
+spec:
+  project: default
+  taskGroups: [{name: main, command: ["true"], resources: {cpu: 100m, memory: 64Mi}}]
+)",
+                        "/tmp");
+  ASSERT_EQ(r.status, 201) << r.text;
+  for (auto& t : watchers) t.join();
+  EXPECT_EQ(answered.load(), 32);
+  EXPECT_EQ(other.load(), 0);
 }
 
 }  // namespace
