@@ -30,6 +30,9 @@ constexpr double kRefusedStartDelaySeconds = 2.0;
 // A pending job's reason when it asks for what no node offers: the core's word for the jobs it
 // finds unschedulable, so both kinds read the same.
 const std::string kUnschedulable = core::WaitReasonName(core::WaitReason::kUnschedulable);
+// A pending job whose datasets are being fetched onto the node (dataset_stager.h): the loop's
+// own reason, not the core's (the core never sees the job meanwhile).
+const std::string kStagingDatasets = "StagingDatasets";
 
 const char* const kInheritedEnv[] = {"PATH", "HOME",   "USER",   "LOGNAME",
                                      "LANG", "LC_ALL", "TMPDIR", "TZ"};
@@ -278,6 +281,16 @@ void SchedulingLoop::RefreshCheckpoints(double now, Lock& lock) {
   checkpoints_.Record(walks, now);
 }
 
+void SchedulingLoop::SetWaiting(JobRec& job, const std::string& reason,
+                                const std::string& message, double now) {
+  if (job.reason == reason && job.message == message) return;
+  bool new_reason = job.reason != reason;
+  job.reason = reason;
+  job.message = message;
+  if (new_reason) state_.AddEvent(&job, JobObjectName(job.id), "Waiting", reason, message, now);
+  state_.SaveJob(job);
+}
+
 core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, JobRec*>& by_id) {
   core::Snapshot snap;
   snap.now = static_cast<core::Seconds>(now);
@@ -312,6 +325,15 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
         state_.SaveJob(job);
       }
       continue;
+    }
+    if (pending && !job.spec.datasets.empty()) {
+      // Not offered until its data is on the node: staged off this thread (dataset_stager.h).
+      DatasetStager::Verdict staged = stager_.Check(job.spec);
+      if (!staged.offer) {
+        SetWaiting(job, kStagingDatasets, staged.waiting, now);
+        job.queue_position = 0;
+        continue;
+      }
     }
     cj.nominated = job.nominated;
     cj.reservation = job.reservation;
@@ -361,16 +383,7 @@ void SchedulingLoop::ApplyDecisions(const core::Decisions& decisions,
   for (const auto& w : decisions.waiting) {
     auto it = by_id.find(w.job);
     if (it == by_id.end()) continue;
-    JobRec& job = *it->second;
-    std::string reason = core::WaitReasonName(w.reason);
-    if (job.reason != reason || job.message != w.message) {
-      bool new_reason = job.reason != reason;
-      job.reason = reason;
-      job.message = w.message;
-      if (new_reason)
-        state_.AddEvent(&job, JobObjectName(job.id), "Waiting", reason, w.message, now);
-      state_.SaveJob(job);
-    }
+    SetWaiting(*it->second, core::WaitReasonName(w.reason), w.message, now);
   }
   TellExecutorWhoWaits(decisions, by_id);
 }

@@ -26,6 +26,7 @@
 
 #include "core/scheduler.h"
 #include "server/checkpoint_watch.h"
+#include "server/dataset_stager.h"
 #include "server/history.h"
 #include "server/runtime_estimates.h"
 #include "server/server_state.h"
@@ -68,6 +69,8 @@ class SchedulingLoop {
   void RunPass(double now, Lock& lock);
   void RefreshCheckpoints(double now, Lock& lock);
   core::Snapshot BuildSnapshot(double now, std::map<std::string, JobRec*>& by_id);
+  // A waiting job's reason and message; an event when the reason changes. REQUIRES: mu held.
+  void SetWaiting(JobRec& job, const std::string& reason, const std::string& message, double now);
   void ApplyDecisions(const core::Decisions& decisions, std::map<std::string, JobRec*>& by_id,
                       double now, std::vector<std::pair<JobRec*, PreparedStart>>& starts);
   void TellExecutorWhoWaits(const core::Decisions& decisions,
@@ -94,6 +97,7 @@ class SchedulingLoop {
   HistoryRecorder history_;      // guarded by state_.mu
   std::map<int64_t, std::string> told_waiting_;  // job -> the sentence the executor has; mu
   CheckpointWatch checkpoints_;  // when running jobs last saved (LAS, victims); loop thread only
+  DatasetStager stager_{state_};  // pending jobs' datasets onto the node; its own thread and mutex
   std::thread loop_;
   std::thread exit_watcher_;
 };

@@ -4,10 +4,13 @@
 // and CLI on loopback (dataset_fixture.h); tasks run isolated (the server is root here).
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "base/sha256.h"
 #include "test/integration/dataset_fixture.h"
@@ -153,6 +156,43 @@ TEST_F(JobDatasetTest, AnotherProjectsDatasetIsRefusedAtSubmit) {
   ASSERT_EQ(Kumo(alice_, {"grant", "mnist", "--project", "team-b"}).rc, 0);
   auto granted = Submit(bob_, "team-b", {{"name", "mnist"}, {"mountPath", mount_}}, "true");
   EXPECT_EQ(granted.status, 201) << granted.text;
+}
+
+// A job's data is staged before it is offered to the scheduler, off the loop's thread: with
+// the cache frozen mid-fetch the job waits as StagingDatasets, and the loop goes on running
+// other jobs; once the cache answers, the job starts and reads its data.
+TEST_F(JobDatasetTest, DataIsStagedOffTheLoopWhichKeepsRunningOtherJobs) {
+  ASSERT_EQ(::kill(cache_pid_, SIGSTOP), 0);  // accepts connections, answers nothing
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{cache_pid_};
+  Api alice(server_port_, alice_);
+  auto staged = Submit(alice_, "team-a", {{"name", "mnist"}, {"mountPath", mount_}},
+                       "cat " + mount_ + "/labels.txt");
+  ASSERT_EQ(staged.status, 201) << staged.text;
+  const std::string staged_path = "/v1/jobs/" + std::to_string(staged.body["id"].get<int64_t>());
+  json waiting = json::object();
+  for (int i = 0; i < 200 && waiting.value("reason", "") != "StagingDatasets"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    waiting = alice.Call("GET", staged_path).body;
+  }
+  ASSERT_EQ(waiting.value("reason", ""), "StagingDatasets") << waiting.dump();
+  EXPECT_NE(waiting.value("message", "").find("fetching dataset mnist@1"), std::string::npos)
+      << waiting.dump();
+
+  json plain = {{"apiVersion", "kumo/v1"}, {"kind", "Job"},
+                {"spec", {{"project", "team-a"},
+                          {"taskGroups", {{{"name", "main"}, {"command", {"true"}}}}}}}};
+  auto other = alice.Submit(plain.dump(), "/tmp");
+  ASSERT_EQ(other.status, 201) << other.text;
+  EXPECT_EQ(alice.WaitPhase(other.body["id"], "Succeeded", 60).value("phase", ""), "Succeeded");
+  EXPECT_EQ(alice.Call("GET", staged_path).body.value("reason", ""), "StagingDatasets");
+
+  ASSERT_EQ(::kill(cache_pid_, SIGCONT), 0);
+  json done = alice.WaitPhase(staged.body["id"], "Succeeded", 60);
+  ASSERT_EQ(done.value("phase", ""), "Succeeded") << done.dump();
+  EXPECT_EQ(Log(staged.body["id"], "stdout"), "a\nb\n");
 }
 
 // The cache gone when the job starts: the attempt fails, its reason naming the dataset.
