@@ -134,7 +134,16 @@ class Client:
             time.sleep(poll_s)
 
     def logs(self, job_id, task=0, stream="stdout"):
-        return self._call("GET", "/v1/jobs/%d/logs?task=%d&stream=%s" % (job_id, task, stream))["data"]
+        """The whole log as it is now; the server answers at most 1 MiB a request, so the
+        pieces are asked for from `next` until the size the server reported."""
+        parts, offset = [], 0
+        while True:
+            page = self._call("GET", "/v1/jobs/%d/logs?task=%d&stream=%s&offset=%d"
+                              % (job_id, task, stream, offset))
+            parts.append(page["data"])
+            if not page["data"] or page["next"] >= page["size"]:
+                return "".join(parts)
+            offset = page["next"]
 
     def results(self, job_id):
         return self._call("GET", "/v1/jobs/%d/results" % job_id)["items"]

@@ -934,6 +934,10 @@ int User(Ctx& c) {
   if (pos.size() != 2 || pos[0] != "create")
     return c.Usage("expected 'kumo user create NAME --projects a,b [--admin]' or "
                    "'kumo user token rotate|revoke [NAME] [--ttl DURATION]'");
+  // A first token never expires (POST /v1/users takes no TTL): say so rather than drop the flag.
+  if (c.args.Has("--ttl"))
+    return c.Usage("--ttl: only with 'user token rotate' (a created user's first token does not "
+                   "expire; rotate it with --ttl to give it one)");
   json projects = json::array();
   std::string list = c.args.Get("--projects");
   size_t i = 0;

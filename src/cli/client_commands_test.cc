@@ -114,6 +114,18 @@ TEST(ResolveConfig, DefaultsWhenNothingIsSet) {
   EXPECT_EQ(c->token, "");
 }
 
+// The client speaks plain HTTP: an https:// server is refused, never sent the token in clear.
+TEST(ResolveConfig, AnHttpsServerIsRefusedNotDowngraded) {
+  TempDir home;
+  auto c = ResolveConfig({"https://kumo.example:443", "tok"}, MapEnv({{"HOME", home.Path("")}}));
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message().find("https is not supported"), std::string::npos)
+      << c.error().message();
+  auto plain = ResolveConfig({"http://127.0.0.1:7080/", "tok"}, MapEnv({{"HOME", home.Path("")}}));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->server, "127.0.0.1:7080");
+}
+
 TEST(ResolveConfig, FlagsBeatEnvironmentBeatsFile) {
   TempDir d;
   std::string cfg = d.Write("config.yaml", "server: file:3\ntoken: file-token\n");

@@ -111,8 +111,11 @@ int GetResults(Invocation& c) {
 
 // Downloads one output of `size` bytes (as listed) to `dest` through DEST.kumo-partial, in the
 // server's pieces, so neither side holds the file.
-bool FetchOutput(Invocation& c, const std::string& base, const std::string& path, int64_t size,
-                 const std::string& dest, client::ProgressBar& bar) {
+// Copies output `path` of the attempt `base` names (".../outputs", "?attempt=N" in `attempt_query`)
+// to `dest`, piece by piece.
+bool FetchOutput(Invocation& c, const std::string& base, const std::string& attempt_query,
+                 const std::string& path, int64_t size, const std::string& dest,
+                 client::ProgressBar& bar) {
   std::error_code ec;
   if (fs::path(dest).has_parent_path()) fs::create_directories(fs::path(dest).parent_path(), ec);
   std::string partial = dest + ".kumo-partial";
@@ -123,7 +126,7 @@ bool FetchOutput(Invocation& c, const std::string& base, const std::string& path
   int64_t offset = 0;
   bool ok = true;
   while (ok && offset < size) {
-    auto r = c.Raw("GET", base + encoded + "?offset=" + std::to_string(offset));
+    auto r = c.Raw("GET", base + encoded + attempt_query + "&offset=" + std::to_string(offset));
     if (!r || r->raw.empty()) {
       if (r) c.Fail(path + ": the file shrank while it was copied");
       ok = false;
@@ -159,6 +162,9 @@ int Cp(Invocation& c) {
   auto listed = c.Call("GET", base);
   if (!listed) return kFailed;
   base = "/v1/jobs/" + id + "/outputs";
+  // Every piece from the attempt listed, even if another starts meanwhile (or --attempt named one).
+  const std::string attempt_query =
+      "?attempt=" + std::to_string((*listed).value("attempt", int64_t{0}));
   std::vector<std::pair<std::string, int64_t>> files;
   bool exact = false;
   int64_t total = 0;
@@ -178,7 +184,7 @@ int Cp(Invocation& c) {
   for (const auto& [p, size] : files) {
     std::string to = dest + "/" + p;
     if (exact) to = fs::is_directory(dest, ec) ? dest + "/" + fs::path(p).filename().string() : dest;
-    if (!FetchOutput(c, base, p, size, to, bar)) return kFailed;
+    if (!FetchOutput(c, base, attempt_query, p, size, to, bar)) return kFailed;
   }
   bar.Finish();
   std::printf("copied %zu file(s), %s, from job %s\n", files.size(),

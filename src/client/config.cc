@@ -156,6 +156,12 @@ Result<ClientConfig> ResolveConfig(const ConnectionFlags& flags, const EnvLookup
     c.server = kDefaultServer;
     c.server_source = "default";
   }
+  // The client speaks plain HTTP: an https:// server would get the token in clear text.
+  if (Trim(c.server).starts_with("https://"))
+    return Error(Status::InvalidArgument(
+        "server \"" + c.server + "\" (from " + c.server_source +
+        "): https is not supported by this client; give HOST:PORT of a plain-HTTP listener "
+        "(e.g. through an SSH tunnel or a local TLS proxy)"));
   c.server = NormalizeServer(c.server);
   return c;
 }

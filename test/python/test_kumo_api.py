@@ -127,7 +127,8 @@ def test_job_with_snapshot_results_cp_and_rerun(cluster):
     k, d = cluster
     code = os.path.join(d, "code")
     _tree(code, {"main.sh": b"echo $KUMO_SEED > $KUMO_OUTPUT_DIR/seed.txt\n"
-                            b"echo '{\"score\": 7}' > $KUMO_OUTPUT_DIR/metrics.json\n"})
+                            b"echo '{\"score\": 7}' > $KUMO_OUTPUT_DIR/metrics.json\n"
+                            b"head -c 1500000 /dev/zero | tr '\\0' x\n"})
     spec = ("apiVersion: kumo/v1\nkind: Job\nmetadata: {name: py}\nspec:\n  project: default\n"
             "  taskGroups:\n    - name: main\n      command: [\"/bin/sh\", \"main.sh\"]\n"
             "      resources: {cpu: 1, memory: 1Gi}\n")
@@ -135,6 +136,8 @@ def test_job_with_snapshot_results_cp_and_rerun(cluster):
     assert k.watch(job["id"], timeout=120)["phase"] == "Succeeded"
     [result] = k.results(job["id"])
     assert result["metrics"] == {"score": 7}
+    log = k.logs(job["id"])  # more than the server's 1 MiB a request
+    assert len(log) == 1500000 and set(log) == {"x"}
     assert result["codeVersion"]["snapshot"].startswith("sha256:")
     seed = k.cp(job["id"], "seed.txt", os.path.join(d, "seed.txt"))
     assert open(seed).read().strip() == str(result["seed"])
