@@ -197,6 +197,7 @@ ClusterObjects KubeScheduler::Collect() {
   all(*pod_groups_, o.pod_groups);
   all(*priority_classes_, o.priority_classes);
   o.assumed = assumed_;
+  o.deleting = deleting_;
   return o;
 }
 

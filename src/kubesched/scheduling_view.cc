@@ -92,6 +92,7 @@ core::Seconds CreatedAt(const PodFacts& pod, core::Seconds now) {
 struct OurPod {
   const PodFacts* facts;
   std::string node;
+  bool going = false;  // being deleted (deletionTimestamp, or kumo asked to)
 };
 
 class Builder {
@@ -136,6 +137,10 @@ SchedulingView Builder::Build() {
     OurPod f{&pod, pod.node};
     if (auto a = objects_.assumed.find(pod.key); f.node.empty() && a != objects_.assumed.end())
       f.node = a->second;
+    f.going = pod.deleting || objects_.deleting.count(pod.key) > 0;
+    // A pod on its way out is never placed (the API server refuses to bind it; kube-scheduler
+    // skips it too); bound, it holds its node until it is gone.
+    if (f.going && f.node.empty()) continue;
     ours.push_back(std::move(f));
   }
   view_.snapshot.extended_resources = options_.cluster.extended_resources;
@@ -144,20 +149,23 @@ SchedulingView Builder::Build() {
 
   std::set<std::string> namespaces;
   std::map<std::string, std::vector<const OurPod*>> bound_groups, pending_groups;
+  std::map<std::string, size_t> staying;  // bound pods of a group not on their way out
   for (const OurPod& f : ours) {
     const PodFacts& p = *f.facts;
     namespaces.insert(p.ns);
     std::string group = p.group.empty() ? "" : p.ns + "/" + p.group;
     if (!f.node.empty() && group.empty()) AddRunning({&f}, p.key);
-    else if (!f.node.empty()) bound_groups[group].push_back(&f);
+    else if (!f.node.empty()) {
+      bound_groups[group].push_back(&f);
+      if (!f.going) ++staying[group];
+    }
     else if (group.empty()) AddPending({&f}, p.key);
     else pending_groups[group].push_back(&f);
   }
   for (const auto& [group, pods] : bound_groups) AddRunning(pods, "pg:" + group + "+bound");
-  for (const auto& [group, pods] : pending_groups) {
-    auto b = bound_groups.find(group);
-    AddGang(group, pods, b == bound_groups.end() ? 0 : b->second.size());
-  }
+  // A gang's bound pods count toward its minMember only while they stay: the pods of a gang
+  // whose bindings failed are being deleted, and its one unbound pod is not a whole gang.
+  for (const auto& [group, pods] : pending_groups) AddGang(group, pods, staying[group]);
   AddProjects(namespaces);
   return std::move(view_);
 }
@@ -224,7 +232,7 @@ void Builder::AddRunning(const std::vector<const OurPod*>& pods, const std::stri
     for (int64_t g = 0; g < gpus; ++g) t.gpus.push_back({next++, core::kMilliPerGpu});
     job.groups.push_back({p.key, 1, r, {}});
     job.placements.push_back(std::move(t));
-    if (p.deleting) job.phase = core::JobPhase::kTerminating;
+    if (f->going) job.phase = core::JobPhase::kTerminating;
     if (p.started >= 0) job.start_time = std::min(job.start_time, p.started);
     keys.push_back(p.key);
   }

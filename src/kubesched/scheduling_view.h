@@ -33,6 +33,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,9 @@ struct ClusterObjects {
   std::vector<std::shared_ptr<const PodFacts>> pods;
   // Pods kumo bound ("NS/NAME" -> node) that the pod watch has not shown bound yet.
   std::map<std::string, std::string> assumed;
+  // Pods kumo asked to delete ("NS/NAME": a gang's pods undone, victims) that are not gone yet;
+  // like a pod with a deletionTimestamp, one is never placed and never counts toward minMember.
+  std::set<std::string> deleting;
 };
 
 // A pod of ours that waits for a reason the core never sees (its gang is not complete).

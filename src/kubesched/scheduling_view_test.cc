@@ -172,6 +172,31 @@ TEST(SchedulingViewTest, BoundPodsOfAGangCountTowardsMinMember) {
   EXPECT_EQ(FindJob(v, "pg:a/g")->groups.size(), 1u);
 }
 
+// A gang whose bindings failed part-way has its bound pods deleted (kube_scheduler.cc, Settle):
+// while they go they hold their node but no longer count toward minMember, so the one pod that
+// was not bound is not a gang of its own and is not bound alone. A pod being deleted that was
+// never bound is not placed at all.
+TEST(SchedulingViewTest, PodsOnTheirWayOutDoNotCompleteAGang) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  o.pod_groups = {PodGroup("a", "g", 3)};
+  json marked = Bound(InGroup(Pod("a", "g-1", 1), "g"), "n0");
+  marked["metadata"]["deletionTimestamp"] = "2026-12-06T10:00:05Z";
+  json unbound_going = Pod("a", "solo", 1);
+  unbound_going["metadata"]["deletionTimestamp"] = "2026-12-06T10:00:05Z";
+  o.pods = Pods({Bound(InGroup(Pod("a", "g-0", 1), "g"), "n0"), marked,
+                 InGroup(Pod("a", "g-2", 1), "g"), unbound_going});
+  o.deleting = {"a/g-0"};  // kumo asked; the watch has not shown the deletionTimestamp yet
+  SchedulingView v = BuildView(o, {}, 1000);
+  ASSERT_EQ(v.snapshot.jobs.size(), 1u);  // only the bound pods, holding n0 while they go
+  EXPECT_EQ(v.snapshot.jobs[0].id, "pg:a/g+bound");
+  EXPECT_EQ(v.snapshot.jobs[0].phase, core::JobPhase::kTerminating);
+  EXPECT_EQ(v.snapshot.jobs[0].placements.size(), 2u);
+  ASSERT_EQ(v.waits.size(), 1u);
+  EXPECT_EQ(v.waits[0].pod, "a/g-2");
+  EXPECT_NE(v.waits[0].message.find("fewer pods than its minMember 3"), std::string::npos);
+}
+
 TEST(SchedulingViewTest, AGangWaitsForItsPodGroupAndForAgreeingPods) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};
