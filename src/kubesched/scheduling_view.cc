@@ -144,7 +144,8 @@ SchedulingView Builder::Build() {
     ours.push_back(std::move(f));
   }
   view_.snapshot.extended_resources = options_.cluster.extended_resources;
-  view_.snapshot.nodes = kube::NodesFromObjects(objects_.nodes, others, options_.cluster);
+  view_.snapshot.nodes = kube::NodesFromObjects(objects_.nodes, others, options_.cluster,
+                                                kube::ManagedPods::kCount);
   for (const core::Node& n : view_.snapshot.nodes) node_gpus_[n.name] = n.gpus.size();
 
   std::set<std::string> namespaces;
@@ -270,6 +271,9 @@ void Builder::AddGang(const std::string& group_key, const std::vector<const OurP
 
 bool IsOurs(const PodFacts& pod, const ViewOptions& options) {
   if (pod.scheduler_name != options.scheduler_name) return false;
+  // A pod kumo server created (its executor binds it; both default to the name "kumo") is
+  // another scheduler's: never placed or preempted here, its requests taken off its node.
+  if (pod.managed) return false;
   return options.namespaces.empty() ||
          std::find(options.namespaces.begin(), options.namespaces.end(), pod.ns) !=
              options.namespaces.end();
@@ -283,6 +287,7 @@ PodFacts ParsePod(std::shared_ptr<const json> pod) {
   f.ns = Str(md, "namespace");
   f.scheduler_name = Str(spec, "schedulerName");
   f.group = Str(At(md, "labels"), kPodGroupLabel);
+  f.managed = At(md, "labels").contains(kube::kLabelJob);
   f.node = Str(spec, "nodeName");
   f.ended = kube::PodEnded(*pod);
   f.gated = !At(spec, "schedulingGates").empty();

@@ -67,6 +67,7 @@ struct PodFacts {
   bool ended = false;     // Succeeded or Failed
   bool gated = false;     // spec.schedulingGates not empty
   bool deleting = false;  // metadata.deletionTimestamp set
+  bool managed = false;   // labelled kumo.dev/job: created (and bound) by kumo server's executor
   // spec.containers[*].resources.requests, summed by name: memory in bytes, others in milli-units.
   std::vector<std::pair<std::string, int64_t>> requests;
   std::vector<core::Label> node_selector;

@@ -197,6 +197,23 @@ TEST(SchedulingViewTest, PodsOnTheirWayOutDoNotCompleteAGang) {
   EXPECT_NE(v.waits[0].message.find("fewer pods than its minMember 3"), std::string::npos);
 }
 
+// kumo server's own pods (its Kubernetes executor binds them; both default to the scheduler
+// name "kumo") are another scheduler's here: never placed or preempted, their GPUs taken.
+TEST(SchedulingViewTest, PodsKumoServerCreatedAreAnotherSchedulers) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  json running = Bound(Pod("kumo-jobs", "job-7-0", 3), "n0");
+  running["metadata"]["labels"]["kumo.dev/job"] = "7";
+  json waiting = Pod("kumo-jobs", "job-8-0", 1);
+  waiting["metadata"]["labels"]["kumo.dev/job"] = "8";
+  o.pods = Pods({running, waiting, Pod("a", "mine", 1)});
+  SchedulingView v = BuildView(o, {}, 1000);
+  ASSERT_EQ(v.snapshot.jobs.size(), 1u);
+  EXPECT_EQ(v.snapshot.jobs[0].id, "a/mine");
+  EXPECT_EQ(v.snapshot.nodes[0].gpus.size(), 5u);  // 8 - the server's running pod's 3
+  EXPECT_TRUE(v.waits.empty());
+}
+
 TEST(SchedulingViewTest, AGangWaitsForItsPodGroupAndForAgreeingPods) {
   ClusterObjects o;
   o.nodes = {Node("n0", 8)};

@@ -102,7 +102,7 @@ bool PodEnded(const json& pod) {
 
 std::vector<core::Node> NodesFromObjects(const std::vector<json>& nodes,
                                          const std::vector<json>& pods,
-                                         const ClusterOptions& options) {
+                                         const ClusterOptions& options, ManagedPods managed) {
   std::vector<core::Node> out;
   std::map<std::string, size_t> by_name;
   for (const json& node : nodes) {
@@ -110,7 +110,7 @@ std::vector<core::Node> NodesFromObjects(const std::vector<json>& nodes,
     out.push_back(NodeFromObject(node, options));
   }
   for (const json& pod : pods) {
-    if (IsManagedPod(pod) || PodEnded(pod)) continue;
+    if ((managed == ManagedPods::kSkip && IsManagedPod(pod)) || PodEnded(pod)) continue;
     auto it = by_name.find(Field(pod, "spec").value("nodeName", ""));
     if (it == by_name.end()) continue;
     core::Node& n = out[it->second];

@@ -52,9 +52,15 @@ bool IsManagedPod(const nlohmann::json& pod);
 // Succeeded or Failed: the pod holds no resources any more.
 bool PodEnded(const nlohmann::json& pod);
 
+// What of the nodes other pods take. kSkip: the pods kumo server created (kLabelJob) are left
+// out, because the executor counts them as its own jobs; kCount: they take their requests like
+// any other pod (kumo kube-scheduler, for which the server's pods are another scheduler's).
+enum class ManagedPods { kSkip, kCount };
+
 // `nodes` and `pods` are API objects (all pods of the cluster, any namespace).
 std::vector<core::Node> NodesFromObjects(const std::vector<nlohmann::json>& nodes,
                                          const std::vector<nlohmann::json>& pods,
-                                         const ClusterOptions& options);
+                                         const ClusterOptions& options,
+                                         ManagedPods managed = ManagedPods::kSkip);
 
 }  // namespace kumo::executor::kube
