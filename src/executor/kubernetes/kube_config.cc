@@ -39,7 +39,8 @@ Status ParseServerUrl(const std::string& url, KubeConfig* c) {
   } else {
     c->host = rest;
   }
-  if (c->host.empty() || c->port.empty()) return Status::InvalidArgument("no host or port");
+  if (c->host.empty()) return Status::InvalidArgument("no host");
+  if (c->port.empty()) c->port = "443";  // https's own (EKS and GKE kubeconfigs name none)
   return Status::Ok();
 }
 

@@ -61,6 +61,20 @@ users: [{name: u, user: {client-certificate: admin.crt, client-key: admin.key}}]
   EXPECT_EQ(c->client_key_pem, "KEY");
 }
 
+// A server URL without a port (as EKS and GKE write them) is https's own, 443.
+TEST(KubeConfig, AServerWithoutAPortIsOn443) {
+  ::kumo::testing::TempDir dir;
+  std::string path = dir.Write("kubeconfig", R"(current-context: c
+contexts: [{name: c, context: {cluster: k, user: u}}]
+clusters: [{name: k, cluster: {server: "https://ABCD.gr7.eu-west-1.eks.amazonaws.com"}}]
+users: [{name: u, user: {token: t}}]
+)");
+  auto c = LoadKubeconfig(path);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->host, "ABCD.gr7.eu-west-1.eks.amazonaws.com");
+  EXPECT_EQ(c->port, "443");
+}
+
 TEST(KubeConfig, ErrorsNameTheField) {
   ::kumo::testing::TempDir dir;
   std::string path = dir.Write("kubeconfig", R"(current-context: c
