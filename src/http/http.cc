@@ -1,13 +1,15 @@
 #include "http/http.h"
 
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <chrono>
+
+#include "http/timed_socket.h"
 
 namespace kumo::http {
 namespace beast = boost::beast;
@@ -69,16 +71,6 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) 
   return std::make_pair(t.substr(0, colon), static_cast<uint16_t>(port));
 }
 
-namespace {
-
-void SetTimeout(int fd, int seconds) {
-  timeval tv{seconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-}  // namespace
-
 struct Client::Impl {
   std::string host;
   uint16_t port;
@@ -100,7 +92,6 @@ struct Client::Impl {
           "cannot reach kumo server at " + host + ":" + std::to_string(port) + ": " + ec.message());
     }
     socket->set_option(tcp::no_delay(true), ec);
-    SetTimeout(socket->native_handle(), timeout_s);
     buffer.clear();
     return Status::Ok();
   }
@@ -129,11 +120,13 @@ Result<Response> Client::Call(const std::string& method, const std::string& targ
     req.body() = body;
     req.prepare_payload();
     beast::error_code ec;
-    bhttp::write(*impl_->socket, req, ec);
+    // Every read and write waits at most timeout_s for the socket (timed_socket.h).
+    TimedSocket timed(*impl_->socket, std::chrono::seconds(impl_->timeout_s));
+    bhttp::write(timed, req, ec);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(1ull << 32);
     while (!ec) {
-      bhttp::read(*impl_->socket, impl_->buffer, parser, ec);
+      bhttp::read(timed, impl_->buffer, parser, ec);
       if (ec != asio::error::interrupted) break;
       ec = {};
     }

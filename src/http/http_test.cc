@@ -195,6 +195,25 @@ TEST(HttpTest, AHeadOrBodyThatStallsIsClosedAtItsDeadline) {
   EXPECT_EQ(g.handled, 0);
 }
 
+// A server that accepts and never answers: the client gives up after its timeout (Asio's
+// synchronous read retried an SO_RCVTIMEO timeout forever).
+TEST(HttpTest, AClientCallToAServerThatNeverAnswersTimesOut) {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);  // the kernel completes the handshake; nobody reads
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  Client client("127.0.0.1", ntohs(addr.sin_port), /*timeout_s=*/1);
+  auto r = client.Call("GET", "/v1/whoami");
+  ::close(listener);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("timed out"), std::string::npos) << r.error().message();
+}
+
 TEST(HttpTest, ParseHostPort) {
   auto ok = ParseHostPort("http://127.0.0.1:7080/");
   ASSERT_TRUE(ok.has_value());

@@ -110,7 +110,7 @@ TEST_F(WatchTest, WatchersCannotTakeEveryWorker) {
   auto latest = api_->Call("GET", "/v1/events?since=latest");
   ASSERT_EQ(latest.status, 200) << latest.text;
   const std::string query =
-      "/v1/events?since=" + std::to_string(latest.body["next"].get<int64_t>()) + "&wait=30";
+      "/v1/events?since=" + std::to_string(latest.body["next"].get<int64_t>()) + "&wait=20";
   std::atomic<int> answered{0}, refused{0}, other{0};
   std::vector<std::thread> watchers;
   for (int i = 0; i < 40; ++i)
