@@ -9,7 +9,7 @@
 #include <cctype>
 #include <chrono>
 
-#include "http/timed_socket.h"
+#include "http/timed_stream.h"
 
 namespace kumo::http {
 namespace beast = boost::beast;
@@ -120,8 +120,9 @@ Result<Response> Client::Call(const std::string& method, const std::string& targ
     req.body() = body;
     req.prepare_payload();
     beast::error_code ec;
-    // Every read and write waits at most timeout_s for the socket (timed_socket.h).
-    TimedSocket timed(*impl_->socket, std::chrono::seconds(impl_->timeout_s));
+    // Every read and write waits at most timeout_s for the socket (timed_stream.h).
+    TimedStream<tcp::socket> timed(*impl_->socket, impl_->socket->native_handle(),
+                                   std::chrono::seconds(impl_->timeout_s));
     bhttp::write(timed, req, ec);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(1ull << 32);

@@ -1,16 +1,18 @@
 #include "executor/kubernetes/kube_client.h"
 
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <fstream>
 #include <optional>
 #include <sstream>
+
+#include "http/timed_stream.h"
 
 namespace kumo::executor::kube {
 namespace asio = boost::asio;
@@ -40,14 +42,6 @@ const char* ContentType(Verb v) {
   }
 }
 
-// Blocking socket calls give up after `seconds` (asio's sync calls have no deadline of their
-// own); a timed-out read surfaces as an error and the connection is dropped.
-void SetSocketTimeouts(int fd, int seconds) {
-  timeval tv{seconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
 nlohmann::json ParseBody(const std::string& text) {
   return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
@@ -61,11 +55,20 @@ std::string ErrorText(const KubeResponse& r) {
 }
 
 struct KubeClient::Connection {
+  using Tls = asio::ssl::stream<tcp::socket>;
   asio::io_context io;
   asio::ssl::context tls{asio::ssl::context::tls_client};
-  std::optional<asio::ssl::stream<tcp::socket>> stream;  // made once `tls` is configured
+  std::optional<Tls> stream;  // made once `tls` is configured
   beast::flat_buffer buffer;
+  int timeout_s = 30;  // the longest silence a read or write waits for (http/timed_stream.h)
   int fd() { return stream->lowest_layer().native_handle(); }
+  // The stream for Beast's reads and writes: each waits at most timeout_s for the socket;
+  // bytes TLS already holds (decrypted, or read but not yet decrypted) are read at once.
+  kumo::http::TimedStream<Tls> Timed() {
+    SSL* ssl = stream->native_handle();
+    return {*stream, fd(), std::chrono::seconds(timeout_s),
+            [ssl] { return SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0; }};
+  }
 };
 
 KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {}
@@ -120,7 +123,7 @@ Result<std::unique_ptr<KubeClient::Connection>> KubeClient::Connect(int timeout_
   if (ec)
     return Error(Status::Unavailable("kubernetes API " + config_.host + ":" + config_.port + ": " +
                                      ec.message()));
-  SetSocketTimeouts(c->fd(), timeout_s);
+  c->timeout_s = timeout_s;
   c->stream->handshake(asio::ssl::stream_base::client, ec);
   if (ec) return Error(Status::Unavailable("kubernetes API TLS handshake: " + ec.message()));
   return c;
@@ -139,7 +142,7 @@ Result<KubeResponse> KubeClient::Call(Session& session, Verb verb, const std::st
                                       const nlohmann::json* body, int timeout_s) {
   bool reused = session.conn_ != nullptr;
   if (reused) {
-    SetSocketTimeouts(session.conn_->fd(), timeout_s);
+    session.conn_->timeout_s = timeout_s;
   } else {
     auto conn = Connect(timeout_s);
     if (!conn) return Error(conn.error());
@@ -169,10 +172,11 @@ Result<KubeResponse> KubeClient::Exchange(Connection& c, Verb verb, const std::s
   }
   req.prepare_payload();
   beast::error_code ec;
-  http::write(*c.stream, req, ec);
+  auto timed = c.Timed();
+  http::write(timed, req, ec);
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
-  if (!ec) http::read(*c.stream, c.buffer, parser, ec);
+  if (!ec) http::read(timed, c.buffer, parser, ec);
   if (ec)
     return Error(Status::Unavailable("kubernetes API " + std::string(http::to_string(req.method())) +
                                      " " + target + ": " + ec.message()));
@@ -191,6 +195,8 @@ Result<int> KubeClient::Watch(const std::string& target,
   Connection& c = **conn;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // CancelWatches ran while this one connected: it cut the watches it saw, not this one.
+    if (cancelling_) return Error(Status::Unavailable("kubernetes watch " + target + ": cancelled"));
     watch_fds_.insert(c.fd());
   }
   struct Unregister {
@@ -209,10 +215,11 @@ Result<int> KubeClient::Watch(const std::string& target,
   if (std::string token = BearerToken(); !token.empty())
     req.set(http::field::authorization, "Bearer " + token);
   beast::error_code ec;
-  http::write(*c.stream, req, ec);
+  auto timed = c.Timed();  // a watch silent for idle_timeout_s (no event, no bookmark) is dead
+  http::write(timed, req, ec);
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
-  if (!ec) http::read_header(*c.stream, c.buffer, parser, ec);
+  if (!ec) http::read_header(timed, c.buffer, parser, ec);
   if (ec) return Error(Status::Unavailable("kubernetes watch " + target + ": " + ec.message()));
   int status = static_cast<int>(parser.get().result_int());
   std::string pending;  // bytes of an event whose newline has not arrived yet
@@ -220,7 +227,7 @@ Result<int> KubeClient::Watch(const std::string& target,
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::read_some(*c.stream, c.buffer, parser, ec);
+    http::read_some(timed, c.buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) break;
     pending.append(chunk, sizeof chunk - parser.get().body().size);

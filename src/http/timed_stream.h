@@ -1,36 +1,46 @@
-// TimedSocket: a blocking TCP socket whose every read and write waits at most `timeout` for
-// the socket to become ready, for Beast's synchronous http::read / http::write.
+// TimedStream: a blocking stream (a TCP socket, or TLS over one) whose every read and write
+// waits at most `timeout` for its socket to become ready, for Beast's synchronous http::read /
+// http::write.
 //
 // Why not SO_RCVTIMEO: Asio's synchronous operations take the EAGAIN such a timeout produces
 // for "not ready yet" and poll again with no limit (boost/asio/detail/impl/socket_ops.ipp,
-// sync_recv), so a server that accepts and never answers held `kumo whoami` forever. Here the
-// wait is our own poll() with a deadline, then one read_some/write_some that cannot block (the
-// socket is ready). The timeout bounds silence, not a whole response: a large body that keeps
-// arriving is never cut.
+// sync_recv), so a server that accepted and never answered held `kumo whoami` forever, and a
+// half-open watch connection froze an informer. Here the wait is our own poll() with a
+// deadline before each read_some/write_some. The timeout bounds silence, not a whole response:
+// a large body that keeps arriving is never cut.
 //
-// Satisfies Beast's SyncReadStream and SyncWriteStream. Thread safety: as the socket.
+// Bytes the stream already holds (TLS: the rest of a decrypted record, or records read from the
+// socket but not yet decrypted) are read without waiting: `buffered` says whether there are any.
+// Limit: a TLS record that stops arriving half-way is waited for without a deadline (inside the
+// TLS layer's own read of the socket).
+//
+// Satisfies Beast's SyncReadStream and SyncWriteStream. Thread safety: as the stream.
 #pragma once
 
 #include <poll.h>
 
 #include <cerrno>
 #include <chrono>
+#include <functional>
 
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/system/system_error.hpp>
 
 namespace kumo::http {
 
-class TimedSocket {
+template <class Stream>
+class TimedStream {
  public:
-  TimedSocket(boost::asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout)
-      : socket_(socket), timeout_(timeout) {}
+  // `fd`: the socket under `stream`. `buffered`: null when the stream buffers nothing.
+  TimedStream(Stream& stream, int fd, std::chrono::milliseconds timeout,
+              std::function<bool()> buffered = nullptr)
+      : stream_(stream), fd_(fd), timeout_(timeout), buffered_(std::move(buffered)) {}
 
   template <class MutableBufferSequence>
   size_t read_some(const MutableBufferSequence& buffers, boost::beast::error_code& ec) {
-    if (!Wait(POLLIN, ec)) return 0;
-    return socket_.read_some(buffers, ec);
+    if (!(buffered_ && buffered_()) && !Wait(POLLIN, ec)) return 0;
+    return stream_.read_some(buffers, ec);
   }
   template <class MutableBufferSequence>
   size_t read_some(const MutableBufferSequence& buffers) {
@@ -42,7 +52,7 @@ class TimedSocket {
   template <class ConstBufferSequence>
   size_t write_some(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
     if (!Wait(POLLOUT, ec)) return 0;
-    return socket_.write_some(buffers, ec);
+    return stream_.write_some(buffers, ec);
   }
   template <class ConstBufferSequence>
   size_t write_some(const ConstBufferSequence& buffers) {
@@ -55,7 +65,7 @@ class TimedSocket {
  private:
   // Whether the socket became ready for `events` within the timeout; ec = timed_out if not.
   bool Wait(short events, boost::beast::error_code& ec) {
-    pollfd p{socket_.native_handle(), events, 0};
+    pollfd p{fd_, events, 0};
     int r;
     do {
       r = ::poll(&p, 1, static_cast<int>(timeout_.count()));
@@ -65,8 +75,10 @@ class TimedSocket {
     return r > 0;
   }
 
-  boost::asio::ip::tcp::socket& socket_;
+  Stream& stream_;
+  int fd_;
   std::chrono::milliseconds timeout_;
+  std::function<bool()> buffered_;
 };
 
 }  // namespace kumo::http
