@@ -28,7 +28,7 @@ struct SimFlags {
   std::string cluster;  // NxG or an inventory file; empty: the trace's own cluster
   std::string policies = "all";       // comma-separated names, or all
   std::vector<double> loads = {1.2};  // several make a sweep; 0 replays the recorded arrivals
-  std::string json_path, plots_dir;
+  std::string json_path, plots_dir, jobs_csv_path;
   std::string trace_dir = sim::DefaultTraceDir();
   std::string openb_pods = "gpuspec33";
   uint64_t seed = 1;
@@ -182,6 +182,9 @@ void AddOutputFlags(CLI::App& app, SimFlags& f) {
   app.add_option("--json", f.json_path,
                  "write the full report (per policy: mean_jct_s, p99_wait_s, gpu_allocation, "
                  "jain_fairness, partial_gangs, preemptions, ...)");
+  app.add_option("--jobs-csv", f.jobs_csv_path,
+                 "write one row per job and policy: GPUs, duration, first wait, all time queued, "
+                 "preemptions, work lost (one --load, one seed)");
   app.add_option("--plots", f.plots_dir,
                  "write JCT CDF, queue length and GPU allocation plots (PNG, via gnuplot)");
   app.add_flag("--quiet", f.quiet, "print only the tables");
@@ -418,6 +421,7 @@ int RunReplay(sim::Trace& trace, const std::vector<sim::SimConfig>& configs, con
   PrintUnschedulable(*run);
   if (!f.json_path.empty() && !WriteTextFile(f.json_path, sim::ReportsToJson(trace, *run)))
     return 1;
+  if (!f.jobs_csv_path.empty() && !WriteTextFile(f.jobs_csv_path, sim::JobsToCsv(*run))) return 1;
   if (!f.plots_dir.empty() && !PlotsDone(sim::WritePlots(f.plots_dir, *run), f.plots_dir, f.quiet))
     return 1;
   return 0;
@@ -476,6 +480,10 @@ int RunSim(const std::vector<std::string>& args) {
       return 2;
     }
     kumo = *policy;
+  }
+  if (!flags.jobs_csv_path.empty() && (flags.seeds > 1 || flags.loads.size() > 1)) {
+    std::fprintf(stderr, "kumo sim: --jobs-csv takes one --load and one seed\n");
+    return 2;
   }
   if (flags.seeds > 1) {
     if (flags.loads.size() > 1 || flags.packing) {

@@ -49,17 +49,24 @@ void ServiceHistory::Recompute() {
   const double min_run = min_runtime_config_.fraction_of_median * Quantile(sorted, 0.5);
   min_runtime_ = std::clamp(static_cast<Seconds>(min_run), min_runtime_config_.floor_s,
                             std::max(min_runtime_config_.floor_s, min_runtime_config_.max_s));
+  if (las_.starve_run_quantile > 0)
+    starve_after_s_ = static_cast<Seconds>(Quantile(sorted, las_.starve_run_quantile));
 }
 
 namespace {
 
 // Whether `job` has waited too long for its service (LasConfig::starve_factor).
 bool Starved(const LasConfig& las, const LasJob& job) {
-  if (las.starve_factor <= 0 || job.attained_gpu_s <= 0) return false;
-  const double executed_s = job.attained_gpu_s / std::max(1.0, job.gpus);
+  if (job.attained_gpu_s <= 0) return false;
   const double requeued_s = static_cast<double>(job.requeued_s);
+  const double waits_s = requeued_s + (job.pending ? static_cast<double>(job.pending_s) : 0);
+  if (job.starve_after_s >= 0 && (job.pending || job.running) &&
+      waits_s > static_cast<double>(job.starve_after_s))
+    return true;
+  if (las.starve_factor <= 0) return false;
+  const double executed_s = job.attained_gpu_s / std::max(1.0, job.gpus);
   if (job.pending)
-    return requeued_s + static_cast<double>(job.pending_s) > las.starve_factor * executed_s;
+    return waits_s > las.starve_factor * executed_s;
   return job.running && requeued_s > las.starve_factor / 2 * executed_s;
 }
 

@@ -45,6 +45,18 @@
 // starve_factor x its run time. Worked example (factor 4): a job that ran 10 h is promoted once
 // its waits since its first start exceed 40 h and is not demoted again before it has run 20 h.
 //
+// Why a second bound, on run-time quantiles (LasConfig::starve_run_quantile; off by default).
+// The factor bound lets a job wait in proportion to what it ran, which is backwards for the
+// tail of JCT: the jobs that make the p99 are the long ones (on Philly, 8- and 16-GPU gangs of
+// 100-300 h that started at once, were demoted, preempted 2-13 times and then waited ~220 h in
+// all until the stream of newer jobs dried up), and a job that ran long is the one that can
+// least afford to wait. With the bound, once a job's waits since its first start exceed the
+// q-quantile of the run times of recently finished jobs (the same window as the thresholds, so
+// it scales with the workload's time scale, not in hours), it is in the top queue until it
+// ends: its requeued time is at most that quantile plus the time to find room. The price is the
+// mean: the promoted gangs hold their GPUs through the overload that short jobs would have
+// used (docs/evaluation.md has the figures).
+//
 // Pure: no I/O, no clock, no threads. A ServiceHistory is not thread-safe.
 #pragma once
 
@@ -71,6 +83,9 @@ class ServiceHistory {
   const std::vector<double>& thresholds_gpu_s() const { return thresholds_gpu_s_; }
   // Job::min_runtime for every job now.
   Seconds min_runtime() const { return min_runtime_; }
+  // LasJob::starve_after_s for every job now: the LasConfig::starve_run_quantile of the
+  // finished jobs' run times; -1 while it is off or fewer than history.min_jobs have finished.
+  Seconds starve_after_s() const { return starve_after_s_; }
   int64_t finished() const { return finished_; }
 
  private:
@@ -83,6 +98,7 @@ class ServiceHistory {
   int64_t finished_ = 0;
   std::vector<double> thresholds_gpu_s_;
   Seconds min_runtime_;
+  Seconds starve_after_s_ = -1;
 };
 
 // What the driver knows about one job when it sets the priority the pass sees.
@@ -95,6 +111,9 @@ struct LasJob {
   // Its earlier waits after its first start (preempted, waiting to resume), the current one not
   // included; 0 when the driver does not know.
   Seconds requeued_s = 0;
+  // ServiceHistory::starve_after_s(): once its waits since its first start exceed this, the job
+  // is in the top queue until it ends; negative: no such bound.
+  Seconds starve_after_s = -1;
   bool running = false;
   bool checkpointable = false;
   // A running job that checkpoints: the service it had attained at its last checkpoint (at the

@@ -134,6 +134,48 @@ TEST(LasPriority, PromotedRunningJobKeepsTheTopQueueUntilItsWaitsArePaidBack) {
   EXPECT_EQ(LasPriority(las, t, j), 0);
 }
 
+TEST(LasPriority, WaitsBeyondTheRunTimeQuantileKeepTheTopQueueUntilTheEnd) {
+  // starve_after_s 3,600 (the history's quantile of run times); the factor bound is far off
+  // (4 x 10,000 s executed). Pending: promoted once its waits since its first start exceed
+  // 3,600 s in all; running: it keeps the top queue however long it runs, as its waits stay.
+  LasConfig las;
+  const std::vector<double> t = {100, 1000};
+  LasJob j;
+  j.gpus = 1;
+  j.checkpointable = true;
+  j.attained_gpu_s = 10000;
+  j.starve_after_s = 3600;
+  j.pending = true;
+  j.requeued_s = 3000;
+  j.pending_s = 600;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+  j.pending_s = 601;
+  EXPECT_EQ(LasPriority(las, t, j), 2);
+  j.pending = false;
+  j.pending_s = 0;
+  j.requeued_s = 3601;
+  j.running = true;
+  j.attained_gpu_s = 1e9;
+  EXPECT_EQ(LasPriority(las, t, j), 2);
+  // Without the bound (negative: off, or too few finished jobs) its service demotes it.
+  j.starve_after_s = -1;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+}
+
+TEST(ServiceHistory, StarveAfterIsTheRunTimeQuantileWhenEnabled) {
+  PolicyConfig p;
+  p.history.min_jobs = 2;
+  ServiceHistory off(p);
+  p.las.starve_run_quantile = 0.75;
+  ServiceHistory on(p);
+  for (double run_s : {100.0, 400.0, 200.0, 300.0}) {
+    off.Finished(run_s, run_s);
+    on.Finished(run_s, run_s);
+  }
+  EXPECT_EQ(off.starve_after_s(), -1);
+  EXPECT_EQ(on.starve_after_s(), 300);  // nearest rank: ceil(0.75 x 4) = the 3rd of 100..400
+}
+
 TEST(LasPriority, CheckpointingJobIsAVictimOnlyJustAfterASave) {
   // Demoted by its service at its last save (5,000 >= 1,000: the bottom queue), it may be
   // preempted by LAS only in the 300 s after that save; later it keeps the top queue, so a

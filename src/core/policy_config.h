@@ -30,6 +30,11 @@ struct LasConfig {
   // it ran, not GPU-seconds) is promoted to the top queue, and keeps it while it runs until
   // those waits fall below half that (core/las.h says why). 0: never.
   double starve_factor = 4.0;
+  // A second, absolute-free bound on the same waits: a job whose waits since its first start
+  // exceed this quantile of the run times (seconds executed) of recently finished jobs is
+  // promoted to the top queue and not demoted again before it ends (core/las.h says why).
+  // In (0, 1); 0: off.
+  double starve_run_quantile = 0;
   // A running job that checkpoints is a LAS victim only in the first victim_window_s seconds
   // after each save (or after its start); in between it keeps the top queue, so LAS stops it
   // with little unsaved work. 0: any time after its demotion.

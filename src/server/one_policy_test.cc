@@ -29,6 +29,7 @@ policy:
     enabled: true
     thresholdQuantiles: [0.3, 0.6, 0.95]
     starveFactor: 2
+    starveRunQuantile: 0.8
     victimWindowSeconds: 600
   minRuntime: {fractionOfMedian: 0.1, floorSeconds: 30, maxSeconds: 900}
   history: {windowJobs: 100, minJobs: 5}
@@ -53,6 +54,7 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.scheduler.preemption.names, std::vector<std::string>{"priority"});
   EXPECT_EQ(p.las.threshold_quantiles, (std::vector<double>{0.3, 0.6, 0.95}));
   EXPECT_EQ(p.las.starve_factor, 2);
+  EXPECT_EQ(p.las.starve_run_quantile, 0.8);
   EXPECT_EQ(p.las.victim_window_s, 600);
   EXPECT_EQ(p.min_runtime, (core::MinRuntimeConfig{0.1, 30, 900}));
   EXPECT_EQ(p.history, (core::ServiceHistoryConfig{100, 5}));
@@ -87,6 +89,8 @@ TEST(OnePolicy, BadPolicyNamesTheFieldAndLine) {
               "2: policy.queueOrder: unknown queue order \"lottery\" (known: fifo, drf, shortest, "
               "drf-predicted)");
   ExpectError("policy:\n  relativeAge: -1\n", "2: policy.relativeAge: must be >= 0");
+  ExpectError("policy:\n  las: {starveRunQuantile: 1}\n",
+              "2: policy.las.starveRunQuantile: must be in [0, 1) (0: off)");
   ExpectError("policy:\n  las: {enable: true}\n", "2: policy.las.enable: unknown field");
   ExpectError("policy:\n  minRuntime: {floorSeconds: 600, maxSeconds: 60}\n",
               "2: policy.minRuntime.maxSeconds: must be >= floorSeconds");

@@ -48,6 +48,7 @@ FieldReader Number(const std::string& file, T* out, std::string (*check)(double)
 
 std::string NonNegative(double x) { return x >= 0 ? "" : "must be >= 0"; }
 std::string AtLeastOne(double x) { return x >= 1 ? "" : "must be >= 1"; }
+std::string OffOrQuantile(double x) { return x >= 0 && x < 1 ? "" : "must be in [0, 1) (0: off)"; }
 
 FieldReader Bool(bool* out) {
   return [=](const YAML::Node& v, const std::string&) {
@@ -106,6 +107,7 @@ Status ReadLas(const std::string& file, const YAML::Node& node, const std::strin
           return ReadQuantiles(file, v, p, &las->threshold_quantiles);
         }},
        {"starveFactor", Number(file, &las->starve_factor, NonNegative)},
+       {"starveRunQuantile", Number(file, &las->starve_run_quantile, OffOrQuantile)},
        {"victimWindowSeconds", Number(file, &las->victim_window_s, NonNegative)}});
 }
 

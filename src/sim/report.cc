@@ -176,6 +176,37 @@ std::string ReportsToJson(const Trace& trace, const std::vector<SimReport>& repo
 
 namespace {
 
+// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+
+}  // namespace
+
+std::string JobsToCsv(const std::vector<SimReport>& reports) {
+  std::ostringstream o;
+  o << "policy,job,project,gpus,duration_s,submit_s,first_start_s,end_s,jct_s,first_wait_s,"
+       "queued_s,requeued_s,preemptions,lost_gpu_s\n";
+  for (const SimReport& r : reports) {
+    for (const JobOutcome& j : r.outcomes) {
+      const bool started = j.first_start >= 0, ended = j.end >= 0;
+      const core::Seconds first_wait = started ? j.first_start - j.submit : -1;
+      o << CsvField(r.policy) << ',' << CsvField(j.id) << ',' << CsvField(j.project) << ','
+        << F("%g", static_cast<double>(j.gpu_milli) / 1000.0) << ',' << j.duration << ','
+        << j.submit << ',' << j.first_start << ',' << j.end << ','
+        << (ended ? j.end - j.submit : -1) << ',' << first_wait << ',' << j.queued << ','
+        << (started ? j.queued - first_wait : -1) << ',' << j.preemptions << ','
+        << F("%.0f", j.lost_gpu_s) << '\n';
+    }
+  }
+  return o.str();
+}
+
+namespace {
+
 Status RunGnuplot(const std::string& script) {
   std::string cmd = "gnuplot '" + script + "' 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");

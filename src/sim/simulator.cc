@@ -134,6 +134,7 @@ struct JobState {
   int32_t attempts = 0;
   int32_t preemptions = 0;
   Seconds queued = 0;       // pending time of finished waits (see JobOutcome::queued)
+  double lost_gpu_s = 0;    // JobOutcome::lost_gpu_s
   double fair_alone_s = 0;  // JobOutcome::fair_alone_s
   uint64_t epoch = 0;         // invalidates stale completion events
   double attained_gpu_s = 0;  // GPU-seconds of service received (Tiresias' 2D attained service)
@@ -412,6 +413,7 @@ int32_t Replay::PolicyPriority(int32_t j) const {
   las.pending = js.phase == Phase::kPending;
   las.pending_s = las.pending ? now_ - js.pending_since : 0;
   if (js.first_start >= 0) las.requeued_s = js.queued - (js.first_start - trace_.jobs[j].submit);
+  las.starve_after_s = history_.starve_after_s();
   las.running = js.phase == Phase::kRunning;
   las.checkpointable = trace_.jobs[j].checkpointable;
   if (las.running && las.checkpointable) {
@@ -588,6 +590,7 @@ void Replay::Preempt(int32_t v) {
                             : 0;
   const double lost_milli_s = static_cast<double>(worked - saved) * static_cast<double>(js.gpu_milli);
   counters_.gpu_hours_lost += lost_milli_s / 1000.0 / 3600.0;
+  js.lost_gpu_s += lost_milli_s / 1000.0;
   metrics_.Lost(now_, lost_milli_s);
   js.remaining -= saved;
   ++js.epoch;
@@ -649,7 +652,7 @@ void Replay::Finish(SimReport& rep) {
     const SimJob& sj = trace_.jobs[j];
     const JobOutcome o{sj.id,          sj.project, js.gpu_milli,  sj.submit,
                        js.first_start, js.end,     sj.duration,   js.preemptions,
-                       js.queued,      js.fair_alone_s};
+                       js.queued,      js.lost_gpu_s, js.fair_alone_s};
     rep.outcomes.push_back(o);
     if (js.phase != Phase::kDone || js.end < 0) continue;
     ++rep.completed;

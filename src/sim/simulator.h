@@ -43,6 +43,7 @@ struct JobOutcome {
   core::Seconds submit = 0, first_start = -1, end = -1, duration = 0;
   int32_t preemptions = 0;
   core::Seconds queued = 0;  // all time pending: before the first start and after preemptions
+  double lost_gpu_s = 0;     // work preemption threw away (since the last save), GPU-seconds
   // Themis' T_id: how long it would take on an equal 1/N share of the cluster, N = the jobs
   // active (pending or running, itself included) when it arrived: duration x max(1, gpus / (C/N)).
   double fair_alone_s = 0;
