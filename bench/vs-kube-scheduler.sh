@@ -212,18 +212,21 @@ start_kube_scheduler() {  # start_kube_scheduler NAME BINARY SCHEDULER_NAME [cos
   SCHED_PIDS+=("$SCHED_PID")
   await_readyz "$1" "$port" "$SCHED_PID"
 }
-start_kumo() {  # start_kumo NAMESPACE: waits for its "kube-scheduler ready" line
+await_log() {  # await_log NAME PID LINE: up to 60 s for LINE in WORK/NAME.log while PID runs
   local i
+  for ((i = 0; i < 600; i++)); do
+    grep -q "$3" "$WORK/$1.log" && return 0
+    kill -0 "$2" 2>/dev/null || { tail -20 "$WORK/$1.log" >&2; echo "$1 exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$1 not ready after 60 s (log: $WORK/$1.log)" >&2; exit 1
+}
+start_kumo() {  # start_kumo NAMESPACE: waits for its "kube-scheduler ready" line
   "$KUMO" kube-scheduler --kubeconfig "$K8S/kubeconfig" --scheduler-name kumo \
       --namespaces "$1" > "$WORK/kumo-$1.log" 2>&1 &
   SCHED_PID=$!
   SCHED_PIDS+=("$SCHED_PID")
-  for ((i = 0; i < 600; i++)); do
-    grep -q "kube-scheduler ready" "$WORK/kumo-$1.log" && return 0
-    kill -0 "$SCHED_PID" 2>/dev/null || { tail -20 "$WORK/kumo-$1.log" >&2; echo "kumo exited" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "kumo not ready after 60 s (log: $WORK/kumo-$1.log)" >&2; exit 1
+  await_log "kumo-$1" "$SCHED_PID" "kube-scheduler ready"
 }
 start_coscheduling() {
   local ctl
@@ -236,15 +239,6 @@ start_coscheduling() {
   start_kube_scheduler coscheduling "$COSCHED_BIN/kube-scheduler-coscheduling" coscheduling \
       coscheduling
   CTL_PID=$ctl
-}
-await_log() {  # await_log NAME PID LINE: up to 60 s for LINE in WORK/NAME.log while PID runs
-  local i
-  for ((i = 0; i < 600; i++)); do
-    grep -q "$3" "$WORK/$1.log" && return 0
-    kill -0 "$2" 2>/dev/null || { tail -20 "$WORK/$1.log" >&2; echo "$1 exited" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "$1 not ready after 60 s (log: $WORK/$1.log)" >&2; exit 1
 }
 start_volcano() {  # the configuration: see the header
   local ctl conf=$WORK/volcano-conf/volcano-scheduler.conf
