@@ -3,7 +3,7 @@
 // is bound and when it ends (bench/vs-kube-scheduler.sh runs it once per round).
 //
 //   k8s_load --kubeconfig FILE --namespace NS --scheduler-name NAME --pods N
-//            [--group-size K] [--gpus G] [--run-duration 20s] [--start-delay 40s | --exit-after 45s]
+//            [--group-size K [--gang-api scheduler-plugins|volcano]] [--gpus G] [--run-duration 20s] [--start-delay 40s | --exit-after 45s]
 //            [--node-selector KEY=VALUE]
 //            [--until created|bound|ended] [--clients 16] [--timeout 900] [--partial-grace 5]
 //            [--timeline FILE]
@@ -37,6 +37,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -251,8 +252,7 @@ Result<std::string> Prepare(kube::KubeClient& client, const Options& o) {
   Status s = CreateNamespace(client, spec.namespace_name);
   if (s.ok() && spec.group_size > 0) {
     s = PostAll(client, spec.pods / spec.group_size, o.clients, [&](int g) {
-      return std::pair("/apis/scheduling.x-k8s.io/v1alpha1/namespaces/" + spec.namespace_name +
-                           "/podgroups", PodGroupManifest(spec, g));
+      return std::pair(PodGroupPath(spec), PodGroupManifest(spec, g));
     });
   }
   if (!s.ok()) return Error(s);
@@ -364,6 +364,12 @@ int main(int argc, char** argv) {
   app.add_flag("--await-ended", await_ended, "wait until every pod of the namespace has ended");
   CLI::Option* pods = app.add_option("--pods", o.spec.pods, "pods to create");
   app.add_option("--group-size", o.spec.group_size, "pods per PodGroup (minMember); 0: none");
+  app.add_option("--gang-api", o.spec.gang_api,
+                 "whose PodGroups and pod markings: scheduler-plugins or volcano")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, kumo::bench::GangApi>{
+              {"scheduler-plugins", kumo::bench::GangApi::kSchedulerPlugins},
+              {"volcano", kumo::bench::GangApi::kVolcano}}));
   app.add_option("--gpus", o.spec.gpus_per_pod, "nvidia.com/gpu per pod");
   app.add_option("--run-duration", o.spec.run_duration, "kumo.test/run-duration (KWOK)");
   app.add_option("--start-delay", o.spec.start_delay, "kumo.test/start-delay (KWOK)");

@@ -45,7 +45,10 @@ int GroupOf(const LoadSpec& spec, int pod_index) {
 nlohmann::json PodManifest(const LoadSpec& spec, int index) {
   nlohmann::json meta = {{"name", PodName(index)}, {"namespace", spec.namespace_name},
                          {"labels", {{"app", "k8s-load"}}}};
-  if (spec.group_size > 0) meta["labels"][kPodGroupLabel] = GroupName(GroupOf(spec, index));
+  if (spec.group_size > 0 && spec.gang_api == GangApi::kSchedulerPlugins)
+    meta["labels"][kPodGroupLabel] = GroupName(GroupOf(spec, index));
+  if (spec.group_size > 0 && spec.gang_api == GangApi::kVolcano)
+    meta["annotations"][kVolcanoGroupAnnotation] = GroupName(GroupOf(spec, index));
   if (!spec.run_duration.empty()) meta["annotations"]["kumo.test/run-duration"] = spec.run_duration;
   if (!spec.start_delay.empty()) meta["annotations"]["kumo.test/start-delay"] = spec.start_delay;
   if (!spec.exit_after.empty()) meta["annotations"]["kumo.test/exit-after"] = spec.exit_after;
@@ -73,10 +76,25 @@ nlohmann::json PodManifest(const LoadSpec& spec, int index) {
 }
 
 nlohmann::json PodGroupManifest(const LoadSpec& spec, int group) {
+  nlohmann::json meta = {{"name", GroupName(group)}, {"namespace", spec.namespace_name}};
+  if (spec.gang_api == GangApi::kVolcano) {
+    return {{"apiVersion", "scheduling.volcano.sh/v1beta1"},
+            {"kind", "PodGroup"},
+            {"metadata", meta},
+            {"spec", {{"minMember", spec.group_size}, {"queue", kVolcanoQueue}}}};
+  }
   return {{"apiVersion", "scheduling.x-k8s.io/v1alpha1"},
           {"kind", "PodGroup"},
-          {"metadata", {{"name", GroupName(group)}, {"namespace", spec.namespace_name}}},
+          {"metadata", meta},
           {"spec", {{"minMember", spec.group_size}}}};
+}
+
+std::string PodGroupPath(const LoadSpec& spec) {
+  const char* group_version = spec.gang_api == GangApi::kVolcano
+                                  ? "scheduling.volcano.sh/v1beta1"
+                                  : "scheduling.x-k8s.io/v1alpha1";
+  return std::string("/apis/") + group_version + "/namespaces/" + spec.namespace_name +
+         "/podgroups";
 }
 
 }  // namespace kumo::bench

@@ -88,5 +88,21 @@ TEST(LoadSpecTest, PodGroupHasMinMember) {
   EXPECT_EQ(g["spec"]["minMember"], 4);
 }
 
+TEST(LoadSpecTest, VolcanoGangsUseItsAnnotationPodGroupAndQueue) {
+  LoadSpec s = Gangs();
+  s.gang_api = GangApi::kVolcano;
+  nlohmann::json pod = PodManifest(s, 5);
+  EXPECT_EQ(pod["metadata"]["annotations"][kVolcanoGroupAnnotation], "g-00001");
+  EXPECT_FALSE(pod["metadata"]["labels"].contains(kPodGroupLabel));
+  nlohmann::json g = PodGroupManifest(s, 1);
+  EXPECT_EQ(g["apiVersion"], "scheduling.volcano.sh/v1beta1");
+  EXPECT_EQ(g["kind"], "PodGroup");
+  EXPECT_EQ(g["metadata"]["name"], "g-00001");
+  EXPECT_EQ(g["spec"]["minMember"], 4);
+  EXPECT_EQ(g["spec"]["queue"], "default");
+  EXPECT_EQ(PodGroupPath(s), "/apis/scheduling.volcano.sh/v1beta1/namespaces/bench-1/podgroups");
+  EXPECT_EQ(PodGroupPath(Gangs()), "/apis/scheduling.x-k8s.io/v1alpha1/namespaces/bench-1/podgroups");
+}
+
 }  // namespace
 }  // namespace kumo::bench
