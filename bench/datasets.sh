@@ -26,6 +26,7 @@
 # the pulling `kumo`, the cache and cp (medians); *_rounds are the per-round seconds.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/datasets-lib.sh"
 bench_lock "$@"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,7 +43,6 @@ command -v rsync >/dev/null || { echo "rsync is required (apt-get install rsync)
 bench_workdir kumo-datasets-bench
 now() { date +%s.%N; }
 secs() { python3 -c "print(round($2 - $1, 3))"; }
-cache_ticks() { awk '{print $14 + $15}' "/proc/$CACHE_PID/stat"; }  # utime + stime, in ticks
 TICK_HZ="$(getconf CLK_TCK)"
 TIMEFORMAT="%3U %3S"  # bash's `time`: the user and system seconds of what it ran
 
@@ -63,32 +63,9 @@ for i in range(ln):
 PY
 
 # ---- server and cache ----
-CACHE_PORT="$(free_port)"
-mkdir -p "$WORK/server" "$WORK/cache"
-echo "nodes: [{name: n, cpu: 2, memory: 4Gi}]" > "$WORK/inv.yaml"
-"$KUMO" server --data-dir "$WORK/server" --listen 127.0.0.1:0 --inventory "$WORK/inv.yaml" \
-  --no-cgroups --cache "127.0.0.1:$CACHE_PORT" > "$WORK/server.log" 2>&1 &
-bench_track $!
-for _ in $(seq 200); do [ -s "$WORK/server/server.port" ] && break; sleep 0.05; done
-printf 'namespaces:\n  kumo: {read: [datasets], write: [datasets]}\n' > "$WORK/acl.yaml"
-TOTAL_MIB=$(( (SMALL_N * SMALL_KIB / 1024 + LARGE_N * LARGE_MIB) * (RUNS + 1) + 256 ))
-"$KUMO" cache serve --listen "127.0.0.1:$CACHE_PORT" --dir "$WORK/cache" --capacity "${TOTAL_MIB}Mi" \
-  --jwks "$WORK/server/cache-jwks.json" --acl "$WORK/acl.yaml" > "$WORK/cache.log" 2>&1 &
-CACHE_PID=$!
-bench_track $CACHE_PID
-for _ in $(seq 200); do curl -sf "http://127.0.0.1:$CACHE_PORT/healthz" >/dev/null && break; sleep 0.05; done
-export KUMO_CONFIG=/dev/null KUMO_SERVER="127.0.0.1:$(cat "$WORK/server/server.port")"
-export KUMO_TOKEN="$(cat "$WORK/server/admin.token")"
+start_kumo_datasets "$KUMO" "$KUMO" $(( (SMALL_N * SMALL_KIB / 1024 + LARGE_N * LARGE_MIB) * (RUNS + 1) + 256 ))
 
 declare -A T
-# sync, then wait (≤ 10 s) until the dirty and under-writeback pages are below 8 MiB.
-settle() {
-  sync
-  for _ in $(seq 100); do
-    awk '/^(Dirty|Writeback):/ {kib += $2} END {exit !(kib < 8192)}' /proc/meminfo && return 0
-    sleep 0.1
-  done
-}
 # The percentage of the bytes of the files under DIR (find's further tests allowed) in the page cache.
 resident_pct() {
   find "$@" -type f -print0 | xargs -0 fincore -b -n -o RES,SIZE |
