@@ -15,9 +15,10 @@
 # - before each step: `sync`, then wait (bounded) until Dirty + Writeback are near 0, so no step
 #   pays for the writeback of the one before;
 # - each step's destination is deleted right after it (the warm pull's node store after the
-#   warm pull): the page cache does not grow round by round, so every step writes into memory
-#   freed moments before. (On this VM, once ~3 GiB of new trees had piled up, cp of 1 GiB took
-#   3.4-4.3 s of system time instead of 0.35 s: the old bench's slow rounds 2-3.)
+#   warm pull): no tree outlives its step (only the cache's objects, one copy per round), so
+#   each step writes into memory freed moments before. (On this VM, once ~3 GiB of new trees had
+#   piled up, cp of 1 GiB took 3.4-4.3 s of system time instead of 0.35 s: the old bench's slow
+#   rounds 2-3, and its pull, which always ran after cp, paid it first.)
 # - cp and the cold pull alternate which goes first (round 1: cp first).
 # Each round pushes a fresh dataset name (so every byte is sent). Prints the per-round seconds,
 # then one JSON line: *_ratio_vs_cp = cp's seconds / kumo's (> 1: kumo is faster), medians of
