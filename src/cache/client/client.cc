@@ -257,8 +257,9 @@ class Wire {
   // head is written, the rest goes socket → pipe → file by splice(2). From a sendfile(2) sender
   // over loopback the pipe takes references to the sender's pages, so the one copy is the
   // kernel's into `out`'s page cache — the copy `cp` makes — instead of a receive copy into
-  // user space and a write copy back. `check`, when set, then sees each piece read back from
-  // the file (≤ kIoChunkBytes, so the pages just written are still in the CPU's cache).
+  // user space and a write copy back. `check`, when set, then sees each step read back from
+  // the file right after it landed (≤ kSpliceStepBytes, in pieces of ≤ kIoChunkBytes: the pages
+  // just written are mostly still in the CPU's caches).
   Status SpliceBody(uint64_t length, int out, const std::function<Status(std::string_view)>* check) {
     size_t buffered = static_cast<size_t>(std::min<uint64_t>(length, end_ - pos_));
     std::string_view head_bytes(buf_.get() + pos_, buffered);
