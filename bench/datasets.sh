@@ -7,15 +7,27 @@
 #   bench/datasets.sh          (takes the machine-wide benchmark lock itself)
 # Environment: SMALL_N (10000 files of SMALL_KIB=100 KiB), LARGE_N (8 files of LARGE_MIB=128
 #   MiB), RUNS (rounds, 3), PARALLEL (kumo's files in flight, 8), KUMO (binary).
-# Each round pushes a fresh dataset name (so every byte is sent), and runs cp, kumo cold pull,
-# rsync, kumo warm pull in that order; every figure is the median of RUNS rounds. The page cache
-# is left as it is for all tools alike (nothing is dropped: this machine is shared).
-# Prints the per-round seconds, then one JSON line: *_ratio_vs_cp = cp's seconds / kumo's (> 1:
-# kumo is faster), for warm and cold pulls and pushes of both shapes, and rsync's ratio too;
-# cold_*_client_cpu_s and cold_*_cache_cpu_s are the CPU seconds (user + system) the pulling
-# `kumo` and the cache spent on the cold pull (medians), which bound it on a 2-core machine.
+#
+# Every timed step starts from the same state (docs/benchmarks.md, "Datasets"):
+# - "cold" means the pull's node store is empty; the bytes' sources — cp's tree and the cache's
+#   object files — are both in the page cache (the loopback cache stands for warm RAM on another
+#   host; nothing is dropped: this machine is shared). Their resident share is printed per step.
+# - before each step: `sync`, then wait (bounded) until Dirty + Writeback are near 0, so no step
+#   pays for the writeback of the one before;
+# - each step's destination is deleted right after it (the warm pull's node store after the
+#   warm pull): no tree outlives its step (only the cache's objects, one copy per round), so
+#   each step writes into memory freed moments before. (On this VM, once ~3 GiB of new trees had
+#   piled up, cp of 1 GiB took 3.4-4.3 s of system time instead of 0.35 s: the old bench's slow
+#   rounds 2-3, and its pull, which always ran after cp, paid it first.)
+# - cp and the cold pull alternate which goes first (round 1: cp first).
+# Each round pushes a fresh dataset name (so every byte is sent). Prints the per-round seconds,
+# then one JSON line: *_ratio_vs_cp = cp's seconds / kumo's (> 1: kumo is faster), medians of
+# RUNS rounds, for warm and cold pulls and pushes of both shapes, and rsync's ratio too;
+# cold_*_client_cpu_s / cold_*_cache_cpu_s / cp_*_cpu_s are the CPU seconds (user + system) of
+# the pulling `kumo`, the cache and cp (medians); *_rounds are the per-round seconds.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/datasets-lib.sh"
 bench_lock "$@"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,7 +44,6 @@ command -v rsync >/dev/null || { echo "rsync is required (apt-get install rsync)
 bench_workdir kumo-datasets-bench
 now() { date +%s.%N; }
 secs() { python3 -c "print(round($2 - $1, 3))"; }
-cache_ticks() { awk '{print $14 + $15}' "/proc/$CACHE_PID/stat"; }  # utime + stime, in ticks
 TICK_HZ="$(getconf CLK_TCK)"
 TIMEFORMAT="%3U %3S"  # bash's `time`: the user and system seconds of what it ran
 
@@ -53,47 +64,52 @@ for i in range(ln):
 PY
 
 # ---- server and cache ----
-CACHE_PORT="$(free_port)"
-mkdir -p "$WORK/server" "$WORK/cache"
-echo "nodes: [{name: n, cpu: 2, memory: 4Gi}]" > "$WORK/inv.yaml"
-"$KUMO" server --data-dir "$WORK/server" --listen 127.0.0.1:0 --inventory "$WORK/inv.yaml" \
-  --no-cgroups --cache "127.0.0.1:$CACHE_PORT" > "$WORK/server.log" 2>&1 &
-bench_track $!
-for _ in $(seq 200); do [ -s "$WORK/server/server.port" ] && break; sleep 0.05; done
-printf 'namespaces:\n  kumo: {read: [datasets], write: [datasets]}\n' > "$WORK/acl.yaml"
-TOTAL_MIB=$(( (SMALL_N * SMALL_KIB / 1024 + LARGE_N * LARGE_MIB) * (RUNS + 1) + 256 ))
-"$KUMO" cache serve --listen "127.0.0.1:$CACHE_PORT" --dir "$WORK/cache" --capacity "${TOTAL_MIB}Mi" \
-  --jwks "$WORK/server/cache-jwks.json" --acl "$WORK/acl.yaml" > "$WORK/cache.log" 2>&1 &
-CACHE_PID=$!
-bench_track $CACHE_PID
-for _ in $(seq 200); do curl -sf "http://127.0.0.1:$CACHE_PORT/healthz" >/dev/null && break; sleep 0.05; done
-export KUMO_CONFIG=/dev/null KUMO_SERVER="127.0.0.1:$(cat "$WORK/server/server.port")"
-export KUMO_TOKEN="$(cat "$WORK/server/admin.token")"
+start_kumo_datasets "$KUMO" "$KUMO" $(( (SMALL_N * SMALL_KIB / 1024 + LARGE_N * LARGE_MIB) * (RUNS + 1) + 256 ))
 
 declare -A T
+# The percentage of the bytes of the files under DIR (find's further tests allowed) in the page cache.
+resident_pct() {
+  find "$@" -type f -print0 | xargs -0 fincore -b -n -o RES,SIZE |
+    awk '{r += $1; s += int(($2 + 4095) / 4096) * 4096} END {printf "%d", s ? 100 * r / s : 100}'
+}
+cp_step() {  # SHAPE ROUND
+  local src="$WORK/src/$1"
+  settle; local res; res=$(resident_pct "$src")
+  local t0; t0=$(now)
+  { time cp -r "$src" "$WORK/out/cp"; } 2> "$WORK/cpu"
+  T[cp_$1_$2]=$(secs "$t0" "$(now)")
+  T[cpcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")
+  T[cpres_$1_$2]=$res
+  rm -rf "$WORK/out/cp"
+}
+cold_step() {  # SHAPE ROUND
+  settle; local res; res=$(resident_pct "$WORK/cache" -newer "$WORK/push-mark")  # this round's
+  local c0 t0; c0=$(cache_ticks); t0=$(now)
+  { time "$KUMO" dataset pull "$1-$2" "$WORK/out/cold" --node-store "$WORK/out/store" \
+      --parallel "$PARALLEL" >/dev/null; } 2> "$WORK/cpu"
+  T[cold_$1_$2]=$(secs "$t0" "$(now)")
+  T[clientcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")
+  T[cachecpu_$1_$2]=$(python3 -c "print(round(($(cache_ticks) - $c0) / $TICK_HZ, 3))")
+  T[cacheres_$1_$2]=$res
+  rm -rf "$WORK/out/cold"  # hard links only: the node store keeps the bytes for the warm pull
+}
+mkdir -p "$WORK/out"
 for r in $(seq "$RUNS"); do
   for shape in small large; do
     src="$WORK/src/$shape" out="$WORK/out"
-    rm -rf "$out"; mkdir -p "$out"
-    # Each timed step starts with no dirty pages of the step before it: writeback of the last
-    # step's gigabyte would otherwise be charged to whichever step runs next.
-    sync
-    t0=$(now); "$KUMO" dataset push "$shape-$r" "$src" --project default --parallel "$PARALLEL" >/dev/null; t1=$(now)
-    T[push_${shape}_$r]=$(secs "$t0" "$t1")
-    sync; t0=$(now); cp -r "$src" "$out/cp"; t1=$(now); T[cp_${shape}_$r]=$(secs "$t0" "$t1")
-    sync; c0=$(cache_ticks); t0=$(now)
-    { time "$KUMO" dataset pull "$shape-$r" "$out/cold" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; } 2> "$WORK/cpu"
-    t1=$(now); c1=$(cache_ticks)
-    T[cold_${shape}_$r]=$(secs "$t0" "$t1")
-    T[clientcpu_${shape}_$r]=$(awk '{print $1 + $2}' "$WORK/cpu")
-    T[cachecpu_${shape}_$r]=$(python3 -c "print(round(($c1 - $c0) / $TICK_HZ, 3))")
-    sync; t0=$(now); rsync -a "$src/" "$out/rsync/"; t1=$(now); T[rsync_${shape}_$r]=$(secs "$t0" "$t1")
-    sync; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/warm" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null; t1=$(now)
-    T[warm_${shape}_$r]=$(secs "$t0" "$t1")
-    cmp -s "$src/$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)" \
-      "$out/warm/$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)" \
-      || { echo "warm pull differs from the source" >&2; exit 1; }
-    echo "round $r $shape: push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s, cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
+    settle; touch "$WORK/push-mark"
+    t0=$(now); "$KUMO" dataset push "$shape-$r" "$src" --project default --parallel "$PARALLEL" >/dev/null
+    T[push_${shape}_$r]=$(secs "$t0" "$(now)")
+    if (( r % 2 )); then cp_step "$shape" "$r"; cold_step "$shape" "$r"
+    else cold_step "$shape" "$r"; cp_step "$shape" "$r"; fi
+    settle; t0=$(now); rsync -a "$src/" "$out/rsync/"; T[rsync_${shape}_$r]=$(secs "$t0" "$(now)")
+    rm -rf "$out/rsync"
+    settle; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/warm" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null
+    T[warm_${shape}_$r]=$(secs "$t0" "$(now)")
+    one="$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)"
+    cmp -s "$src/$one" "$out/warm/$one" || { echo "warm pull differs from the source" >&2; exit 1; }
+    rm -rf "$out/warm" "$out/store"
+    echo "round $r $shape ($( (( r % 2 )) && echo "cp first" || echo "pull first"), load $(cut -d' ' -f1 /proc/loadavg)): push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s (CPU ${T[cpcpu_${shape}_$r]} s, source ${T[cpres_${shape}_$r]}% cached), cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s; cache's objects ${T[cacheres_${shape}_$r]}% cached), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
   done
 done
 rm -rf "$WORK/out"
@@ -115,6 +131,9 @@ for shape in ("small", "large"):
         out[f"{what}_{shape}_s"] = med(what, shape)
     out[f"cold_{shape}_client_cpu_s"] = med("clientcpu", shape)
     out[f"cold_{shape}_cache_cpu_s"] = med("cachecpu", shape)
+    out[f"cp_{shape}_cpu_s"] = med("cpcpu", shape)
+    for what in ("cp", "cold", "warm"):
+        out[f"{what}_{shape}_rounds"] = [float(t[f"{what}_{shape}_{r}"]) for r in range(1, runs + 1)]
 out["runs"] = runs
 print(json.dumps(out, sort_keys=True))
 PY
