@@ -51,6 +51,7 @@ $(ASAN_BUILD)/CMakeCache.txt: | deps
 test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests property_tests integration_tests cache_integration_tests kumo \
 	    fuzz_http_parser_replay fuzz_job_spec_replay fuzz_jwt_replay fuzz_control_plane_head_replay \
+	    fuzz_dataset_manifest_replay \
 	    k8s_load_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
