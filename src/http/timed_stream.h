@@ -44,10 +44,7 @@ class TimedStream {
   }
   template <class MutableBufferSequence>
   size_t read_some(const MutableBufferSequence& buffers) {
-    boost::beast::error_code ec;
-    size_t n = read_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return OrThrow([&](boost::beast::error_code& ec) { return read_some(buffers, ec); });
   }
   template <class ConstBufferSequence>
   size_t write_some(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
@@ -56,13 +53,18 @@ class TimedStream {
   }
   template <class ConstBufferSequence>
   size_t write_some(const ConstBufferSequence& buffers) {
-    boost::beast::error_code ec;
-    size_t n = write_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return OrThrow([&](boost::beast::error_code& ec) { return write_some(buffers, ec); });
   }
 
  private:
+  // The throwing form Beast's stream concepts also ask for, over the error_code form.
+  template <class Op>
+  static size_t OrThrow(Op op) {
+    boost::beast::error_code ec;
+    size_t n = op(ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
   // Whether the socket became ready for `events` within the timeout; ec = timed_out if not.
   bool Wait(short events, boost::beast::error_code& ec) {
     pollfd p{fd_, events, 0};
