@@ -6,6 +6,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "base/path.h"
 #include "base/quantity.h"
 #include "base/yaml_error.h"
 
@@ -389,14 +390,7 @@ Check OneOf(std::vector<std::string_view> allowed) {
 // where a dataset appears to the task.
 Check AbsolutePath() {
   return [](std::string_view s) -> std::optional<std::string> {
-    bool ok = s.size() > 1 && s.front() == '/';
-    for (size_t b = 1; ok && b <= s.size();) {
-      size_t e = std::min(s.find('/', b), s.size());
-      std::string_view part = s.substr(b, e - b);
-      ok = !part.empty() && part != "." && part != ".." && part.find(':') == part.npos;
-      b = e + 1;
-    }
-    if (ok) return std::nullopt;
+    if (IsCleanAbsolutePath(s) && s.find(':') == s.npos) return std::nullopt;
     return "must be an absolute path like \"/data/mnist\" without ':' or empty, \".\" or \"..\" "
            "segments (got " + Quote(s) + ")";
   };

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/path.h"
 #include "executor/private_files.h"
 #include "executor/procfs.h"
 #include "executor/shim_command_line.h"
@@ -95,7 +96,8 @@ Status CheckCommand(const std::string& cmd, const std::string& cwd,
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
 // What the shim's sandbox needs and cannot check well itself (its complaints end as exit 127):
-// never root, absolute existing paths, no more binds than its command line takes.
+// never root, clean absolute existing paths (base/path.h; the shim refuses "." and ".." too), no
+// more binds than its command line takes.
 Status CheckIsolation(const TaskIsolation& iso) {
   if (!iso.enabled) return Status::Ok();
   if (iso.uid == 0 || iso.gid == 0)
@@ -105,17 +107,17 @@ Status CheckIsolation(const TaskIsolation& iso) {
     return Status::InvalidArgument("too many binds or groups for the task sandbox");
   std::vector<std::string> paths = iso.writable_dirs;
   for (const ReadOnlyBind& b : iso.readonly_binds) {
-    if (b.target.size() < 2 || b.target[0] != '/' || HasNul(b.target) ||
-        b.target.find(':') != std::string::npos)
+    if (!IsCleanAbsolutePath(b.target) || b.target.find(':') != std::string::npos)
       return Status::InvalidArgument("sandbox mount point \"" + b.target +
-                                     "\" is not an absolute path without ':'");
+                                     "\" is not an absolute path without ':', '.' or '..'");
     paths.push_back(b.source);
   }
   if (!iso.hidden_dir.empty()) paths.push_back(iso.hidden_dir);
   for (const std::string& p : paths) {
     struct stat st;
-    if (p.empty() || p[0] != '/' || HasNul(p))
-      return Status::InvalidArgument("sandbox path \"" + p + "\" is not absolute");
+    if (!IsCleanAbsolutePath(p))
+      return Status::InvalidArgument("sandbox path \"" + p +
+                                     "\" is not an absolute path without '.' or '..'");
     if (stat(p.c_str(), &st) != 0)
       return Status::NotFound("sandbox path \"" + p + "\": " + Errno(errno));
   }
@@ -198,6 +200,28 @@ int PidfdOpen(pid_t pid) {
 Status RemoveIfPresent(const std::string& path) {
   if (unlink(path.c_str()) != 0 && errno != ENOENT)
     return Status(StatusCode::kInternal, "cannot remove " + path + ": " + Errno(errno));
+  return Status::Ok();
+}
+
+// The task's environment for the shim to hand to the command (task_shim.h: <run_dir>/env,
+// "K=V" entries each ending in NUL, 0600 in the private run dir).
+Status WriteTaskEnv(const std::string& run_dir, const std::map<std::string, std::string>& env) {
+  std::string bytes;
+  for (const auto& [k, v] : env) bytes += k + "=" + v + '\0';
+  const std::string path = run_dir + "/env";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Status(StatusCode::kInternal, "cannot write " + path + ": " + Errno(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const int err = errno;
+  close(fd);
+  if (done != bytes.size())
+    return Status(StatusCode::kInternal, "cannot write " + path + ": " + Errno(err));
   return Status::Ok();
 }
 
@@ -304,10 +328,13 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
     if (!made) return Error(made.error());
     cgroup_path = *made;
   }
+  if (Status s = WriteTaskEnv(launch.run_dir, launch.env); !s.ok()) {
+    if (!cgroup_path.empty()) rmdir(cgroup_path.c_str());
+    return Error(s);
+  }
   auto spawned = SpawnShim(
       ShimArgv(config_.shim_binary,
-               {launch.run_dir, launch.cwd, cgroup_path, launch.argv, launch.isolation}),
-      launch.env);
+               {launch.run_dir, launch.cwd, cgroup_path, launch.argv, launch.isolation}));
   if (!spawned) {
     if (!cgroup_path.empty()) rmdir(cgroup_path.c_str());
     return Error(spawned.error());
@@ -387,16 +414,14 @@ Result<std::string> LocalExecutor::MakeTaskCgroup(const TaskLaunch& launch) {
   return cgroup_path;
 }
 
-Result<pid_t> LocalExecutor::SpawnShim(std::vector<std::string> args,
-                                       const std::map<std::string, std::string>& env) const {
+Result<pid_t> LocalExecutor::SpawnShim(std::vector<std::string> args) const {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  // The shim's own environment is fixed: the task's is in run_dir/env, which the shim gives
+  // the command only as the task's uid (task_shim.h).
+  char path_var[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  char* envp[] = {path_var, nullptr};
 
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t actions;
@@ -421,7 +446,7 @@ Result<pid_t> LocalExecutor::SpawnShim(std::vector<std::string> args,
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   pid_t pid = 0;
   int rc =
-      posix_spawn(&pid, config_.shim_binary.c_str(), &actions, &attr, argv.data(), envp.data());
+      posix_spawn(&pid, config_.shim_binary.c_str(), &actions, &attr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)

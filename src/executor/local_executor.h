@@ -105,11 +105,11 @@ class LocalExecutor final : public Executor {
 
  private:
   // Launch's steps: the launch is well-formed and its command and cwd usable; the task's cgroup
-  // with its limits (the path); the shim started in its own session with nothing of ours.
+  // with its limits (the path); the task's environment in run_dir/env; the shim started in its
+  // own session with nothing of ours and a fixed environment.
   Status CheckLaunch(const TaskLaunch& launch) const;
   Result<std::string> MakeTaskCgroup(const TaskLaunch& launch);
-  Result<pid_t> SpawnShim(std::vector<std::string> args,
-                          const std::map<std::string, std::string>& env) const;
+  Result<pid_t> SpawnShim(std::vector<std::string> args) const;
   void ReapChildren();      // waitpid(WNOHANG) every shim this instance spawned; needs mu_
   void ReapChild(pid_t pid);  // the same for one shim; needs mu_
   void Unwatch(pid_t pid, int64_t start_ticks);  // needs mu_

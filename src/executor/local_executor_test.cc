@@ -569,6 +569,68 @@ TEST_F(LocalExecutorTest, IsolatedTaskSeesOnlyItsOwnDirsAsItsOwnUid) {
   EXPECT_EQ(log.st_mode & 07777, 0600u);
 }
 
+// The job's environment reaches the command but not the shim, which runs as root: with a
+// dynamically linked shim (`kumo __task-shim`, or an ASan build) a job's LD_PRELOAD ran its
+// library as root. The loader reads a process's initial environment, /proc/PID/environ.
+TEST_F(LocalExecutorTest, TheTasksEnvironmentReachesTheCommandButNotTheShim) {
+  TaskLaunch l = Shell("echo \"$SECRET_TOKEN $LD_PRELOAD\"; sleep 30", "env");
+  l.env["SECRET_TOKEN"] = "s3cret";
+  l.env["LD_PRELOAD"] = "/nonexistent/evil.so";
+  TaskHandle h = MustLaunch(l);
+  WaitFor([&] { return !ReadFile(l.run_dir + "/stdout").empty(); });
+  EXPECT_EQ(ReadFile(l.run_dir + "/stdout"), "s3cret /nonexistent/evil.so\n");
+  const std::string shim_env = ReadFile("/proc/" + std::to_string(h.pid) + "/environ");
+  EXPECT_FALSE(shim_env.empty());
+  EXPECT_EQ(shim_env.find("SECRET_TOKEN"), std::string::npos) << shim_env;
+  EXPECT_EQ(shim_env.find("LD_PRELOAD"), std::string::npos) << shim_env;
+  EXPECT_FALSE(std::filesystem::exists(l.run_dir + "/env"));  // read once, then removed
+  exec_->Signal(h, SIGKILL);
+  WaitDone(h);
+}
+
+// A mount point outside the hidden dir is made on the host with the task's identity, never as
+// root: a dataset mountPath of /etc/nologin made that directory as root and locked every
+// non-root login out. Where the task itself may create directories, they are made, as its own.
+TEST_F(LocalExecutorTest, AMountPointOutsideTheHiddenDirIsMadeAsTheTask) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (setuid, mount namespaces)";
+  ::kumo::testing::TempDir host;  // stands in for the host's file system
+  const std::string etc = host.Path("etc"), scratch = host.Path("scratch");
+  const std::string data = dir_ + "/dataset";
+  for (const std::string& d : {etc, scratch, data}) std::filesystem::create_directories(d);
+  chmod(host.path().c_str(), 0755);
+  chmod(etc.c_str(), 0755);      // root's, like /etc
+  chmod(scratch.c_str(), 01777);  // like /tmp
+  chmod(data.c_str(), 0755);
+
+  TaskLaunch l = Shell("true", "mount-in-etc");
+  l.isolation = {true, 201236, 201236, {}, dir_, {}, {{data, etc + "/nologin"}}};
+  TaskStatus st = WaitDone(MustLaunch(l));
+  EXPECT_EQ(st.state, TaskState::kExited);
+  EXPECT_NE(st.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(etc + "/nologin"));
+  EXPECT_NE(ReadFile(l.run_dir + "/stderr").find("cannot make mount point"), std::string::npos)
+      << ReadFile(l.run_dir + "/stderr");
+
+  TaskLaunch ok = Shell("ls " + scratch + "/mnt/ds", "mount-in-scratch");
+  ok.isolation = {true, 201236, 201236, {}, dir_, {}, {{data, scratch + "/mnt/ds"}}};
+  st = WaitDone(MustLaunch(ok));
+  EXPECT_EQ(st.exit_code, 0) << ReadFile(ok.run_dir + "/stderr");
+  struct stat made;
+  ASSERT_EQ(stat((scratch + "/mnt").c_str(), &made), 0);
+  EXPECT_EQ(made.st_uid, 201236u);  // the task's, not root's
+}
+
+// A bind path with "." or ".." is refused before the shim runs (and by the shim itself).
+TEST_F(LocalExecutorTest, ASandboxPathWithDotDotIsRefused) {
+  TaskLaunch l = Shell("true", "dotdot");
+  l.isolation = {true, 201237, 201237, {}, "", {dir_ + "/x/.."}, {}};
+  auto h = exec_->Launch(l);
+  ASSERT_FALSE(h.has_value());
+  EXPECT_EQ(h.error().code(), StatusCode::kInvalidArgument);
+  l.isolation = {true, 201237, 201237, {}, "", {}, {{dir_, "/data/../etc"}}};
+  EXPECT_FALSE(exec_->Launch(l).has_value());
+}
+
 // A dataset's mount point is an absolute path without ':' (the shim's --ro=SOURCE:TARGET).
 TEST_F(LocalExecutorTest, ADatasetMountPointMustBeAbsoluteWithoutAColon) {
   TaskLaunch l = Shell("true", "bad-mount");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -35,11 +36,25 @@ static int ParseId(const char* arg, const char* prefix, unsigned* out) {
   return 1;
 }
 
-/* "<prefix><absolute path>": 1 and *out, -1 for a relative path, 0 for another flag. */
+/* Whether the absolute `path` (up to `end`, or its NUL) has a "." or ".." component. */
+static int HasDotComponent(const char* path, const char* end) {
+  if (end == NULL) end = path + strlen(path);
+  for (const char* c = path; c < end; ++c) {
+    if (*c != '/') continue;
+    const char* name = c + 1;
+    size_t len = 0;
+    while (name + len < end && name[len] != '/') ++len;
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) return 1;
+  }
+  return 0;
+}
+
+/* "<prefix><absolute path>": 1 and *out, -1 for a relative path or one with "." or "..", 0 for
+ * another flag. */
 static int ParsePath(const char* arg, const char* prefix, const char** out) {
   size_t n = strlen(prefix);
   if (strncmp(arg, prefix, n) != 0) return 0;
-  if (arg[n] != '/') return -1;
+  if (arg[n] != '/' || HasDotComponent(arg + n, NULL)) return -1;
   *out = arg + n;
   return 1;
 }
@@ -59,7 +74,9 @@ static int AddReadOnlyBind(const char* arg, struct kumo_task_sandbox* sb) {
   int r = ParsePath(arg, "--ro=", &value);
   if (r <= 0) return r;
   const char* colon = strrchr(value, ':');
-  if (colon == NULL || colon[1] != '/' || sb->ro_count >= KUMO_SANDBOX_MAX_BINDS) return -1;
+  if (colon == NULL || colon[1] != '/' || sb->ro_count >= KUMO_SANDBOX_MAX_BINDS ||
+      HasDotComponent(value, colon))
+    return -1;
   char* source = strndup(value, (size_t)(colon - value));
   if (source == NULL) return -1;
   sb->ro[sb->ro_count] = source;
@@ -95,21 +112,22 @@ int kumo_parse_sandbox_flag(const char* arg, struct kumo_task_sandbox* sb) {
   return AddReadOnlyBind(arg, sb);
 }
 
-/* mkdir -p of path's components (0755, root's: the tmpfs is only a skeleton); the last one is
- * a directory, or an empty file when `file` (a mount point for a single-file bind). Components
- * outside the tmpfs mostly exist already, so EEXIST is the common case; a --ro target's missing
- * ones are made on the host (root's, 0755, empty). */
+/* mkdir -p of path's missing components (0755); the last one is a directory, or an empty file
+ * when `file` (a mount point for a single-file bind). What exists (as root sees it) is left as
+ * it is; only what is missing is made, with the caller's current file-system identity. */
 static int MakeMountPoint(const char* path, int file) {
   char buf[PATH_MAX];
+  struct stat st;
   size_t len = strlen(path);
   if (len >= sizeof buf) return ENAMETOOLONG;
   memcpy(buf, path, len + 1);
   for (char* p = buf + 1; *p != '\0'; ++p) {
     if (*p != '/') continue;
     *p = '\0';
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
+    if (stat(buf, &st) != 0 && mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
     *p = '/';
   }
+  if (stat(buf, &st) == 0) return 0;
   if (!file) return mkdir(buf, 0755) != 0 && errno != EEXIST ? errno : 0;
   int fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return errno;
@@ -117,11 +135,38 @@ static int MakeMountPoint(const char* path, int file) {
   return 0;
 }
 
+/* The groups of --groups (digits and commas: the parser checked). */
+static size_t ParseGroups(const char* p, gid_t* groups);
+
+/* Whether `path` is `dir` or beneath it. */
+static int IsBeneath(const char* path, const char* dir) {
+  size_t n = strlen(dir);
+  return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* A mount point inside the --hide tmpfs is made as root (the tmpfs is the task's own skeleton,
+ * gone with its namespace); anywhere else it is made on the host with the task's file-system
+ * identity — its uid, gid and groups — so a job's mountPath creates only what its command
+ * could. setfsuid to a non-zero uid drops CAP_DAC_OVERRIDE and the other file capabilities
+ * (capabilities(7)); setting it back to 0 restores them for the mounts that follow. */
+static int MakeMountPointFor(const struct kumo_task_sandbox* sb, const char* path, int file) {
+  if (sb->hide != NULL && IsBeneath(path, sb->hide)) return MakeMountPoint(path, file);
+  gid_t groups[KUMO_SANDBOX_MAX_GROUPS];
+  if (setgroups(ParseGroups(sb->groups, groups), groups) != 0) return errno;
+  setfsgid(sb->gid);
+  setfsuid(sb->uid);
+  int err = (uid_t)setfsuid((uid_t)-1) == sb->uid ? MakeMountPoint(path, file) : EPERM;
+  setfsuid(0);
+  setfsgid(0);
+  return err;
+}
+
 /* Binds the open descriptor `fd` at `target` (read-only when `ro`). */
-static int BindAt(int fd, const char* target, int ro, int err_fd) {
+static int BindAt(const struct kumo_task_sandbox* sb, int fd, const char* target, int ro,
+                  int err_fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return kumo_shim_complain(err_fd, "cannot stat", target, errno), -1;
-  int err = MakeMountPoint(target, !S_ISDIR(st.st_mode));
+  int err = MakeMountPointFor(sb, target, !S_ISDIR(st.st_mode));
   if (err != 0) return kumo_shim_complain(err_fd, "cannot make mount point", target, err), -1;
   char source[64];
   snprintf(source, sizeof source, "/proc/self/fd/%d", fd);
@@ -133,7 +178,6 @@ static int BindAt(int fd, const char* target, int ro, int err_fd) {
   return 0;
 }
 
-/* The task's supplementary groups, from --groups (digits and commas: the parser checked). */
 static size_t ParseGroups(const char* p, gid_t* groups) {
   size_t n = 0;
   while (p != NULL && *p != '\0' && n < KUMO_SANDBOX_MAX_GROUPS) {
@@ -175,9 +219,9 @@ static int BuildMounts(const struct kumo_task_sandbox* sb, const int* rw_fds, co
       mount("tmpfs", sb->hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") != 0)
     return kumo_shim_complain(err_fd, "cannot hide", sb->hide, errno), -1;
   for (int i = 0; i < sb->rw_count; ++i)
-    if (BindAt(rw_fds[i], sb->rw[i], 0, err_fd) != 0) return -1;
+    if (BindAt(sb, rw_fds[i], sb->rw[i], 0, err_fd) != 0) return -1;
   for (int i = 0; i < sb->ro_count; ++i)
-    if (BindAt(ro_fds[i], sb->ro_at[i], 1, err_fd) != 0) return -1;
+    if (BindAt(sb, ro_fds[i], sb->ro_at[i], 1, err_fd) != 0) return -1;
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0)
     return kumo_shim_complain(err_fd, "cannot mount", "/proc", errno), -1;
   return 0;

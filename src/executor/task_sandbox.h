@@ -11,9 +11,13 @@
  *   --ro=<source>:<target> (repeatable) <source> bound read-only at <target> (a job's dataset
  *                         at its mountPath). The source is a tree the server made (a dataset
  *                         version from the node store), opened as root; the split is at the
- *                         last ':' (targets hold none). A target outside the --hide dir that
- *                         does not exist is made as an empty root-owned directory (0755) on
- *                         the host, like a container runtime's mount point
+ *                         last ':' (targets hold none). The missing directories of a target
+ *                         outside the --hide dir are made on the host with the TASK's
+ *                         file-system identity (setfsuid/setfsgid and its groups), so a job can
+ *                         create only what its command could create itself: a target under a
+ *                         directory the task cannot write must exist (never /etc/nologin as root)
+ * Every path is absolute without "." or ".." components (the parser refuses them: the --rw dirs
+ * are given to the task's uid, and "DATA/jobs/7/../.." must not name the data dir).
  *
  * Order of the steps, and why:
  *  1. unshare(CLONE_NEWNS) and make every mount private, so nothing below leaks to the host;

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char** environ;
+
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -175,6 +177,38 @@ static int OpenLog(const char* run_dir, const char* name) {
 }
 
 /* Complains, records "exit 127" (the command never ran) and returns 127. */
+/* The task's environment, from <run_dir>/env (written by Launch: "K=V" entries, each ending
+ * in NUL), which is then removed (it may hold secrets). NULL with *err = 0 when there is no
+ * such file (a shim run by hand: the command inherits the shim's own environment); NULL with
+ * *err set when it cannot be read. The shim itself runs with the fixed environment Launch gave
+ * it: a job's LD_PRELOAD or GLIBC_TUNABLES must reach the dynamic loader of the command, which
+ * runs as the task's uid, never that of a dynamically linked shim, which runs as root. */
+static char** ReadTaskEnv(const char* run_dir, int* err) {
+  enum { kMaxEnvBytes = 4 << 20 };
+  char path[PATH_MAX];
+  *err = 0;
+  if (!JoinPath(path, run_dir, "env")) return (*err = ENAMETOOLONG), NULL;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? NULL : ((*err = errno), NULL);
+  char* buf = malloc(kMaxEnvBytes + 1);
+  size_t len = 0;
+  ssize_t n = 1;
+  while (buf != NULL && len < kMaxEnvBytes &&
+         ((n = read(fd, buf + len, kMaxEnvBytes - len)) > 0 || (n < 0 && errno == EINTR)))
+    if (n > 0) len += (size_t)n;
+  *err = buf == NULL ? ENOMEM : n < 0 ? errno : len == kMaxEnvBytes ? E2BIG : 0;
+  close(fd);
+  unlink(path);
+  if (*err != 0) return free(buf), NULL;
+  buf[len] = '\0';
+  size_t count = 0;
+  for (size_t i = 0; i < len; ++i) count += buf[i] == '\0';
+  char** env = calloc(count + 1, sizeof *env);
+  if (env == NULL) return free(buf), (*err = ENOMEM), NULL;
+  for (size_t i = 0, k = 0; i < len && k < count; i += strlen(buf + i) + 1) env[k++] = buf + i;
+  return env; /* buf lives as long as the shim */
+}
+
 static int FailBeforeStart(const char* run_dir, int err_fd, const char* what, const char* arg,
                            int err) {
   kumo_shim_complain(err_fd, what, arg, err);
@@ -267,6 +301,10 @@ int kumo_run_task_shim(int argc, char** argv) {
     if (n != len) return FailBeforeStart(run_dir, err_fd, "cannot join cgroup", cgroup, write_err);
   }
 
+  int env_err = 0;
+  char** task_env = ReadTaskEnv(run_dir, &env_err);
+  if (env_err != 0) return FailBeforeStart(run_dir, err_fd, "cannot read", "env", env_err);
+
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) return FailBeforeStart(run_dir, err_fd, "cannot open", "/dev/null", errno);
 
@@ -287,7 +325,9 @@ int kumo_run_task_shim(int argc, char** argv) {
       if (!args.sandbox.enabled || chdir("/tmp") != 0) _exit(127);
       WriteStr(2, "kumo-shim: the task runs in /tmp instead\n");
     }
-    /* PATH lookup uses our environment, which Launch set to the task's. */
+    /* The task's environment from here on: execvp's PATH lookup reads it, and the command's
+     * dynamic loader runs with it as the task's uid. */
+    if (task_env != NULL) environ = task_env;
     execvp(command[0], command);
     kumo_shim_complain(2, "cannot run", command[0], errno);
     _exit(127);

@@ -5,7 +5,10 @@
  * The run dir is always argv[1], whether or not --cgroup is given: a restarted server finds its
  * shims in /proc by it (FindShims in shim_command_line.h, which parses with
  * kumo_parse_task_shim_args below, the parser the shim itself uses). The task's environment is
- * already set by Launch (it is the shim's own environment, which the command inherits).
+ * in <run_dir>/env ("K=V" entries each ending in NUL, written by Launch, removed once read); the
+ * shim runs with a fixed environment of its own and gives the command the task's only after the
+ * sandbox dropped root (a job's LD_PRELOAD must never reach a dynamically linked shim's loader,
+ * which runs as root). Without that file (a shim run by hand) the command inherits the shim's.
  * --cgroup: the shim moves itself into <dir> before forking the command, so the command never
  * runs outside its limits. The sandbox flags (--uid=, --gid=, --groups=, --hide=, --rw=, --ro=;
  * task_sandbox.h) make the command run as another uid in its own mount namespace; the shim

@@ -56,10 +56,13 @@ Result<executor::TaskIsolation> IsolationForAttempt(ServerState& state, JobRec& 
   iso->hidden_dir = executor::HiddenRoot(state.config.data_dir);
   iso->writable_dirs = {output_dir, checkpoint_dir};
   // A job submitted with a code snapshot runs in its own extracted copy inside the hidden data
-  // dir (snapshot_store.h): that copy is given to the task like its output dir. (Read-only binds
-  // are opened with the task's identity, which cannot pass the data dir's 0700.)
-  if (job.submit_dir.starts_with(state.JobDir(job.id) + "/"))
-    iso->writable_dirs.push_back(job.submit_dir);
+  // dir (snapshot_store.h): that copy, and nothing the submitter could name instead, is given
+  // to the task like its output dir — an X-Kumo-Submit-Dir of "DATA/jobs/N/../.." would
+  // otherwise give the task the data dir. (Read-only binds are opened with the task's identity,
+  // which cannot pass the data dir's 0700.)
+  const std::string code_dir = state.JobDir(job.id) + "/code";
+  if (job.code_version.contains("snapshot") && job.submit_dir == code_dir)
+    iso->writable_dirs.push_back(code_dir);
   for (const auto& d : job.spec.datasets)
     iso->readonly_binds.push_back({DatasetDir(state.config.data_dir, d.digest), d.mount_path});
   return iso;

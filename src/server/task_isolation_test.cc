@@ -41,5 +41,35 @@ TEST(TaskIsolation, JobsStartingInOnePassGetDistinctUids) {
   EXPECT_EQ(uids, (std::set<uid_t>{200000, 200001}));
 }
 
+// Only the job's own extracted snapshot is given to its task, whatever the submitter named as
+// its submit dir: "DATA/jobs/N/../.." once began with "DATA/jobs/N/" and gave the task the
+// data dir (and with it every job's files and the cache's trusted keys).
+TEST(TaskIsolation, OnlyTheJobsOwnSnapshotCopyBecomesWritable) {
+  ::kumo::testing::TempDir tmp;
+  ServerConfig config;
+  config.data_dir = tmp.path();
+  config.isolation.first_uid = 200000;
+  config.isolation.uid_count = 8;
+  FakeClock clock(1000);
+  ServerState state(std::move(config), clock);
+  auto writable = [&](int64_t id, const std::string& submit_dir, bool snapshot) {
+    JobRec& job = state.jobs[id];
+    job.id = id;
+    job.user = "eve";
+    job.submit_dir = submit_dir;
+    job.code_version = snapshot ? nlohmann::json{{"snapshot", "sha256:00"}} : nlohmann::json{};
+    auto iso = IsolationForAttempt(state, job, "/out", "/ckpt");
+    EXPECT_TRUE(iso.has_value());
+    return iso ? iso->writable_dirs : std::vector<std::string>{};
+  };
+  const std::string own = state.JobDir(5) + "/code";
+  EXPECT_EQ(writable(5, own, true), (std::vector<std::string>{"/out", "/ckpt", own}));
+  EXPECT_EQ(writable(5, state.JobDir(5) + "/../..", false),
+            (std::vector<std::string>{"/out", "/ckpt"}));
+  EXPECT_EQ(writable(5, state.JobDir(5) + "/../1/attempt-1/output", false),
+            (std::vector<std::string>{"/out", "/ckpt"}));
+  EXPECT_EQ(writable(6, own, false), (std::vector<std::string>{"/out", "/ckpt"}));  // job 5's
+}
+
 }  // namespace
 }  // namespace kumo::server
