@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "base/path.h"
 #include "base/random.h"
 #include "base/sha256.h"
 #include "server/history.h"
@@ -26,6 +27,9 @@ std::optional<http::Response> CheckLocalInputs(const api::JobSpec& spec,
     return ErrorResponse(400,
                          "spec.taskGroups[].workingDir: not set, and the request has no absolute "
                          "X-Kumo-Submit-Dir header to default to");
+  if (!submit_dir.empty() && submit_dir != "/" && !IsCleanAbsolutePath(submit_dir))
+    return ErrorResponse(400, "X-Kumo-Submit-Dir: must be an absolute path without empty, \".\" "
+                              "or \"..\" segments");
   return std::nullopt;
 }
 
@@ -310,6 +314,7 @@ std::optional<http::Response> ApiHandlers::CheckSubmission(const UserRec& user, 
   // The code snapshot the client uploaded: extracted now, moved into the job's dir once it has
   // an id; the tasks run there (snapshot_store.h).
   if (!sub->snapshot.empty()) {
+    if (auto refused = AdmitSnapshot(user, *sub)) return *refused;
     auto staged =
         StagedTree::Stage(*state_.snapshots, sub->snapshot, state_.config.data_dir + "/jobs");
     if (!staged)
@@ -318,6 +323,24 @@ std::optional<http::Response> ApiHandlers::CheckSubmission(const UserRec& user, 
     sub->code.emplace(std::move(*staged));
   }
   return std::nullopt;
+}
+
+// A job may name a snapshot its submitter recorded, or the one of the job it reruns if the
+// submitter may see that job; anyone else's digest is refused as if unknown (a digest shown in
+// a job's codeVersion must not open that code to other projects).
+std::optional<http::Response> ApiHandlers::AdmitSnapshot(const UserRec& user,
+                                                         const Submission& sub) {
+  if (user.admin || state_.snapshots->RecordedBy(user.name, sub.snapshot)) return std::nullopt;
+  if (sub.rerun_of) {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    http::Response denied;
+    const JobRec* rerun = VisibleJob(user, *sub.rerun_of, &denied);
+    if (!rerun) return denied;
+    if (rerun->code_version.value("snapshot", "") == sub.snapshot) return std::nullopt;
+  }
+  return ErrorResponse(403, "X-Kumo-Snapshot: snapshot " + sub.snapshot +
+                                " was not uploaded by user \"" + user.name +
+                                "\" (upload it with kumo submit, or rerun the job that ran it)");
 }
 
 Result<int64_t> ApiHandlers::InsertJob(const UserRec& user, const std::string& body,
@@ -495,7 +518,9 @@ http::Response ApiHandlers::CancelJob(const UserRec& user, int64_t id) {
                       state_.clock.NowSeconds());
       state_.SaveJob(j);
     }
-    committed = state_.Flush();
+    // A barrier: a repeated cancel (a retry, another member) answers only once the first
+    // cancel's write has committed too, not at once because it queued nothing of its own.
+    committed = state_.Flush(/*barrier=*/true);
     body = JobJson(j, false);
     state_.Kick();
   }

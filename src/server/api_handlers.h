@@ -49,6 +49,8 @@ class ApiHandlers {
   struct Submission;
   std::optional<http::Response> ReadSubmission(const http::Request& req, Submission* sub);
   std::optional<http::Response> CheckSubmission(const UserRec& user, Submission* sub);
+  // Whether the submitter may name its X-Kumo-Snapshot (403 otherwise). Takes state_.mu.
+  std::optional<http::Response> AdmitSnapshot(const UserRec& user, const Submission& sub);
   Result<int64_t> InsertJob(const UserRec& user, const std::string& body, Submission* sub);
   // The checks of a submission that need the state: project, membership, priority class, and a
   // repeated Idempotency-Key (answered with the job it made). std::nullopt: admitted.

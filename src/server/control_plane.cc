@@ -13,6 +13,7 @@
 #include "server/job_datasets.h"
 #include "server/job_lifecycle.h"
 #include "server/scheduling_loop.h"
+#include "server/snapshot_collector.h"
 #include "server/server_state.h"
 #include "server/util.h"
 #include "executor/local_executor.h"
@@ -69,6 +70,7 @@ void ControlPlane::Stop() {
     state_->stopping = true;
   }
   state_->changed.notify_all();
+  snapshot_collector_.reset();
   if (http_) http_->Stop();
   if (loop_) loop_->Stop();
   std::future<Status> last;
@@ -103,6 +105,10 @@ Status ControlPlane::Init() {
   if (!h) return h.error();
   http_ = std::move(*h);
   loop_->Start();
+  snapshot_collector_ = std::make_unique<SnapshotCollector>(
+      *state_, std::chrono::seconds(static_cast<int64_t>(state_->config.snapshot_collect_interval_s)),
+      std::chrono::seconds(static_cast<int64_t>(state_->config.snapshot_grace_s)));
+  snapshot_collector_->Start();
   return Status::Ok();
 }
 
@@ -272,6 +278,11 @@ void ControlPlane::ReconcileJob(JobRec& job,
       ++lost;
     }
   }
+  // The SIGKILL deadline of a job terminating within its checkpoint grace lives in memory
+  // only: an adopted one gets its whole grace again from now (the kill at the first tick cut
+  // the checkpoint it was writing). Never less than it was promised, at most one grace more.
+  if (job.phase == JobPhase::kTerminating && adopted > 0)
+    job.kill_at = now + static_cast<double>(job.spec.checkpoint.grace_period_s);
   if (job.tasks.empty()) {
     // The job was marked running but none of its tasks were recorded: the attempt is lost.
     FinishAttempt(s, job, now, AttemptOutcome::kLost, "the server stopped while starting this attempt");

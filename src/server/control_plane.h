@@ -39,6 +39,7 @@ namespace kumo::server {
 struct ServerState;
 class ApiHandlers;
 class SchedulingLoop;
+class SnapshotCollector;
 
 class ControlPlane {
  public:
@@ -70,6 +71,7 @@ class ControlPlane {
   std::unique_ptr<ApiHandlers> api_;
   std::unique_ptr<SchedulingLoop> loop_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<SnapshotCollector> snapshot_collector_;  // Stop() ends it first
   std::string admin_token_path_;
 };
 

@@ -157,7 +157,11 @@ Status MaterializeDatasets(ServerState& state, const api::JobSpec& spec) {
 }
 
 void CollectUnused(ServerState& state) {
-  std::unique_lock<std::shared_mutex> exclusive(state.node_store_mu);
+  // Skipped, not waited for, while a version is being fetched or linked (the stager holds the
+  // lock shared for a whole cold fetch): the scheduling loop's thread calls this at a start and
+  // must not stop for minutes. The next materialisation collects.
+  std::unique_lock<std::shared_mutex> exclusive(state.node_store_mu, std::try_to_lock);
+  if (!exclusive.owns_lock()) return;
   std::set<std::string> in_use;
   {
     std::lock_guard<std::mutex> lock(state.mu);

@@ -63,8 +63,9 @@ std::string DatasetDir(const std::string& data_dir, const std::string& digest);
 Status MaterializeDatasets(ServerState& state, const api::JobSpec& spec);
 // With ServerConfig::node_store_max_bytes set, MaterializeDatasets ends with this: the node
 // store is collected down to the cap, keeping every version a pending, running or terminating
-// job reads (node_store_gc.h). Errors are logged, not returned (the job has its data). Takes
-// state.mu briefly; REQUIRES: the caller does not hold it.
+// job reads (node_store_gc.h). Errors are logged, not returned (the job has its data). Skipped
+// while another thread fetches or links a version (never waits for a fetch: the scheduling loop
+// calls it). Takes state.mu briefly; REQUIRES: the caller does not hold it.
 void CollectUnused(ServerState& state);
 
 }  // namespace kumo::server

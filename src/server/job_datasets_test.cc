@@ -8,10 +8,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/sha256.h"
+#include "server/server_state.h"
 #include "server/control_plane_test_fixture.h"
 #include "store/store.h"
 
@@ -114,6 +118,23 @@ spec:
 )");
   EXPECT_EQ(fresh["status"], 201) << fresh.dump();
   EXPECT_EQ(fresh["id"], 4);
+}
+
+// The node store's collection never waits for a fetch in flight (the stager holds the lock
+// shared for a whole cold fetch, and the scheduling loop collects at a job's start): it is
+// skipped, and the next materialisation collects.
+TEST(CollectUnused, IsSkippedWhileAFetchHoldsTheNodeStore) {
+  ::kumo::testing::TempDir tmp;
+  FakeClock clock(1000);
+  ServerConfig config;
+  config.data_dir = tmp.path();
+  config.node_store_max_bytes = 1;
+  ServerState state(config, clock);
+  std::shared_lock<std::shared_mutex> fetching(state.node_store_mu);
+  auto collected = std::async(std::launch::async, [&] { CollectUnused(state); });
+  EXPECT_EQ(collected.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  fetching.unlock();
+  collected.wait();
 }
 
 }  // namespace

@@ -62,14 +62,8 @@ std::optional<std::string> ResultHandlers::OutputDir(const UserRec& user, int64_
 
 http::Response ResultHandlers::List(const std::string& dir, int32_t attempt) {
   json files = json::array();
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    fs::file_status st = it->symlink_status(ec);
-    if (ec || !fs::is_regular_file(st)) continue;  // directories, symlinks, fifos
-    files.push_back({{"path", fs::relative(it->path(), dir, ec).generic_string()},
-                     {"size", fs::file_size(it->path(), ec)}});
-  }
+  for (const TaskFileEntry& f : ListTaskFiles(dir))  // follows none of the task's links
+    files.push_back({{"path", f.path}, {"size", f.size_bytes}});
   std::sort(files.begin(), files.end(),
             [](const json& a, const json& b) { return a["path"] < b["path"]; });
   return JsonResponse(200, {{"attempt", attempt}, {"files", files}});

@@ -70,6 +70,12 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, ServerConfig base
         auto bytes = ParseBytes(v.as<std::string>());
         if (!bytes || *bytes <= 0) return fail(v, key, "a size > 0, e.g. 64Mi");
         base.snapshot_max_bytes = *bytes;
+      } else if (key == "snapshotCollectIntervalSeconds") {
+        base.snapshot_collect_interval_s = v.as<double>();
+        if (base.snapshot_collect_interval_s < 1) return fail(v, key, "must be >= 1");
+      } else if (key == "snapshotGraceSeconds") {
+        base.snapshot_grace_s = v.as<double>();
+        if (base.snapshot_grace_s < 60) return fail(v, key, "must be >= 60");
       } else if (key == "nodeStoreMaxBytes") {
         auto bytes = ParseBytes(v.as<std::string>());
         if (!bytes || *bytes < 0) return fail(v, key, "a size >= 0, e.g. 500Gi (0: no cap)");

@@ -54,6 +54,11 @@ struct ServerConfig {
   std::vector<std::string> cache_servers;
   int64_t cache_token_ttl_s = 900;  // lifetime of the cache tokens the server mints
   int64_t snapshot_max_bytes = int64_t{64} << 20;  // the largest code snapshot accepted
+  // Code snapshot collection (snapshot_collector.h): every interval, what no job names and
+  // nobody uploaded or confirmed within the grace goes. The grace bounds how long a client may
+  // take between its first upload request and the submission naming the snapshot.
+  double snapshot_collect_interval_s = 3600;
+  double snapshot_grace_s = 3600;
   // The node store's cap (DATA_DIR/node-store, node_store_gc.h): past it, the dataset trees no
   // live job reads are removed, least recently used first. 0: no cap.
   int64_t node_store_max_bytes = 0;

@@ -3,10 +3,10 @@
 // (X-Kumo-Snapshot: sha256:...).
 //
 //   GET  /v1/snapshots                 {"maxBytes": N}: the cap, so a client can refuse early
-//   POST /v1/snapshots                 {files} -> 201 {digest, files, bytes} once every blob is
-//                                      stored, else 200 {digest, missing: [sha256...]}
+//   POST /v1/snapshots                 {files} -> 201 {digest, files, bytes} once the caller has
+//                                      sent every blob, else 200 {digest, missing: [sha256...]}
 //   PUT  /v1/snapshots/blobs/SHA256    the bytes of one file (201; 400 when they hash otherwise)
-//   GET  /v1/snapshots/sha256:HEX      the manifest
+//   GET  /v1/snapshots/sha256:HEX      the manifest, to the user who recorded it (and admins)
 //
 // Thread safety: Route may be called from any number of connection threads.
 #pragma once
@@ -30,7 +30,7 @@ class SnapshotHandlers {
                                       const http::Request& req);
 
  private:
-  http::Response Create(const http::Request& req);
+  http::Response Create(const UserRec& user, const http::Request& req);
 
   SnapshotStore& store_;
 };

@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -50,6 +52,41 @@ Result<std::string> TaskFile::Read(uint64_t offset, uint64_t length) const {
     got += static_cast<size_t>(n);
   }
   out.resize(got);
+  return out;
+}
+
+namespace {
+
+// Adds the regular files of the open directory `fd` (closed here) under `prefix`.
+void ListDir(int fd, const std::string& prefix, int depth, size_t max_entries,
+             std::vector<TaskFileEntry>* out) {
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return;
+  }
+  while (struct dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (out->size() >= max_entries) break;
+    struct stat st;
+    if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISREG(st.st_mode)) {
+      out->push_back({prefix + name, static_cast<uint64_t>(st.st_size)});
+    } else if (S_ISDIR(st.st_mode) && depth < 64) {
+      int sub = ::openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) ListDir(sub, prefix + name + "/", depth + 1, max_entries, out);
+    }
+  }
+  ::closedir(d);  // closes fd
+}
+
+}  // namespace
+
+std::vector<TaskFileEntry> ListTaskFiles(const std::string& dir, size_t max_entries) {
+  std::vector<TaskFileEntry> out;
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) ListDir(fd, "", 0, max_entries, &out);
   return out;
 }
 

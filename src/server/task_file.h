@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -38,5 +39,18 @@ class TaskFile {
   int fd_ = -1;
   uint64_t size_bytes_ = 0;
 };
+
+// A regular file of a task's directory, as ListTaskFiles finds it.
+struct TaskFileEntry {
+  std::string path;  // relative to the dir, '/'-separated
+  uint64_t size_bytes = 0;
+};
+
+// Every regular file under `dir` (the output dir a task writes), walked by descriptors: each
+// directory is opened relative to its parent's descriptor with O_NOFOLLOW, so a directory the
+// task swaps for a symlink mid-walk is skipped, never followed out of `dir` (a path-based walk
+// listed another job's files that way). Symlinks, FIFOs and devices are not listed. At most
+// `max_entries` files and 64 levels; unsorted. Empty when `dir` cannot be opened.
+std::vector<TaskFileEntry> ListTaskFiles(const std::string& dir, size_t max_entries = 100000);
 
 }  // namespace kumo::server

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -52,6 +53,30 @@ TEST(TaskFile, AFifoIsRefusedWithoutWaitingForAWriter) {
   EXPECT_FALSE(TaskFile::Open(dir.Path("out"), "p").has_value());  // returns: O_NONBLOCK
   ASSERT_EQ(::mkfifo(dir.Path("out/metrics.json").c_str(), 0600), 0);
   EXPECT_TRUE(ReadMetrics(dir.Path("out")).is_null());
+}
+
+// The outputs listing walks by descriptors: links (to files or to directories outside) are not
+// listed, nor followed, and a directory's files are listed with its relative path.
+TEST(ListTaskFiles, ListsRegularFilesAndFollowsNoLink) {
+  ::kumo::testing::TempDir dir;
+  fs::create_directories(dir.Path("out/ckpt/epoch-1"));
+  fs::create_directories(dir.Path("other-job/output"));
+  dir.Write("out/model.pt", "12345");
+  dir.Write("out/ckpt/epoch-1/state", "ab");
+  dir.Write("other-job/output/secret.bin", "not yours");
+  fs::create_directory_symlink(dir.Path("other-job"), dir.Path("out/a"));
+  fs::create_symlink(dir.Path("other-job/output/secret.bin"), dir.Path("out/link.bin"));
+  ASSERT_EQ(::mkfifo(dir.Path("out/fifo").c_str(), 0600), 0);
+  std::vector<TaskFileEntry> files = ListTaskFiles(dir.Path("out"));
+  std::sort(files.begin(), files.end(),
+            [](const TaskFileEntry& a, const TaskFileEntry& b) { return a.path < b.path; });
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].path, "ckpt/epoch-1/state");
+  EXPECT_EQ(files[0].size_bytes, 2u);
+  EXPECT_EQ(files[1].path, "model.pt");
+  EXPECT_EQ(files[1].size_bytes, 5u);
+  EXPECT_EQ(ListTaskFiles(dir.Path("out"), /*max_entries=*/1).size(), 1u);
+  EXPECT_TRUE(ListTaskFiles(dir.Path("missing")).empty());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "base/sha256.h"
 #include "test/integration/server_fixture.h"
 
 namespace kumo::testing {
@@ -139,6 +140,48 @@ TEST_F(AuthorizationTest, ATokenWithATtlExpires) {
   }
   EXPECT_EQ(expired.status, 401);
   EXPECT_EQ(expired.body.value("error", ""), "token expired");
+}
+
+// A submit dir is a clean absolute path: "DATA/jobs/N/../.." named the data dir while it began
+// with the job's own dir (the sandbox gave that dir to the task).
+TEST_F(AuthorizationTest, ASubmitDirWithDotDotIsRefused) {
+  Api eve(server_->port(), User("eve", "default"));
+  for (const std::string dir : {data_ + "/jobs/9/../..", "/tmp/./x", "/tmp//x", "/tmp/x/.."}) {
+    auto r = eve.Call("POST", "/v1/jobs", Spec("default", "normal"), {{"X-Kumo-Submit-Dir", dir}});
+    EXPECT_EQ(r.status, 400) << dir << ": " << r.text;
+    EXPECT_NE(r.body.value("error", "").find("X-Kumo-Submit-Dir"), std::string::npos) << r.text;
+  }
+  auto jobs = admin_->Call("GET", "/v1/jobs");
+  ASSERT_EQ(jobs.status, 200);
+  EXPECT_EQ(jobs.body["items"].size(), 0u) << jobs.text;  // refused: nothing was recorded
+}
+
+// Snapshot blobs are shared by content, but what bob sent is his: eve's guess at his file is
+// answered like any guess (send the bytes), his manifest is unknown to her, and a job of hers
+// cannot name his snapshot — once, one POST confirmed ~10^5 guesses and a job printed the file.
+TEST_F(AuthorizationTest, ASnapshotIsItsUploadersAlone) {
+  Api bob(server_->port(), User("bob", "default"));
+  Api eve(server_->port(), User("eve", "default"));
+  const std::string secret = "AWS_SECRET=hunter2\n";
+  const std::string sha = Sha256Hex(secret);
+  const nlohmann::json manifest = {
+      {"files", {{{"path", "secret.env"}, {"size", secret.size()}, {"sha256", sha}}}}};
+  ASSERT_EQ(bob.Call("PUT", "/v1/snapshots/blobs/" + sha, secret).status, 201);
+  auto recorded = bob.Call("POST", "/v1/snapshots", manifest.dump());
+  ASSERT_EQ(recorded.status, 201) << recorded.text;
+  const std::string digest = recorded.body["digest"];
+
+  auto guess = eve.Call("POST", "/v1/snapshots", manifest.dump());
+  EXPECT_EQ(guess.status, 200) << guess.text;
+  EXPECT_EQ(guess.body["missing"], nlohmann::json::array({sha})) << guess.text;
+  EXPECT_EQ(eve.Call("GET", "/v1/snapshots/" + digest).status, 404);
+  EXPECT_EQ(bob.Call("GET", "/v1/snapshots/" + digest).status, 200);
+  const std::vector<std::pair<std::string, std::string>> naming = {
+      {"X-Kumo-Submit-Dir", "/tmp"}, {"X-Kumo-Snapshot", digest}};
+  auto stolen = eve.Call("POST", "/v1/jobs", Spec("default", "normal"), naming);
+  EXPECT_EQ(stolen.status, 403) << stolen.text;
+  auto own = bob.Call("POST", "/v1/jobs", Spec("default", "normal"), naming);
+  EXPECT_EQ(own.status, 201) << own.text;
 }
 
 TEST_F(AuthorizationTest, IdempotencyKeysArePerUser) {
