@@ -583,7 +583,12 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
     slot.held = &long_polls_;
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_s);
-  for (;;) {
+  for (bool first = true;; first = false) {
+    // Each wake asks for the token again: one revoked while the poll waited (revoking records
+    // an event, which wakes it) ends the poll, as it ends every other request.
+    if (!first)
+      if (Result<UserRec> again = Authenticate(req); !again)
+        return ErrorResponse(401, again.error().message());
     std::set<std::string> visible;
     std::future<Status> flushed;
     int64_t seen;

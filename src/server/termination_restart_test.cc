@@ -19,7 +19,7 @@ spec:
   checkpoint: {enabled: true, signal: SIGTERM, gracePeriod: 5m}
   taskGroups:
     - name: main
-      command: [sh, -c, "trap 'echo checkpointing' TERM; while :; do sleep 0.1; done"]
+      command: [sh, -c, "trap 'echo checkpointing' TERM; echo ready; while :; do sleep 0.1; done"]
       workingDir: /tmp
       resources: {cpu: 1}
 )";
@@ -64,9 +64,10 @@ TEST_F(GraceRestartTest, AnAdoptedTerminatingJobIsNotKilledBeforeItsGrace) {
   ASSERT_TRUE(reaches("Running")) << Job(id).dump();
   const std::string log = dir_.Path("data") + "/jobs/" + std::to_string(id) +
                           "/attempt-1/task-0/stdout";
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(log) == "ready\n"; }));  // its trap is set
   Call("POST", "/v1/jobs/" + std::to_string(id) + "/cancel");
   ASSERT_TRUE(reaches("Terminating")) << Job(id).dump();
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(log) == "checkpointing\n"; }));
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(log) == "ready\ncheckpointing\n"; })) << ReadFile(log);
 
   Restart();
   clock_.Advance(60);  // a minute into the 5-minute grace: the task must be left alone

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <thread>
 
 #include "base/sha256.h"
@@ -146,7 +147,8 @@ TEST_F(AuthorizationTest, ATokenWithATtlExpires) {
 // with the job's own dir (the sandbox gave that dir to the task).
 TEST_F(AuthorizationTest, ASubmitDirWithDotDotIsRefused) {
   Api eve(server_->port(), User("eve", "default"));
-  for (const std::string dir : {data_ + "/jobs/9/../..", "/tmp/./x", "/tmp//x", "/tmp/x/.."}) {
+  for (const std::string& dir : std::vector<std::string>{data_ + "/jobs/9/../..", "/tmp/./x",
+                                                        "/tmp//x", "/tmp/x/.."}) {
     auto r = eve.Call("POST", "/v1/jobs", Spec("default", "normal"), {{"X-Kumo-Submit-Dir", dir}});
     EXPECT_EQ(r.status, 400) << dir << ": " << r.text;
     EXPECT_NE(r.body.value("error", "").find("X-Kumo-Submit-Dir"), std::string::npos) << r.text;
@@ -182,6 +184,24 @@ TEST_F(AuthorizationTest, ASnapshotIsItsUploadersAlone) {
   EXPECT_EQ(stolen.status, 403) << stolen.text;
   auto own = bob.Call("POST", "/v1/jobs", Spec("default", "normal"), naming);
   EXPECT_EQ(own.status, 201) << own.text;
+}
+
+// A long poll asks for its token again when it wakes: revoking a user's tokens ends their open
+// watches with 401 instead of leaving them answering for up to a minute.
+TEST_F(AuthorizationTest, RevokingATokenEndsItsLongPoll) {
+  const std::string token = User("gina", "default");
+  Api gina(server_->port(), token);
+  auto latest = gina.Call("GET", "/v1/events?since=latest");
+  ASSERT_EQ(latest.status, 200) << latest.text;
+  const std::string next = std::to_string(latest.body["next"].get<int64_t>());
+  auto poll = std::async(std::launch::async, [&] {
+    Api watcher(server_->port(), token);
+    return watcher.Call("GET", "/v1/events?since=" + next + "&wait=30");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the poll is waiting
+  ASSERT_EQ(admin_->Call("DELETE", "/v1/users/gina/tokens").status, 200);
+  ASSERT_EQ(poll.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(poll.get().status, 401);
 }
 
 TEST_F(AuthorizationTest, IdempotencyKeysArePerUser) {
