@@ -16,4 +16,8 @@ bool IsCleanAbsolutePath(std::string_view path) {
   return true;
 }
 
+bool IsAtOrBeneath(std::string_view path, std::string_view dir) {
+  return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
 }  // namespace kumo

@@ -11,4 +11,8 @@ namespace kumo {
 // clean), and no NUL. A clean path's string prefix is its directory prefix.
 bool IsCleanAbsolutePath(std::string_view path);
 
+// Whether `path` is `dir` or beneath it. REQUIRES: both clean (then a string prefix that ends at
+// a '/' is a directory prefix).
+bool IsAtOrBeneath(std::string_view path, std::string_view dir);
+
 }  // namespace kumo

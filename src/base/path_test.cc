@@ -20,5 +20,12 @@ TEST(IsCleanAbsolutePath, RefusesWhatCouldNameSomethingElse) {
   EXPECT_FALSE(IsCleanAbsolutePath(std::string("/a\0b", 4)));
 }
 
+TEST(IsAtOrBeneath, ComparesWholeComponents) {
+  EXPECT_TRUE(IsAtOrBeneath("/data/jobs/7", "/data"));
+  EXPECT_TRUE(IsAtOrBeneath("/data", "/data"));
+  EXPECT_FALSE(IsAtOrBeneath("/database", "/data"));
+  EXPECT_FALSE(IsAtOrBeneath("/dat", "/data"));
+}
+
 }  // namespace
 }  // namespace kumo

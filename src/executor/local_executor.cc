@@ -110,6 +110,12 @@ Status CheckIsolation(const TaskIsolation& iso) {
     if (!IsCleanAbsolutePath(b.target) || b.target.find(':') != std::string::npos)
       return Status::InvalidArgument("sandbox mount point \"" + b.target +
                                      "\" is not an absolute path without ':', '.' or '..'");
+    // The task owns its writable dirs (across attempts): a link it left there would lead the
+    // mount point's creation, which is root's inside them, anywhere on the host.
+    for (const std::string& w : iso.writable_dirs)
+      if (IsAtOrBeneath(b.target, w))
+        return Status::InvalidArgument("sandbox mount point \"" + b.target +
+                                       "\" is inside the task's own dir \"" + w + "\"");
     paths.push_back(b.source);
   }
   if (!iso.hidden_dir.empty()) paths.push_back(iso.hidden_dir);
@@ -337,6 +343,7 @@ Result<TaskHandle> LocalExecutor::Launch(const TaskLaunch& launch) {
                {launch.run_dir, launch.cwd, cgroup_path, launch.argv, launch.isolation}));
   if (!spawned) {
     if (!cgroup_path.empty()) rmdir(cgroup_path.c_str());
+    (void)RemoveIfPresent(launch.run_dir + "/env");  // nobody will read it
     return Error(spawned.error());
   }
   const pid_t pid = *spawned;

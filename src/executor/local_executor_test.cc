@@ -629,6 +629,13 @@ TEST_F(LocalExecutorTest, ASandboxPathWithDotDotIsRefused) {
   EXPECT_EQ(h.error().code(), StatusCode::kInvalidArgument);
   l.isolation = {true, 201237, 201237, {}, "", {}, {{dir_, "/data/../etc"}}};
   EXPECT_FALSE(exec_->Launch(l).has_value());
+  // Nor a mount point inside a dir the task owns: its links would lead root's mkdir.
+  std::filesystem::create_directories(dir_ + "/ckpt");
+  l.isolation = {true, 201237, 201237, {}, "", {dir_ + "/ckpt"}, {{dir_, dir_ + "/ckpt/evil/x"}}};
+  h = exec_->Launch(l);
+  ASSERT_FALSE(h.has_value());
+  EXPECT_NE(h.error().message().find("inside the task's own dir"), std::string::npos)
+      << h.error().message();
 }
 
 // A dataset's mount point is an absolute path without ':' (the shim's --ro=SOURCE:TARGET).

@@ -113,8 +113,9 @@ int kumo_parse_sandbox_flag(const char* arg, struct kumo_task_sandbox* sb) {
 }
 
 /* mkdir -p of path's missing components (0755); the last one is a directory, or an empty file
- * when `file` (a mount point for a single-file bind). What exists (as root sees it) is left as
- * it is; only what is missing is made, with the caller's current file-system identity. */
+ * when `file` (a mount point for a single-file bind). What exists (as the caller's current
+ * file-system identity sees it) is left as it is; only what is missing is made, with that
+ * identity. */
 static int MakeMountPoint(const char* path, int file) {
   char buf[PATH_MAX];
   struct stat st;
@@ -215,6 +216,13 @@ static int EnterMountNamespace(int err_fd) {
 /* Steps 3-4: the task's own view of the file system. */
 static int BuildMounts(const struct kumo_task_sandbox* sb, const int* rw_fds, const int* ro_fds,
                        int err_fd) {
+  /* A --ro target inside a --rw dir would be made by root through whatever links the task left
+   * in its own dir (it keeps them across attempts): refused, as LocalExecutor refuses it. */
+  for (int i = 0; i < sb->ro_count; ++i)
+    for (int w = 0; w < sb->rw_count; ++w)
+      if (IsBeneath(sb->ro_at[i], sb->rw[w]))
+        return kumo_shim_complain(err_fd, "mount point inside the task's dir", sb->ro_at[i], EPERM),
+               -1;
   if (sb->hide != NULL &&
       mount("tmpfs", sb->hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") != 0)
     return kumo_shim_complain(err_fd, "cannot hide", sb->hide, errno), -1;

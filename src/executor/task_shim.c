@@ -176,7 +176,32 @@ static int OpenLog(const char* run_dir, const char* name) {
   return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-/* Complains, records "exit 127" (the command never ran) and returns 127. */
+/* Reads all of `fd` (at most `max` bytes) into a fresh NUL-terminated buffer; *len its length.
+ * NULL with errno set on failure (E2BIG past `max`). */
+static char* ReadAll(int fd, size_t max, size_t* len) {
+  char* buf = malloc(max + 1);
+  if (buf == NULL) return NULL;
+  *len = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + *len, max - *len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    if (n == 0) {
+      buf[*len] = '\0';
+      return buf;
+    }
+    *len += (size_t)n;
+    if (*len == max) {
+      errno = E2BIG;
+      break;
+    }
+  }
+  int err = errno;
+  free(buf);
+  errno = err;
+  return NULL;
+}
+
 /* The task's environment, from <run_dir>/env (written by Launch: "K=V" entries, each ending
  * in NUL), which is then removed (it may hold secrets). NULL with *err = 0 when there is no
  * such file (a shim run by hand: the command inherits the shim's own environment); NULL with
@@ -184,31 +209,37 @@ static int OpenLog(const char* run_dir, const char* name) {
  * it: a job's LD_PRELOAD or GLIBC_TUNABLES must reach the dynamic loader of the command, which
  * runs as the task's uid, never that of a dynamically linked shim, which runs as root. */
 static char** ReadTaskEnv(const char* run_dir, int* err) {
-  enum { kMaxEnvBytes = 4 << 20 };
   char path[PATH_MAX];
   *err = 0;
-  if (!JoinPath(path, run_dir, "env")) return (*err = ENAMETOOLONG), NULL;
+  if (!JoinPath(path, run_dir, "env")) {
+    *err = ENAMETOOLONG;
+    return NULL;
+  }
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT ? NULL : ((*err = errno), NULL);
-  char* buf = malloc(kMaxEnvBytes + 1);
+  if (fd < 0) {
+    if (errno != ENOENT) *err = errno;
+    return NULL;
+  }
   size_t len = 0;
-  ssize_t n = 1;
-  while (buf != NULL && len < kMaxEnvBytes &&
-         ((n = read(fd, buf + len, kMaxEnvBytes - len)) > 0 || (n < 0 && errno == EINTR)))
-    if (n > 0) len += (size_t)n;
-  *err = buf == NULL ? ENOMEM : n < 0 ? errno : len == kMaxEnvBytes ? E2BIG : 0;
+  char* buf = ReadAll(fd, (size_t)4 << 20, &len);
+  if (buf == NULL) *err = errno;
   close(fd);
   unlink(path);
-  if (*err != 0) return free(buf), NULL;
-  buf[len] = '\0';
+  if (buf == NULL) return NULL;
   size_t count = 0;
   for (size_t i = 0; i < len; ++i) count += buf[i] == '\0';
   char** env = calloc(count + 1, sizeof *env);
-  if (env == NULL) return free(buf), (*err = ENOMEM), NULL;
-  for (size_t i = 0, k = 0; i < len && k < count; i += strlen(buf + i) + 1) env[k++] = buf + i;
+  if (env == NULL) {
+    free(buf);
+    *err = ENOMEM;
+    return NULL;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < len && k < count; i += strlen(buf + i) + 1) env[k++] = buf + i;
   return env; /* buf lives as long as the shim */
 }
 
+/* Complains, records "exit 127" (the command never ran) and returns 127. */
 static int FailBeforeStart(const char* run_dir, int err_fd, const char* what, const char* arg,
                            int err) {
   kumo_shim_complain(err_fd, what, arg, err);
@@ -278,6 +309,10 @@ int kumo_run_task_shim(int argc, char** argv) {
   for (int k = 0; k < g_ignored_count; ++k) sigaddset(&shim_signals, g_ignored[k]);
   sigprocmask(SIG_SETMASK, &none, NULL); /* delivers (records) what arrived blocked */
 
+  /* First, so that the file (which may hold secrets) goes whatever fails next. */
+  int env_err = 0;
+  char** task_env = ReadTaskEnv(run_dir, &env_err);
+
   int out_fd = OpenLog(run_dir, "stdout");
   int err_fd = OpenLog(run_dir, "stderr");
   if (out_fd < 0 || err_fd < 0) {
@@ -285,6 +320,7 @@ int kumo_run_task_shim(int argc, char** argv) {
      * kLost, which is the truth (the command never ran). */
     return 127;
   }
+  if (env_err != 0) return FailBeforeStart(run_dir, err_fd, "cannot read", "env", env_err);
 
   if (cgroup != NULL && cgroup[0] != '\0') {
     /* Join before forking, so the command is inside its limits from its first instruction. */
@@ -300,10 +336,6 @@ int kumo_run_task_shim(int argc, char** argv) {
     close(fd);
     if (n != len) return FailBeforeStart(run_dir, err_fd, "cannot join cgroup", cgroup, write_err);
   }
-
-  int env_err = 0;
-  char** task_env = ReadTaskEnv(run_dir, &env_err);
-  if (env_err != 0) return FailBeforeStart(run_dir, err_fd, "cannot read", "env", env_err);
 
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) return FailBeforeStart(run_dir, err_fd, "cannot open", "/dev/null", errno);

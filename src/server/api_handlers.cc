@@ -305,6 +305,12 @@ std::optional<http::Response> ApiHandlers::CheckSubmission(const UserRec& user, 
     if (auto refused = AdmitMember(user, sub->spec.project)) return *refused;
   }
   if (auto bad = CheckLocalInputs(sub->spec, sub->submit_dir)) return *bad;
+  // A mount point inside the data dir would be made by the root shim among the job's own dirs,
+  // where the task leaves what links it likes (task_sandbox.h).
+  for (size_t i = 0; i < sub->spec.datasets.size(); ++i)
+    if (IsAtOrBeneath(sub->spec.datasets[i].mount_path, state_.config.data_dir))
+      return ErrorResponse(400, "spec.datasets[" + std::to_string(i) +
+                                    "].mountPath: inside the server's data dir");
   if (auto never = NeverFitsMessage(state_, sub->spec)) return ErrorResponse(400, *never);
   if (Status pinned = PinDatasets(state_, sub->spec); !pinned.ok())
     return ErrorResponse(pinned.code() == StatusCode::kInvalidArgument     ? 400
@@ -525,7 +531,12 @@ http::Response ApiHandlers::CancelJob(const UserRec& user, int64_t id) {
     state_.Kick();
   }
   Status s = committed.get();
-  if (!s.ok()) return ErrorResponse(500, "store: " + s.message());
+  if (!s.ok()) {
+    // Not durable: the flag goes, so that a retry queues the write again.
+    std::lock_guard<std::mutex> lock(state_.mu);
+    if (auto it = state_.jobs.find(id); it != state_.jobs.end()) it->second.cancel_requested = false;
+    return ErrorResponse(500, "store: " + s.message());
+  }
   return JsonResponse(202, body);
 }
 
@@ -583,19 +594,22 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
     slot.held = &long_polls_;
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_s);
+  UserRec current = user;
   for (bool first = true;; first = false) {
     // Each wake asks for the token again: one revoked while the poll waited (revoking records
     // an event, which wakes it) ends the poll, as it ends every other request.
-    if (!first)
-      if (Result<UserRec> again = Authenticate(req); !again)
-        return ErrorResponse(401, again.error().message());
+    if (!first) {
+      Result<UserRec> again = Authenticate(req);
+      if (!again) return ErrorResponse(401, again.error().message());
+      current = std::move(*again);  // projects and admin as they are now
+    }
     std::set<std::string> visible;
     std::future<Status> flushed;
     int64_t seen;
     {
       std::lock_guard<std::mutex> lock(state_.mu);
       for (const auto& [id, j] : state_.jobs)
-        if (MayAccess(user, j.project)) visible.insert(JobObjectName(id));
+        if (MayAccess(current, j.project)) visible.insert(JobObjectName(id));
       seen = state_.changes;
       flushed = state_.Flush(/*barrier=*/true);
     }
@@ -605,7 +619,7 @@ http::Response ApiHandlers::ListEvents(const UserRec& user, const http::Request&
     json items = json::array();
     for (const EventRow& e : *events) {
       since = e.seq;
-      if (!user.admin && !visible.count(e.object)) continue;
+      if (!current.admin && !visible.count(e.object)) continue;
       json item = EventJson(e);
       item["object"] = e.object;
       items.push_back(std::move(item));

@@ -98,7 +98,12 @@ Status SnapshotStore::PutBlob(const std::string& user, const std::string& sha256
   if (actual != sha256)
     return Status::InvalidArgument("blob " + sha256 + ": the bytes hash to " + actual);
   std::shared_lock lock(mu_);
-  if (!Refresh(BlobPath(sha256)))  // else stored already, and young again
+  std::error_code ec;
+  const bool sent_before = fs::exists(MarkerPath(user, "blobs", sha256), ec);
+  // Bytes this user has not sent before cost the same durable write whether or not another
+  // user stored them: how fast the answer comes must not tell either (see the top of the
+  // header). Sent before: refreshed, young again.
+  if (!sent_before || !Refresh(BlobPath(sha256)))
     if (Status s = WriteFileDurably(BlobPath(sha256), bytes, 0444); !s.ok()) return s;
   return Touch(MarkerPath(user, "blobs", sha256));
 }
@@ -176,7 +181,7 @@ Result<SnapshotCollection> SnapshotStore::Collect(const std::set<std::string>& k
   std::set<std::string> live;
   if (Status s = SweepManifests(keep, cutoff, &live, &out); !s.ok()) return Error(s);
   if (Status s = SweepBlobs(live, cutoff, &out); !s.ok()) return Error(s);
-  SweepMarkers(&out);
+  SweepMarkers();  // markers are empty files: nothing to count in bytes
   return out;
 }
 
@@ -233,8 +238,7 @@ Status SnapshotStore::SweepBlobs(const std::set<std::string>& live, fs::file_tim
   return Status::Ok();
 }
 
-void SnapshotStore::SweepMarkers(SnapshotCollection* out) {
-  (void)out;  // markers are empty files: nothing to count in bytes
+void SnapshotStore::SweepMarkers() {
   std::error_code ec;
   for (const auto& user : fs::directory_iterator(dir_ + "/owners", ec)) {
     std::error_code inner;

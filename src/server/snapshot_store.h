@@ -97,7 +97,7 @@ class SnapshotStore {
                                          const api::DatasetManifest& m) const;
   Result<api::DatasetManifest> GetLocked(const std::string& digest) const;
   // Removes the markers of objects that are gone.
-  void SweepMarkers(SnapshotCollection* out);
+  void SweepMarkers();
   // Sweeps manifests/; fills `live` with the blobs of those that stay.
   Status SweepManifests(const std::set<std::string>& keep, std::filesystem::file_time_type cutoff,
                         std::set<std::string>* live, SnapshotCollection* out);

@@ -204,6 +204,20 @@ TEST_F(AuthorizationTest, RevokingATokenEndsItsLongPoll) {
   EXPECT_EQ(poll.get().status, 401);
 }
 
+// A dataset's mountPath inside the data dir is refused at submit: the root shim would make it
+// among the job's own dirs, through whatever links an earlier attempt of the task left there.
+TEST_F(AuthorizationTest, AMountPathInsideTheDataDirIsRefused) {
+  Api eve(server_->port(), User("eve2", "default"));
+  const std::string spec = "apiVersion: kumo/v1\nkind: Job\nspec:\n  project: default\n"
+                           "  datasets: [{name: d, mountPath: " + data_ +
+                           "/jobs/1/checkpoint/evil}]\n  taskGroups:\n    - name: main\n"
+                           "      command: [\"true\"]\n      resources: {cpu: 1}\n";
+  auto r = eve.Submit(spec, "/tmp");
+  EXPECT_EQ(r.status, 400) << r.text;
+  EXPECT_NE(r.body.value("error", "").find("spec.datasets[0].mountPath: inside the server's data dir"),
+            std::string::npos) << r.text;
+}
+
 TEST_F(AuthorizationTest, IdempotencyKeysArePerUser) {
   Api frank(server_->port(), User("frank", "default"));
   Api grace(server_->port(), User("grace", "default"));
