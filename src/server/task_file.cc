@@ -57,8 +57,9 @@ Result<std::string> TaskFile::Read(uint64_t offset, uint64_t length) const {
 
 namespace {
 
-// Adds the regular files of the open directory `fd` (closed here) under `prefix`.
-void ListDir(int fd, const std::string& prefix, int depth, size_t max_entries,
+// Adds the regular files of the open directory `fd` (closed here) under `prefix`. `*budget`:
+// entries of any kind still to visit (a tree of empty dirs or links costs its walk too).
+void ListDir(int fd, const std::string& prefix, int depth, size_t* budget,
              std::vector<TaskFileEntry>* out) {
   DIR* d = ::fdopendir(fd);
   if (d == nullptr) {
@@ -68,14 +69,15 @@ void ListDir(int fd, const std::string& prefix, int depth, size_t max_entries,
   while (struct dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
-    if (out->size() >= max_entries) break;
+    if (*budget == 0) break;
+    --*budget;
     struct stat st;
     if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISREG(st.st_mode)) {
       out->push_back({prefix + name, static_cast<uint64_t>(st.st_size)});
-    } else if (S_ISDIR(st.st_mode) && depth < 64) {
+    } else if (S_ISDIR(st.st_mode) && depth < 16) {
       int sub = ::openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub >= 0) ListDir(sub, prefix + name + "/", depth + 1, max_entries, out);
+      if (sub >= 0) ListDir(sub, prefix + name + "/", depth + 1, budget, out);
     }
   }
   ::closedir(d);  // closes fd
@@ -86,7 +88,8 @@ void ListDir(int fd, const std::string& prefix, int depth, size_t max_entries,
 std::vector<TaskFileEntry> ListTaskFiles(const std::string& dir, size_t max_entries) {
   std::vector<TaskFileEntry> out;
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) ListDir(fd, "", 0, max_entries, &out);
+  size_t budget = max_entries;
+  if (fd >= 0) ListDir(fd, "", 0, &budget, &out);
   return out;
 }
 

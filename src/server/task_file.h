@@ -50,7 +50,9 @@ struct TaskFileEntry {
 // directory is opened relative to its parent's descriptor with O_NOFOLLOW, so a directory the
 // task swaps for a symlink mid-walk is skipped, never followed out of `dir` (a path-based walk
 // listed another job's files that way). Symlinks, FIFOs and devices are not listed. At most
-// `max_entries` files and 64 levels; unsorted. Empty when `dir` cannot be opened.
+// `max_entries` entries of any kind are visited (so a tree of empty dirs cannot hold an API
+// worker) and 16 levels deep (at most 17 descriptors open at once); unsorted. Empty when `dir`
+// cannot be opened.
 std::vector<TaskFileEntry> ListTaskFiles(const std::string& dir, size_t max_entries = 100000);
 
 }  // namespace kumo::server
