@@ -324,11 +324,11 @@ void KubeScheduler::Settle(const BindBatch& batch) {
   std::vector<CallPool::Call> undo;
   for (const BindBatch::Task& t : batch.tasks) {
     if (!failed[t.start]) continue;
-    assumed_.erase(t.pod);
+    // A pod recreated under the name since may be assumed anew by a later pass, elsewhere.
+    if (auto a = assumed_.find(t.pod); a != assumed_.end() && a->second == t.node) assumed_.erase(a);
     if (!t.bound || !deleting_.insert(t.pod).second) continue;
     Log("deleting " + t.pod + ": its gang " + batch.jobs[t.start] + " could not be bound whole");
-    undo.push_back([this, pod = t.pod](KubeClient::Session& session) {
-      json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0}};
+    undo.push_back([this, pod = t.pod, body = DeleteBody(0, t.uid)](KubeClient::Session& session) {
       (void)client_->Call(session, Verb::kDelete, PodPath(pod), &body);
     });
   }
@@ -336,13 +336,14 @@ void KubeScheduler::Settle(const BindBatch& batch) {
 }
 
 // The DELETE of a pod kumo placed, with its own grace period (the kubelet sends SIGTERM, then
-// SIGKILL after it); nullptr when the pod is gone or already being deleted by kumo.
+// SIGKILL after it), of the pod this pass saw (its uid); nullptr when the pod is gone or already
+// being deleted by kumo.
 CallPool::Call KubeScheduler::EvictCall(const std::string& pod, const char* why) {
   const json* object = LivePod(pod);
   if (!object || !deleting_.insert(pod).second) return nullptr;
-  int64_t grace = GracePeriodSeconds(*object);
-  return [this, pod, grace, why](KubeClient::Session& session) {
-    json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", grace}};
+  std::string uid = object->value("metadata", json::object()).value("uid", "");
+  return [this, pod, body = DeleteBody(GracePeriodSeconds(*object), uid), why](
+             KubeClient::Session& session) {
     auto r = client_->Call(session, Verb::kDelete, PodPath(pod), &body);
     if (!r || (!r->ok() && r->status != 404))
       Log(std::string(why) + " " + pod + ": " + (r ? ErrorText(*r) : r.error().message()));

@@ -20,6 +20,13 @@ json BindingBody(const std::string& pod_name, const std::string& pod_uid,
           {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
 }
 
+json DeleteBody(int64_t grace_period_s, const std::string& pod_uid) {
+  return {{"apiVersion", "v1"},
+          {"kind", "DeleteOptions"},
+          {"gracePeriodSeconds", grace_period_s},
+          {"preconditions", {{"uid", pod_uid}}}};
+}
+
 int64_t GracePeriodSeconds(const json& pod) {
   const json spec = pod.value("spec", json::object());
   auto it = spec.find("terminationGracePeriodSeconds");

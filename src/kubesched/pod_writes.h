@@ -34,6 +34,11 @@ nlohmann::json BindingBody(const std::string& pod_name, const std::string& pod_u
 // The PodScheduled=False patch and the FailedScheduling Event are the Kubernetes executor's
 // (executor/kubernetes/pod_scheduling.h): one account of a waiting pod for both.
 
+// DeleteOptions for one pod: its grace period, and a precondition on its uid, so that a pod
+// recreated under the name since kumo decided is not the one deleted (the API server answers
+// 409 Conflict instead).
+nlohmann::json DeleteBody(int64_t grace_period_s, const std::string& pod_uid);
+
 // The victim's grace: spec.terminationGracePeriodSeconds, 30 when unset.
 int64_t GracePeriodSeconds(const nlohmann::json& pod);
 

@@ -17,6 +17,13 @@ TEST(PodWritesTest, BindingTargetsTheNode) {
   EXPECT_EQ(b["target"]["name"], "gpu-3");
 }
 
+TEST(PodWritesTest, ADeleteNamesTheGraceAndThePodsUid) {
+  json d = DeleteBody(8, "0f1e-uid");
+  EXPECT_EQ(d["kind"], "DeleteOptions");
+  EXPECT_EQ(d["gracePeriodSeconds"], 8);
+  EXPECT_EQ(d["preconditions"]["uid"], "0f1e-uid");
+}
+
 TEST(PodWritesTest, GracePeriodDefaultsToThirtySeconds) {
   EXPECT_EQ(GracePeriodSeconds(json::object()), 30);
   EXPECT_EQ(GracePeriodSeconds({{"spec", {{"terminationGracePeriodSeconds", 5}}}}), 5);

@@ -61,7 +61,8 @@ class KubeSchedulerRacesTest : public KubeSchedulerTest {
 // The apiserver's own semantics first (on the shared control plane: no kumo runs): a Binding
 // naming another uid than the pod's is refused with 409 Conflict and binds nothing, and BindPod
 // says the pod was replaced; with the pod's uid it binds, and sent again it is still this binding.
-TEST(PodBinderTest, ABindingWithAStaleUidIsRefused) {
+// A DELETE with a stale uid precondition is refused too.
+TEST(PodBinderTest, ABindingOrADeleteWithAStaleUidIsRefused) {
   test::K8sTestEnv env;
   ASSERT_TRUE(env.Start());
   ASSERT_TRUE(env.AddNodes({.prefix = "gpu-", .count = 1, .gpus = 4}));
@@ -96,6 +97,13 @@ TEST(PodBinderTest, ABindingWithAStaleUidIsRefused) {
   r = kubesched::BindPod(client, session, ns + "/p", new_uid, node);
   EXPECT_EQ(r.outcome, kubesched::BindOutcome::kBound) << r.error;
   EXPECT_EQ(pod(".spec.nodeName"), node);
+  // A DELETE under the old uid's precondition (a gang undone, a victim: pod_writes.h) is refused
+  // the same way and leaves the new pod alone.
+  json stale_delete = kubesched::DeleteBody(0, old_uid);
+  raw = client.Call(executor::kube::Verb::kDelete, kubesched::PodPath(ns + "/p"), &stale_delete);
+  ASSERT_TRUE(raw) << raw.error().message();
+  EXPECT_EQ(raw->status, 409) << raw->body.dump();
+  EXPECT_EQ(pod(".metadata.uid"), new_uid);
 }
 
 // kumo places pod p (nodeSelector pool=a) on node a-0; its binding is held up on the way (a
