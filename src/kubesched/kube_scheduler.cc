@@ -182,7 +182,9 @@ ClusterObjects KubeScheduler::Collect() {
   };
   auto bound = [&](const std::string& p) { return live(p) && !live(p)->node.empty(); };
   std::erase_if(assumed_, [&](const auto& a) { return !live(a.first) || bound(a.first); });
-  std::erase_if(deleting_, [&](const std::string& p) { return !live(p); });
+  // A deletion ends when the pod is gone, or when its name is another pod's (recreated: kumo's
+  // DELETE named the old uid, so the new pod is not being deleted).
+  std::erase_if(deleting_, [&](const auto& d) { return !live(d.first) || live(d.first)->uid != d.second; });
   auto waits = [&](const std::string& p) { return live(p) && !bound(p) && !assumed_.count(p); };
   conditions_.ForgetUnless(waits);
   events_.ForgetUnless(waits);
@@ -197,13 +199,18 @@ ClusterObjects KubeScheduler::Collect() {
   all(*pod_groups_, o.pod_groups);
   all(*priority_classes_, o.priority_classes);
   o.assumed = assumed_;
-  o.deleting = deleting_;
+  for (const auto& [pod, uid] : deleting_) o.deleting.insert(pod);
   return o;
 }
 
-const json* KubeScheduler::LivePod(const std::string& key) const {
+const PodFacts* KubeScheduler::LiveFacts(const std::string& key) const {
   auto it = pods_cache_.find(key);
-  return it == pods_cache_.end() || !it->second.value ? nullptr : it->second.value->object.get();
+  return it == pods_cache_.end() ? nullptr : it->second.value.get();
+}
+
+const json* KubeScheduler::LivePod(const std::string& key) const {
+  const PodFacts* facts = LiveFacts(key);
+  return facts ? facts->object.get() : nullptr;
 }
 
 void KubeScheduler::Pass() {
@@ -284,8 +291,7 @@ void KubeScheduler::Bind(const core::Decisions& d, const SchedulingView& view) {
     const std::vector<std::string>& pods = view.pods_of_job[index.at(d.starts[s].job)];
     for (const core::TaskPlacement& t : d.starts[s].tasks) {
       const std::string& pod = pods[static_cast<size_t>(t.group)];
-      std::string uid = LivePod(pod)->value("metadata", json::object()).value("uid", "");
-      batch->tasks.push_back({pod, std::move(uid), t.node, s});
+      batch->tasks.push_back({pod, LiveFacts(pod)->uid, t.node, s});
     }
   }
   std::vector<CallPool::Call> calls;
@@ -326,7 +332,7 @@ void KubeScheduler::Settle(const BindBatch& batch) {
     if (!failed[t.start]) continue;
     // A pod recreated under the name since may be assumed anew by a later pass, elsewhere.
     if (auto a = assumed_.find(t.pod); a != assumed_.end() && a->second == t.node) assumed_.erase(a);
-    if (!t.bound || !deleting_.insert(t.pod).second) continue;
+    if (!t.bound || !deleting_.emplace(t.pod, t.uid).second) continue;
     Log("deleting " + t.pod + ": its gang " + batch.jobs[t.start] + " could not be bound whole");
     undo.push_back([this, pod = t.pod, body = DeleteBody(0, t.uid)](KubeClient::Session& session) {
       (void)client_->Call(session, Verb::kDelete, PodPath(pod), &body);
@@ -339,10 +345,9 @@ void KubeScheduler::Settle(const BindBatch& batch) {
 // SIGKILL after it), of the pod this pass saw (its uid); nullptr when the pod is gone or already
 // being deleted by kumo.
 CallPool::Call KubeScheduler::EvictCall(const std::string& pod, const char* why) {
-  const json* object = LivePod(pod);
-  if (!object || !deleting_.insert(pod).second) return nullptr;
-  std::string uid = object->value("metadata", json::object()).value("uid", "");
-  return [this, pod, body = DeleteBody(GracePeriodSeconds(*object), uid), why](
+  const PodFacts* facts = LiveFacts(pod);
+  if (!facts || !deleting_.emplace(pod, facts->uid).second) return nullptr;
+  return [this, pod, body = DeleteBody(GracePeriodSeconds(*facts->object), facts->uid), why](
              KubeClient::Session& session) {
     auto r = client_->Call(session, Verb::kDelete, PodPath(pod), &body);
     if (!r || (!r->ok() && r->status != 404))

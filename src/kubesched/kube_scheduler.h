@@ -43,7 +43,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,6 +86,7 @@ class KubeScheduler {
   void Explain(const core::Decisions& d, const SchedulingView& view);
   CallPool::Call NoticeCall(const nlohmann::json& pod, const std::string& message, bool condition,
                             bool event, core::Seconds now);
+  const PodFacts* LiveFacts(const std::string& key) const;     // nullptr: gone or ended
   const nlohmann::json* LivePod(const std::string& key) const;  // nullptr: gone or ended
   void CarryForward(const core::Decisions& d, const SchedulingView& view);
 
@@ -117,7 +117,8 @@ class KubeScheduler {
   };
   std::map<std::string, Cached<PodFacts>> pods_cache_;         // ParsePod(SlimPod), by key
   std::map<std::string, Cached<nlohmann::json>> nodes_cache_;  // SlimNode, by name
-  std::set<std::string> deleting_;              // pods kumo deleted, until they are gone
+  // Pods kumo deleted -> their uid, until they are gone (or their name is another pod's).
+  std::map<std::string, std::string> deleting_;
   struct Carried {
     bool nominated = false;
     std::vector<core::TaskPlacement> reservation;

@@ -287,6 +287,7 @@ PodFacts ParsePod(std::shared_ptr<const json> pod) {
   const json& spec = At(*pod, "spec");
   f.key = KeyOf(*pod);
   f.ns = Str(md, "namespace");
+  f.uid = Str(md, "uid");
   f.scheduler_name = Str(spec, "schedulerName");
   f.group = Str(At(md, "labels"), kPodGroupLabel);
   f.managed = At(md, "labels").contains(kube::kLabelJob);

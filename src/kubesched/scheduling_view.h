@@ -65,6 +65,7 @@ struct ViewOptions {
 struct PodFacts {
   std::shared_ptr<const nlohmann::json> object;  // the pod (SlimPod in the driver)
   std::string key, ns, scheduler_name, group, node;  // group: the pod-group label ("": none)
+  std::string uid;  // metadata.uid: tells a pod from one recreated under its name
   bool ended = false;     // Succeeded or Failed
   bool gated = false;     // spec.schedulingGates not empty
   bool deleting = false;  // metadata.deletionTimestamp set
