@@ -75,11 +75,16 @@ TEST_F(KubeSchedulerTest, APodKumoCannotPlaceCarriesKumosSentence) {
             "no node has 16 GPUs for one task of group \"default/huge\" (2 nodes match its "
             "selector and tolerations)");
   ASSERT_TRUE(Eventually([&] { return !NodeOf("fits").empty(); }));
-  // A gang short of its minMember waits with kumo's reason too, and binds nothing.
-  ASSERT_TRUE(Eventually([&] { return PodScheduled("short-0").is_object(); }));
-  EXPECT_EQ(PodScheduled("short-0")["message"],
-            "PodGroup default/short has fewer pods than its minMember 3; kumo binds none of them "
-            "until all exist");
+  // A gang short of its minMember waits with kumo's reason too, and binds nothing. The PodGroup
+  // and the pod come on two watches: a pass may see the pod first and say it waits for its
+  // PodGroup; the condition follows the sentence's change within kConditionIntervalS (10 s).
+  const std::string short_of_pods =
+      "PodGroup default/short has fewer pods than its minMember 3; kumo binds none of them until "
+      "all exist";
+  EXPECT_TRUE(Eventually([&] {
+    json c = PodScheduled("short-0");
+    return c.is_object() && c.value("message", "") == short_of_pods;
+  }, 30)) << PodScheduled("short-0").dump();
   EXPECT_EQ(NodeOf("short-0"), "");
 }
 
