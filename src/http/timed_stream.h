@@ -1,6 +1,5 @@
-// TimedStream: a blocking stream (a TCP socket, or TLS over one) whose every read and write
-// waits at most `timeout` for its socket to become ready, for Beast's synchronous http::read /
-// http::write.
+// TimedStream: a blocking stream (a TCP socket) whose every read and write waits at most
+// `timeout` for its socket to become ready, for Beast's synchronous http::read / http::write.
 //
 // Why not SO_RCVTIMEO: Asio's synchronous operations take the EAGAIN such a timeout produces
 // for "not ready yet" and poll again with no limit (boost/asio/detail/impl/socket_ops.ipp,
@@ -9,10 +8,12 @@
 // deadline before each read_some/write_some. The timeout bounds silence, not a whole response:
 // a large body that keeps arriving is never cut.
 //
-// Bytes the stream already holds (TLS: the rest of a decrypted record, or records read from the
-// socket but not yet decrypted) are read without waiting: `buffered` says whether there are any.
-// Limit: a TLS record that stops arriving half-way is waited for without a deadline (inside the
-// TLS layer's own read of the socket).
+// TLS goes on top of it, not under it: asio::ssl::stream<TimedStream<tcp::socket>> (the TLS
+// layer reads and writes the socket through this one), so the handshake and every record are
+// bounded too. Wrapped around the TLS stream instead, a handshake, or a record that stopped
+// arriving half-way, would wait inside the TLS layer's own read of the socket, with no deadline.
+// For that use it gives the TLS stream what it asks of its next layer: lowest_layer() and
+// lowest_layer_type.
 //
 // Satisfies Beast's SyncReadStream and SyncWriteStream. Thread safety: as the stream.
 #pragma once
@@ -21,7 +22,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <functional>
 
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
@@ -32,14 +32,19 @@ namespace kumo::http {
 template <class Stream>
 class TimedStream {
  public:
-  // `fd`: the socket under `stream`. `buffered`: null when the stream buffers nothing.
-  TimedStream(Stream& stream, int fd, std::chrono::milliseconds timeout,
-              std::function<bool()> buffered = nullptr)
-      : stream_(stream), fd_(fd), timeout_(timeout), buffered_(std::move(buffered)) {}
+  using lowest_layer_type = typename Stream::lowest_layer_type;
+
+  // `fd`: the socket under `stream`.
+  TimedStream(Stream& stream, int fd, std::chrono::milliseconds timeout)
+      : stream_(stream), fd_(fd), timeout_(timeout) {}
+
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  lowest_layer_type& lowest_layer() { return stream_.lowest_layer(); }
+  const lowest_layer_type& lowest_layer() const { return stream_.lowest_layer(); }
 
   template <class MutableBufferSequence>
   size_t read_some(const MutableBufferSequence& buffers, boost::beast::error_code& ec) {
-    if (!(buffered_ && buffered_()) && !Wait(POLLIN, ec)) return 0;
+    if (!Wait(POLLIN, ec)) return 0;
     return stream_.read_some(buffers, ec);
   }
   template <class MutableBufferSequence>
@@ -80,7 +85,6 @@ class TimedStream {
   Stream& stream_;
   int fd_;
   std::chrono::milliseconds timeout_;
-  std::function<bool()> buffered_;
 };
 
 }  // namespace kumo::http

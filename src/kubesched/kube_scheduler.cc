@@ -8,13 +8,13 @@
 
 #include "core/driver.h"
 #include "executor/kubernetes/pod_scheduling.h"
+#include "kubesched/pod_binder.h"
 
 namespace kumo::kubesched {
 using nlohmann::json;
 using executor::kube::ErrorText;
 using executor::kube::Informer;
 using executor::kube::KubeClient;
-using executor::kube::KubeResponse;
 using executor::kube::Verb;
 
 namespace {
@@ -182,7 +182,9 @@ ClusterObjects KubeScheduler::Collect() {
   };
   auto bound = [&](const std::string& p) { return live(p) && !live(p)->node.empty(); };
   std::erase_if(assumed_, [&](const auto& a) { return !live(a.first) || bound(a.first); });
-  std::erase_if(deleting_, [&](const std::string& p) { return !live(p); });
+  // A deletion ends when the pod is gone, or when its name is another pod's (recreated: kumo's
+  // DELETE named the old uid, so the new pod is not being deleted).
+  std::erase_if(deleting_, [&](const auto& d) { return !live(d.first) || live(d.first)->uid != d.second; });
   auto waits = [&](const std::string& p) { return live(p) && !bound(p) && !assumed_.count(p); };
   conditions_.ForgetUnless(waits);
   events_.ForgetUnless(waits);
@@ -197,13 +199,18 @@ ClusterObjects KubeScheduler::Collect() {
   all(*pod_groups_, o.pod_groups);
   all(*priority_classes_, o.priority_classes);
   o.assumed = assumed_;
-  o.deleting = deleting_;
+  for (const auto& [pod, uid] : deleting_) o.deleting.insert(pod);
   return o;
 }
 
-const json* KubeScheduler::LivePod(const std::string& key) const {
+const PodFacts* KubeScheduler::LiveFacts(const std::string& key) const {
   auto it = pods_cache_.find(key);
-  return it == pods_cache_.end() || !it->second.value ? nullptr : it->second.value->object.get();
+  return it == pods_cache_.end() ? nullptr : it->second.value.get();
+}
+
+const json* KubeScheduler::LivePod(const std::string& key) const {
+  const PodFacts* facts = LiveFacts(key);
+  return facts ? facts->object.get() : nullptr;
 }
 
 void KubeScheduler::Pass() {
@@ -233,6 +240,7 @@ void KubeScheduler::Pass() {
   Bind(*decisions, view);
   auto t3 = std::chrono::steady_clock::now();
   Preempt(*decisions, view);
+  EvictPartlyBound(*decisions, view);
   Explain(*decisions, view);
   CarryForward(*decisions, view);
   if (!decisions->starts.empty() || !decisions->preemptions.empty()) {
@@ -248,11 +256,6 @@ void KubeScheduler::Pass() {
   }
 }
 
-std::string KubeScheduler::PodPath(const std::string& key) const {
-  size_t slash = key.find('/');
-  return "/api/v1/namespaces/" + key.substr(0, slash) + "/pods/" + key.substr(slash + 1);
-}
-
 namespace {
 
 std::unordered_map<std::string_view, size_t> JobIndex(const SchedulingView& view) {
@@ -261,14 +264,12 @@ std::unordered_map<std::string_view, size_t> JobIndex(const SchedulingView& view
   return index;
 }
 
-std::string NameOf(const std::string& key) { return key.substr(key.find('/') + 1); }
-
 }  // namespace
 
 // One pass's bindings, from Bind (loop thread) through the pool to Settle (loop thread again).
 struct KubeScheduler::BindBatch {
   struct Task {
-    std::string pod, node;
+    std::string pod, uid, node;  // uid: of the pod the pass placed (pod_binder.h)
     size_t start = 0;  // index into jobs
     bool bound = false;
     std::string error;
@@ -279,7 +280,8 @@ struct KubeScheduler::BindBatch {
 };
 
 // Every pod of the pass's starts is assumed on its node, then its binding is queued; the loop
-// goes on. A call that got no answer is tried once more (the session reconnects).
+// goes on. Each binding names the pod's uid as the pass saw it (pod_binder.h): a pod recreated
+// under the same name since is refused, and the next pass places the new one from the watch.
 void KubeScheduler::Bind(const core::Decisions& d, const SchedulingView& view) {
   if (d.starts.empty()) return;
   auto index = JobIndex(view);
@@ -287,22 +289,18 @@ void KubeScheduler::Bind(const core::Decisions& d, const SchedulingView& view) {
   for (size_t s = 0; s < d.starts.size(); ++s) {
     batch->jobs.push_back(d.starts[s].job);
     const std::vector<std::string>& pods = view.pods_of_job[index.at(d.starts[s].job)];
-    for (const core::TaskPlacement& t : d.starts[s].tasks)
-      batch->tasks.push_back({pods[static_cast<size_t>(t.group)], t.node, s});
+    for (const core::TaskPlacement& t : d.starts[s].tasks) {
+      const std::string& pod = pods[static_cast<size_t>(t.group)];
+      batch->tasks.push_back({pod, LiveFacts(pod)->uid, t.node, s});
+    }
   }
   std::vector<CallPool::Call> calls;
   for (BindBatch::Task& t : batch->tasks) {
     assumed_[t.pod] = t.node;
     calls.push_back([this, &t](KubeClient::Session& session) {
-      json body = BindingBody(NameOf(t.pod), t.node);
-      std::string path = PodPath(t.pod) + "/binding";
-      Result<KubeResponse> r = client_->Call(session, Verb::kPost, path, &body);
-      bool retried = !r;
-      if (retried) r = client_->Call(session, Verb::kPost, path, &body);
-      // A resent call (here or inside the session) answered 409 (already bound) means the first
-      // one got through: only kumo binds pods of its scheduler name.
-      t.bound = r && (r->ok() || r->status == 409);
-      if (!t.bound) t.error = r ? ErrorText(*r) : r.error().message();
+      BindResult r = BindPod(*client_, session, t.pod, t.uid, t.node);
+      t.bound = r.outcome == BindOutcome::kBound;
+      t.error = std::move(r.error);
     });
   }
   batch->queued = std::chrono::steady_clock::now();
@@ -332,35 +330,62 @@ void KubeScheduler::Settle(const BindBatch& batch) {
   std::vector<CallPool::Call> undo;
   for (const BindBatch::Task& t : batch.tasks) {
     if (!failed[t.start]) continue;
-    assumed_.erase(t.pod);
-    if (!t.bound || !deleting_.insert(t.pod).second) continue;
+    // A pod recreated under the name since may be assumed anew by a later pass, elsewhere.
+    if (auto a = assumed_.find(t.pod); a != assumed_.end() && a->second == t.node) assumed_.erase(a);
+    if (!t.bound || !deleting_.emplace(t.pod, t.uid).second) continue;
     Log("deleting " + t.pod + ": its gang " + batch.jobs[t.start] + " could not be bound whole");
-    undo.push_back([this, pod = t.pod](KubeClient::Session& session) {
-      json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0}};
+    undo.push_back([this, pod = t.pod, body = DeleteBody(0, t.uid)](KubeClient::Session& session) {
       (void)client_->Call(session, Verb::kDelete, PodPath(pod), &body);
     });
   }
   pool_->Submit(std::move(undo));
 }
 
-// Victims are pods kumo bound (the snapshot's running jobs are only those), deleted with their
-// own grace period: the kubelet sends SIGTERM, then SIGKILL after it.
+// The DELETE of a pod kumo placed, with its own grace period (the kubelet sends SIGTERM, then
+// SIGKILL after it), of the pod this pass saw (its uid); nullptr when the pod is gone or already
+// being deleted by kumo.
+CallPool::Call KubeScheduler::EvictCall(const std::string& pod, const char* why) {
+  const PodFacts* facts = LiveFacts(pod);
+  if (!facts || !deleting_.emplace(pod, facts->uid).second) return nullptr;
+  return [this, pod, body = DeleteBody(GracePeriodSeconds(*facts->object), facts->uid), why](
+             KubeClient::Session& session) {
+    auto r = client_->Call(session, Verb::kDelete, PodPath(pod), &body);
+    if (!r || (!r->ok() && r->status != 404))
+      Log(std::string(why) + " " + pod + ": " + (r ? ErrorText(*r) : r.error().message()));
+  };
+}
+
+// Victims are pods kumo bound (the snapshot's running jobs are only those).
 void KubeScheduler::Preempt(const core::Decisions& d, const SchedulingView& view) {
   auto jobs = JobIndex(view);
   std::vector<CallPool::Call> calls;
   for (const core::PreemptDecision& p : d.preemptions) {
     Log("preempting " + p.victim + " for " + p.preemptor + ": " + p.message);
-    for (const std::string& pod : view.pods_of_job[jobs.at(p.victim)]) {
-      const json* object = LivePod(pod);
-      if (!object || !deleting_.insert(pod).second) continue;
-      int64_t grace = GracePeriodSeconds(*object);
-      calls.push_back([this, pod, grace](KubeClient::Session& session) {
-        json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", grace}};
-        auto r = client_->Call(session, Verb::kDelete, PodPath(pod), &body);
-        if (!r || (!r->ok() && r->status != 404))
-          Log("preempting " + pod + ": " + (r ? ErrorText(*r) : r.error().message()));
-      });
-    }
+    for (const std::string& pod : view.pods_of_job[jobs.at(p.victim)])
+      if (CallPool::Call call = EvictCall(pod, "preempting")) calls.push_back(std::move(call));
+  }
+  pool_->Submit(std::move(calls));
+}
+
+// A gang bound in part (scheduling_view.h, `partly_bound`): when this pass started the rest, the
+// gang is complete; when the rest waits for victims or terminating pods to go, it soon will be.
+// Otherwise the rest does not fit now, and the bound members are evicted with their grace
+// period: held, they would keep part of the gang's resources for as long as the rest waits
+// (for ever, if it never fits beside them), which is what gang scheduling exists to prevent.
+// Once they are gone the group is placed whole, or waits whole, like any other.
+void KubeScheduler::EvictPartlyBound(const core::Decisions& d, const SchedulingView& view) {
+  if (view.partly_bound.empty()) return;
+  std::vector<CallPool::Call> calls;
+  for (const core::WaitExplanation& w : d.waiting) {
+    auto gang = view.partly_bound.find(w.job);
+    if (gang == view.partly_bound.end() || w.reason == core::WaitReason::kWaitingForPreemption ||
+        w.reason == core::WaitReason::kWaitingForTermination ||
+        w.reason == core::WaitReason::kNotConsidered)
+      continue;
+    Log("gang " + w.job + " is bound in part (" + std::to_string(gang->second.size()) +
+        " pods) and the rest does not fit: " + w.message + "; evicting its bound pods");
+    for (const std::string& pod : gang->second)
+      if (CallPool::Call call = EvictCall(pod, "evicting")) calls.push_back(std::move(call));
   }
   pool_->Submit(std::move(calls));
 }

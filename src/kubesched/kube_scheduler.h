@@ -12,7 +12,9 @@
 //   the pass's own duration, whichever is longer):
 //     BuildView (scheduling_view.h) on the watches' copies — never a list — plus `assumed_`
 //     core::Scheduler::Schedule
-//     starts      -> pods/binding, the pass's bindings queued as one batch on the CallPool
+//     starts      -> pods/binding naming the pod's uid (pod_binder.h: a pod recreated under
+//                    its name since the pass is refused), the pass's bindings queued as one
+//                    batch on the CallPool
 //                    (call_pool.h: bind_workers threads, each on a kept-alive connection); the
 //                    loop does not wait for them: the next pass may run while they are in
 //                    flight, their pods assumed bound. When a batch is done, the next pass
@@ -20,6 +22,8 @@
 //                    deleted (grace 0), so no gang is left partly bound
 //     preemptions -> DELETE of the victims' pods with their terminationGracePeriodSeconds,
 //                    on the same pool, after the bindings already queued
+//     a gang bound in part (a kill -9 between its bindings; scheduling_view.h) whose rest the
+//                    pass did not start -> DELETE of its bound pods, with their grace period
 //     waiting     -> PodScheduled=False when kumo's sentence changes, at most once per
 //                    kConditionIntervalS (10 s) per pod, and a FailedScheduling Event on change,
 //                    at most once a minute per pod (NoticeLimiter); at most kNoticesPerSecond
@@ -39,7 +43,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,12 +81,14 @@ class KubeScheduler {
   void Bind(const core::Decisions& d, const SchedulingView& view);
   void Settle(const BindBatch& batch);
   void Preempt(const core::Decisions& d, const SchedulingView& view);
+  void EvictPartlyBound(const core::Decisions& d, const SchedulingView& view);
+  CallPool::Call EvictCall(const std::string& pod, const char* why);
   void Explain(const core::Decisions& d, const SchedulingView& view);
   CallPool::Call NoticeCall(const nlohmann::json& pod, const std::string& message, bool condition,
                             bool event, core::Seconds now);
+  const PodFacts* LiveFacts(const std::string& key) const;     // nullptr: gone or ended
   const nlohmann::json* LivePod(const std::string& key) const;  // nullptr: gone or ended
   void CarryForward(const core::Decisions& d, const SchedulingView& view);
-  std::string PodPath(const std::string& key) const;
 
   const KubeSchedulerConfig config_;
   const core::Scheduler core_;
@@ -112,7 +117,8 @@ class KubeScheduler {
   };
   std::map<std::string, Cached<PodFacts>> pods_cache_;         // ParsePod(SlimPod), by key
   std::map<std::string, Cached<nlohmann::json>> nodes_cache_;  // SlimNode, by name
-  std::set<std::string> deleting_;              // pods kumo deleted, until they are gone
+  // Pods kumo deleted -> their uid, until they are gone (or their name is another pod's).
+  std::map<std::string, std::string> deleting_;
   struct Carried {
     bool nominated = false;
     std::vector<core::TaskPlacement> reservation;

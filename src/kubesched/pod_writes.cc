@@ -7,11 +7,24 @@
 namespace kumo::kubesched {
 using nlohmann::json;
 
-json BindingBody(const std::string& pod_name, const std::string& node) {
+std::string PodPath(const std::string& pod) {
+  size_t slash = pod.find('/');
+  return "/api/v1/namespaces/" + pod.substr(0, slash) + "/pods/" + pod.substr(slash + 1);
+}
+
+json BindingBody(const std::string& pod_name, const std::string& pod_uid,
+                 const std::string& node) {
   return {{"apiVersion", "v1"},
           {"kind", "Binding"},
-          {"metadata", {{"name", pod_name}}},
+          {"metadata", {{"name", pod_name}, {"uid", pod_uid}}},
           {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
+}
+
+json DeleteBody(int64_t grace_period_s, const std::string& pod_uid) {
+  return {{"apiVersion", "v1"},
+          {"kind", "DeleteOptions"},
+          {"gracePeriodSeconds", grace_period_s},
+          {"preconditions", {{"uid", pod_uid}}}};
 }
 
 int64_t GracePeriodSeconds(const json& pod) {

@@ -4,7 +4,10 @@
 // Pure: JSON in and out, the time passed in. The semantics follow kube-scheduler's, so that
 // `kubectl describe pod` and tools that read pods (Kueue, dashboards) see kumo as they would see
 // the default scheduler:
-//   - binding: POST pods/NAME/binding, a core/v1 Binding whose target is the Node;
+//   - binding: POST pods/NAME/binding, a core/v1 Binding whose target is the Node and whose
+//     metadata.uid is the pod's: the API server binds only the pod of that UID (a storage
+//     precondition), so a pod deleted and recreated under its name since the pass is refused
+//     with 409 Conflict instead of being bound where the old pod was placed (pod_binder.h);
 //   - a pod that cannot be placed: the PodScheduled condition False, reason Unschedulable, the
 //     message kumo's sentence (pods/status), and a Warning Event, reason FailedScheduling, about
 //     the pod (core/v1 Events, source component = the scheduler's name);
@@ -22,10 +25,19 @@
 
 namespace kumo::kubesched {
 
-nlohmann::json BindingBody(const std::string& pod_name, const std::string& node);
+// The API path of the pod "NS/NAME" (its subresources append "/binding", "/status").
+std::string PodPath(const std::string& pod);
+
+nlohmann::json BindingBody(const std::string& pod_name, const std::string& pod_uid,
+                           const std::string& node);
 
 // The PodScheduled=False patch and the FailedScheduling Event are the Kubernetes executor's
 // (executor/kubernetes/pod_scheduling.h): one account of a waiting pod for both.
+
+// DeleteOptions for one pod: its grace period, and a precondition on its uid, so that a pod
+// recreated under the name since kumo decided is not the one deleted (the API server answers
+// 409 Conflict instead).
+nlohmann::json DeleteBody(int64_t grace_period_s, const std::string& pod_uid);
 
 // The victim's grace: spec.terminationGracePeriodSeconds, 30 when unset.
 int64_t GracePeriodSeconds(const nlohmann::json& pod);

@@ -9,11 +9,19 @@ namespace {
 using nlohmann::json;
 
 TEST(PodWritesTest, BindingTargetsTheNode) {
-  json b = BindingBody("p", "gpu-3");
+  json b = BindingBody("p", "0f1e-uid", "gpu-3");
   EXPECT_EQ(b["kind"], "Binding");
   EXPECT_EQ(b["metadata"]["name"], "p");
+  EXPECT_EQ(b["metadata"]["uid"], "0f1e-uid");  // the API server binds only the pod of this UID
   EXPECT_EQ(b["target"]["kind"], "Node");
   EXPECT_EQ(b["target"]["name"], "gpu-3");
+}
+
+TEST(PodWritesTest, ADeleteNamesTheGraceAndThePodsUid) {
+  json d = DeleteBody(8, "0f1e-uid");
+  EXPECT_EQ(d["kind"], "DeleteOptions");
+  EXPECT_EQ(d["gracePeriodSeconds"], 8);
+  EXPECT_EQ(d["preconditions"]["uid"], "0f1e-uid");
 }
 
 TEST(PodWritesTest, GracePeriodDefaultsToThirtySeconds) {

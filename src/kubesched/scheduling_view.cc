@@ -110,7 +110,7 @@ class Builder {
   void AddRunning(const std::vector<const OurPod*>& pods, const std::string& id);
   void AddPending(const std::vector<const OurPod*>& pods, const std::string& id);
   void AddGang(const std::string& group_key, const std::vector<const OurPod*>& pending,
-               size_t bound);
+               const std::vector<std::string>& staying);
   core::Job JobOf(const PodFacts& first, const std::string& id) const;
 
   const ClusterObjects& objects_;
@@ -150,7 +150,7 @@ SchedulingView Builder::Build() {
 
   std::set<std::string> namespaces;
   std::map<std::string, std::vector<const OurPod*>> bound_groups, pending_groups;
-  std::map<std::string, size_t> staying;  // bound pods of a group not on their way out
+  std::map<std::string, std::vector<std::string>> staying;  // bound pods of a group not going
   for (const OurPod& f : ours) {
     const PodFacts& p = *f.facts;
     namespaces.insert(p.ns);
@@ -158,7 +158,7 @@ SchedulingView Builder::Build() {
     if (!f.node.empty() && group.empty()) AddRunning({&f}, p.key);
     else if (!f.node.empty()) {
       bound_groups[group].push_back(&f);
-      if (!f.going) ++staying[group];
+      if (!f.going) staying[group].push_back(p.key);
     }
     else if (group.empty()) AddPending({&f}, p.key);
     else pending_groups[group].push_back(&f);
@@ -243,7 +243,7 @@ void Builder::AddRunning(const std::vector<const OurPod*>& pods, const std::stri
 }
 
 void Builder::AddGang(const std::string& group_key, const std::vector<const OurPod*>& pending,
-                      size_t bound) {
+                      const std::vector<std::string>& staying) {
   auto wait = [&](const std::string& message) {
     for (const OurPod* f : pending) view_.waits.push_back({f->facts->key, message});
   };
@@ -252,7 +252,7 @@ void Builder::AddGang(const std::string& group_key, const std::vector<const OurP
     return wait("waiting for its PodGroup " + group_key + " (scheduling.x-k8s.io/v1alpha1)");
   const json& min = At(At(*pg->second, "spec"), "minMember");
   int64_t min_member = min.is_number_integer() ? min.get<int64_t>() : 1;
-  size_t have = pending.size() + bound;
+  size_t have = pending.size() + staying.size();
   if (static_cast<int64_t>(have) < min_member)
     // No count in the sentence: it would change with every pod that arrives, and a pod is told
     // at most once a minute (pod_writes.h), so a count would mostly be stale.
@@ -265,6 +265,8 @@ void Builder::AddGang(const std::string& group_key, const std::vector<const OurP
                   " differ in nodeSelector or tolerations; kumo places a gang under one");
   }
   AddPending(pending, "pg:" + group_key);
+  if (!staying.empty() && static_cast<int64_t>(staying.size()) < min_member)
+    view_.partly_bound["pg:" + group_key] = staying;
 }
 
 }  // namespace
@@ -285,6 +287,7 @@ PodFacts ParsePod(std::shared_ptr<const json> pod) {
   const json& spec = At(*pod, "spec");
   f.key = KeyOf(*pod);
   f.ns = Str(md, "namespace");
+  f.uid = Str(md, "uid");
   f.scheduler_name = Str(spec, "schedulerName");
   f.group = Str(At(md, "labels"), kPodGroupLabel);
   f.managed = At(md, "labels").contains(kube::kLabelJob);

@@ -15,7 +15,8 @@
 //   pending, gang    the unbound pods of ours labelled scheduling.x-k8s.io/pod-group: G, with a
 //                    PodGroup NS/G (scheduling.x-k8s.io/v1alpha1) whose spec.minMember pods exist
 //                    (bound or not): one job "pg:NS/G", all of its unbound pods, all or nothing.
-//                    Fewer pods, or no PodGroup: no job; each pod gets a PodWait saying why
+//                    Fewer pods, or no PodGroup: no job; each pod gets a PodWait saying why.
+//                    Fewer bound pods than minMember beside the job: `partly_bound`
 //   running          bound pods of ours (or `assumed` bound by kumo, not yet seen so): one job per
 //                    single pod, one per gang; terminating when a pod has a deletionTimestamp
 // Per job:
@@ -64,6 +65,7 @@ struct ViewOptions {
 struct PodFacts {
   std::shared_ptr<const nlohmann::json> object;  // the pod (SlimPod in the driver)
   std::string key, ns, scheduler_name, group, node;  // group: the pod-group label ("": none)
+  std::string uid;  // metadata.uid: tells a pod from one recreated under its name
   bool ended = false;     // Succeeded or Failed
   bool gated = false;     // spec.schedulingGates not empty
   bool deleting = false;  // metadata.deletionTimestamp set
@@ -104,6 +106,12 @@ struct SchedulingView {
   // Parallel to snapshot.jobs: the pods ("NS/NAME") of each job, task group i <-> pods[i].
   std::vector<std::vector<std::string>> pods_of_job;
   std::vector<PodWait> waits;
+  // Gangs bound in part: a pending gang job ("pg:NS/G") -> its bound pods that stay, fewer than
+  // the PodGroup's minMember. kumo binds a gang's pods in one batch, so this is what a kill -9
+  // between two of its bindings leaves, or a bound member deleted and recreated by its owner.
+  // The driver completes such a gang when the pass starts the job, and otherwise evicts these
+  // pods (kube_scheduler.h), so no gang holds part of its resources for ever.
+  std::map<std::string, std::vector<std::string>> partly_bound;
 };
 
 bool IsOurs(const PodFacts& pod, const ViewOptions& options);

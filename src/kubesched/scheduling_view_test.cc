@@ -170,6 +170,23 @@ TEST(SchedulingViewTest, BoundPodsOfAGangCountTowardsMinMember) {
   EXPECT_EQ(FindJob(v, "pg:a/g+bound")->phase, core::JobPhase::kRunning);
   EXPECT_EQ(FindJob(v, "pg:a/g+bound")->placements.size(), 2u);
   EXPECT_EQ(FindJob(v, "pg:a/g")->groups.size(), 1u);
+  // Two bound of minMember 3: a gang bound in part, which the driver completes or evicts.
+  ASSERT_EQ(v.partly_bound.size(), 1u);
+  EXPECT_EQ(v.partly_bound.at("pg:a/g"), (std::vector<std::string>{"a/g-0", "a/g-1"}));
+}
+
+// Bound pods that make up minMember are a whole gang: a pod added to it later is an extra, bound
+// when it fits, and nothing is partly bound.
+TEST(SchedulingViewTest, AGangWithMinMemberBoundIsWhole) {
+  ClusterObjects o;
+  o.nodes = {Node("n0", 8)};
+  o.pod_groups = {PodGroup("a", "g", 2)};
+  o.pods = Pods({Bound(InGroup(Pod("a", "g-0", 1), "g"), "n0"), InGroup(Pod("a", "g-1", 1), "g"),
+                 InGroup(Pod("a", "g-2", 1), "g")});
+  o.assumed = {{"a/g-1", "n0"}};  // kumo's binding in flight counts as bound
+  SchedulingView v = BuildView(o, {}, 1000);
+  EXPECT_EQ(FindJob(v, "pg:a/g")->groups.size(), 1u);
+  EXPECT_TRUE(v.partly_bound.empty());
 }
 
 // A gang whose bindings failed part-way has its bound pods deleted (kube_scheduler.cc, Settle):
@@ -195,6 +212,7 @@ TEST(SchedulingViewTest, PodsOnTheirWayOutDoNotCompleteAGang) {
   ASSERT_EQ(v.waits.size(), 1u);
   EXPECT_EQ(v.waits[0].pod, "a/g-2");
   EXPECT_NE(v.waits[0].message.find("fewer pods than its minMember 3"), std::string::npos);
+  EXPECT_TRUE(v.partly_bound.empty());  // no job to complete: nothing to evict either
 }
 
 // kumo server's own pods (its Kubernetes executor binds them; both default to the scheduler

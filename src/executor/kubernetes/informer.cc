@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "http/http.h"
+
 namespace kumo::executor::kube {
 using nlohmann::json;
 
@@ -18,13 +20,14 @@ std::string ResourceVersionOf(const json& object) {
 
 Informer::Informer(KubeClient& client, std::string collection, std::string query,
                    std::function<void()> on_change, int watch_timeout_s,
-                   std::function<std::string(const json&)> index)
+                   std::function<std::string(const json&)> index, int list_page_size)
     : client_(client),
       collection_(std::move(collection)),
       query_(std::move(query)),
       on_change_(std::move(on_change)),
       watch_timeout_s_(watch_timeout_s),
-      index_(std::move(index)) {}
+      index_(std::move(index)),
+      list_page_size_(list_page_size) {}
 
 void Informer::IndexLocked(const json& object) {
   if (!index_) return;
@@ -137,19 +140,37 @@ void Informer::Run() {
   }
 }
 
+// The first list, and every list after a 410, in pages of list_page_size_ objects ("limit" and
+// "continue", API concepts "Retrieving large results sets in chunks"): ten thousand pods in one
+// answer pass the client's 64 MiB body limit. All pages are one consistent snapshot at the first
+// page's resourceVersion. A continue token lasts while that resourceVersion is in etcd's history;
+// once compacted, the next page is answered 410 ("The provided continue parameter is too old"),
+// and nothing of the pages read so far is kept: Run backs off and the list starts again from its
+// first page (a snapshot of two different moments would miss or revive objects).
 bool Informer::List() {
-  std::string target = collection_ + (query_.empty() ? "" : "?" + query_);
-  auto r = client_.Call(Verb::kGet, target);
-  if (!r || !r->ok() || !r->body.contains("items")) {
-    std::fprintf(stderr, "kumo kubernetes: list %s: %s\n", collection_.c_str(),
-                 r ? ErrorText(*r).c_str() : r.error().message().c_str());
-    return false;
-  }
   std::map<std::string, json> fresh;
-  for (json& item : r->body["items"]) {
-    std::string key = KeyOf(item);  // before the move: `a[k(x)] = std::move(x)` moves x first
-    fresh[key] = std::move(item);
-  }
+  std::string continue_token, list_rv;
+  KubeClient::Session session;  // one kept-alive connection for all the pages
+  do {
+    std::string target = collection_ + "?" + (query_.empty() ? "" : query_ + "&") +
+                         "limit=" + std::to_string(list_page_size_);
+    if (!continue_token.empty()) target += "&continue=" + http::PercentEncode(continue_token);
+    auto r = client_.Call(session, Verb::kGet, target);
+    if (!r || !r->ok() || !r->body.contains("items")) {
+      std::fprintf(stderr, "kumo kubernetes: list %s%s: %s\n", collection_.c_str(),
+                   continue_token.empty() ? "" : " (a later page; listing again from the first)",
+                   r ? ErrorText(*r).c_str() : r.error().message().c_str());
+      return false;
+    }
+    for (json& item : r->body["items"]) {
+      std::string key = KeyOf(item);  // before the move: `a[k(x)] = std::move(x)` moves x first
+      fresh[key] = std::move(item);
+    }
+    const json& md = r->body.value("metadata", json::object());
+    if (continue_token.empty()) list_rv = md.value("resourceVersion", "");
+    continue_token = md.value("continue", "");
+    ++list_pages_;
+  } while (!continue_token.empty());
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [key, old] : items_)
@@ -157,7 +178,7 @@ bool Informer::List() {
     items_ = std::move(fresh);
     for (const auto& [key, item] : items_) IndexLocked(item);
     TrimTombstonesLocked();
-    resource_version_ = ResourceVersionOf(r->body);
+    resource_version_ = list_rv;
     ++lists_;
     synced_ = true;
   }

@@ -1,7 +1,8 @@
 // Informer: an up-to-date local copy of one collection of API objects (pods, nodes), kept by
 // list + watch, as client-go's reflector keeps its store.
 //
-//   list ──► copy := items, rv := list.metadata.resourceVersion
+//   list, in pages (limit=list_page_size, continue=token; a 410 on a later page: list again
+//   from the first) ──► copy := items, rv := the list's metadata.resourceVersion
 //     └──► watch ?resourceVersion=rv&allowWatchBookmarks=true&timeoutSeconds=N
 //            ADDED / MODIFIED  copy[key] := object          rv := object's resourceVersion
 //            DELETED           copy.erase(key), tombstone    rv := object's resourceVersion
@@ -39,10 +40,13 @@ class Informer {
   // `collection` is the list path, e.g. "/api/v1/nodes" or "/api/v1/namespaces/ml/pods";
   // `query` extra list/watch parameters, e.g. "labelSelector=kumo.dev%2Fjob".
   // `index`, when given, names each object by one more key (e.g. a pod's run-dir annotation;
-  // "" : not indexed) for GetByIndex.
+  // "" : not indexed) for GetByIndex. A list asks for `list_page_size` objects a page (500, as
+  // client-go's reflector: a page of pods is a few MiB).
+  // REQUIRES: list_page_size >= 1.
   Informer(KubeClient& client, std::string collection, std::string query,
            std::function<void()> on_change, int watch_timeout_s = 60,
-           std::function<std::string(const nlohmann::json&)> index = {});
+           std::function<std::string(const nlohmann::json&)> index = {},
+           int list_page_size = 500);
   ~Informer();
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
@@ -67,6 +71,8 @@ class Informer {
   std::optional<nlohmann::json> Tombstone(const std::string& key) const;
   // How many times the informer listed (1 after the first sync; each 410 adds one).
   uint64_t lists() const { return lists_; }
+  // How many list pages it read, in all (those of a list that failed part-way included).
+  uint64_t list_pages() const { return list_pages_; }
 
 
   static std::string KeyOf(const nlohmann::json& object);
@@ -83,6 +89,7 @@ class Informer {
   const std::function<void()> on_change_;
   const int watch_timeout_s_;
   const std::function<std::string(const nlohmann::json&)> index_;
+  const int list_page_size_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -94,7 +101,7 @@ class Informer {
   static constexpr size_t kMaxTombstones = 4096;
   std::string resource_version_;                      // the informer thread's only
   std::atomic<bool> synced_{false}, stopping_{false};
-  std::atomic<uint64_t> lists_{0};
+  std::atomic<uint64_t> lists_{0}, list_pages_{0};
   std::thread thread_;
 };
 

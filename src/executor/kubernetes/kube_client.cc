@@ -55,20 +55,18 @@ std::string ErrorText(const KubeResponse& r) {
 }
 
 struct KubeClient::Connection {
-  using Tls = asio::ssl::stream<tcp::socket>;
+  using Timed = kumo::http::TimedStream<tcp::socket>;
   asio::io_context io;
   asio::ssl::context tls{asio::ssl::context::tls_client};
-  std::optional<Tls> stream;  // made once `tls` is configured
+  tcp::socket socket{io};
+  // TLS over the timed socket: every read and write of the socket, the TLS handshake's and a
+  // record's that stops half-way included, waits at most the call's timeout for it
+  // (http/timed_stream.h). The timeout bounds silence, so a long watch that keeps streaming is
+  // never cut.
+  std::optional<asio::ssl::stream<Timed>> stream;  // made once the socket is connected
   beast::flat_buffer buffer;
-  int timeout_s = 30;  // the longest silence a read or write waits for (http/timed_stream.h)
-  int fd() { return stream->lowest_layer().native_handle(); }
-  // The stream for Beast's reads and writes: each waits at most timeout_s for the socket;
-  // bytes TLS already holds (decrypted, or read but not yet decrypted) are read at once.
-  kumo::http::TimedStream<Tls> Timed() {
-    SSL* ssl = stream->native_handle();
-    return {*stream, fd(), std::chrono::seconds(timeout_s),
-            [ssl] { return SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0; }};
-  }
+  int fd() { return socket.native_handle(); }
+  void SetTimeout(int timeout_s) { stream->next_layer().set_timeout(std::chrono::seconds(timeout_s)); }
 };
 
 KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {}
@@ -105,7 +103,14 @@ Status KubeClient::ConfigureTls(Connection* c) const {
 Result<std::unique_ptr<KubeClient::Connection>> KubeClient::Connect(int timeout_s) {
   auto c = std::make_unique<Connection>();
   if (Status s = ConfigureTls(c.get()); !s.ok()) return Error(s);
-  c->stream.emplace(c->io, c->tls);
+  boost::system::error_code ec;
+  tcp::resolver resolver(c->io);
+  auto endpoints = resolver.resolve(config_.host, config_.port, ec);
+  if (!ec) asio::connect(c->socket, endpoints, ec);
+  if (ec)
+    return Error(Status::Unavailable("kubernetes API " + config_.host + ":" + config_.port + ": " +
+                                     ec.message()));
+  c->stream.emplace(Connection::Timed(c->socket, c->fd(), std::chrono::seconds(timeout_s)), c->tls);
   if (config_.insecure_skip_verify) {
     c->stream->set_verify_mode(asio::ssl::verify_none);
   } else {
@@ -113,17 +118,9 @@ Result<std::unique_ptr<KubeClient::Connection>> KubeClient::Connect(int timeout_
     c->stream->set_verify_callback(asio::ssl::host_name_verification(config_.host));
   }
   // SNI for names, not for IP addresses (RFC 6066 §3).
-  boost::system::error_code ec;
   asio::ip::make_address(config_.host, ec);
   if (ec) SSL_set_tlsext_host_name(c->stream->native_handle(), config_.host.c_str());
   ec = {};
-  tcp::resolver resolver(c->io);
-  auto endpoints = resolver.resolve(config_.host, config_.port, ec);
-  if (!ec) asio::connect(c->stream->next_layer(), endpoints, ec);
-  if (ec)
-    return Error(Status::Unavailable("kubernetes API " + config_.host + ":" + config_.port + ": " +
-                                     ec.message()));
-  c->timeout_s = timeout_s;
   c->stream->handshake(asio::ssl::stream_base::client, ec);
   if (ec) return Error(Status::Unavailable("kubernetes API TLS handshake: " + ec.message()));
   return c;
@@ -142,7 +139,7 @@ Result<KubeResponse> KubeClient::Call(Session& session, Verb verb, const std::st
                                       const nlohmann::json* body, int timeout_s) {
   bool reused = session.conn_ != nullptr;
   if (reused) {
-    session.conn_->timeout_s = timeout_s;
+    session.conn_->SetTimeout(timeout_s);
   } else {
     auto conn = Connect(timeout_s);
     if (!conn) return Error(conn.error());
@@ -172,11 +169,10 @@ Result<KubeResponse> KubeClient::Exchange(Connection& c, Verb verb, const std::s
   }
   req.prepare_payload();
   beast::error_code ec;
-  auto timed = c.Timed();
-  http::write(timed, req, ec);
+  http::write(*c.stream, req, ec);
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
-  if (!ec) http::read(timed, c.buffer, parser, ec);
+  if (!ec) http::read(*c.stream, c.buffer, parser, ec);
   if (ec)
     return Error(Status::Unavailable("kubernetes API " + std::string(http::to_string(req.method())) +
                                      " " + target + ": " + ec.message()));
@@ -215,11 +211,11 @@ Result<int> KubeClient::Watch(const std::string& target,
   if (std::string token = BearerToken(); !token.empty())
     req.set(http::field::authorization, "Bearer " + token);
   beast::error_code ec;
-  auto timed = c.Timed();  // a watch silent for idle_timeout_s (no event, no bookmark) is dead
-  http::write(timed, req, ec);
+  // Connected with idle_timeout_s: a watch silent that long (no event, no bookmark) is dead.
+  http::write(*c.stream, req, ec);
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
-  if (!ec) http::read_header(timed, c.buffer, parser, ec);
+  if (!ec) http::read_header(*c.stream, c.buffer, parser, ec);
   if (ec) return Error(Status::Unavailable("kubernetes watch " + target + ": " + ec.message()));
   int status = static_cast<int>(parser.get().result_int());
   std::string pending;  // bytes of an event whose newline has not arrived yet
@@ -227,7 +223,7 @@ Result<int> KubeClient::Watch(const std::string& target,
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::read_some(timed, c.buffer, parser, ec);
+    http::read_some(*c.stream, c.buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) break;
     pending.append(chunk, sizeof chunk - parser.get().body().size);
