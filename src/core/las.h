@@ -61,8 +61,8 @@
 // demoting a job for as long as it runs, so a long gang can be thrown off again and again. On
 // Philly (per-job figures, docs/evaluation.md) the first requeue is cheap -- jobs preempted
 // once waited a median 0.1 / 0.4 / 10 h in all to resume at loads 1.0 / 1.2 / 1.5 -- but from
-// the second one on the waits add up (5 / 51 / 92 h for jobs preempted twice, 60-150 h for
-// more), and 90, 75 and 61 of the 91, 80 and 67 jobs above fifo-backfill's p99 were preempted
+// the second one on the waits add up (medians 5 / 51 / 92 h for jobs preempted twice, 62-153 h
+// for three to seven times), and 90, 75 and 61 of the 91, 80 and 67 jobs above fifo-backfill's p99 were preempted
 // twice or more. With k = 1 a job that has been thrown off once has paid: once it runs again,
 // LAS does not stop it (a declared priority or a quota still can); its wait to resume is
 // untouched. Measured, it is the same trade as the quantile bound: fewer preemptions and a
