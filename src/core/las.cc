@@ -73,6 +73,7 @@ bool Starved(const LasConfig& las, const LasJob& job) {
 // Whether running `job` may be a LAS victim now (LasConfig::victim_window_s).
 bool InVictimWindow(const LasConfig& las, const LasJob& job) {
   if (!job.checkpointable) return false;
+  if (las.protect_after_requeues > 0 && job.requeues >= las.protect_after_requeues) return false;
   if (las.victim_window_s <= 0 || job.since_checkpoint_s < 0) return true;
   return job.since_checkpoint_s <= las.victim_window_s;
 }

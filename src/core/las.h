@@ -57,6 +57,18 @@
 // mean: the promoted gangs hold their GPUs through the overload that short jobs would have
 // used (docs/evaluation.md has the figures).
 //
+// Why bounded demotion (LasConfig::protect_after_requeues; off by default). Tiresias keeps
+// demoting a job for as long as it runs, so a long gang can be thrown off again and again. On
+// Philly (per-job figures, docs/evaluation.md) the first requeue is cheap -- jobs preempted
+// once waited a median 0.1 / 0.4 / 10 h in all to resume at loads 1.0 / 1.2 / 1.5 -- but from
+// the second one on the waits add up (medians 5 / 51 / 92 h for jobs preempted twice, 62-153 h
+// for three to seven times), and 90, 75 and 61 of the 91, 80 and 67 jobs above fifo-backfill's p99 were preempted
+// twice or more. With k = 1 a job that has been thrown off once has paid: once it runs again,
+// LAS does not stop it (a declared priority or a quota still can); its wait to resume is
+// untouched. Measured, it is the same trade as the quantile bound: fewer preemptions and a
+// shorter tail, paid for by the short jobs that now wait for the protected gangs' GPUs
+// (docs/evaluation.md, "Bounded demotion"), so it is off by default.
+//
 // Pure: no I/O, no clock, no threads. A ServiceHistory is not thread-safe.
 #pragma once
 
@@ -122,6 +134,8 @@ struct LasJob {
   // A running job that checkpoints: seconds since its last save (since its start if it has not
   // saved yet); negative when the driver does not know.
   Seconds since_checkpoint_s = -1;
+  // Attempts that ended without ending the job (preemptions, moves, retries) so far.
+  int32_t requeues = 0;
 };
 
 // The priority of `job` in the pass: declared x (K + 1) + (K - queue), K = the number of
@@ -133,7 +147,8 @@ struct LasJob {
 // the driver knows it: it is demoted -- and so becomes a victim of its own class -- right after
 // it saved, losing little, instead of at any instant between two checkpoints; with a victim
 // window it is back in the top queue once the window after that save has passed. A starving
-// job (pending, or running while its earlier waits are unpaid) is in the top queue.
+// job (pending, or running while its earlier waits are unpaid) is in the top queue, and so is a
+// running job requeued LasConfig::protect_after_requeues times or more.
 // With LAS disabled, the declared priority. Saturates at the int32 range.
 int32_t LasPriority(const LasConfig& las, std::span<const double> thresholds_gpu_s,
                     const LasJob& job);

@@ -14,6 +14,19 @@ PolicyConfig Small(int32_t min_jobs, int32_t window) {
   return p;
 }
 
+// A running 1-GPU job that checkpoints: `attained` GPU-s now, `at_save` at its last save,
+// `since_save_s` ago.
+LasJob RunningOneGpuCheckpointer(double attained, double at_save, Seconds since_save_s) {
+  LasJob j;
+  j.running = true;
+  j.checkpointable = true;
+  j.gpus = 1;
+  j.attained_gpu_s = attained;
+  j.attained_at_checkpoint_gpu_s = at_save;
+  j.since_checkpoint_s = since_save_s;
+  return j;
+}
+
 TEST(ServiceHistory, ThresholdsAreQuantilesOfFinishedJobs) {
   // The header's example: 1, 2, 4, 8, 100 GPU-hours; nearest rank p50 = rank 3 = 4 GPU-h,
   // p90 = rank ceil(4.5) = 5 = 100 GPU-h.
@@ -183,13 +196,7 @@ TEST(LasPriority, CheckpointingJobIsAVictimOnlyJustAfterASave) {
   LasConfig las;
   las.victim_window_s = 300;
   const std::vector<double> t = {100, 1000};
-  LasJob j;
-  j.running = true;
-  j.checkpointable = true;
-  j.gpus = 1;
-  j.attained_gpu_s = 5600;
-  j.attained_at_checkpoint_gpu_s = 5000;
-  j.since_checkpoint_s = 300;
+  LasJob j = RunningOneGpuCheckpointer(5600, 5000, 300);
   EXPECT_EQ(LasPriority(las, t, j), 0);
   j.since_checkpoint_s = 301;
   EXPECT_EQ(LasPriority(las, t, j), 2);
@@ -198,6 +205,24 @@ TEST(LasPriority, CheckpointingJobIsAVictimOnlyJustAfterASave) {
   EXPECT_EQ(LasPriority(las, t, j), 0);
   las.victim_window_s = 0;
   j.since_checkpoint_s = 5000;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+}
+
+TEST(LasPriority, AJobRequeuedKTimesIsNoLongerALasVictim) {
+  // In its victim window and demoted (service 5,000 at its save >= 1,000: the bottom queue), a
+  // job requeued once is still a victim with k = 2 and is not with k = 1; pending, it is
+  // queued by its service as before (the bound is on being stopped again, not on the order).
+  LasConfig las;
+  const std::vector<double> t = {100, 1000};
+  LasJob j = RunningOneGpuCheckpointer(5060, 5000, 60);
+  j.requeues = 1;
+  EXPECT_EQ(LasPriority(las, t, j), 0);  // off (k = 0): a victim however often requeued
+  las.protect_after_requeues = 2;
+  EXPECT_EQ(LasPriority(las, t, j), 0);
+  las.protect_after_requeues = 1;
+  EXPECT_EQ(LasPriority(las, t, j), 2);
+  j.running = false;
+  j.pending = true;
   EXPECT_EQ(LasPriority(las, t, j), 0);
 }
 

@@ -39,6 +39,10 @@ struct LasConfig {
   // after each save (or after its start); in between it keeps the top queue, so LAS stops it
   // with little unsaved work. 0: any time after its demotion.
   Seconds victim_window_s = 120;
+  // Bounded demotion: a job that has been thrown off this many times (attempts that ended
+  // without ending it: preemptions, moves, retries) is no longer a LAS victim while it runs --
+  // it has paid (core/las.h says why). 0: off, LAS preempts a job however often.
+  int32_t protect_after_requeues = 0;
   friend bool operator==(const LasConfig&, const LasConfig&) = default;
 };
 

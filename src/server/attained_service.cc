@@ -151,6 +151,8 @@ void AttainedService::Apply(const JobRec& job, double now, double last_checkpoin
   las.pending_s = static_cast<core::Seconds>(std::max(0.0, now - r.pending_since));
   las.requeued_s = static_cast<core::Seconds>(r.requeued_s);
   las.starve_after_s = history_.starve_after_s();
+  // Every attempt counted so far ended without ending the job (it is still live).
+  las.requeues = r.last_attempt;
   las.running = job.phase == JobPhase::kRunning;
   las.checkpointable = cj.checkpointable;
   if (las.running && las.checkpointable && r.running) {

@@ -302,6 +302,29 @@ TEST_F(CheckpointLasTest, IsALasVictimOnlyInTheWindowAfterASave) {
   EXPECT_EQ(Priority(a_, job(), clock_.NowSeconds(), t0_ + 120), kQueue1);  // stopped saving
 }
 
+TEST_F(AttainedServiceTest, AJobRequeuedOnceIsNoLongerALasVictimWithKOne) {
+  // policy.las.protectAfterRequeues: 1. A checkpointing job demoted at its save (150, later 220
+  // GPU-s >= 100) is a victim in its first attempt; preempted once, its next attempt is not.
+  std::map<int64_t, JobRec> jobs;
+  core::PolicyConfig policy = Policy();
+  policy.las.protect_after_requeues = 1;
+  AttainedService a(policy);
+  FinishTwo(a, jobs, 0);
+  JobRec& j = jobs[1] = Job(1, 1, 5000);
+  j.spec.checkpoint.enabled = true;
+  j.spec.checkpoint.interval_s = 600;
+  Start(j, 5000);
+  a.Observe(j, 5000, writes_);
+  a.Observe(j, 5160, writes_);
+  EXPECT_EQ(Priority(a, j, 5160, 5150), kQueue1);  // saved 10 s ago: in its victim window
+  End(j, JobPhase::kPending, 5170);
+  a.Observe(j, 5170, writes_);
+  Start(j, 5200);
+  a.Observe(j, 5200, writes_);
+  a.Observe(j, 5260, writes_);
+  EXPECT_EQ(Priority(a, j, 5260, 5250), kTopQueue);  // the same window, but it has paid
+}
+
 TEST(CheckpointWaitSeconds, AQuarterBeyondTheDeclaredIntervalOrTheDefault) {
   api::CheckpointSpec c;
   EXPECT_EQ(CheckpointWaitSeconds(c), kDefaultCheckpointWaitSeconds);

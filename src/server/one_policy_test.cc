@@ -31,6 +31,7 @@ policy:
     starveFactor: 2
     starveRunQuantile: 0.8
     victimWindowSeconds: 600
+    protectAfterRequeues: 2
   minRuntime: {fractionOfMedian: 0.1, floorSeconds: 30, maxSeconds: 900}
   history: {windowJobs: 100, minJobs: 5}
   estimates: {quantile: 0.9, window: 8, minSamples: 3}
@@ -56,6 +57,7 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.las.starve_factor, 2);
   EXPECT_EQ(p.las.starve_run_quantile, 0.8);
   EXPECT_EQ(p.las.victim_window_s, 600);
+  EXPECT_EQ(p.las.protect_after_requeues, 2);
   EXPECT_EQ(p.min_runtime, (core::MinRuntimeConfig{0.1, 30, 900}));
   EXPECT_EQ(p.history, (core::ServiceHistoryConfig{100, 5}));
   EXPECT_EQ(p.estimates.quantile, 0.9);
@@ -91,6 +93,8 @@ TEST(OnePolicy, BadPolicyNamesTheFieldAndLine) {
   ExpectError("policy:\n  relativeAge: -1\n", "2: policy.relativeAge: must be >= 0");
   ExpectError("policy:\n  las: {starveRunQuantile: 1}\n",
               "2: policy.las.starveRunQuantile: must be in [0, 1) (0: off)");
+  ExpectError("policy:\n  las: {protectAfterRequeues: -1}\n",
+              "2: policy.las.protectAfterRequeues: must be >= 0");
   ExpectError("policy:\n  las: {enable: true}\n", "2: policy.las.enable: unknown field");
   ExpectError("policy:\n  minRuntime: {floorSeconds: 600, maxSeconds: 60}\n",
               "2: policy.minRuntime.maxSeconds: must be >= floorSeconds");

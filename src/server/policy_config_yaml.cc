@@ -108,7 +108,8 @@ Status ReadLas(const std::string& file, const YAML::Node& node, const std::strin
         }},
        {"starveFactor", Number(file, &las->starve_factor, NonNegative)},
        {"starveRunQuantile", Number(file, &las->starve_run_quantile, OffOrQuantile)},
-       {"victimWindowSeconds", Number(file, &las->victim_window_s, NonNegative)}});
+       {"victimWindowSeconds", Number(file, &las->victim_window_s, NonNegative)},
+       {"protectAfterRequeues", Number(file, &las->protect_after_requeues, NonNegative)}});
 }
 
 Status ReadMinRuntime(const std::string& file, const YAML::Node& node, const std::string& path,

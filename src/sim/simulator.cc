@@ -414,6 +414,7 @@ int32_t Replay::PolicyPriority(int32_t j) const {
   las.pending_s = las.pending ? now_ - js.pending_since : 0;
   if (js.first_start >= 0) las.requeued_s = js.queued - (js.first_start - trace_.jobs[j].submit);
   las.starve_after_s = history_.starve_after_s();
+  las.requeues = js.preemptions;
   las.running = js.phase == Phase::kRunning;
   las.checkpointable = trace_.jobs[j].checkpointable;
   if (las.running && las.checkpointable) {
