@@ -14,11 +14,12 @@
 #   host; nothing is dropped: this machine is shared). Their resident share is printed per step.
 # - before each step: `sync`, then wait (bounded) until Dirty + Writeback are near 0, so no step
 #   pays for the writeback of the one before;
-# - each step's destination is deleted right after it (the warm pull's node store after the
-#   warm pull): no tree outlives its step (only the cache's objects, one copy per round), so
-#   each step writes into memory freed moments before. (On this VM, once ~3 GiB of new trees had
-#   piled up, cp of 1 GiB took 3.4-4.3 s of system time instead of 0.35 s: the old bench's slow
-#   rounds 2-3, and its pull, which always ran after cp, paid it first.)
+# - each step's destination is retired right after it (the warm pull's node store after the
+#   warm pull): its files are truncated to 0 bytes, so no tree's bytes outlive its step (only
+#   the cache's objects, one copy per round), but its inodes stay until the run ends — a delete
+#   would slow the next step's file creation (datasets-lib.sh, retire). (On this VM, once ~3 GiB
+#   of new trees had piled up, cp of 1 GiB took 3.4-4.3 s of system time instead of 0.35 s: the
+#   old bench's slow rounds 2-3, and its pull, which always ran after cp, paid it first.)
 # - cp and the cold pull alternate which goes first (round 1: cp first).
 # Each round pushes a fresh dataset name (so every byte is sent). Prints the per-round seconds,
 # then one JSON line: *_ratio_vs_cp = cp's seconds / kumo's (> 1: kumo is faster), medians of
@@ -80,7 +81,7 @@ cp_step() {  # SHAPE ROUND
   T[cp_$1_$2]=$(secs "$t0" "$(now)")
   T[cpcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")
   T[cpres_$1_$2]=$res
-  rm -rf "$WORK/out/cp"
+  retire "$WORK/out/cp" --hollow
 }
 cold_step() {  # SHAPE ROUND
   settle; local res; res=$(resident_pct "$WORK/cache" -newer "$WORK/push-mark")  # this round's
@@ -91,7 +92,7 @@ cold_step() {  # SHAPE ROUND
   T[clientcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")
   T[cachecpu_$1_$2]=$(python3 -c "print(round(($(cache_ticks) - $c0) / $TICK_HZ, 3))")
   T[cacheres_$1_$2]=$res
-  rm -rf "$WORK/out/cold"  # hard links only: the node store keeps the bytes for the warm pull
+  retire "$WORK/out/cold"  # hard links only: the node store keeps the bytes for the warm pull
 }
 mkdir -p "$WORK/out"
 for r in $(seq "$RUNS"); do
@@ -103,12 +104,12 @@ for r in $(seq "$RUNS"); do
     if (( r % 2 )); then cp_step "$shape" "$r"; cold_step "$shape" "$r"
     else cold_step "$shape" "$r"; cp_step "$shape" "$r"; fi
     settle; t0=$(now); rsync -a "$src/" "$out/rsync/"; T[rsync_${shape}_$r]=$(secs "$t0" "$(now)")
-    rm -rf "$out/rsync"
+    retire "$out/rsync" --hollow
     settle; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/warm" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null
     T[warm_${shape}_$r]=$(secs "$t0" "$(now)")
     one="$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)"
     cmp -s "$src/$one" "$out/warm/$one" || { echo "warm pull differs from the source" >&2; exit 1; }
-    rm -rf "$out/warm" "$out/store"
+    retire "$out/warm"; retire "$out/store" --hollow
     echo "round $r $shape ($( (( r % 2 )) && echo "cp first" || echo "pull first"), load $(cut -d' ' -f1 /proc/loadavg)): push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s (CPU ${T[cpcpu_${shape}_$r]} s, source ${T[cpres_${shape}_$r]}% cached), cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s; cache's objects ${T[cacheres_${shape}_$r]}% cached), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
   done
 done
