@@ -26,6 +26,9 @@
 # RUNS rounds, for warm and cold pulls and pushes of both shapes, and rsync's ratio too;
 # cold_*_client_cpu_s / cold_*_cache_cpu_s / cp_*_cpu_s are the CPU seconds (user + system) of
 # the pulling `kumo`, the cache and cp (medians); *_rounds are the per-round seconds.
+# A pull through the node store returns once its bytes are on disk (syncfs, docs/datasets.md);
+# cp -r does not wait for that, so cp is also timed up to the end of a `sync -f` right after it
+# (cpsync_*), and cold_pull_*_ratio_vs_cp_sync compares the pull with that durable copy.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/datasets-lib.sh"
@@ -78,7 +81,10 @@ cp_step() {  # SHAPE ROUND
   settle; local res; res=$(resident_pct "$src")
   local t0; t0=$(now)
   { time cp -r "$src" "$WORK/out/cp"; } 2> "$WORK/cpu"
-  T[cp_$1_$2]=$(secs "$t0" "$(now)")
+  local t1; t1=$(now)
+  sync -f "$WORK/out/cp"  # what the pull also waits for: its bytes on disk (syncfs)
+  T[cp_$1_$2]=$(secs "$t0" "$t1")
+  T[cpsync_$1_$2]=$(secs "$t0" "$(now)")
   T[cpcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")
   T[cpres_$1_$2]=$res
   retire "$WORK/out/cp" --hollow
@@ -110,7 +116,7 @@ for r in $(seq "$RUNS"); do
     one="$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)"
     cmp -s "$src/$one" "$out/warm/$one" || { echo "warm pull differs from the source" >&2; exit 1; }
     retire "$out/warm"; retire "$out/store" --hollow
-    echo "round $r $shape ($( (( r % 2 )) && echo "cp first" || echo "pull first"), load $(cut -d' ' -f1 /proc/loadavg)): push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s (CPU ${T[cpcpu_${shape}_$r]} s, source ${T[cpres_${shape}_$r]}% cached), cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s; cache's objects ${T[cacheres_${shape}_$r]}% cached), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
+    echo "round $r $shape ($( (( r % 2 )) && echo "cp first" || echo "pull first"), load $(cut -d' ' -f1 /proc/loadavg)): push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s (${T[cpsync_${shape}_$r]} s with its sync, CPU ${T[cpcpu_${shape}_$r]} s, source ${T[cpres_${shape}_$r]}% cached), cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s; cache's objects ${T[cacheres_${shape}_$r]}% cached), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
   done
 done
 rm -rf "$WORK/out"
@@ -127,13 +133,14 @@ for shape in ("small", "large"):
     cp = med("cp", shape)
     for what in ("warm", "cold", "push"):
         out[f"{what}_{'pull_' if what != 'push' else ''}{shape}_ratio_vs_cp"] = round(cp / med(what, shape), 3)
+    out[f"cold_pull_{shape}_ratio_vs_cp_sync"] = round(med("cpsync", shape) / med("cold", shape), 3)
     out[f"rsync_{shape}_ratio_vs_cp"] = round(cp / med("rsync", shape), 3)
-    for what in ("cp", "rsync", "push", "cold", "warm"):
+    for what in ("cp", "cpsync", "rsync", "push", "cold", "warm"):
         out[f"{what}_{shape}_s"] = med(what, shape)
     out[f"cold_{shape}_client_cpu_s"] = med("clientcpu", shape)
     out[f"cold_{shape}_cache_cpu_s"] = med("cachecpu", shape)
     out[f"cp_{shape}_cpu_s"] = med("cpcpu", shape)
-    for what in ("cp", "cold", "warm"):
+    for what in ("cp", "cpsync", "cold", "warm"):
         out[f"{what}_{shape}_rounds"] = [float(t[f"{what}_{shape}_{r}"]) for r in range(1, runs + 1)]
 out["runs"] = runs
 print(json.dumps(out, sort_keys=True))
