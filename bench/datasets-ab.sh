@@ -3,9 +3,10 @@
 #   bench/datasets-ab.sh OLD_KUMO NEW_KUMO [ROUNDS]   (takes the benchmark lock itself)
 # One server and cache (OLD's binary) hold one pushed tree (LARGE_N=8 files of LARGE_MIB=128
 # MiB); each round pulls it cold (an empty node store) with OLD, with NEW and copies it with
-# `cp -r`, the order of the two pulls alternating, each step after `settle` and its tree deleted
-# after it (as in bench/datasets.sh). Prints each step (wall, user, system seconds, the cache's
-# CPU seconds), then the medians and one JSON line.
+# `cp -r`, the order of the two pulls alternating, each step after `settle` and its tree retired
+# after it (emptied, its inodes kept until the end: datasets-lib.sh, as in bench/datasets.sh).
+# Prints each step (wall, user, system seconds, the cache's CPU seconds), then the medians and
+# one JSON line.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/datasets-lib.sh"
@@ -37,7 +38,8 @@ step() {  # ROUND SIDE
   esac
   echo "$1 $2 $(cat "$WORK/t") $(( $(cache_ticks) - c0 ))" | tee -a "$WORK/steps"
   cmp -s "$WORK/src/shard-0.bin" "$out/shard-0.bin" || { echo "$2: the copy differs" >&2; exit 1; }
-  rm -rf "$out" "$out-store"
+  retire "$out" --hollow  # a pull's tree shares the store's inodes: this hollows both
+  [ ! -d "$out-store" ] || retire "$out-store"
 }
 for r in $(seq "$ROUNDS"); do
   if (( r % 2 )); then step "$r" old; step "$r" new; else step "$r" new; step "$r" old; fi

@@ -14,17 +14,21 @@
 #   host; nothing is dropped: this machine is shared). Their resident share is printed per step.
 # - before each step: `sync`, then wait (bounded) until Dirty + Writeback are near 0, so no step
 #   pays for the writeback of the one before;
-# - each step's destination is deleted right after it (the warm pull's node store after the
-#   warm pull): no tree outlives its step (only the cache's objects, one copy per round), so
-#   each step writes into memory freed moments before. (On this VM, once ~3 GiB of new trees had
-#   piled up, cp of 1 GiB took 3.4-4.3 s of system time instead of 0.35 s: the old bench's slow
-#   rounds 2-3, and its pull, which always ran after cp, paid it first.)
+# - each step's destination is retired right after it (the warm pull's node store after the
+#   warm pull): its files are truncated to 0 bytes, so no tree's bytes outlive its step (only
+#   the cache's objects, one copy per round), but its inodes stay until the run ends — a delete
+#   would slow the next step's file creation (datasets-lib.sh, retire). (On this VM, once ~3 GiB
+#   of new trees had piled up, cp of 1 GiB took 3.4-4.3 s of system time instead of 0.35 s: the
+#   old bench's slow rounds 2-3, and its pull, which always ran after cp, paid it first.)
 # - cp and the cold pull alternate which goes first (round 1: cp first).
 # Each round pushes a fresh dataset name (so every byte is sent). Prints the per-round seconds,
 # then one JSON line: *_ratio_vs_cp = cp's seconds / kumo's (> 1: kumo is faster), medians of
 # RUNS rounds, for warm and cold pulls and pushes of both shapes, and rsync's ratio too;
 # cold_*_client_cpu_s / cold_*_cache_cpu_s / cp_*_cpu_s are the CPU seconds (user + system) of
 # the pulling `kumo`, the cache and cp (medians); *_rounds are the per-round seconds.
+# A pull through the node store returns once its bytes are on disk (syncfs, docs/datasets.md);
+# cp -r does not wait for that, so cp is also timed up to the end of a `sync -f` right after it
+# (cpsync_*), and cold_pull_*_ratio_vs_cp_sync compares the pull with that durable copy.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/datasets-lib.sh"
@@ -77,10 +81,13 @@ cp_step() {  # SHAPE ROUND
   settle; local res; res=$(resident_pct "$src")
   local t0; t0=$(now)
   { time cp -r "$src" "$WORK/out/cp"; } 2> "$WORK/cpu"
-  T[cp_$1_$2]=$(secs "$t0" "$(now)")
+  local t1; t1=$(now)
+  sync -f "$WORK/out/cp"  # what the pull also waits for: its bytes on disk (syncfs)
+  T[cp_$1_$2]=$(secs "$t0" "$t1")
+  T[cpsync_$1_$2]=$(secs "$t0" "$(now)")
   T[cpcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")
   T[cpres_$1_$2]=$res
-  rm -rf "$WORK/out/cp"
+  retire "$WORK/out/cp" --hollow
 }
 cold_step() {  # SHAPE ROUND
   settle; local res; res=$(resident_pct "$WORK/cache" -newer "$WORK/push-mark")  # this round's
@@ -91,7 +98,7 @@ cold_step() {  # SHAPE ROUND
   T[clientcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")
   T[cachecpu_$1_$2]=$(python3 -c "print(round(($(cache_ticks) - $c0) / $TICK_HZ, 3))")
   T[cacheres_$1_$2]=$res
-  rm -rf "$WORK/out/cold"  # hard links only: the node store keeps the bytes for the warm pull
+  retire "$WORK/out/cold"  # hard links only: the node store keeps the bytes for the warm pull
 }
 mkdir -p "$WORK/out"
 for r in $(seq "$RUNS"); do
@@ -103,13 +110,13 @@ for r in $(seq "$RUNS"); do
     if (( r % 2 )); then cp_step "$shape" "$r"; cold_step "$shape" "$r"
     else cold_step "$shape" "$r"; cp_step "$shape" "$r"; fi
     settle; t0=$(now); rsync -a "$src/" "$out/rsync/"; T[rsync_${shape}_$r]=$(secs "$t0" "$(now)")
-    rm -rf "$out/rsync"
+    retire "$out/rsync" --hollow
     settle; t0=$(now); "$KUMO" dataset pull "$shape-$r" "$out/warm" --node-store "$out/store" --parallel "$PARALLEL" >/dev/null
     T[warm_${shape}_$r]=$(secs "$t0" "$(now)")
     one="$( [ "$shape" = small ] && echo d000/f00000.bin || echo shard-0.bin)"
     cmp -s "$src/$one" "$out/warm/$one" || { echo "warm pull differs from the source" >&2; exit 1; }
-    rm -rf "$out/warm" "$out/store"
-    echo "round $r $shape ($( (( r % 2 )) && echo "cp first" || echo "pull first"), load $(cut -d' ' -f1 /proc/loadavg)): push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s (CPU ${T[cpcpu_${shape}_$r]} s, source ${T[cpres_${shape}_$r]}% cached), cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s; cache's objects ${T[cacheres_${shape}_$r]}% cached), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
+    retire "$out/warm"; retire "$out/store" --hollow
+    echo "round $r $shape ($( (( r % 2 )) && echo "cp first" || echo "pull first"), load $(cut -d' ' -f1 /proc/loadavg)): push ${T[push_${shape}_$r]} s, cp ${T[cp_${shape}_$r]} s (${T[cpsync_${shape}_$r]} s with its sync, CPU ${T[cpcpu_${shape}_$r]} s, source ${T[cpres_${shape}_$r]}% cached), cold pull ${T[cold_${shape}_$r]} s (CPU: client ${T[clientcpu_${shape}_$r]} s, cache ${T[cachecpu_${shape}_$r]} s; cache's objects ${T[cacheres_${shape}_$r]}% cached), rsync ${T[rsync_${shape}_$r]} s, warm pull ${T[warm_${shape}_$r]} s"
   done
 done
 rm -rf "$WORK/out"
@@ -126,13 +133,14 @@ for shape in ("small", "large"):
     cp = med("cp", shape)
     for what in ("warm", "cold", "push"):
         out[f"{what}_{'pull_' if what != 'push' else ''}{shape}_ratio_vs_cp"] = round(cp / med(what, shape), 3)
+    out[f"cold_pull_{shape}_ratio_vs_cp_sync"] = round(med("cpsync", shape) / med("cold", shape), 3)
     out[f"rsync_{shape}_ratio_vs_cp"] = round(cp / med("rsync", shape), 3)
-    for what in ("cp", "rsync", "push", "cold", "warm"):
+    for what in ("cp", "cpsync", "rsync", "push", "cold", "warm"):
         out[f"{what}_{shape}_s"] = med(what, shape)
     out[f"cold_{shape}_client_cpu_s"] = med("clientcpu", shape)
     out[f"cold_{shape}_cache_cpu_s"] = med("cachecpu", shape)
     out[f"cp_{shape}_cpu_s"] = med("cpcpu", shape)
-    for what in ("cp", "cold", "warm"):
+    for what in ("cp", "cpsync", "cold", "warm"):
         out[f"{what}_{shape}_rounds"] = [float(t[f"{what}_{shape}_{r}"]) for r in range(1, runs + 1)]
 out["runs"] = runs
 print(json.dumps(out, sort_keys=True))

@@ -13,7 +13,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "api/dataset_manifest.h"
 #include "base/sha256.h"
@@ -265,8 +267,10 @@ bool AlreadyThere(const std::string& path, const api::ManifestFile& f, Verify ve
 // in it (one pass: the cache client splices them into the file and hands them over read back,
 // so what is checked is what the file holds). On any failure `tmp` is removed.
 Status FetchChecked(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
-                    const api::ManifestFile& f, const std::string& tmp, Verify verify) {
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                    const api::ManifestFile& f, const std::string& tmp, Verify verify,
+                    mode_t mode) {
+  // `mode` applies to later opens: this one may write even a read-only (0444) file it creates.
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::IoError(tmp + ": " + std::strerror(errno));
   // Best effort: the file's blocks reserved in one call instead of page by page as the bytes
   // land (ext4's delayed allocation) took a fifth of a cold pull's CPU (docs/datasets.md).
@@ -291,7 +295,7 @@ Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std:
                 const api::ManifestFile& f, const std::string& path, Verify verify) {
   std::string tmp = path + ".kumo-partial";
   ::unlink(tmp.c_str());  // left by an interrupted pull
-  if (Status s = FetchChecked(cache, bucket, key, f, tmp, verify); !s.ok()) return s;
+  if (Status s = FetchChecked(cache, bucket, key, f, tmp, verify, 0644); !s.ok()) return s;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
@@ -300,14 +304,48 @@ Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std:
   return Status::Ok();
 }
 
-// Fetches one object into the node store.
-Status FetchIntoStore(cache::CacheClient& cache, const std::string& bucket, const std::string& key,
-                      const api::ManifestFile& f, NodeStore& store, Verify verify) {
-  std::string tmp = store.TempPath();
-  if (Status s = FetchChecked(cache, bucket, key, f, tmp, verify); !s.ok()) return s;
-  if (Status st = store.Adopt(tmp, f.sha256); !st.ok())
-    return Status(st.code(), f.path + ": " + st.message());
-  return Status::Ok();
+// Fetches the files of `manifest` through the node store: every missing object into the
+// store's tmp/, checked; then one Sync (syncfs) of the store's filesystem; only then are the
+// objects adopted and the files linked, and a second Sync makes the links durable. So an
+// object visible in the store has its bytes on disk — a power cut cannot leave a name that a
+// later pull would link unchecked — for one wait per pull instead of an fsync per file, and a
+// pull that returned OK survives a power cut as an accepted write does. A failed fetch adopts
+// nothing.
+Status FetchThroughStore(cache::CacheClient& cache, const std::string& bucket,
+                         const std::string& prefix, const api::DatasetManifest& manifest,
+                         const std::string& dir, NodeStore& store, int parallel,
+                         const std::function<void(uint64_t bytes, bool fetched)>& on_file,
+                         Verify verify) {
+  const size_t n = manifest.files.size();
+  std::vector<std::string> tmp(n);  // file i's checked download; empty: in the store already
+  Status s = ForEachParallel(n, parallel, [&](size_t i) -> Status {
+    const api::ManifestFile& f = manifest.files[i];
+    bool fetch = !store.Has(f.sha256, f.size_bytes);
+    if (fetch) {
+      std::string path = store.TempPath();
+      if (Status st = FetchChecked(cache, bucket, prefix + f.sha256, f, path, verify, 0444);
+          !st.ok())
+        return st;
+      tmp[i] = std::move(path);
+    }
+    on_file(static_cast<uint64_t>(f.size_bytes), fetch);
+    return Status::Ok();
+  });
+  bool fetched = std::any_of(tmp.begin(), tmp.end(), [](const auto& t) { return !t.empty(); });
+  if (s.ok() && fetched) s = store.Sync();
+  if (!s.ok()) {
+    for (const auto& t : tmp)
+      if (!t.empty()) ::unlink(t.c_str());
+    return s;
+  }
+  s = ForEachParallel(n, parallel, [&](size_t i) -> Status {
+    const api::ManifestFile& f = manifest.files[i];
+    if (!tmp[i].empty())
+      if (Status st = store.Adopt(tmp[i], f.sha256); !st.ok())
+        return Status(st.code(), f.path + ": " + st.message());
+    return store.LinkTo(f.sha256, dir + "/" + f.path);
+  });
+  return s.ok() ? store.Sync() : s;
 }
 
 }  // namespace
@@ -319,25 +357,18 @@ Status FetchVersion(cache::CacheClient& cache, const std::string& bucket,
                     Verify verify) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  for (const auto& f : manifest.files) {
-    fs::path parent = fs::path(dir) / fs::path(f.path).parent_path();
-    if (!ec) fs::create_directories(parent, ec);
-  }
+  std::set<fs::path> parents;  // each directory once: a stat per file adds up over 10,000
+  for (const auto& f : manifest.files) parents.insert(fs::path(f.path).parent_path());
+  for (const auto& parent : parents)
+    if (!ec && !parent.empty()) fs::create_directories(fs::path(dir) / parent, ec);
   if (ec) return Status::IoError(dir + ": " + ec.message());
+  if (store)
+    return FetchThroughStore(cache, bucket, prefix, manifest, dir, *store, parallel, on_file,
+                             verify);
   return ForEachParallel(manifest.files.size(), parallel, [&](size_t i) -> Status {
     const api::ManifestFile& f = manifest.files[i];
     std::string path = dir + "/" + f.path;
     uint64_t size = static_cast<uint64_t>(f.size_bytes);
-    if (store) {
-      bool fetch = !store->Has(f.sha256, f.size_bytes);
-      if (fetch) {
-        if (Status st = FetchIntoStore(cache, bucket, prefix + f.sha256, f, *store, verify);
-            !st.ok())
-          return st;
-      }
-      on_file(size, fetch);
-      return store->LinkTo(f.sha256, path);
-    }
     if (AlreadyThere(path, f, verify)) {
       on_file(size, false);
       return Status::Ok();
