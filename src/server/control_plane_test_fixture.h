@@ -24,11 +24,21 @@ class ControlPlaneFixture : public ::testing::Test {
   virtual void Configure(ServerConfig& config) { (void)config; }
 
   void SetUp() override {
+    dir_.Write("inventory.yaml",
+               "nodes:\n  - {name: node, count: 1, cpu: 4, memory: 8Gi, gpus: {count: 2, model: x}}\n");
+    Start();
+  }
+  // Stops the control plane and starts another on the same data dir (tasks of the local executor
+  // keep running: the next one adopts them).
+  void Restart() {
+    client_.reset();
+    cp_.reset();
+    Start();
+  }
+  void Start() {
     ServerConfig config;
     config.data_dir = dir_.Path("data");
-    config.inventory_file = dir_.Write(
-        "inventory.yaml",
-        "nodes:\n  - {name: node, count: 1, cpu: 4, memory: 8Gi, gpus: {count: 2, model: x}}\n");
+    config.inventory_file = dir_.Path("inventory.yaml");
     config.use_cgroups = false;
     Configure(config);
     auto cp = ControlPlane::Start(config, clock_);

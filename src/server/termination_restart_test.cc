@@ -35,19 +35,6 @@ class GraceRestartTest : public ControlPlaneFixture {
  protected:
   void Configure(ServerConfig& config) override { config.shim_binary = KUMO_SHIM_BINARY; }
   json Job(int64_t id) { return Call("GET", "/v1/jobs/" + std::to_string(id)); }
-  void Restart() {
-    client_.reset();
-    cp_.reset();  // tasks keep running: the next server adopts them
-    ServerConfig config;
-    config.data_dir = dir_.Path("data");
-    config.inventory_file = dir_.Path("inventory.yaml");
-    config.use_cgroups = false;
-    Configure(config);
-    auto cp = ControlPlane::Start(config, clock_);
-    ASSERT_TRUE(cp.has_value()) << cp.error().message();
-    cp_ = std::move(*cp);
-    client_ = std::make_unique<http::Client>("127.0.0.1", cp_->port());
-  }
 };
 
 TEST_F(GraceRestartTest, AnAdoptedTerminatingJobIsNotKilledBeforeItsGrace) {

@@ -19,15 +19,7 @@ namespace kumo::testing {
 using nlohmann::json;
 namespace tp = cache::test_process;
 
-// Polls `pred` every 200 ms for up to `timeout_s` seconds.
-template <typename Pred>
-bool Eventually(Pred pred, int timeout_s = 60) {
-  for (int i = 0; i < timeout_s * 5; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return pred();
-}
+using test::Eventually;
 
 struct PodOptions {
   std::string ns = "default";

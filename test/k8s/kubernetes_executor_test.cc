@@ -17,15 +17,7 @@ namespace kumo::testing {
 namespace {
 using nlohmann::json;
 
-// Polls `pred` every 100 ms for up to `timeout_s` seconds.
-template <typename Pred>
-bool Eventually(Pred pred, int timeout_s = 60) {
-  for (int i = 0; i < timeout_s * 10; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
+using test::Eventually;
 
 // A job of `replicas` tasks with `gpus` GPUs each; `run` is KWOK's run duration ("" : until
 // deleted); `kwok` more of KWOK's annotations (test/k8s/kwok-stages.yaml), as flow entries.

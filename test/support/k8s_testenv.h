@@ -44,6 +44,16 @@
 
 namespace kumo::test {
 
+// Polls `pred` every 100 ms for up to `timeout_s` seconds; true once it holds.
+template <typename Pred>
+bool Eventually(Pred pred, int timeout_s = 60) {
+  for (int i = 0; i < timeout_s * 10; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
 // N KWOK nodes PREFIX0..PREFIX(N-1), Ready, with this allocatable (= capacity). Quantities are
 // Kubernetes quantities ("32", "500m", "256Gi").
 struct K8sNodeSpec {
