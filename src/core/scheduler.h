@@ -56,6 +56,18 @@ struct PreemptionPolicyNames {
   friend bool operator==(const PreemptionPolicyNames&, const PreemptionPolicyNames&) = default;
 };
 
+// Preempt for gain: a LAS preemption (victims of the preemptor's own declared priority, put
+// below it by LAS alone) is admitted only if the preemptor's predicted work plus the work the
+// victims lose and their restarts is below the victims' predicted remaining work
+// (preemption/eviction.cc has the arithmetic and why). Preemption for a higher declared priority
+// or a quota reclaim is never held back by it.
+struct PreemptionGainConfig {
+  bool enabled = false;
+  // What one restart costs a victim, in seconds of its GPUs (start-up, reload, warm-up).
+  Seconds restart_cost_s = 60;
+  friend bool operator==(const PreemptionGainConfig&, const PreemptionGainConfig&) = default;
+};
+
 struct SchedulerConfig {
   std::string queue_order = "drf";              // see queue_order.h
   // Ageing: a job pending at least this long goes first within its priority (MakeAgeingOrder in
@@ -69,6 +81,7 @@ struct SchedulerConfig {
   PreemptionPolicyNames preemption;             // see preemption/preemption_policy.h
   // Cap on running jobs examined as victims for one preemptor (bounds the pass's cost).
   int32_t max_preemption_candidates = 512;
+  PreemptionGainConfig preempt_for_gain;  // off by default
   // Cap on single-domain attempts for a gang with a topology constraint.
   int32_t max_domain_attempts = 64;
   // EASY backfill depth: after the reservation, at most this many further jobs are tried in a

@@ -117,6 +117,12 @@ struct Job {
   // never a limit. EASY reserves on it when there is no max_runtime; "drf-predicted" orders by
   // it (capped at max_runtime). kNever: no estimate.
   Seconds runtime_estimate = kNever;
+  // Set by a driver that applies LAS (core/las.h); read only by the gain rule of LAS preemption
+  // (SchedulerConfig::preempt_for_gain): the priority the job declared before LAS folded its
+  // queue into `priority` (absent: `priority` is the declared one and no preemption is LAS's),
+  // and the seconds it has run over all its attempts so far, the current one included.
+  std::optional<int32_t> las_declared_priority;
+  Seconds executed_s = 0;
   // A running job is not preempted before it has run this long.
   Seconds min_runtime = 0;
   bool checkpointable = false;

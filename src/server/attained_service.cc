@@ -166,6 +166,10 @@ void AttainedService::Apply(const JobRec& job, double now, double last_checkpoin
     }
   }
   cj.priority = core::LasPriority(policy_.las, history_.thresholds_gpu_s(), las);
+  if (policy_.las.enabled) {  // for the LAS gain rule (core::PreemptionGainConfig)
+    cj.las_declared_priority = las.declared_priority;
+    cj.executed_s = static_cast<core::Seconds>(las.attained_gpu_s / std::max(1.0, las.gpus));
+  }
 }
 
 }  // namespace kumo::server

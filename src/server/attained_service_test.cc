@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <optional>
 
 #include "base/clock.h"
 #include "test/support/temp_dir.h"
@@ -266,6 +267,17 @@ TEST_F(CheckpointLasTest, DemotedRightAfterASaveBeyondTheBoundary) {
   a_.Apply(job(), clock_.NowSeconds(), t0_ + 120, cj);  // saved at 120 GPU-s
   EXPECT_EQ(cj.priority, kQueue1);
   EXPECT_EQ(cj.last_checkpoint_time, t0_ + 120);  // the victim ranking's lost work
+}
+
+TEST_F(CheckpointLasTest, TellsTheGainRuleItsDeclaredClassAndTheTimeItRan) {
+  // core::PreemptionGainConfig reads both: 1 GPU for 150 s is 150 s run, and its declared class
+  // (0) is kept apart from the pass priority that LAS made of it (queue 1).
+  core::Job cj;
+  cj.checkpointable = true;
+  a_.Apply(job(), clock_.NowSeconds(), t0_ + 120, cj);
+  EXPECT_EQ(cj.priority, kQueue1);
+  EXPECT_EQ(cj.las_declared_priority, std::optional<int32_t>{0});
+  EXPECT_EQ(cj.executed_s, 150);
 }
 
 TEST_F(CheckpointLasTest, KeepsItsQueueUntilTheNextSave) {

@@ -25,6 +25,7 @@ policy:
   backfill: greedy
   backfillDepth: 50
   preemption: [priority]
+  preemptForGain: {enabled: true, restartSeconds: 90}
   las:
     enabled: true
     thresholdQuantiles: [0.3, 0.6, 0.95]
@@ -53,6 +54,7 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.scheduler.backfill, core::BackfillMode::kGreedy);
   EXPECT_EQ(p.scheduler.backfill_depth, 50);
   EXPECT_EQ(p.scheduler.preemption.names, std::vector<std::string>{"priority"});
+  EXPECT_EQ(p.scheduler.preempt_for_gain, (core::PreemptionGainConfig{true, 90}));
   EXPECT_EQ(p.las.threshold_quantiles, (std::vector<double>{0.3, 0.6, 0.95}));
   EXPECT_EQ(p.las.starve_factor, 2);
   EXPECT_EQ(p.las.starve_run_quantile, 0.8);
@@ -95,6 +97,8 @@ TEST(OnePolicy, BadPolicyNamesTheFieldAndLine) {
               "2: policy.las.starveRunQuantile: must be in [0, 1) (0: off)");
   ExpectError("policy:\n  las: {protectAfterRequeues: -1}\n",
               "2: policy.las.protectAfterRequeues: must be >= 0");
+  ExpectError("policy:\n  preemptForGain: {restartSeconds: -5}\n",
+              "2: policy.preemptForGain.restartSeconds: must be >= 0");
   ExpectError("policy:\n  las: {enable: true}\n", "2: policy.las.enable: unknown field");
   ExpectError("policy:\n  minRuntime: {floorSeconds: 600, maxSeconds: 60}\n",
               "2: policy.minRuntime.maxSeconds: must be >= floorSeconds");

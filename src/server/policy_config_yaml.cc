@@ -130,6 +130,13 @@ Status ReadHistory(const std::string& file, const YAML::Node& node, const std::s
                      {"minJobs", Number(file, &h->min_jobs, AtLeastOne)}});
 }
 
+Status ReadPreemptForGain(const std::string& file, const YAML::Node& node, const std::string& path,
+                          core::PreemptionGainConfig* g) {
+  return ReadFields(file, node, path,
+                    {{"enabled", Bool(&g->enabled)},
+                     {"restartSeconds", Number(file, &g->restart_cost_s, NonNegative)}});
+}
+
 }  // namespace
 
 Status ReadPolicyConfig(const std::string& file, const YAML::Node& node, core::PolicyConfig* out) {
@@ -150,6 +157,7 @@ Status ReadPolicyConfig(const std::string& file, const YAML::Node& node, core::P
         }},
        {"backfillDepth", Number(file, &s.backfill_depth, NonNegative)},
        {"preemption", sub(ReadPreemption, &s.preemption)},
+       {"preemptForGain", sub(ReadPreemptForGain, &s.preempt_for_gain)},
        {"las", sub(ReadLas, &out->las)},
        {"minRuntime", sub(ReadMinRuntime, &out->min_runtime)},
        {"history", sub(ReadHistory, &out->history)},

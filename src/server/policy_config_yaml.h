@@ -8,6 +8,7 @@
 //     backfill: easy                   # none | greedy | easy
 //     backfillDepth: 500               # jobs tried after the reservation (0: all)
 //     preemption: [priority, reclaim, defragment]   # or true / false
+//     preemptForGain: {enabled: false, restartSeconds: 60}   # core/scheduler.h
 //     las: {enabled: true, thresholdQuantiles: [0.5, 0.9], starveFactor: 4,
 //           starveRunQuantile: 0, victimWindowSeconds: 120, protectAfterRequeues: 0}
 //     minRuntime: {fractionOfMedian: 0.05, floorSeconds: 0, maxSeconds: 3600}

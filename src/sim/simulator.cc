@@ -398,6 +398,11 @@ bool Replay::UpdatePolicyFields() {
     cj.priority = priority;
     cj.min_runtime = history_.min_runtime();
     if (cfg_.srtf_oracle) cj.max_runtime = st_[j].remaining;  // from its (attempt's) start
+    if (!cfg_.srtf_oracle && cfg_.policy_config.las.enabled) {  // for the LAS gain rule
+      cj.las_declared_priority = trace_.jobs[j].priority;
+      cj.executed_s = static_cast<Seconds>(
+          st_[j].attained_gpu_s / std::max(1.0, static_cast<double>(st_[j].gpu_milli) / 1000.0));
+    }
   }
   return changed;
 }

@@ -18,6 +18,9 @@ struct Candidate {
   int32_t stranded;   // GPUs it would free that the preemptor could not use (Stranded)
   int64_t lost_work;  // milli-GPU-seconds since its last checkpoint (since start if none)
   Seconds run;
+  // Put below the preemptor by LAS alone: the same declared priority, and not a quota reclaim
+  // (PreemptionGainConfig applies to these victims only).
+  bool las = false;
 };
 
 // Whole GPUs that preempting `victim` alone would free beyond what `preemptor` could use where
@@ -128,10 +131,13 @@ std::vector<Candidate> EvictionPolicy::Candidates(PassState& pass, int32_t j) co
       // Work lost counts GPUs: ten minutes of an 8-GPU job are twice ten minutes of a 4-GPU
       // one. (Jobs without GPUs weigh one milli-GPU: they still rank by time among themselves.)
       const int64_t weight = std::max<int64_t>(1, v.request[kGpu]);
+      const bool las = jr.job->las_declared_priority && vj.las_declared_priority &&
+                       *jr.job->las_declared_priority == *vj.las_declared_priority &&
+                       !(reclaim_ && ReclaimAllows(f));
       cands.push_back(Candidate{pr.running[i], vj.priority,
                                 f.same_project ? 0.0 : std::max(borrowed, 0.0),
                                 Stranded(pass.cluster, jr, v), (pass.snap.now - since) * weight,
-                                pass.snap.now - v.start});
+                                pass.snap.now - v.start, las});
     }
   }
   Rank(pass, &cands);
@@ -209,6 +215,54 @@ std::vector<int32_t> EvictionPolicy::Victims(PassState& pass, int32_t j,
   return chosen;
 }
 
+// Preempt for gain (PreemptionGainConfig). LAS stops a demoted job for a newer one because a job
+// that has attained little is likely to finish soon (core/las.h); it does not ask whether the
+// preemptor is in fact short, nor what the stop costs. With the rule, a LAS preemption must save
+// more work than it spends, all in GPU-seconds:
+//   preemptor's predicted remaining work
+//     + the victims' work since their last save (thrown away) + their restarts
+//   < the victims' predicted remaining work.
+// A job's remaining work is predicted from its age (Harchol-Balter & Downey, "Exploiting
+// process lifetime distributions for dynamic load balancing", 1997: under the heavy-tailed
+// durations of DL clusters a job that has run t runs about t more), i.e. executed_s x GPUs for a
+// victim; the preemptor's from its estimate (runtime_estimate, capped at max_runtime) minus what
+// it ran, or -- past its estimate -- by its age too. A preemptor with no estimate is not judged.
+// Worked example (restart 60 s): a 1-GPU preemptor estimated at 2 h (7,200 GPU-s) against an
+// 8-GPU victim that has run 3 h (8 x 10,800 = 86,400 GPU-s left) and saved 100 s ago
+// (8 x 100 = 800 lost, 8 x 60 = 480 restart): 7,200 + 1,280 < 86,400, admitted. An 8-GPU
+// preemptor estimated at 4 h (8 x 14,400 = 115,200) against the same victim: refused -- it would
+// cost the victim 86,400 GPU-s of waiting at least to save less than that.
+// Victims stopped for a higher declared priority or a quota reclaim take no part in the sums.
+bool GainAllows(const PassState& pass, int32_t j, const std::vector<int32_t>& victims,
+                const std::vector<Candidate>& cands) {
+  const PreemptionGainConfig& gain = pass.config.preempt_for_gain;
+  if (!gain.enabled) return true;
+  const Seconds now = pass.snap.now;
+  double cost_gpu_s = 0, saved_gpu_s = 0;
+  bool any_las = false;
+  for (int32_t v : victims) {
+    auto c = std::find_if(cands.begin(), cands.end(),
+                          [&](const Candidate& x) { return x.job == v; });
+    if (c == cands.end() || !c->las) continue;
+    any_las = true;
+    const JobRt& vr = pass.jobs[v];
+    const double gpus = static_cast<double>(vr.request[kGpu]) / kMilliPerGpu;
+    // A driver that does not count earlier attempts still knows this one's run.
+    const Seconds age = std::max(vr.job->executed_s, now - vr.start);
+    cost_gpu_s += static_cast<double>(c->lost_work) / kMilliPerGpu +
+                  gpus * static_cast<double>(gain.restart_cost_s);
+    saved_gpu_s += gpus * static_cast<double>(age);
+  }
+  if (!any_las) return true;
+  const Job& p = *pass.jobs[j].job;
+  const Seconds estimate = std::min(p.runtime_estimate, p.max_runtime);
+  if (estimate >= kNever) return true;
+  const Seconds left = estimate > p.executed_s ? estimate - p.executed_s : p.executed_s;
+  cost_gpu_s += static_cast<double>(pass.jobs[j].request[kGpu]) / kMilliPerGpu *
+                static_cast<double>(left);
+  return cost_gpu_s < saved_gpu_s;
+}
+
 // Victims become terminating; j takes their place after they exit.
 void EvictionPolicy::Commit(PassState& pass, int32_t j, const std::vector<int32_t>& victims,
                             Decisions* out) {
@@ -250,7 +304,7 @@ bool EvictionPolicy::MakeRoom(PassState& pass, int32_t j, Decisions* out) const 
   const std::vector<Candidate> cands = Candidates(pass, j);
   if (cands.empty()) return false;
   const std::vector<int32_t> victims = Victims(pass, j, cands);
-  if (victims.empty()) return false;
+  if (victims.empty() || !GainAllows(pass, j, victims, cands)) return false;
   Commit(pass, j, victims, out);
   std::vector<PlacedTask> placed;
   // Cannot fail: the same placement succeeded in Victims.

@@ -279,6 +279,83 @@ TEST(ReclaimRule, BorrowersOfOtherProjectsUpToEqualPriorityForAProjectWithinItsG
   EXPECT_FALSE(internal::ReclaimAllows(Facts(5, 1, true, true, true)));    // own project
 }
 
+// Preempt for gain (PreemptionGainConfig, eviction.cc). One 8-GPU node, filled by "old": 8 GPUs,
+// declared priority 0, demoted by LAS to queue 1 of 3 (pass priority 0 x 3 + 2 - 1 = 1); it
+// has run 3 h in all (10,800 s, all in this attempt) and saved 100 s ago. "new" has the same
+// declared priority and LAS's top queue (pass priority 2). Restart cost 60 s.
+//   old's predicted remaining work (it ran t, it runs about t more): 8 x 10,800 = 86,400 GPU-s
+//   what stopping it costs: 8 x 100 lost + 8 x 60 restart = 1,280 GPU-s
+Snapshot GainScenario(int64_t new_gpus, Seconds new_estimate_s) {
+  Snapshot s;
+  s.now = 20'000;
+  s.nodes = {GpuNode("n0")};
+  s.projects = {MakeProject("p")};
+  Job old = RunningJob("old", "n0", Range(0, 8), 9'200).Priority(1).Checkpointed(19'900);
+  old.las_declared_priority = 0;
+  old.executed_s = 10'800;
+  Job young = JobBuilder("new").Priority(2).Tasks(1, WholeGpus(new_gpus)).Submit(19'000);
+  young.las_declared_priority = 0;
+  young.runtime_estimate = new_estimate_s;
+  s.jobs = {old, young};
+  return s;
+}
+
+SchedulerConfig GainConfig(bool enabled) {
+  SchedulerConfig c = Config("fifo");
+  c.preemption.names = {"priority"};
+  c.preempt_for_gain = {enabled, 60};
+  return c;
+}
+
+TEST(PreemptForGain, AdmitsALasPreemptionThatSavesMoreWorkThanItCosts) {
+  // A 1-GPU job estimated at 2 h: 1 x 7,200 + 1,280 = 8,480 < 86,400 -> "old" is stopped.
+  auto d = Scheduler::Create(GainConfig(true))->Schedule(GainScenario(1, 7'200));
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->preemptions.size(), 1u);
+  EXPECT_EQ(d->preemptions[0].victim, "old");
+  EXPECT_EQ(d->preemptions[0].preemptor, "new");
+}
+
+TEST(PreemptForGain, RefusesALasPreemptionThatCostsMoreThanItSaves) {
+  // An 8-GPU job estimated at 4 h: 8 x 14,400 + 1,280 = 116,480 >= 86,400 -> "old" keeps running.
+  const Snapshot s = GainScenario(8, 14'400);
+  auto d = Scheduler::Create(GainConfig(true))->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->preemptions.empty());
+  // The rule, not the rest of the pass, held it back: off, LAS stops "old".
+  d = Scheduler::Create(GainConfig(false))->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->preemptions.size(), 1u);
+  EXPECT_EQ(d->preemptions[0].victim, "old");
+}
+
+TEST(PreemptForGain, PreemptorsPastTheirEstimateAreJudgedByTheirAgeAndUnestimatedOnesNotAtAll) {
+  // The 1-GPU job of the first test has already run 25 h (90,000 s), past its 2 h estimate: it
+  // is predicted to run about 25 h more, 90,000 + 1,280 >= 86,400 -> refused.
+  Snapshot s = GainScenario(1, 7'200);
+  s.jobs[1].executed_s = 90'000;
+  auto d = Scheduler::Create(GainConfig(true))->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->preemptions.empty());
+  // Without an estimate (nor a maxRuntime) the rule cannot judge, and LAS preempts as before.
+  s = GainScenario(8, kNever);
+  d = Scheduler::Create(GainConfig(true))->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->preemptions.size(), 1u);
+}
+
+TEST(PreemptForGain, NeverHoldsBackAPreemptionForAHigherDeclaredPriority) {
+  // The refused case of above, but "new" declares priority 1 (pass priority 1 x 3 + 2 = 5): it
+  // outranks "old" by its class, not by LAS, and the rule does not apply.
+  Snapshot s = GainScenario(8, 14'400);
+  s.jobs[1].las_declared_priority = 1;
+  s.jobs[1].priority = 5;
+  auto d = Scheduler::Create(GainConfig(true))->Schedule(s);
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->preemptions.size(), 1u);
+  EXPECT_EQ(d->preemptions[0].victim, "old");
+}
+
 TEST(PreemptionPolicyFactory, KnownNamesInOrderPriorityAndReclaimAsOneSearch) {
   auto p = MakePreemptionPolicies({"defragment", "priority", "reclaim"});
   ASSERT_TRUE(p.has_value());
