@@ -434,14 +434,15 @@ void KubeScheduler::Explain(const core::Decisions& d, const SchedulingView& view
 // The bodies are built here: the pass's objects are gone by the time the pool sends them.
 CallPool::Call KubeScheduler::NoticeCall(const json& pod, const std::string& message,
                                          bool condition, bool event_due, core::Seconds now) {
-  json patch = executor::kube::WaitingConditionPatch(pod, message, now);
+  json patch = WaitingNoticePatch(pod, message, now);
   json event =
       executor::kube::FailedSchedulingEvent(pod, message, config_.view.scheduler_name, now);
   return [this, key = KeyOf(pod), condition, event_due, patch = std::move(patch),
           event = std::move(event)](KubeClient::Session& session) {
     if (condition) {
       auto r = client_->Call(session, Verb::kStrategicMergePatch, PodPath(key) + "/status", &patch);
-      if (!r || !r->ok())
+      // 409: the pod changed since the pass (bound, most likely): the sentence is stale.
+      if (!r || (!r->ok() && r->status != 409))
         Log("condition of " + key + ": " + (r ? ErrorText(*r) : r.error().message()));
     }
     if (event_due) {

@@ -20,6 +20,14 @@ json BindingBody(const std::string& pod_name, const std::string& pod_uid,
           {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
 }
 
+json WaitingNoticePatch(const json& pod, const std::string& message, core::Seconds now) {
+  json patch = executor::kube::WaitingConditionPatch(pod, message, now);
+  const json metadata = pod.value("metadata", json::object());
+  if (auto rv = metadata.find("resourceVersion"); rv != metadata.end() && rv->is_string())
+    patch["metadata"]["resourceVersion"] = *rv;
+  return patch;
+}
+
 json DeleteBody(int64_t grace_period_s, const std::string& pod_uid) {
   return {{"apiVersion", "v1"},
           {"kind", "DeleteOptions"},

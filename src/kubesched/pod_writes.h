@@ -32,7 +32,14 @@ nlohmann::json BindingBody(const std::string& pod_name, const std::string& pod_u
                            const std::string& node);
 
 // The PodScheduled=False patch and the FailedScheduling Event are the Kubernetes executor's
-// (executor/kubernetes/pod_scheduling.h): one account of a waiting pod for both.
+// (executor/kubernetes/pod_scheduling.h): one account of a waiting pod for both. kumo's patch
+// also names the pod's metadata.resourceVersion as the pass saw it (a precondition): notices run
+// on their own pool beside the bindings, so a sentence decided while the pod waited can reach
+// the API server after a later pass bound it; the API server then answers 409 Conflict instead
+// of turning the bound pod's PodScheduled back to False (and waking every watcher of its
+// status: a fake kubelet restarts its timers on it). Without a resourceVersion: no precondition.
+nlohmann::json WaitingNoticePatch(const nlohmann::json& pod, const std::string& message,
+                                  core::Seconds now);
 
 // DeleteOptions for one pod: its grace period, and a precondition on its uid, so that a pod
 // recreated under the name since kumo decided is not the one deleted (the API server answers

@@ -24,6 +24,14 @@ TEST(PodWritesTest, ADeleteNamesTheGraceAndThePodsUid) {
   EXPECT_EQ(d["preconditions"]["uid"], "0f1e-uid");
 }
 
+TEST(PodWritesTest, AWaitingNoticeIsForThePodAsThePassSawIt) {
+  json pod = {{"metadata", {{"name", "p"}, {"resourceVersion", "41"}}}};
+  json patch = WaitingNoticePatch(pod, "needs 2 GPUs; 0 free", 0);
+  EXPECT_EQ(patch["metadata"]["resourceVersion"], "41");  // changed since: 409, not applied
+  EXPECT_EQ(patch["status"]["conditions"][0]["message"], "needs 2 GPUs; 0 free");
+  EXPECT_FALSE(WaitingNoticePatch(json::object(), "m", 0).contains("metadata"));
+}
+
 TEST(PodWritesTest, GracePeriodDefaultsToThirtySeconds) {
   EXPECT_EQ(GracePeriodSeconds(json::object()), 30);
   EXPECT_EQ(GracePeriodSeconds({{"spec", {{"terminationGracePeriodSeconds", 5}}}}), 5);

@@ -106,6 +106,51 @@ TEST(PodBinderTest, ABindingOrADeleteWithAStaleUidIsRefused) {
   EXPECT_EQ(pod(".metadata.uid"), new_uid);
 }
 
+// A waiting pod's notice names the pod's resourceVersion as the pass saw it: once the pod is bound
+// the API server refuses the notice (409) and the bound pod's PodScheduled stays True; on the
+// pod as it still is, the notice applies.
+TEST(PodBinderTest, ANoticeForAPodBoundSinceIsRefused) {
+  test::K8sTestEnv env;
+  ASSERT_TRUE(env.Start());
+  ASSERT_TRUE(env.AddNodes({.prefix = "gpu-", .count = 1, .gpus = 4}));
+  const std::string ns = env.namespace_name(), node = env.Node("gpu-0");
+  std::string out;
+  ASSERT_EQ(env.ApplyYaml(PodYaml("p", {.ns = ns}), &out), 0) << out;
+  ASSERT_EQ(env.ApplyYaml(PodYaml("q", {.ns = ns}), &out), 0) << out;
+  auto kc = executor::kube::LoadKubeconfig(env.kubeconfig());
+  ASSERT_TRUE(kc) << kc.error().message();
+  executor::kube::KubeClient client(*kc);
+  auto get = [&](const std::string& name) {
+    auto r = client.Call(executor::kube::Verb::kGet, kubesched::PodPath(ns + "/" + name));
+    return r && r->ok() ? r->body : json();
+  };
+  auto scheduled = [&](const json& pod) {
+    for (const json& c : pod["status"].value("conditions", json::array()))
+      if (c.value("type", "") == "PodScheduled") return c.value("status", "");
+    return std::string();
+  };
+  const json p = get("p"), q = get("q");
+  ASSERT_TRUE(p.is_object() && q.is_object());
+
+  executor::kube::KubeClient::Session session;
+  kubesched::BindResult bound = kubesched::BindPod(client, session, ns + "/p",
+                                                   p["metadata"].value("uid", ""), node);
+  ASSERT_EQ(bound.outcome, kubesched::BindOutcome::kBound) << bound.error;
+  json late = kubesched::WaitingNoticePatch(p, "needs 8 GPUs; 4 free", 0);
+  auto r = client.Call(executor::kube::Verb::kStrategicMergePatch,
+                       kubesched::PodPath(ns + "/p") + "/status", &late);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 409) << r->body.dump();
+  EXPECT_EQ(scheduled(get("p")), "True");
+
+  json current = kubesched::WaitingNoticePatch(q, "needs 8 GPUs; 4 free", 0);
+  r = client.Call(executor::kube::Verb::kStrategicMergePatch,
+                  kubesched::PodPath(ns + "/q") + "/status", &current);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->ok()) << r->body.dump();
+  EXPECT_EQ(scheduled(get("q")), "False");
+}
+
 // kumo places pod p (nodeSelector pool=a) on node a-0; its binding is held up on the way (a
 // proxy holds kumo's new connections); meanwhile p is deleted and recreated with nodeSelector
 // pool=b. The held binding carries the old pod's uid, so the apiserver refuses it, and the new p
