@@ -142,8 +142,9 @@ Result<client::NodeStore::Recovery> RecoverNodeStore(const std::string& data_dir
   const client::NodeStore::Recovery& r = store->recovery();
   if (r.recovered)
     std::fprintf(stderr,
-                 "kumo server: node store last consistent in another boot: %lld objects "
-                 "hashed, %lld removed; %lld dataset trees and %lld temp entries removed\n",
+                 "kumo server: node store recovered (its record named another boot, or "
+                 "none): %lld objects hashed, %lld removed; %lld dataset trees and %lld temp "
+                 "entries removed\n",
                  static_cast<long long>(r.objects_hashed),
                  static_cast<long long>(r.objects_dropped),
                  static_cast<long long>(r.trees_removed),
