@@ -333,7 +333,7 @@ Status FetchThroughStore(cache::CacheClient& cache, const std::string& bucket,
       if (!t.empty()) ::unlink(t.c_str());
     return s;
   }
-  s = ForEachParallel(n, parallel, [&](size_t i) -> Status {
+  return ForEachParallel(n, parallel, [&](size_t i) -> Status {
     const api::ManifestFile& f = manifest.files[i];
     if (!tmp[i].empty())
       if (Status st = store.Adopt(tmp[i], f.sha256); !st.ok())
