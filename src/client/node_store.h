@@ -26,8 +26,8 @@
 //      synced every pull and its trees, whose tasks may still be running;
 //   3. every object is hashed (SHA-256) against its name; one that does not match, or whose
 //      name is not an object's, is removed and logged on stderr (a later pull fetches it);
-//   4. one syncfs(2), so that what was just verified (and removed) is on disk, not only in the
-//      page cache (a store first used in this boot was written without a sync);
+//   4. one syncfs(2), so that the removals, and bytes that were verified but read from the page
+//      cache (the boot that wrote them is this one: a record removed by hand), are on disk;
 //   5. the current boot id is written to DIR/boot_id.
 // A crash during recovery leaves the old record, so the next boot recovers again. Within one
 // boot no pull waits for the disk: a pull that returned OK has the durability of `cp -r`
