@@ -26,9 +26,10 @@
 # RUNS rounds, for warm and cold pulls and pushes of both shapes, and rsync's ratio too;
 # cold_*_client_cpu_s / cold_*_cache_cpu_s / cp_*_cpu_s are the CPU seconds (user + system) of
 # the pulling `kumo`, the cache and cp (medians); *_rounds are the per-round seconds.
-# A pull through the node store returns once its bytes are on disk (syncfs, docs/datasets.md);
-# cp -r does not wait for that, so cp is also timed up to the end of a `sync -f` right after it
-# (cpsync_*), and cold_pull_*_ratio_vs_cp_sync compares the pull with that durable copy.
+# Neither cp -r nor a pull through the node store waits for its bytes to reach the disk (the
+# store is verified after a machine crash instead, docs/datasets.md "The node store"); cp is
+# also timed up to the end of a `sync -f` right after it (cpsync_*), what a durable copy costs
+# on this disk, and cold_pull_*_ratio_vs_cp_sync compares the pull with that.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/datasets-lib.sh"
@@ -82,7 +83,7 @@ cp_step() {  # SHAPE ROUND
   local t0; t0=$(now)
   { time cp -r "$src" "$WORK/out/cp"; } 2> "$WORK/cpu"
   local t1; t1=$(now)
-  sync -f "$WORK/out/cp"  # what the pull also waits for: its bytes on disk (syncfs)
+  sync -f "$WORK/out/cp"  # cp made durable: the reference for what the disk costs
   T[cp_$1_$2]=$(secs "$t0" "$t1")
   T[cpsync_$1_$2]=$(secs "$t0" "$(now)")
   T[cpcpu_$1_$2]=$(awk '{print $1 + $2}' "$WORK/cpu")

@@ -305,12 +305,9 @@ Status FetchOne(cache::CacheClient& cache, const std::string& bucket, const std:
 }
 
 // Fetches the files of `manifest` through the node store: every missing object into the
-// store's tmp/, checked; then one Sync (syncfs) of the store's filesystem; only then are the
-// objects adopted and the files linked, and a second Sync makes the links durable. So an
-// object visible in the store has its bytes on disk — a power cut cannot leave a name that a
-// later pull would link unchecked — for one wait per pull instead of an fsync per file, and a
-// pull that returned OK survives a power cut as an accepted write does. A failed fetch adopts
-// nothing.
+// store's tmp/, checked; only once all of them are there are the objects adopted and the files
+// linked, so a failed fetch adopts nothing. No sync: the store is verified after a machine
+// crash instead (node_store.h), and a kill -9 loses nothing the kernel was given.
 Status FetchThroughStore(cache::CacheClient& cache, const std::string& bucket,
                          const std::string& prefix, const api::DatasetManifest& manifest,
                          const std::string& dir, NodeStore& store, int parallel,
@@ -331,21 +328,18 @@ Status FetchThroughStore(cache::CacheClient& cache, const std::string& bucket,
     on_file(static_cast<uint64_t>(f.size_bytes), fetch);
     return Status::Ok();
   });
-  bool fetched = std::any_of(tmp.begin(), tmp.end(), [](const auto& t) { return !t.empty(); });
-  if (s.ok() && fetched) s = store.Sync();
   if (!s.ok()) {
     for (const auto& t : tmp)
       if (!t.empty()) ::unlink(t.c_str());
     return s;
   }
-  s = ForEachParallel(n, parallel, [&](size_t i) -> Status {
+  return ForEachParallel(n, parallel, [&](size_t i) -> Status {
     const api::ManifestFile& f = manifest.files[i];
     if (!tmp[i].empty())
       if (Status st = store.Adopt(tmp[i], f.sha256); !st.ok())
         return Status(st.code(), f.path + ": " + st.message());
     return store.LinkTo(f.sha256, dir + "/" + f.path);
   });
-  return s.ok() ? store.Sync() : s;
 }
 
 }  // namespace

@@ -16,8 +16,9 @@
 // and leaves no file). The bytes are checked as they are written to the temp file, one pass.
 // A file already in DIR with the manifest's size and checksum is kept, so an interrupted pull
 // resumes. Files in DIR that the manifest does not name are left alone. Through a node store
-// (TransferOptions::node_store) the objects are synced before they are adopted and the tree
-// after it is linked, so a pull that returned OK survives a power cut (node_store.h).
+// (TransferOptions::node_store) nothing is synced, as `cp -r` syncs nothing: the store is
+// verified after a machine crash instead, and the same pull again repairs the tree then
+// (node_store.h).
 //
 // Thread safety: one call at a time per ApiClient.
 #pragma once
@@ -92,8 +93,8 @@ Result<TransferReport> PullDataset(ApiClient& api, const std::string& name,
                                    const TransferOptions& options);
 
 // Fetches the files of `manifest` (objects `prefix` + sha256 in `bucket`) into `dir` — through
-// `store` by hard link when it is not null (node_store.h: durable on return; a failure adopts
-// no object), else as checked copies — on
+// `store` by hard link when it is not null (node_store.h; a failure adopts no object), else as
+// checked copies — on
 // `parallel` threads; `on_file` is called once per file (from any of them) with its size and
 // whether its bytes came from the cache; every fetched object is checked as `verify` says.
 // PullDataset and the server's job datasets use it.

@@ -126,7 +126,10 @@ Status ControlPlane::OpenDataDir() {
   auto lock = DataDirLock::Acquire(config.data_dir);
   if (!lock) return lock.error();
   lock_.emplace(std::move(*lock));
-  return executor::MakePrivateDirs(config.data_dir + "/jobs");
+  if (Status s = executor::MakePrivateDirs(config.data_dir + "/jobs"); !s.ok()) return s;
+  // Before any job is given a dataset tree (job_datasets.h: trees after a machine crash).
+  auto recovered = RecoverNodeStore(config.data_dir);
+  return recovered ? Status::Ok() : recovered.error();
 }
 
 // The inventory, the scheduler, the executor and the store.

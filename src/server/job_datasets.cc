@@ -63,7 +63,7 @@ Status Materialize(ServerState& state, const api::DatasetRef& d, const std::stri
   auto cache =
       ServerDatasetReader(state, (*owner)->project, d.name, state.config.cache_token_ttl_s);
   if (!cache) return cache.error();
-  auto store = client::NodeStore::Open(state.config.data_dir + "/node-store");
+  auto store = OpenNodeStore(state.config.data_dir);
   if (!store) return store.error();
   const std::string tmp = store->TempPath();
   Status s = client::FetchVersion(**cache, kDatasetBucket, prefix, *manifest, tmp, &*store,
@@ -126,6 +126,30 @@ Status ApplyPins(const json& pins, api::JobSpec& spec) {
     spec.datasets[i].digest = p["digest"].get<std::string>();
   }
   return Status::Ok();
+}
+
+Result<client::NodeStore> OpenNodeStore(const std::string& data_dir) {
+  client::NodeStore::Options options;
+  options.linked_trees = {data_dir + "/datasets"};
+  return client::NodeStore::Open(data_dir + "/node-store", options);
+}
+
+Result<client::NodeStore::Recovery> RecoverNodeStore(const std::string& data_dir) {
+  std::error_code ec;
+  if (!fs::exists(data_dir + "/node-store", ec)) return client::NodeStore::Recovery();
+  auto store = OpenNodeStore(data_dir);
+  if (!store) return Error(store.error());
+  const client::NodeStore::Recovery& r = store->recovery();
+  if (r.recovered)
+    std::fprintf(stderr,
+                 "kumo server: node store recovered (its record named another boot, or "
+                 "none): %lld objects hashed, %lld removed; %lld dataset trees and %lld temp "
+                 "entries removed\n",
+                 static_cast<long long>(r.objects_hashed),
+                 static_cast<long long>(r.objects_dropped),
+                 static_cast<long long>(r.trees_removed),
+                 static_cast<long long>(r.temps_removed));
+  return r;
 }
 
 std::string DatasetDir(const std::string& data_dir, const std::string& digest) {

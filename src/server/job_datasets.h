@@ -12,6 +12,14 @@
 // tree is built under a temp name and renamed into place whole, so a tree that exists is
 // complete, and jobs reading the same version share it. Tasks find it in KUMO_DATASET_<NAME>.
 //
+// After a machine crash a tree may hold a torn object's inode (the store syncs nothing within a
+// boot; node_store.h). So the store is opened with DATA_DIR/datasets as its linked trees, and
+// the server opens it at start-up (RecoverNodeStore), before any job is given a tree: in a new
+// boot every tree goes with the store's recovery, and the next start of a job reading it links
+// it again from the verified objects. A tree is never verified file by file: that would need
+// its manifest, and re-linking moves no bytes. Nothing reads a tree across a reboot: every task
+// died with the machine.
+//
 // Thread safety: only CollectUnused (and so MaterializeDatasets, with a node-store cap) takes
 // ServerState::mu, briefly; call none of them holding it. They may run on any thread,
 // concurrently (materialising the same version twice is harmless: one rename wins).
@@ -24,6 +32,7 @@
 
 #include "api/job_spec.h"
 #include "base/status.h"
+#include "client/node_store.h"
 
 namespace kumo::server {
 
@@ -53,6 +62,15 @@ extern const char* const kLegacyDatasetsMessage;
 // fails now; a Running or Terminating one is cancelled (its current tasks may have read the old
 // directory; no new attempt can). Each gets an event saying why. REQUIRES: state.mu held.
 void EndUnsupportedJobs(ServerState& state, double now);
+
+// DATA_DIR/node-store, opened as every server-side use opens it (its linked trees are
+// DATA_DIR/datasets/*).
+Result<client::NodeStore> OpenNodeStore(const std::string& data_dir);
+// At start-up, before the scheduling loop or the stager runs: opens the node store, which
+// recovers it (and removes the dataset trees) when it was last consistent in another boot, and
+// logs what recovery did, and returns it. A data dir without a node store has no trees either
+// (trees are built in the store's tmp): nothing to do, an empty Recovery.
+Result<client::NodeStore::Recovery> RecoverNodeStore(const std::string& data_dir);
 
 // DATA_DIR/datasets/<hex>: where the version with manifest digest `digest` is materialised.
 std::string DatasetDir(const std::string& data_dir, const std::string& digest);

@@ -137,5 +137,34 @@ TEST(CollectUnused, IsSkippedWhileAFetchHoldsTheNodeStore) {
   collected.wait();
 }
 
+// At start-up the server recovers its node store. In the boot the store recorded its dataset
+// trees stay (their tasks may be running: a server restart does not stop them); in another
+// boot they go with the store's recovery, since one may hold a torn object's inode.
+TEST(RecoverNodeStore, RemovesTheDatasetTreesOnlyInAnotherBoot) {
+  ::kumo::testing::TempDir tmp;
+  const std::string data = tmp.path();
+  auto none = RecoverNodeStore(data);  // no store: nothing to recover, nothing made
+  ASSERT_TRUE(none.has_value()) << none.error().message();
+  EXPECT_FALSE(none->recovered);
+  EXPECT_FALSE(std::filesystem::exists(data + "/node-store"));
+
+  auto store = OpenNodeStore(data);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  const std::string tree = DatasetDir(data, "sha256:" + std::string(64, 'e'));
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/a.txt") << "a";
+  auto same = RecoverNodeStore(data);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_FALSE(same->recovered);
+  EXPECT_TRUE(std::filesystem::exists(tree + "/a.txt"));
+
+  std::ofstream(data + "/node-store/boot_id") << "another-boot\n";
+  auto rebooted = RecoverNodeStore(data);
+  ASSERT_TRUE(rebooted.has_value()) << rebooted.error().message();
+  EXPECT_TRUE(rebooted->recovered);
+  EXPECT_EQ(rebooted->trees_removed, 1);
+  EXPECT_FALSE(std::filesystem::exists(tree));
+}
+
 }  // namespace
 }  // namespace kumo::server
