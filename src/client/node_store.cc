@@ -15,13 +15,12 @@
 #include "base/durable_file.h"
 #include "base/random.h"
 #include "base/sha256.h"
+#include "client/dataset_client.h"
 
 namespace kumo::client {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr size_t kHashChunkBytes = 1 << 20;
 
 Status StoreError(const std::string& path, int err) {
   return Status::IoError("node store " + path + ": " + std::strerror(err));
@@ -33,19 +32,6 @@ std::string FirstLine(const std::string& path) {
   std::string line;
   std::getline(in, line);
   return line;
-}
-
-// SHA-256 of the file's bytes, as 64 hex digits; "" when it cannot be read.
-std::string Sha256OfFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  auto buf = std::make_unique_for_overwrite<char[]>(kHashChunkBytes);
-  Sha256 sha;
-  ssize_t n;
-  while ((n = ::read(fd, buf.get(), kHashChunkBytes)) > 0)
-    sha.Update(std::string_view(buf.get(), static_cast<size_t>(n)));
-  ::close(fd);
-  return n == 0 ? sha.FinishHex() : "";
 }
 
 // The entries of `dir` (none when it is missing), listed before any is removed.
@@ -88,7 +74,10 @@ Status DropTornObjects(const std::string& dir, NodeStore::Recovery& r) {
       bool named = IsLowerHex(name, 64) && name.starts_with(fan.filename().string()) &&
                    ::lstat(object.c_str(), &st) == 0 && S_ISREG(st.st_mode);
       if (named) ++r.objects_hashed;
-      if (named && Sha256OfFile(object) == name) continue;
+      if (named) {
+        auto digests = DigestFile(object);  // dataset_client.h: the same read as a push's
+        if (digests && digests->sha256 == name) continue;
+      }
       std::fprintf(stderr, "kumo: node store %s: %s does not hash to its name (torn by a "
                    "machine crash?): removed, a later pull fetches it again\n",
                    dir.c_str(), object.c_str());
