@@ -22,18 +22,48 @@ ServiceHistory::ServiceHistory(const PolicyConfig& policy)
       history_(policy.history),
       min_runtime_(policy.min_runtime.floor_s) {}
 
-void ServiceHistory::Finished(double attained_gpu_s, double executed_s) {
+void ServiceHistory::Finished(double attained_gpu_s, double executed_s, Seconds max_runtime_s) {
+  const auto window = static_cast<size_t>(std::max(1, history_.window_jobs));
   attained_gpu_s_.push_back(attained_gpu_s);
   executed_s_.push_back(executed_s);
   ++finished_;
-  while (static_cast<int64_t>(attained_gpu_s_.size()) > std::max(1, history_.window_jobs)) {
+  while (attained_gpu_s_.size() > window) {
     attained_gpu_s_.pop_front();
     executed_s_.pop_front();
+  }
+  if (max_runtime_s > 0 && max_runtime_s < kNever) {
+    limit_ratios_.push_back(std::min(1.0, executed_s / static_cast<double>(max_runtime_s)));
+    if (limit_ratios_.size() > window) limit_ratios_.pop_front();
   }
   Recompute();
 }
 
+void ServiceHistory::Arrived(Seconds max_runtime_s) {
+  if (max_runtime_s <= 0 || max_runtime_s >= kNever) return;
+  arrival_limits_s_.push_back(static_cast<double>(max_runtime_s));
+  if (arrival_limits_s_.size() > static_cast<size_t>(std::max(1, history_.arrival_window_jobs)))
+    arrival_limits_s_.pop_front();
+  RecomputeGuard();
+}
+
+void ServiceHistory::RecomputeGuard() {
+  const auto enough = static_cast<size_t>(std::max(1, history_.min_jobs));
+  limit_fraction_ = 1;
+  if (limit_ratios_.size() >= enough) {
+    double sum = 0;
+    for (double r : limit_ratios_) sum += r;
+    limit_fraction_ = sum / static_cast<double>(limit_ratios_.size());
+  }
+  guard_after_s_ = -1;
+  if (!las_.predicted_remaining || las_.guard_quantile <= 0 || arrival_limits_s_.size() < enough)
+    return;
+  std::vector<double> sorted(arrival_limits_s_.begin(), arrival_limits_s_.end());
+  std::sort(sorted.begin(), sorted.end());
+  guard_after_s_ = static_cast<Seconds>(Quantile(sorted, las_.guard_quantile) * limit_fraction_);
+}
+
 void ServiceHistory::Recompute() {
+  RecomputeGuard();
   if (static_cast<int64_t>(attained_gpu_s_.size()) < history_.min_jobs) return;
   std::vector<double> sorted(attained_gpu_s_.begin(), attained_gpu_s_.end());
   std::sort(sorted.begin(), sorted.end());
@@ -64,7 +94,7 @@ bool Starved(const LasConfig& las, const LasJob& job) {
       waits_s > static_cast<double>(job.starve_after_s))
     return true;
   if (las.starve_factor <= 0) return false;
-  const double executed_s = job.attained_gpu_s / std::max(1.0, job.gpus);
+  const double executed_s = ExecutedSeconds(job.attained_gpu_s, job.gpus);
   if (job.pending)
     return waits_s > las.starve_factor * executed_s;
   return job.running && requeued_s > las.starve_factor / 2 * executed_s;
@@ -80,9 +110,69 @@ bool InVictimWindow(const LasConfig& las, const LasJob& job) {
 
 }  // namespace
 
+double PredictedRemainingSeconds(const LasJob& job) {
+  const double ran = ExecutedSeconds(job.attained_gpu_s, job.gpus);
+  const bool limited = job.max_runtime_s > 0 && job.max_runtime_s < kNever;
+  double predicted = -1;
+  if (limited)
+    predicted = job.limit_fraction * static_cast<double>(job.max_runtime_s);
+  else if (job.runtime_estimate_s > 0 && job.runtime_estimate_s < kNever)
+    predicted = static_cast<double>(job.runtime_estimate_s);
+  if (predicted < 0) return ran;
+  const double left = std::max(predicted - ran, ran);
+  return limited ? std::max(0.0, std::min(left, static_cast<double>(job.max_runtime_s) - ran))
+                 : left;
+}
+
+namespace {
+
+// Classes of predicted remaining time: 1 + floor(log_base(minutes)), 1 under a minute.
+constexpr int64_t kRemainingClasses = 40;
+
+int64_t RemainingClass(const LasConfig& las, double remaining_s) {
+  const double minutes = std::max(1.0, remaining_s / 60);
+  const double c = std::floor(std::log(minutes) / std::log(std::max(1.000001, las.class_base)));
+  return std::clamp<int64_t>(1 + static_cast<int64_t>(c), 1, kRemainingClasses);
+}
+
+bool HasPrediction(const LasJob& job) {
+  return (job.max_runtime_s > 0 && job.max_runtime_s < kNever) ||
+         (job.runtime_estimate_s > 0 && job.runtime_estimate_s < kNever);
+}
+
+bool Guarded(const LasJob& job, double remaining_s) {
+  return job.guard_after_s >= 0 &&
+         static_cast<double>(job.age_s) + remaining_s >= static_cast<double>(job.guard_after_s);
+}
+
+// The queue under LasConfig::predicted_remaining, 0 the top. A running job with a prediction
+// was started in its order and is not stopped for it; one without is a victim as under LAS.
+int64_t PredictedQueue(const LasConfig& las, const LasJob& job) {
+  if (job.running &&
+      (HasPrediction(job) || !job.checkpointable || !InVictimWindow(las, job)))
+    return 0;
+  const double remaining_s = PredictedRemainingSeconds(job);
+  return Guarded(job, remaining_s) ? 0 : RemainingClass(las, remaining_s);
+}
+
+int32_t Saturate(int64_t p) {
+  return static_cast<int32_t>(std::clamp<int64_t>(p, std::numeric_limits<int32_t>::min(),
+                                                  std::numeric_limits<int32_t>::max()));
+}
+
+}  // namespace
+
+bool MayReserve(const LasConfig& las, const LasJob& job) {
+  if (!las.enabled || !las.predicted_remaining || job.guard_after_s < 0) return true;
+  return Guarded(job, PredictedRemainingSeconds(job));
+}
+
 int32_t LasPriority(const LasConfig& las, std::span<const double> thresholds_gpu_s,
                     const LasJob& job) {
   if (!las.enabled) return job.declared_priority;
+  if (las.predicted_remaining)
+    return Saturate(int64_t{job.declared_priority} * (kRemainingClasses + 1) +
+                    (kRemainingClasses - PredictedQueue(las, job)));
   const auto levels = static_cast<int64_t>(las.threshold_quantiles.size());
   int64_t queue = 0;
   if (!(job.running && !InVictimWindow(las, job))) {
@@ -95,9 +185,7 @@ int32_t LasPriority(const LasConfig& las, std::span<const double> thresholds_gpu
   }
   if (Starved(las, job)) queue = 0;
   queue = std::min(queue, levels);
-  const int64_t p = int64_t{job.declared_priority} * (levels + 1) + (levels - queue);
-  return static_cast<int32_t>(std::clamp<int64_t>(p, std::numeric_limits<int32_t>::min(),
-                                                  std::numeric_limits<int32_t>::max()));
+  return Saturate(int64_t{job.declared_priority} * (levels + 1) + (levels - queue));
 }
 
 }  // namespace kumo::core

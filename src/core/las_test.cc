@@ -16,6 +16,13 @@ PolicyConfig Small(int32_t min_jobs, int32_t window) {
 
 // A running 1-GPU job that checkpoints: `attained` GPU-s now, `at_save` at its last save,
 // `since_save_s` ago.
+// Tiresias' service queues (LasConfig::predicted_remaining off), which most tests here check.
+LasConfig ServiceQueues() {
+  LasConfig las;
+  las.predicted_remaining = false;
+  return las;
+}
+
 LasJob RunningOneGpuCheckpointer(double attained, double at_save, Seconds since_save_s) {
   LasJob j;
   j.running = true;
@@ -68,8 +75,124 @@ TEST(ServiceHistory, MinRuntimeIsAFractionOfTheMedianRunTime) {
   EXPECT_EQ(h.min_runtime(), 3600);
 }
 
+TEST(ServiceHistory, LimitFractionIsTheMeanShareOfTheirLimitsThatFinishedJobsRan) {
+  ServiceHistory h(Small(2, 10));
+  EXPECT_EQ(h.limit_fraction(), 1);  // nothing known: the limit itself
+  h.Finished(100, 100, 400);         // ran a quarter of its limit
+  h.Finished(50, 50);                // no limit: says nothing about limits
+  EXPECT_EQ(h.limit_fraction(), 1);  // one ratio < min_jobs
+  h.Finished(300, 300, 400);         // three quarters
+  EXPECT_DOUBLE_EQ(h.limit_fraction(), 0.5);
+  h.Finished(900, 900, 600);  // ran past its limit (a driver's grace): counts as 1
+  EXPECT_DOUBLE_EQ(h.limit_fraction(), (0.25 + 0.75 + 1) / 3);
+}
+
+TEST(ServiceHistory, TheGuardBoundIsAQuantileOfTheArrivalsLimitsTimesTheFraction) {
+  PolicyConfig p = Small(2, 10);
+  p.las.guard_quantile = 0.5;
+  p.history.arrival_window_jobs = 3;
+  ServiceHistory h(p);
+  h.Arrived(1000);
+  EXPECT_EQ(h.guard_after_s(), -1);  // one arrival < min_jobs
+  h.Arrived(kNever);                 // no limit: not kept
+  EXPECT_EQ(h.guard_after_s(), -1);
+  h.Arrived(3000);  // {1000, 3000}: nearest-rank p50 = 1000, x fraction 1
+  EXPECT_EQ(h.guard_after_s(), 1000);
+  h.Arrived(5000);
+  h.Arrived(7000);  // the window keeps {3000, 5000, 7000}: p50 = 5000
+  EXPECT_EQ(h.guard_after_s(), 5000);
+  h.Finished(10, 10, 40);
+  h.Finished(30, 30, 40);  // fraction (0.25 + 0.75) / 2 = 0.5
+  EXPECT_EQ(h.guard_after_s(), 2500);
+  p.las.guard_quantile = 0;  // off
+  ServiceHistory off(p);
+  for (Seconds limit : {1000, 3000, 5000}) off.Arrived(limit);
+  EXPECT_EQ(off.guard_after_s(), -1);
+}
+
+// A pending 1-GPU job with a limit: predicted run time = limit x fraction.
+LasJob PendingWithLimit(Seconds limit, double fraction, double ran_s) {
+  LasJob j;
+  j.pending = true;
+  j.gpus = 1;
+  j.attained_gpu_s = ran_s;
+  j.max_runtime_s = limit;
+  j.limit_fraction = fraction;
+  return j;
+}
+
+TEST(PredictedRemaining, IsTheLimitTimesTheFractionMinusWhatItRanAtLeastWhatItRan) {
+  // Limit 10 h, fraction 0.5: predicted 5 h.
+  EXPECT_EQ(PredictedRemainingSeconds(PendingWithLimit(36000, 0.5, 3600)), 4 * 3600);
+  // Ran 4 h: 1 h left by the prediction, but a job that ran 4 h runs about 4 h more.
+  EXPECT_EQ(PredictedRemainingSeconds(PendingWithLimit(36000, 0.5, 4 * 3600)), 4 * 3600);
+  // Ran 9 h: never more than its limit allows (1 h).
+  EXPECT_EQ(PredictedRemainingSeconds(PendingWithLimit(36000, 0.5, 9 * 3600)), 3600);
+  // No limit: the history's estimate; neither: what it ran (LAS).
+  LasJob j = PendingWithLimit(kNever, 0.5, 0);
+  j.runtime_estimate_s = 7200;
+  EXPECT_EQ(PredictedRemainingSeconds(j), 7200);
+  j.runtime_estimate_s = kNever;
+  j.attained_gpu_s = 8 * 3 * 3600;  // 24 GPU-hours on 8 GPUs: it ran 3 h
+  j.gpus = 8;
+  EXPECT_EQ(PredictedRemainingSeconds(j), 3 * 3600);
+}
+
+TEST(PredictedRemaining, ClassesArePowersOfTheBaseInMinutes) {
+  LasConfig las;  // predicted remaining, base 2: priority = declared x 41 + (40 - class)
+  ASSERT_TRUE(las.predicted_remaining);
+  auto priority = [&](Seconds remaining_s) {
+    LasJob j = PendingWithLimit(remaining_s, 1, 0);
+    j.declared_priority = 1;
+    return LasPriority(las, {}, j);
+  };
+  EXPECT_EQ(priority(30), 41 + 39);       // under a minute: class 1
+  EXPECT_EQ(priority(120), 41 + 38);      // 2 min: class 2
+  EXPECT_EQ(priority(179), 41 + 38);      // within a factor 2: the same class
+  EXPECT_EQ(priority(240), 41 + 37);      // 4 min: class 3
+  EXPECT_LT(priority(86400), priority(240));
+  // Every class of declared priority 1 outranks the best of priority 0 (40).
+  EXPECT_GT(priority(1'000'000'000), 40);
+  las.class_base = 4;  // 4 min and 15 min: one class
+  EXPECT_EQ(priority(240), priority(900));
+}
+
+TEST(PredictedRemaining, ARunningJobWithAPredictionIsNotAVictim) {
+  LasConfig las;
+  LasJob j = RunningOneGpuCheckpointer(3600, 3600, 10);  // just saved: in its victim window
+  j.max_runtime_s = 100 * 3600;
+  EXPECT_EQ(LasPriority(las, {}, j), 40);  // top queue: it started in its order
+  j.max_runtime_s = kNever;                // no prediction: ranked by what it ran (1 h)
+  EXPECT_EQ(LasPriority(las, {}, j), 40 - 6);  // 60 min: 1 + floor(log2 60) = 6
+  j.since_checkpoint_s = 600;                  // outside its victim window
+  EXPECT_EQ(LasPriority(las, {}, j), 40);
+  j.checkpointable = false;  // never a victim for its order
+  j.since_checkpoint_s = 10;
+  EXPECT_EQ(LasPriority(las, {}, j), 40);
+}
+
+TEST(PredictedRemaining, TheGuardPutsAJobNearingTheBoundOnTopAndLetsItReserve) {
+  LasConfig las;
+  // Predicted 30 h left (limit 60 h x 0.5), bound 100 h.
+  LasJob j = PendingWithLimit(60 * 3600, 0.5, 0);
+  j.guard_after_s = 100 * 3600;
+  j.age_s = 60 * 3600;  // 60 + 30 < 100: in its class, no reservation
+  EXPECT_LT(LasPriority(las, {}, j), 40);
+  EXPECT_FALSE(MayReserve(las, j));
+  j.age_s = 70 * 3600;  // 70 + 30 >= 100: guarded
+  EXPECT_EQ(LasPriority(las, {}, j), 40);
+  EXPECT_TRUE(MayReserve(las, j));
+  // Bound unknown or guard off: EASY reserves for every job, as before.
+  j.age_s = 0;
+  j.guard_after_s = -1;
+  EXPECT_TRUE(MayReserve(las, j));
+  las.predicted_remaining = false;
+  j.guard_after_s = 100 * 3600;
+  EXPECT_TRUE(MayReserve(las, j));
+}
+
 TEST(LasPriority, QueueInsideTheDeclaredPriority) {
-  LasConfig las;  // two quantiles: K = 2, priority = declared x 3 + (2 - queue)
+  LasConfig las = ServiceQueues();  // two quantiles: K = 2, priority = declared x 3 + (2 - queue)
   const std::vector<double> t = {100, 1000};
   LasJob j;
   j.declared_priority = 5;
@@ -92,7 +215,7 @@ TEST(LasPriority, QueueInsideTheDeclaredPriority) {
 }
 
 TEST(LasPriority, RunningJobWithoutCheckpointsStaysInTheTopQueue) {
-  LasConfig las;
+  LasConfig las = ServiceQueues();
   LasJob j;
   j.running = true;
   j.checkpointable = false;
@@ -106,7 +229,7 @@ TEST(LasPriority, RunningJobWithoutCheckpointsStaysInTheTopQueue) {
 
 TEST(LasPriority, StarvingPendingJobIsPromoted) {
   // 4 GPUs, 4,000 GPU-s attained = 1,000 s executed; starve factor 4: promoted after 4,000 s.
-  LasConfig las;
+  LasConfig las = ServiceQueues();
   LasJob j;
   j.pending = true;
   j.gpus = 4;
@@ -121,7 +244,7 @@ TEST(LasPriority, PromotedRunningJobKeepsTheTopQueueUntilItsWaitsArePaidBack) {
   // 2 GPUs, 7,200 GPU-s = 3,600 s executed, starve factor 1: it has waited 4,000 s since its
   // first start (> 1 x 3,600), so it is promoted while pending and, once running, keeps the top
   // queue while those waits exceed half its executed time -- until it has run 8,000 s.
-  LasConfig las;
+  LasConfig las = ServiceQueues();
   las.starve_factor = 1;
   const std::vector<double> t = {100, 1000};
   LasJob j;
@@ -151,7 +274,7 @@ TEST(LasPriority, WaitsBeyondTheRunTimeQuantileKeepTheTopQueueUntilTheEnd) {
   // starve_after_s 3,600 (the history's quantile of run times); the factor bound is far off
   // (4 x 10,000 s executed). Pending: promoted once its waits since its first start exceed
   // 3,600 s in all; running: it keeps the top queue however long it runs, as its waits stay.
-  LasConfig las;
+  LasConfig las = ServiceQueues();
   const std::vector<double> t = {100, 1000};
   LasJob j;
   j.gpus = 1;
@@ -193,7 +316,7 @@ TEST(LasPriority, CheckpointingJobIsAVictimOnlyJustAfterASave) {
   // Demoted by its service at its last save (5,000 >= 1,000: the bottom queue), it may be
   // preempted by LAS only in the 300 s after that save; later it keeps the top queue, so a
   // preemption never throws away more than the window (plus the grace period) of work.
-  LasConfig las;
+  LasConfig las = ServiceQueues();
   las.victim_window_s = 300;
   const std::vector<double> t = {100, 1000};
   LasJob j = RunningOneGpuCheckpointer(5600, 5000, 300);
@@ -212,7 +335,7 @@ TEST(LasPriority, AJobRequeuedKTimesIsNoLongerALasVictim) {
   // In its victim window and demoted (service 5,000 at its save >= 1,000: the bottom queue), a
   // job requeued once is still a victim with k = 2 and is not with k = 1; pending, it is
   // queued by its service as before (the bound is on being stopped again, not on the order).
-  LasConfig las;
+  LasConfig las = ServiceQueues();
   const std::vector<double> t = {100, 1000};
   LasJob j = RunningOneGpuCheckpointer(5060, 5000, 60);
   j.requeues = 1;
@@ -227,7 +350,7 @@ TEST(LasPriority, AJobRequeuedKTimesIsNoLongerALasVictim) {
 }
 
 TEST(LasPriority, SaturatesAtTheInt32Range) {
-  LasConfig las;
+  LasConfig las = ServiceQueues();
   LasJob j;
   j.declared_priority = std::numeric_limits<int32_t>::max();
   EXPECT_EQ(LasPriority(las, {}, j), std::numeric_limits<int32_t>::max());

@@ -43,6 +43,17 @@ struct LasConfig {
   // without ending it: preemptions, moves, retries) is no longer a LAS victim while it runs --
   // it has paid (core/las.h says why). 0: off, LAS preempts a job however often.
   int32_t protect_after_requeues = 0;
+  // Shortest predicted remaining time first (core/las.h says why): a job is ranked by the time
+  // it is predicted still to run -- its maxRuntime x the fraction of their limits that recently
+  // finished jobs ran (else the history's estimate), minus what it ran, and never less than
+  // what it ran -- in classes `class_base` apart, a job with neither by what it ran alone.
+  // false: Tiresias' service queues (threshold_quantiles, starve_factor).
+  bool predicted_remaining = true;
+  double class_base = 2;  // > 1: one class outranks the next when its remaining time is 1/base
+  // The deadline guard (with predicted_remaining): a job whose time since submission plus its
+  // predicted remaining time reaches this quantile of the recent arrivals' predicted run times
+  // is in the top queue until it ends. In (0, 1); 0: off.
+  double guard_quantile = 0.985;
   friend bool operator==(const LasConfig&, const LasConfig&) = default;
 };
 
@@ -59,6 +70,10 @@ struct MinRuntimeConfig {
 // The window of finished jobs the relative thresholds are computed over.
 struct ServiceHistoryConfig {
   int32_t window_jobs = 500;  // the most recent finished jobs kept
+  // The most recent arrivals whose maxRuntime the deadline guard's bound is taken from
+  // (LasConfig::guard_quantile): long, so that the bound is the workload's tail, not the
+  // latest burst's (on Philly the long jobs come first; a 500-job window halves the bound).
+  int32_t arrival_window_jobs = 10000;
   // Until this many jobs have finished, LAS keeps every job in its top queue and minRuntime is
   // floor_s: the workload's scale is not known yet, and a guess in hours is the constant this
   // replaces.

@@ -132,6 +132,10 @@ struct Job {
   // the job starts. Nominated jobs are considered before the queue, so the resources their
   // victims free go to them (like Kubernetes' nominatedNodeName).
   bool nominated = false;
+  // Pending only: whether EASY may reserve for it when it is the first blocked job. A driver
+  // applying LAS's deadline guard clears it until the guard fires (core/las.h, MayReserve):
+  // jobs behind it backfill greedily meanwhile.
+  bool may_reserve = true;
   // Pending only: the placement of this job's reservation in the last pass (the driver copies it
   // from the ReservationDecision). The core keeps it while it is still feasible as early as
   // anything it would find anew, so jobs backfilled around it can never delay the job.

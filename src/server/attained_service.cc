@@ -15,6 +15,10 @@ double GangGpus(const api::JobSpec& spec) {
 
 bool Holding(const JobRec& job) { return HasAttempt(job.phase) && !job.tasks.empty(); }
 
+core::Seconds Limit(const api::JobSpec& spec) {
+  return spec.max_runtime_s ? static_cast<core::Seconds>(*spec.max_runtime_s) : core::kNever;
+}
+
 }  // namespace
 
 double CheckpointWaitSeconds(const api::CheckpointSpec& checkpoint) {
@@ -39,19 +43,28 @@ Status AttainedService::Load(store::Store& store, std::map<int64_t, JobRec>& job
         r.finished = store::AsInt(row[4]) != 0;
         r.requeued_s = store::AsDouble(row[5]);
         r.gpus = GangGpus(job->second.spec);
+        r.max_runtime_s = Limit(job->second.spec);
         job->second.attained_gpu_s = r.ended_gpu_s;
       });
   if (!s.ok()) return s;
-  // The window, oldest first, as it was built.
-  std::vector<std::pair<double, double>> window;
+  // The window, oldest first, as it was built (a job the store no longer has: no limit).
+  struct Finished {
+    double attained_gpu_s, executed_s;
+    core::Seconds max_runtime_s;
+  };
+  std::vector<Finished> window;
   s = store.Query(
-      "SELECT attained_gpu_s, executed_s FROM service_history ORDER BY seq DESC LIMIT ?1",
+      "SELECT attained_gpu_s, executed_s, job_id FROM service_history ORDER BY seq DESC LIMIT ?1",
       {int64_t{std::max(1, policy_.history.window_jobs)}}, [&](const store::Row& row) {
-        window.emplace_back(store::AsDouble(row[0]), store::AsDouble(row[1]));
+        auto job = jobs.find(store::AsInt(row[2]));
+        window.push_back({store::AsDouble(row[0]), store::AsDouble(row[1]),
+                          job == jobs.end() ? core::kNever : Limit(job->second.spec)});
       });
   if (!s.ok()) return s;
-  for (auto it = window.rbegin(); it != window.rend(); ++it) history_.Finished(it->first, it->second);
-  for (auto& [id, job] : jobs) {
+  for (auto it = window.rbegin(); it != window.rend(); ++it)
+    history_.Finished(it->attained_gpu_s, it->executed_s, it->max_runtime_s);
+  for (auto& [id, job] : jobs) {  // by id: in submission order
+    history_.Arrived(Limit(job.spec));
     auto it = jobs_.find(id);
     if (it == jobs_.end()) {
       // No row: it never ended an attempt (or predates migration 6). A running attempt counts
@@ -59,6 +72,7 @@ Status AttainedService::Load(store::Store& store, std::map<int64_t, JobRec>& job
       Record& r = jobs_[id];
       r.pending_since = job.submit_time;
       r.gpus = GangGpus(job.spec);
+      r.max_runtime_s = Limit(job.spec);
       r.finished = IsTerminal(job.phase);
       it = jobs_.find(id);
     }
@@ -79,6 +93,8 @@ void AttainedService::Observe(JobRec& job, double now, std::vector<store::Statem
   if (fresh) {
     r.pending_since = job.submit_time;
     r.gpus = GangGpus(job.spec);
+    r.max_runtime_s = Limit(job.spec);
+    history_.Arrived(r.max_runtime_s);
   }
   if (r.finished) return;
   const bool holding = Holding(job);
@@ -104,8 +120,8 @@ void AttainedService::Observe(JobRec& job, double now, std::vector<store::Statem
 void AttainedService::Finish(int64_t job_id, Record& r, std::vector<store::Statement>& writes) {
   r.finished = true;
   if (r.ended_gpu_s > 0) {  // jobs that never ran say nothing about the workload's scale
-    const double executed_s = r.ended_gpu_s / std::max(1.0, r.gpus);
-    history_.Finished(r.ended_gpu_s, executed_s);
+    const double executed_s = core::ExecutedSeconds(r.ended_gpu_s, r.gpus);
+    history_.Finished(r.ended_gpu_s, executed_s, r.max_runtime_s);
     writes.push_back({"INSERT INTO service_history(job_id, attained_gpu_s, executed_s) "
                       "VALUES(?1, ?2, ?3)",
                       {job_id, r.ended_gpu_s, executed_s}});
@@ -155,6 +171,11 @@ void AttainedService::Apply(const JobRec& job, double now, double last_checkpoin
   las.requeues = r.last_attempt;
   las.running = job.phase == JobPhase::kRunning;
   las.checkpointable = cj.checkpointable;
+  las.age_s = static_cast<core::Seconds>(std::max(0.0, now - job.submit_time));
+  las.max_runtime_s = cj.max_runtime;
+  las.runtime_estimate_s = cj.runtime_estimate;
+  las.limit_fraction = history_.limit_fraction();
+  las.guard_after_s = history_.guard_after_s();
   if (las.running && las.checkpointable && r.running) {
     // Saves from earlier attempts do not count: this attempt's work since its start is at stake.
     const bool saved = last_checkpoint >= r.attempt_start;
@@ -166,9 +187,10 @@ void AttainedService::Apply(const JobRec& job, double now, double last_checkpoin
     }
   }
   cj.priority = core::LasPriority(policy_.las, history_.thresholds_gpu_s(), las);
+  cj.may_reserve = core::MayReserve(policy_.las, las);
   if (policy_.las.enabled) {  // for the LAS gain rule (core::PreemptionGainConfig)
     cj.las_declared_priority = las.declared_priority;
-    cj.executed_s = static_cast<core::Seconds>(las.attained_gpu_s / std::max(1.0, las.gpus));
+    cj.executed_s = static_cast<core::Seconds>(core::ExecutedSeconds(las.attained_gpu_s, las.gpus));
   }
 }
 

@@ -77,6 +77,7 @@ class AttainedService {
     // before its first start not included: what LAS's starvation guard counts (LasJob).
     double requeued_s = 0;
     double gpus = 0;
+    core::Seconds max_runtime_s = core::kNever;  // the spec's maxRuntime
     bool finished = false;     // reported to the history (or ended without running)
   };
   double Attained(const Record& r, double now) const;

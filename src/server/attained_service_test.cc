@@ -15,8 +15,11 @@ namespace {
 // One queue boundary (p50) known once two jobs have finished: finishing a 1-GPU job with 100
 // and one with 1000 GPU-seconds gives nearest-rank p50 = 100 GPU-s, so a job is in queue 0 below
 // 100 GPU-s and in queue 1 from there; declared priority 0 -> LAS priority 1 (queue 0) or 0.
+// Tiresias' service queues (las.predictedRemaining off): what these tests check; the predicted
+// order has its own tests below.
 core::PolicyConfig Policy() {
   core::PolicyConfig p;
+  p.las.predicted_remaining = false;
   p.las.threshold_quantiles = {0.5};
   p.history.min_jobs = 2;
   p.history.window_jobs = 3;

@@ -33,8 +33,11 @@ policy:
     starveRunQuantile: 0.8
     victimWindowSeconds: 600
     protectAfterRequeues: 2
+    predictedRemaining: false
+    classBase: 3
+    guardQuantile: 0.9
   minRuntime: {fractionOfMedian: 0.1, floorSeconds: 30, maxSeconds: 900}
-  history: {windowJobs: 100, minJobs: 5}
+  history: {windowJobs: 100, minJobs: 5, arrivalWindowJobs: 2000}
   estimates: {quantile: 0.9, window: 8, minSamples: 3}
   ageing: {after: 30m}
   relativeAge: 3
@@ -60,8 +63,11 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.las.starve_run_quantile, 0.8);
   EXPECT_EQ(p.las.victim_window_s, 600);
   EXPECT_EQ(p.las.protect_after_requeues, 2);
+  EXPECT_FALSE(p.las.predicted_remaining);
+  EXPECT_EQ(p.las.class_base, 3);
+  EXPECT_EQ(p.las.guard_quantile, 0.9);
   EXPECT_EQ(p.min_runtime, (core::MinRuntimeConfig{0.1, 30, 900}));
-  EXPECT_EQ(p.history, (core::ServiceHistoryConfig{100, 5}));
+  EXPECT_EQ(p.history, (core::ServiceHistoryConfig{100, 2000, 5}));
   EXPECT_EQ(p.estimates.quantile, 0.9);
   EXPECT_EQ(p.estimates.window, 8);
   EXPECT_EQ(p.estimates.min_samples, 3);

@@ -49,6 +49,7 @@ FieldReader Number(const std::string& file, T* out, std::string (*check)(double)
 std::string NonNegative(double x) { return x >= 0 ? "" : "must be >= 0"; }
 std::string AtLeastOne(double x) { return x >= 1 ? "" : "must be >= 1"; }
 std::string OffOrQuantile(double x) { return x >= 0 && x < 1 ? "" : "must be in [0, 1) (0: off)"; }
+std::string AboveOne(double x) { return x > 1 ? "" : "must be > 1"; }
 
 FieldReader Bool(bool* out) {
   return [=](const YAML::Node& v, const std::string&) {
@@ -109,7 +110,10 @@ Status ReadLas(const std::string& file, const YAML::Node& node, const std::strin
        {"starveFactor", Number(file, &las->starve_factor, NonNegative)},
        {"starveRunQuantile", Number(file, &las->starve_run_quantile, OffOrQuantile)},
        {"victimWindowSeconds", Number(file, &las->victim_window_s, NonNegative)},
-       {"protectAfterRequeues", Number(file, &las->protect_after_requeues, NonNegative)}});
+       {"protectAfterRequeues", Number(file, &las->protect_after_requeues, NonNegative)},
+       {"predictedRemaining", Bool(&las->predicted_remaining)},
+       {"classBase", Number(file, &las->class_base, AboveOne)},
+       {"guardQuantile", Number(file, &las->guard_quantile, OffOrQuantile)}});
 }
 
 Status ReadMinRuntime(const std::string& file, const YAML::Node& node, const std::string& path,
@@ -127,6 +131,7 @@ Status ReadHistory(const std::string& file, const YAML::Node& node, const std::s
                    core::ServiceHistoryConfig* h) {
   return ReadFields(file, node, path,
                     {{"windowJobs", Number(file, &h->window_jobs, AtLeastOne)},
+                     {"arrivalWindowJobs", Number(file, &h->arrival_window_jobs, AtLeastOne)},
                      {"minJobs", Number(file, &h->min_jobs, AtLeastOne)}});
 }
 

@@ -85,6 +85,7 @@ constexpr NamedPolicyRow kPolicies[] = {
     {"tiresias",
      [](SimConfig& c) {
        c.policy_config.scheduler.queue_order = "fifo";
+       c.policy_config.las.predicted_remaining = false;
        c.policy_config.scheduler.backfill = core::BackfillMode::kGreedy;
        c.policy_config.scheduler.preemption = {"priority"};
      }},
@@ -183,6 +184,7 @@ class Replay {
   bool ShouldPass(bool tick);
   bool UpdatePolicyFields();
   int32_t PolicyPriority(int32_t j) const;
+  core::LasJob LasView(int32_t j) const;
   int32_t SrtfPriority(int32_t j) const;
   void ScheduleCheckpoint(int32_t j, Seconds after);
   Seconds LastCheckpoint(int32_t j) const;
@@ -356,8 +358,10 @@ void Replay::Complete(int32_t j) {
   auto error = estimator_.Observe({sj.user, sj.project, "", ""}, sj.duration);
   if (error) estimate_errors_.push_back(*error);
   Release(j);
-  const double gpus = std::max(1.0, static_cast<double>(st_[j].gpu_milli) / 1000.0);
-  history_.Finished(st_[j].attained_gpu_s, st_[j].attained_gpu_s / gpus);
+  history_.Finished(st_[j].attained_gpu_s,
+                    core::ExecutedSeconds(st_[j].attained_gpu_s,
+                                          static_cast<double>(st_[j].gpu_milli) / 1000.0),
+                    sj.max_runtime);
   st_[j].phase = Phase::kDone;
   st_[j].end = now_;
   Deactivate(j);
@@ -399,9 +403,10 @@ bool Replay::UpdatePolicyFields() {
     cj.min_runtime = history_.min_runtime();
     if (cfg_.srtf_oracle) cj.max_runtime = st_[j].remaining;  // from its (attempt's) start
     if (!cfg_.srtf_oracle && cfg_.policy_config.las.enabled) {  // for the LAS gain rule
+      cj.may_reserve = core::MayReserve(cfg_.policy_config.las, LasView(j));
       cj.las_declared_priority = trace_.jobs[j].priority;
-      cj.executed_s = static_cast<Seconds>(
-          st_[j].attained_gpu_s / std::max(1.0, static_cast<double>(st_[j].gpu_milli) / 1000.0));
+      cj.executed_s = static_cast<Seconds>(core::ExecutedSeconds(
+          st_[j].attained_gpu_s, static_cast<double>(st_[j].gpu_milli) / 1000.0));
     }
   }
   return changed;
@@ -410,6 +415,11 @@ bool Replay::UpdatePolicyFields() {
 // Active job j's priority in the next pass.
 int32_t Replay::PolicyPriority(int32_t j) const {
   if (cfg_.srtf_oracle) return SrtfPriority(j);
+  return core::LasPriority(cfg_.policy_config.las, history_.thresholds_gpu_s(), LasView(j));
+}
+
+// What LAS knows of active job j now (core::LasJob).
+core::LasJob Replay::LasView(int32_t j) const {
   const JobState& js = st_[j];
   core::LasJob las;
   las.declared_priority = trace_.jobs[j].priority;
@@ -422,6 +432,12 @@ int32_t Replay::PolicyPriority(int32_t j) const {
   las.requeues = js.preemptions;
   las.running = js.phase == Phase::kRunning;
   las.checkpointable = trace_.jobs[j].checkpointable;
+  const Job& cj = snap_.jobs[pos_[j]];
+  las.age_s = now_ - trace_.jobs[j].submit;
+  las.max_runtime_s = cj.max_runtime;
+  las.runtime_estimate_s = cj.runtime_estimate;
+  las.limit_fraction = history_.limit_fraction();
+  las.guard_after_s = history_.guard_after_s();
   if (las.running && las.checkpointable) {
     // Its service at its last save (or at the start of this attempt).
     const Seconds saved_at = std::max(LastCheckpoint(j), js.attempt_start);
@@ -429,7 +445,7 @@ int32_t Replay::PolicyPriority(int32_t j) const {
         js.attained_gpu_s - las.gpus * static_cast<double>(now_ - saved_at);
     las.since_checkpoint_s = now_ - saved_at;
   }
-  return core::LasPriority(cfg_.policy_config.las, history_.thresholds_gpu_s(), las);
+  return las;
 }
 
 // Under LAS, running job j's next checkpoint after `after` is an event (see EventKind).
@@ -617,6 +633,7 @@ void Replay::Activate(int32_t j) {
   cj.max_runtime = cfg_.oracle_runtimes ? sj.duration : sj.max_runtime;
   cj.min_runtime = history_.min_runtime();
   cj.checkpointable = sj.checkpointable;
+  history_.Arrived(cj.max_runtime);
   if (st_[j].tasks > 1 && has_leaf_)
     cj.topology = {"leaf", core::TopologyConstraint::Mode::kPreferred};
   pos_[j] = static_cast<int32_t>(snap_.jobs.size());

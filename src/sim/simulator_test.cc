@@ -563,6 +563,7 @@ TEST(SimPreemption, NonPreemptivePoliciesMakeTheHighPriorityJobWait) {
 // V: 4 GPUs x v_duration at 100, saving every v_interval s; N: 4 GPUs x 100 s at n_at.
 SimConfig OneBoundaryLas() {
   SimConfig c = SmallKumo();
+  c.policy_config.las.predicted_remaining = false;  // Tiresias' service queues
   c.policy_config.las.threshold_quantiles = {0.5};
   c.policy_config.history.min_jobs = 1;
   return c;

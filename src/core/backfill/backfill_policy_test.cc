@@ -155,6 +155,25 @@ TYPED_TEST(BackfillPolicyContract, OnlyEasyReservesAndTheReservationIsKeptFree) 
   }
 }
 
+// A head that may not reserve yet (Job::may_reserve, set by LAS's deadline guard) is skipped as
+// under greedy: no reservation, and "long" takes n0's idle GPUs.
+TEST(EasyBackfill, AJobThatMayNotReserveIsSkippedLikeGreedy) {
+  Snapshot s = Scene();
+  for (Job& j : s.jobs)
+    if (j.id == "head") j.may_reserve = false;
+  SchedulerConfig c = ConfigFor(BackfillMode::kEasy);
+  c.explain = true;
+  const Decisions d = MustSchedule(s, c);
+  EXPECT_TRUE(d.reservations.empty()) << Dump(d);
+  EXPECT_NE(FindStart(d, "long"), nullptr) << Dump(d);
+  ASSERT_NE(FindWait(d, "head"), nullptr);
+  EXPECT_NE(FindWait(d, "head")->message.find("no reservation before it nears its deadline guard"),
+            std::string::npos)
+      << FindWait(d, "head")->message;
+  // The same scene with the flag set reserves (OnlyEasyReservesAndTheReservationIsKeptFree).
+  EXPECT_NE(FindReservation(MustSchedule(Scene(), c), "head"), nullptr);
+}
+
 TEST(BackfillMode, NamesRoundTrip) {
   for (BackfillMode m : {BackfillMode::kNone, BackfillMode::kGreedy, BackfillMode::kEasy}) {
     auto parsed = ParseBackfillMode(BackfillModeName(m));

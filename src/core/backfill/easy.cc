@@ -259,6 +259,11 @@ class EasyBackfill final : public BackfillPolicy {
 };
 
 bool EasyBackfill::Blocked(PassState& pass, int32_t j, WaitExplanation* why, Decisions* out) const {
+  if (!pass.jobs[j].job->may_reserve) {
+    if (pass.config.explain)
+      why->message += "; no reservation before it nears its deadline guard: later jobs that fit start";
+    return true;
+  }
   std::optional<std::pair<Seconds, std::vector<PlacedTask>>> res;
   if (pass.no_release_epoch != pass.running_epoch) {
     ReservationSearch search(pass, j);
