@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "base/clock.h"
 #include "test/support/temp_dir.h"
@@ -128,6 +129,40 @@ TEST_F(AttainedServiceTest, ServiceAndThresholdsSurviveARestart) {
   End(jobs[1], JobPhase::kPending, clock_.NowSeconds());
   b.Observe(jobs[1], clock_.NowSeconds(), writes_);
   EXPECT_EQ(Priority(b, jobs[1], clock_.NowSeconds()), kQueue1);
+}
+
+// The predicted order's two learned values are rebuilt from the store: the fraction of their
+// limits that finished jobs ran (service_history joined with the jobs' specs) and the guard's
+// bound (the arrivals' limits, the jobs in id order).
+TEST_F(AttainedServiceTest, TheLimitFractionAndTheGuardBoundSurviveARestart) {
+  core::PolicyConfig policy;
+  policy.history.min_jobs = 2;
+  policy.history.window_jobs = 3;
+  policy.las.guard_quantile = 0.5;
+  std::map<int64_t, JobRec> jobs;
+  const double t = clock_.NowSeconds();
+  {
+    AttainedService a(policy);
+    // 1 GPU each: 101 ran 100 s of a 400 s limit, 102 ran 1000 s of 2000 s.
+    for (auto [id, run, limit] : {std::tuple{101, 100.0, 400}, std::tuple{102, 1000.0, 2000}}) {
+      JobRec& j = jobs[id] = Job(id, 1, t);
+      j.spec.max_runtime_s = limit;
+      a.Observe(j, t, writes_);
+      Start(j, t);
+      a.Observe(j, t, writes_);
+      End(j, JobPhase::kSucceeded, t + run);
+      a.Observe(j, t + run, writes_);
+    }
+    Commit();
+    // Fraction (0.25 + 0.5) / 2; bound: nearest-rank p50 of {400, 2000} = 400, x 0.375.
+    EXPECT_DOUBLE_EQ(a.history().limit_fraction(), 0.375);
+    EXPECT_EQ(a.history().guard_after_s(), 150);
+  }
+  Reopen();
+  AttainedService b(policy);
+  ASSERT_TRUE(b.Load(*store_, jobs, writes_).ok());
+  EXPECT_DOUBLE_EQ(b.history().limit_fraction(), 0.375);
+  EXPECT_EQ(b.history().guard_after_s(), 150);
 }
 
 TEST_F(AttainedServiceTest, AFreshServerKnowsNothing) {

@@ -637,6 +637,33 @@ TEST(SimLas, RunningJobThatDoesNotCheckpointIsNotPreemptedForItsQueue) {
   EXPECT_EQ(r.preemptions, 0);
 }
 
+// The default order, shortest predicted remaining time first (core/las.h): every job here has
+// its run time as its limit and fewer than history.min_jobs have finished, so the prediction is
+// the limit itself and the deadline guard is not known yet. One 4-GPU node. P (100 s) runs
+// from 0; A (1000 s, at 10) and B (100 s, at 20) wait for it; at 100 B goes first although A
+// came first, and A follows at 200. C (50 s, at 300) is shorter than what A has left, but A
+// started in its order with a prediction: it is not stopped, and C waits for it (ends 1250).
+TEST(SimPredicted, ShortestPredictedFirstAndAStartedJobIsNotStoppedForItsOrder) {
+  SimConfig c = SmallKumo();
+  ASSERT_TRUE(c.policy_config.las.predicted_remaining);
+  SimJob a = Job("A", 10, 4, 1000);
+  a.checkpointable = true;
+  a.checkpoint_interval = 100;
+  Trace t = MakeTrace({GpuNode("n0", 4)},
+                      {Job("P", 0, 4, 100), a, Job("B", 20, 4, 100), Job("C", 300, 4, 50)});
+  SimReport r = MustSimulate(t, c);
+  ExpectSaneRun(r);
+  EXPECT_EQ(Schedule(r), "P:0-100 A:200-1200 B:100-200 C:1200-1250");
+  EXPECT_EQ(r.preemptions, 0);
+  // Under Tiresias' service queues A, demoted by then, would be C's victim.
+  c.policy_config.las.predicted_remaining = false;
+  c.policy_config.las.threshold_quantiles = {0.5};
+  c.policy_config.history.min_jobs = 1;
+  SimReport las = MustSimulate(t, c);
+  ExpectSaneRun(las);
+  EXPECT_EQ(las.preemptions, 1) << Schedule(las);
+}
+
 // =============================================================================================
 // SRTF oracle
 
