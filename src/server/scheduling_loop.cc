@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/las.h"
 #include "core/driver.h"
 #include "executor/private_files.h"
 #include "server/job_datasets.h"
@@ -349,6 +350,7 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
     by_id[cj.id] = &job;
     snap.jobs.push_back(std::move(cj));
   }
+  core::LetHigherClassesReserve(snap.jobs);
   return snap;
 }
 

@@ -409,6 +409,7 @@ bool Replay::UpdatePolicyFields() {
           st_[j].attained_gpu_s, static_cast<double>(st_[j].gpu_milli) / 1000.0));
     }
   }
+  core::LetHigherClassesReserve(snap_.jobs);
   return changed;
 }
 
