@@ -67,16 +67,18 @@ class AttainedServiceTest : public ::testing::Test {
     ASSERT_TRUE(store_->WriteSync(std::move(writes_)).ok());
     writes_.clear();
   }
+  // Job j, submitted at t, starts at once, runs `run` s and succeeds, each step observed.
+  void RunToSuccess(AttainedService& a, JobRec& j, double t, double run) {
+    a.Observe(j, t, writes_);
+    Start(j, t);
+    a.Observe(j, t, writes_);
+    End(j, JobPhase::kSucceeded, t + run);
+    a.Observe(j, t + run, writes_);
+  }
   // Two jobs of 1 GPU that ran 100 and 1000 s: the boundary becomes 100 GPU-s.
   void FinishTwo(AttainedService& a, std::map<int64_t, JobRec>& jobs, double t) {
-    for (auto [id, run] : {std::pair{101, 100.0}, std::pair{102, 1000.0}}) {
-      JobRec& j = jobs[id] = Job(id, 1, t);
-      a.Observe(j, t, writes_);
-      Start(j, t);
-      a.Observe(j, t, writes_);
-      End(j, JobPhase::kSucceeded, t + run);
-      a.Observe(j, t + run, writes_);
-    }
+    for (auto [id, run] : {std::pair{101, 100.0}, std::pair{102, 1000.0}})
+      RunToSuccess(a, jobs[id] = Job(id, 1, t), t, run);
     Commit();
   }
   int32_t Priority(const AttainedService& a, const JobRec& j, double now, double saved = -1) {
@@ -147,11 +149,7 @@ TEST_F(AttainedServiceTest, TheLimitFractionAndTheGuardBoundSurviveARestart) {
     for (auto [id, run, limit] : {std::tuple{101, 100.0, 400}, std::tuple{102, 1000.0, 2000}}) {
       JobRec& j = jobs[id] = Job(id, 1, t);
       j.spec.max_runtime_s = limit;
-      a.Observe(j, t, writes_);
-      Start(j, t);
-      a.Observe(j, t, writes_);
-      End(j, JobPhase::kSucceeded, t + run);
-      a.Observe(j, t + run, writes_);
+      RunToSuccess(a, j, t, run);
     }
     Commit();
     // Fraction (0.25 + 0.5) / 2; bound: nearest-rank p50 of {400, 2000} = 400, x 0.375.
