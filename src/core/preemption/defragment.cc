@@ -25,7 +25,7 @@ namespace {
 
 struct Mover {
   int32_t job;
-  Seconds lost_work;
+  int64_t lost_work;  // milli-GPU-seconds since its last save (since its start if none)
   Seconds run;
 };
 
@@ -48,7 +48,7 @@ int32_t IdleWholeGpus(const NodeRt& node) {
 }
 
 // Movers worth trying: their exit would leave room for the job's largest task on a node it may
-// use that already has idle GPUs. Least work lost first, at most kMaxMovers.
+// use that already has idle GPUs. Least work lost (GPU-seconds) first, at most kMaxMovers.
 std::vector<Mover> DefragmentPolicy::Movers(const PassState& pass, int32_t j) {
   const JobRt& jr = pass.jobs[j];
   const int32_t biggest = jr.gang.tasks.front().whole;  // tasks are sorted largest first
@@ -76,7 +76,9 @@ std::vector<Mover> DefragmentPolicy::Movers(const PassState& pass, int32_t j) {
       if (!room || on_reserved) continue;
       const Seconds since =
           aj.last_checkpoint_time >= ar.start ? aj.last_checkpoint_time : ar.start;
-      movers.push_back(Mover{a, now - since, now - ar.start});
+      // Work lost counts GPUs, as the eviction's victim order does: ten minutes of an 8-GPU
+      // mover are twice ten minutes of a 4-GPU one.
+      movers.push_back(Mover{a, (now - since) * ar.request[kGpu], now - ar.start});
     }
   }
   std::sort(movers.begin(), movers.end(), [&](const Mover& a, const Mover& b) {

@@ -307,6 +307,26 @@ SchedulerConfig GainConfig(bool enabled) {
   return c;
 }
 
+// Movers are ranked by the work they would lose in GPU-seconds, as eviction ranks victims: "wide"
+// (4 GPUs, saved 300 s ago: 1,200 GPU-s) loses more than "narrow" (1 GPU, saved 600 s ago:
+// 600 GPU-s), though its save is more recent. Either move would let "pre" (8 GPUs) in; both fit
+// on n2's four idle GPUs.
+TEST(DefragmentRule, MovesTheJobThatLosesFewestGpuSeconds) {
+  Snapshot s;
+  s.now = kNow;
+  s.nodes = {GpuNode("n0"), GpuNode("n1"), GpuNode("n2")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {RunningJob("wide", "n0", Range(0, 4), 100).Checkpointed(kNow - 300),
+            RunningJob("narrow", "n1", {0}, 100).Checkpointed(kNow - 600),
+            RunningJob("fill", "n2", Range(0, 4), 100).Preemptible(false),
+            JobBuilder("pre").Tasks(1, WholeGpus(8)).Submit(900)};
+  SchedulerConfig c = Config("fifo");
+  c.preemption.names = {"defragment"};
+  const Decisions d = MustSchedule(s, c);
+  ASSERT_EQ(d.preemptions.size(), 1u) << Dump(d);
+  EXPECT_EQ(d.preemptions[0].victim, "narrow") << Dump(d);
+}
+
 TEST(PreemptForGain, AdmitsALasPreemptionThatSavesMoreWorkThanItCosts) {
   // A 1-GPU job estimated at 2 h: 1 x 7,200 + 1,280 = 8,480 < 86,400 -> "old" is stopped.
   auto d = Scheduler::Create(GainConfig(true))->Schedule(GainScenario(1, 7'200));
