@@ -9,11 +9,19 @@ namespace kumo::core {
 
 namespace {
 
+// Nearest-rank index of quantile q among n values (the sorted position Quantile reads).
+size_t QuantileRank(size_t n, double q) {
+  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(n)));
+  return std::min(n - 1, rank == 0 ? 0 : rank - 1);
+}
+
 // Nearest-rank quantile of sorted values. REQUIRES: !sorted.empty(), 0 < q < 1.
 double Quantile(const std::vector<double>& sorted, double q) {
-  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+  return sorted[QuantileRank(sorted.size(), q)];
 }
+
+// A limit or estimate that was given (kNever and non-positive values mean none).
+bool Given(Seconds s) { return s > 0 && s < kNever; }
 
 }  // namespace
 
@@ -32,39 +40,41 @@ void ServiceHistory::Finished(double attained_gpu_s, double executed_s, Seconds 
     attained_gpu_s_.pop_front();
     executed_s_.pop_front();
   }
-  if (max_runtime_s > 0 && max_runtime_s < kNever) {
+  if (Given(max_runtime_s)) {
     limit_ratios_.push_back(std::min(1.0, executed_s / static_cast<double>(max_runtime_s)));
     if (limit_ratios_.size() > window) limit_ratios_.pop_front();
+    if (limit_ratios_.size() >= static_cast<size_t>(std::max(1, history_.min_jobs))) {
+      double sum = 0;
+      for (double r : limit_ratios_) sum += r;
+      limit_fraction_ = sum / static_cast<double>(limit_ratios_.size());
+    }
   }
   Recompute();
 }
 
 void ServiceHistory::Arrived(Seconds max_runtime_s) {
-  if (max_runtime_s <= 0 || max_runtime_s >= kNever) return;
+  if (!Given(max_runtime_s)) return;
   arrival_limits_s_.push_back(static_cast<double>(max_runtime_s));
   if (arrival_limits_s_.size() > static_cast<size_t>(std::max(1, history_.arrival_window_jobs)))
     arrival_limits_s_.pop_front();
-  RecomputeGuard();
+  arrival_quantile_s_.reset();  // read again when the bound is next asked for
 }
 
-void ServiceHistory::RecomputeGuard() {
-  const auto enough = static_cast<size_t>(std::max(1, history_.min_jobs));
-  limit_fraction_ = 1;
-  if (limit_ratios_.size() >= enough) {
-    double sum = 0;
-    for (double r : limit_ratios_) sum += r;
-    limit_fraction_ = sum / static_cast<double>(limit_ratios_.size());
+Seconds ServiceHistory::guard_after_s() const {
+  if (!las_.predicted_remaining || las_.guard_quantile <= 0 ||
+      arrival_limits_s_.size() < static_cast<size_t>(std::max(1, history_.min_jobs)))
+    return -1;
+  if (!arrival_quantile_s_) {
+    std::vector<double> limits(arrival_limits_s_.begin(), arrival_limits_s_.end());
+    const auto rank = limits.begin() + static_cast<std::ptrdiff_t>(
+                                           QuantileRank(limits.size(), las_.guard_quantile));
+    std::nth_element(limits.begin(), rank, limits.end());
+    arrival_quantile_s_ = *rank;
   }
-  guard_after_s_ = -1;
-  if (!las_.predicted_remaining || las_.guard_quantile <= 0 || arrival_limits_s_.size() < enough)
-    return;
-  std::vector<double> sorted(arrival_limits_s_.begin(), arrival_limits_s_.end());
-  std::sort(sorted.begin(), sorted.end());
-  guard_after_s_ = static_cast<Seconds>(Quantile(sorted, las_.guard_quantile) * limit_fraction_);
+  return static_cast<Seconds>(*arrival_quantile_s_ * limit_fraction_);
 }
 
 void ServiceHistory::Recompute() {
-  RecomputeGuard();
   if (static_cast<int64_t>(attained_gpu_s_.size()) < history_.min_jobs) return;
   std::vector<double> sorted(attained_gpu_s_.begin(), attained_gpu_s_.end());
   std::sort(sorted.begin(), sorted.end());
@@ -111,18 +121,25 @@ bool InVictimWindow(const LasConfig& las, const LasJob& job) {
 
 }  // namespace
 
+namespace {
+
+// The seconds `job` is predicted to run in all: its limit x limit_fraction, else its estimate;
+// -1 when it has neither.
+double PredictedRunSeconds(const LasJob& job) {
+  if (Given(job.max_runtime_s)) return job.limit_fraction * static_cast<double>(job.max_runtime_s);
+  if (Given(job.runtime_estimate_s)) return static_cast<double>(job.runtime_estimate_s);
+  return -1;
+}
+
+}  // namespace
+
 double PredictedRemainingSeconds(const LasJob& job) {
   const double ran = ExecutedSeconds(job.attained_gpu_s, job.gpus);
-  const bool limited = job.max_runtime_s > 0 && job.max_runtime_s < kNever;
-  double predicted = -1;
-  if (limited)
-    predicted = job.limit_fraction * static_cast<double>(job.max_runtime_s);
-  else if (job.runtime_estimate_s > 0 && job.runtime_estimate_s < kNever)
-    predicted = static_cast<double>(job.runtime_estimate_s);
+  const double predicted = PredictedRunSeconds(job);
   if (predicted < 0) return ran;
   const double left = std::max(predicted - ran, ran);
-  return limited ? std::max(0.0, std::min(left, static_cast<double>(job.max_runtime_s) - ran))
-                 : left;
+  if (!Given(job.max_runtime_s)) return left;
+  return std::max(0.0, std::min(left, static_cast<double>(job.max_runtime_s) - ran));
 }
 
 namespace {
@@ -136,11 +153,6 @@ int64_t RemainingClass(const LasConfig& las, double remaining_s) {
   return std::clamp<int64_t>(1 + static_cast<int64_t>(c), 1, kRemainingClasses);
 }
 
-bool HasPrediction(const LasJob& job) {
-  return (job.max_runtime_s > 0 && job.max_runtime_s < kNever) ||
-         (job.runtime_estimate_s > 0 && job.runtime_estimate_s < kNever);
-}
-
 bool Guarded(const LasJob& job, double remaining_s) {
   return job.guard_after_s >= 0 &&
          static_cast<double>(job.age_s) + remaining_s >= static_cast<double>(job.guard_after_s);
@@ -150,7 +162,7 @@ bool Guarded(const LasJob& job, double remaining_s) {
 // was started in its order and is not stopped for it; one without is a victim as under LAS.
 int64_t PredictedQueue(const LasConfig& las, const LasJob& job) {
   if (job.running &&
-      (HasPrediction(job) || !job.checkpointable || !InVictimWindow(las, job)))
+      (PredictedRunSeconds(job) >= 0 || !job.checkpointable || !InVictimWindow(las, job)))
     return 0;
   const double remaining_s = PredictedRemainingSeconds(job);
   return Guarded(job, remaining_s) ? 0 : RemainingClass(las, remaining_s);

@@ -101,6 +101,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -137,11 +138,12 @@ class ServiceHistory {
   // LasJob::guard_after_s: LasConfig::guard_quantile of the maxRuntimes of the last
   // history.arrival_window_jobs arrivals with one, x limit_fraction(); -1 while off or fewer than
   // history.min_jobs such arrivals.
-  Seconds guard_after_s() const { return guard_after_s_; }
+  // The quantile is taken when first asked for after an arrival, not at every arrival: a server
+  // replays every stored job's arrival at start.
+  Seconds guard_after_s() const;
 
  private:
   void Recompute();
-  void RecomputeGuard();
 
   const LasConfig las_;
   const MinRuntimeConfig min_runtime_config_;
@@ -149,12 +151,12 @@ class ServiceHistory {
   std::deque<double> attained_gpu_s_, executed_s_;  // the window, oldest first
   std::deque<double> limit_ratios_;                 // executed / maxRuntime, oldest first
   std::deque<double> arrival_limits_s_;             // maxRuntimes of the arrivals, oldest first
+  mutable std::optional<double> arrival_quantile_s_;  // their guard_quantile, once asked for
   int64_t finished_ = 0;
   std::vector<double> thresholds_gpu_s_;
   Seconds min_runtime_;
   Seconds starve_after_s_ = -1;
   double limit_fraction_ = 1;
-  Seconds guard_after_s_ = -1;
 };
 
 // What the driver knows about one job when it sets the priority the pass sees.

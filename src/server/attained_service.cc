@@ -43,7 +43,6 @@ Status AttainedService::Load(store::Store& store, std::map<int64_t, JobRec>& job
         r.finished = store::AsInt(row[4]) != 0;
         r.requeued_s = store::AsDouble(row[5]);
         r.gpus = GangGpus(job->second.spec);
-        r.max_runtime_s = Limit(job->second.spec);
         job->second.attained_gpu_s = r.ended_gpu_s;
       });
   if (!s.ok()) return s;
@@ -72,7 +71,6 @@ Status AttainedService::Load(store::Store& store, std::map<int64_t, JobRec>& job
       Record& r = jobs_[id];
       r.pending_since = job.submit_time;
       r.gpus = GangGpus(job.spec);
-      r.max_runtime_s = Limit(job.spec);
       r.finished = IsTerminal(job.phase);
       it = jobs_.find(id);
     }
@@ -93,8 +91,7 @@ void AttainedService::Observe(JobRec& job, double now, std::vector<store::Statem
   if (fresh) {
     r.pending_since = job.submit_time;
     r.gpus = GangGpus(job.spec);
-    r.max_runtime_s = Limit(job.spec);
-    history_.Arrived(r.max_runtime_s);
+    history_.Arrived(Limit(job.spec));
   }
   if (r.finished) return;
   const bool holding = Holding(job);
@@ -111,17 +108,18 @@ void AttainedService::Observe(JobRec& job, double now, std::vector<store::Statem
   if (holding && !r.running) StartAttempt(r, job.attempt, job.start_time);
   job.attained_gpu_s = Attained(r, now);
   if (IsTerminal(job.phase)) {
-    Finish(job.id, r, writes);
+    Finish(job.id, Limit(job.spec), r, writes);
   } else if (changed) {
     writes.push_back(Save(job.id, r));
   }
 }
 
-void AttainedService::Finish(int64_t job_id, Record& r, std::vector<store::Statement>& writes) {
+void AttainedService::Finish(int64_t job_id, core::Seconds max_runtime_s, Record& r,
+                             std::vector<store::Statement>& writes) {
   r.finished = true;
   if (r.ended_gpu_s > 0) {  // jobs that never ran say nothing about the workload's scale
     const double executed_s = core::ExecutedSeconds(r.ended_gpu_s, r.gpus);
-    history_.Finished(r.ended_gpu_s, executed_s, r.max_runtime_s);
+    history_.Finished(r.ended_gpu_s, executed_s, max_runtime_s);
     writes.push_back({"INSERT INTO service_history(job_id, attained_gpu_s, executed_s) "
                       "VALUES(?1, ?2, ?3)",
                       {job_id, r.ended_gpu_s, executed_s}});

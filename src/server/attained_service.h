@@ -77,12 +77,13 @@ class AttainedService {
     // before its first start not included: what LAS's starvation guard counts (LasJob).
     double requeued_s = 0;
     double gpus = 0;
-    core::Seconds max_runtime_s = core::kNever;  // the spec's maxRuntime
     bool finished = false;     // reported to the history (or ended without running)
   };
   double Attained(const Record& r, double now) const;
   static void StartAttempt(Record& r, int32_t attempt, double start);
-  void Finish(int64_t job_id, Record& r, std::vector<store::Statement>& writes);
+  // `max_runtime_s`: the job's maxRuntime (core::kNever: none), for the history's limit fraction.
+  void Finish(int64_t job_id, core::Seconds max_runtime_s, Record& r,
+              std::vector<store::Statement>& writes);
   static store::Statement Save(int64_t job_id, const Record& r);
 
   const core::PolicyConfig policy_;

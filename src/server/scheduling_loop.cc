@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "core/las.h"
 #include "core/driver.h"
+#include "core/las.h"
 #include "executor/private_files.h"
 #include "server/job_datasets.h"
 #include "server/job_lifecycle.h"

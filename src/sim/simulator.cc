@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
@@ -396,17 +397,20 @@ bool Replay::UpdatePolicyFields() {
   bool changed = false;
   for (size_t i = 0; i < snap_.jobs.size(); ++i) {
     const int32_t j = owner_[i];
-    const int32_t priority = PolicyPriority(j);
+    const core::LasConfig& las = cfg_.policy_config.las;
+    std::optional<core::LasJob> view;  // one look per job and pass: priority and reservation
+    if (!cfg_.srtf_oracle) view = LasView(j);
+    const int32_t priority =
+        view ? core::LasPriority(las, history_.thresholds_gpu_s(), *view) : SrtfPriority(j);
     Job& cj = snap_.jobs[i];
     changed |= cj.priority != priority || cj.min_runtime != history_.min_runtime();
     cj.priority = priority;
     cj.min_runtime = history_.min_runtime();
     if (cfg_.srtf_oracle) cj.max_runtime = st_[j].remaining;  // from its (attempt's) start
-    if (!cfg_.srtf_oracle && cfg_.policy_config.las.enabled) {  // for the LAS gain rule
-      cj.may_reserve = core::MayReserve(cfg_.policy_config.las, LasView(j));
-      cj.las_declared_priority = trace_.jobs[j].priority;
-      cj.executed_s = static_cast<Seconds>(core::ExecutedSeconds(
-          st_[j].attained_gpu_s, static_cast<double>(st_[j].gpu_milli) / 1000.0));
+    if (view && las.enabled) {  // for the reservation gate and the LAS gain rule
+      cj.may_reserve = core::MayReserve(las, *view);
+      cj.las_declared_priority = view->declared_priority;
+      cj.executed_s = static_cast<Seconds>(core::ExecutedSeconds(view->attained_gpu_s, view->gpus));
     }
   }
   core::LetHigherClassesReserve(snap_.jobs);

@@ -25,7 +25,7 @@ namespace {
 
 struct Mover {
   int32_t job;
-  int64_t lost_work;  // milli-GPU-seconds since its last save (since its start if none)
+  int64_t lost_work;  // LostWorkMilliGpuS
   Seconds run;
 };
 
@@ -74,11 +74,7 @@ std::vector<Mover> DefragmentPolicy::Movers(const PassState& pass, int32_t j) {
         room |= idle > 0 && idle + mine >= biggest;
       }
       if (!room || on_reserved) continue;
-      const Seconds since =
-          aj.last_checkpoint_time >= ar.start ? aj.last_checkpoint_time : ar.start;
-      // Work lost counts GPUs, as the eviction's victim order does: ten minutes of an 8-GPU
-      // mover are twice ten minutes of a 4-GPU one.
-      movers.push_back(Mover{a, (now - since) * ar.request[kGpu], now - ar.start});
+      movers.push_back(Mover{a, LostWorkMilliGpuS(ar, now), now - ar.start});  // as victims
     }
   }
   std::sort(movers.begin(), movers.end(), [&](const Mover& a, const Mover& b) {

@@ -9,6 +9,13 @@
 
 namespace kumo::core::internal {
 
+int64_t LostWorkMilliGpuS(const JobRt& v, Seconds now) {
+  const Job& job = *v.job;
+  const Seconds since =
+      job.checkpointable && job.last_checkpoint_time >= v.start ? job.last_checkpoint_time : v.start;
+  return (now - since) * std::max<int64_t>(1, v.request[kGpu]);
+}
+
 namespace {
 
 struct Candidate {
@@ -125,18 +132,12 @@ std::vector<Candidate> EvictionPolicy::Candidates(PassState& pass, int32_t j) co
       for (const PlacedTask& t : v.placed)
         for (const TaskDemand& d : jr.gang.tasks) useful |= (*d.eligible)[t.node] != 0;
       if (!useful) continue;
-      const Seconds since = vj.checkpointable && vj.last_checkpoint_time >= v.start
-                                ? vj.last_checkpoint_time
-                                : v.start;
-      // Work lost counts GPUs: ten minutes of an 8-GPU job are twice ten minutes of a 4-GPU
-      // one. (Jobs without GPUs weigh one milli-GPU: they still rank by time among themselves.)
-      const int64_t weight = std::max<int64_t>(1, v.request[kGpu]);
       const bool las = jr.job->las_declared_priority && vj.las_declared_priority &&
                        *jr.job->las_declared_priority == *vj.las_declared_priority &&
                        !(reclaim_ && ReclaimAllows(f));
       cands.push_back(Candidate{pr.running[i], vj.priority,
                                 f.same_project ? 0.0 : std::max(borrowed, 0.0),
-                                Stranded(pass.cluster, jr, v), (pass.snap.now - since) * weight,
+                                Stranded(pass.cluster, jr, v), LostWorkMilliGpuS(v, pass.snap.now),
                                 pass.snap.now - v.start, las});
     }
   }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/pass_state.h"
 #include "core/preemption/preemption_policy.h"
 
 namespace kumo::core::internal {
@@ -29,6 +30,13 @@ bool PriorityAllows(const VictimFacts& f);
 // "reclaim": another project's borrowing job of no higher priority, while the preemptor's
 // project stays within its guarantee.
 bool ReclaimAllows(const VictimFacts& f);
+
+// The work running job `v` would lose if stopped at `now`, in milli-GPU-seconds: the time since
+// its last save (since its start if it does not checkpoint or has not saved) x its GPUs. Work
+// lost counts GPUs: ten minutes of an 8-GPU job are twice ten minutes of a 4-GPU one (jobs
+// without GPUs weigh one milli-GPU: they still rank by time among themselves). Victims and
+// movers are both ranked by it.
+int64_t LostWorkMilliGpuS(const JobRt& v, Seconds now);
 
 // One search over the candidates allowed by any of the given rules.
 // REQUIRES: priority || reclaim.
