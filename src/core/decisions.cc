@@ -40,6 +40,8 @@ const char* PreemptionReasonName(PreemptionReason r) {
       return "Reclaim";
     case PreemptionReason::kDefragment:
       return "Defragment";
+    case PreemptionReason::kFill:
+      return "Fill";
   }
   return "Unknown";
 }

@@ -18,6 +18,7 @@ enum class PreemptionReason {
   kPriority,    // the preemptor has a higher priority
   kReclaim,     // the preemptor's project is reclaiming its guaranteed quota from a borrower
   kDefragment,  // the victim moves to idle GPUs elsewhere so that the preemptor fits (it restarts)
+  kFill,        // the victim, smaller, waits again so that the preemptor puts idle GPUs beside it to work
 };
 
 struct PreemptDecision {

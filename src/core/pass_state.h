@@ -118,6 +118,7 @@ class PassState {
   // get fewer as the pass goes on, so trying again for an equal shape would mostly repeat the
   // search. (Policies are shared by concurrent passes; what they remember lives here.)
   std::unordered_set<std::string> failed_moves;
+  std::unordered_set<std::string> failed_fills;  // the same for the "fill" policy
   // Bumped whenever a job starts or turns terminating in this pass (Admit, MarkTerminating): what
   // depends only on the running jobs and their ends may be reused while it is unchanged.
   uint64_t running_epoch = 0;

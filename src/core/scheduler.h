@@ -43,7 +43,7 @@ namespace kumo::core {
 // preemption/preemption_policy.h). Assigning a bool keeps the spelling of the old switch:
 // `false` is none, `true` the default list.
 struct PreemptionPolicyNames {
-  std::vector<std::string> names = {"priority", "reclaim", "defragment"};
+  std::vector<std::string> names = {"priority", "reclaim", "defragment", "fill"};
 
   PreemptionPolicyNames() = default;
   PreemptionPolicyNames(bool on) {  // NOLINT(google-explicit-constructor): `preemption = false`
@@ -82,6 +82,10 @@ struct SchedulerConfig {
   // Cap on running jobs examined as victims for one preemptor (bounds the pass's cost).
   int32_t max_preemption_candidates = 512;
   PreemptionGainConfig preempt_for_gain;  // off by default
+  // "fill" preemption (preemption/fill.cc): a victim saved at most this long ago, and what the
+  // victims lose (unsaved work and restarts, preempt_for_gain.restart_cost_s each) is repaid by
+  // the idle GPUs the preemptor puts to work within this long.
+  Seconds fill_horizon_s = 600;
   // Cap on single-domain attempts for a gang with a topology constraint.
   int32_t max_domain_attempts = 64;
   // EASY backfill depth: after the reservation, at most this many further jobs are tried in a

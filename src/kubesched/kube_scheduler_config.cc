@@ -76,8 +76,9 @@ Status LoadPolicy(const std::string& path, const YAML::Node& v, const Fail& fail
   if (p && p.IsScalar() && policy.scheduler.preemption)
     policy.scheduler.preemption = KubeSchedulerConfig::DefaultSchedulerConfig().preemption;
   for (const std::string& name : policy.scheduler.preemption.names)
-    if (name == "defragment")
-      return fail(p, "policy.preemption", "defragment is not available: moving a pod deletes it");
+    if (name == "defragment" || name == "fill")
+      return fail(p, "policy.preemption",
+                  name + " is not available: it stops a pod to start it again, which deletes it");
   *out = policy.scheduler;
   return Status::Ok();
 }

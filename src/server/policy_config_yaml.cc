@@ -163,6 +163,7 @@ Status ReadPolicyConfig(const std::string& file, const YAML::Node& node, core::P
        {"backfillDepth", Number(file, &s.backfill_depth, NonNegative)},
        {"preemption", sub(ReadPreemption, &s.preemption)},
        {"preemptForGain", sub(ReadPreemptForGain, &s.preempt_for_gain)},
+       {"fillHorizonSeconds", Number(file, &s.fill_horizon_s, NonNegative)},
        {"las", sub(ReadLas, &out->las)},
        {"minRuntime", sub(ReadMinRuntime, &out->min_runtime)},
        {"history", sub(ReadHistory, &out->history)},

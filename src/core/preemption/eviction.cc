@@ -91,8 +91,6 @@ class EvictionPolicy final : public PreemptionPolicy {
 
  private:
   std::vector<Candidate> Candidates(PassState& pass, int32_t j) const;
-  static std::vector<int32_t> Victims(PassState& pass, int32_t j,
-                                      const std::vector<Candidate>& cands);
   static void Commit(PassState& pass, int32_t j, const std::vector<int32_t>& victims,
                      Decisions* out);
   bool priority_, reclaim_;
@@ -175,10 +173,9 @@ bool FitsAfterExit(PassState& pass, int32_t j, const std::vector<int32_t>& victi
   return ok;
 }
 
-// Stops candidates cheapest first until j fits, then drops each one it turns out not to need
-// (the last one added completed the fit and stays). Empty when even all of them are not enough.
-std::vector<int32_t> EvictionPolicy::Victims(PassState& pass, int32_t j,
-                                             const std::vector<Candidate>& cands) {
+}  // namespace
+
+std::vector<int32_t> MinimalVictims(PassState& pass, int32_t j, const std::vector<int32_t>& ranked) {
   const JobRt& jr = pass.jobs[j];
   ClusterState& s = pass.cluster;
   const size_t mark = s.Mark();
@@ -191,15 +188,15 @@ std::vector<int32_t> EvictionPolicy::Victims(PassState& pass, int32_t j,
   }
   std::vector<int32_t> chosen;
   bool fits = false;
-  for (const Candidate& c : cands) {
-    for (const PlacedTask& t : pass.jobs[c.job].placed) {
+  for (int32_t c : ranked) {
+    for (const PlacedTask& t : pass.jobs[c].placed) {
       Release(s, t, ReleaseKind::kUsedToTerm);
       if (s.nodes[t.node].schedulable) {
         avail_gpu += t.res[kGpu];
         avail_cpu += t.res[kCpu];
       }
     }
-    chosen.push_back(c.job);
+    chosen.push_back(c);
     if (avail_gpu < jr.request[kGpu] || avail_cpu < jr.request[kCpu]) continue;
     if (FitsAfterExit(pass, j, {})) {
       fits = true;
@@ -215,6 +212,8 @@ std::vector<int32_t> EvictionPolicy::Victims(PassState& pass, int32_t j,
   }
   return chosen;
 }
+
+namespace {
 
 // Preempt for gain (PreemptionGainConfig). LAS stops a demoted job for a newer one because a job
 // that has attained little is likely to finish soon (core/las.h); it does not ask whether the
@@ -304,7 +303,9 @@ bool EvictionPolicy::MakeRoom(PassState& pass, int32_t j, Decisions* out) const 
   if (!pass.jobs[j].job->may_preempt || pass.reservation) return false;
   const std::vector<Candidate> cands = Candidates(pass, j);
   if (cands.empty()) return false;
-  const std::vector<int32_t> victims = Victims(pass, j, cands);
+  std::vector<int32_t> ranked;
+  for (const Candidate& c : cands) ranked.push_back(c.job);
+  const std::vector<int32_t> victims = MinimalVictims(pass, j, ranked);
   if (victims.empty() || !GainAllows(pass, j, victims, cands)) return false;
   Commit(pass, j, victims, out);
   std::vector<PlacedTask> placed;

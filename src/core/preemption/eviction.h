@@ -1,5 +1,5 @@
-// Eviction: the victim search of the "priority" and "reclaim" preemption policies (internal to
-// the core). Each policy is a rule saying which running job may be stopped for which pending
+// Eviction: the victim search of the "priority", "reclaim" and "fill" preemption policies
+// (internal to the core). Each policy is a rule saying which running job may be stopped for which pending
 // one (priority.cc, reclaim.cc); the search is shared: rank the allowed candidates cheapest
 // first, stop them one by one until the preemptor fits, then drop those it turns out not to need.
 #pragma once
@@ -38,9 +38,16 @@ bool ReclaimAllows(const VictimFacts& f);
 // movers are both ranked by it.
 int64_t LostWorkMilliGpuS(const JobRt& v, Seconds now);
 
+// The victims, taken from `ranked` (cheapest first) one by one until pending job j fits once
+// they have exited (on top of what is terminating already), less each one it then turns out not
+// to need (the last one taken completed the fit and stays). Empty when even all of them are not
+// enough. Leaves the pass unchanged.
+std::vector<int32_t> MinimalVictims(PassState& pass, int32_t j, const std::vector<int32_t>& ranked);
+
 // One search over the candidates allowed by any of the given rules.
 // REQUIRES: priority || reclaim.
 std::unique_ptr<PreemptionPolicy> MakeEvictionPolicy(bool priority, bool reclaim);
 std::unique_ptr<PreemptionPolicy> MakeDefragmentPolicy();
+std::unique_ptr<PreemptionPolicy> MakeFillPolicy();
 
 }  // namespace kumo::core::internal

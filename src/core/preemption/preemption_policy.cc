@@ -9,9 +9,10 @@ namespace kumo::core {
 Result<std::vector<std::unique_ptr<PreemptionPolicy>>> MakePreemptionPolicies(
     const std::vector<std::string>& names) {
   for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] != "priority" && names[i] != "reclaim" && names[i] != "defragment")
+    if (names[i] != "priority" && names[i] != "reclaim" && names[i] != "defragment" &&
+        names[i] != "fill")
       return Error(Status::InvalidArgument("unknown preemption policy \"" + names[i] +
-                                           "\" (known: priority, reclaim, defragment)"));
+                                           "\" (known: priority, reclaim, defragment, fill)"));
     if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) !=
         names.begin() + static_cast<std::ptrdiff_t>(i))
       return Error(Status::InvalidArgument("preemption policy \"" + names[i] + "\" listed twice"));
@@ -23,6 +24,8 @@ Result<std::vector<std::unique_ptr<PreemptionPolicy>>> MakePreemptionPolicies(
   for (const std::string& name : names) {
     if (name == "defragment") {
       out.push_back(internal::MakeDefragmentPolicy());
+    } else if (name == "fill") {
+      out.push_back(internal::MakeFillPolicy());
     } else if (!eviction_added) {
       // One search over both rules' candidates: victims of either kind may combine.
       out.push_back(internal::MakeEvictionPolicy(priority, reclaim));

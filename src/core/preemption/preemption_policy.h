@@ -8,6 +8,8 @@
 //                   projects that run on borrowed capacity and have no higher priority.
 //   "defragment" -- moves one smaller, checkpointing job to idle GPUs elsewhere so that the job
 //                   fits where it was (Gandiva, Xiao et al., OSDI'18).
+//   "fill"       -- stops smaller checkpointing jobs that saved moments ago, beside idle GPUs
+//                   the job could use with theirs: more GPUs work than before (fill.cc).
 // "priority" and "reclaim" stop victims in place and, when both are listed, search one list of
 // candidates together (eviction.h): victims of either kind may combine to make room, and the
 // smallest set found is kept.
@@ -21,7 +23,8 @@
 //    preemptor still fitting (the victim set is minimal);
 //  - on failure the pass is unchanged.
 // Once this pass has made its EASY reservation, "priority" and "reclaim" stop nothing (what a
-// victim frees may be what the reservation counts on) and a move never touches its nodes.
+// victim frees may be what the reservation counts on) and a move or a fill never touches its
+// nodes.
 #pragma once
 
 #include <cstdint>
