@@ -1067,8 +1067,15 @@ TEST(Defragment, NotWithoutADestination) {
   // keep takes all of n1: a could only go back where it is.
   Snapshot s = HolesScenario();
   s.jobs[1] = RunningJob("keep", "n1", Range(0, 8), 0).Priority(20);
-  Decisions d = MustSchedule(s);
+  SchedulerConfig c;
+  c.preemption = {"priority", "reclaim", "defragment"};
+  Decisions d = MustSchedule(s, c);
   EXPECT_TRUE(d.preemptions.empty()) << Dump(d);
+  // With the default list, "fill" stops it instead (it saved 100 s ago; 8 GPUs work for its 4).
+  d = MustSchedule(s);
+  ASSERT_EQ(d.preemptions.size(), 1u) << Dump(d);
+  EXPECT_EQ(d.preemptions[0].reason, PreemptionReason::kFill);
+  EXPECT_STREQ(PreemptionReasonName(d.preemptions[0].reason), "Fill");
 }
 
 TEST(Defragment, NotWithPreemptionOff) {

@@ -70,6 +70,7 @@ TEST_F(KubeSchedulerConfigTest, ErrorsNameTheLineAndField) {
       {"policy:\n  las: {enabled: true}\n", ":2: policy.las: not used by kumo kube-scheduler"},
       {"policy:\n  preemption: [priority, defragment]\n",
        ":2: policy.preemption: defragment is not available"},
+      {"policy:\n  preemption: [fill]\n", ":2: policy.preemption: fill is not available"},
       {"placement: spread\n", ":1: placement: unknown field"},
   };
   for (const Case& c : cases) {

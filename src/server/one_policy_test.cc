@@ -26,6 +26,7 @@ policy:
   backfillDepth: 50
   preemption: [priority]
   preemptForGain: {enabled: true, restartSeconds: 90}
+  fillHorizonSeconds: 300
   las:
     enabled: true
     thresholdQuantiles: [0.3, 0.6, 0.95]
@@ -58,6 +59,7 @@ TEST(OnePolicy, OneFileGivesTheSamePolicyToServerAndSimulator) {
   EXPECT_EQ(p.scheduler.backfill_depth, 50);
   EXPECT_EQ(p.scheduler.preemption.names, std::vector<std::string>{"priority"});
   EXPECT_EQ(p.scheduler.preempt_for_gain, (core::PreemptionGainConfig{true, 90}));
+  EXPECT_EQ(p.scheduler.fill_horizon_s, 300);
   EXPECT_EQ(p.las.threshold_quantiles, (std::vector<double>{0.3, 0.6, 0.95}));
   EXPECT_EQ(p.las.starve_factor, 2);
   EXPECT_EQ(p.las.starve_run_quantile, 0.8);
@@ -111,7 +113,7 @@ TEST(OnePolicy, BadPolicyNamesTheFieldAndLine) {
   ExpectError("policy:\n  history:\n    minJobs: 0\n", "3: policy.history.minJobs: must be >= 1");
   ExpectError("policy:\n  preemption: [priority, sometimes]\n",
               "2: policy.preemption: unknown preemption policy \"sometimes\" (known: priority, "
-              "reclaim, defragment)");
+              "reclaim, defragment, fill)");
   // The old top-level keys moved into the section: one way to say each thing.
   ExpectError("queueOrder: fifo\n", "1: queueOrder: unknown field");
 }

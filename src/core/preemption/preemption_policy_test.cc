@@ -1,5 +1,5 @@
 // PreemptionPolicy: the contract every policy keeps (typed test over priority, reclaim,
-// priority+reclaim and defragment), checked through whole passes: each type brings a scenario in
+// priority+reclaim, defragment and fill), checked through whole passes: each type brings a scenario in
 // which it must act, and the contract is stated on what it then decides. Plus the victim rules
 // of priority.cc and reclaim.cc as plain calls, and the factory's errors.
 #include "core/preemption/preemption_policy.h"
@@ -62,6 +62,21 @@ Snapshot DefragmentScenario() {
   return s;
 }
 
+// "small" (4 GPUs, checkpointing, saved 100 s ago) sits on n0 next to 4 idle GPUs; n1 is full
+// with a job that may not be preempted, so nothing can move. "pre" (8 GPUs on one node) fits on
+// n0 once "small" has stopped: 8 GPUs work instead of 4, and 4 x 100 s unsaved plus 4 x 60 s of
+// restart is repaid by the 4 added GPUs in 160 s.
+Snapshot FillScenario() {
+  Snapshot s;
+  s.now = kNow;
+  s.nodes = {GpuNode("n0"), GpuNode("n1")};
+  s.projects = {MakeProject("p")};
+  s.jobs = {RunningJob("small", "n0", Range(0, 4), 100).Checkpointed(kNow - 100),
+            RunningJob("busy", "n1", Range(0, 8), 100).Preemptible(false),
+            JobBuilder("pre").Tasks(1, WholeGpus(8)).Submit(900)};
+  return s;
+}
+
 struct PriorityType {
   static constexpr const char* kName = "priority";
   static std::vector<std::string> Names() { return {"priority"}; }
@@ -92,6 +107,14 @@ struct DefragmentType {
   static constexpr std::optional<int32_t> kVictimPriorityBelow = std::nullopt;
 };
 
+struct FillType {
+  static constexpr const char* kName = "fill";
+  static std::vector<std::string> Names() { return {"fill"}; }
+  static Snapshot Scenario() { return FillScenario(); }
+  static constexpr PreemptionReason kReason = PreemptionReason::kFill;
+  static constexpr std::optional<int32_t> kVictimPriorityBelow = 1;  // no higher declared one
+};
+
 template <typename T>
 class PreemptionPolicyContract : public ::testing::Test {
  protected:
@@ -120,7 +143,7 @@ struct PolicyNames {
   }
 };
 using AllPolicies =
-    ::testing::Types<PriorityType, ReclaimType, PriorityReclaimType, DefragmentType>;
+    ::testing::Types<PriorityType, ReclaimType, PriorityReclaimType, DefragmentType, FillType>;
 TYPED_TEST_SUITE(PreemptionPolicyContract, AllPolicies, PolicyNames);
 
 TYPED_TEST(PreemptionPolicyContract, MakesRoomInItsScenarioAndAdmitsThePreemptor) {
@@ -327,6 +350,50 @@ TEST(DefragmentRule, MovesTheJobThatLosesFewestGpuSeconds) {
   EXPECT_EQ(d.preemptions[0].victim, "narrow") << Dump(d);
 }
 
+SchedulerConfig FillOnly(Seconds horizon) {
+  SchedulerConfig c = Config("fifo");
+  c.preemption.names = {"fill"};
+  c.fill_horizon_s = horizon;
+  return c;
+}
+
+// A victim must have saved within the horizon: 700 s after its save "small" is not stopped with
+// the default 600 s, and is with 800 s.
+TEST(FillRule, AVictimSavedLongerAgoThanTheHorizonIsNotStopped) {
+  Snapshot s = FillScenario();
+  s.jobs[0] = RunningJob("small", "n0", Range(0, 4), 100).Checkpointed(kNow - 700);
+  EXPECT_TRUE(MustSchedule(s, FillOnly(600)).preemptions.empty());
+  const Decisions d = MustSchedule(s, FillOnly(800));
+  ASSERT_EQ(Victims(d), std::vector<std::string>{"small"}) << Dump(d);
+  EXPECT_NE(d.preemptions[0].message.find("11m 40s after its last checkpoint"), std::string::npos)
+      << d.preemptions[0].message;
+}
+
+// "wide" (7 GPUs, saved 100 s ago) next to one idle GPU: stopping it starts 8 GPUs for 7, and its
+// loss (7 x 100 + 7 x 60 = 1,120 GPU-s) is more than one added GPU repays in 600 s; in 1,200 s it
+// is not.
+TEST(FillRule, ALossTheAddedGpusDoNotRepayWithinTheHorizonIsRefused) {
+  Snapshot s = FillScenario();
+  s.jobs[0] = RunningJob("wide", "n0", Range(0, 7), 100).Checkpointed(kNow - 100);
+  EXPECT_TRUE(MustSchedule(s, FillOnly(600)).preemptions.empty());
+  EXPECT_EQ(Victims(MustSchedule(s, FillOnly(1200))), std::vector<std::string>{"wide"});
+}
+
+// Only jobs that checkpoint are filled over, and only those of the preemptor's project or of a
+// project beyond its guarantee (as for "priority": where no project has a guarantee, none borrows).
+TEST(FillRule, NeverStopsAJobThatDoesNotCheckpointNorOneWithinItsProjectsGuarantee) {
+  Snapshot s = FillScenario();
+  s.jobs[0] = RunningJob("small", "n0", Range(0, 4), 100);  // never saved, does not checkpoint
+  s.jobs[0].checkpointable = false;
+  EXPECT_TRUE(MustSchedule(s, FillOnly(600)).preemptions.empty());
+  s = FillScenario();
+  s.projects = {MakeProject("p"), MakeProject("q", 1.0, 4)};
+  s.jobs[0].project = "q";
+  EXPECT_TRUE(MustSchedule(s, FillOnly(600)).preemptions.empty());
+  s.projects = {MakeProject("p", 1.0, 8), MakeProject("q")};  // "small" borrows all it has
+  EXPECT_EQ(Victims(MustSchedule(s, FillOnly(600))), std::vector<std::string>{"small"});
+}
+
 TEST(PreemptForGain, AdmitsALasPreemptionThatSavesMoreWorkThanItCosts) {
   // A 1-GPU job estimated at 2 h: 1 x 7,200 + 1,280 = 8,480 < 86,400 -> "old" is stopped.
   auto d = Scheduler::Create(GainConfig(true))->Schedule(GainScenario(1, 7'200));
@@ -397,13 +464,14 @@ TEST(PreemptionPolicyFactory, UnknownOrRepeatedNamesAreErrors) {
 
 TEST(PreemptionPolicyNames, ABoolAssignsNoneOrTheDefaultList) {
   SchedulerConfig c;
-  EXPECT_EQ(c.preemption.names, (std::vector<std::string>{"priority", "reclaim", "defragment"}));
+  EXPECT_EQ(c.preemption.names,
+            (std::vector<std::string>{"priority", "reclaim", "defragment", "fill"}));
   c.preemption = false;
   EXPECT_FALSE(c.preemption);
   EXPECT_TRUE(c.preemption.names.empty());
   c.preemption = true;
   EXPECT_TRUE(c.preemption);
-  EXPECT_EQ(c.preemption.names.size(), 3u);
+  EXPECT_EQ(c.preemption.names.size(), 4u);
 }
 
 }  // namespace
