@@ -9,8 +9,9 @@
 // of the arrival window before this rule and 112 after (docs/evaluation.md).
 //
 // The rule, in GPU-seconds, with H = SchedulerConfig::fill_horizon_s:
-//  - a victim checkpoints, saved (or started) at most H ago, is past its minimum run time, has
-//    no higher declared priority than the job, and is of the job's project or borrowing;
+//  - a victim checkpoints and saved in this attempt at most H ago (so it resumes from that save,
+//    never from zero), is past its minimum run time, has no higher declared priority than the
+//    job, and is of the job's project or borrowing;
 //  - the victims together have fewer GPUs than the job (so more GPUs work than before, and fills
 //    cannot cycle: a victim can never fill back over its preemptor);
 //  - their unsaved work plus one restart each (preempt_for_gain.restart_cost_s of their GPUs)
@@ -70,6 +71,7 @@ std::vector<int32_t> FillPolicy::Candidates(PassState& pass, int32_t j) {
       if (now - v.start < vj.min_runtime || v.request[kGpu] >= jr.request[kGpu]) continue;
       if (DeclaredPriority(vj) > DeclaredPriority(*jr.job)) continue;
       if (static_cast<int32_t>(q) != jr.project && i < borrow_start) continue;
+      if (vj.last_checkpoint_time < v.start) continue;  // not saved yet: it would start over
       const int64_t lost = LostWorkMilliGpuS(v, now);
       if (lost > horizon * std::max<int64_t>(1, v.request[kGpu])) continue;
       if (OnReservation(pass, v.placed)) continue;
@@ -121,15 +123,15 @@ void FillPolicy::Commit(PassState& pass, int32_t j, const std::vector<int32_t>& 
     const JobRt& vr = pass.jobs[v];
     for (const PlacedTask& t : vr.placed) Release(pass.cluster, t, ReleaseKind::kUsedToTerm);
     pass.MarkTerminating(v);
-    const bool saved = vr.job->last_checkpoint_time >= vr.start;
     PreemptDecision d;
     d.victim = vr.job->id;
     d.preemptor = jr.job->id;
     d.reason = PreemptionReason::kFill;
-    d.message = Fmt("stopped %s after its %s so that job \"%s\" (%s) can use the idle GPUs beside it",
-                    Duration(now - (saved ? vr.job->last_checkpoint_time : vr.start)).c_str(),
-                    saved ? "last checkpoint" : "start", jr.job->id.c_str(),
-                    pass.JobTasksText(jr).c_str());
+    d.message = Fmt(
+        "stopped %s after its last checkpoint so that job \"%s\" (%s) can use the idle GPUs "
+        "beside it",
+        Duration(now - vr.job->last_checkpoint_time).c_str(), jr.job->id.c_str(),
+        pass.JobTasksText(jr).c_str());
     out->preemptions.push_back(std::move(d));
     names += (names.empty() ? "" : ", ") + vr.job->id;
   }

@@ -379,12 +379,15 @@ TEST(FillRule, ALossTheAddedGpusDoNotRepayWithinTheHorizonIsRefused) {
   EXPECT_EQ(Victims(MustSchedule(s, FillOnly(1200))), std::vector<std::string>{"wide"});
 }
 
-// Only jobs that checkpoint are filled over, and only those of the preemptor's project or of a
+// Only jobs that checkpoint and have saved are filled over, and only those of the preemptor's project or of a
 // project beyond its guarantee (as for "priority": where no project has a guarantee, none borrows).
-TEST(FillRule, NeverStopsAJobThatDoesNotCheckpointNorOneWithinItsProjectsGuarantee) {
+TEST(FillRule, NeverStopsAJobWithoutASaveNorOneWithinItsProjectsGuarantee) {
   Snapshot s = FillScenario();
-  s.jobs[0] = RunningJob("small", "n0", Range(0, 4), 100);  // never saved, does not checkpoint
+  s.jobs[0] = RunningJob("small", "n0", Range(0, 4), 100);  // does not checkpoint
   s.jobs[0].checkpointable = false;
+  EXPECT_TRUE(MustSchedule(s, FillOnly(600)).preemptions.empty());
+  // One that checkpoints but has not saved yet (started 100 s ago) would start over: not either.
+  s.jobs[0] = RunningJob("small", "n0", Range(0, 4), kNow - 100).Checkpointed(-1);
   EXPECT_TRUE(MustSchedule(s, FillOnly(600)).preemptions.empty());
   s = FillScenario();
   s.projects = {MakeProject("p"), MakeProject("q", 1.0, 4)};
