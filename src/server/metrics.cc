@@ -122,7 +122,7 @@ void WriteEvents(TextWriter& w, const ServerState& state) {
             m.estimate_error);
   m.preemptions.Write(w, "kumo_server_preemptions_total",
                       "Running jobs stopped for another, by reason (priority, reclaim; "
-                      "defragment: moved elsewhere).");
+                      "defragment: moved elsewhere; fill: stopped after a save for idle GPUs).");
   m.retries.Write(w, "kumo_server_job_retries_total",
                   "Failed attempts retried after their backoff, by project.");
   histogram("kumo_server_store_commit_duration_seconds",
