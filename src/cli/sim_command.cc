@@ -147,7 +147,8 @@ void AddTraceFlags(CLI::App& app, SimFlags& f) {
 void AddPolicyFlags(CLI::App& app, SimFlags& f) {
   app.add_option("--policy", f.policies,
                  "comma-separated names among fifo, fifo-backfill, drf, kumo, sjf-oracle, "
-                 "srtf-oracle, tiresias, kumo-no-las, kumo-no-preemption, kumo-no-moves, or all")
+                 "srtf-oracle, tiresias, kumo-no-las, kumo-no-preemption, kumo-no-moves, "
+                 "kumo-no-fill, or all")
       ->check(Check(UnknownPolicy, "NAMES"))
       ->capture_default_str();
   app.add_option_function<std::string>(

@@ -93,8 +93,13 @@ constexpr NamedPolicyRow kPolicies[] = {
     // Ablations: kumo without one of its parts.
     {"kumo-no-las", [](SimConfig& c) { c.policy_config.las.enabled = false; }},
     {"kumo-no-preemption", [](SimConfig& c) { c.policy_config.scheduler.preemption = false; }},
+    // No moves and no fills: the two ways a blocked gang gets idle GPUs beside smaller jobs.
     {"kumo-no-moves",
      [](SimConfig& c) { c.policy_config.scheduler.preemption = {"priority", "reclaim"}; }},
+    {"kumo-no-fill",
+     [](SimConfig& c) {
+       c.policy_config.scheduler.preemption = {"priority", "reclaim", "defragment"};
+     }},
 };
 
 }  // namespace

@@ -118,14 +118,14 @@ Result<SimReport> Simulate(const Trace& trace, const SimConfig& config);
 //   fifo-backfill  FIFO with EASY backfill on users' maxRuntime estimates (Slurm-like)
 //   drf            weighted DRF order, blocked jobs skipped, no preemption
 //   kumo           the server's default policy (core::PolicyConfig{}): DRF + EASY backfill +
-//                  preemption and moves + LAS queues at workload-relative thresholds
+//                  preemption, moves and fills + predicted remaining time with a deadline guard
 //   sjf-oracle     shortest true duration first, EASY backfill on true durations, no preemption
 //                  (the non-preemptive SJF bound)
 //   srtf-oracle    preemptive shortest true remaining time first, lossless preemption, no
 //                  restart overhead (SimConfig::srtf_oracle; the preemptive bound)
 //   tiresias       Tiresias' discretised 2D-LAS: LAS queues, FIFO within, blocked jobs skipped,
 //                  priority preemption
-//   kumo-no-las, kumo-no-preemption, kumo-no-moves   ablations of kumo
+//   kumo-no-las, kumo-no-preemption, kumo-no-moves (nor fills), kumo-no-fill   ablations
 // Each is a change to `kumo`, the policy `kumo server` runs (by default core::PolicyConfig{};
 // `kumo sim --config FILE` passes the file's `policy:` section).
 Result<SimConfig> NamedPolicy(const std::string& name, const core::PolicyConfig& kumo = {});

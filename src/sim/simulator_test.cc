@@ -170,7 +170,7 @@ TEST(SimPolicies, NamedPolicies) {
   EXPECT_EQ(PolicyNames(),
             (std::vector<std::string>{"fifo", "fifo-backfill", "drf", "kumo", "sjf-oracle",
                                       "srtf-oracle", "tiresias", "kumo-no-las",
-                                      "kumo-no-preemption", "kumo-no-moves"}));
+                                      "kumo-no-preemption", "kumo-no-moves", "kumo-no-fill"}));
   auto rules = [](const char* name) { return Policy(name).policy_config; };
   EXPECT_EQ(rules("tiresias").scheduler.preemption.names, std::vector<std::string>{"priority"});
   EXPECT_TRUE(rules("tiresias").las.enabled);
@@ -178,6 +178,8 @@ TEST(SimPolicies, NamedPolicies) {
   EXPECT_FALSE(rules("kumo-no-preemption").scheduler.preemption);
   EXPECT_EQ(rules("kumo-no-moves").scheduler.preemption.names,
             (std::vector<std::string>{"priority", "reclaim"}));
+  EXPECT_EQ(rules("kumo-no-fill").scheduler.preemption.names,
+            (std::vector<std::string>{"priority", "reclaim", "defragment"}));
   SimConfig sjf = Policy("sjf-oracle");
   EXPECT_EQ(sjf.policy_config.scheduler.queue_order, "shortest");
   EXPECT_TRUE(sjf.oracle_runtimes);
