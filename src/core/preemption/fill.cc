@@ -33,7 +33,9 @@ namespace kumo::core::internal {
 
 namespace {
 
-int32_t DeclaredPriority(const Job& job) { return job.las_declared_priority.value_or(job.priority); }
+int32_t DeclaredPriority(const Job& job) {
+  return job.las_declared_priority.value_or(job.priority);
+}
 
 class FillPolicy final : public PreemptionPolicy {
  public:
@@ -81,7 +83,8 @@ std::vector<int32_t> FillPolicy::Candidates(PassState& pass, int32_t j) {
         if (!node.schedulable) continue;
         bool eligible = false;
         for (const TaskDemand& d : jr.gang.tasks) eligible |= (*d.eligible)[t.node] != 0;
-        for (const GpuSlot& g : node.gpus) beside_idle |= eligible && g.free - g.hold >= kMilliPerGpu;
+        for (const GpuSlot& g : node.gpus)
+          beside_idle |= eligible && g.free - g.hold >= kMilliPerGpu;
       }
       if (beside_idle) ranked.emplace_back(lost, pr.running[i]);
     }
@@ -105,9 +108,10 @@ bool FillPolicy::Repays(const PassState& pass, int32_t j, const std::vector<int3
   for (int32_t v : victims) {
     const JobRt& vr = pass.jobs[v];
     victim_gpu += vr.request[kGpu];
-    lost_gpu_s += static_cast<double>(LostWorkMilliGpuS(vr, now) +
-                                      vr.request[kGpu] * pass.config.preempt_for_gain.restart_cost_s) /
-                  kMilliPerGpu;
+    lost_gpu_s +=
+        static_cast<double>(LostWorkMilliGpuS(vr, now) +
+                            vr.request[kGpu] * pass.config.preempt_for_gain.restart_cost_s) /
+        kMilliPerGpu;
   }
   const int64_t added = pass.jobs[j].request[kGpu] - victim_gpu;
   return added > 0 && lost_gpu_s <= static_cast<double>(added) / kMilliPerGpu *
@@ -127,11 +131,11 @@ void FillPolicy::Commit(PassState& pass, int32_t j, const std::vector<int32_t>& 
     d.victim = vr.job->id;
     d.preemptor = jr.job->id;
     d.reason = PreemptionReason::kFill;
-    d.message = Fmt(
-        "stopped %s after its last checkpoint so that job \"%s\" (%s) can use the idle GPUs "
-        "beside it",
-        Duration(now - vr.job->last_checkpoint_time).c_str(), jr.job->id.c_str(),
-        pass.JobTasksText(jr).c_str());
+    d.message =
+        Fmt("stopped %s after its last checkpoint so that job \"%s\" (%s) can use the idle GPUs "
+            "beside it",
+            Duration(now - vr.job->last_checkpoint_time).c_str(), jr.job->id.c_str(),
+            pass.JobTasksText(jr).c_str());
     out->preemptions.push_back(std::move(d));
     names += (names.empty() ? "" : ", ") + vr.job->id;
   }
@@ -153,14 +157,25 @@ bool FillPolicy::MakeRoom(PassState& pass, int32_t j, Decisions* out) const {
   key.append(reinterpret_cast<const char*>(who), sizeof who);
   if (pass.failed_fills.count(key)) return false;
   const std::vector<int32_t> cands = Candidates(pass, j);
-  const std::vector<int32_t> victims = cands.empty() ? cands : MinimalVictims(pass, j, cands);
+  if (cands.empty()) {
+    pass.failed_fills.insert(std::move(key));
+    return false;
+  }
+  // Once terminating jobs have exited it fits off the reservation's nodes: nothing to stop (after
+  // a reservation a pass admits no job onto terminating resources; it waits for the next pass).
+  std::vector<PlacedTask> trial;
+  const size_t mark = pass.cluster.Mark();
+  const bool fits_anyway =
+      pass.placer.Place(jr.gang, Use::kAfterExit, &trial) && !OnReservation(pass, trial);
+  pass.cluster.Rollback(mark);
+  if (fits_anyway) return false;
+  const std::vector<int32_t> victims = MinimalVictims(pass, j, cands);
   bool ok = !victims.empty() && Repays(pass, j, victims);
   if (ok) {
-    const size_t mark = pass.cluster.Mark();
     for (int32_t v : victims)
       for (const PlacedTask& t : pass.jobs[v].placed)
         Release(pass.cluster, t, ReleaseKind::kUsedToTerm);
-    std::vector<PlacedTask> trial;
+    trial.clear();
     ok = pass.placer.Place(jr.gang, Use::kAfterExit, &trial) && !OnReservation(pass, trial);
     pass.cluster.Rollback(mark);
   }
