@@ -11,7 +11,9 @@
 //   MaxQuotaNeverExceeded           running (all phases) + admitted in the pass <= max
 //   PreemptionsRespectRules         victims are running, preemptible, past minRuntime, of lower
 //                                   (or, for a reclaim, equal) priority; moved jobs (defragment)
-//                                   checkpoint and are smaller than the job they make room for
+//                                   checkpoint and are smaller than the job they make room for;
+//                                   filled-over jobs saved within the horizon, have no higher
+//                                   priority and fewer GPUs in all than their preemptor
 //   GuaranteedQuotaReachable        a project under its guarantee gets its job started within
 //                                   two passes (whole-node construction, see the test)
 //   NoPreemptionCycle[VictimsLeave] repeated passes over a fixed job set reach a fixed point;
@@ -814,14 +816,29 @@ std::string CheckPreemptionRules(const Snapshot& s, const Decisions& d) {
     for (const WaitExplanation& w : d.waiting)
       waits |= w.job == j->id && w.reason == WaitReason::kWaitingForPreemption;
     if (!waits) return "preemptor does not wait for preemption: " + j->id;
+    auto gpus = [](const Job& job) {
+      int64_t r = 0;
+      for (const TaskGroup& g : job.groups) r += g.resources[kGpu] * g.replicas;
+      return r;
+    };
+    if (p.reason == PreemptionReason::kFill) {
+      // A fill stops smaller jobs that saved in this attempt within the horizon, of no higher
+      // declared priority, and fewer GPUs in all than the job they make room for.
+      if (!v->checkpointable || v->last_checkpoint_time < v->start_time)
+        return "filled-over job has not saved: " + v->id;
+      if (s.now - v->last_checkpoint_time > SchedulerConfig{}.fill_horizon_s)
+        return "filled-over job saved longer ago than the horizon: " + v->id;
+      if (v->priority > j->priority) return "filled-over job of higher priority: " + v->id;
+      int64_t stopped = 0;
+      for (const PreemptDecision& q : d.preemptions)
+        if (q.preemptor == j->id && q.reason == PreemptionReason::kFill)
+          if (const Job* w = FindJob(s, q.victim)) stopped += gpus(*w);
+      if (stopped >= gpus(*j)) return "a fill stops as many GPUs as it starts: " + j->id;
+      continue;
+    }
     if (p.reason == PreemptionReason::kDefragment) {
       // A move (the victim restarts on idle GPUs elsewhere) ignores priorities, but only a job
       // that checkpoints moves, and only for a job with more GPUs.
-      auto gpus = [](const Job& job) {
-        int64_t r = 0;
-        for (const TaskGroup& g : job.groups) r += g.resources[kGpu] * g.replicas;
-        return r;
-      };
       if (!v->checkpointable) return "moved job does not checkpoint: " + v->id;
       if (gpus(*v) >= gpus(*j)) return "moved job is not smaller than its preemptor: " + v->id;
       continue;
@@ -886,6 +903,11 @@ RC_GTEST_PROP(CoreProperties, PreemptionsRespectRules, ()) {
                             return p.reason == PreemptionReason::kDefragment;
                           }),
               "some move");
+  RC_CLASSIFY(std::any_of(d.preemptions.begin(), d.preemptions.end(),
+                          [](const PreemptDecision& p) {
+                            return p.reason == PreemptionReason::kFill;
+                          }),
+              "some fill");
 }
 
 // 4. Guaranteed quota is reachable. Construction (where the claim is crisp): every node has G
