@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <optional>
 
 namespace kumo::core {
 
@@ -178,17 +177,6 @@ int32_t Saturate(int64_t p) {
 bool MayReserve(const LasConfig& las, const LasJob& job) {
   if (!las.enabled || !las.predicted_remaining || job.guard_after_s < 0) return true;
   return Guarded(job, PredictedRemainingSeconds(job));
-}
-
-void LetHigherClassesReserve(std::span<Job> jobs) {
-  std::optional<int32_t> lowest;
-  for (const Job& j : jobs)
-    if (j.las_declared_priority) lowest = std::min(lowest.value_or(*j.las_declared_priority),
-                                                   *j.las_declared_priority);
-  if (!lowest) return;
-  for (Job& j : jobs)
-    if (j.phase == JobPhase::kPending && j.las_declared_priority && *j.las_declared_priority > *lowest)
-      j.may_reserve = true;
 }
 
 int32_t LasPriority(const LasConfig& las, std::span<const double> thresholds_gpu_s,

@@ -107,7 +107,6 @@
 
 #include "core/policy_config.h"
 #include "core/resources.h"
-#include "core/snapshot.h"
 
 namespace kumo::core {
 
@@ -201,13 +200,6 @@ double PredictedRemainingSeconds(const LasJob& job);
 // job, the others backfill greedily -- a reservation idles GPUs, and the guard is what bounds a
 // job's wait. True when the guard is off or not yet known (LasJob::guard_after_s < 0).
 bool MayReserve(const LasConfig& las, const LasJob& job);
-
-// Job::may_reserve across the active jobs, after MayReserve set it for each: a pending job that
-// declared a higher priority than some active job may always reserve, so that lower classes do
-// not backfill into the room it is blocked on only to be preempted by it later, losing their work
-// (on openb, whose pods declare classes and do not checkpoint, that cost 0.8 points of goodput).
-// Jobs without Job::las_declared_priority (LAS off) are not looked at.
-void LetHigherClassesReserve(std::span<Job> jobs);
 
 // Seconds a job has executed: the GPU-seconds it attained over the GPUs it holds, at least one
 // (a job on a GPU share runs as long as one on a whole GPU: its service is not time).

@@ -191,35 +191,6 @@ TEST(PredictedRemaining, TheGuardPutsAJobNearingTheBoundOnTopAndLetsItReserve) {
   EXPECT_TRUE(MayReserve(las, j));
 }
 
-TEST(PredictedRemaining, AHigherDeclaredClassMayAlwaysReserve) {
-  auto job = [](const char* id, int32_t declared, JobPhase phase) {
-    Job j;
-    j.id = id;
-    j.las_declared_priority = declared;
-    j.phase = phase;
-    j.may_reserve = false;
-    return j;
-  };
-  std::vector<Job> jobs = {job("low", 0, JobPhase::kRunning), job("high", 1, JobPhase::kPending),
-                           job("same", 0, JobPhase::kPending)};
-  LetHigherClassesReserve(jobs);
-  EXPECT_TRUE(jobs[1].may_reserve);   // outranks "low": lower classes must not fill its room
-  EXPECT_FALSE(jobs[2].may_reserve);  // among equals the guard decides
-  EXPECT_FALSE(jobs[0].may_reserve);  // running: not looked at
-  jobs.erase(jobs.begin());           // without "low", "high" outranks "same"
-  jobs[0].may_reserve = false;
-  LetHigherClassesReserve(jobs);
-  EXPECT_TRUE(jobs[0].may_reserve);
-  std::vector<Job> one_class = {job("a", 3, JobPhase::kPending), job("b", 3, JobPhase::kPending)};
-  LetHigherClassesReserve(one_class);
-  EXPECT_FALSE(one_class[0].may_reserve || one_class[1].may_reserve);
-  Job no_las;  // LAS off: no declared priority recorded, left alone
-  no_las.may_reserve = false;
-  std::vector<Job> off = {no_las, job("x", 5, JobPhase::kRunning)};
-  LetHigherClassesReserve(off);
-  EXPECT_FALSE(off[0].may_reserve);
-}
-
 TEST(LasPriority, QueueInsideTheDeclaredPriority) {
   LasConfig las = ServiceQueues();  // two quantiles: K = 2, priority = declared x 3 + (2 - queue)
   const std::vector<double> t = {100, 1000};

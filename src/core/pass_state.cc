@@ -38,6 +38,10 @@ Status PassState::LoadJobs() {
     const Job& job = snap.jobs[j];
     JobRt& jr = jobs[j];
     jr.job = &job;
+    if (job.las_declared_priority)
+      lowest_declared_priority =
+          std::min(lowest_declared_priority.value_or(*job.las_declared_priority),
+                   *job.las_declared_priority);
     if (!seen.emplace(job.id, static_cast<int32_t>(j)).second)
       return Status::InvalidArgument("duplicate job id \"" + job.id + "\"");
     auto p = project_by_name_.find(job.project);

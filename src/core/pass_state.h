@@ -113,6 +113,8 @@ class PassState {
   // thousand jobs of one priority, the search over every running job for every blocked one was
   // most of a pass).
   int32_t lowest_victim_priority = INT32_MAX;
+  // The lowest Job::las_declared_priority of any job in the snapshot; none while LAS is off.
+  std::optional<int32_t> lowest_declared_priority;
   std::optional<Reservation> reservation;
   // Gang shapes for which the "defragment" policy found no move in this pass. Idle GPUs only
   // get fewer as the pass goes on, so trying again for an equal shape would mostly repeat the

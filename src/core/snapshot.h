@@ -134,7 +134,8 @@ struct Job {
   bool nominated = false;
   // Pending only: whether EASY may reserve for it when it is the first blocked job. A driver
   // applying LAS's deadline guard clears it until the guard fires (core/las.h, MayReserve):
-  // jobs behind it backfill greedily meanwhile.
+  // jobs behind it backfill greedily meanwhile. A job that declared a higher priority than some
+  // job in the snapshot (las_declared_priority) may reserve regardless (backfill/easy.cc).
   bool may_reserve = true;
   // Pending only: the placement of this job's reservation in the last pass (the driver copies it
   // from the ReservationDecision). The core keeps it while it is still feasible as early as

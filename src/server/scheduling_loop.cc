@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "core/driver.h"
-#include "core/las.h"
 #include "executor/private_files.h"
 #include "server/job_datasets.h"
 #include "server/job_lifecycle.h"
@@ -350,7 +349,6 @@ core::Snapshot SchedulingLoop::BuildSnapshot(double now, std::map<std::string, J
     by_id[cj.id] = &job;
     snap.jobs.push_back(std::move(cj));
   }
-  core::LetHigherClassesReserve(snap.jobs);
   return snap;
 }
 

@@ -418,7 +418,6 @@ bool Replay::UpdatePolicyFields() {
       cj.executed_s = static_cast<Seconds>(core::ExecutedSeconds(view->attained_gpu_s, view->gpus));
     }
   }
-  core::LetHigherClassesReserve(snap_.jobs);
   return changed;
 }
 

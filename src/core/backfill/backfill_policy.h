@@ -7,7 +7,8 @@
 //   easy   -- EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the first blocked job gets a
 //             reservation at the earliest time it fits if running jobs end at their maxRuntime;
 //             later jobs start only where they do not delay it. A job with !Job::may_reserve
-//             is skipped as under greedy (LAS's deadline guard decides when it may reserve).
+//             is skipped as under greedy (LAS's deadline guard decides when it may reserve),
+//             unless it declared a higher priority than some job in the snapshot.
 //
 // The contract every policy keeps (backfill/backfill_policy_test.cc): jobs ahead of the first
 // blocked job are unaffected; `none` starts nothing behind it; `greedy` starts every later job

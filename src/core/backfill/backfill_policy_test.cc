@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,33 @@ TEST(EasyBackfill, AJobThatMayNotReserveIsSkippedLikeGreedy) {
       << FindWait(d, "head")->message;
   // The same scene with the flag set reserves (OnlyEasyReservesAndTheReservationIsKeptFree).
   EXPECT_NE(FindReservation(MustSchedule(Scene(), c), "head"), nullptr);
+}
+
+// A job that declared a higher priority than some job in the snapshot may always reserve, so that
+// lower classes do not backfill into its room only to be preempted by it; among equals the guard
+// (Job::may_reserve) decides, and without declared priorities (LAS off) nothing changes.
+TEST(EasyBackfill, AHigherDeclaredClassMayAlwaysReserve) {
+  SchedulerConfig c = ConfigFor(BackfillMode::kEasy);
+  auto scene = [](int32_t head_declared, std::optional<int32_t> others_declared,
+                  const std::string& lower) {
+    Snapshot s = Scene();
+    for (Job& j : s.jobs) {
+      if (j.id == "head") {
+        j.may_reserve = false;
+        j.las_declared_priority = head_declared;
+      } else if (others_declared) {
+        j.las_declared_priority = j.id == lower ? *others_declared - 1 : *others_declared;
+      }
+    }
+    return s;
+  };
+  // A running job of a lower class, or a pending one: "head" outranks it and reserves.
+  EXPECT_NE(FindReservation(MustSchedule(scene(1, 1, "r0"), c), "head"), nullptr);
+  EXPECT_NE(FindReservation(MustSchedule(scene(1, 1, "long"), c), "head"), nullptr);
+  // One class: the guard decides, and it said no.
+  EXPECT_EQ(FindReservation(MustSchedule(scene(1, 1, ""), c), "head"), nullptr);
+  // Only "head" has a declared priority: it is the lowest itself.
+  EXPECT_EQ(FindReservation(MustSchedule(scene(1, std::nullopt, ""), c), "head"), nullptr);
 }
 
 TEST(BackfillMode, NamesRoundTrip) {

@@ -41,12 +41,6 @@ class DefragmentPolicy final : public PreemptionPolicy {
   static bool Move(PassState& pass, int32_t j, const Mover& m, Decisions* out);
 };
 
-int32_t IdleWholeGpus(const NodeRt& node) {
-  int32_t w = 0;
-  for (const GpuSlot& g : node.gpus) w += g.free - g.hold >= kMilliPerGpu;
-  return w;
-}
-
 // Movers worth trying: their exit would leave room for the job's largest task on a node it may
 // use that already has idle GPUs. Least work lost (GPU-seconds) first, at most kMaxMovers.
 std::vector<Mover> DefragmentPolicy::Movers(const PassState& pass, int32_t j) {
@@ -60,20 +54,17 @@ std::vector<Mover> DefragmentPolicy::Movers(const PassState& pass, int32_t j) {
       const Job& aj = *ar.job;
       if (ar.admitted_in_pass || !aj.preemptible || !aj.checkpointable) continue;
       if (now - ar.start < aj.min_runtime || ar.request[kGpu] >= jr.request[kGpu]) continue;
-      bool room = false, on_reserved = false;
+      if (OnReservation(pass, ar.placed)) continue;
+      bool room = false;
       for (const PlacedTask& t : ar.placed) {
-        on_reserved |= pass.reservation && pass.reservation->on_node[t.node] != 0;
         const NodeRt& node = pass.cluster.nodes[t.node];
-        if (!node.schedulable) continue;
-        bool eligible = false;
-        for (const TaskDemand& d : jr.gang.tasks) eligible |= (*d.eligible)[t.node] != 0;
-        if (!eligible) continue;
+        if (!node.schedulable || !MayUseNode(jr, t.node)) continue;
         int32_t mine = 0;
         for (auto [pos, milli] : t.slots) mine += milli == kMilliPerGpu;
         const int32_t idle = IdleWholeGpus(node);
         room |= idle > 0 && idle + mine >= biggest;
       }
-      if (!room || on_reserved) continue;
+      if (!room) continue;
       movers.push_back(Mover{a, LostWorkMilliGpuS(ar, now), now - ar.start});  // as victims
     }
   }
@@ -128,9 +119,8 @@ bool DefragmentPolicy::Move(PassState& pass, int32_t j, const Mover& m, Decision
   // move) and no node of the reservation (kAfterExit ignores holds and takes terminating
   // resources, which the reservation may count on being released to it).
   std::vector<PlacedTask> placed;
-  bool ok = pass.placer.Place(jr.gang, Use::kAfterExit, &placed) && pass.placer.term_taken() > 0;
-  for (const PlacedTask& t : placed)
-    ok &= !pass.reservation || pass.reservation->on_node[t.node] == 0;
+  const bool ok = pass.placer.Place(jr.gang, Use::kAfterExit, &placed) &&
+                  pass.placer.term_taken() > 0 && !OnReservation(pass, placed);
   if (!ok) {
     pass.cluster.Rollback(mark);
     return false;

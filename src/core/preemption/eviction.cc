@@ -11,9 +11,29 @@ namespace kumo::core::internal {
 
 int64_t LostWorkMilliGpuS(const JobRt& v, Seconds now) {
   const Job& job = *v.job;
-  const Seconds since =
-      job.checkpointable && job.last_checkpoint_time >= v.start ? job.last_checkpoint_time : v.start;
+  const Seconds since = job.checkpointable && job.last_checkpoint_time >= v.start
+                            ? job.last_checkpoint_time
+                            : v.start;
   return (now - since) * std::max<int64_t>(1, v.request[kGpu]);
+}
+
+int32_t IdleWholeGpus(const NodeRt& node) {
+  int32_t w = 0;
+  for (const GpuSlot& g : node.gpus) w += g.free - g.hold >= kMilliPerGpu;
+  return w;
+}
+
+bool MayUseNode(const JobRt& jr, int32_t node) {
+  for (const TaskDemand& d : jr.gang.tasks)
+    if ((*d.eligible)[node] != 0) return true;
+  return false;
+}
+
+bool OnReservation(const PassState& pass, const std::vector<PlacedTask>& tasks) {
+  if (!pass.reservation) return false;
+  for (const PlacedTask& t : tasks)
+    if (pass.reservation->on_node[t.node] != 0) return true;
+  return false;
 }
 
 namespace {
@@ -126,10 +146,9 @@ std::vector<Candidate> EvictionPolicy::Candidates(PassState& pass, int32_t j) co
       f.victim_priority = vj.priority;
       f.victim_borrowing = i >= borrow_start;
       if (!(priority_ && PriorityAllows(f)) && !(reclaim_ && ReclaimAllows(f))) continue;
-      bool useful = false;
-      for (const PlacedTask& t : v.placed)
-        for (const TaskDemand& d : jr.gang.tasks) useful |= (*d.eligible)[t.node] != 0;
-      if (!useful) continue;
+      if (std::none_of(v.placed.begin(), v.placed.end(),
+                       [&](const PlacedTask& t) { return MayUseNode(jr, t.node); }))
+        continue;
       const bool las = jr.job->las_declared_priority && vj.las_declared_priority &&
                        *jr.job->las_declared_priority == *vj.las_declared_priority &&
                        !(reclaim_ && ReclaimAllows(f));
@@ -175,7 +194,8 @@ bool FitsAfterExit(PassState& pass, int32_t j, const std::vector<int32_t>& victi
 
 }  // namespace
 
-std::vector<int32_t> MinimalVictims(PassState& pass, int32_t j, const std::vector<int32_t>& ranked) {
+std::vector<int32_t> MinimalVictims(PassState& pass, int32_t j,
+                                    const std::vector<int32_t>& ranked) {
   const JobRt& jr = pass.jobs[j];
   ClusterState& s = pass.cluster;
   const size_t mark = s.Mark();
@@ -241,8 +261,8 @@ bool GainAllows(const PassState& pass, int32_t j, const std::vector<int32_t>& vi
   double cost_gpu_s = 0, saved_gpu_s = 0;
   bool any_las = false;
   for (int32_t v : victims) {
-    auto c = std::find_if(cands.begin(), cands.end(),
-                          [&](const Candidate& x) { return x.job == v; });
+    auto c =
+        std::find_if(cands.begin(), cands.end(), [&](const Candidate& x) { return x.job == v; });
     if (c == cands.end() || !c->las) continue;
     any_las = true;
     const JobRt& vr = pass.jobs[v];
@@ -258,8 +278,8 @@ bool GainAllows(const PassState& pass, int32_t j, const std::vector<int32_t>& vi
   const Seconds estimate = std::min(p.runtime_estimate, p.max_runtime);
   if (estimate >= kNever) return true;
   const Seconds left = estimate > p.executed_s ? estimate - p.executed_s : p.executed_s;
-  cost_gpu_s += static_cast<double>(pass.jobs[j].request[kGpu]) / kMilliPerGpu *
-                static_cast<double>(left);
+  cost_gpu_s +=
+      static_cast<double>(pass.jobs[j].request[kGpu]) / kMilliPerGpu * static_cast<double>(left);
   return cost_gpu_s < saved_gpu_s;
 }
 

@@ -1,6 +1,6 @@
 // Eviction: the victim search of the "priority", "reclaim" and "fill" preemption policies
-// (internal to the core). Each policy is a rule saying which running job may be stopped for which pending
-// one (priority.cc, reclaim.cc); the search is shared: rank the allowed candidates cheapest
+// (internal to the core). Each policy is a rule saying which running job may be stopped for which
+// pending one (priority.cc, reclaim.cc); the search is shared: rank the allowed candidates cheapest
 // first, stop them one by one until the preemptor fits, then drop those it turns out not to need.
 #pragma once
 
@@ -37,6 +37,14 @@ bool ReclaimAllows(const VictimFacts& f);
 // without GPUs weigh one milli-GPU: they still rank by time among themselves). Victims and
 // movers are both ranked by it.
 int64_t LostWorkMilliGpuS(const JobRt& v, Seconds now);
+
+// What the victim searches (eviction, moves, fills) ask of a node, the same way each time:
+// whole GPUs idle now (free and not held for the reservation); whether any of pending job jr's
+// tasks may run on it (labels, taints, models, size); whether any of `tasks` is on a node of
+// this pass's EASY reservation.
+int32_t IdleWholeGpus(const NodeRt& node);
+bool MayUseNode(const JobRt& jr, int32_t node);
+bool OnReservation(const PassState& pass, const std::vector<PlacedTask>& tasks);
 
 // The victims, taken from `ranked` (cheapest first) one by one until pending job j fits once
 // they have exited (on top of what is terminating already), less each one it then turns out not

@@ -49,13 +49,6 @@ class FillPolicy final : public PreemptionPolicy {
                      Decisions* out);
 };
 
-bool OnReservation(const PassState& pass, const std::vector<PlacedTask>& tasks) {
-  if (!pass.reservation) return false;
-  for (const PlacedTask& t : tasks)
-    if (pass.reservation->on_node[t.node] != 0) return true;
-  return false;
-}
-
 // Running jobs the rule allows, on a node with idle GPUs the job may use; least unsaved work
 // first.
 std::vector<int32_t> FillPolicy::Candidates(PassState& pass, int32_t j) {
@@ -77,15 +70,11 @@ std::vector<int32_t> FillPolicy::Candidates(PassState& pass, int32_t j) {
       const int64_t lost = LostWorkMilliGpuS(v, now);
       if (lost > horizon * std::max<int64_t>(1, v.request[kGpu])) continue;
       if (OnReservation(pass, v.placed)) continue;
-      bool beside_idle = false;
-      for (const PlacedTask& t : v.placed) {
-        const NodeRt& node = pass.cluster.nodes[t.node];
-        if (!node.schedulable) continue;
-        bool eligible = false;
-        for (const TaskDemand& d : jr.gang.tasks) eligible |= (*d.eligible)[t.node] != 0;
-        for (const GpuSlot& g : node.gpus)
-          beside_idle |= eligible && g.free - g.hold >= kMilliPerGpu;
-      }
+      const bool beside_idle =
+          std::any_of(v.placed.begin(), v.placed.end(), [&](const PlacedTask& t) {
+            const NodeRt& node = pass.cluster.nodes[t.node];
+            return node.schedulable && MayUseNode(jr, t.node) && IdleWholeGpus(node) > 0;
+          });
       if (beside_idle) ranked.emplace_back(lost, pr.running[i]);
     }
   }
